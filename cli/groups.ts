@@ -1,0 +1,6 @@
+/** Every command group, in the order `tessera --help` lists them. Add a group by adding its register here. */
+import type { Command } from 'commander';
+
+export type RegisterCommands = (program: Command) => void;
+
+export const COMMAND_GROUPS: RegisterCommands[] = [];

@@ -1,0 +1,41 @@
+/**
+ * The in-memory form every loader produces and every trainer consumes: features already preprocessed (the
+ * one preprocessing definition, applied identically in training and evaluation), labels as class indices.
+ */
+export interface Examples {
+  /** n × prod(featureShape) features, row-major. */
+  readonly x: Float32Array;
+  /** Class index per row, in [0, classes). */
+  readonly y: Int32Array;
+  readonly n: number;
+  /** Shape of one example: [features] for tabular data, [28, 28, 1] for images. */
+  readonly featureShape: readonly number[];
+  readonly classes: number;
+  readonly classNames: readonly string[];
+  /** Sensitive attribute name → value per row (raw category, for fairness); empty when none are declared. */
+  readonly sensitive: Readonly<Record<string, readonly string[]>>;
+  /** Optional per-row training weight (e.g. reweighing); absent means 1 for every row. */
+  readonly weights?: Float32Array;
+}
+
+/** The number of features in one example. */
+export function featureSize(e: Pick<Examples, 'featureShape'>): number {
+  return e.featureShape.reduce((a, b) => a * b, 1);
+}
+
+/** The rows of `e` at `indices`, in that order. */
+export function selectRows(e: Examples, indices: readonly number[]): Examples {
+  const d = featureSize(e);
+  const x = new Float32Array(indices.length * d);
+  const y = new Int32Array(indices.length);
+  const weights = e.weights ? new Float32Array(indices.length) : undefined;
+  const sensitive: Record<string, string[]> = {};
+  for (const k of Object.keys(e.sensitive)) sensitive[k] = [];
+  indices.forEach((row, i) => {
+    x.set(e.x.subarray(row * d, (row + 1) * d), i * d);
+    y[i] = e.y[row] ?? 0;
+    if (weights && e.weights) weights[i] = e.weights[row] ?? 1;
+    for (const [k, values] of Object.entries(e.sensitive)) sensitive[k]?.push(values[row] ?? '');
+  });
+  return { x, y, n: indices.length, featureShape: e.featureShape, classes: e.classes, classNames: e.classNames, sensitive, ...(weights ? { weights } : {}) };
+}

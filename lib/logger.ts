@@ -1,0 +1,17 @@
+/**
+ * Operator logs (house rule 10): pino to stderr, so stdout stays free for `--json` documents. Bind job,
+ * round and client with `logger.child({ job, round, client })`. Never log tensors, keys, shares or rows.
+ */
+import { pino, destination, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  const level = options.level ?? process.env.TESSERA_LOG_LEVEL ?? 'info';
+  return pino({ name: options.name ?? 'tessera', level, base: undefined }, destination({ fd: 2, sync: true }));
+}
+
+/** A logger that drops everything, for tests and library callers who pass none. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
