@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_EMPTY: 'A data file holds no rows.',
   TESSERA_ERR_CONTRACT_INVALID: 'A data contract does not match the contract schema.',
   TESSERA_ERR_MODEL_SPEC: 'A model spec is invalid or does not fit the data.',
+  TESSERA_ERR_BACKEND_UNAVAILABLE: 'The requested TensorFlow.js backend (tensorflow, wasm, cpu) cannot be loaded here.',
   // Wire protocol.
   TESSERA_ERR_PROTOCOL_VERSION: 'The peer speaks a different protocol version.',
   TESSERA_ERR_MESSAGE_INVALID: 'A wire message failed schema validation.',
@@ -55,6 +56,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_DATA_EMPTY',
   'TESSERA_ERR_CONTRACT_INVALID',
   'TESSERA_ERR_MODEL_SPEC',
+  'TESSERA_ERR_BACKEND_UNAVAILABLE',
   'TESSERA_ERR_STATE',
   'TESSERA_ERR_FAIRNESS_INPUT',
   'TESSERA_ERR_NOT_FOUND',
