@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   TESSERA_ERR_SECAGG_ABORT: 'Secure aggregation aborted (too few survivors or a protocol violation).',
   TESSERA_ERR_SECAGG_CRYPTO: 'A secure-aggregation message failed authentication or verification.',
   TESSERA_ERR_SECAGG_PROTOCOL: 'A secure-aggregation request violated the protocol (e.g. both shares asked).',
+  TESSERA_ERR_SECAGG_PARAMS: 'No secure-aggregation parameters meet the targets (n, dropout, corruption), or a given k, t or bit width is unsafe.',
   // Governance.
   TESSERA_ERR_STATE: 'The state directory or database is unusable.',
   TESSERA_ERR_SIGNATURE: 'A signature does not verify.',
@@ -60,6 +61,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_STATE',
   'TESSERA_ERR_FAIRNESS_INPUT',
   'TESSERA_ERR_NOT_FOUND',
+  'TESSERA_ERR_SECAGG_PARAMS',
 ]);
 
 export class TesseraError extends Error {
