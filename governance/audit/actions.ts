@@ -1,0 +1,44 @@
+/**
+ * The consequential actions the audit log records (issue 6 §5), as constants so callers cannot misspell
+ * them, plus the details some of them must carry (a round's ε charge, why a client was excluded).
+ */
+import { z } from 'zod';
+
+export const AUDIT_ACTIONS = {
+  jobCreated: 'job.created',
+  jobStarted: 'job.started',
+  jobStopped: 'job.stopped',
+  roundCommitted: 'round.committed',
+  clientExcluded: 'client.excluded',
+  clientDeclined: 'client.declined',
+  consentGranted: 'consent.granted',
+  consentRevoked: 'consent.revoked',
+  approverAdded: 'approver.added',
+  approverRevoked: 'approver.revoked',
+  approvalRecorded: 'approval.recorded',
+  modelRegistered: 'model.registered',
+  deployment: 'deployment',
+  rollback: 'rollback',
+} as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
+
+export const AuditActionSchema = z.enum(Object.values(AUDIT_ACTIONS) as [AuditAction, ...AuditAction[]]);
+
+/** Details that specific actions must carry; other fields are allowed (loose objects). */
+const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
+  [AUDIT_ACTIONS.roundCommitted]: z.looseObject({
+    round: z.number().int().min(0),
+    /** ε charged by this round (0 when the job runs without differential privacy). */
+    epsilonCharge: z.number().min(0),
+  }),
+  [AUDIT_ACTIONS.clientExcluded]: z.looseObject({ reason: z.string().min(1) }),
+  [AUDIT_ACTIONS.clientDeclined]: z.looseObject({ code: z.string().min(1), reason: z.string().min(1) }),
+  [AUDIT_ACTIONS.consentGranted]: z.looseObject({ organisation: z.string().min(1), dataset: z.string().min(1) }),
+  [AUDIT_ACTIONS.consentRevoked]: z.looseObject({ organisation: z.string().min(1), reason: z.string().min(1) }),
+  [AUDIT_ACTIONS.rollback]: z.looseObject({ from: z.string().nullable(), to: z.string() }),
+};
+
+export function detailsSchemaFor(action: AuditAction): z.ZodType | undefined {
+  return REQUIRED_DETAILS[action];
+}

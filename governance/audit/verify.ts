@@ -1,0 +1,91 @@
+/**
+ * Verification and export of the audit log for auditors: `verifyAuditLog` recomputes the chain and the
+ * checkpoint signatures from storage; `exportAuditJsonl` writes entries and checkpoints as JSON Lines that
+ * `verifyAuditJsonl` (or any RFC 8785 + Ed25519 implementation) can check away from the coordinator.
+ */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { TesseraError } from '../../protocol/errors.ts';
+import type { Db } from '../state/database.ts';
+import { coordinatorKeyPath, readPrivateKeyFile } from '../identity/key-file.ts';
+import { verifyAuditChain, type AuditCheckpoint, type AuditEntry, type AuditVerification } from './chain.ts';
+import { readAuditCheckpoints, readAuditEntries } from './log.ts';
+
+export interface VerifyOptions {
+  /** The coordinator public key to trust; by default the one in `<state>/keys/coordinator.key`. */
+  readonly trustedKey?: Uint8Array;
+}
+
+function defaultTrustedKey(db: Db): Uint8Array | undefined {
+  if (db.memory) return undefined;
+  const path = coordinatorKeyPath(dirname(db.name));
+  return existsSync(path) ? readPrivateKeyFile(path).publicKey : undefined;
+}
+
+export function verifyAuditLog(db: Db, options: VerifyOptions = {}): AuditVerification {
+  const trustedKey = options.trustedKey ?? defaultTrustedKey(db);
+  return verifyAuditChain(readAuditEntries(db), readAuditCheckpoints(db), trustedKey ? { trustedKey } : {});
+}
+
+/** One JSON document per line: `{"kind":"entry",…}` in sequence order, each checkpoint after its entry. */
+export function exportAuditJsonl(db: Db): string {
+  const checkpoints = readAuditCheckpoints(db);
+  const lines: string[] = [];
+  let cp = 0;
+  for (const e of readAuditEntries(db)) {
+    lines.push(JSON.stringify({ kind: 'entry', ...e }));
+    for (; cp < checkpoints.length && (checkpoints[cp]?.seq ?? Infinity) <= e.seq; cp++) lines.push(JSON.stringify({ kind: 'checkpoint', ...checkpoints[cp] }));
+  }
+  for (; cp < checkpoints.length; cp++) lines.push(JSON.stringify({ kind: 'checkpoint', ...checkpoints[cp] }));
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+const ExportedEntry = z.object({
+  kind: z.literal('entry'),
+  seq: z.number().int(),
+  time: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  details: z.unknown(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+const ExportedCheckpoint = z.object({
+  kind: z.literal('checkpoint'),
+  seq: z.number().int(),
+  hash: z.string(),
+  time: z.string(),
+  keyId: z.string(),
+  publicKey: z.string(),
+  signature: z.string(),
+});
+
+const ExportedLine = z.discriminatedUnion('kind', [ExportedEntry, ExportedCheckpoint]);
+
+/** Verifies an export made by `exportAuditJsonl` (entries in the order the file lists them). */
+export function verifyAuditJsonl(text: string, options: VerifyOptions = {}): AuditVerification {
+  const entries: AuditEntry[] = [];
+  const checkpoints: AuditCheckpoint[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Audit export line ${i + 1} is not JSON`);
+    }
+    const r = ExportedLine.safeParse(value);
+    if (!r.success) throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Audit export line ${i + 1} is neither an entry nor a checkpoint`);
+    if (r.data.kind === 'entry') {
+      const { kind: _kind, ...entry } = r.data;
+      entries.push(entry);
+    } else {
+      const { kind: _kind, ...checkpoint } = r.data;
+      checkpoints.push(checkpoint);
+    }
+  }
+  return verifyAuditChain(entries, checkpoints, options.trustedKey ? { trustedKey: options.trustedKey } : {});
+}
