@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { databasePath, openDatabase, type Db } from '../state/database.ts';
+import { databasePath, openDatabase } from '../state/database.ts';
 import { generateKeyFile, readPublicKeyFile } from '../identity/key-file.ts';
 import { AUDIT_ACTIONS } from './actions.ts';
 import { appendAudit, checkpointAudit, readAuditCheckpoints, readAuditEntries } from './log.ts';
