@@ -1,6 +1,7 @@
 /** Every command group, in the order `tessera --help` lists them. Add a group by adding its register here. */
 import type { Command } from 'commander';
+import { registerSimulate } from './simulate.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate];

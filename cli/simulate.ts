@@ -1,0 +1,94 @@
+/** `tessera simulate`: run a federation in one process (see simulations/simulate.ts). */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { TesseraError } from '../protocol/errors.ts';
+import { createLogger } from '../lib/logger.ts';
+import { runSimulation, type SimulationConfigInput } from '../simulations/simulate.ts';
+import { simulationSummary, writeSimulationOutputs } from '../simulations/report.ts';
+import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
+
+interface SimulateOptions {
+  dataset: string;
+  dataDir?: string;
+  clients?: number;
+  rounds?: number;
+  partition?: string;
+  seed: string;
+  transport: string;
+  samplingRate?: number;
+  minClients?: number;
+  job?: string;
+  out?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+function readJobOverrides(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read job file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('the top level must be an object');
+    return v as Record<string, unknown>;
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_INVALID_JOB_SPEC', `Job file ${path} is not a JSON object: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description('Run a coordinator and N clients in one process on a built-in data set (default: MNIST, 10 clients, dirichlet:0.5, 5 rounds).')
+    .option('--dataset <name>', 'mnist | adult | heart', 'mnist')
+    .option('--data-dir <dir>', 'directory laid out like ../shared/data (adult/, heart/, mnist/); default $TESSERA_DATA_DIR or ../shared/data')
+    .option('--clients <n>', 'number of simulated clients', integerOption('--clients', 1))
+    .option('--rounds <n>', 'number of rounds', integerOption('--rounds', 1))
+    .option('--partition <scheme>', 'iid | dirichlet:ALPHA | natural (heart: one client per hospital)')
+    .option('--seed <seed>', 'seed for the partition, initial weights, sampling and batch order', '42')
+    .option('--transport <kind>', 'socket (real loopback sockets) | memory (in-process)', 'memory')
+    .option('--sampling-rate <q>', 'Poisson sampling rate per round (default: every client every round)', numberOption('--sampling-rate', 0, 1))
+    .option('--min-clients <n>', 'fewest participants with which a round may complete', integerOption('--min-clients', 1))
+    .option('--job <file>', 'JSON object merged into the job spec (model, training, dp, secagg, fairness …)')
+    .option('--out <dir>', 'write results.json, rounds.csv and charts here')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--verbose', 'operator logs on stderr at info level')
+    .action(
+      action(async (o: SimulateOptions) => {
+        if (!['socket', 'memory'].includes(o.transport)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--transport must be socket or memory, got "${o.transport}"`);
+        const logger = createLogger({ level: o.verbose ? 'info' : 'warn' });
+        const config: SimulationConfigInput = {
+          dataset: o.dataset as SimulationConfigInput['dataset'],
+          seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
+          transport: o.transport as 'socket' | 'memory',
+          ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+          ...(o.clients !== undefined ? { clients: o.clients } : {}),
+          ...(o.rounds !== undefined ? { rounds: o.rounds } : {}),
+          ...(o.partition !== undefined ? { partition: o.partition } : {}),
+          ...(o.samplingRate !== undefined ? { samplingRate: o.samplingRate } : {}),
+          ...(o.minClients !== undefined ? { minClients: o.minClients } : {}),
+          ...(o.job !== undefined ? { job: readJobOverrides(o.job) } : {}),
+        };
+        const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
+        const sim = await runSimulation(config, {
+          logger,
+          onRound: (r) => progress(`round ${String(r.round).padStart(3)}  accuracy ${fmt(r.accuracy)}  loss ${fmt(r.loss)}  participants ${r.participants}  ${(r.durationMs / 1000).toFixed(1)}s`),
+        });
+        const summary = simulationSummary(sim);
+        if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
+        if (o.json) printJson(summary);
+        else {
+          printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private).`);
+          if (o.out !== undefined) printLine(`Results written to ${o.out}`);
+        }
+        return sim.result.status === 'completed' || sim.result.status === 'budget-exhausted' ? 0 : 1;
+      }),
+    );
+}
+
+function fmt(v: number | null): string {
+  return v === null ? '  –   ' : v.toFixed(4);
+}

@@ -1,0 +1,156 @@
+/**
+ * The client node: runs next to an organisation's data, answers the coordinator's tasks one at a time, and
+ * sends back only what the protocol allows — an update (new − global weights, after the mods' clipping and
+ * noise) and counts. Raw rows never leave. Every inbound message is parsed against protocol/messages.ts.
+ */
+import type { Logger } from 'pino';
+import type * as tf from '@tensorflow/tfjs';
+import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
+import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask } from '../protocol/messages.ts';
+import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
+import type { ClientTransport } from '../protocol/transport.ts';
+import type { Examples } from '../datasets/types.ts';
+import { buildModel } from '../ml/model.ts';
+import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
+import { evaluate, trainLocal } from '../ml/train.ts';
+import { admit, transformUpdate, type ClientMod } from './mods.ts';
+
+export interface ClientData {
+  readonly train: Examples;
+  /** Held-out split for federated evaluation; the coordinator never sees it. */
+  readonly heldOut?: Examples;
+}
+
+export interface ClientNodeOptions {
+  readonly clientId: string;
+  readonly orgId: string;
+  readonly transport: ClientTransport;
+  readonly data: ClientData;
+  readonly logger: Logger;
+  readonly mods?: readonly ClientMod[];
+}
+
+export interface ClientNodeEvents {
+  onRefused?(code: string, message: string): void;
+  onError?(code: string, message: string): void;
+}
+
+export class ClientNode {
+  private readonly models = new Map<string, tf.LayersModel>();
+  private queue: Promise<void> = Promise.resolve();
+  private closing = false;
+  private readonly logger: Logger;
+  readonly received: { errors: Array<{ code: string; message: string }> } = { errors: [] };
+
+  constructor(
+    private readonly options: ClientNodeOptions,
+    events: ClientNodeEvents = {},
+  ) {
+    this.logger = options.logger.child({ client: options.clientId, org: options.orgId });
+    const t = options.transport;
+    t.onConnect(() => this.logger.info('connected to coordinator'));
+    t.onDisconnect((reason) => {
+      if (!this.closing) this.logger.warn({ reason }, 'disconnected from the coordinator; reconnecting');
+    });
+    t.onRefused((code, message) => {
+      this.logger.error({ code }, message);
+      events.onRefused?.(code, message);
+    });
+    t.onMessage((raw) => {
+      const parsed = ServerMessage.safeParse(raw);
+      if (!parsed.success) {
+        this.logger.warn({ code: 'TESSERA_ERR_MESSAGE_INVALID' }, `ignored a malformed message: ${describeZodIssues(parsed.error.issues)}`);
+        return;
+      }
+      const msg = parsed.data;
+      if (msg.type === 'error') {
+        this.received.errors.push({ code: msg.code, message: msg.message });
+        this.logger.warn({ code: msg.code }, msg.message);
+        events.onError?.(msg.code, msg.message);
+        return;
+      }
+      if (msg.type === 'welcome') return;
+      // One task at a time: training is CPU-bound and the backend is single-threaded.
+      this.queue = this.queue.then(() => this.handle(msg)).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
+    });
+  }
+
+  close(): void {
+    this.closing = true;
+    this.options.transport.close();
+    for (const m of this.models.values()) m.dispose();
+    this.models.clear();
+  }
+
+  private model(task: TrainTask | EvaluateTask): tf.LayersModel {
+    const key = JSON.stringify(task.job.model);
+    let m = this.models.get(key);
+    if (!m) {
+      m = buildModel(task.job.model, { seed: task.job.seed });
+      this.models.set(key, m);
+    }
+    return m;
+  }
+
+  private async handle(task: TrainTask | EvaluateTask): Promise<void> {
+    const log = this.logger.child({ job: task.jobId, round: task.round });
+    const ctx = { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log };
+    const mods = this.options.mods ?? [];
+    const admission = await admit(mods, ctx);
+    if (!admission.accept) {
+      log.warn({ code: admission.reason.code }, `declining ${task.type} task: ${admission.reason.message}`);
+      this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: admission.reason });
+      return;
+    }
+    try {
+      if (task.type === 'train') await this.train(task, mods, log);
+      else await this.evaluateTask(task);
+    } catch (e) {
+      const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
+      log.error({ code: err.code }, `task failed: ${err.message}`);
+      this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: { code: err.code, message: err.message } });
+    }
+  }
+
+  private async train(task: TrainTask, mods: readonly ClientMod[], log: Logger): Promise<void> {
+    const model = this.model(task);
+    const global = decodeFloat32(task.weights);
+    setFlatWeights(model, global);
+    const t = task.job.training;
+    const result = await trainLocal(model, this.options.data.train, {
+      epochs: t.epochs,
+      batchSize: t.batchSize,
+      learningRate: t.learningRate,
+      optimizer: t.optimizer,
+      shuffleSeed: `${String(task.job.seed)}/${this.options.clientId}/${task.round}`,
+    });
+    const local = getFlatWeights(model);
+    const delta = new Float32Array(local.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = (local[i] ?? 0) - (global[i] ?? 0);
+    const out = transformUpdate(mods, delta, { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log });
+    log.debug({ loss: result.loss, ms: result.millis }, 'local training done');
+    this.send({
+      type: 'update',
+      jobId: task.jobId,
+      round: task.round,
+      taskId: task.taskId,
+      update: encodeFloat32(out.update),
+      examples: result.examples,
+      trainLoss: result.loss,
+      trainMillis: result.millis,
+      ...(out.clipped !== undefined ? { clipped: out.clipped } : {}),
+    });
+  }
+
+  private async evaluateTask(task: EvaluateTask): Promise<void> {
+    const model = this.model(task);
+    setFlatWeights(model, decodeFloat32(task.weights));
+    const data = this.options.data.heldOut ?? this.options.data.train;
+    const r = await evaluate(model, data);
+    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n) });
+  }
+
+  private send(message: ClientMessage): void {
+    this.options.transport.send(message);
+  }
+}

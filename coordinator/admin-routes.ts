@@ -1,0 +1,30 @@
+/**
+ * Read-only admin API for coordinators watching a federation: health, connected clients, jobs and their
+ * rounds. Responses carry counts and metrics only — never updates, weights or client data.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Federation } from './federation.ts';
+import type { JobResult, RoundRecord } from './round-records.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+
+export interface JobEntry {
+  readonly jobId: string;
+  readonly name: string;
+  status: 'running' | JobResult['status'];
+  message: string;
+  readonly rounds: RoundRecord[];
+  readonly startedAt: string;
+}
+
+export type JobBoard = Map<string, JobEntry>;
+
+export function registerAdminRoutes(app: FastifyInstance, deps: { federation: Federation; jobs: JobBoard }): void {
+  app.get('/v1/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION, clients: deps.federation.clients().length }));
+  app.get('/v1/clients', async () => ({ clients: deps.federation.clients(), stats: deps.federation.stats }));
+  app.get('/v1/jobs', async () => ({ jobs: [...deps.jobs.values()].map(({ rounds, ...j }) => ({ ...j, roundsCompleted: rounds.length })) }));
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req, reply) => {
+    const job = deps.jobs.get(req.params.id);
+    if (!job) return reply.code(404).send({ error: { code: 'TESSERA_ERR_JOB_NOT_FOUND', message: `No job ${req.params.id}` } });
+    return job;
+  });
+}

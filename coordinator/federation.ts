@@ -1,0 +1,182 @@
+/**
+ * The coordinator's view of its clients: who is connected (by client id, with their organisation), and the
+ * request/reply routing of tasks. Every inbound message is parsed against protocol/messages.ts; a malformed
+ * message, or one that answers no task of that client, is refused with a coded error notice and the
+ * coordinator carries on. A task's promise settles exactly once: with the reply, or with an error when the
+ * client disconnects or the deadline passes — so no client can stall a round past its deadline.
+ */
+import type { Logger } from 'pino';
+import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
+import { ClientMessage, type EvaluateTask, type Handshake, type TrainTask } from '../protocol/messages.ts';
+import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+
+export interface ConnectedClient {
+  readonly clientId: string;
+  readonly orgId: string;
+  readonly examples: number;
+  readonly connectedAt: number;
+}
+
+type Task = TrainTask | EvaluateTask;
+type Reply = Exclude<ClientMessage, never>;
+
+interface Pending {
+  readonly clientId: string;
+  readonly task: Task;
+  resolve(reply: Reply): void;
+  reject(error: TesseraError): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface FederationStats {
+  malformedMessages: number;
+  unexpectedMessages: number;
+  lateMessages: number;
+}
+
+/** Which reply types answer which task type. */
+const ANSWERS: Record<Task['type'], ReadonlyArray<Reply['type']>> = {
+  train: ['update', 'decline'],
+  evaluate: ['evaluate-result', 'decline'],
+};
+
+export class Federation {
+  private readonly connections = new Map<string, { connection: ClientConnection; info: ConnectedClient }>();
+  private readonly pending = new Map<string, Pending>();
+  /** Task ids whose deadline passed, so a late reply is told "late" rather than "unknown". Bounded. */
+  private readonly expired = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+  readonly stats: FederationStats = { malformedMessages: 0, unexpectedMessages: 0, lateMessages: 0 };
+
+  constructor(
+    transport: ServerTransport,
+    private readonly logger: Logger,
+  ) {
+    transport.onConnection((c) => this.accept(c));
+  }
+
+  clients(): ConnectedClient[] {
+    return [...this.connections.values()].map((c) => c.info);
+  }
+
+  isConnected(clientId: string): boolean {
+    return this.connections.has(clientId);
+  }
+
+  /** Resolves once at least `min` clients are connected; rejects with TESSERA_ERR_TIMEOUT after `timeoutMs`. */
+  async waitForClients(min: number, timeoutMs: number): Promise<void> {
+    if (this.connections.size >= min) return;
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.connections.size >= min) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new TesseraError('TESSERA_ERR_TIMEOUT', `Only ${this.connections.size} of the ${min} clients needed connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Sends a task and resolves with the client's reply, or rejects on disconnect or at the deadline. */
+  request(clientId: string, task: Task, deadlineMs: number): Promise<Reply> {
+    const entry = this.connections.get(clientId);
+    if (!entry) return Promise.reject(new TesseraError('TESSERA_ERR_NOT_REGISTERED', `client ${clientId} is not connected`));
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(task.taskId);
+        this.rememberExpired(task.taskId);
+        reject(new TesseraError('TESSERA_ERR_TIMEOUT', `client ${clientId} did not answer ${task.type} task of round ${task.round} within ${deadlineMs} ms`));
+      }, deadlineMs);
+      this.pending.set(task.taskId, { clientId, task, resolve, reject, timer });
+      entry.connection.send(task);
+    });
+  }
+
+  private settle(taskId: string): Pending | undefined {
+    const p = this.pending.get(taskId);
+    if (p) {
+      clearTimeout(p.timer);
+      this.pending.delete(taskId);
+    }
+    return p;
+  }
+
+  private rememberExpired(taskId: string): void {
+    this.expired.add(taskId);
+    if (this.expired.size > 10_000) {
+      const first = this.expired.values().next().value;
+      if (first !== undefined) this.expired.delete(first);
+    }
+  }
+
+  private accept(connection: ClientConnection): void {
+    const h: Handshake = connection.handshake;
+    const previous = this.connections.get(h.clientId);
+    if (previous) {
+      // A reconnecting client replaces its stale socket; its old pending tasks fail now rather than at the deadline.
+      this.logger.warn({ client: h.clientId }, 'client reconnected; replacing its previous connection');
+      this.dropClient(h.clientId, 'replaced by a new connection');
+      previous.connection.disconnect('replaced by a new connection');
+    }
+    const info: ConnectedClient = { clientId: h.clientId, orgId: h.orgId, examples: h.examples, connectedAt: Date.now() };
+    this.connections.set(h.clientId, { connection, info });
+    this.logger.info({ client: h.clientId, org: h.orgId, examples: h.examples }, 'client registered');
+    connection.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: h.clientId });
+    connection.onMessage((raw) => this.onMessage(h.clientId, connection, raw));
+    connection.onDisconnect((reason) => {
+      if (this.connections.get(h.clientId)?.connection !== connection) return;
+      this.logger.info({ client: h.clientId, reason }, 'client disconnected');
+      this.dropClient(h.clientId, reason);
+    });
+    for (const w of [...this.waiters]) w();
+  }
+
+  private dropClient(clientId: string, reason: string): void {
+    this.connections.delete(clientId);
+    for (const [taskId, p] of [...this.pending]) {
+      if (p.clientId !== clientId) continue;
+      this.settle(taskId);
+      p.reject(new TesseraError('TESSERA_ERR_TIMEOUT', `client ${clientId} disconnected during ${p.task.type} task of round ${p.task.round} (${reason})`));
+    }
+  }
+
+  private onMessage(clientId: string, connection: ClientConnection, raw: unknown): void {
+    const log = this.logger.child({ client: clientId });
+    const parsed = ClientMessage.safeParse(raw);
+    if (!parsed.success) {
+      this.stats.malformedMessages++;
+      const message = `Malformed message refused: ${describeZodIssues(parsed.error.issues)}`;
+      log.warn({ code: 'TESSERA_ERR_MESSAGE_INVALID' }, message);
+      connection.send({ type: 'error', code: 'TESSERA_ERR_MESSAGE_INVALID', message });
+      return;
+    }
+    const msg = parsed.data;
+    const p = this.pending.get(msg.taskId);
+    if (!p || p.clientId !== clientId || !ANSWERS[p.task.type].includes(msg.type) || p.task.round !== msg.round || p.task.jobId !== msg.jobId) {
+      const late = this.expired.has(msg.taskId);
+      if (late) this.stats.lateMessages++;
+      else this.stats.unexpectedMessages++;
+      const code = late ? 'TESSERA_ERR_TIMEOUT' : 'TESSERA_ERR_UNEXPECTED_MESSAGE';
+      const message = late ? `The reply to task ${msg.taskId} arrived after its deadline and was discarded` : `No open task ${msg.taskId} of yours accepts a ${msg.type} message`;
+      log.warn({ code, task: msg.taskId }, message);
+      connection.send({ type: 'error', code, message, taskId: msg.taskId });
+      return;
+    }
+    this.settle(msg.taskId);
+    p.resolve(msg);
+  }
+
+  /** Fails every open task (used when a job stops). */
+  cancelAll(reason: string): void {
+    for (const [taskId, p] of [...this.pending]) {
+      this.settle(taskId);
+      p.reject(new TesseraError('TESSERA_ERR_ROUND_FAILED', reason));
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The training phase of one round without secure aggregation: send each selected client the global weights,
+ * collect updates until all have answered or the deadline passes, and sum them weighted by example count.
+ * Secure aggregation replaces this phase behind the same `TrainingProtocol` type (coordinator/secagg-round.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { TesseraError } from '../protocol/errors.ts';
+import type { JobSpec } from '../protocol/job/spec.ts';
+import type { UpdateResult } from '../protocol/messages.ts';
+import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
+import type { ConnectedClient, Federation } from './federation.ts';
+import type { ExcludedClient } from './round-records.ts';
+import { accumulate, type Aggregate } from './strategy.ts';
+
+export interface TrainingContext {
+  readonly jobId: string;
+  readonly spec: JobSpec;
+  readonly round: number;
+  readonly selected: readonly ConnectedClient[];
+  readonly global: Float32Array;
+  readonly federation: Federation;
+  readonly logger: Logger;
+}
+
+export interface TrainingOutcome {
+  readonly aggregate: Aggregate;
+  readonly participants: readonly ConnectedClient[];
+  readonly dropped: readonly ExcludedClient[];
+  readonly declined: readonly ExcludedClient[];
+  /** Example-weighted mean of the clients' reported training losses. */
+  readonly trainLoss: number | null;
+  readonly slowestTrainMs: number;
+  /** Fraction of participants whose update was clipped (DP), when clients report it. */
+  readonly clippedFraction: number | null;
+}
+
+export interface TrainingProtocol {
+  readonly name: string;
+  run(ctx: TrainingContext): Promise<TrainingOutcome>;
+}
+
+/** How each participant's update is weighted in the sum: example counts for FedAvg, 1 under DP. */
+export type UpdateWeighting = 'examples' | 'uniform';
+
+export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): TrainingProtocol {
+  return {
+    name: 'plain',
+    async run(ctx) {
+      const { spec, round, federation } = ctx;
+      const weights = encodeFloat32(ctx.global);
+      const replies = await Promise.allSettled(
+        ctx.selected.map((c) =>
+          federation.request(
+            c.clientId,
+            { type: 'train', jobId: ctx.jobId, round, taskId: randomUUID(), job: spec, weights, deadlineMs: spec.roundDeadlineMs },
+            spec.roundDeadlineMs,
+          ),
+        ),
+      );
+      const sum = new Float64Array(ctx.global.length);
+      const participants: ConnectedClient[] = [];
+      const dropped: ExcludedClient[] = [];
+      const declined: ExcludedClient[] = [];
+      let totalWeight = 0;
+      let lossSum = 0;
+      let lossWeight = 0;
+      let slowestTrainMs = 0;
+      let clipped = 0;
+      let clipReports = 0;
+      replies.forEach((r, i) => {
+        const c = ctx.selected[i] as ConnectedClient;
+        if (r.status === 'rejected') {
+          const e = r.reason instanceof TesseraError ? r.reason : new TesseraError('TESSERA_ERR_INTERNAL', String(r.reason));
+          dropped.push({ clientId: c.clientId, orgId: c.orgId, code: e.code, reason: e.message });
+          return;
+        }
+        const reply = r.value;
+        if (reply.type === 'decline') {
+          declined.push({ clientId: c.clientId, orgId: c.orgId, code: reply.reason.code, reason: reply.reason.message, ...(reply.reason.counts ? { counts: reply.reason.counts } : {}) });
+          return;
+        }
+        if (reply.type !== 'update') return;
+        const update = decodeUpdate(reply, ctx.global.length, c, dropped);
+        if (!update) return;
+        const w = weighting === 'examples' ? reply.examples : 1;
+        accumulate(sum, update, w);
+        totalWeight += w;
+        participants.push(c);
+        lossSum += reply.trainLoss * reply.examples;
+        lossWeight += reply.examples;
+        slowestTrainMs = Math.max(slowestTrainMs, reply.trainMillis);
+        if (reply.clipped !== undefined) {
+          clipReports++;
+          if (reply.clipped) clipped++;
+        }
+      });
+      return {
+        aggregate: { sum, totalWeight, participants: participants.length },
+        participants,
+        dropped,
+        declined,
+        trainLoss: lossWeight > 0 ? lossSum / lossWeight : null,
+        slowestTrainMs,
+        clippedFraction: clipReports > 0 ? clipped / clipReports : null,
+      };
+    },
+  };
+}
+
+function decodeUpdate(reply: UpdateResult, length: number, c: ConnectedClient, dropped: ExcludedClient[]): Float32Array | null {
+  try {
+    return decodeFloat32(reply.update, length);
+  } catch (e) {
+    const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_MESSAGE_INVALID', String(e));
+    dropped.push({ clientId: c.clientId, orgId: c.orgId, code: err.code, reason: `update refused: ${err.message}` });
+    return null;
+  }
+}

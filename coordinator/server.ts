@@ -1,0 +1,52 @@
+/**
+ * The coordinator process: a fastify server (admin API, serving) with socket.io attached for the clients.
+ * Listens on 127.0.0.1 by default; port 0 picks a free port (tests and simulations use that).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Federation } from './federation.ts';
+import { socketIoServerTransport } from './transport/socketio-server.ts';
+import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
+
+export interface CoordinatorOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly logger: Logger;
+  readonly maxMessageBytes?: number;
+}
+
+export interface CoordinatorServer {
+  readonly app: FastifyInstance;
+  readonly federation: Federation;
+  readonly jobs: JobBoard;
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorServer> {
+  const app = Fastify({ loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  const transport = socketIoServerTransport(app.server, options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
+  const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
+  const jobs: JobBoard = new Map();
+  registerAdminRoutes(app, { federation, jobs });
+  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  const address = app.server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  let closed = false;
+  return {
+    app,
+    federation,
+    jobs,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    port: address.port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      federation.cancelAll('coordinator shutting down');
+      await transport.close();
+      await app.close();
+    },
+  };
+}

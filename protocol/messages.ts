@@ -1,0 +1,112 @@
+/**
+ * The one definition of every coordinator↔client message (house rule 1). Each direction is a discriminated
+ * union on `type`; receivers parse with `safeParse` and refuse what does not match with a coded error.
+ * Secure-aggregation stage messages are defined in protocol/secagg.ts and carried inside `secagg` envelopes.
+ */
+import { z } from 'zod';
+import { JobSpec } from './job/spec.ts';
+import { Float32Tensor } from './tensor.ts';
+
+const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -');
+
+/** Sent in the socket.io handshake (`auth`), so a wrong version is refused before any message flows. */
+export const Handshake = z.object({
+  protocolVersion: z.number().int(),
+  clientId: Id,
+  orgId: Id,
+  /** Number of local training examples (public metadata the coordinator uses for reporting). */
+  examples: z.number().int().min(0),
+  dataset: z.string().max(64).optional(),
+});
+export type Handshake = z.infer<typeof Handshake>;
+
+/** Summary of a data-contract check that leaves the client: codes and counts only, never raw values. */
+export const DeclineReason = z.object({
+  code: z.string().min(1).max(64),
+  message: z.string().max(500),
+  counts: z.record(z.string(), z.number()).optional(),
+});
+export type DeclineReason = z.infer<typeof DeclineReason>;
+
+// ---- coordinator → client ----
+
+export const TrainTask = z.object({
+  type: z.literal('train'),
+  jobId: Id,
+  round: z.number().int().min(1),
+  taskId: Id,
+  job: JobSpec,
+  weights: Float32Tensor,
+  deadlineMs: z.number().int().positive(),
+});
+export type TrainTask = z.infer<typeof TrainTask>;
+
+export const EvaluateTask = z.object({
+  type: z.literal('evaluate'),
+  jobId: Id,
+  round: z.number().int().min(0),
+  taskId: Id,
+  job: JobSpec,
+  weights: Float32Tensor,
+  deadlineMs: z.number().int().positive(),
+});
+export type EvaluateTask = z.infer<typeof EvaluateTask>;
+
+export const ErrorNotice = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  /** The task the error refers to, when there is one. */
+  taskId: Id.optional(),
+});
+export type ErrorNotice = z.infer<typeof ErrorNotice>;
+
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  protocolVersion: z.number().int(),
+  clientId: Id,
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [TrainTask, EvaluateTask, ErrorNotice, Welcome]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+// ---- client → coordinator ----
+
+export const UpdateResult = z.object({
+  type: z.literal('update'),
+  jobId: Id,
+  round: z.number().int().min(1),
+  taskId: Id,
+  /** new weights − global weights, after any client-side clipping and noise. */
+  update: Float32Tensor,
+  examples: z.number().int().min(0),
+  trainLoss: z.number(),
+  trainMillis: z.number().min(0),
+  /** Whether clipping changed the update (reported so the coordinator can show the clipped fraction). */
+  clipped: z.boolean().optional(),
+});
+export type UpdateResult = z.infer<typeof UpdateResult>;
+
+export const EvaluateResult = z.object({
+  type: z.literal('evaluate-result'),
+  jobId: Id,
+  round: z.number().int().min(0),
+  taskId: Id,
+  examples: z.number().int().min(0),
+  /** Sum of per-example losses and the number correct, so the coordinator can form exact weighted means. */
+  lossSum: z.number(),
+  correct: z.number().int().min(0),
+});
+export type EvaluateResult = z.infer<typeof EvaluateResult>;
+
+export const Decline = z.object({
+  type: z.literal('decline'),
+  jobId: Id,
+  round: z.number().int().min(0),
+  taskId: Id,
+  reason: DeclineReason,
+});
+export type Decline = z.infer<typeof Decline>;
+
+export const ClientMessage = z.discriminatedUnion('type', [UpdateResult, EvaluateResult, Decline]);
+export type ClientMessage = z.infer<typeof ClientMessage>;

@@ -1,0 +1,34 @@
+/**
+ * Splits a loaded data set into the simulated clients' local data (the partition scheme), deterministically
+ * from the seed.
+ */
+import { TesseraError } from '../protocol/errors.ts';
+import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import type { LoadedDataset } from '../datasets/index.ts';
+import { selectRows, type Examples } from '../datasets/types.ts';
+import { parsePartition, partitionDirichlet, partitionIid } from './partition.ts';
+
+export interface SimulatedClientData {
+  readonly clientId: string;
+  readonly orgId: string;
+  readonly train: Examples;
+}
+
+export function partitionClients(dataset: LoadedDataset, options: { clients: number; partition: string; seed: string | number }): SimulatedClientData[] {
+  const scheme = parsePartition(options.partition);
+  if (scheme.kind === 'natural') {
+    if (!dataset.natural) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--partition natural needs a data set with a natural split (heart); ${dataset.name} has none`);
+    if (options.clients !== dataset.natural.length) {
+      throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--partition natural gives ${dataset.natural.length} clients for ${dataset.name} (${dataset.natural.map((p) => p.name).join(', ')}); got --clients ${options.clients}`);
+    }
+    return dataset.natural.map((p) => ({ clientId: `client-${p.name}`, orgId: p.name, train: p.examples }));
+  }
+  if (options.clients > dataset.train.n) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--clients ${options.clients} exceeds the ${dataset.train.n} training rows`);
+  const rng = seededRandom(deriveSeed(options.seed, 'partition'));
+  const parts = scheme.kind === 'iid' ? partitionIid(dataset.train.n, options.clients, rng) : partitionDirichlet(dataset.train.y, dataset.train.classes, options.clients, scheme.alpha, rng);
+  const width = String(options.clients).length;
+  return parts.map((rows, i) => {
+    const id = String(i + 1).padStart(width, '0');
+    return { clientId: `client-${id}`, orgId: `org-${id}`, train: selectRows(dataset.train, rows.sort((a, b) => a - b)) };
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * `tessera simulate`: a coordinator and N client nodes in one process, over real loopback sockets or the
+ * in-memory transport, running the same round code as a real deployment. Deterministic for a seed: the
+ * partition, initial weights, sampling and batch order all derive from it. (Seeded sampling is NOT private;
+ * the result says so.)
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ClientNode, type ClientData } from '../client/node.ts';
+import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
+import { Federation } from '../coordinator/federation.ts';
+import { runJob } from '../coordinator/job-runner.ts';
+import type { JobResult, RoundRecord } from '../coordinator/round-records.ts';
+import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import { loadDataset, type LoadedDataset } from '../datasets/index.ts';
+import { featureSize, type Examples } from '../datasets/types.ts';
+import { initBackend, type BackendInfo } from '../ml/backend.ts';
+import { buildModel } from '../ml/model.ts';
+import { evaluate } from '../ml/train.ts';
+import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
+import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import { parseJobSpec, type JobSpec, type JobSpecInput } from '../protocol/job/spec.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { createMemoryHub } from './memory-transport.ts';
+import { DATASET_DEFAULTS } from './defaults.ts';
+import { partitionClients } from './federation-setup.ts';
+
+export const SimulationConfig = z.object({
+  dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
+  dataDir: z.string().optional(),
+  clients: z.number().int().positive().optional(),
+  rounds: z.number().int().positive().optional(),
+  partition: z.string().optional(),
+  seed: z.union([z.string(), z.number()]).default(42),
+  transport: z.enum(['socket', 'memory']).default('memory'),
+  /** Poisson sampling rate q; absent means every client every round. */
+  samplingRate: z.number().gt(0).max(1).optional(),
+  minClients: z.number().int().positive().optional(),
+  deadlineMs: z.number().int().positive().default(120_000),
+  trainLimit: z.number().int().positive().optional(),
+  testLimit: z.number().int().positive().optional(),
+  /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
+  job: z.record(z.string(), z.unknown()).default({}),
+});
+export type SimulationConfig = z.infer<typeof SimulationConfig>;
+export type SimulationConfigInput = z.input<typeof SimulationConfig>;
+
+export interface SimulationResult {
+  readonly config: Record<string, unknown>;
+  readonly backend: BackendInfo;
+  readonly job: JobSpec;
+  readonly result: JobResult;
+  /** False when seeded randomness was used for anything a real deployment would draw from a CSPRNG. */
+  readonly private: boolean;
+}
+
+/** Reshapes image examples to flat vectors for models that take a vector (logistic, MLP). */
+function forModel(e: Examples, spec: JobSpec['model']): Examples {
+  return spec.kind === 'cnn' ? e : { ...e, featureShape: [featureSize(e)] };
+}
+
+export function buildJobSpec(config: SimulationConfig, dataset: LoadedDataset, clients: number): JobSpec {
+  const d = DATASET_DEFAULTS[config.dataset];
+  const features = featureSize(dataset.train);
+  const base: JobSpecInput = {
+    name: `simulate-${config.dataset}`,
+    purpose: 'research',
+    seed: config.seed,
+    model: d.model(features, dataset.train.classes),
+    data: { dataset: config.dataset },
+    rounds: config.rounds ?? d.rounds,
+    sampling: config.samplingRate !== undefined ? { mode: 'poisson', rate: config.samplingRate } : { mode: 'fixed', clientsPerRound: clients },
+    minClients: config.minClients ?? 1,
+    roundDeadlineMs: config.deadlineMs,
+    training: d.training,
+  };
+  return parseJobSpec(deepMerge(base, config.job));
+}
+
+export async function runSimulation(input: SimulationConfigInput, options: { logger: Logger; onRound?: (r: RoundRecord) => void }): Promise<SimulationResult> {
+  const config = SimulationConfig.parse(input);
+  const backend = await initBackend();
+  options.logger.info({ backend: backend.name }, 'TensorFlow.js backend');
+  const dataset = loadDataset(config.dataset, {
+    seed: config.seed,
+    ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
+    ...(config.trainLimit !== undefined ? { trainLimit: config.trainLimit } : {}),
+    ...(config.testLimit !== undefined ? { testLimit: config.testLimit } : {}),
+  });
+  const defaults = DATASET_DEFAULTS[config.dataset];
+  const clientCount = config.clients ?? (config.partition === 'natural' || (config.partition === undefined && defaults.partition === 'natural') ? (dataset.natural?.length ?? defaults.clients) : defaults.clients);
+  const parts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
+  const spec = buildJobSpec(config, dataset, parts.length);
+  const test = forModel(dataset.test, spec.model);
+
+  const evalModel = buildModel(spec.model, { seed: spec.seed });
+  const initialWeights = getFlatWeights(evalModel);
+  const evaluateCentral = async (weights: Float32Array) => {
+    setFlatWeights(evalModel, weights);
+    return evaluate(evalModel, test);
+  };
+
+  const coordinatorLog = options.logger.child({ component: 'coordinator' });
+  let server: CoordinatorServer | undefined;
+  let federation: Federation;
+  let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
+  if (config.transport === 'socket') {
+    server = await startCoordinator({ logger: coordinatorLog, port: 0 });
+    federation = server.federation;
+    const url = server.url;
+    connect = (clientId, orgId, examples) => socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset } });
+  } else {
+    const hub = createMemoryHub();
+    federation = new Federation(hub.server, coordinatorLog);
+    connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset });
+  }
+  const nodes = parts.map((p) => {
+    const data: ClientData = { train: forModel(p.train, spec.model) };
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, logger: options.logger.child({ component: 'client' }) });
+  });
+  try {
+    await federation.waitForClients(nodes.length, 30_000);
+    const result = await runJob({
+      jobId: `sim-${config.dataset}-${String(config.seed)}`,
+      spec,
+      federation,
+      logger: coordinatorLog,
+      // Seeded sampling makes the run reproducible — and therefore not private.
+      rng: seededRandom(deriveSeed(config.seed, 'sampling')),
+      initialWeights,
+      evaluate: evaluateCentral,
+      waitForClientsMs: 30_000,
+      ...(options.onRound ? { onRound: options.onRound } : {}),
+    });
+    return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false };
+  } finally {
+    for (const n of nodes) n.close();
+    evalModel.dispose();
+    await server?.close();
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+/** Merges `override` into `base` recursively (objects merge, everything else replaces). */
+export function deepMerge<T>(base: T, override: Record<string, unknown>): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(override)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? deepMerge(prev, v) : v;
+  }
+  return out as T;
+}
