@@ -1,0 +1,144 @@
+/**
+ * Builds the TensorFlow.js model for a model spec (protocol/job/model.ts). Every participant builds the same
+ * architecture from the job spec, and with the same `seed` the same initial weights: each layer's
+ * initializer gets its own seed derived from the job seed, and tfjs draws seeded initial values in JavaScript
+ * (alea PRNG), independently of the backend, so a client on wasm and a coordinator on tfjs-node agree.
+ * Initial weights are public (the coordinator broadcasts them), so a seeded, predictable initialisation
+ * costs no privacy.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '../protocol/job/model.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { deriveSeed, seededRandom } from '../privacy/random.ts';
+
+export interface BuildOptions {
+  /** Seed for the initial weights; without it tfjs draws them nondeterministically. */
+  readonly seed?: string | number;
+}
+
+/** Kernel and bias shapes in `model.getWeights()` order, computed from the spec alone (no tensors). */
+export function weightShapes(spec: ModelSpec): number[][] {
+  const shapes: number[][] = [];
+  const dense = (inputs: number, units: number): void => {
+    shapes.push([inputs, units], [units]);
+  };
+  switch (spec.kind) {
+    case 'logistic':
+      dense(spec.inputs, spec.classes);
+      break;
+    case 'mlp': {
+      let prev = spec.inputs;
+      for (const h of spec.hidden) {
+        dense(prev, h);
+        prev = h;
+      }
+      dense(prev, spec.classes);
+      break;
+    }
+    case 'cnn': {
+      const { height, width, channels } = cnnFeatureMap(spec);
+      let prevChannels = spec.inputShape[2];
+      for (const f of spec.filters) {
+        shapes.push([3, 3, prevChannels, f], [f]);
+        prevChannels = f;
+      }
+      let prev = height * width * channels;
+      for (const d of spec.dense) {
+        dense(prev, d);
+        prev = d;
+      }
+      dense(prev, spec.classes);
+      break;
+    }
+  }
+  return shapes;
+}
+
+/** The number of trainable parameters: the length of the flat weight vector that travels each round. */
+export function countParameters(spec: ModelSpec): number {
+  return weightShapes(spec).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The shape of one input example. */
+export function inputShape(spec: ModelSpec): number[] {
+  return spec.kind === 'cnn' ? [...spec.inputShape] : [spec.inputs];
+}
+
+/**
+ * The feature map after the convolution blocks: 3×3 'same' convolutions keep height and width, each 2×2
+ * max-pool (stride 2, 'valid') halves them, rounding down.
+ */
+function cnnFeatureMap(spec: Extract<ModelSpec, { kind: 'cnn' }>): { height: number; width: number; channels: number } {
+  let [height, width] = spec.inputShape;
+  for (const [i] of spec.filters.entries()) {
+    if (height < 2 || width < 2) {
+      throw new TesseraError('TESSERA_ERR_MODEL_SPEC', `cnn: input ${spec.inputShape.join('×')} is too small for ${spec.filters.length} conv/pool blocks (block ${i + 1} sees ${height}×${width})`);
+    }
+    height = Math.floor(height / 2);
+    width = Math.floor(width / 2);
+  }
+  return { height, width, channels: spec.filters[spec.filters.length - 1] ?? spec.inputShape[2] };
+}
+
+/** One 32-bit seed per layer, derived from the job seed and the layer's name. */
+function layerSeed(seed: string | number | undefined, layer: string): number | undefined {
+  return seed === undefined ? undefined : seededRandom(deriveSeed(seed, 'init', layer)).nextUint32();
+}
+
+/** Keras defaults (Glorot-uniform kernels, zero biases), seeded per layer. */
+function denseLayer(name: string, units: number, activation: 'relu' | 'tanh' | 'sigmoid' | 'softmax', l2: number, seed: string | number | undefined, inputs?: number): tf.layers.Layer {
+  const layerSeedValue = layerSeed(seed, name);
+  return tf.layers.dense({
+    name,
+    units,
+    activation,
+    kernelInitializer: tf.initializers.glorotUniform(layerSeedValue === undefined ? {} : { seed: layerSeedValue }),
+    biasInitializer: 'zeros',
+    ...(l2 > 0 ? { kernelRegularizer: tf.regularizers.l2({ l2 }) } : {}),
+    ...(inputs !== undefined ? { inputShape: [inputs] } : {}),
+  });
+}
+
+/**
+ * logistic: one dense softmax layer (multinomial logistic regression), optional L2 on the kernel.
+ * mlp: hidden dense layers with the spec's activation, then softmax.
+ * cnn: blocks of 3×3 'same' conv + ReLU + 2×2 max-pool, flatten, dense ReLU layers, softmax.
+ */
+export function buildModel(spec: ModelSpec, options: BuildOptions = {}): tf.Sequential {
+  const { seed } = options;
+  const model = tf.sequential({ name: `tessera_${spec.kind}` });
+  switch (spec.kind) {
+    case 'logistic':
+      model.add(denseLayer('output', spec.classes, 'softmax', spec.l2, seed, spec.inputs));
+      break;
+    case 'mlp':
+      spec.hidden.forEach((units, i) => model.add(denseLayer(`hidden${i + 1}`, units, spec.activation, spec.l2, seed, i === 0 ? spec.inputs : undefined)));
+      model.add(denseLayer('output', spec.classes, 'softmax', spec.l2, seed));
+      break;
+    case 'cnn': {
+      cnnFeatureMap(spec); // validates the depth against the input size before any layer is made
+      spec.filters.forEach((filters, i) => {
+        const name = `conv${i + 1}`;
+        const s = layerSeed(seed, name);
+        model.add(
+          tf.layers.conv2d({
+            name,
+            filters,
+            kernelSize: 3,
+            padding: 'same',
+            activation: 'relu',
+            kernelInitializer: tf.initializers.glorotUniform(s === undefined ? {} : { seed: s }),
+            biasInitializer: 'zeros',
+            ...(i === 0 ? { inputShape: [...spec.inputShape] } : {}),
+          }),
+        );
+        model.add(tf.layers.maxPooling2d({ name: `pool${i + 1}`, poolSize: 2, strides: 2, padding: 'valid' }));
+      });
+      model.add(tf.layers.flatten({ name: 'flatten' }));
+      spec.dense.forEach((units, i) => model.add(denseLayer(`dense${i + 1}`, units, 'relu', 0, seed)));
+      model.add(denseLayer('output', spec.classes, 'softmax', 0, seed));
+      break;
+    }
+  }
+  return model;
+}

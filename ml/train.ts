@@ -1,0 +1,164 @@
+/**
+ * Local training and evaluation on one client's examples. Training is a plain mini-batch loop
+ * (optimizer.minimize per batch) rather than `model.fit`, for two reasons: tfjs-layers' `fit` does not
+ * implement per-example sample weights (needed for fairness reweighing, Kamiran & Calders 2012), and the
+ * batch order must come from an injected seed, not from tfjs's internal Math.random shuffle.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Examples } from '../datasets/types.ts';
+import { featureSize } from '../datasets/types.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { cryptoRandom, seededRandom, shuffleInPlace } from '../privacy/random.ts';
+import type { RandomSource } from '../privacy/random.ts';
+import { checkExamplesFit, gatherBatch, modelIO, sliceFeatures } from './batches.ts';
+
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly optimizer: 'sgd' | 'adam';
+  /** Seed for the batch order (reproducible simulations); without it the order comes from the OS CSPRNG. */
+  readonly shuffleSeed?: string | number;
+}
+
+export interface TrainResult {
+  /** Mean training objective over the last epoch: weighted cross-entropy plus any L2 penalty. */
+  readonly loss: number;
+  /** Local examples (n), the weight FedAvg gives this client's update. */
+  readonly examples: number;
+  /** Optimizer steps taken (epochs × ceil(n / batchSize)). */
+  readonly steps: number;
+  readonly millis: number;
+}
+
+export interface EvalResult {
+  /** Mean cross-entropy (natural log) over the examples, without regularisation penalties. */
+  readonly loss: number;
+  readonly accuracy: number;
+}
+
+/** Probabilities are clipped away from 0 before the log, as Keras does (epsilon 1e-7). */
+const EPSILON = 1e-7;
+/** Hand the event loop back this often, so a client's socket heartbeats survive a long local epoch. */
+const YIELD_EVERY_MS = 50;
+
+function checkTrainOptions(o: TrainOptions): void {
+  const bad = (what: string): never => {
+    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `training option ${what}`);
+  };
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) bad(`epochs must be a positive integer, got ${o.epochs}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad(`batchSize must be a positive integer, got ${o.batchSize}`);
+  if (!Number.isFinite(o.learningRate) || o.learningRate <= 0) bad(`learningRate must be a positive number, got ${o.learningRate}`);
+  if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') bad(`optimizer must be sgd or adam, got ${String(o.optimizer)}`);
+}
+
+function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  // LayerVariable.read() returns the backing tf.Variable; the optimizer needs exactly those.
+  return model.trainableWeights.map((w) => {
+    const v = w.read();
+    if (!(v instanceof tf.Variable)) throw new TesseraError('TESSERA_ERR_INTERNAL', `weight ${w.name} is not backed by a variable`);
+    return v;
+  });
+}
+
+function forward(model: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor2D {
+  const out = model.apply(x, { training });
+  if (!(out instanceof tf.Tensor) || out.rank !== 2) throw new TesseraError('TESSERA_ERR_INTERNAL', `model '${model.name}' did not return one rank-2 tensor`);
+  return out as tf.Tensor2D;
+}
+
+/**
+ * Trains `model` in place on `examples`. A fresh optimizer per call (its moments are discarded at the end),
+ * because each round starts from the global weights and Adam's state would otherwise leak across rounds.
+ * Loss per batch: Σ_i w_i · CE_i / rows (Keras's sample-weight convention), plus the model's L2 penalties.
+ */
+export async function trainLocal(model: tf.LayersModel, examples: Examples, opts: TrainOptions): Promise<TrainResult> {
+  checkTrainOptions(opts);
+  checkExamplesFit(model, examples);
+  if (examples.n === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', 'no local examples to train on');
+  const started = performance.now();
+  const rng: RandomSource = opts.shuffleSeed === undefined ? cryptoRandom() : seededRandom(opts.shuffleSeed);
+  const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.learningRate) : tf.train.sgd(opts.learningRate);
+  const variables = trainableVariables(model);
+  const order = Array.from({ length: examples.n }, (_, i) => i);
+  const stepsPerEpoch = Math.ceil(examples.n / opts.batchSize);
+  let steps = 0;
+  let lastEpochLoss = 0;
+  let lastYield = performance.now();
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      shuffleInPlace(rng, order);
+      let lossSum = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const rows = order.slice(s * opts.batchSize, Math.min((s + 1) * opts.batchSize, examples.n));
+        const batchLoss = tf.tidy(() => {
+          const batch = gatherBatch(examples, rows);
+          const cost = optimizer.minimize(
+            () => {
+              const probs = tf.clipByValue(forward(model, batch.x, true), EPSILON, 1 - EPSILON);
+              const perRow = tf.neg(tf.sum(tf.mul(batch.y, tf.log(probs)), 1));
+              const weighted = batch.w ? tf.mul(perRow, batch.w) : perRow;
+              let loss: tf.Scalar = tf.div(tf.sum(weighted), batch.rows);
+              for (const penalty of model.calculateLosses()) loss = tf.add(loss, penalty);
+              return loss;
+            },
+            true,
+            variables,
+          );
+          return cost ? (cost.dataSync()[0] ?? Number.NaN) : Number.NaN;
+        });
+        lossSum += batchLoss * rows.length;
+        steps++;
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+      }
+      lastEpochLoss = lossSum / examples.n;
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { loss: lastEpochLoss, examples: examples.n, steps, millis: performance.now() - started };
+}
+
+/** Runs the model over `n` rows of features in batches; `visit` sees each batch's probabilities. */
+function predictBatches(model: tf.LayersModel, x: Float32Array, n: number, batchSize: number, visit: (probs: Float32Array, start: number, rows: number) => void): void {
+  const { featureShape } = modelIO(model);
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(start + batchSize, n);
+    const probs = tf.tidy(() => forward(model, sliceFeatures(x, featureShape, start, end), false).dataSync() as Float32Array);
+    visit(probs, start, end - start);
+  }
+}
+
+/** Mean cross-entropy and accuracy (argmax; ties go to the lower class index). */
+export function evaluate(model: tf.LayersModel, examples: Examples, opts: { batchSize?: number } = {}): EvalResult {
+  checkExamplesFit(model, examples);
+  if (examples.n === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', 'no examples to evaluate on');
+  const k = examples.classes;
+  let lossSum = 0;
+  let correct = 0;
+  predictBatches(model, examples.x, examples.n, opts.batchSize ?? 512, (probs, start, rows) => {
+    for (let i = 0; i < rows; i++) {
+      const label = examples.y[start + i] ?? 0;
+      let best = 0;
+      for (let c = 1; c < k; c++) if ((probs[i * k + c] ?? 0) > (probs[i * k + best] ?? 0)) best = c;
+      if (best === label) correct++;
+      lossSum -= Math.log(Math.max(probs[i * k + label] ?? 0, EPSILON));
+    }
+  });
+  return { loss: lossSum / examples.n, accuracy: correct / examples.n };
+}
+
+/** Class probabilities for `n` rows of row-major features: n × classes, row-major. */
+export function predictProba(model: tf.LayersModel, x: Float32Array, n: number): Float32Array {
+  const { featureShape, classes } = modelIO(model);
+  const d = featureSize({ featureShape });
+  if (!Number.isInteger(n) || n < 0 || x.length !== n * d) {
+    throw new TesseraError('TESSERA_ERR_MODEL_SPEC', `predictProba: ${x.length} feature values do not make ${n} rows of ${d}`);
+  }
+  const out = new Float32Array(n * classes);
+  predictBatches(model, x, n, 512, (probs, start) => out.set(probs, start * classes));
+  return out;
+}
