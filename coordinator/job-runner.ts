@@ -87,8 +87,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       try {
         await federation.waitForClients(spec.minClients, options.waitForClientsMs ?? spec.roundDeadlineMs);
       } catch (e) {
+        logger.warn({ round, attempt }, (e as Error).message);
         if (attempt <= spec.maxRoundRetries) continue;
-        return finish('failed', `Round ${round} failed: ${(e as Error).message}`);
+        return finish('failed', `Round ${round} failed after ${attempt} attempt(s) (TESSERA_ERR_TOO_FEW_CLIENTS): ${(e as Error).message}`);
       }
       const started = Date.now();
       const lifecycle = new RoundLifecycle();

@@ -26,7 +26,8 @@ export interface CoordinatorServer {
 }
 
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorServer> {
-  const app = Fastify({ loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  // Request lines are noise for operators of a federation; the http child logs warnings and errors only.
+  const app = Fastify({ loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
   const transport = socketIoServerTransport(app.server, options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
   const jobs: JobBoard = new Map();

@@ -60,7 +60,8 @@ export function socketIoServerTransport(http: HttpServer, options: SocketServerO
       handlers.push(handler);
     },
     async close() {
-      io.disconnectSockets(true);
+      // No explicit disconnect packet: clients then see a transport close, which socket.io-client answers by
+      // reconnecting with back-off — what a client node should do when its coordinator restarts.
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
       });
