@@ -1,0 +1,72 @@
+/**
+ * X25519 key agreement (RFC 7748) through node:crypto, in tweetnacl's raw formats: a 32-byte private scalar
+ * (clamped by the function, as nacl.scalarMult does) and a 32-byte public u-coordinate. node:crypto needs
+ * DER wrappers around raw keys; the prefixes below are the fixed PKCS#8 / SPKI headers of RFC 8410 §7/§10.
+ */
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import { TesseraError } from '../../../protocol/errors.ts';
+import type { RandomSource } from '../../random.ts';
+
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+export interface X25519KeyPair {
+  /** The 32-byte private scalar (nacl.box.keyPair().secretKey format). */
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  /** node:crypto's handle on the private key, kept so that each agreement does not re-import it. */
+  readonly keyObject: KeyObject;
+}
+
+function checkLength(b: Uint8Array, what: string): void {
+  if (!(b instanceof Uint8Array) || b.length !== 32) {
+    throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `${what} must be 32 bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`);
+  }
+}
+
+export function x25519PrivateKeyObject(secretKey: Uint8Array): KeyObject {
+  checkLength(secretKey, 'X25519 private key');
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+}
+
+export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+  checkLength(publicKey, 'X25519 public key');
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+}
+
+function rawPublic(privateKey: KeyObject): Uint8Array {
+  const der = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(SPKI_PREFIX.length));
+}
+
+/** The key pair whose private scalar is `secretKey` (same result as nacl.box.keyPair.fromSecretKey). */
+export function x25519KeyPairFromSecret(secretKey: Uint8Array): X25519KeyPair {
+  const keyObject = x25519PrivateKeyObject(secretKey);
+  return { secretKey: new Uint8Array(secretKey), publicKey: rawPublic(keyObject), keyObject };
+}
+
+/** A fresh key pair from the injected random source (deterministic only when the source is seeded). */
+export function generateX25519(rng: RandomSource): X25519KeyPair {
+  const sk = new Uint8Array(32);
+  rng.fillBytes(sk);
+  return x25519KeyPairFromSecret(sk);
+}
+
+/**
+ * The shared secret X25519(sk, pk). Refuses an all-zero result (RFC 7748 §6.1 "check"): a low-order public
+ * key would otherwise force a known secret, hence a known mask or encryption key.
+ */
+export function x25519(privateKey: KeyObject | Uint8Array, publicKey: KeyObject | Uint8Array): Uint8Array {
+  const priv = privateKey instanceof Uint8Array ? x25519PrivateKeyObject(privateKey) : privateKey;
+  const pub = publicKey instanceof Uint8Array ? x25519PublicKeyObject(publicKey) : publicKey;
+  let out: Buffer;
+  try {
+    out = diffieHellman({ privateKey: priv, publicKey: pub });
+  } catch (cause) {
+    // OpenSSL refuses the all-zero shared secret of a low-order point.
+    throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'X25519 agreement failed (low-order public key?)', { cause });
+  }
+  const secret = new Uint8Array(out);
+  if (secret.every((b) => b === 0)) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'X25519 produced the all-zero shared secret');
+  return secret;
+}
