@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_NOT_FOUND: 'A named record (model, approver, key, organisation) does not exist.',
   // Fairness.
   TESSERA_ERR_FAIRNESS_INPUT: 'A predictions file or fairness policy is invalid.',
+  // Data contracts.
+  TESSERA_ERR_CONTRACT_VIOLATION: "Local data does not satisfy the job's data contract (the client declines the round).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
