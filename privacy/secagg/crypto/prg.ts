@@ -54,8 +54,8 @@ export function applyMasks(acc: Uint32Array, masks: ReadonlyArray<MaskSpec>): vo
     for (let m = 0; m < masks.length; m++) {
       const ks = nextWords(streams[m] as Cipher, words);
       // Uint32Array stores reduce modulo 2^32, which is exactly the arithmetic of Z_(2^32).
-      if ((masks[m] as MaskSpec).sign === 1) for (let i = 0; i < words; i++) acc[off + i] += ks[i] as number;
-      else for (let i = 0; i < words; i++) acc[off + i] -= ks[i] as number;
+      if ((masks[m] as MaskSpec).sign === 1) for (let i = 0; i < words; i++) acc[off + i] = (acc[off + i] as number) + (ks[i] as number);
+      else for (let i = 0; i < words; i++) acc[off + i] = (acc[off + i] as number) - (ks[i] as number);
     }
   }
 }
