@@ -1,0 +1,95 @@
+/**
+ * The accountant's front door: ε after some rounds of the Poisson-subsampled Gaussian mechanism, at a given δ.
+ * RDP composes by addition over rounds (Mironov 2017, Prop. 1), so rounds with different (q, σ) are grouped
+ * and summed before one conversion to (ε, δ). With q = 1 in every round the analytic Gaussian mechanism
+ * (Balle & Wang 2018) may be asked for instead: it is exact for that case.
+ */
+import { TesseraError } from '../../protocol/errors.ts';
+import { analyticGaussianEpsilon, composedGaussianSigma } from './analytic-gaussian.ts';
+import type { Conversion } from './conversion.ts';
+import { rdpToEpsilon } from './conversion.ts';
+import { DEFAULT_ORDERS, computeRdp } from './rdp.ts';
+
+export type Accountant = 'rdp' | 'analytic_gaussian';
+
+export interface AccountingOptions {
+  delta: number;
+  /** RDP → (ε, δ) conversion; ignored by the analytic Gaussian. Default 'improved'. */
+  conversion?: Conversion;
+  /** Default 'rdp'. 'analytic_gaussian' requires q = 1 in every round. */
+  accountant?: Accountant;
+  orders?: readonly number[];
+}
+
+export interface EpsilonResult {
+  epsilon: number;
+  /** Optimal RDP order; null for the analytic Gaussian. */
+  order: number | null;
+  delta: number;
+  accountant: Accountant;
+  conversion: Conversion | 'exact';
+}
+
+/** One group of identical rounds. */
+export interface RoundGroup {
+  samplingRate: number;
+  noiseMultiplier: number;
+  /** Number of rounds with these parameters (default 1). */
+  steps?: number;
+}
+
+// Per-step RDP vectors for the default orders, memoised by (q, σ): the ledger asks again every round.
+const memo = new Map<string, Float64Array>();
+const MEMO_LIMIT = 256;
+
+function stepRdp(q: number, sigma: number, orders: readonly number[]): Float64Array {
+  if (orders !== DEFAULT_ORDERS) return computeRdp({ q, sigma, steps: 1, orders });
+  const key = `${q}|${sigma}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const rdp = computeRdp({ q, sigma, steps: 1, orders });
+  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
+  memo.set(key, rdp);
+  return rdp;
+}
+
+/** ε after the given rounds (composition in RDP, or exact Gaussian composition for the analytic accountant). */
+export function epsilonForRounds(rounds: readonly RoundGroup[], options: AccountingOptions): EpsilonResult {
+  const { delta, conversion = 'improved', accountant = 'rdp', orders = DEFAULT_ORDERS } = options;
+  for (const r of rounds) {
+    const steps = r.steps ?? 1;
+    if (!Number.isInteger(steps) || steps < 0) throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `steps must be an integer ≥ 0, got ${steps}`);
+  }
+  if (accountant === 'analytic_gaussian') {
+    const sigmas: number[] = [];
+    for (const r of rounds) {
+      if (r.samplingRate !== 1 && (r.steps ?? 1) > 0) {
+        throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `the analytic Gaussian accountant needs sampling rate 1, got ${r.samplingRate}`);
+      }
+      for (let i = 0; i < (r.steps ?? 1); i++) sigmas.push(r.noiseMultiplier);
+    }
+    const sigma = composedGaussianSigma(sigmas);
+    const epsilon = sigmas.length === 0 ? 0 : analyticGaussianEpsilon({ sigma, delta });
+    return { epsilon, order: null, delta, accountant, conversion: 'exact' };
+  }
+  const total = new Float64Array(orders.length);
+  for (const r of rounds) {
+    const steps = r.steps ?? 1;
+    if (steps === 0) continue;
+    const one = stepRdp(r.samplingRate, r.noiseMultiplier, orders);
+    for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) + (one[i] as number) * steps;
+  }
+  const { epsilon, order } = rdpToEpsilon({ orders, rdp: total, delta, conversion });
+  return { epsilon, order, delta, accountant, conversion };
+}
+
+export interface EpsilonForOptions extends AccountingOptions {
+  samplingRate: number;
+  noiseMultiplier: number;
+  steps: number;
+}
+
+/** ε after `steps` identical rounds with Poisson rate q and noise multiplier σ. */
+export function epsilonFor({ samplingRate, noiseMultiplier, steps, ...options }: EpsilonForOptions): EpsilonResult {
+  return epsilonForRounds([{ samplingRate, noiseMultiplier, steps }], options);
+}
