@@ -35,9 +35,14 @@ export interface ClientNodeEvents {
   onError?(code: string, message: string): void;
 }
 
+/**
+ * One TensorFlow.js backend thread per process: client nodes that share a process (simulations) take turns,
+ * so each one's reported training time is its own compute, not time spent interleaved with the others.
+ */
+let backendTurn: Promise<void> = Promise.resolve();
+
 export class ClientNode {
   private readonly models = new Map<string, tf.LayersModel>();
-  private queue: Promise<void> = Promise.resolve();
   private closing = false;
   private readonly logger: Logger;
   readonly received: { errors: Array<{ code: string; message: string }> } = { errors: [] };
@@ -70,8 +75,8 @@ export class ClientNode {
         return;
       }
       if (msg.type === 'welcome') return;
-      // One task at a time: training is CPU-bound and the backend is single-threaded.
-      this.queue = this.queue.then(() => this.handle(msg)).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
+      // One task at a time per process: training is CPU-bound and the backend is single-threaded.
+      backendTurn = backendTurn.then(() => this.handle(msg)).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
     });
   }
 

@@ -9,6 +9,7 @@ import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { RandomSource } from '../privacy/random.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
+import { federatedEvaluate } from './federated-eval.ts';
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord } from './round-records.ts';
@@ -116,7 +117,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       lifecycle.to('aggregating');
       const next = strategy.apply(weights, outcome.aggregate);
       lifecycle.to('evaluating');
-      const evaluation = options.evaluate ? await options.evaluate(next, round) : null;
+      const evaluation = await evaluateRound(options, round, next, eligible);
       const record: RoundRecord = {
         round,
         attempt,
@@ -132,6 +133,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         loss: evaluation?.loss ?? null,
         durationMs: Date.now() - started,
         slowestTrainMs: outcome.slowestTrainMs,
+        totalTrainMs: outcome.totalTrainMs,
         extra: { ...(outcome.clippedFraction !== null ? { clippedFraction: outcome.clippedFraction } : {}), ...(evaluation?.extra ?? {}), ...(hooks.roundExtra?.(round, outcome) ?? {}) },
       };
       hooks.commitRound?.(record, next);
@@ -148,6 +150,16 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     if (!committed) throw new TesseraError('TESSERA_ERR_INTERNAL', `round ${round} neither committed nor failed`);
   }
   return finish('completed', `job completed after ${rounds.length} rounds`);
+}
+
+/** Central evaluation when the caller holds a test set; otherwise federated, every K rounds and at the end. */
+async function evaluateRound(options: RunJobOptions, round: number, weights: Float32Array, clients: readonly ConnectedClient[]): Promise<Evaluation | null> {
+  if (options.evaluate) return options.evaluate(weights, round);
+  const every = options.spec.evaluation.everyRounds;
+  const due = round === options.spec.rounds || (every > 0 && round % every === 0);
+  if (!due) return null;
+  const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights });
+  return e === null ? null : { loss: e.loss, accuracy: e.accuracy, extra: { evaluation: { kind: 'federated', examples: e.examples, clients: e.clients } } };
 }
 
 function tooFew(round: number, got: number, min: number, attempts: number): string {

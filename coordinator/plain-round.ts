@@ -31,6 +31,8 @@ export interface TrainingOutcome {
   /** Example-weighted mean of the clients' reported training losses. */
   readonly trainLoss: number | null;
   readonly slowestTrainMs: number;
+  /** Sum of the participants' training times (in a one-process simulation they train one after another). */
+  readonly totalTrainMs: number;
   /** Fraction of participants whose update was clipped (DP), when clients report it. */
   readonly clippedFraction: number | null;
 }
@@ -66,6 +68,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let lossSum = 0;
       let lossWeight = 0;
       let slowestTrainMs = 0;
+      let totalTrainMs = 0;
       let clipped = 0;
       let clipReports = 0;
       replies.forEach((r, i) => {
@@ -90,6 +93,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         lossSum += reply.trainLoss * reply.examples;
         lossWeight += reply.examples;
         slowestTrainMs = Math.max(slowestTrainMs, reply.trainMillis);
+        totalTrainMs += reply.trainMillis;
         if (reply.clipped !== undefined) {
           clipReports++;
           if (reply.clipped) clipped++;
@@ -102,6 +106,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         declined,
         trainLoss: lossWeight > 0 ? lossSum / lossWeight : null,
         slowestTrainMs,
+        totalTrainMs,
         clippedFraction: clipReports > 0 ? clipped / clipReports : null,
       };
     },

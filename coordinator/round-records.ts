@@ -27,6 +27,8 @@ export interface RoundRecord {
   readonly durationMs: number;
   /** Slowest participant's local training time; durationMs − this is the round's coordination overhead. */
   readonly slowestTrainMs: number;
+  /** Sum of the participants' local training times. */
+  readonly totalTrainMs: number;
   /** Feature-specific figures (privacy spent, clipped fraction, drift alerts …), keyed by feature. */
   readonly extra: Readonly<Record<string, unknown>>;
 }

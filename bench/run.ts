@@ -1,0 +1,31 @@
+/**
+ * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; `secagg` on its
+ * own because it takes minutes) and prints one JSON document with every figure and its same-run baseline.
+ */
+import { benchRounds } from './rounds.ts';
+import { benchTraining } from './training.ts';
+
+const SUITES: Record<string, () => Promise<object>> = {
+  training: benchTraining,
+  rounds: benchRounds,
+  secagg: async () => (await import('./secagg.ts')).benchSecagg(),
+};
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = names.length > 0 ? names : ['training', 'rounds'];
+const unknown = chosen.filter((n) => !(n in SUITES));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}\n`);
+  process.exit(2);
+}
+if (chosen.length === 1) {
+  const only = SUITES[chosen[0] as string] as () => Promise<object>;
+  process.stdout.write(`${JSON.stringify(await only(), null, 2)}\n`);
+} else {
+  const out: Record<string, object> = {};
+  for (const n of chosen) {
+    process.stderr.write(`running ${n} benchmark…\n`);
+    out[n] = await (SUITES[n] as () => Promise<object>)();
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}

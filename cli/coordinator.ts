@@ -1,0 +1,88 @@
+/** `tessera coordinator`: start the coordinator server and run a job from a job-spec file. */
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { TesseraError } from '../protocol/errors.ts';
+import { parseJobSpec } from '../protocol/job/spec.ts';
+import { createLogger } from '../lib/logger.ts';
+import { startCoordinator } from '../coordinator/server.ts';
+import { runJob } from '../coordinator/job-runner.ts';
+import { initBackend } from '../ml/backend.ts';
+import { buildModel } from '../ml/model.ts';
+import { getFlatWeights } from '../ml/weights.ts';
+import { cryptoRandom } from '../privacy/random.ts';
+import { action, integerOption, printJson, printLine } from './run.ts';
+
+interface CoordinatorOptions {
+  job: string;
+  host: string;
+  port: number;
+  waitClientsMs: number;
+  serve?: boolean;
+  json?: boolean;
+}
+
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read ${what} ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `${what} ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export function registerCoordinator(program: Command): void {
+  program
+    .command('coordinator')
+    .description('Start the coordinator (fastify + socket.io) and run the job in --job once enough clients have connected.')
+    .requiredOption('--job <file>', 'job spec (JSON)')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 = any free port)', integerOption('--port', 0, 65535), 8740)
+    .option('--wait-clients-ms <ms>', 'how long to wait for minClients before each round', integerOption('--wait-clients-ms', 1), 300_000)
+    .option('--serve', 'keep serving after the job ends (admin API, predictions)')
+    .option('--json', 'print the job result as one JSON document')
+    .action(
+      action(async (o: CoordinatorOptions) => {
+        const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
+        const logger = createLogger();
+        const backend = await initBackend();
+        logger.info({ backend: backend.name }, 'TensorFlow.js backend');
+        const server = await startCoordinator({ logger, host: o.host, port: o.port });
+        const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
+        log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
+        const model = buildModel(spec.model, { seed: spec.seed });
+        const initialWeights = getFlatWeights(model);
+        model.dispose();
+        const jobId = `${spec.name}-${randomUUID().slice(0, 8)}`;
+        const entry = { jobId, name: spec.name, status: 'running' as const, message: '', rounds: [], startedAt: new Date().toISOString() };
+        server.jobs.set(jobId, entry);
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        const result = await runJob({
+          jobId,
+          spec,
+          federation: server.federation,
+          logger,
+          rng: cryptoRandom(),
+          initialWeights,
+          waitForClientsMs: o.waitClientsMs,
+          signal: stop.signal,
+          onRound: (r) => {
+            server.jobs.get(jobId)?.rounds.push(r);
+            log(`round ${r.round}: participants ${r.participants}, dropped ${r.dropped.length}, declined ${r.declined.length}, ${(r.durationMs / 1000).toFixed(1)}s`);
+          },
+        });
+        const e = server.jobs.get(jobId);
+        if (e) Object.assign(e, { status: result.status, message: result.message });
+        if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length });
+        else log(`${result.status}: ${result.message}`);
+        if (!o.serve) await server.close();
+        return result.status === 'completed' ? 0 : 1;
+      }),
+    );
+}
