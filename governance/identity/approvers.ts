@@ -1,0 +1,122 @@
+/**
+ * The trust registry of approvers (identity-001): whose signatures count, for which roles, and since when
+ * they no longer count. Revocation is a record, never a deletion, so past decisions stay explainable.
+ * Adding and revoking are audited in the same transaction.
+ */
+import { z } from 'zod';
+import { TesseraError } from '../../protocol/errors.ts';
+import { registerMigrations, type Db } from '../state/database.ts';
+import { AUDIT_ACTIONS } from '../audit/actions.ts';
+import { appendAudit } from '../audit/log.ts';
+import { keyIdOf, toBase64 } from './ed25519.ts';
+
+registerMigrations([
+  {
+    id: 'identity-001',
+    sql: `
+      CREATE TABLE approvers (
+        key_id TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        revoked_at TEXT,
+        revoked_reason TEXT
+      );
+    `,
+  },
+]);
+
+/** Roles the documentation and the default policies use; any role matching ROLE_PATTERN may be declared. */
+export const KNOWN_ROLES = ['privacy-officer', 'model-owner', 'fairness-reviewer', 'security-reviewer', 'data-steward'] as const;
+
+export const RoleName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a role is lower-case letters, digits and hyphens, e.g. privacy-officer');
+
+export interface Approver {
+  readonly keyId: string;
+  /** Raw Ed25519 public key, base64. */
+  readonly publicKey: string;
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly addedAt: string;
+  readonly revokedAt: string | null;
+  readonly revokedReason: string | null;
+}
+
+interface Row {
+  key_id: string;
+  public_key: string;
+  name: string;
+  roles: string;
+  added_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+function toApprover(r: Row): Approver {
+  return {
+    keyId: r.key_id,
+    publicKey: r.public_key,
+    name: r.name,
+    roles: z.array(z.string()).parse(JSON.parse(r.roles)),
+    addedAt: r.added_at,
+    revokedAt: r.revoked_at,
+    revokedReason: r.revoked_reason,
+  };
+}
+
+/** True when the approver's key was revoked at or before `at`. */
+export function isRevoked(a: Approver, at: Date): boolean {
+  return a.revokedAt !== null && Date.parse(a.revokedAt) <= at.getTime();
+}
+
+export interface AddApproverInput {
+  readonly name: string;
+  readonly publicKey: Uint8Array;
+  readonly roles: readonly string[];
+  readonly actor: string;
+  readonly at?: Date;
+}
+
+export function addApprover(db: Db, input: AddApproverInput): Approver {
+  const roles = [...new Set(input.roles.map((r) => r.trim()).filter((r) => r !== ''))].sort();
+  if (roles.length === 0) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'An approver needs at least one role');
+  for (const role of roles) {
+    const r = RoleName.safeParse(role);
+    if (!r.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Role '${role}': ${r.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  const name = input.name.trim();
+  if (name === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'An approver needs a name');
+  const keyId = keyIdOf(input.publicKey);
+  const at = (input.at ?? new Date()).toISOString();
+  return db.transaction(() => {
+    if (getApprover(db, keyId)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Key ${keyId} is already registered (revoke it and register a new key to change roles)`);
+    db.prepare('INSERT INTO approvers (key_id, public_key, name, roles, added_at) VALUES (?, ?, ?, ?, ?)')
+      .run(keyId, toBase64(input.publicKey), name, JSON.stringify(roles), at);
+    appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.approverAdded, subject: keyId, details: { name, roles }, time: new Date(at) });
+    return getApprover(db, keyId) as Approver;
+  }).immediate();
+}
+
+export function revokeApprover(db: Db, keyId: string, input: { reason: string; actor: string; at?: Date }): Approver {
+  const reason = input.reason.trim();
+  if (reason === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'Revoking a key needs a reason');
+  const at = (input.at ?? new Date()).toISOString();
+  return db.transaction(() => {
+    const a = getApprover(db, keyId);
+    if (!a) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `No approver with key id ${keyId}`);
+    if (a.revokedAt !== null) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Key ${keyId} was already revoked at ${a.revokedAt}`);
+    db.prepare('UPDATE approvers SET revoked_at = ?, revoked_reason = ? WHERE key_id = ?').run(at, reason, keyId);
+    appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.approverRevoked, subject: keyId, details: { name: a.name, reason }, time: new Date(at) });
+    return getApprover(db, keyId) as Approver;
+  }).immediate();
+}
+
+export function getApprover(db: Db, keyId: string): Approver | undefined {
+  const row = db.prepare('SELECT * FROM approvers WHERE key_id = ?').get(keyId) as Row | undefined;
+  return row ? toApprover(row) : undefined;
+}
+
+export function listApprovers(db: Db): Approver[] {
+  return (db.prepare('SELECT * FROM approvers ORDER BY added_at, key_id').all() as Row[]).map(toApprover);
+}

@@ -1,0 +1,103 @@
+/**
+ * A model version's lineage (issue 6 §1): where it came from and what it cost. Pure schemas and hashing, no
+ * storage: the approval record signs the lineage hash, and the model card and deployment gate read it.
+ */
+import { z } from 'zod';
+import { canonicalHash } from '../../lib/canonical-json.ts';
+
+export const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256');
+
+export const PrivacySpent = z.object({
+  /** ε actually spent by the job (null when it ran without differential privacy: no guarantee). */
+  epsilon: z.number().min(0).nullable(),
+  delta: z.number().min(0).lt(1).nullable(),
+  placement: z.enum(['central', 'distributed', 'local', 'none']),
+  /** Accountant that produced ε (e.g. 'rdp', 'prv'), null without DP. */
+  accountant: z.string().nullable(),
+  /** The unit one (ε, δ) guarantee protects. */
+  unit: z.enum(['organisation', 'example']).default('organisation'),
+  noiseMultiplier: z.number().min(0).optional(),
+  clipNorm: z.number().positive().optional(),
+  samplingRate: z.number().gt(0).max(1).optional(),
+});
+export type PrivacySpent = z.infer<typeof PrivacySpent>;
+
+export const FairnessEvidence = z.object({
+  /** SHA-256 of the report's RFC 8785 canonical JSON (governance/fairness/policy.ts `reportHash`). */
+  reportHash: Hex64,
+  /** The fairness policy's verdict on this report. */
+  passed: z.boolean(),
+  /** The report itself (governance/fairness FairnessReport), kept so the card and approvers can read it. */
+  report: z.unknown(),
+});
+export type FairnessEvidence = z.infer<typeof FairnessEvidence>;
+
+export const ContractEvidence = z.object({
+  /** True when every participating client's data passed the job's data contract. */
+  passed: z.boolean(),
+  /** Clients that declined or were excluded for contract violations (they did not train). */
+  violations: z.number().int().min(0).default(0),
+  summary: z.string().default(''),
+});
+export type ContractEvidence = z.infer<typeof ContractEvidence>;
+
+export const RoundParticipation = z.object({
+  round: z.number().int().min(0),
+  organisations: z.array(z.string()),
+});
+
+export const Lineage = z.object({
+  jobId: z.string().nullable().default(null),
+  jobName: z.string().nullable().default(null),
+  purpose: z.string().nullable().default(null),
+  dataset: z.string().nullable().default(null),
+  /** SHA-256 of the RFC 8785 canonical JSON of the parsed job spec. */
+  jobSpecHash: Hex64,
+  /** SHA-256 of the canonical data contract (governance/contract `contractHash`), null without a contract. */
+  dataContractHash: Hex64.nullable(),
+  rounds: z.number().int().min(0),
+  participation: z.array(RoundParticipation),
+  privacy: PrivacySpent,
+  fairness: FairnessEvidence.nullable().default(null),
+  contractChecks: ContractEvidence.nullable().default(null),
+  /** Headline evaluation figures (e.g. accuracy, loss) for the card. */
+  metrics: z.record(z.string(), z.number().nullable()).default({}),
+  code: z.object({ version: z.string(), gitCommit: z.string().nullable() }),
+  runtime: z.object({ tfjsVersion: z.string(), tfjsBackend: z.string(), node: z.string() }),
+});
+export type Lineage = z.infer<typeof Lineage>;
+
+/** What a caller supplies; code and runtime are filled in by the registry when absent. */
+export const LineageInput = Lineage.extend({
+  code: Lineage.shape.code.optional(),
+  runtime: Lineage.shape.runtime.partial().optional(),
+  fairness: FairnessEvidence.extend({ reportHash: Hex64.optional(), passed: z.boolean().optional() }).nullable().default(null),
+});
+export type LineageInput = z.input<typeof LineageInput>;
+
+export function lineageHash(lineage: Lineage): string {
+  return canonicalHash(lineage);
+}
+
+/** Every organisation that contributed to at least one round, sorted. */
+export function participatingOrganisations(lineage: Pick<Lineage, 'participation'>): string[] {
+  return [...new Set(lineage.participation.flatMap((p) => p.organisations))].sort();
+}
+
+/** The policy verdict a fairness report carries (`report.policy.passed`), if it has one. */
+export function reportVerdict(report: unknown): boolean | undefined {
+  const r = z.object({ policy: z.object({ passed: z.boolean() }) }).safeParse(report);
+  return r.success ? r.data.policy.passed : undefined;
+}
+
+/** The rule results of a fairness report (`report.policy.rules`), as headline numbers for approvers. */
+export function reportRuleHeadlines(report: unknown): Array<{ attribute: string; metric: string; value: number | null; status: string }> {
+  const r = z
+    .object({
+      policy: z.object({
+        rules: z.array(z.object({ rule: z.object({ attribute: z.string(), metric: z.string() }), value: z.number().nullable(), status: z.string() })),
+      }),
+    })
+    .safeParse(report);
+  return r.success ? r.data.policy.rules.map((x) => ({ attribute: x.rule.attribute, metric: x.rule.metric, value: x.value, status: x.status })) : [];
+}
