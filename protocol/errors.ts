@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_BUDGET_EXCEEDED: 'The next round would exceed a privacy budget.',
   TESSERA_ERR_DP_CONFIG: 'The differential-privacy settings are inconsistent.',
   TESSERA_ERR_ACCOUNTANT: 'The privacy accountant could not compute a bound for these parameters.',
+  TESSERA_ERR_UPDATE_NONFINITE: 'A model update holds NaN or infinite values, so it cannot be clipped to a bounded norm.',
+  TESSERA_ERR_LEDGER: 'The privacy ledger refused a write (double charge, non-monotone epsilon, or a budget or cap exceeded).',
   // Secure aggregation.
   TESSERA_ERR_SECAGG_ABORT: 'Secure aggregation aborted (too few survivors or a protocol violation).',
   TESSERA_ERR_SECAGG_CRYPTO: 'A secure-aggregation message failed authentication or verification.',
@@ -64,6 +66,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_FAIRNESS_INPUT',
   'TESSERA_ERR_NOT_FOUND',
   'TESSERA_ERR_SECAGG_PARAMS',
+  'TESSERA_ERR_DP_CONFIG',
 ]);
 
 export class TesseraError extends Error {
