@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHash } from '../../lib/canonical-json.ts';
+import type { ModelSpec } from '../../protocol/job/model.ts';
 import { sha256Hex } from '../../lib/hash.ts';
 import { initBackend } from '../../ml/backend.ts';
 import { buildModel } from '../../ml/model.ts';
@@ -67,7 +68,7 @@ describe('model registry', () => {
   it('writes a model.json that tf.loadLayersModel loads and that predicts like the flat weights', async () => {
     const dir = state();
     const db = openDatabase(dir);
-    const spec = { kind: 'mlp', inputs: 13, hidden: [8], classes: 2, activation: 'relu', l2: 0 } as const;
+    const spec: ModelSpec = { kind: 'mlp', inputs: 13, hidden: [8], classes: 2, activation: 'relu', l2: 0 };
     const weights = fixtureWeights(13 * 8 + 8 + 8 * 2 + 2, 'mlp');
     const m = await registerModel(db, dir, { modelSpec: spec, weights, lineage: fixtureLineage(), name: 'heart-mlp' });
     const files = modelDir(dir, m.version);
