@@ -41,6 +41,10 @@ export function checkExamplesFit(model: tf.LayersModel, examples: Examples): voi
     if (label < 0 || label >= classes) {
       throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `row ${i}: label ${label} is outside [0, ${classes})`);
     }
+    const weight = examples.weights?.[i] ?? 1;
+    if (!Number.isFinite(weight) || weight < 0) {
+      throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `row ${i}: sample weight ${weight} is not a finite non-negative number`);
+    }
   }
 }
 

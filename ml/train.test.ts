@@ -158,6 +158,7 @@ describe('trainLocal', () => {
     expect(await code(trainLocal(model, separable(10, 9, 'y'), opts))).toBe('TESSERA_ERR_MODEL_SPEC');
     expect(await code(trainLocal(model, { ...data, y: data.y.map(() => 2) }, opts))).toBe('TESSERA_ERR_DATA_MALFORMED');
     expect(await code(trainLocal(model, selectRows(data, []), opts))).toBe('TESSERA_ERR_DATA_EMPTY');
+    expect(await code(trainLocal(model, { ...data, weights: new Float32Array(data.n).fill(-1) }, opts))).toBe('TESSERA_ERR_DATA_MALFORMED');
     expect(await code(trainLocal(model, data, { ...opts, batchSize: 0 }))).toBe('TESSERA_ERR_INVALID_ARGUMENT');
     expect(await code(trainLocal(model, data, { ...opts, learningRate: Number.NaN }))).toBe('TESSERA_ERR_INVALID_ARGUMENT');
     expect(() => predictProba(model, data.x, 11)).toThrow(TesseraError);

@@ -71,6 +71,7 @@ function forward(model: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Ten
  * Trains `model` in place on `examples`. A fresh optimizer per call (its moments are discarded at the end),
  * because each round starts from the global weights and Adam's state would otherwise leak across rounds.
  * Loss per batch: Σ_i w_i · CE_i / rows (Keras's sample-weight convention), plus the model's L2 penalties.
+ * The call yields to the event loop between batches; never run two calls on one model at the same time.
  */
 export async function trainLocal(model: tf.LayersModel, examples: Examples, opts: TrainOptions): Promise<TrainResult> {
   checkTrainOptions(opts);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
+import { registerWasmTrainingKernels } from './register-wasm.ts';
 import { seededRandom } from '../../privacy/random.ts';
 
 type Shape4 = [number, number, number, number];
@@ -57,6 +58,8 @@ describe('Conv2DBackpropFilter on wasm', () => {
     await initBackend('wasm');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     expect(tf.getBackend()).toBe('wasm');
+    // initBackend registered it already; a second registration is a no-op rather than tfjs's overwrite warning.
+    expect(registerWasmTrainingKernels()).toEqual([]);
   });
 
   it.each(CASES)('tf.grad matches cpu for x=$x w=$w stride=$stride pad=$pad', async ({ x, w, stride, pad }) => {
