@@ -76,7 +76,7 @@ describe('per-group metrics', () => {
   });
 
   it('suppresses small and empty groups without numbers', () => {
-    expect(m.groups.g?.C).toEqual({ suppressed: true, reason: 'fewer than 20 examples (minGroupSize)' });
+    expect(m.groups.g?.C).toEqual({ suppressed: true, reason: 'fewer than 20 examples' });
     expect(m.groups.g?.E).toEqual({ suppressed: true, reason: 'no examples' });
     expect(m.overall).toMatchObject({ suppressed: false, count: 80 });
   });

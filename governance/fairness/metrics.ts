@@ -110,7 +110,7 @@ export function groupMetrics(c: GroupCounts, options: MetricsOptions = {}): Grou
   const minGroupSize = options.minGroupSize ?? DEFAULT_MIN_GROUP_SIZE;
   const z = options.z ?? Z_95;
   const n = groupSize(c);
-  if (n < minGroupSize) return { suppressed: true, reason: n === 0 ? 'no examples' : `fewer than ${minGroupSize} examples (minGroupSize)` };
+  if (n < minGroupSize) return { suppressed: true, reason: n === 0 ? 'no examples' : `fewer than ${minGroupSize} examples` };
   const nullReasons: Partial<Record<GroupMetricName, string>> = {};
   const intervals = {} as Record<RateMetric, readonly [number, number] | null>;
   const values = {} as Record<RateMetric, number | null>;
