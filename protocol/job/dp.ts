@@ -1,16 +1,64 @@
-/** The `dp` section of the job spec (differential privacy). */
+/**
+ * The `dp` section of the job spec (differential privacy). The maths lives in privacy/accountant and
+ * privacy/dp; the budget is enforced by governance/ledger. Cross-section checks (sampling mode, minimum
+ * clients, secure-aggregation threshold) are done by `resolveDpPlan` in privacy/dp/config.ts, which throws
+ * TESSERA_ERR_DP_CONFIG.
+ */
 import { z } from 'zod';
 
-export const DpSection = z.object({
+/**
+ * Adaptive clipping (Andrew, Thakkar, McMahan & Ramaswamy 2021, "Differentially Private Learning with Adaptive
+ * Clipping", NeurIPS): the clip norm follows a target quantile of the update norms, estimated from a noised
+ * count. Defaults follow TensorFlow Federated's `gaussian_adaptive` (target 0.5, learning rate 0.2, count noise
+ * std 0.05 × expected clients per round).
+ */
+export const AdaptiveClippingSection = z.object({
   enabled: z.boolean().default(false),
-  placement: z.enum(['central', 'distributed', 'local']).default('distributed'),
-  /** L2 clipping norm C of each client's update. */
-  clipNorm: z.number().positive().default(1),
-  /** Noise multiplier σ: the noise standard deviation on the sum is σ·C. */
-  noiseMultiplier: z.number().min(0).default(1),
-  /** Budget for the whole job. */
-  epsilon: z.number().positive().optional(),
-  delta: z.number().gt(0).lt(1).default(1e-5),
-  /** Central placement is refused unless the job declares the coordinator trusted. */
-  trustedCoordinator: z.boolean().default(false),
+  /** γ: the fraction of updates that should end up unclipped (their norm ≤ C). */
+  targetQuantile: z.number().gt(0).lt(1).default(0.5),
+  /** η_C in C ← C·exp(−η_C(b̄ − γ)). */
+  learningRate: z.number().positive().default(0.2),
+  /** σ_b: std of the Gaussian noise on the count of unclipped updates; default 0.05 × q·N. */
+  countNoiseStd: z.number().positive().optional(),
+  /** Clip norms are kept within [minClipNorm, maxClipNorm] (the bounds are public constants). */
+  minClipNorm: z.number().positive().default(1e-6),
+  maxClipNorm: z.number().positive().default(1e6),
 });
+
+export const DpSection = z
+  .object({
+    enabled: z.boolean().default(false),
+    /**
+     * central: the coordinator adds N(0, σ²C²) to the sum (needs `trustedCoordinator`);
+     * distributed: each sampled client adds N(0, σ²C²/m), m = max(minClients, secagg threshold);
+     * local: each client adds N(0, σ²C²).
+     */
+    placement: z.enum(['central', 'distributed', 'local']).default('distributed'),
+    /** L2 clipping norm C of each client's update (the initial C when adaptive clipping is on). */
+    clipNorm: z.number().positive().default(1),
+    /** Noise multiplier σ: the noise standard deviation on the sum is σ·C. Plan it with `tessera privacy plan`. */
+    noiseMultiplier: z.number().min(0).default(1),
+    /** Budget for the whole job: the ledger refuses any round that would take ε above it. */
+    epsilon: z.number().positive().optional(),
+    delta: z.number().gt(0).lt(1).default(1e-5),
+    /** Central placement is refused unless the job declares the coordinator trusted. */
+    trustedCoordinator: z.boolean().default(false),
+    /** RDP accountant (any q) or the analytic Gaussian (exact, only with q = 1). */
+    accountant: z.enum(['rdp', 'analytic_gaussian']).default('rdp'),
+    /** RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020 Prop. 12) or classic (Mironov 2017 Prop. 3). */
+    conversion: z.enum(['improved', 'classic']).default('improved'),
+    adaptiveClipping: AdaptiveClippingSection.prefault({}),
+  })
+  .superRefine((dp, ctx) => {
+    if (!dp.enabled) return;
+    if (dp.epsilon === undefined) ctx.addIssue({ code: 'custom', path: ['epsilon'], message: 'a DP job needs an epsilon budget' });
+    if (dp.noiseMultiplier <= 0) ctx.addIssue({ code: 'custom', path: ['noiseMultiplier'], message: 'a DP job needs a noise multiplier > 0' });
+    if (dp.placement === 'central' && !dp.trustedCoordinator) {
+      ctx.addIssue({ code: 'custom', path: ['placement'], message: 'central placement requires trustedCoordinator: true' });
+    }
+    const ac = dp.adaptiveClipping;
+    if (ac.enabled && ac.minClipNorm > ac.maxClipNorm) ctx.addIssue({ code: 'custom', path: ['adaptiveClipping', 'minClipNorm'], message: 'minClipNorm must not exceed maxClipNorm' });
+  });
+
+export type DpSection = z.infer<typeof DpSection>;
+export type DpPlacement = DpSection['placement'];

@@ -1,0 +1,92 @@
+/**
+ * Cross-section checks of a DP job and the numbers the round loop needs, in one place. Everything the
+ * coordinator and clients do under DP derives from the `DpPlan` returned here; anything inconsistent is refused
+ * with TESSERA_ERR_DP_CONFIG before a single update is computed.
+ */
+import { TesseraError } from '../../protocol/errors.ts';
+import type { DpPlacement, DpSection } from '../../protocol/job/dp.ts';
+import { adaptiveClipNoise } from './adaptive-clipping.ts';
+import { minSurvivors } from './placement.ts';
+import type { SamplingMode } from './sampling.ts';
+import { samplingRateForDp } from './sampling.ts';
+
+export interface DpPlanInput {
+  dp: DpSection;
+  sampling: SamplingMode;
+  minClients: number;
+  /** Secure-aggregation Shamir threshold, when secure aggregation is on. */
+  secaggThreshold?: number;
+  /** Number of eligible organisations (needed for the default count noise of adaptive clipping). */
+  population?: number;
+}
+
+export interface AdaptiveClippingPlan {
+  targetQuantile: number;
+  learningRate: number;
+  /** σ_b on the sum of shifted indicators (see adaptive-clipping.ts). */
+  countNoiseStd: number;
+  minClipNorm: number;
+  maxClipNorm: number;
+}
+
+export interface DpPlan {
+  placement: DpPlacement;
+  trustedCoordinator: boolean;
+  samplingRate: number;
+  /** σ charged to the ledger each round. */
+  accountedNoiseMultiplier: number;
+  /** σ applied to the update sum (σ_Δ ≥ σ with adaptive clipping, else σ). */
+  updateNoiseMultiplier: number;
+  /** Initial clip norm C. */
+  clipNorm: number;
+  /** m = max(minClients, secagg threshold). */
+  minSurvivors: number;
+  epsilon: number;
+  delta: number;
+  accountant: DpSection['accountant'];
+  conversion: DpSection['conversion'];
+  adaptiveClipping: AdaptiveClippingPlan | null;
+}
+
+export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, population }: DpPlanInput): DpPlan {
+  if (!dp.enabled) throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'resolveDpPlan called for a job with dp.enabled = false');
+  if (dp.epsilon === undefined) throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'a DP job needs dp.epsilon (its budget)');
+  if (!(dp.noiseMultiplier > 0)) throw new TesseraError('TESSERA_ERR_DP_CONFIG', `a DP job needs dp.noiseMultiplier > 0, got ${dp.noiseMultiplier}`);
+  if (dp.placement === 'central' && !dp.trustedCoordinator) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'central placement lets the coordinator see the un-noised sum: it is refused unless dp.trustedCoordinator is true');
+  }
+  const samplingRate = samplingRateForDp(sampling);
+  if (dp.accountant === 'analytic_gaussian' && samplingRate !== 1) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', `the analytic Gaussian accountant is exact only without subsampling (q = 1), got q = ${samplingRate}; use accountant "rdp"`);
+  }
+  const m = minSurvivors({ minClients, ...(secaggThreshold === undefined ? {} : { secaggThreshold }) });
+  let updateNoiseMultiplier = dp.noiseMultiplier;
+  let adaptive: AdaptiveClippingPlan | null = null;
+  const ac = dp.adaptiveClipping;
+  if (ac.enabled) {
+    if (ac.countNoiseStd === undefined && population === undefined) {
+      throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping needs dp.adaptiveClipping.countNoiseStd or the population size to derive it');
+    }
+    const noise = adaptiveClipNoise({
+      noiseMultiplier: dp.noiseMultiplier,
+      expectedParticipants: samplingRate * (population ?? 0),
+      ...(ac.countNoiseStd === undefined ? {} : { countNoiseStd: ac.countNoiseStd }),
+    });
+    updateNoiseMultiplier = noise.updateNoiseMultiplier;
+    adaptive = { targetQuantile: ac.targetQuantile, learningRate: ac.learningRate, countNoiseStd: noise.countNoiseStd, minClipNorm: ac.minClipNorm, maxClipNorm: ac.maxClipNorm };
+  }
+  return {
+    placement: dp.placement,
+    trustedCoordinator: dp.trustedCoordinator,
+    samplingRate,
+    accountedNoiseMultiplier: dp.noiseMultiplier,
+    updateNoiseMultiplier,
+    clipNorm: dp.clipNorm,
+    minSurvivors: m,
+    epsilon: dp.epsilon,
+    delta: dp.delta,
+    accountant: dp.accountant,
+    conversion: dp.conversion,
+    adaptiveClipping: adaptive,
+  };
+}
