@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { registerSimulate } from './simulate.ts';
 import { registerCoordinator } from './coordinator.ts';
 import { registerFairness } from './fairness.ts';
+import { registerContract } from './contract.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerFairness];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerFairness, registerContract];

@@ -1,0 +1,57 @@
+/**
+ * Drift of one column against the contract's reference statistics: PSI over the reference bins (numeric) or
+ * categories, and the two-sample Kolmogorov–Smirnov statistic against the stored reference CDF (numeric).
+ */
+import type { NumericReference } from './reference-schema.ts';
+import { binShares, ksAgainstCdf, ksCriticalValue, psi, roundTo } from './stats.ts';
+
+export interface DriftResult {
+  readonly column: string;
+  readonly statistic: 'psi' | 'ks';
+  readonly value: number;
+  readonly threshold: number;
+  readonly drifted: boolean;
+  /** Non-missing values the statistic was computed on. */
+  readonly n: number;
+}
+
+export interface DriftThresholds {
+  readonly psiThreshold: number;
+  readonly ksAlpha: number;
+  readonly ksMinStatistic: number;
+}
+
+/** The bucket for categories the reference never saw. */
+export const OTHER_CATEGORY = '(other)';
+
+/**
+ * PSI over the reference histogram's bins, and KS against the reference CDF. The KS threshold is the larger
+ * of the test's critical value at ksAlpha for these sample sizes (n here, m in the reference) and
+ * ksMinStatistic, so that huge samples do not flag differences too small to matter.
+ */
+export function numericDrift(options: { column: string; reference: NumericReference; sorted: Float64Array } & DriftThresholds): DriftResult[] {
+  const { column, reference, sorted } = options;
+  const n = sorted.length;
+  if (n === 0) return [];
+  const psiValue = psi({ actual: binShares(sorted, reference.histogram.edges), expected: reference.histogram.frequencies });
+  const ks = ksAgainstCdf({ sorted, points: reference.cdf.points, cumulative: reference.cdf.cumulative });
+  const ksThreshold = Math.max(options.ksMinStatistic, ksCriticalValue({ alpha: options.ksAlpha, n, m: reference.count }));
+  return [
+    { column, statistic: 'psi', value: roundTo(psiValue), threshold: options.psiThreshold, drifted: psiValue > options.psiThreshold, n },
+    { column, statistic: 'ks', value: roundTo(ks), threshold: roundTo(ksThreshold), drifted: ks > ksThreshold, n },
+  ];
+}
+
+/** PSI over the reference categories plus one bucket for categories the reference never saw. */
+export function categoricalDrift(options: { column: string; expected: Readonly<Record<string, number>>; counts: ReadonlyMap<string, number>; psiThreshold: number }): DriftResult | null {
+  const { column, expected, counts } = options;
+  const n = [...counts.values()].reduce((a, b) => a + b, 0);
+  if (n === 0) return null;
+  const keys = Object.keys(expected);
+  const known = new Set(keys);
+  let other = 0;
+  for (const [k, c] of counts) if (!known.has(k)) other += c;
+  const refOther = Math.max(0, 1 - keys.reduce((s, k) => s + (expected[k] ?? 0), 0));
+  const value = psi({ actual: [...keys.map((k) => (counts.get(k) ?? 0) / n), other / n], expected: [...keys.map((k) => expected[k] ?? 0), refOther] });
+  return { column, statistic: 'psi', value: roundTo(value), threshold: options.psiThreshold, drifted: value > options.psiThreshold, n };
+}
