@@ -17,7 +17,12 @@ export const ADULT_COLUMNS = [
 export const ADULT_SEX = ['Female', 'Male'] as const;
 export const ADULT_RACE = ['Amer-Indian-Eskimo', 'Asian-Pac-Islander', 'Black', 'Other', 'White'] as const;
 
-export const ADULT_FEATURES = ['age/100', 'education-num/16', 'hours/100', 'log1p(capital-gain)/12', 'log1p(capital-loss)/9', 'married-civ-spouse', 'male'] as const;
+/**
+ * Numeric features are standardised with fixed constants (mean, standard deviation over adult.data, rounded)
+ * so that a few rounds of training converge; the two indicators stay 0/1.
+ */
+export const ADULT_FEATURES = ['z(age)', 'z(education-num)', 'z(hours-per-week)', 'z(log1p(capital-gain))', 'z(log1p(capital-loss))', 'married-civ-spouse', 'male'] as const;
+const z = (v: number, mean: number, sd: number): number => (v - mean) / sd;
 
 export interface AdultRows {
   examples: Examples;
@@ -38,7 +43,18 @@ export function loadAdult(file: 'adult.data' | 'adult.test' = 'adult.data'): Adu
   const raceCol: string[] = [];
   table.rows.forEach((row, i) => {
     const num = (j: number): number => Number(row[j]);
-    x.set([num(age) / 100, num(edu) / 16, num(hours) / 100, Math.log1p(num(gain)) / 12, Math.log1p(num(loss)) / 9, row[marital] === 'Married-civ-spouse' ? 1 : 0, row[sex] === 'Male' ? 1 : 0], i * d);
+    x.set(
+      [
+        z(num(age), 38.58, 13.64),
+        z(num(edu), 10.08, 2.57),
+        z(num(hours), 40.44, 12.35),
+        z(Math.log1p(num(gain)), 0.73, 2.45),
+        z(Math.log1p(num(loss)), 0.35, 1.58),
+        row[marital] === 'Married-civ-spouse' ? 1 : 0,
+        row[sex] === 'Male' ? 1 : 0,
+      ],
+      i * d,
+    );
     y[i] = (row[income] ?? '').startsWith('>50K') ? 1 : 0; // adult.test labels end in '.'
     educationNum[i] = num(edu);
     sexCol.push(row[sex] ?? '');
