@@ -1,12 +1,61 @@
-/** The governance sections of the job spec: purpose (for consent), model card text and deployment policy. */
+/**
+ * The governance sections of the job spec: the model card text (what the model is for and not for) and the
+ * deployment policy the gate checks before a version may take traffic (governance/deploy/gate.ts). The same
+ * DeploymentSection schema is used for a coordinator-wide policy file (`tessera deploy --policy FILE`).
+ */
 import { z } from 'zod';
 
 export const ModelCardSection = z.object({
+  /** One paragraph on what the model does. */
+  description: z.string().default(''),
   intendedUse: z.string().default(''),
   limitations: z.array(z.string()).default([]),
   outOfScope: z.array(z.string()).default([]),
 });
+export type ModelCardSection = z.infer<typeof ModelCardSection>;
 
-export const DeploymentSection = z.object({
-  requiredRoles: z.array(z.string()).default([]),
-});
+/**
+ * `min` distinct approvers holding `role` must approve. `of` records the size of the designated panel
+ * ("2 of 3 reviewers"); `keyIds`, when given, is that panel: only those keys count for this role.
+ */
+export const RoleRequirement = z
+  .object({
+    role: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a role is lower-case letters, digits and hyphens'),
+    min: z.number().int().min(1).default(1),
+    of: z.number().int().min(1).optional(),
+    keyIds: z.array(z.string().regex(/^[0-9a-f]{32}$/, 'a key id is 32 hex characters')).min(1).optional(),
+  })
+  .strict()
+  .refine((r) => r.of === undefined || r.min <= r.of, { message: '`min` cannot exceed `of`' })
+  .refine((r) => r.keyIds === undefined || r.min <= r.keyIds.length, { message: '`min` cannot exceed the number of `keyIds`' })
+  .refine((r) => r.keyIds === undefined || r.of === undefined || r.of === r.keyIds.length, { message: '`of` must equal the number of `keyIds`' });
+export type RoleRequirement = z.infer<typeof RoleRequirement>;
+
+export const DeploymentSection = z
+  .object({
+    /** Approvals required before canary or production. The default asks a privacy officer and a model owner. */
+    roles: z.array(RoleRequirement).default([
+      { role: 'privacy-officer', min: 1 },
+      { role: 'model-owner', min: 1 },
+    ]),
+    /** One person cannot fill two required roles (quorum counts distinct keys across roles). */
+    distinctSigners: z.boolean().default(true),
+    /** The job's spent ε must not exceed this; a job trained without differential privacy then fails. */
+    maxEpsilon: z.number().positive().optional(),
+    /** The fairness report in the lineage must exist and pass the job's fairness policy. */
+    requireFairnessPassed: z.boolean().default(true),
+    /** The lineage must record that every participant's data passed the data contract. */
+    requireContractChecksPassed: z.boolean().default(true),
+    /** Share of prediction requests a canary receives when `--percent` is not given. */
+    canaryPercent: z.number().gt(0).lt(100).default(10),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.roles.forEach((r, i) => {
+      if (seen.has(r.role)) ctx.addIssue({ code: 'custom', path: ['roles', i, 'role'], message: `role '${r.role}' is listed twice` });
+      seen.add(r.role);
+    });
+  });
+export type DeploymentSection = z.infer<typeof DeploymentSection>;
+export type DeploymentPolicy = DeploymentSection;

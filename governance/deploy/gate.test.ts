@@ -1,0 +1,161 @@
+/**
+ * The deployment gate against real parts: a registered model in a temp state dir, Ed25519 keys, the trust
+ * registry and stored approvals in SQLite. Each "done when" condition of issue 6 is refused with its reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyPairFromSeed, type Ed25519KeyPair } from '../identity/ed25519.ts';
+import { addApprover, listApprovers, revokeApprover } from '../identity/approvers.ts';
+import { openDatabase, type Db } from '../state/database.ts';
+import { registerModel, type RegisteredModel } from '../registry/registry.ts';
+import { createApproval, type SignedApproval } from '../approvals/record.ts';
+import { listApprovals, recordApproval } from '../approvals/store.ts';
+import { parsePolicy } from './policy.ts';
+import { evaluateGate } from './gate.ts';
+import { HEART_LOGISTIC, fixtureFairnessReport, fixtureLineage, fixtureWeights, tempStateDir } from '../../test/governance-fixtures.ts';
+import type { DeploymentPolicy } from '../../protocol/job/governance.ts';
+
+const DAY = 86_400_000;
+const T0 = new Date('2025-03-01T09:00:00Z');
+const key = (n: number): Ed25519KeyPair => keyPairFromSeed(new Uint8Array(32).fill(n));
+const officer = key(1);
+const reviewers = [key(2), key(3), key(4)] as const;
+const outsider = key(9);
+
+// "A privacy officer and 2 of 3 reviewers", a maximum ε, fairness and contract checks passed (issue 6 §4).
+const policy: DeploymentPolicy = parsePolicy(
+  { roles: [{ role: 'privacy-officer', min: 1 }, { role: 'fairness-reviewer', min: 2, of: 3 }], maxEpsilon: 5 },
+  'test',
+);
+
+let state: { dir: string; cleanup: () => void };
+let db: Db;
+let model: RegisteredModel;
+let other: RegisteredModel;
+let unfair: RegisteredModel;
+
+beforeAll(async () => {
+  state = tempStateDir();
+  db = openDatabase(state.dir);
+  model = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'a'), lineage: fixtureLineage(), name: 'heart' });
+  other = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'b'), lineage: fixtureLineage(), name: 'heart' });
+  unfair = await registerModel(db, state.dir, {
+    modelSpec: HEART_LOGISTIC,
+    weights: fixtureWeights(28, 'c'),
+    lineage: fixtureLineage({ fairness: { report: fixtureFairnessReport(false) }, privacy: { epsilon: 8, delta: 1e-5, placement: 'distributed', accountant: 'rdp' } }),
+    name: 'heart',
+  });
+  const at = new Date(T0.getTime() - DAY);
+  addApprover(db, { name: 'Olivia Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test', at });
+  reviewers.forEach((r, i) => addApprover(db, { name: `Reviewer ${i + 1}`, publicKey: r.publicKey, roles: ['fairness-reviewer'], actor: 'test', at }));
+});
+
+afterAll(() => {
+  db.close();
+  state.cleanup();
+});
+
+function approve(m: RegisteredModel, k: Ed25519KeyPair, role: string, opts: { now?: Date; validForMs?: number; decision?: 'approve' | 'reject' } = {}): SignedApproval {
+  return createApproval({ model: m, role, decision: opts.decision ?? 'approve', ...(opts.decision === 'reject' ? { reason: 'calibration too poor for women' } : {}), key: k, now: opts.now ?? T0, validForMs: opts.validForMs ?? 30 * DAY });
+}
+
+const completeSet = (m: RegisteredModel): SignedApproval[] => [approve(m, officer, 'privacy-officer'), approve(m, reviewers[0], 'fairness-reviewer'), approve(m, reviewers[1], 'fairness-reviewer')];
+
+function gate(m: RegisteredModel, records: unknown[], now = new Date(T0.getTime() + DAY), p = policy) {
+  return evaluateGate({ model: m, policy: p, approvals: records.map((record) => ({ record })), approvers: listApprovers(db), now });
+}
+
+const codes = (g: { unmet: ReadonlyArray<{ code: string }> }): string[] => g.unmet.map((u) => u.code);
+
+describe('deployment gate', () => {
+  it('passes a complete, valid set: a privacy officer and 2 of 3 reviewers', () => {
+    const g = gate(model, completeSet(model));
+    expect(g.unmet).toEqual([]);
+    expect(g.ok).toBe(true);
+    expect(g.roles).toEqual([
+      { role: 'privacy-officer', min: 1, of: null, approvals: 1, signers: [officer.keyId] },
+      { role: 'fairness-reviewer', min: 2, of: 3, approvals: 2, signers: [reviewers[0].keyId, reviewers[1].keyId].sort() },
+    ]);
+    expect(g.counted).toHaveLength(3);
+  });
+
+  it('refuses a forged signature, on arrival and at the gate', () => {
+    // Signed by an outsider's key but claiming a registered reviewer's key id.
+    const forged = createApproval({ model, role: 'fairness-reviewer', decision: 'approve', key: { ...outsider, keyId: reviewers[1].keyId }, now: T0, validForMs: 30 * DAY });
+    expect(() => recordApproval(db, forged, { now: T0 })).toThrow(/signature-invalid.*forged or altered/);
+    // A genuine record whose evidence was edited after signing (ε lowered).
+    const genuine = approve(model, reviewers[1], 'fairness-reviewer');
+    const altered = { ...genuine, payload: { ...genuine.payload, evidence: { ...genuine.payload.evidence, privacy: { ...genuine.payload.evidence.privacy, epsilon: 0.1 } } } };
+    const g = gate(model, [approve(model, officer, 'privacy-officer'), approve(model, reviewers[0], 'fairness-reviewer'), altered]);
+    expect(g.ok).toBe(false);
+    expect(codes(g)).toEqual(['signature-invalid', 'quorum-unmet']);
+    expect(g.unmet[0]?.message).toMatch(/signature does not verify under Reviewer 2's key/);
+  });
+
+  it('refuses an expired approval and names it as the reason quorum is unmet', () => {
+    const short = approve(model, reviewers[1], 'fairness-reviewer', { validForMs: 3_600_000 });
+    expect(recordApproval(db, short, { now: T0 }).check.ok).toBe(true);
+    expect(() => recordApproval(db, short, { now: new Date(T0.getTime() + 2 * 3_600_000) })).toThrow(/expired/);
+    const g = gate(model, [approve(model, officer, 'privacy-officer'), approve(model, reviewers[0], 'fairness-reviewer'), short]);
+    expect(g.ok).toBe(false);
+    expect(g.notCounted).toEqual([expect.objectContaining({ code: 'expired', keyId: reviewers[1].keyId })]);
+    expect(g.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', role: 'fairness-reviewer' })]);
+    expect(g.unmet[0]?.message).toMatch(/fairness-reviewer: 1 of 2 required approvals \(from a panel of 3\); not counted: expired/);
+  });
+
+  it('refuses a signer without the required role', () => {
+    const wrongRole = approve(model, reviewers[0], 'privacy-officer');
+    expect(() => recordApproval(db, wrongRole, { now: T0 })).toThrow(/role-not-held.*does not hold the role 'privacy-officer'/);
+    const g = gate(model, [wrongRole, approve(model, reviewers[0], 'fairness-reviewer'), approve(model, reviewers[1], 'fairness-reviewer')]);
+    expect(g.notCounted.map((n) => n.code)).toEqual(['role-not-held']);
+    expect(g.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', role: 'privacy-officer' })]);
+  });
+
+  it('refuses a record for another model hash, and a record for a model not in the registry', () => {
+    const forOther = approve(other, reviewers[1], 'fairness-reviewer');
+    const g = gate(model, [approve(model, officer, 'privacy-officer'), approve(model, reviewers[0], 'fairness-reviewer'), forOther]);
+    expect(codes(g)).toEqual(['model-mismatch', 'quorum-unmet']);
+    expect(g.unmet[0]?.message).toContain(`the record is for model ${other.version}, not ${model.version}`);
+    const ghost = { ...model, version: 'f'.repeat(64) };
+    expect(() => recordApproval(db, approve(ghost, officer, 'privacy-officer'), { now: T0 })).toThrow(/model-unknown/);
+  });
+
+  it('refuses an unmet quorum, naming the role and the count', () => {
+    const g = gate(model, [approve(model, officer, 'privacy-officer'), approve(model, reviewers[2], 'fairness-reviewer')]);
+    expect(g.unmet).toEqual([{ code: 'quorum-unmet', role: 'fairness-reviewer', message: 'fairness-reviewer: 1 of 2 required approvals (from a panel of 3)' }]);
+  });
+
+  it('refuses ε above the maximum and a failed fairness report, whatever the approvals', () => {
+    const g = gate(unfair, completeSet(unfair));
+    expect(codes(g)).toEqual(['epsilon-too-high', 'fairness-failed']);
+    expect(g.unmet[0]?.message).toBe("ε = 8 spent exceeds the policy's maximum 5");
+  });
+
+  it('lets a rejection by a required role block, until the same signer approves later', () => {
+    const reject = approve(model, reviewers[2], 'fairness-reviewer', { decision: 'reject' });
+    const g = gate(model, [...completeSet(model), reject]);
+    expect(codes(g)).toEqual(['rejected']);
+    expect(g.unmet[0]?.message).toMatch(/Reviewer 3 .* rejected the model as fairness-reviewer: calibration too poor/);
+    const later = approve(model, reviewers[2], 'fairness-reviewer', { now: new Date(T0.getTime() + 3_600_000) });
+    expect(gate(model, [...completeSet(model), reject, later]).ok).toBe(true);
+  });
+
+  it('does not let one person fill two required places', () => {
+    const both = key(5);
+    addApprover(db, { name: 'Both Hats', publicKey: both.publicKey, roles: ['model-owner', 'privacy-officer'], actor: 'test', at: new Date(T0.getTime() - DAY) });
+    const p = parsePolicy({ roles: [{ role: 'privacy-officer' }, { role: 'model-owner' }] }, 'test');
+    const g = gate(model, [approve(model, both, 'privacy-officer'), approve(model, both, 'model-owner')], undefined, p);
+    expect(g.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', message: expect.stringMatching(/2 distinct approvers .* only 1/) })]);
+    expect(gate(model, [approve(model, both, 'privacy-officer'), approve(model, both, 'model-owner')], undefined, { ...p, distinctSigners: false }).ok).toBe(true);
+  });
+
+  it('refuses a revoked key, at the gate and on arrival (runs last: it revokes a reviewer)', () => {
+    const set = completeSet(model);
+    for (const r of set) recordApproval(db, r, { now: T0 });
+    expect(listApprovals(db, model.version).length).toBeGreaterThanOrEqual(3);
+    revokeApprover(db, reviewers[0].keyId, { reason: 'laptop stolen', actor: 'test', at: new Date(T0.getTime() + 2 * 3_600_000) });
+    const g = gate(model, set);
+    expect(g.notCounted).toEqual([expect.objectContaining({ code: 'key-revoked', reason: expect.stringMatching(/revoked .*laptop stolen/) })]);
+    expect(g.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', role: 'fairness-reviewer' })]);
+    expect(() => recordApproval(db, approve(model, reviewers[0], 'fairness-reviewer', { now: new Date(T0.getTime() + DAY) }), { now: new Date(T0.getTime() + DAY) })).toThrow(/key-revoked/);
+  });
+});
