@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countsLayout, layoutFingerprint, layoutForJob, attributesFromData } from './layout.ts';
-import { countsFromPredictions, decodeCounts, sumCounts } from './counts.ts';
+import { countsFromPredictions, decodeCounts, maxCellValue, sumCounts } from './counts.ts';
 import { FairnessSection } from '../../protocol/job/fairness.ts';
 
 const attributes = [
@@ -86,5 +86,12 @@ describe('countsFromPredictions', () => {
     expect(() => sumCounts([Uint32Array.of(0xffffffff), Uint32Array.of(1)])).toThrow(/32-bit/);
     expect(() => sumCounts([])).toThrow(/at least one/);
     expect(() => decodeCounts(v.subarray(1), layout)).toThrow(/layout expects 120/);
+  });
+
+  it('bounds every cell for the secure-aggregation modulus', () => {
+    const v = countsFromPredictions({ ...input, scores: [1, 1, 1, 1] });
+    // All four scores are 1 → the overall block's last bin holds a score sum of 4 · 1000 = the bound.
+    expect(Math.max(...v)).toBe(maxCellValue(layout, 4));
+    expect(maxCellValue(countsLayout({ attributes, calibrationBins: 0 }), 4)).toBe(4);
   });
 });

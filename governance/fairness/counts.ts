@@ -172,6 +172,15 @@ export function decodeCounts(vector: ArrayLike<number>, layout: CountsLayout): D
   return { layout, overall: readBlock(vector, layout, 0), groupings };
 }
 
+/**
+ * The largest value any cell of a (summed) count vector can take when `totalExamples` examples are counted
+ * in all: a score-sum cell reaches 1000 per example, every other cell 1 per example. Secure aggregation
+ * needs its modulus above this bound (e.g. 2^32 holds up to 4,294,967 examples with calibration bins).
+ */
+export function maxCellValue(layout: CountsLayout, totalExamples: number): number {
+  return layout.calibrationBins > 0 ? SCORE_SCALE * totalExamples : totalExamples;
+}
+
 /** Number of examples in a group. */
 export function groupSize(c: GroupCounts): number {
   return c.tp + c.fp + c.tn + c.fn;
