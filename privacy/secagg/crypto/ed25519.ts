@@ -7,8 +7,10 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import { TesseraError } from '../../../protocol/errors.ts';
 import type { RandomSource } from '../../random.ts';
 
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+// Raw keys enter node:crypto as JWK (RFC 8037 §2), 10–20× faster here than DER (see x25519.ts); node derives
+// the public key of a private JWK from `d` alone, so `x` is a placeholder there.
+const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
+const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 export interface Ed25519Identity {
   readonly publicKey: Uint8Array;
@@ -19,8 +21,10 @@ export interface Ed25519Identity {
 /** The identity of a 32-byte seed; the seed stays inside the node:crypto key object. */
 export function ed25519FromSeed(seed: Uint8Array): Ed25519Identity {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'Ed25519 seed must be 32 bytes');
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  const publicKey = new Uint8Array(createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length));
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: PLACEHOLDER_X }, format: 'jwk' });
+  const x = key.export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new TesseraError('TESSERA_ERR_INTERNAL', 'Ed25519 key export lacks x');
+  const publicKey = new Uint8Array(Buffer.from(x, 'base64url'));
   return {
     publicKey,
     sign: (message) => new Uint8Array(nodeSign(null, message, key)),
@@ -45,7 +49,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | undefined {
   let key = publicKeyCache.get(id);
   if (key === undefined) {
     try {
-      key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+      key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' });
     } catch {
       return undefined;
     }

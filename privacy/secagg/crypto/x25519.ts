@@ -1,14 +1,16 @@
 /**
  * X25519 key agreement (RFC 7748) through node:crypto, in tweetnacl's raw formats: a 32-byte private scalar
- * (clamped by the function, as nacl.scalarMult does) and a 32-byte public u-coordinate. node:crypto needs
- * DER wrappers around raw keys; the prefixes below are the fixed PKCS#8 / SPKI headers of RFC 8410 §7/§10.
+ * (clamped by the function, as nacl.scalarMult does) and a 32-byte public u-coordinate. Raw keys enter
+ * node:crypto as JWK (RFC 8037 §2): measured 10–20× faster here than the DER route, whose OpenSSL 3 decoder
+ * costs about 1 ms per private key. For a private JWK node requires `x` but derives the public key from `d`
+ * alone, so we pass a placeholder and read the real public key back (the tweetnacl cross-check pins this).
  */
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { TesseraError } from '../../../protocol/errors.ts';
 import type { RandomSource } from '../../random.ts';
 
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
+const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 export interface X25519KeyPair {
   /** The 32-byte private scalar (nacl.box.keyPair().secretKey format). */
@@ -26,23 +28,25 @@ function checkLength(b: Uint8Array, what: string): void {
 
 export function x25519PrivateKeyObject(secretKey: Uint8Array): KeyObject {
   checkLength(secretKey, 'X25519 private key');
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: PLACEHOLDER_X }, format: 'jwk' });
 }
 
 export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   checkLength(publicKey, 'X25519 public key');
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(publicKey) }, format: 'jwk' });
 }
 
-function rawPublic(privateKey: KeyObject): Uint8Array {
-  const der = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(der.subarray(SPKI_PREFIX.length));
+/** The public key of a private key object (node derives it from the scalar). */
+export function x25519PublicOf(privateKey: KeyObject): Uint8Array {
+  const x = privateKey.export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new TesseraError('TESSERA_ERR_INTERNAL', 'X25519 key export lacks x');
+  return new Uint8Array(Buffer.from(x, 'base64url'));
 }
 
 /** The key pair whose private scalar is `secretKey` (same result as nacl.box.keyPair.fromSecretKey). */
 export function x25519KeyPairFromSecret(secretKey: Uint8Array): X25519KeyPair {
   const keyObject = x25519PrivateKeyObject(secretKey);
-  return { secretKey: new Uint8Array(secretKey), publicKey: rawPublic(keyObject), keyObject };
+  return { secretKey: new Uint8Array(secretKey), publicKey: x25519PublicOf(keyObject), keyObject };
 }
 
 /** A fresh key pair from the injected random source (deterministic only when the source is seeded). */
