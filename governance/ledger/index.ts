@@ -1,0 +1,18 @@
+/** The privacy ledger: pure decisions (decide.ts) and the durable store (store.ts). */
+export { decideRound, eligibleOrgs, epsilonOf, groupRounds, withRound } from './decide.ts';
+export type { BudgetTerms, DecideRoundInput, EligibleOrgs, NextRound, OrgEligibility, OrgHistory, RoundDecision } from './decide.ts';
+export {
+  chargeRound,
+  chargedRounds,
+  commitWithCharge,
+  getJobBudget,
+  getOrgCaps,
+  listJobBudgets,
+  orgSpend,
+  planRound,
+  setJobBudget,
+  setOrgCap,
+} from './store.ts';
+export type { ChargedRound, JobBudget, OrgSpend, RoundCharge, RoundPlan } from './store.ts';
+export { ledgerReport } from './report.ts';
+export type { LedgerReport } from './report.ts';

@@ -1,0 +1,122 @@
+/**
+ * The privacy ledger's tables in the shared state database (ledger-001). The ledger is the durable record of
+ * every ε charge; its invariants are enforced by SQLite itself (constraints and triggers), so that no code
+ * path — ours or a hand-written INSERT — can charge a round twice, charge out of order, let ε go down, exceed a
+ * job budget or an organisation's cap, or rewrite history:
+ *  - ledger_rounds: PRIMARY KEY (job_id, round); a new round must have a larger round number, ε_after ≥ every
+ *    earlier ε_after, ε_after ≤ the job budget, δ equal to the job's δ, and central placement only for a job
+ *    whose coordinator is declared trusted. Rows are append-only (UPDATE and DELETE are refused).
+ *  - ledger_org_rounds: which organisations were eligible (Poisson-sampled from) in each charged round; an
+ *    organisation's spend on a job is the ε of exactly those rounds.
+ *  - ledger_org_spend: that spend per (job, organisation), maintained in the same transaction as the round; an
+ *    insert or update above the organisation's cap is refused.
+ */
+import { registerMigrations } from '../state/database.ts';
+
+const MIGRATION_001 = `
+CREATE TABLE ledger_job_budgets (
+  job_id TEXT PRIMARY KEY,
+  epsilon REAL NOT NULL CHECK (epsilon > 0),
+  delta REAL NOT NULL CHECK (delta > 0 AND delta < 1),
+  placement TEXT NOT NULL CHECK (placement IN ('central', 'distributed', 'local')),
+  trusted_coordinator INTEGER NOT NULL CHECK (trusted_coordinator IN (0, 1)),
+  accountant TEXT NOT NULL DEFAULT 'rdp' CHECK (accountant IN ('rdp', 'analytic_gaussian')),
+  conversion TEXT NOT NULL DEFAULT 'improved' CHECK (conversion IN ('improved', 'classic')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  CHECK (placement <> 'central' OR trusted_coordinator = 1)
+);
+
+CREATE TABLE ledger_org_caps (
+  org_id TEXT PRIMARY KEY,
+  max_epsilon REAL NOT NULL CHECK (max_epsilon > 0),
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE ledger_rounds (
+  job_id TEXT NOT NULL REFERENCES ledger_job_budgets(job_id),
+  round INTEGER NOT NULL CHECK (round >= 0),
+  sampling_rate REAL NOT NULL CHECK (sampling_rate > 0 AND sampling_rate <= 1),
+  noise_multiplier REAL NOT NULL CHECK (noise_multiplier > 0),
+  clip_norm REAL NOT NULL CHECK (clip_norm > 0),
+  placement TEXT NOT NULL CHECK (placement IN ('central', 'distributed', 'local')),
+  eligible INTEGER NOT NULL CHECK (eligible >= 0),
+  participants INTEGER NOT NULL CHECK (participants >= 0),
+  epsilon_after REAL NOT NULL CHECK (epsilon_after >= 0),
+  delta REAL NOT NULL,
+  private_noise INTEGER NOT NULL CHECK (private_noise IN (0, 1)),
+  charged_at TEXT NOT NULL,
+  PRIMARY KEY (job_id, round)
+);
+
+CREATE TRIGGER ledger_rounds_order BEFORE INSERT ON ledger_rounds
+WHEN NEW.round <= (SELECT MAX(round) FROM ledger_rounds WHERE job_id = NEW.job_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: round numbers must increase'); END;
+
+CREATE TRIGGER ledger_rounds_monotone BEFORE INSERT ON ledger_rounds
+WHEN NEW.epsilon_after < (SELECT MAX(epsilon_after) FROM ledger_rounds WHERE job_id = NEW.job_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon must not decrease'); END;
+
+CREATE TRIGGER ledger_rounds_budget BEFORE INSERT ON ledger_rounds
+WHEN NEW.epsilon_after > (SELECT epsilon FROM ledger_job_budgets WHERE job_id = NEW.job_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon would exceed the job budget'); END;
+
+CREATE TRIGGER ledger_rounds_delta BEFORE INSERT ON ledger_rounds
+WHEN NEW.delta <> (SELECT delta FROM ledger_job_budgets WHERE job_id = NEW.job_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: delta differs from the job budget'); END;
+
+CREATE TRIGGER ledger_rounds_central BEFORE INSERT ON ledger_rounds
+WHEN NEW.placement = 'central' AND (SELECT trusted_coordinator FROM ledger_job_budgets WHERE job_id = NEW.job_id) <> 1
+BEGIN SELECT RAISE(ABORT, 'ledger: central placement needs a trusted coordinator'); END;
+
+CREATE TRIGGER ledger_rounds_no_update BEFORE UPDATE ON ledger_rounds
+BEGIN SELECT RAISE(ABORT, 'ledger: charged rounds are append-only'); END;
+
+CREATE TRIGGER ledger_rounds_no_delete BEFORE DELETE ON ledger_rounds
+BEGIN SELECT RAISE(ABORT, 'ledger: charged rounds are append-only'); END;
+
+CREATE TABLE ledger_org_rounds (
+  job_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  org_id TEXT NOT NULL,
+  PRIMARY KEY (job_id, round, org_id),
+  FOREIGN KEY (job_id, round) REFERENCES ledger_rounds(job_id, round)
+);
+CREATE INDEX ledger_org_rounds_org ON ledger_org_rounds (org_id, job_id);
+
+CREATE TRIGGER ledger_org_rounds_no_update BEFORE UPDATE ON ledger_org_rounds
+BEGIN SELECT RAISE(ABORT, 'ledger: eligibility records are append-only'); END;
+
+CREATE TRIGGER ledger_org_rounds_no_delete BEFORE DELETE ON ledger_org_rounds
+BEGIN SELECT RAISE(ABORT, 'ledger: eligibility records are append-only'); END;
+
+CREATE TABLE ledger_org_spend (
+  job_id TEXT NOT NULL REFERENCES ledger_job_budgets(job_id),
+  org_id TEXT NOT NULL,
+  rounds INTEGER NOT NULL CHECK (rounds >= 0),
+  epsilon REAL NOT NULL CHECK (epsilon >= 0),
+  -- The multiset of (q, σ) over the organisation's eligible rounds, as JSON [{samplingRate, noiseMultiplier, steps}].
+  groups TEXT NOT NULL,
+  last_round INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (job_id, org_id)
+);
+CREATE INDEX ledger_org_spend_org ON ledger_org_spend (org_id);
+
+CREATE TRIGGER ledger_org_spend_cap_insert BEFORE INSERT ON ledger_org_spend
+WHEN NEW.epsilon > (SELECT max_epsilon FROM ledger_org_caps WHERE org_id = NEW.org_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon would exceed the organisation cap'); END;
+
+CREATE TRIGGER ledger_org_spend_cap_update BEFORE UPDATE ON ledger_org_spend
+WHEN NEW.epsilon > (SELECT max_epsilon FROM ledger_org_caps WHERE org_id = NEW.org_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon would exceed the organisation cap'); END;
+
+CREATE TRIGGER ledger_org_spend_monotone BEFORE UPDATE ON ledger_org_spend
+WHEN NEW.epsilon < OLD.epsilon OR NEW.rounds < OLD.rounds
+BEGIN SELECT RAISE(ABORT, 'ledger: an organisation''s spend must not decrease'); END;
+`;
+
+registerMigrations([{ id: 'ledger-001', sql: MIGRATION_001 }]);
+
+/** Importing this module registers the ledger's migrations; this constant lets callers import it for effect. */
+export const LEDGER_SCHEMA_VERSION = 'ledger-001';

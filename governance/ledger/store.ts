@@ -1,0 +1,300 @@
+/**
+ * The durable privacy ledger (governance/ledger/schema.ts for its tables and invariants). Budgets and caps are
+ * set by privacy officers; `planRound` tells the coordinator, before a round, whether it may run and which
+ * organisations may be sampled; `chargeRound` records the round — CALL IT INSIDE THE ROUND-COMMIT TRANSACTION,
+ * with the same db handle that writes the round's aggregate, so that a crash can never leave an aggregate
+ * without its charge or a charge without its aggregate:
+ *
+ *     db.transaction(() => { insertRoundRow(db, …); chargeRound(db, { jobId, round, … }); })();
+ *
+ * (`commitWithCharge` does exactly that.) chargeRound recomputes ε from the ledger's own rows rather than
+ * trusting the caller, and SQLite triggers refuse a second charge of a round, a smaller ε, or a charge above the
+ * job budget or an organisation's cap — the whole transaction then rolls back.
+ */
+import { z } from 'zod';
+import type { Accountant, Conversion, RoundGroup } from '../../privacy/accountant/index.ts';
+import { TesseraError } from '../../protocol/errors.ts';
+import type { DpPlacement } from '../../protocol/job/dp.ts';
+import { type Db, migrate } from '../state/database.ts';
+import type { BudgetTerms, EligibleOrgs, NextRound, RoundDecision } from './decide.ts';
+import { decideRound, eligibleOrgs, epsilonOf, groupRounds, withRound } from './decide.ts';
+import './schema.ts';
+
+export interface JobBudget {
+  jobId: string;
+  epsilon: number;
+  delta: number;
+  placement: DpPlacement;
+  trustedCoordinator: boolean;
+  accountant: Accountant;
+  conversion: Conversion;
+}
+
+export interface ChargedRound {
+  jobId: string;
+  round: number;
+  samplingRate: number;
+  noiseMultiplier: number;
+  clipNorm: number;
+  placement: DpPlacement;
+  eligible: number;
+  participants: number;
+  epsilonAfter: number;
+  delta: number;
+  /** False when the noise came from a seeded (non-cryptographic) source: the result is NOT private. */
+  privateNoise: boolean;
+  chargedAt: string;
+}
+
+const ready = new WeakSet<Db>();
+/** Applies the ledger migration to a handle opened before this module was imported. */
+function ensureSchema(db: Db): void {
+  if (ready.has(db)) return;
+  migrate(db);
+  ready.add(db);
+}
+
+const now = (): string => new Date().toISOString();
+
+const BudgetRow = z.object({
+  job_id: z.string(),
+  epsilon: z.number(),
+  delta: z.number(),
+  placement: z.enum(['central', 'distributed', 'local']),
+  trusted_coordinator: z.number(),
+  accountant: z.enum(['rdp', 'analytic_gaussian']),
+  conversion: z.enum(['improved', 'classic']),
+});
+
+export function getJobBudget(db: Db, jobId: string): JobBudget | undefined {
+  ensureSchema(db);
+  const raw = db.prepare('SELECT * FROM ledger_job_budgets WHERE job_id = ?').get(jobId);
+  if (raw === undefined) return undefined;
+  const r = BudgetRow.parse(raw);
+  return { jobId: r.job_id, epsilon: r.epsilon, delta: r.delta, placement: r.placement, trustedCoordinator: r.trusted_coordinator === 1, accountant: r.accountant, conversion: r.conversion };
+}
+
+export function listJobBudgets(db: Db): JobBudget[] {
+  ensureSchema(db);
+  const ids = db.prepare('SELECT job_id FROM ledger_job_budgets ORDER BY created_at, job_id').pluck().all() as string[];
+  return ids.map((id) => getJobBudget(db, id) as JobBudget);
+}
+
+/**
+ * Creates or updates a job's budget. Once rounds are charged only ε may change (a privacy officer's decision):
+ * δ, placement, trust, accountant and conversion are part of every recorded ε_after and cannot move under it.
+ */
+export function setJobBudget(db: Db, budget: JobBudget): void {
+  ensureSchema(db);
+  if (budget.placement === 'central' && !budget.trustedCoordinator) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', `job ${budget.jobId}: central placement needs a trusted coordinator`);
+  }
+  db.transaction(() => {
+    const existing = getJobBudget(db, budget.jobId);
+    const charged = (db.prepare('SELECT COUNT(*) FROM ledger_rounds WHERE job_id = ?').pluck().get(budget.jobId) as number) > 0;
+    if (existing && charged) {
+      for (const k of ['delta', 'placement', 'trustedCoordinator', 'accountant', 'conversion'] as const) {
+        if (existing[k] !== budget[k]) {
+          throw new TesseraError('TESSERA_ERR_LEDGER', `job ${budget.jobId} already has charged rounds: its ${k} cannot change (${String(existing[k])} → ${String(budget[k])})`);
+        }
+      }
+    }
+    db.prepare(
+      `INSERT INTO ledger_job_budgets (job_id, epsilon, delta, placement, trusted_coordinator, accountant, conversion, created_at, updated_at)
+       VALUES (@jobId, @epsilon, @delta, @placement, @trusted, @accountant, @conversion, @at, @at)
+       ON CONFLICT (job_id) DO UPDATE SET epsilon = excluded.epsilon, delta = excluded.delta, placement = excluded.placement,
+         trusted_coordinator = excluded.trusted_coordinator, accountant = excluded.accountant, conversion = excluded.conversion,
+         updated_at = excluded.updated_at`,
+    ).run({ ...budget, trusted: budget.trustedCoordinator ? 1 : 0, at: now() });
+  })();
+}
+
+/** Sets an organisation's cap: the largest ε any single job may spend on its data. */
+export function setOrgCap(db: Db, { orgId, maxEpsilon }: { orgId: string; maxEpsilon: number }): void {
+  ensureSchema(db);
+  if (!(maxEpsilon > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `an organisation cap must be > 0, got ${maxEpsilon}`);
+  db.prepare(
+    `INSERT INTO ledger_org_caps (org_id, max_epsilon, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (org_id) DO UPDATE SET max_epsilon = excluded.max_epsilon, updated_at = excluded.updated_at`,
+  ).run(orgId, maxEpsilon, now());
+}
+
+export function getOrgCaps(db: Db): Map<string, number> {
+  ensureSchema(db);
+  const rows = db.prepare('SELECT org_id, max_epsilon FROM ledger_org_caps').all() as Array<{ org_id: string; max_epsilon: number }>;
+  return new Map(rows.map((r) => [r.org_id, r.max_epsilon]));
+}
+
+export function chargedRounds(db: Db, jobId: string): ChargedRound[] {
+  ensureSchema(db);
+  const rows = db.prepare('SELECT * FROM ledger_rounds WHERE job_id = ? ORDER BY round').all(jobId) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({
+    jobId: String(r.job_id),
+    round: Number(r.round),
+    samplingRate: Number(r.sampling_rate),
+    noiseMultiplier: Number(r.noise_multiplier),
+    clipNorm: Number(r.clip_norm),
+    placement: String(r.placement) as DpPlacement,
+    eligible: Number(r.eligible),
+    participants: Number(r.participants),
+    epsilonAfter: Number(r.epsilon_after),
+    delta: Number(r.delta),
+    privateNoise: Number(r.private_noise) === 1,
+    chargedAt: String(r.charged_at),
+  }));
+}
+
+const GroupsJson = z.array(z.object({ samplingRate: z.number(), noiseMultiplier: z.number(), steps: z.number().int().min(0) }));
+
+function orgGroups(db: Db, jobId: string): Map<string, RoundGroup[]> {
+  const rows = db.prepare('SELECT org_id, groups FROM ledger_org_spend WHERE job_id = ?').all(jobId) as Array<{ org_id: string; groups: string }>;
+  return new Map(rows.map((r) => [r.org_id, GroupsJson.parse(JSON.parse(r.groups))]));
+}
+
+function requireBudget(db: Db, jobId: string): JobBudget {
+  const b = getJobBudget(db, jobId);
+  if (!b) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `no privacy budget is set for job ${jobId}`);
+  return b;
+}
+
+const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: b.delta, accountant: b.accountant, conversion: b.conversion });
+
+export interface RoundPlan extends RoundDecision, EligibleOrgs {
+  jobId: string;
+}
+
+/** Before a round: may it run (job budget), and which of `orgIds` may be sampled (organisation caps)? */
+export function planRound(db: Db, { jobId, next, orgIds }: { jobId: string; next: NextRound; orgIds: readonly string[] }): RoundPlan {
+  ensureSchema(db);
+  const budget = requireBudget(db, jobId);
+  const charged = groupRounds(chargedRounds(db, jobId));
+  const decision = decideRound({ budget: termsOf(budget), charged, next });
+  const caps = getOrgCaps(db);
+  const history = orgGroups(db, jobId);
+  const orgs = eligibleOrgs({
+    orgs: orgIds.map((orgId) => {
+      const cap = caps.get(orgId);
+      return { orgId, charged: history.get(orgId) ?? [], ...(cap === undefined ? {} : { cap }) };
+    }),
+    next,
+    terms: termsOf(budget),
+  });
+  return { jobId, ...decision, ...orgs };
+}
+
+export interface RoundCharge {
+  jobId: string;
+  round: number;
+  samplingRate: number;
+  noiseMultiplier: number;
+  clipNorm: number;
+  /** Organisations the round's Poisson sample was drawn from (N = eligibleOrgIds.length). */
+  eligibleOrgIds: readonly string[];
+  /** Organisations whose contribution reached the released sum. */
+  participants: number;
+  /** Default true; pass rng.isPrivate so that seeded-noise results are marked NOT private. */
+  privateNoise?: boolean;
+  chargedAt?: string;
+}
+
+/**
+ * Records a round's charge. MUST run inside the caller's round-commit transaction (`db.transaction(...)`); it
+ * refuses to run outside one. Throws TESSERA_ERR_BUDGET_EXCEEDED (job budget or an organisation cap) or
+ * TESSERA_ERR_LEDGER (double charge, out-of-order round), which rolls the caller's transaction back.
+ */
+export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
+  ensureSchema(db);
+  if (!db.inTransaction) throw new TesseraError('TESSERA_ERR_LEDGER', 'chargeRound must run inside the round-commit transaction (db.transaction(...))');
+  const budget = requireBudget(db, charge.jobId);
+  const next = { samplingRate: charge.samplingRate, noiseMultiplier: charge.noiseMultiplier };
+  const decision = decideRound({ budget: termsOf(budget), charged: groupRounds(chargedRounds(db, charge.jobId)), next });
+  if (!decision.allowed) throw new TesseraError('TESSERA_ERR_BUDGET_EXCEEDED', `job ${charge.jobId} round ${charge.round}: ${decision.reason}`, { details: { jobId: charge.jobId, round: charge.round, epsilonAfter: decision.epsilonAfter, budget: budget.epsilon } });
+  const at = charge.chargedAt ?? now();
+  const row: ChargedRound = {
+    jobId: charge.jobId,
+    round: charge.round,
+    samplingRate: charge.samplingRate,
+    noiseMultiplier: charge.noiseMultiplier,
+    clipNorm: charge.clipNorm,
+    placement: budget.placement,
+    eligible: charge.eligibleOrgIds.length,
+    participants: charge.participants,
+    epsilonAfter: decision.epsilonAfter,
+    delta: budget.delta,
+    privateNoise: charge.privateNoise ?? true,
+    chargedAt: at,
+  };
+  try {
+    db.prepare(
+      `INSERT INTO ledger_rounds (job_id, round, sampling_rate, noise_multiplier, clip_norm, placement, eligible, participants, epsilon_after, delta, private_noise, charged_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(row.jobId, row.round, row.samplingRate, row.noiseMultiplier, row.clipNorm, row.placement, row.eligible, row.participants, row.epsilonAfter, row.delta, row.privateNoise ? 1 : 0, at);
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_LEDGER', `job ${charge.jobId} round ${charge.round} cannot be charged: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  chargeOrgs(db, budget, charge, next, at);
+  return row;
+}
+
+function chargeOrgs(db: Db, budget: JobBudget, charge: RoundCharge, next: NextRound, at: string): void {
+  const caps = getOrgCaps(db);
+  const history = orgGroups(db, charge.jobId);
+  const insertOrgRound = db.prepare('INSERT INTO ledger_org_rounds (job_id, round, org_id) VALUES (?, ?, ?)');
+  const upsert = db.prepare(
+    `INSERT INTO ledger_org_spend (job_id, org_id, rounds, epsilon, groups, last_round, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (job_id, org_id) DO UPDATE SET rounds = excluded.rounds, epsilon = excluded.epsilon, groups = excluded.groups,
+       last_round = excluded.last_round, updated_at = excluded.updated_at`,
+  );
+  const memo = new Map<string, number>();
+  for (const orgId of charge.eligibleOrgIds) {
+    const groups = withRound(history.get(orgId) ?? [], next);
+    const key = JSON.stringify(groups);
+    let eps = memo.get(key);
+    if (eps === undefined) {
+      eps = epsilonOf(groups, budget).epsilon;
+      memo.set(key, eps);
+    }
+    const cap = caps.get(orgId);
+    if (cap !== undefined && eps > cap) {
+      throw new TesseraError('TESSERA_ERR_BUDGET_EXCEEDED', `job ${charge.jobId} round ${charge.round}: organisation ${orgId} would reach epsilon ${eps.toPrecision(6)} above its cap ${cap}; it must not be sampled`, {
+        details: { jobId: charge.jobId, round: charge.round, orgId, epsilonAfter: eps, cap },
+      });
+    }
+    insertOrgRound.run(charge.jobId, charge.round, orgId);
+    upsert.run(charge.jobId, orgId, groups.reduce((s, g) => s + (g.steps ?? 1), 0), eps, key, charge.round, at);
+  }
+}
+
+/** Runs `commitAggregate` and `chargeRound` in ONE transaction (the crash-safe way to finish a round). */
+export function commitWithCharge<T>(db: Db, charge: RoundCharge, commitAggregate: () => T): { result: T; charged: ChargedRound } {
+  return db.transaction(() => {
+    const result = commitAggregate();
+    const charged = chargeRound(db, charge);
+    return { result, charged };
+  })();
+}
+
+export interface OrgSpend {
+  jobId: string;
+  orgId: string;
+  rounds: number;
+  epsilon: number;
+  lastRound: number;
+}
+
+export function orgSpend(db: Db, filter: { jobId?: string; orgId?: string } = {}): OrgSpend[] {
+  ensureSchema(db);
+  const where: string[] = [];
+  const args: string[] = [];
+  if (filter.jobId !== undefined) {
+    where.push('job_id = ?');
+    args.push(filter.jobId);
+  }
+  if (filter.orgId !== undefined) {
+    where.push('org_id = ?');
+    args.push(filter.orgId);
+  }
+  const sql = `SELECT job_id, org_id, rounds, epsilon, last_round FROM ledger_org_spend ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY job_id, org_id`;
+  const rows = db.prepare(sql).all(...args) as Array<{ job_id: string; org_id: string; rounds: number; epsilon: number; last_round: number }>;
+  return rows.map((r) => ({ jobId: r.job_id, orgId: r.org_id, rounds: r.rounds, epsilon: r.epsilon, lastRound: r.last_round }));
+}
