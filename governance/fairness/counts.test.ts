@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countsLayout, layoutFingerprint, layoutForJob, attributesFromData } from './layout.ts';
+import { countsLayout, layoutFingerprint, layoutForJob, attributesFromData, sensitiveValuesFromContract } from './layout.ts';
+import { loadBuiltinContract } from '../../datasets/contracts/index.ts';
 import { countsFromPredictions, decodeCounts, maxCellValue, sumCounts } from './counts.ts';
 import { FairnessSection } from '../../protocol/job/fairness.ts';
 
@@ -37,6 +38,15 @@ describe('countsLayout', () => {
     expect(layoutFingerprint(layout)).not.toBe(layoutFingerprint(countsLayout({ attributes, calibrationBins: 3 })));
     expect(() => layoutForJob(fairness)).toThrow(/race/);
     expect(attributesFromData({ sex: ['M', 'F', 'M'] })).toEqual([{ name: 'sex', values: ['F', 'M'] }]);
+  });
+
+  it('takes the values from the built-in data contracts (valueLabels applied)', () => {
+    expect(sensitiveValuesFromContract(loadBuiltinContract('heart'))).toEqual({ sex: ['female', 'male'] });
+    const adult = sensitiveValuesFromContract(loadBuiltinContract('adult'));
+    expect(adult.sex).toEqual(['Female', 'Male']);
+    expect([...(adult.race ?? [])].sort()).toEqual(['Amer-Indian-Eskimo', 'Asian-Pac-Islander', 'Black', 'Other', 'White']);
+    const layout = layoutForJob(FairnessSection.parse({ sensitive: ['sex', 'race'] }), adult);
+    expect(layout.groupings.map((g) => g.name)).toEqual(['sex', 'race', 'sex×race']);
   });
 });
 

@@ -15,6 +15,7 @@
 import { TesseraError } from '../../protocol/errors.ts';
 import { INTERSECTION_SEPARATOR, type FairnessSection } from '../../protocol/job/fairness.ts';
 import { sha256Hex } from '../../lib/hash.ts';
+import type { Contract } from '../contract/schema.ts';
 
 /** Scores are stored in units of 1/1000 per example (rounding error of a bin's mean confidence ≤ 0.0005). */
 export const SCORE_SCALE = 1000;
@@ -134,6 +135,23 @@ export function layoutForJob(fairness: Pick<FairnessSection, 'sensitive' | 'grou
     return { name, values };
   });
   return countsLayout({ attributes, calibrationBins: fairness.calibrationBins, maxIntersectionOrder: fairness.maxIntersectionOrder });
+}
+
+/**
+ * The allowed values of each sensitive attribute a data contract declares, as they appear in
+ * Examples.sensitive: the column's categories through its valueLabels (e.g. Heart's "1" → "male"), plus
+ * "missing" when the column is nullable (governance/contract/compile.ts writes that for a missing value).
+ * Pass the result as `categories` to layoutForJob.
+ */
+export function sensitiveValuesFromContract(contract: Pick<Contract, 'sensitive' | 'columns' | 'name'>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const name of contract.sensitive) {
+    const column = contract.columns.find((c) => c.name === name);
+    if (column?.categories === undefined) throw invalid(`sensitive attribute "${name}" of contract "${contract.name}" has no categories, so its groups cannot be fixed in advance`);
+    const values = column.categories.map((v) => column.valueLabels?.[v] ?? v);
+    out[name] = column.nullable ? [...values, 'missing'] : values;
+  }
+  return out;
 }
 
 /**
