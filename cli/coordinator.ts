@@ -5,11 +5,6 @@ import { readFileSync } from 'node:fs';
 import { TesseraError } from '../protocol/errors.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { createLogger } from '../lib/logger.ts';
-import { startCoordinator } from '../coordinator/server.ts';
-import { runJob } from '../coordinator/job-runner.ts';
-import { initBackend } from '../ml/backend.ts';
-import { buildModel } from '../ml/model.ts';
-import { getFlatWeights } from '../ml/weights.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { action, integerOption, printJson, printLine } from './run.ts';
 
@@ -49,6 +44,12 @@ export function registerCoordinator(program: Command): void {
     .action(
       action(async (o: CoordinatorOptions) => {
         const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
+        // Loaded on use, so other commands do not pay for TensorFlow.js and fastify.
+        const { startCoordinator } = await import('../coordinator/server.ts');
+        const { runJob } = await import('../coordinator/job-runner.ts');
+        const { initBackend } = await import('../ml/backend.ts');
+        const { buildModel } = await import('../ml/model.ts');
+        const { getFlatWeights } = await import('../ml/weights.ts');
         const logger = createLogger();
         const backend = await initBackend();
         logger.info({ backend: backend.name }, 'TensorFlow.js backend');

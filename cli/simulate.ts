@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
-import { runSimulation, type SimulationConfigInput } from '../simulations/simulate.ts';
-import { simulationSummary, writeSimulationOutputs } from '../simulations/report.ts';
+import type { SimulationConfigInput } from '../simulations/simulate.ts';
 import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
 
 interface SimulateOptions {
@@ -72,6 +71,9 @@ export function registerSimulate(program: Command): void {
           ...(o.minClients !== undefined ? { minClients: o.minClients } : {}),
           ...(o.job !== undefined ? { job: readJobOverrides(o.job) } : {}),
         };
+        // Loaded on use, so `tessera --help` and other commands do not pay for TensorFlow.js and fastify.
+        const { runSimulation } = await import('../simulations/simulate.ts');
+        const { simulationSummary, writeSimulationOutputs } = await import('../simulations/report.ts');
         const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         const sim = await runSimulation(config, {
           logger,

@@ -1,0 +1,85 @@
+/**
+ * Jobs and their committed rounds in the state database. A round row holds the round record and the global
+ * weights it produced; it is written by `commitRound` inside the same transaction as the ledger charge and
+ * the audit entry (coordinator/job-state-hooks.ts), so after a crash either all three exist or none does.
+ */
+import { registerMigrations, type Db } from '../../governance/state/database.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
+import type { JobStatus, RoundRecord } from '../round-records.ts';
+
+registerMigrations([
+  {
+    id: 'jobs-001',
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        spec_hash TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        ended_at TEXT
+      );
+      CREATE TABLE job_rounds (
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        round INTEGER NOT NULL,
+        record_json TEXT NOT NULL,
+        weights BLOB NOT NULL,
+        committed_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, round)
+      );`,
+  },
+]);
+
+export interface StoredJob {
+  readonly id: string;
+  readonly name: string;
+  readonly specHash: string;
+  readonly status: string;
+  readonly message: string;
+  readonly createdAt: string;
+  readonly endedAt: string | null;
+  readonly rounds: number;
+}
+
+export function createJobRow(db: Db, job: { id: string; spec: JobSpec; specHash: string }): void {
+  db.prepare('INSERT INTO jobs (id, name, spec_json, spec_hash, status, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    job.id,
+    job.spec.name,
+    JSON.stringify(job.spec),
+    job.specHash,
+    'running',
+    new Date().toISOString(),
+  );
+}
+
+/** Inserts the committed round; call inside the round-commit transaction. The primary key forbids a second commit. */
+export function insertRoundRow(db: Db, jobId: string, record: RoundRecord, weights: Float32Array): void {
+  db.prepare('INSERT INTO job_rounds (job_id, round, record_json, weights, committed_at) VALUES (?, ?, ?, ?, ?)').run(
+    jobId,
+    record.round,
+    JSON.stringify(record),
+    Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
+    new Date().toISOString(),
+  );
+}
+
+export function finishJobRow(db: Db, jobId: string, status: JobStatus, message: string): void {
+  db.prepare('UPDATE jobs SET status = ?, message = ?, ended_at = ? WHERE id = ?').run(status, message, new Date().toISOString(), jobId);
+}
+
+export function listJobs(db: Db): StoredJob[] {
+  const rows = db
+    .prepare(
+      `SELECT j.id, j.name, j.spec_hash AS specHash, j.status, j.message, j.created_at AS createdAt, j.ended_at AS endedAt,
+              (SELECT COUNT(*) FROM job_rounds r WHERE r.job_id = j.id) AS rounds
+       FROM jobs j ORDER BY j.created_at`,
+    )
+    .all() as StoredJob[];
+  return rows;
+}
+
+export function roundRecords(db: Db, jobId: string): RoundRecord[] {
+  return (db.prepare('SELECT record_json FROM job_rounds WHERE job_id = ? ORDER BY round').pluck().all(jobId) as string[]).map((s) => JSON.parse(s) as RoundRecord);
+}
