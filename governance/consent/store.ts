@@ -1,0 +1,178 @@
+/**
+ * The coordinator's consent records (consent-001), one current record per organisation and data set, with
+ * the earlier grants kept. Granting and revoking are audited in the same transaction. The sampler asks
+ * `eligibleOrganisations` before every round, so a revocation takes effect from the next round.
+ */
+import { TesseraError, describeZodIssues } from '../../protocol/errors.ts';
+import { registerMigrations, type Db } from '../state/database.ts';
+import { AUDIT_ACTIONS } from '../audit/actions.ts';
+import { appendAudit } from '../audit/log.ts';
+import { ConsentTerms, consentCovers, type ConsentCode, type ConsentRecord } from './terms.ts';
+
+registerMigrations([
+  {
+    id: 'consent-001',
+    sql: `
+      CREATE TABLE consents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        organisation TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        purposes TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        max_epsilon REAL NOT NULL,
+        retention_days INTEGER NOT NULL,
+        granted_at TEXT NOT NULL,
+        revoked_at TEXT,
+        revoked_reason TEXT
+      );
+      CREATE INDEX consents_org ON consents (organisation, dataset, id);
+    `,
+  },
+]);
+
+interface Row {
+  id: number;
+  organisation: string;
+  dataset: string;
+  purposes: string;
+  expires_at: string;
+  max_epsilon: number;
+  retention_days: number;
+  granted_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+function toRecord(r: Row): ConsentRecord {
+  return {
+    organisation: r.organisation,
+    dataset: r.dataset,
+    purposes: JSON.parse(r.purposes) as string[],
+    expiresAt: r.expires_at,
+    maxEpsilon: r.max_epsilon,
+    retentionDays: r.retention_days,
+    grantedAt: r.granted_at,
+    revokedAt: r.revoked_at,
+    revokedReason: r.revoked_reason,
+  };
+}
+
+export interface GrantInput {
+  readonly organisation: string;
+  readonly dataset: string;
+  readonly purposes: readonly string[];
+  readonly expiresAt: string;
+  readonly maxEpsilon: number;
+  readonly retentionDays: number;
+  readonly actor: string;
+  readonly at?: Date;
+}
+
+/** Records (or replaces) the consent of an organisation for a data set. */
+export function grantConsent(db: Db, input: GrantInput): ConsentRecord {
+  const organisation = input.organisation.trim();
+  if (organisation === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'Consent needs an organisation id');
+  const terms = ConsentTerms.safeParse({
+    dataset: input.dataset.trim(),
+    purposes: [...new Set(input.purposes.map((p) => p.trim()).filter((p) => p !== ''))],
+    expiresAt: input.expiresAt,
+    maxEpsilon: input.maxEpsilon,
+    retentionDays: input.retentionDays,
+  });
+  if (!terms.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Invalid consent: ${describeZodIssues(terms.error.issues)}`);
+  const at = input.at ?? new Date();
+  if (Date.parse(terms.data.expiresAt) <= at.getTime()) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `The consent would already be expired (${terms.data.expiresAt})`);
+  const t = terms.data;
+  return db.transaction(() => {
+    db.prepare('INSERT INTO consents (organisation, dataset, purposes, expires_at, max_epsilon, retention_days, granted_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      organisation,
+      t.dataset,
+      JSON.stringify(t.purposes),
+      t.expiresAt,
+      t.maxEpsilon,
+      t.retentionDays,
+      at.toISOString(),
+    );
+    appendAudit(db, {
+      actor: input.actor,
+      action: AUDIT_ACTIONS.consentGranted,
+      subject: organisation,
+      details: { organisation, dataset: t.dataset, purposes: t.purposes, expiresAt: t.expiresAt, maxEpsilon: t.maxEpsilon, retentionDays: t.retentionDays },
+      time: at,
+    });
+    return currentConsent(db, organisation, t.dataset) as ConsentRecord;
+  }).immediate();
+}
+
+/** Revokes the current consent of an organisation for one data set, or for all of them. */
+export function revokeConsent(db: Db, input: { organisation: string; dataset?: string; reason: string; actor: string; at?: Date }): ConsentRecord[] {
+  const reason = input.reason.trim();
+  if (reason === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'Revoking consent needs a reason');
+  const at = (input.at ?? new Date()).toISOString();
+  return db.transaction(() => {
+    const targets = listConsents(db, { organisation: input.organisation }).filter((c) => c.revokedAt === null && (input.dataset === undefined || c.dataset === input.dataset));
+    if (targets.length === 0) {
+      throw new TesseraError('TESSERA_ERR_NOT_FOUND', `No consent in force for organisation '${input.organisation}'${input.dataset !== undefined ? ` and data set '${input.dataset}'` : ''}`);
+    }
+    for (const c of targets) {
+      db.prepare(
+        'UPDATE consents SET revoked_at = ?, revoked_reason = ? WHERE id = (SELECT MAX(id) FROM consents WHERE organisation = ? AND dataset = ?)',
+      ).run(at, reason, c.organisation, c.dataset);
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.consentRevoked, subject: c.organisation, details: { organisation: c.organisation, dataset: c.dataset, reason }, time: new Date(at) });
+    }
+    return targets.map((c) => currentConsent(db, c.organisation, c.dataset) as ConsentRecord);
+  }).immediate();
+}
+
+export function currentConsent(db: Db, organisation: string, dataset: string): ConsentRecord | undefined {
+  const r = db.prepare('SELECT * FROM consents WHERE organisation = ? AND dataset = ? ORDER BY id DESC LIMIT 1').get(organisation, dataset) as Row | undefined;
+  return r ? toRecord(r) : undefined;
+}
+
+/** The current record per (organisation, data set), optionally for one organisation. */
+export function listConsents(db: Db, options: { organisation?: string } = {}): ConsentRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT c.* FROM consents c JOIN (SELECT MAX(id) AS id FROM consents GROUP BY organisation, dataset) latest ON latest.id = c.id
+       WHERE (? IS NULL OR c.organisation = ?) ORDER BY c.organisation, c.dataset`,
+    )
+    .all(options.organisation ?? null, options.organisation ?? null) as Row[];
+  return rows.map(toRecord);
+}
+
+export interface EligibilityQuery {
+  readonly purpose: string;
+  readonly at: Date;
+  /** The job's total ε (Infinity without differential privacy). */
+  readonly epsilonNeeded: number;
+  /** Only consent for this data set counts (a job's `data.dataset`); any data set when absent. */
+  readonly dataset?: string;
+}
+
+export interface Eligibility {
+  /** Organisations whose consent covers the use, sorted. */
+  readonly eligible: string[];
+  /** Organisations with consent records that do not cover it, with the reason (for client.excluded audit entries). */
+  readonly excluded: Array<{ readonly organisation: string; readonly code: ConsentCode; readonly reason: string }>;
+}
+
+/**
+ * Organisations the sampler may pick for a round: those with a consent record in force that covers the
+ * purpose and the job's ε at `at`. Organisations without any record are neither eligible nor listed.
+ */
+export function eligibleOrganisations(db: Db, query: EligibilityQuery): Eligibility {
+  const byOrg = new Map<string, ConsentRecord[]>();
+  for (const c of listConsents(db)) {
+    if (query.dataset !== undefined && c.dataset !== query.dataset) continue;
+    byOrg.set(c.organisation, [...(byOrg.get(c.organisation) ?? []), c]);
+  }
+  const eligible: string[] = [];
+  const excluded: Eligibility['excluded'][number][] = [];
+  for (const [organisation, records] of byOrg) {
+    const checks = records.map((r) => consentCovers(r, { purpose: query.purpose, epsilon: query.epsilonNeeded, at: query.at }));
+    const failed = checks.find((c): c is Extract<typeof c, { ok: false }> => !c.ok);
+    if (checks.some((c) => c.ok)) eligible.push(organisation);
+    else if (failed) excluded.push({ organisation, code: failed.code, reason: failed.reason });
+  }
+  return { eligible: eligible.sort(), excluded: excluded.sort((a, b) => a.organisation.localeCompare(b.organisation)) };
+}
