@@ -73,15 +73,19 @@ function isCompiled(c: Contract | ContractInput | CompiledContract): c is Compil
 
 function describeIssue(col: CompiledColumn, kind: ViolationKind, count: number): string {
   const s = col.spec;
+  const one = count === 1;
+  const what = (singular: string, plural: string) => (one ? `1 value is not ${singular}` : `${count} values are not ${plural}`);
   switch (kind) {
-    case 'type':
-      return `column "${s.name}": ${count} value${count === 1 ? ' is' : 's are'} not ${s.type === 'integer' ? 'integers' : s.type === 'number' ? 'numbers' : `of type ${s.type}`}`;
+    case 'type': {
+      const [singular, plural] = s.type === 'integer' ? ['an integer', 'integers'] : s.type === 'number' ? ['a number', 'numbers'] : s.type === 'boolean' ? ['a boolean', 'booleans'] : [`of type ${s.type}`, `of type ${s.type}`];
+      return `column "${s.name}": ${what(singular, plural)}`;
+    }
     case 'range':
-      return `column "${s.name}": ${count} value${count === 1 ? ' is' : 's are'} outside [${s.min ?? '-∞'}, ${s.max ?? '∞'}]`;
+      return `column "${s.name}": ${count} value${one ? ' is' : 's are'} outside [${s.min ?? '-∞'}, ${s.max ?? '∞'}]`;
     case 'category':
-      return `column "${s.name}": ${count} value${count === 1 ? ' is' : 's are'} not allowed categories`;
+      return `column "${s.name}": ${what('an allowed category', 'allowed categories')}`;
     default:
-      return `label column "${s.name}": ${count} value${count === 1 ? ' is' : 's are'} not known labels`;
+      return `label column "${s.name}": ${what('a known label', 'known labels')}`;
   }
 }
 

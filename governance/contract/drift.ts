@@ -34,7 +34,7 @@ export function numericDrift(options: { column: string; reference: NumericRefere
   const n = sorted.length;
   if (n === 0) return [];
   const psiValue = psi({ actual: binShares(sorted, reference.histogram.edges), expected: reference.histogram.frequencies });
-  const ks = ksAgainstCdf({ sorted, points: reference.cdf.points, cumulative: reference.cdf.cumulative });
+  const ks = ksAgainstCdf({ sorted, points: reference.cdf.points, cumulative: reference.cdf.cumulative, complete: reference.cdf.complete });
   const ksThreshold = Math.max(options.ksMinStatistic, ksCriticalValue({ alpha: options.ksAlpha, n, m: reference.count }));
   return [
     { column, statistic: 'psi', value: roundTo(psiValue), threshold: options.psiThreshold, drifted: psiValue > options.psiThreshold, n },

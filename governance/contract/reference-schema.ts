@@ -29,7 +29,12 @@ export const NumericReference = z
       .refine((h) => increasing(h.edges), { message: 'edges must be strictly increasing' }),
     /** The reference CDF at points: cumulative[i] = share of reference values ≤ points[i] (for the KS test). */
     cdf: z
-      .strictObject({ points: z.array(z.number()).min(1), cumulative: z.array(Fraction).min(1) })
+      .strictObject({
+        points: z.array(z.number()).min(1),
+        cumulative: z.array(Fraction).min(1),
+        /** The points are every distinct reference value: the reference CDF is known everywhere (exact KS). */
+        complete: z.boolean().default(false),
+      })
       .refine((c) => c.points.length === c.cumulative.length, { message: 'points and cumulative must have the same length' })
       .refine((c) => increasing(c.points), { message: 'points must be strictly increasing' }),
   })

@@ -31,7 +31,8 @@ export function numericReference(options: { sorted: Float64Array; missing: numbe
 
   const edges = uniqueAscending(Array.from({ length: bins - 1 }, (_, i) => quantileType1(sorted, (i + 1) / bins))).filter((e) => e < max);
   const distinct = uniqueAscending(Array.from(sorted));
-  const points = distinct.length <= EXACT_CDF_MAX_DISTINCT ? distinct : uniqueAscending([...Array.from({ length: 99 }, (_, i) => quantileType1(sorted, (i + 1) / 100)), max]);
+  const complete = distinct.length <= EXACT_CDF_MAX_DISTINCT;
+  const points = complete ? distinct : uniqueAscending([...Array.from({ length: 99 }, (_, i) => quantileType1(sorted, (i + 1) / 100)), max]);
 
   return {
     kind: 'numeric',
@@ -44,7 +45,7 @@ export function numericReference(options: { sorted: Float64Array; missing: numbe
     quartiles: [roundTo(quartiles[0]), roundTo(quartiles[1]), roundTo(quartiles[2])],
     outlierRate: roundTo(outliers / n),
     histogram: { edges, frequencies: binShares(sorted, edges).map((f) => roundTo(f)) },
-    cdf: { points, cumulative: points.map((p) => roundTo(countAtMost(sorted, p) / n)) },
+    cdf: { points, cumulative: points.map((p) => roundTo(countAtMost(sorted, p) / n)), complete },
   };
 }
 

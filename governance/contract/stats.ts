@@ -114,18 +114,39 @@ export function ksTwoSample(a: Iterable<number>, b: Iterable<number>): number {
   return d;
 }
 
+/** Number of entries of ascending `sorted` that are < x (binary search). */
+export function countBelow(sorted: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] ?? Number.POSITIVE_INFINITY) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
- * KS statistic of a sample against a reference known only through its CDF at `points`
- * (`cumulative[i]` = reference share ≤ points[i]): D = maxᵢ |F_sample(tᵢ) − F_ref(tᵢ)|.
- * When the points are all distinct reference values this equals the two-sample D exactly; with quantile
- * points it is a lower bound of it, exact at the points (no interpolation of the reference CDF).
+ * KS statistic of a sample against a reference known through its CDF at `points`
+ * (`cumulative[i]` = reference share ≤ points[i]).
+ * - `complete`: the points are every distinct reference value, so the reference CDF is the step function
+ *   through them and known everywhere. On [pᵢ, pᵢ₊₁) it equals cumulative[i] while the sample CDF rises from
+ *   F(pᵢ) to F(pᵢ₊₁−), so checking both ends of every step (and below p₀) gives the two-sample D exactly.
+ * - otherwise (quantile points): D is evaluated at the points only, where the reference CDF is exact; this
+ *   is a lower bound of the two-sample D and never overstates drift.
  */
-export function ksAgainstCdf(options: { sorted: ArrayLike<number>; points: readonly number[]; cumulative: readonly number[] }): number {
-  const f = ecdfAt(options.sorted, options.points);
+export function ksAgainstCdf(options: { sorted: ArrayLike<number>; points: readonly number[]; cumulative: readonly number[]; complete?: boolean }): number {
+  const { sorted, points, cumulative } = options;
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
   let d = 0;
-  f.forEach((v, i) => {
-    d = Math.max(d, Math.abs(v - (options.cumulative[i] ?? 0)));
+  points.forEach((p, i) => {
+    d = Math.max(d, Math.abs(countAtMost(sorted, p) / n - (cumulative[i] ?? 0)));
+    // Just below p the reference CDF is still that of the previous step (0 below the first point).
+    if (options.complete) d = Math.max(d, Math.abs(countBelow(sorted, p) / n - (i === 0 ? 0 : (cumulative[i - 1] ?? 0))));
   });
+  // Above the last point the reference CDF is 1 (when complete) and the sample's reaches 1.
+  if (options.complete) d = Math.max(d, Math.abs(1 - (cumulative[cumulative.length - 1] ?? 1)));
   return d;
 }
 
