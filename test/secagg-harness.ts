@@ -37,6 +37,8 @@ export interface RoundSpec {
   onClientMessage?: (from: string, m: SecAggClientMessage) => SecAggClientMessage | undefined;
   identities?: Identities;
   inputs?: Uint32Array[];
+  /** Public graph seed (default: drawn by the server from its seeded source). */
+  graphSeed?: Uint8Array;
 }
 
 export interface Identities {
@@ -96,7 +98,7 @@ export function runRound(spec: RoundSpec): RoundOutcome {
     (clientId, i) =>
       new SecAggClient({ clientId, identity: identities.keys[i] as Ed25519Identity, resolveIdentity: identities.resolve, input: inputs[i] as Uint32Array, rng: rngFor(i) }),
   );
-  const server = new SecAggServer({ roundId, clients: identities.ids, k, t, dim, consistencyCheck: spec.consistencyCheck ?? false, resolveIdentity: identities.resolve, rng: rngFor('server') });
+  const server = new SecAggServer({ roundId, clients: identities.ids, k, t, dim, consistencyCheck: spec.consistencyCheck ?? false, resolveIdentity: identities.resolve, rng: rngFor('server'), ...(spec.graphSeed === undefined ? {} : { graphSeed: spec.graphSeed }) });
   const byId = new Map(identities.ids.map((id, i) => [id, i]));
   const silent = new Set<number>();
   const drops = spec.drops ?? new Map<number, DropPoint>();

@@ -30,9 +30,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 export function u32be(v: number): Uint8Array {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32be: ${v} is not a uint32`);
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, v, false);
-  return out;
+  return Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
 
 export function hexToBytes(hex: string): Uint8Array {
