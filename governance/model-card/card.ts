@@ -1,0 +1,229 @@
+/**
+ * Model cards (Mitchell et al., "Model Cards for Model Reporting", FAT* 2019), generated per version from the
+ * registry: what the model is for and not for (the job spec's modelCard section), the data contract,
+ * participation, the privacy guarantee in plain words, the fairness table, approvals and deployment history.
+ * Pure: `buildModelCard` takes records already read; `renderModelCardMarkdown` turns the JSON into Markdown.
+ */
+import { z } from 'zod';
+import { ModelCardSection } from '../../protocol/job/governance.ts';
+import type { ModelSpec } from '../../protocol/job/model.ts';
+import type { Lineage, PrivacySpent } from '../registry/lineage.ts';
+import { participatingOrganisations, reportRuleHeadlines } from '../registry/lineage.ts';
+
+export const MODEL_CARD_SCHEMA = 'tessera.model-card/v1';
+
+export interface CardApproval {
+  readonly id: string | null;
+  readonly name: string | null;
+  readonly keyId: string | null;
+  readonly role: string | null;
+  readonly decision: string | null;
+  readonly issuedAt: string | null;
+  readonly expiresAt: string | null;
+  /** 'valid', or why the record does not count today (expired, key-revoked, …). */
+  readonly status: string;
+}
+
+export interface CardDeploymentEvent {
+  readonly at: string;
+  readonly action: string;
+  readonly stage: string | null;
+  readonly version: string | null;
+  readonly previous: string | null;
+  readonly percent: number | null;
+  readonly actor: string;
+}
+
+export interface CardFairnessRow {
+  readonly attribute: string;
+  readonly group: string;
+  readonly count: number | null;
+  readonly accuracy: number | null;
+  readonly selectionRate: number | null;
+  readonly tpr: number | null;
+  readonly fpr: number | null;
+  readonly suppressed: string | null;
+}
+
+export interface ModelCardInput {
+  readonly version: string;
+  readonly name: string;
+  readonly registeredAt: string;
+  readonly modelSpec: ModelSpec;
+  readonly parameters: number;
+  readonly lineage: Lineage;
+  readonly lineageHash: string;
+  readonly jobSpec: unknown;
+  readonly stage: string;
+  readonly approvals: readonly CardApproval[];
+  readonly deployments: readonly CardDeploymentEvent[];
+  readonly generatedAt: Date;
+}
+
+export function describeArchitecture(spec: ModelSpec): string {
+  switch (spec.kind) {
+    case 'logistic':
+      return `multinomial logistic regression: ${spec.inputs} inputs → softmax over ${spec.classes} classes${spec.l2 > 0 ? `, L2 ${spec.l2}` : ''}`;
+    case 'mlp':
+      return `multilayer perceptron: ${[spec.inputs, ...spec.hidden].join(' → ')} (${spec.activation}) → softmax over ${spec.classes} classes`;
+    case 'cnn':
+      return `convolutional network: input ${spec.inputShape.join('×')}, 3×3 conv blocks of ${spec.filters.join(', ')} filters, dense ${spec.dense.join(', ') || 'none'} → softmax over ${spec.classes} classes`;
+  }
+}
+
+const PLACEMENT_WORDS: Readonly<Record<PrivacySpent['placement'], string>> = {
+  distributed: 'each organisation added its share of the noise to its update before secure aggregation, so no party saw an un-noised update',
+  central: 'the coordinator, trusted for this job, added the noise to the aggregated update',
+  local: 'each organisation added the full noise to its own update before sending it',
+  none: 'no noise was added',
+};
+
+/** The privacy guarantee in plain words, with ε, δ and the unit of privacy. */
+export function privacyStatement(p: PrivacySpent, rounds: number): string {
+  if (p.epsilon === null || p.placement === 'none') {
+    return 'This model was trained without differential privacy. It carries no formal guarantee about what it may reveal of any organisation\'s data; only the protections of secure aggregation, if used, apply.';
+  }
+  const unit = p.unit === 'organisation' ? "one organisation's whole contribution (all of its records, in every round it joined)" : 'one example (a single record)';
+  const factor = Math.exp(p.epsilon);
+  return [
+    `This model was trained with differential privacy: ε = ${p.epsilon}, δ = ${p.delta ?? 'unknown'}, over ${rounds} round${rounds === 1 ? '' : 's'}${p.accountant ? `, accounted with the ${p.accountant} accountant` : ''}.`,
+    `The unit of privacy is ${unit}.`,
+    `In plain words: whether or not that contribution was included, the chance of training any particular model changes by at most a factor of e^ε ≈ ${factor < 1000 ? factor.toFixed(2) : factor.toExponential(2)}, except with a probability of at most δ.`,
+    `Noise placement: ${PLACEMENT_WORDS[p.placement]}.`,
+  ].join(' ');
+}
+
+const NumOrNull = z.number().nullable().optional();
+const GroupShape = z.union([
+  z.object({ suppressed: z.literal(true), reason: z.string() }),
+  z.object({ suppressed: z.literal(false), count: z.number(), accuracy: NumOrNull, selectionRate: NumOrNull, tpr: NumOrNull, fpr: NumOrNull }),
+]);
+const ReportGroups = z.object({ groups: z.record(z.string(), z.record(z.string(), GroupShape)) });
+
+/** Per-group rows of a governance/fairness report (suppressed groups are shown as suppressed, not numbers). */
+export function fairnessTable(report: unknown): CardFairnessRow[] {
+  const r = ReportGroups.safeParse(report);
+  if (!r.success) return [];
+  const rows: CardFairnessRow[] = [];
+  for (const [attribute, groups] of Object.entries(r.data.groups)) {
+    for (const [group, g] of Object.entries(groups)) {
+      rows.push(
+        g.suppressed
+          ? { attribute, group, count: null, accuracy: null, selectionRate: null, tpr: null, fpr: null, suppressed: g.reason }
+          : { attribute, group, count: g.count, accuracy: g.accuracy ?? null, selectionRate: g.selectionRate ?? null, tpr: g.tpr ?? null, fpr: g.fpr ?? null, suppressed: null },
+      );
+    }
+  }
+  return rows;
+}
+
+function section(jobSpec: unknown): { purpose: string | null; card: ModelCardSection } {
+  const s = z.object({ purpose: z.string().optional(), modelCard: ModelCardSection.optional() }).safeParse(jobSpec);
+  return { purpose: s.success ? (s.data.purpose ?? null) : null, card: s.success && s.data.modelCard ? s.data.modelCard : ModelCardSection.parse({}) };
+}
+
+export function buildModelCard(input: ModelCardInput) {
+  const { lineage } = input;
+  const { purpose, card } = section(input.jobSpec);
+  const orgs = participatingOrganisations(lineage);
+  return {
+    schema: MODEL_CARD_SCHEMA,
+    generatedAt: input.generatedAt.toISOString(),
+    model: {
+      name: input.name,
+      version: input.version,
+      registeredAt: input.registeredAt,
+      architecture: describeArchitecture(input.modelSpec),
+      parameters: input.parameters,
+      stage: input.stage,
+    },
+    purpose: purpose ?? lineage.purpose,
+    description: card.description,
+    intendedUse: card.intendedUse,
+    limitations: card.limitations,
+    outOfScope: card.outOfScope,
+    data: {
+      dataset: lineage.dataset,
+      contractHash: lineage.dataContractHash,
+      contractChecks: lineage.contractChecks,
+    },
+    participation: {
+      rounds: lineage.rounds,
+      organisations: orgs,
+      perRound: lineage.participation.map((p) => ({ round: p.round, organisations: p.organisations.length })),
+    },
+    privacy: { ...lineage.privacy, statement: privacyStatement(lineage.privacy, lineage.rounds) },
+    fairness: lineage.fairness === null
+      ? null
+      : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report), groups: fairnessTable(lineage.fairness.report) },
+    metrics: lineage.metrics,
+    approvals: input.approvals,
+    deployments: input.deployments,
+    provenance: { jobId: lineage.jobId, jobSpecHash: lineage.jobSpecHash, lineageHash: input.lineageHash, code: lineage.code, runtime: lineage.runtime },
+  };
+}
+
+export type ModelCard = ReturnType<typeof buildModelCard>;
+
+const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? '—' : Number(x.toFixed(digits)).toString());
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const list = (items: readonly string[], none: string): string => (items.length ? items.map((i) => `- ${i}`).join('\n') : `_${none}_`);
+
+export function renderModelCardMarkdown(card: ModelCard): string {
+  const out: string[] = [];
+  out.push(`# Model card: ${card.model.name}`, '');
+  out.push(`Version \`${card.model.version}\` · registered ${card.model.registeredAt} · stage **${card.model.stage}**`, '');
+  out.push('## Purpose and intended use', '');
+  out.push(`**Purpose:** ${card.purpose ?? '_not stated_'}`, '');
+  if (card.description) out.push(card.description, '');
+  out.push(`**Intended use:** ${card.intendedUse || '_not stated in the job spec_'}`, '');
+  out.push('## Limitations', '', list(card.limitations, 'none stated in the job spec'), '');
+  out.push('## Out-of-scope uses', '', list(card.outOfScope, 'none stated in the job spec'), '');
+  out.push('## Model', '', `- Architecture: ${card.model.architecture}`, `- Parameters: ${card.model.parameters}`);
+  for (const [k, v] of Object.entries(card.metrics)) out.push(`- ${k}: ${num(v, 4)}`);
+  out.push('');
+  out.push('## Data', '', `- Data set: ${card.data.dataset ?? '_unknown_'}`, `- Data contract: ${card.data.contractHash ? `\`${card.data.contractHash}\`` : '_none_'}`);
+  const cc = card.data.contractChecks;
+  out.push(`- Contract checks: ${cc === null ? '_not recorded_' : `${cc.passed ? 'passed' : 'FAILED'} (${cc.violations} violation${cc.violations === 1 ? '' : 's'})${cc.summary ? ` — ${cc.summary}` : ''}`}`, '');
+  out.push('## Participation', '', `${card.participation.organisations.length} organisations over ${card.participation.rounds} rounds: ${card.participation.organisations.join(', ') || '_none recorded_'}.`, '');
+  if (card.participation.perRound.length) {
+    out.push('| Round | Organisations |', '|---:|---:|', ...card.participation.perRound.map((r) => `| ${r.round} | ${r.organisations} |`), '');
+  }
+  out.push('## Privacy guarantee', '', card.privacy.statement, '');
+  out.push('## Fairness', '');
+  if (card.fairness === null) out.push('_No fairness report in the lineage._', '');
+  else {
+    out.push(`Report \`${card.fairness.reportHash}\`: the fairness policy **${card.fairness.passed ? 'passed' : 'failed'}**.`, '');
+    if (card.fairness.rules.length) {
+      out.push('| Attribute | Metric | Value | Status |', '|---|---|---:|---|', ...card.fairness.rules.map((r) => `| ${cell(r.attribute)} | ${r.metric} | ${num(r.value)} | ${r.status} |`), '');
+    }
+    if (card.fairness.groups.length) {
+      out.push('| Attribute | Group | Count | Accuracy | Selection rate | TPR | FPR |', '|---|---|---:|---:|---:|---:|---:|');
+      for (const g of card.fairness.groups) {
+        out.push(g.suppressed !== null
+          ? `| ${cell(g.attribute)} | ${cell(g.group)} | suppressed (${cell(g.suppressed)}) | | | | |`
+          : `| ${cell(g.attribute)} | ${cell(g.group)} | ${g.count ?? '—'} | ${num(g.accuracy)} | ${num(g.selectionRate)} | ${num(g.tpr)} | ${num(g.fpr)} |`);
+      }
+      out.push('');
+    }
+  }
+  out.push('## Approvals', '');
+  if (card.approvals.length === 0) out.push('_No approval records._', '');
+  else {
+    out.push('| Signer | Key | Role | Decision | Issued | Expires | Status |', '|---|---|---|---|---|---|---|');
+    for (const a of card.approvals) out.push(`| ${cell(a.name ?? '?')} | \`${a.keyId ?? '?'}\` | ${a.role ?? '?'} | ${a.decision ?? '?'} | ${a.issuedAt ?? '?'} | ${a.expiresAt ?? '?'} | ${a.status} |`);
+    out.push('');
+  }
+  out.push('## Deployment history', '');
+  if (card.deployments.length === 0) out.push('_Never deployed._', '');
+  else {
+    out.push('| When | Action | Stage | Version | Previous production | Share | By |', '|---|---|---|---|---|---:|---|');
+    for (const d of card.deployments) out.push(`| ${d.at} | ${d.action} | ${d.stage ?? ''} | ${d.version ? `\`${d.version.slice(0, 12)}\`` : ''} | ${d.previous ? `\`${d.previous.slice(0, 12)}\`` : ''} | ${d.percent === null ? '' : `${d.percent}%`} | ${cell(d.actor)} |`);
+    out.push('');
+  }
+  out.push('## Provenance', '', `- Job: ${card.provenance.jobId ?? '_unknown_'} (spec \`${card.provenance.jobSpecHash}\`)`, `- Lineage hash: \`${card.provenance.lineageHash}\``);
+  out.push(`- Code: tessera ${card.provenance.code.version}${card.provenance.code.gitCommit ? ` (commit ${card.provenance.code.gitCommit})` : ''}`);
+  out.push(`- Runtime: TensorFlow.js ${card.provenance.runtime.tfjsVersion} on ${card.provenance.runtime.tfjsBackend}, Node ${card.provenance.runtime.node}`, '');
+  out.push(`_Generated ${card.generatedAt} by tessera from the model registry._`, '');
+  return out.join('\n');
+}
