@@ -82,6 +82,8 @@ export interface RoundOutcome {
   result?: SecAggResult;
   error?: TesseraError;
   clientErrors: Array<{ client: number; error: unknown }>;
+  /** Client messages the server refused (the round goes on without them). */
+  serverRejections: Array<{ client: number; error: unknown }>;
   /** Every client → server message, in order. */
   sent: Array<{ from: number; message: SecAggClientMessage }>;
   /** Every server → client message delivered. */
@@ -103,10 +105,11 @@ export function runRound(spec: RoundSpec): RoundOutcome {
   const silent = new Set<number>();
   const drops = spec.drops ?? new Map<number, DropPoint>();
   for (const [u, p] of drops) if (p === 'setup') silent.add(u);
-  const outcome: RoundOutcome = { server, clients, inputs, clientErrors: [], sent: [], delivered: [] };
+  const outcome: RoundOutcome = { server, clients, inputs, clientErrors: [], serverRejections: [], sent: [], delivered: [] };
 
+  const finished = (): boolean => server.stage === 'done' || server.stage === 'aborted';
   let out = server.start();
-  for (let guard = 0; guard < 20 && server.stage !== 'done' && server.stage !== 'aborted'; guard++) {
+  for (let guard = 0; guard < 20 && !finished(); guard++) {
     const replies: Array<[string, SecAggClientMessage]> = [];
     for (const raw of out) {
       const o = spec.onServerMessage === undefined ? raw : spec.onServerMessage(raw);
@@ -130,8 +133,14 @@ export function runRound(spec: RoundSpec): RoundOutcome {
       if (drops.get(u) === SENT_AT[reply.type]) silent.add(u);
     }
     out = [];
-    for (const [id, m] of replies) out.push(...server.receive(id, m));
-    if (out.length === 0 && server.stage !== 'done' && server.stage !== 'aborted') out = server.closeStage();
+    for (const [id, m] of replies) {
+      try {
+        out.push(...server.receive(id, m));
+      } catch (error) {
+        outcome.serverRejections.push({ client: byId.get(id) as number, error });
+      }
+    }
+    if (out.length === 0 && !finished()) out = server.closeStage();
   }
   if (server.stage === 'done') outcome.result = server.result();
   else outcome.error = server.error;
