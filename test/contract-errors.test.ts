@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TesseraError } from '../protocol/errors.ts';
 import { checkData } from '../governance/contract/check.ts';
-import { loadContract, readContractTable } from '../governance/contract/load.ts';
+import { loadContract, readContractTable, readExamples } from '../governance/contract/load.ts';
 import { parseContract } from '../governance/contract/schema.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 
@@ -61,7 +61,31 @@ describe('malformed data', () => {
   });
 });
 
+describe('readExamples (what the dataset loaders call)', () => {
+  const heart = loadBuiltinContract('heart');
+  const data = file('heart-bad.data', '63.0,1.0,1.0,145.0,233.0,1.0,2.0,150.0,0.0,2.3,3.0,0.0,6.0,0\nsixty,1,4,160,286,0,2,108,1,1.5,2,3,3,2\n67,1,4,120,0,0,2,129,1,2.6,2,2,7,1\n');
+
+  it('drops rows that break the contract and says which', () => {
+    const { examples, rejected, errors } = readExamples(heart, data);
+    expect(examples.n).toBe(2);
+    expect(Array.from(examples.y)).toEqual([0, 1]);
+    expect(rejected).toEqual([2]);
+    expect(errors).toEqual([expect.objectContaining({ line: 2, column: 'age', kind: 'type', value: 'sixty' })]);
+  });
+
+  it('with strict, fails the load naming the first bad line', () => {
+    const e = error(() => readExamples(heart, data, { strict: true }));
+    expect(e.code).toBe('TESSERA_ERR_DATA_MALFORMED');
+    expect(e.message).toMatch(/heart-bad\.data: 1 row breaks contract "heart"; first at line 2: column "age": expected a number, got "sixty"/);
+  });
+});
+
 describe('malformed contracts', () => {
+  it('maxMissingRate on a column that is not nullable', () => {
+    const e = error(() => parseContract({ name: 'x', version: '1', columns: [{ name: 'a', type: 'number', maxMissingRate: 0.2 }] }));
+    expect(e.message).toContain('columns.0.maxMissingRate: maxMissingRate applies to nullable columns');
+  });
+
   it('text that is neither JSON nor YAML', () => {
     const e = error(() => loadContract(file('broken.json', '{"name": "x", ')));
     expect(e.code).toBe('TESSERA_ERR_CONTRACT_INVALID');

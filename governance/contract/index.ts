@@ -11,4 +11,6 @@ export type { CheckOptions, ColumnStats, ContractReport, Violation, ViolationKin
 export type { DriftResult } from './drift.ts';
 export { CONTRACT_DECLINE_CODE, ContractCheckSummary, aggregateDrift, summariseForCoordinator } from './summary.ts';
 export type { DriftAggregate } from './summary.ts';
-export { loadContract, parseContractText, readContractTable, writeContract } from './load.ts';
+export { formatContractJson, loadContract, parseContractText, readContractTable, readExamples, writeContract } from './load.ts';
+export { withReference } from './refresh.ts';
+export type { RefreshOptions } from './refresh.ts';

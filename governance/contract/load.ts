@@ -7,6 +7,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { CsvTable } from '../../lib/csv.ts';
 import { readCsv } from '../../lib/csv.ts';
+import type { Examples } from '../../datasets/types.ts';
+import type { CompiledContract, RowError } from './compile.ts';
+import { compileContract } from './compile.ts';
 import type { Contract } from './schema.ts';
 import { parseContract } from './schema.ts';
 
@@ -77,4 +80,23 @@ export function readContractTable(contract: Contract, path: string): CsvTable {
   const table = readCsv(path, { header: f.header, delimiter: f.delimiter, trim: f.trim, skipLines: f.skipLines, ...(f.commentPrefix === undefined ? {} : { commentPrefix: f.commentPrefix }) });
   if (f.header || table.header.length !== contract.columns.length) return table;
   return { ...table, header: contract.columns.map((c) => c.name) };
+}
+
+/**
+ * What a dataset loader needs in one call: read `path` as the contract says, parse rows with the contract's
+ * row schema and preprocess them into Examples. Rows that break a rule are dropped (and returned as
+ * `rejected` with their errors) or, with `strict`, fail the load with TESSERA_ERR_DATA_MALFORMED.
+ */
+export function readExamples(contract: Contract | CompiledContract, path: string, options: { strict?: boolean } = {}): { examples: Examples; rejected: number[]; errors: RowError[] } {
+  const compiled = 'rowSchema' in contract ? contract : compileContract(contract);
+  const table = readContractTable(compiled.contract, path);
+  const { rows, rejected, errors } = compiled.parseRows(table.header, table.rows, { lines: table.lines });
+  if (options.strict && errors.length > 0) {
+    const first = errors[0];
+    throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `${path}: ${rejected.length} ${rejected.length === 1 ? 'row breaks' : 'rows break'} contract "${compiled.contract.name}"; first at line ${first?.line}: ${first?.message}`, {
+      details: { rejected: rejected.length },
+    });
+  }
+  if (rows.length === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', `${path}: no row satisfies contract "${compiled.contract.name}"`);
+  return { examples: compiled.toExamples(rows), rejected, errors };
 }

@@ -135,6 +135,7 @@ function checkConsistency(c: ContractShape, ctx: z.RefinementCtx): void {
     if (byName.has(col.name)) issue(['columns', i, 'name'], `duplicate column "${col.name}"`);
     byName.set(col.name, col);
     const numeric = col.type === 'number' || col.type === 'integer';
+    if (!col.nullable && col.maxMissingRate !== undefined && col.maxMissingRate > 0) issue(['columns', i, 'maxMissingRate'], 'maxMissingRate applies to nullable columns; set nullable: true');
     if (!numeric && (col.min !== undefined || col.max !== undefined)) issue(['columns', i], `min/max apply to number and integer columns, not ${col.type}`);
     if (col.min !== undefined && col.max !== undefined && col.min > col.max) issue(['columns', i], `min ${col.min} exceeds max ${col.max}`);
     if (col.categories !== undefined && col.type !== 'category' && col.type !== 'integer') issue(['columns', i, 'categories'], `categories apply to category and integer columns, not ${col.type}`);
