@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { TesseraError } from '../protocol/errors.ts';
 import type { Examples } from './types.ts';
 import { loadMnist } from './mnist.ts';
+import { loadAdult } from './adult.ts';
+import { loadHeart } from './heart.ts';
 
 export const DATASETS = ['mnist', 'adult', 'heart'] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -42,9 +44,9 @@ export function loadDataset(name: string, options: LoadOptions = {}): LoadedData
       return { name, train, test, sensitive: [] };
     }
     case 'adult':
-      throw new Error('adult pending');
+      return { name, ...loadAdult({ dataDir, ...limits(options) }) };
     case 'heart':
-      throw new Error('heart pending');
+      return { name, ...loadHeart({ dataDir, seed: options.seed ?? 42 }) };
     default:
       throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Unknown data set "${name}"; choose one of ${DATASETS.join(', ')}`);
   }

@@ -39,3 +39,24 @@ export function selectRows(e: Examples, indices: readonly number[]): Examples {
   });
   return { x, y, n: indices.length, featureShape: e.featureShape, classes: e.classes, classNames: e.classNames, sensitive, ...(weights ? { weights } : {}) };
 }
+
+/** Concatenates example sets with the same feature layout (e.g. hospitals' held-out splits into one test set). */
+export function concatExamples(parts: readonly Examples[]): Examples {
+  const first = parts[0];
+  if (!first) throw new RangeError('concatExamples needs at least one part');
+  const d = featureSize(first);
+  const n = parts.reduce((a, p) => a + p.n, 0);
+  const x = new Float32Array(n * d);
+  const y = new Int32Array(n);
+  const sensitive: Record<string, string[]> = {};
+  for (const k of Object.keys(first.sensitive)) sensitive[k] = [];
+  let offset = 0;
+  for (const p of parts) {
+    if (featureSize(p) !== d || p.classes !== first.classes) throw new RangeError('concatExamples: parts differ in feature size or classes');
+    x.set(p.x.subarray(0, p.n * d), offset * d);
+    y.set(p.y.subarray(0, p.n), offset);
+    for (const k of Object.keys(sensitive)) sensitive[k]?.push(...(p.sensitive[k] ?? []));
+    offset += p.n;
+  }
+  return { x, y, n, featureShape: first.featureShape, classes: first.classes, classNames: first.classNames, sensitive };
+}
