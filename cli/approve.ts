@@ -1,0 +1,88 @@
+/**
+ * `tessera approve`: sign an approval (or rejection) of a model version with your key, after seeing the
+ * evidence, and record it; or `--record FILE` to submit a record signed elsewhere. Either way the record is
+ * verified on arrival and refused with its reason if it does not count.
+ */
+import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readPrivateKeyFile } from '../governance/identity/key-file.ts';
+import { createApproval, evidenceFor, parseDuration } from '../governance/approvals/record.ts';
+import { recordApproval } from '../governance/approvals/store.ts';
+import { resolveModel } from '../governance/registry/registry.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { action, printJson, printLine } from './run.ts';
+import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
+
+interface ApproveOptions {
+  state: string;
+  model?: string;
+  role?: string;
+  key?: string;
+  expires: number;
+  reject?: boolean;
+  reason?: string;
+  record?: string;
+  out?: string;
+  json?: boolean;
+}
+
+function readRecord(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read the approval record ${path}: ${String(cause)}`, { cause });
+  }
+}
+
+export function registerApprove(program: Command): void {
+  program
+    .command('approve')
+    .description('Sign and record an approval (or --reject) of a model version for one role; prints the evidence you sign.')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .option('--model <version>', 'model version (or a unique prefix of at least 8 hex characters)')
+    .option('--role <role>', 'the role you sign for (you must hold it in the trust registry)')
+    .option('--key <file>', 'your private key file (from `tessera keys generate`)')
+    .option('--expires <duration>', 'how long the decision holds: 30d, 12h, 2w …', parseWith(parseDuration), parseDuration('90d'))
+    .option('--reject', 'record a rejection instead of an approval (needs --reason)')
+    .option('--reason <text>', 'why (required with --reject)')
+    .option('--record <file>', 'submit an approval record signed elsewhere instead of signing here')
+    .option('--out <file>', 'also write the signed record to FILE')
+    .option('--json', 'print one JSON document: {"id", "record"}')
+    .action(
+      action(async (o: ApproveOptions) =>
+        withState(
+          o.state,
+          (db) => {
+            let record: unknown;
+            if (o.record !== undefined) {
+              if (o.model !== undefined || o.key !== undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--record submits an existing record; do not combine it with --model or --key');
+              record = readRecord(o.record);
+            } else {
+              if (o.model === undefined || o.role === undefined || o.key === undefined) {
+                throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'approve needs --model, --role and --key (or --record FILE)');
+              }
+              if (o.reject && (o.reason ?? '').trim() === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--reject needs --reason');
+              const model = resolveModel(db, o.model);
+              const key = readPrivateKeyFile(o.key);
+              const evidence = evidenceFor(model);
+              // The signer sees what they sign (on stderr, so --json keeps stdout to one document).
+              const say = (t: string): void => void process.stderr.write(`${t}\n`);
+              say(`model ${model.name} ${model.version} (lineage ${model.lineageHash})`);
+              say(`  privacy: ${evidence.privacy.epsilon === null ? 'no differential privacy' : `ε ${evidence.privacy.epsilon}, δ ${evidence.privacy.delta}, ${evidence.privacy.placement}, unit ${evidence.privacy.unit}`}`);
+              say(`  fairness: ${evidence.fairness === null ? 'no report' : `${evidence.fairness.passed ? 'passed' : 'FAILED'} (report ${evidence.fairness.reportHash.slice(0, 16)}…)`}`);
+              for (const r of evidence.fairness?.rules ?? []) say(`    ${r.attribute} ${r.metric} = ${r.value ?? '—'}: ${r.status}`);
+              say(`  contract checks: ${evidence.contractChecks === null ? 'not recorded' : evidence.contractChecks.passed ? 'passed' : 'FAILED'}`);
+              record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires });
+            }
+            const stored = recordApproval(db, record);
+            if (o.out !== undefined) writeFileSync(o.out, `${JSON.stringify(stored.record, null, 2)}\n`);
+            if (o.json) return printJson({ id: stored.id, record: stored.record });
+            if (!stored.check.ok) return 1;
+            const p = stored.check.approval.payload;
+            printLine(`recorded ${p.decision} of ${p.model.version} as ${p.role} by ${stored.check.approver.name} (${p.signer.keyId}); expires ${p.expiresAt}; id ${stored.id}`);
+          },
+          { checkpoint: true },
+        ),
+      ),
+    );
+}

@@ -1,0 +1,112 @@
+/**
+ * `tessera deploy` (candidate → shadow | canary → production, through the gate) and `tessera rollback`
+ * (back to the previous production version at once). A refused deployment prints every unmet condition
+ * and exits 1.
+ */
+import type { Command } from 'commander';
+import { checkGate, deployModel, getDeploymentState, listDeploymentStates, rollbackModel, type DeployOutcome } from '../governance/deploy/deployments.ts';
+import type { GateResult } from '../governance/deploy/gate.ts';
+import { resolveModel } from '../governance/registry/registry.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { action, numberOption, printJson, printLine } from './run.ts';
+import { DEFAULT_STATE, STATE_HELP, cliActor, parseWith, withState } from './models.ts';
+
+interface DeployOptions {
+  state: string;
+  model: string;
+  stage?: string;
+  percent?: number;
+  shadow?: boolean;
+  policy?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+interface RollbackOptions {
+  state: string;
+  name?: string;
+  reason?: string;
+  json?: boolean;
+}
+
+function printGate(gate: GateResult & { policySource: string }): void {
+  printLine(`gate (policy: ${gate.policySource}): ${gate.ok ? 'all conditions met' : `${gate.unmet.length} unmet condition${gate.unmet.length === 1 ? '' : 's'}`}`);
+  for (const r of gate.roles) printLine(`  ${r.approvals >= r.min ? '✓' : '✗'} ${r.role}: ${r.approvals} of ${r.min}${r.of !== null ? ` (panel of ${r.of})` : ''}`);
+  for (const u of gate.unmet) printLine(`  ✗ ${u.code}: ${u.message}`);
+  for (const n of gate.notCounted) printLine(`  - not counted: approval ${n.approvalId?.slice(0, 12) ?? '?'} (${n.code}): ${n.reason}`);
+}
+
+export function registerDeploy(program: Command): void {
+  program
+    .command('deploy')
+    .description('Move a model version to shadow, canary (a share of traffic) or production, if the deployment policy is met.')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .requiredOption('--model <version>', 'model version (or a unique prefix of at least 8 hex characters)')
+    .option('--stage <stage>', 'canary | production')
+    .option('--percent <p>', "canary share of requests, 0 < P < 100 (default: the policy's canaryPercent)", parseWith(numberOption('--percent', 0, 100)))
+    .option('--shadow', 'score requests with this version beside production without returning its answers (no gate)')
+    .option('--policy <file>', 'deployment policy JSON (the job spec deployment section schema); overrides the state and job spec policy')
+    .option('--dry-run', 'evaluate the gate only; change nothing')
+    .option('--json', 'print one JSON document: {"ok", "name", "version", "stage", "gate", "state"}')
+    .action(
+      action(async (o: DeployOptions) =>
+        withState(
+          o.state,
+          (db) => {
+            if (o.shadow && o.stage !== undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give either --shadow or --stage, not both');
+            const stage = o.shadow ? 'shadow' : o.stage;
+            if (stage !== 'shadow' && stage !== 'canary' && stage !== 'production') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--stage must be canary or production (or give --shadow)');
+            if (o.percent !== undefined && stage !== 'canary') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--percent applies to --stage canary only');
+            const model = resolveModel(db, o.model);
+            const policyFile = o.policy !== undefined ? { policyFile: o.policy } : {};
+            if (o.dryRun) {
+              const gate = checkGate(db, o.state, model, policyFile);
+              if (o.json) printJson({ ok: gate.ok, name: model.name, version: model.version, stage, gate, state: getDeploymentState(db, model.name) });
+              else printGate(gate);
+              return gate.ok ? 0 : 1;
+            }
+            const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: cliActor(), ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
+            if (o.json) printJson(out);
+            else {
+              if (out.gate) printGate(out.gate);
+              if (out.ok) {
+                const s = out.state;
+                printLine(`${out.name}: ${out.version.slice(0, 12)} is now ${out.stage}${out.stage === 'canary' ? ` at ${s.canaryPercent ?? 0}%` : ''}`);
+                printLine(`  production ${s.production?.slice(0, 12) ?? '-'}; canary ${s.canary ? `${s.canary.slice(0, 12)} (${s.canaryPercent}%)` : '-'}; shadow ${s.shadow?.slice(0, 12) ?? '-'}`);
+              } else printLine(`refused: ${out.version.slice(0, 12)} stays ${out.stage}`);
+            }
+            return out.ok ? 0 : 1;
+          },
+          { checkpoint: true },
+        ),
+      ),
+    );
+
+  program
+    .command('rollback')
+    .description('Return a model name to its previous production version at once (clears any canary and shadow).')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .option('--name <name>', 'model name (default: the only deployed one)')
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--json', 'print one JSON document: the deployment state after the rollback')
+    .action(
+      action(async (o: RollbackOptions) =>
+        withState(
+          o.state,
+          (db) => {
+            let name = o.name;
+            if (name === undefined) {
+              const deployed = listDeploymentStates(db).filter((s) => s.production !== null).map((s) => s.name);
+              if (deployed.length !== 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', deployed.length === 0 ? 'nothing is deployed' : `several models are deployed (${deployed.join(', ')}); pass --name`);
+              name = deployed[0] as string;
+            }
+            const before = getDeploymentState(db, name);
+            const after = rollbackModel(db, { name, actor: cliActor(), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
+            if (o.json) return printJson(after);
+            printLine(`${name}: production ${before.production?.slice(0, 12) ?? '-'} → ${after.production?.slice(0, 12) ?? '-'}${before.canary ? `; canary ${before.canary.slice(0, 12)} stopped` : ''}${before.shadow ? `; shadow ${before.shadow.slice(0, 12)} stopped` : ''}`);
+          },
+          { checkpoint: true },
+        ),
+      ),
+    );
+}

@@ -1,0 +1,168 @@
+/**
+ * `tessera models list|show|card`: the model registry for privacy officers and operators. Also the shared
+ * plumbing of the governance command groups (the `--state` option, option parsers that report usage errors).
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { userInfo } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { openDatabase, type Db } from '../governance/state/database.ts';
+import { checkpointAudit } from '../governance/audit/log.ts';
+import { listModels, resolveModel, type RegisteredModel } from '../governance/registry/registry.ts';
+import { participatingOrganisations } from '../governance/registry/lineage.ts';
+import { getDeploymentState, stageOf } from '../governance/deploy/deployments.ts';
+import { approvalsForCard, generateModelCard } from '../governance/model-card/generate.ts';
+import { renderModelCardMarkdown } from '../governance/model-card/card.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { action, printJson, printLine } from './run.ts';
+
+export const DEFAULT_STATE = process.env.TESSERA_STATE ?? 'state';
+export const STATE_HELP = 'state directory (SQLite database, artifacts, keys); default $TESSERA_STATE or ./state';
+
+/** Wraps a parser so a bad value is a commander usage error (exit 2), not an uncaught exception. */
+export function parseWith<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+/** The person running the CLI, as recorded in audit entries. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** Opens the state database, runs `fn`, signs a checkpoint if anything was audited, and closes. */
+export async function withState<T>(stateDir: string, fn: (db: Db) => T | Promise<T>, options: { checkpoint?: boolean } = {}): Promise<T> {
+  const db = openDatabase(stateDir);
+  try {
+    const result = await fn(db);
+    // A checkpoint after each governance command marks the end of the log, so deleting the tail shows.
+    if (options.checkpoint) checkpointAudit(db);
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+function short(v: string | null | undefined): string {
+  return v ? v.slice(0, 12) : '-';
+}
+
+function modelSummary(db: Db, m: RegisteredModel) {
+  return {
+    version: m.version,
+    name: m.name,
+    registeredAt: m.registeredAt,
+    stage: stageOf(getDeploymentState(db, m.name), m.version),
+    kind: m.modelSpec.kind,
+    parameters: m.parameters,
+    rounds: m.lineage.rounds,
+    organisations: participatingOrganisations(m.lineage).length,
+    epsilon: m.lineage.privacy.epsilon,
+    delta: m.lineage.privacy.delta,
+    fairnessPassed: m.lineage.fairness?.passed ?? null,
+  };
+}
+
+interface ListOptions {
+  state: string;
+  name?: string;
+  json?: boolean;
+}
+
+interface ShowOptions {
+  state: string;
+  json?: boolean;
+}
+
+interface CardOptions {
+  state: string;
+  json?: boolean;
+  out?: string;
+}
+
+export function registerModels(program: Command): void {
+  const models = program.command('models').description('The model registry: versions, lineage and model cards.');
+
+  models
+    .command('list')
+    .description('List registered model versions with their stage, privacy spent and fairness verdict.')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .option('--name <name>', 'only versions of this model name')
+    .option('--json', 'print one JSON document: {"models": [...]}')
+    .action(
+      action(async (o: ListOptions) =>
+        withState(o.state, (db) => {
+          const rows = listModels(db, o.name !== undefined ? { name: o.name } : {}).map((m) => modelSummary(db, m));
+          if (o.json) return printJson({ models: rows });
+          if (rows.length === 0) return printLine('no models registered');
+          printLine('version       name              stage       kind      rounds  orgs  epsilon   fairness  registered');
+          for (const r of rows) {
+            printLine(
+              `${short(r.version)}  ${r.name.padEnd(16).slice(0, 16)}  ${r.stage.padEnd(10)}  ${r.kind.padEnd(8)}  ${String(r.rounds).padStart(6)}  ${String(r.organisations).padStart(4)}  ${(r.epsilon === null ? 'no DP' : String(Number(r.epsilon.toPrecision(4)))).padEnd(8)}  ${(r.fairnessPassed === null ? '-' : r.fairnessPassed ? 'passed' : 'FAILED').padEnd(8)}  ${r.registeredAt}`,
+            );
+          }
+        }),
+      ),
+    );
+
+  models
+    .command('show')
+    .argument('<version>', 'model version (or a unique prefix of at least 8 hex characters)')
+    .description('Show one version: lineage, privacy spent, fairness evidence, approvals and stage.')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .option('--json', 'print one JSON document: the registry record with stage and approvals')
+    .action(
+      action(async (version: string, o: ShowOptions) =>
+        withState(o.state, (db) => {
+          const m = resolveModel(db, version);
+          const stage = stageOf(getDeploymentState(db, m.name), m.version);
+          const approvals = approvalsForCard(db, m, new Date());
+          if (o.json) return printJson({ ...m, stage, approvals });
+          const l = m.lineage;
+          printLine(`model ${m.name} version ${m.version}`);
+          printLine(`  stage ${stage}; registered ${m.registeredAt}; ${m.modelSpec.kind}, ${m.parameters} parameters`);
+          printLine(`  lineage ${m.lineageHash}`);
+          printLine(`  job ${l.jobId ?? '-'} (spec ${l.jobSpecHash}); purpose ${l.purpose ?? '-'}; data set ${l.dataset ?? '-'}; contract ${l.dataContractHash ?? '-'}`);
+          printLine(`  ${l.rounds} rounds; organisations: ${participatingOrganisations(l).join(', ') || '-'}`);
+          printLine(`  privacy: ${l.privacy.epsilon === null ? 'no differential privacy' : `ε ${l.privacy.epsilon}, δ ${l.privacy.delta}, ${l.privacy.placement} noise, ${l.privacy.accountant ?? '?'} accountant, unit: ${l.privacy.unit}`}`);
+          printLine(`  fairness: ${l.fairness === null ? 'no report' : `${l.fairness.passed ? 'passed' : 'FAILED'} (report ${l.fairness.reportHash})`}`);
+          printLine(`  contract checks: ${l.contractChecks === null ? 'not recorded' : l.contractChecks.passed ? 'passed' : `FAILED (${l.contractChecks.violations} violations)`}`);
+          printLine(`  code ${l.code.version}${l.code.gitCommit ? ` @ ${l.code.gitCommit}` : ''}; TensorFlow.js ${l.runtime.tfjsVersion} (${l.runtime.tfjsBackend}); Node ${l.runtime.node}`);
+          printLine(`  approvals: ${approvals.length === 0 ? 'none' : ''}`);
+          for (const a of approvals) printLine(`    ${a.decision ?? '?'} as ${a.role ?? '?'} by ${a.name ?? '?'} (${a.keyId ?? '?'}), expires ${a.expiresAt ?? '?'}: ${a.status}`);
+        }),
+      ),
+    );
+
+  models
+    .command('card')
+    .argument('<version>', 'model version (or a unique prefix of at least 8 hex characters)')
+    .description('Generate the model card (Markdown, or JSON with --json) from the registry and the job spec.')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .option('--json', 'the card as one JSON document')
+    .option('--out <file>', 'write the card to FILE instead of stdout')
+    .action(
+      action(async (version: string, o: CardOptions) =>
+        withState(o.state, (db) => {
+          const card = generateModelCard(db, resolveModel(db, version));
+          const text = o.json ? `${JSON.stringify(card, null, 2)}\n` : renderModelCardMarkdown(card);
+          if (o.out === undefined) return void process.stdout.write(text);
+          try {
+            writeFileSync(o.out, text);
+          } catch (cause) {
+            throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Cannot write ${o.out}: ${String(cause)}`, { cause });
+          }
+          if (!o.json) printLine(`wrote ${o.out}`);
+          else process.stderr.write(`wrote ${o.out}\n`);
+        }),
+      ),
+    );
+}
