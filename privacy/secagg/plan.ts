@@ -1,0 +1,73 @@
+/**
+ * From the job spec's `secagg` section and a round's size to everything both sides need: the neighbour
+ * degree k and threshold t (the finder, or the pinned values), the quantisation scale, and the vector layout
+ * (d update coordinates, plus one example-count coordinate under example weighting). The coordinator calls
+ * this to set up a round; a client calls it with the same inputs to check the coordinator's (k, t) through
+ * SecAggClientOptions.acceptParams.
+ */
+import type { SecAggSection } from '../../protocol/job/secagg.ts';
+import type { RandomSource } from '../random.ts';
+import { checkSecAggParams, findSecAggParams, type ThreatModel } from './params.ts';
+import { dequantizeSum, quantizationParams, quantize, type QuantizationParams } from './quantize.ts';
+import { decodeWeightedMean, encodeWeightedUpdate, weightedParams, type WeightedParams } from './weighting.ts';
+
+export interface SecAggPlan {
+  readonly clients: number;
+  readonly k: number;
+  readonly t: number;
+  readonly complete: boolean;
+  readonly threatModel: ThreatModel;
+  readonly consistencyCheck: boolean;
+  readonly weighting: 'examples' | 'uniform';
+  readonly quant: QuantizationParams;
+  readonly weighted: WeightedParams | undefined;
+  /** Length of the vector that is masked: the update length, plus one under example weighting. */
+  readonly dim: number;
+  readonly updateLength: number;
+}
+
+export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number }): SecAggPlan {
+  const { section: s, clients, updateLength } = options;
+  let k: number;
+  let t: number;
+  let complete: boolean;
+  if (s.degree !== undefined && s.threshold !== undefined) {
+    checkSecAggParams({ clients, k: s.degree, t: s.threshold });
+    ({ degree: k, threshold: t } = s);
+    complete = k === clients - 1;
+  } else {
+    ({ k, t, complete } = findSecAggParams({ clients, dropoutRate: s.dropoutRate, corruptRate: s.corruptRate, threatModel: s.threatModel }));
+  }
+  const weighted = s.weighting === 'examples' ? weightedParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate, maxExamples: s.maxExamplesPerClient }) : undefined;
+  const quant = weighted?.quant ?? quantizationParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate });
+  return {
+    clients,
+    k,
+    t,
+    complete,
+    threatModel: s.threatModel,
+    consistencyCheck: s.consistencyCheck,
+    weighting: s.weighting,
+    quant,
+    weighted,
+    dim: updateLength + (weighted === undefined ? 0 : 1),
+    updateLength,
+  };
+}
+
+/** The client's input to secure aggregation: its (already clipped and noised) update, quantised per the plan. */
+export function encodeForSecAgg(plan: SecAggPlan, update: ArrayLike<number>, examples: number, rng: RandomSource): Uint32Array {
+  if (update.length !== plan.updateLength) throw new RangeError(`update has ${update.length} coordinates, the plan expects ${plan.updateLength}`);
+  return plan.weighted === undefined ? quantize(update, plan.quant, rng) : encodeWeightedUpdate({ update, examples, params: plan.weighted, rng });
+}
+
+/**
+ * The coordinator's view after unmasking: the aggregate update (the example-weighted mean, or the plain mean
+ * under uniform weighting) and, under example weighting, the total capped example count.
+ */
+export function decodeSecAggSum(plan: SecAggPlan, sum: Uint32Array, survivors: number): { mean: Float64Array; totalExamples: number | undefined } {
+  if (plan.weighted !== undefined) return decodeWeightedMean(sum, plan.weighted, survivors);
+  const total = dequantizeSum(sum, plan.quant, survivors);
+  if (survivors > 0) for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) / survivors;
+  return { mean: total, totalExamples: undefined };
+}
