@@ -7,7 +7,7 @@
  * Theorem 8: f(x) + N(0, σ²I) with L2 sensitivity Δ is (ε, δ)-DP iff
  *     Φ(Δ/(2σ) − εσ/Δ) − e^ε Φ(−Δ/(2σ) − εσ/Δ) ≤ δ.
  * We use Δ = 1 and σ = the noise multiplier. δ(ε) is decreasing in ε, so the smallest ε is found by
- * bisection (their §4 approach; we bisect on ε directly, as dp_accounting `get_epsilon_gaussian` does).
+ * bisection on ε, as dp_accounting `get_epsilon_gaussian` does.
  * T compositions of the Gaussian mechanism on the same sensitivity are exactly one Gaussian mechanism with
  * σ/√T, and rounds with different σ_r compose to σ = (Σ_r σ_r^{−2})^{−1/2} (Dong, Roth & Su 2019, "Gaussian
  * Differential Privacy", Corollary 3.3: μ-GDP composes as √(Σ μ_r²), and the Gaussian mechanism is 1/σ-GDP).

@@ -41,6 +41,17 @@ describe('rdpSubsampledGaussian against high-precision values', () => {
     expect(rel(rdpSubsampledGaussian(q, sigma, order), Number(ref))).toBeLessThan(1e-9);
   });
 
+  // q near 1/2 with large σ: the series tail decays only polynomially and is cut off with a sound upper bound
+  // (Leibniz bracket, else the convexity chord). Reference: mpmath.quad as above.
+  it.each([
+    [0.5, 50, 1.1, '0.00005500329984051842571316152'],
+    [0.5, 512, 1.5, '0.0000007152564194257680397789532'],
+  ])('slow tail q=%d σ=%d α=%d: never below the true value, and within 1e-6 of it', (q, sigma, order, ref) => {
+    const v = rdpSubsampledGaussian(q, sigma, order);
+    expect(v).toBeGreaterThanOrEqual(Number(ref) * (1 - 1e-12));
+    expect(rel(v, Number(ref))).toBeLessThan(1e-6);
+  });
+
   it('q = 1 is the Gaussian mechanism α/(2σ²) (Mironov 2017, Prop. 7); q = 0 costs nothing', () => {
     expect(rdpSubsampledGaussian(1, 2, 3.5)).toBe(3.5 / 8);
     expect(rdpSubsampledGaussian(0, 2, 3.5)).toBe(0);

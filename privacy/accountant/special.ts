@@ -96,7 +96,7 @@ export function logAddExp(a: number, b: number): number {
 
 /**
  * A running sum of signed terms given by (sign, log|term|), kept as (sign, log|sum|). Used by the fractional-
- * order series whose binomial coefficients change sign (Mironov, Talwar & Zhang 2019, §3.3).
+ * order series whose binomial coefficients change sign (Mironov, Talwar & Zhang 2019).
  */
 export class SignedLogSum {
   private sign = 0;

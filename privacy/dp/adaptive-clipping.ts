@@ -6,7 +6,7 @@
  * b_i − 1/2 ∈ {−1/2, +1/2}, so that adding or removing one client moves the sum by at most 1/2. The sum of the
  * indicators is released with N(0, σ_b²) noise, giving the fraction of unclipped updates
  *     b̄ = (Σ(b_i − 1/2) + noise)/(qN) + 1/2,
- * and the clip norm follows the geometric update (their §2.2, Algorithm 1)
+ * and the clip norm follows the geometric update (their Algorithm 1, geometric update)
  *     C ← C · exp(−η_C (b̄ − γ)),
  * which moves C toward the γ-quantile of the update norms.
  *

@@ -1,7 +1,7 @@
 /**
  * L2 clipping of a client's update to norm C: the step that bounds each organisation's contribution to the
  * sum (its L2 sensitivity), which everything in the accountant assumes (Abadi et al. 2016, "Deep Learning with
- * Differential Privacy", §3.1; McMahan et al. 2018, "Learning Differentially Private Recurrent Language
+ * Differential Privacy", CCS; McMahan et al. 2018, "Learning Differentially Private Recurrent Language
  * Models", Algorithm 1 FlatClip). Norms are computed in float64; the clipped copy is Float32 and is checked
  * again after rounding, so no clipped update ever has a (float64-measured) norm above C.
  */

@@ -4,6 +4,7 @@
  * with TESSERA_ERR_DP_CONFIG before a single update is computed.
  */
 import { TesseraError } from '../../protocol/errors.ts';
+import type { Accountant, Conversion } from '../accountant/index.ts';
 import type { DpPlacement, DpSection } from '../../protocol/job/dp.ts';
 import { adaptiveClipNoise } from './adaptive-clipping.ts';
 import { minSurvivors } from './placement.ts';
@@ -43,8 +44,8 @@ export interface DpPlan {
   minSurvivors: number;
   epsilon: number;
   delta: number;
-  accountant: DpSection['accountant'];
-  conversion: DpSection['conversion'];
+  accountant: Accountant;
+  conversion: Conversion;
   adaptiveClipping: AdaptiveClippingPlan | null;
 }
 
@@ -56,14 +57,16 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
     throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'central placement lets the coordinator see the un-noised sum: it is refused unless dp.trustedCoordinator is true');
   }
   const samplingRate = samplingRateForDp(sampling);
-  if (dp.accountant === 'analytic_gaussian' && samplingRate !== 1) {
+  const accountant: Accountant = dp.accountant ?? 'rdp';
+  const conversion: Conversion = dp.conversion ?? 'improved';
+  if (accountant === 'analytic_gaussian' && samplingRate !== 1) {
     throw new TesseraError('TESSERA_ERR_DP_CONFIG', `the analytic Gaussian accountant is exact only without subsampling (q = 1), got q = ${samplingRate}; use accountant "rdp"`);
   }
   const m = minSurvivors({ minClients, ...(secaggThreshold === undefined ? {} : { secaggThreshold }) });
   let updateNoiseMultiplier = dp.noiseMultiplier;
   let adaptive: AdaptiveClippingPlan | null = null;
   const ac = dp.adaptiveClipping;
-  if (ac.enabled) {
+  if (ac?.enabled === true) {
     if (ac.countNoiseStd === undefined && population === undefined) {
       throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping needs dp.adaptiveClipping.countNoiseStd or the population size to derive it');
     }
@@ -85,8 +88,8 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
     minSurvivors: m,
     epsilon: dp.epsilon,
     delta: dp.delta,
-    accountant: dp.accountant,
-    conversion: dp.conversion,
+    accountant,
+    conversion,
     adaptiveClipping: adaptive,
   };
 }

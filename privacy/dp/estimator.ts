@@ -1,7 +1,7 @@
 /**
  * The server's estimate of the average update under DP: the fixed-denominator estimator of McMahan, Ramage,
- * Talwar & Zhang 2018, "Learning Differentially Private Recurrent Language Models" (ICLR), §2 (estimator
- * f̃_f with unit weights): noised sum of clipped updates divided by q·N, the EXPECTED number of participants.
+ * Talwar & Zhang 2018, "Learning Differentially Private Recurrent Language Models" (ICLR), the estimator
+ * f̃_f with unit weights: noised sum of clipped updates divided by q·N, the EXPECTED number of participants.
  * Its sensitivity is C/(qN) whatever the realised sample size, whereas dividing by the actual count (or by
  * example counts, as plain FedAvg does) makes the denominator itself data-dependent and unbounded in
  * sensitivity. The estimate is unbiased for the mean of the clipped updates under Poisson sampling.

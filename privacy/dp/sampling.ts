@@ -1,6 +1,6 @@
 /**
  * Poisson sampling: each eligible organisation joins the round independently with probability q. This is
- * the sampling the accountant's amplification assumes (Mironov, Talwar & Zhang 2019, §2: the "Sampled
+ * the sampling the accountant's amplification assumes (Mironov, Talwar & Zhang 2019: the "Sampled
  * Gaussian Mechanism" includes each record independently with probability q). Fixed-size sampling (exactly k
  * without replacement) needs a different analysis (sampling without replacement under substitution adjacency,
  * e.g. Wang, Balle & Kasiviswanathan 2019) that this accountant does not implement, so a DP job with fixed-size

@@ -43,11 +43,14 @@ export const DpSection = z
     delta: z.number().gt(0).lt(1).default(1e-5),
     /** Central placement is refused unless the job declares the coordinator trusted. */
     trustedCoordinator: z.boolean().default(false),
-    /** RDP accountant (any q) or the analytic Gaussian (exact, only with q = 1). */
-    accountant: z.enum(['rdp', 'analytic_gaussian']).default('rdp'),
-    /** RDP → (ε, δ) conversion: improved (Canonne–Kamath–Steinke 2020 Prop. 12) or classic (Mironov 2017 Prop. 3). */
-    conversion: z.enum(['improved', 'classic']).default('improved'),
-    adaptiveClipping: AdaptiveClippingSection.prefault({}),
+    // The fields below are optional (not defaulted) so that code building a DpSection by hand keeps compiling;
+    // resolveDpPlan (privacy/dp/config.ts) applies the defaults named here.
+    /** RDP accountant (any q; default) or the analytic Gaussian (exact, only with q = 1). */
+    accountant: z.enum(['rdp', 'analytic_gaussian']).optional(),
+    /** RDP → (ε, δ) conversion: improved (default; Canonne–Kamath–Steinke 2020 Prop. 12) or classic (Mironov 2017 Prop. 3). */
+    conversion: z.enum(['improved', 'classic']).optional(),
+    /** Absent = fixed clip norm. */
+    adaptiveClipping: AdaptiveClippingSection.optional(),
   })
   .superRefine((dp, ctx) => {
     if (!dp.enabled) return;
@@ -57,7 +60,7 @@ export const DpSection = z
       ctx.addIssue({ code: 'custom', path: ['placement'], message: 'central placement requires trustedCoordinator: true' });
     }
     const ac = dp.adaptiveClipping;
-    if (ac.enabled && ac.minClipNorm > ac.maxClipNorm) ctx.addIssue({ code: 'custom', path: ['adaptiveClipping', 'minClipNorm'], message: 'minClipNorm must not exceed maxClipNorm' });
+    if (ac?.enabled === true && ac.minClipNorm > ac.maxClipNorm) ctx.addIssue({ code: 'custom', path: ['adaptiveClipping', 'minClipNorm'], message: 'minClipNorm must not exceed maxClipNorm' });
   });
 
 export type DpSection = z.infer<typeof DpSection>;

@@ -1,0 +1,150 @@
+/**
+ * `tessera ledger …` for privacy officers: what each job has spent of its budget, round by round, and what each
+ * organisation's data has been charged; budgets and organisation caps are set here too.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { LedgerReport } from '../governance/ledger/index.ts';
+import { ledgerReport, setJobBudget, setOrgCap, getJobBudget } from '../governance/ledger/index.ts';
+import { databasePath, openDatabase } from '../governance/state/database.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { action, numberOption, printJson, printLine } from './run.ts';
+
+/** run.ts's parsers throw TesseraError inside commander's parsing; as InvalidArgumentError it is a usage error (exit 2). */
+function num(name: string, min?: number, max?: number): (v: string) => number {
+  const parse = numberOption(name, min, max);
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+const DEFAULT_STATE = process.env.TESSERA_STATE ?? 'state';
+
+interface ShowOptions {
+  state: string;
+  job?: string;
+  org?: string;
+  json?: boolean;
+}
+
+interface BudgetOptions {
+  state: string;
+  job?: string;
+  org?: string;
+  epsilon: number;
+  delta: number;
+  placement: string;
+  trustedCoordinator?: boolean;
+  accountant: string;
+  conversion: string;
+  json?: boolean;
+}
+
+const fmt = (x: number | null): string => (x === null ? '-' : String(Number(x.toPrecision(6))));
+
+function printReport(r: LedgerReport): void {
+  if (r.jobs.length === 0) printLine('no job budgets');
+  for (const j of r.jobs) {
+    const b = j.budget;
+    printLine(`job ${b.jobId}: spent ε ${fmt(j.epsilonSpent)} of ${fmt(b.epsilon)} (remaining ${fmt(j.epsilonRemaining)}) at δ ${b.delta}; ${j.roundsCharged} rounds charged`);
+    printLine(`  ${b.placement} noise${b.trustedCoordinator ? ', trusted coordinator' : ''}; accountant ${b.accountant} (${b.conversion})`);
+    if (j.notPrivateRounds > 0) printLine(`  WARNING: ${j.notPrivateRounds} round(s) used seeded noise: their results are NOT private`);
+  }
+  if (r.rounds && r.rounds.length > 0) {
+    printLine('');
+    printLine('round  q         σ         C         participants/eligible  ε after      charged at');
+    for (const x of r.rounds) {
+      printLine(
+        `${String(x.round).padEnd(6)} ${fmt(x.samplingRate).padEnd(9)} ${fmt(x.noiseMultiplier).padEnd(9)} ${fmt(x.clipNorm).padEnd(9)} ${`${x.participants}/${x.eligible}`.padEnd(22)} ${fmt(x.epsilonAfter).padEnd(12)} ${x.chargedAt}${x.privateNoise ? '' : '  NOT PRIVATE'}`,
+      );
+    }
+  }
+  if (r.orgs.length > 0) {
+    printLine('');
+    for (const o of r.orgs) {
+      const spend = o.spend.map((s) => `${s.jobId}: ε ${fmt(s.epsilon)} over ${s.rounds} rounds`).join('; ');
+      printLine(`org ${o.orgId}: cap ${o.cap === null ? 'none' : fmt(o.cap)}${spend ? ` — ${spend}` : ''}`);
+    }
+  }
+}
+
+export function registerLedger(program: Command): void {
+  const ledger = program.command('ledger').description('The privacy ledger: ε budgets per job, caps per organisation, every charged round.');
+
+  ledger
+    .command('show')
+    .description('Show budgets and spend (all jobs; with --job its rounds and per-organisation spend; with --org that organisation).')
+    .option('--state <dir>', 'state directory holding tessera.db (default $TESSERA_STATE or ./state)', DEFAULT_STATE)
+    .option('--job <id>', 'one job: its budget, its charged rounds, and each organisation’s spend on it')
+    .option('--org <id>', 'one organisation: its cap and its spend on every job')
+    .option('--json', 'print one JSON document on stdout')
+    .action(
+      action((o: ShowOptions) => {
+        if (!existsSync(databasePath(o.state))) throw new TesseraError('TESSERA_ERR_STATE', `no state database at ${databasePath(o.state)}`);
+        const db = openDatabase(o.state);
+        try {
+          const filter = { ...(o.job === undefined ? {} : { jobId: o.job }), ...(o.org === undefined ? {} : { orgId: o.org }) };
+          if (o.job !== undefined && getJobBudget(db, o.job) === undefined) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `no privacy budget for job ${o.job} in ${resolve(o.state)}`);
+          const report = ledgerReport(db, filter);
+          if (o.json) printJson(report);
+          else printReport(report);
+        } finally {
+          db.close();
+        }
+      }),
+    );
+
+  const budget = ledger.command('budget').description('Set budgets: a job’s (ε, δ) or an organisation’s cap.');
+  budget
+    .command('set')
+    .description('Set a job budget (--job ID --epsilon E [--delta D …]) or an organisation cap (--org ID --epsilon E).')
+    .option('--state <dir>', 'state directory (created on first use; default $TESSERA_STATE or ./state)', DEFAULT_STATE)
+    .option('--job <id>', 'job whose budget to set')
+    .option('--org <id>', 'organisation whose cap to set (the largest ε any job may spend on its data)')
+    .requiredOption('--epsilon <e>', 'ε budget or cap, > 0', num('--epsilon', 0))
+    .option('--delta <d>', 'job δ, in (0, 1)', num('--delta', 0, 1), 1e-5)
+    .option('--placement <p>', 'job noise placement: central | distributed | local', 'distributed')
+    .option('--trusted-coordinator', 'the job declares its coordinator trusted (required for central placement)')
+    .option('--accountant <kind>', 'rdp | analytic_gaussian', 'rdp')
+    .option('--conversion <kind>', 'improved | classic', 'improved')
+    .option('--json', 'print one JSON document on stdout')
+    .action(
+      action((o: BudgetOptions) => {
+        if ((o.job === undefined) === (o.org === undefined)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give exactly one of --job or --org');
+        if (!(o.epsilon > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--epsilon must be > 0, got ${o.epsilon}`);
+        if (!['central', 'distributed', 'local'].includes(o.placement)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--placement must be central, distributed or local, got "${o.placement}"`);
+        if (!['rdp', 'analytic_gaussian'].includes(o.accountant)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant must be rdp or analytic_gaussian, got "${o.accountant}"`);
+        if (!['improved', 'classic'].includes(o.conversion)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--conversion must be improved or classic, got "${o.conversion}"`);
+        if (!(o.delta > 0 && o.delta < 1)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--delta must be in (0, 1), got ${o.delta}`);
+        const db = openDatabase(o.state);
+        try {
+          if (o.job !== undefined) {
+            setJobBudget(db, {
+              jobId: o.job,
+              epsilon: o.epsilon,
+              delta: o.delta,
+              placement: o.placement as 'central' | 'distributed' | 'local',
+              trustedCoordinator: o.trustedCoordinator === true,
+              accountant: o.accountant as 'rdp' | 'analytic_gaussian',
+              conversion: o.conversion as 'improved' | 'classic',
+            });
+            const saved = getJobBudget(db, o.job);
+            if (o.json) printJson({ job: saved });
+            else printLine(`job ${o.job}: budget ε ${o.epsilon} at δ ${o.delta} (${o.placement})`);
+          } else {
+            const orgId = o.org as string;
+            setOrgCap(db, { orgId, maxEpsilon: o.epsilon });
+            if (o.json) printJson({ org: { orgId, cap: o.epsilon } });
+            else printLine(`org ${orgId}: cap ε ${o.epsilon} per job`);
+          }
+        } finally {
+          db.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,117 @@
+/**
+ * `tessera privacy …`: the accountant for people. `epsilon` answers "what does this schedule cost?", `plan`
+ * answers "how much noise do I need for this budget?" (the smallest σ whose ε stays within it).
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import type { Accountant, Conversion } from '../privacy/accountant/index.ts';
+import { epsilonFor, planNoiseMultiplier } from '../privacy/accountant/index.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
+
+/**
+ * run.ts's option parsers throw TesseraError from inside commander's parsing, which escapes `action()`; rethrown
+ * as commander's InvalidArgumentError they become a usage error (exit 2) with the option named.
+ */
+function asUsageError<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+const num = (name: string, min?: number, max?: number) => asUsageError(numberOption(name, min, max));
+const int = (name: string, min?: number) => asUsageError(integerOption(name, min));
+
+interface CommonOptions {
+  delta: number;
+  samplingRate: number;
+  steps: number;
+  conversion: string;
+  accountant: string;
+  json?: boolean;
+}
+
+function parseConversion(v: string): Conversion {
+  if (v === 'improved' || v === 'classic') return v;
+  throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--conversion must be improved or classic, got "${v}"`);
+}
+
+function parseAccountant(v: string, samplingRate: number): Accountant {
+  if (v !== 'rdp' && v !== 'analytic_gaussian') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant must be rdp or analytic_gaussian, got "${v}"`);
+  if (v === 'analytic_gaussian' && samplingRate !== 1) {
+    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant analytic_gaussian is exact only for --sampling-rate 1, got ${samplingRate}`);
+  }
+  return v;
+}
+
+function checkDelta(delta: number): void {
+  if (!(delta > 0 && delta < 1)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--delta must be in (0, 1), got ${delta}`);
+}
+
+/** Rounds up to `digits` significant digits, so a printed σ never falls below the computed one. */
+function roundUp(x: number, digits: number): string {
+  const p = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(x))));
+  return String(Math.ceil(x * p) / p);
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .requiredOption('--delta <d>', 'δ of the (ε, δ) guarantee, in (0, 1)', num('--delta', 0, 1))
+    .requiredOption('--sampling-rate <q>', 'Poisson sampling rate of organisations per round, in (0, 1]', num('--sampling-rate', 0, 1))
+    .requiredOption('--steps <t>', 'number of rounds', int('--steps', 0))
+    .option('--conversion <kind>', 'RDP → (ε, δ): improved (Canonne–Kamath–Steinke 2020) | classic (Mironov 2017)', 'improved')
+    .option('--accountant <kind>', 'rdp | analytic_gaussian (exact, only with --sampling-rate 1)', 'rdp')
+    .option('--json', 'print one JSON document on stdout');
+}
+
+export function registerPrivacy(program: Command): void {
+  const privacy = program.command('privacy').description('Differential-privacy accounting: ε of a schedule, σ for a budget.');
+
+  common(
+    privacy
+      .command('epsilon')
+      .description('ε after T rounds of the Poisson-subsampled Gaussian mechanism (RDP accountant, Mironov–Talwar–Zhang 2019).')
+      .requiredOption('--noise-multiplier <s>', 'noise multiplier σ (noise std / clip norm), > 0', num('--noise-multiplier', 0)),
+  ).action(
+    action((o: CommonOptions & { noiseMultiplier: number }) => {
+      checkDelta(o.delta);
+      if (!(o.noiseMultiplier > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--noise-multiplier must be > 0, got ${o.noiseMultiplier}`);
+      const conversion = parseConversion(o.conversion);
+      const accountant = parseAccountant(o.accountant, o.samplingRate);
+      const r = epsilonFor({ samplingRate: o.samplingRate, noiseMultiplier: o.noiseMultiplier, steps: o.steps, delta: o.delta, conversion, accountant });
+      if (o.json) {
+        printJson({ epsilon: r.epsilon, order: r.order, delta: r.delta, accountant: r.accountant, conversion: r.conversion });
+      } else {
+        const how = r.accountant === 'rdp' ? `RDP accountant, ${r.conversion} conversion, optimal order ${r.order}` : 'analytic Gaussian mechanism (exact)';
+        printLine(`epsilon = ${r.epsilon} at delta = ${r.delta} (${how})`);
+        printLine(`for ${o.steps} rounds with sampling rate ${o.samplingRate} and noise multiplier ${o.noiseMultiplier}`);
+      }
+    }),
+  );
+
+  common(
+    privacy
+      .command('plan')
+      .description('The smallest noise multiplier σ whose ε after T rounds stays within the target (never above it).')
+      .requiredOption('--epsilon <e>', 'target ε (the budget), > 0', num('--epsilon', 0)),
+  ).action(
+    action((o: CommonOptions & { epsilon: number }) => {
+      checkDelta(o.delta);
+      if (!(o.epsilon > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--epsilon must be > 0, got ${o.epsilon}`);
+      if (!(o.samplingRate > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--sampling-rate must be > 0');
+      if (o.steps < 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--steps must be ≥ 1');
+      const conversion = parseConversion(o.conversion);
+      const accountant = parseAccountant(o.accountant, o.samplingRate);
+      const plan = planNoiseMultiplier({ epsilon: o.epsilon, delta: o.delta, samplingRate: o.samplingRate, steps: o.steps, conversion, accountant });
+      if (o.json) {
+        printJson({ noiseMultiplier: plan.noiseMultiplier, epsilon: plan.epsilon });
+      } else {
+        printLine(`noise multiplier = ${roundUp(plan.noiseMultiplier, 6)}`);
+        printLine(`gives epsilon = ${plan.epsilon} ≤ ${o.epsilon} at delta = ${o.delta} after ${o.steps} rounds with sampling rate ${o.samplingRate}`);
+        printLine('(printed σ rounded up; use --json for the exact value)');
+      }
+    }),
+  );
+}
