@@ -4,7 +4,9 @@ import { registerSimulate } from './simulate.ts';
 import { registerCoordinator } from './coordinator.ts';
 import { registerFairness } from './fairness.ts';
 import { registerContract } from './contract.ts';
+import { registerPrivacy } from './privacy.ts';
+import { registerLedger } from './ledger.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerFairness, registerContract];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerFairness, registerContract, registerPrivacy, registerLedger];
