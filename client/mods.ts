@@ -4,7 +4,10 @@
  * leaves the organisation (clipping, noise). Mods run in the order given.
  */
 import type { Logger } from 'pino';
-import type { DeclineReason, EvaluateTask, TrainTask } from '../protocol/messages.ts';
+import type * as tf from '@tensorflow/tfjs';
+import type { Examples } from '../datasets/types.ts';
+import type { ContractCheckSummary } from '../protocol/data-check.ts';
+import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask } from '../protocol/messages.ts';
 
 export interface TaskContext {
   readonly task: TrainTask | EvaluateTask;
@@ -13,7 +16,9 @@ export interface TaskContext {
   readonly logger: Logger;
 }
 
-export type Admission = { readonly accept: true } | { readonly accept: false; readonly reason: DeclineReason };
+export type Admission =
+  | { readonly accept: true; readonly dataCheck?: ContractCheckSummary }
+  | { readonly accept: false; readonly reason: DeclineReason };
 
 export interface UpdateTransform {
   readonly update: Float32Array;
@@ -21,19 +26,38 @@ export interface UpdateTransform {
   readonly clipped?: boolean;
 }
 
+/** Extra fields an evaluation may add to its result (e.g. fairness counts). */
+export type EvaluationExtras = Partial<Pick<EvaluateResult, 'fairnessCounts'>>;
+
 export interface ClientMod {
   readonly name: string;
+  /** Before any work: accept, or decline with a structured reason (consent, data contract). */
   admit?(ctx: TaskContext): Admission | Promise<Admission>;
+  /** The local training data for this task (e.g. with reweighing weights). */
+  prepareTrainingData?(data: Examples, ctx: TaskContext & { readonly task: TrainTask }): Examples;
+  /** Transforms the update before it leaves the organisation (clipping, noise). */
   transformUpdate?(update: Float32Array, ctx: TaskContext & { readonly task: TrainTask }): UpdateTransform;
+  /** Adds fields to an evaluation result, computed on the held-out split. */
+  evaluationExtras?(model: tf.LayersModel, data: Examples, ctx: TaskContext & { readonly task: EvaluateTask }): EvaluationExtras;
 }
 
-/** Runs every mod's admission check; the first refusal wins. */
+/** Runs every mod's admission check; the first refusal wins. A data-check summary is passed along. */
 export async function admit(mods: readonly ClientMod[], ctx: TaskContext): Promise<Admission> {
+  let dataCheck: ContractCheckSummary | undefined;
   for (const m of mods) {
     const a = (await m.admit?.(ctx)) ?? { accept: true as const };
     if (!a.accept) return a;
+    dataCheck = a.dataCheck ?? dataCheck;
   }
-  return { accept: true };
+  return dataCheck ? { accept: true, dataCheck } : { accept: true };
+}
+
+export function prepareTrainingData(mods: readonly ClientMod[], data: Examples, ctx: TaskContext & { readonly task: TrainTask }): Examples {
+  return mods.reduce((d, m) => (m.prepareTrainingData ? m.prepareTrainingData(d, ctx) : d), data);
+}
+
+export function evaluationExtras(mods: readonly ClientMod[], model: tf.LayersModel, data: Examples, ctx: TaskContext & { readonly task: EvaluateTask }): EvaluationExtras {
+  return mods.reduce<EvaluationExtras>((acc, m) => ({ ...acc, ...(m.evaluationExtras?.(model, data, ctx) ?? {}) }), {});
 }
 
 /** Applies every mod's update transform in order. */

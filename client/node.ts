@@ -1,10 +1,12 @@
 /**
  * The client node: runs next to an organisation's data, answers the coordinator's tasks one at a time, and
  * sends back only what the protocol allows — an update (new − global weights, after the mods' clipping and
- * noise) and counts. Raw rows never leave. Every inbound message is parsed against protocol/messages.ts.
+ * noise; masked when the job uses secure aggregation) and counts. Raw rows never leave. Every inbound
+ * message is parsed against protocol/messages.ts.
  */
 import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
+import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
 import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask } from '../protocol/messages.ts';
 import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
@@ -13,7 +15,8 @@ import type { Examples } from '../datasets/types.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { evaluate, trainLocal } from '../ml/train.ts';
-import { admit, transformUpdate, type ClientMod } from './mods.ts';
+import { admit, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods.ts';
+import type { SecureSubmission } from './secure-submission.ts';
 
 export interface ClientData {
   readonly train: Examples;
@@ -28,6 +31,8 @@ export interface ClientNodeOptions {
   readonly data: ClientData;
   readonly logger: Logger;
   readonly mods?: readonly ClientMod[];
+  /** Secure aggregation, required to take part in jobs that turn it on. */
+  readonly secure?: SecureSubmission;
 }
 
 export interface ClientNodeEvents {
@@ -68,15 +73,23 @@ export class ClientNode {
         return;
       }
       const msg = parsed.data;
-      if (msg.type === 'error') {
-        this.received.errors.push({ code: msg.code, message: msg.message });
-        this.logger.warn({ code: msg.code }, msg.message);
-        events.onError?.(msg.code, msg.message);
-        return;
+      switch (msg.type) {
+        case 'error':
+          this.received.errors.push({ code: msg.code, message: msg.message });
+          this.logger.warn({ code: msg.code }, msg.message);
+          events.onError?.(msg.code, msg.message);
+          return;
+        case 'welcome':
+          return;
+        case 'secagg':
+          if (this.options.secure) this.options.secure.handle(msg, (m) => this.send(m));
+          else this.logger.warn({ code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' }, 'ignored a secure-aggregation message: this node has no secure aggregation');
+          return;
+        case 'train':
+        case 'evaluate':
+          // One task at a time per process: training is CPU-bound and the backend is single-threaded.
+          backendTurn = backendTurn.then(() => this.handle(msg)).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
       }
-      if (msg.type === 'welcome') return;
-      // One task at a time per process: training is CPU-bound and the backend is single-threaded.
-      backendTurn = backendTurn.then(() => this.handle(msg)).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
     });
   }
 
@@ -99,8 +112,14 @@ export class ClientNode {
 
   private async handle(task: TrainTask | EvaluateTask): Promise<void> {
     const log = this.logger.child({ job: task.jobId, round: task.round });
-    const ctx = { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log };
+    const ctx: TaskContext = { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log };
     const mods = this.options.mods ?? [];
+    const decline = (code: string, message: string, extra: object = {}): void =>
+      this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: { code, message, ...extra } });
+    if (task.job.secagg.enabled && !this.options.secure) {
+      decline('TESSERA_ERR_SECAGG_PROTOCOL', 'this client node cannot take part in secure aggregation');
+      return;
+    }
     const admission = await admit(mods, ctx);
     if (!admission.accept) {
       log.warn({ code: admission.reason.code }, `declining ${task.type} task: ${admission.reason.message}`);
@@ -108,21 +127,22 @@ export class ClientNode {
       return;
     }
     try {
-      if (task.type === 'train') await this.train(task, mods, log);
-      else await this.evaluateTask(task);
+      if (task.type === 'train') await this.train(task, { ...ctx, task }, mods, admission.dataCheck);
+      else await this.evaluateTask(task, { ...ctx, task }, mods);
     } catch (e) {
       const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
       log.error({ code: err.code }, `task failed: ${err.message}`);
-      this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: { code: err.code, message: err.message } });
+      decline(err.code, err.message);
     }
   }
 
-  private async train(task: TrainTask, mods: readonly ClientMod[], log: Logger): Promise<void> {
+  private async train(task: TrainTask, ctx: TaskContext & { task: TrainTask }, mods: readonly ClientMod[], dataCheck: ContractCheckSummary | undefined): Promise<void> {
     const model = this.model(task);
     const global = decodeFloat32(task.weights);
     setFlatWeights(model, global);
     const t = task.job.training;
-    const result = await trainLocal(model, this.options.data.train, {
+    const data = prepareTrainingData(mods, this.options.data.train, ctx);
+    const result = await trainLocal(model, data, {
       epochs: t.epochs,
       batchSize: t.batchSize,
       learningRate: t.learningRate,
@@ -132,30 +152,48 @@ export class ClientNode {
     const local = getFlatWeights(model);
     const delta = new Float32Array(local.length);
     for (let i = 0; i < delta.length; i++) delta[i] = (local[i] ?? 0) - (global[i] ?? 0);
-    const out = transformUpdate(mods, delta, { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log });
-    log.debug({ loss: result.loss, ms: result.millis }, 'local training done');
-    this.send({
-      type: 'update',
-      jobId: task.jobId,
-      round: task.round,
-      taskId: task.taskId,
-      update: encodeFloat32(out.update),
-      examples: result.examples,
-      trainLoss: result.loss,
-      trainMillis: result.millis,
-      ...(out.clipped !== undefined ? { clipped: out.clipped } : {}),
-    });
+    const out = transformUpdate(mods, delta, ctx);
+    ctx.logger.debug({ loss: result.loss, ms: result.millis }, 'local training done');
+    if (task.job.secagg.enabled && this.options.secure) {
+      this.options.secure.begin(task, { update: out.update, weight: result.examples }, (m) => this.send(m));
+      return;
+    }
+    this.send(encodeUpdate({ task, update: out.update, examples: result.examples, loss: result.loss, millis: result.millis, clipped: out.clipped, dataCheck }));
   }
 
-  private async evaluateTask(task: EvaluateTask): Promise<void> {
+  private async evaluateTask(task: EvaluateTask, ctx: TaskContext & { task: EvaluateTask }, mods: readonly ClientMod[]): Promise<void> {
     const model = this.model(task);
     setFlatWeights(model, decodeFloat32(task.weights));
     const data = this.options.data.heldOut ?? this.options.data.train;
-    const r = await evaluate(model, data);
-    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n) });
+    const r = evaluate(model, data);
+    const extras = evaluationExtras(mods, model, data, ctx);
+    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), ...extras });
   }
 
   private send(message: ClientMessage): void {
     this.options.transport.send(message);
   }
+}
+
+function encodeUpdate(o: {
+  task: TrainTask;
+  update: Float32Array;
+  examples: number;
+  loss: number;
+  millis: number;
+  clipped: boolean | undefined;
+  dataCheck: ContractCheckSummary | undefined;
+}): ClientMessage {
+  return {
+    type: 'update',
+    jobId: o.task.jobId,
+    round: o.task.round,
+    taskId: o.task.taskId,
+    update: encodeFloat32(o.update),
+    examples: o.examples,
+    trainLoss: o.loss,
+    trainMillis: o.millis,
+    ...(o.clipped !== undefined ? { clipped: o.clipped } : {}),
+    ...(o.dataCheck !== undefined ? { dataCheck: o.dataCheck } : {}),
+  };
 }

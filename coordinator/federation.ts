@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
-import { ClientMessage, type EvaluateTask, type Handshake, type TrainTask } from '../protocol/messages.ts';
+import { ClientMessage, type EvaluateTask, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask } from '../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 
@@ -35,11 +35,16 @@ export interface FederationStats {
   lateMessages: number;
 }
 
-/** Which reply types answer which task type. */
+/**
+ * Which reply types answer which task type. Under secure aggregation a client answers its task with the
+ * first stage message (its key advertisement); the later stages go to the round's subscription.
+ */
 const ANSWERS: Record<Task['type'], ReadonlyArray<Reply['type']>> = {
-  train: ['update', 'decline'],
-  evaluate: ['evaluate-result', 'decline'],
+  train: ['update', 'decline', 'secagg'],
+  evaluate: ['evaluate-result', 'decline', 'secagg'],
 };
+
+export type SecAggHandler = (clientId: string, message: SecAggFromClient) => void;
 
 export class Federation {
   private readonly connections = new Map<string, { connection: ClientConnection; info: ConnectedClient }>();
@@ -47,6 +52,8 @@ export class Federation {
   /** Task ids whose deadline passed, so a late reply is told "late" rather than "unknown". Bounded. */
   private readonly expired = new Set<string>();
   private readonly waiters = new Set<() => void>();
+  /** Secure-aggregation stage handlers, by `${jobId}/${round}/${taskKind}` subscription key. */
+  private readonly secagg = new Map<string, SecAggHandler>();
   readonly stats: FederationStats = { malformedMessages: 0, unexpectedMessages: 0, lateMessages: 0 };
 
   constructor(
@@ -96,6 +103,26 @@ export class Federation {
       this.pending.set(task.taskId, { clientId, task, resolve, reject, timer });
       entry.connection.send(task);
     });
+  }
+
+  /** Sends a message outside any request (secure-aggregation stages). False when the client is gone. */
+  send(clientId: string, message: ServerMessage): boolean {
+    const entry = this.connections.get(clientId);
+    if (!entry) return false;
+    entry.connection.send(message);
+    return true;
+  }
+
+  /**
+   * Routes the secure-aggregation stage messages of one job round to `handler` until the returned function
+   * is called. Messages for rounds nobody subscribed to are refused as unexpected.
+   */
+  subscribeSecAgg(jobId: string, round: number, handler: SecAggHandler): () => void {
+    const key = `${jobId}/${round}`;
+    this.secagg.set(key, handler);
+    return () => {
+      if (this.secagg.get(key) === handler) this.secagg.delete(key);
+    };
   }
 
   private settle(taskId: string): Pending | undefined {
@@ -158,6 +185,13 @@ export class Federation {
     }
     const msg = parsed.data;
     const p = this.pending.get(msg.taskId);
+    if (!p && msg.type === 'secagg') {
+      const handler = this.secagg.get(`${msg.jobId}/${msg.round}`);
+      if (handler) {
+        handler(clientId, msg);
+        return;
+      }
+    }
     if (!p || p.clientId !== clientId || !ANSWERS[p.task.type].includes(msg.type) || p.task.round !== msg.round || p.task.jobId !== msg.jobId) {
       const late = this.expired.has(msg.taskId);
       if (late) this.stats.lateMessages++;

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { JobSpec } from './job/spec.ts';
-import { Float32Tensor } from './tensor.ts';
+import { ContractCheckSummary } from './data-check.ts';
+import { SecAggClientMessage, SecAggServerMessage } from './secagg.ts';
+import { Float32Tensor, Uint32Tensor } from './tensor.ts';
 
 const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -');
 
@@ -25,6 +27,8 @@ export const DeclineReason = z.object({
   code: z.string().min(1).max(64),
   message: z.string().max(500),
   counts: z.record(z.string(), z.number()).optional(),
+  /** The data-contract check behind a contract decline (codes, counts and drift numbers only). */
+  dataCheck: ContractCheckSummary.optional(),
 });
 export type DeclineReason = z.infer<typeof DeclineReason>;
 
@@ -67,7 +71,18 @@ export const Welcome = z.object({
   clientId: Id,
 });
 
-export const ServerMessage = z.discriminatedUnion('type', [TrainTask, EvaluateTask, ErrorNotice, Welcome]);
+/** A secure-aggregation stage message for one round, wrapped so it travels on the same channel. */
+export const SecAggToClient = z.object({
+  type: z.literal('secagg'),
+  jobId: Id,
+  round: z.number().int().min(0),
+  /** The train or evaluate task whose result is being aggregated. */
+  taskId: Id,
+  message: SecAggServerMessage,
+});
+export type SecAggToClient = z.infer<typeof SecAggToClient>;
+
+export const ServerMessage = z.discriminatedUnion('type', [TrainTask, EvaluateTask, ErrorNotice, Welcome, SecAggToClient]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 // ---- client → coordinator ----
@@ -84,6 +99,8 @@ export const UpdateResult = z.object({
   trainMillis: z.number().min(0),
   /** Whether clipping changed the update (reported so the coordinator can show the clipped fraction). */
   clipped: z.boolean().optional(),
+  /** The data-contract check that preceded training (drift numbers the coordinator aggregates). */
+  dataCheck: ContractCheckSummary.optional(),
 });
 export type UpdateResult = z.infer<typeof UpdateResult>;
 
@@ -96,6 +113,8 @@ export const EvaluateResult = z.object({
   /** Sum of per-example losses and the number correct, so the coordinator can form exact weighted means. */
   lossSum: z.number(),
   correct: z.number().int().min(0),
+  /** Per-subgroup confusion and calibration counts (governance/fairness layout), when the job asks for fairness. */
+  fairnessCounts: Uint32Tensor.optional(),
 });
 export type EvaluateResult = z.infer<typeof EvaluateResult>;
 
@@ -108,5 +127,14 @@ export const Decline = z.object({
 });
 export type Decline = z.infer<typeof Decline>;
 
-export const ClientMessage = z.discriminatedUnion('type', [UpdateResult, EvaluateResult, Decline]);
+export const SecAggFromClient = z.object({
+  type: z.literal('secagg'),
+  jobId: Id,
+  round: z.number().int().min(0),
+  taskId: Id,
+  message: SecAggClientMessage,
+});
+export type SecAggFromClient = z.infer<typeof SecAggFromClient>;
+
+export const ClientMessage = z.discriminatedUnion('type', [UpdateResult, EvaluateResult, Decline, SecAggFromClient]);
 export type ClientMessage = z.infer<typeof ClientMessage>;

@@ -34,3 +34,28 @@ export function decodeFloat32(t: Float32Tensor, expectedLength?: number): Float3
   }
   return out;
 }
+
+/** Integer count vectors (fairness counts, quantised values): uint32, little-endian, as raw bytes. */
+export const Uint32Tensor = z
+  .object({
+    dtype: z.literal('uint32'),
+    shape: z.array(z.number().int().min(0)).max(8),
+    data: Bytes,
+  })
+  .refine((t) => t.data.byteLength === 4 * t.shape.reduce((a, b) => a * b, 1), {
+    message: 'tensor data length does not match its shape (4 bytes per uint32 element)',
+  });
+export type Uint32Tensor = z.infer<typeof Uint32Tensor>;
+
+export function encodeUint32(values: Uint32Array): Uint32Tensor {
+  return { dtype: 'uint32', shape: [values.length], data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
+export function decodeUint32(t: Uint32Tensor, expectedLength?: number): Uint32Array {
+  const out = new Uint32Array(t.data.byteLength / 4);
+  new Uint8Array(out.buffer).set(t.data);
+  if (expectedLength !== undefined && out.length !== expectedLength) {
+    throw new TesseraError('TESSERA_ERR_MESSAGE_INVALID', `count vector has ${out.length} elements, expected ${expectedLength}`);
+  }
+  return out;
+}

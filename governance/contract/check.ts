@@ -17,8 +17,8 @@ import { categoricalDrift, numericDrift } from './drift.ts';
 import type { Contract, ContractInput } from './schema.ts';
 import { countOutside, roundTo, tukeyFences } from './stats.ts';
 
-export const VIOLATION_KINDS = ['missing-column', 'extra-column', 'column-count', 'type', 'range', 'category', 'missing-rate', 'outliers', 'label-unknown', 'label-balance'] as const;
-export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+import type { ViolationKind } from '../../protocol/data-check.ts';
+export { VIOLATION_KINDS, type ViolationKind } from '../../protocol/data-check.ts';
 
 export interface ViolationExample {
   readonly row: number;

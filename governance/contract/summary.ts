@@ -3,34 +3,12 @@
  * statistics — numbers only, never raw values, messages or row numbers (DESIGN.md: no raw data leaves).
  * The coordinator records the summary of a client that declines a round, and aggregates drift per column.
  */
-import { z } from 'zod';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { ContractReport } from './check.ts';
-import { VIOLATION_KINDS } from './check.ts';
+import { CONTRACT_DECLINE_CODE, ContractCheckSummary } from '../../protocol/data-check.ts';
 import { roundTo } from './stats.ts';
 
-/** The reason code a client gives when its data fails the contract. */
-export const CONTRACT_DECLINE_CODE = 'TESSERA_ERR_CONTRACT_VIOLATION';
-
-export const ContractCheckSummary = z.strictObject({
-  contractHash: z.string().regex(/^[0-9a-f]{64}$/),
-  passed: z.boolean(),
-  /** Present when the check failed. */
-  reason: z.literal(CONTRACT_DECLINE_CODE).optional(),
-  rows: z.number().int().min(0),
-  violations: z.array(z.strictObject({ code: z.enum(VIOLATION_KINDS), column: z.string().nullable(), count: z.number().int().min(0) })),
-  drift: z.array(
-    z.strictObject({
-      column: z.string(),
-      statistic: z.enum(['psi', 'ks']),
-      value: z.number().finite(),
-      threshold: z.number().finite(),
-      drifted: z.boolean(),
-      n: z.number().int().min(0),
-    }),
-  ),
-});
-export type ContractCheckSummary = z.infer<typeof ContractCheckSummary>;
+export { CONTRACT_DECLINE_CODE, ContractCheckSummary } from '../../protocol/data-check.ts';
 
 /** Strips a report down to codes, counts and drift numbers (no messages, examples, rates of single rows). */
 export function summariseForCoordinator(report: ContractReport): ContractCheckSummary {
