@@ -1,0 +1,131 @@
+/**
+ * The prediction API (issue 6 §4) as a fastify plugin: `POST /v1/models/:name/predict` answers with the
+ * production version, or with the canary for its share of requests; a shadow version scores the same
+ * instances without its answers being returned, and agreement is logged and counted;
+ * `GET /v1/models/:name/status` reports routing and counters. Every request reads the deployment revision
+ * (one primary-key lookup), so a `tessera deploy` or `tessera rollback` from another process takes effect
+ * on the next request, without a restart.
+ *
+ *   await app.register(servingRoutes, { stateDir, db, logger });
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { Db } from '../../governance/state/database.ts';
+import { deploymentRevision, getDeploymentState, type DeploymentState } from '../../governance/deploy/deployments.ts';
+import { initBackend } from '../../ml/backend.ts';
+import { describeZodIssues } from '../../protocol/errors.ts';
+import { PredictRequest, type PredictResponse, type ServingStatus } from '../../protocol/serving.ts';
+import { silentLogger } from '../../lib/logger.ts';
+import { routesToCanary } from './canary-split.ts';
+import { ModelCache, argmax, predictProbabilities } from './model-cache.ts';
+
+export interface ServingOptions {
+  readonly stateDir: string;
+  readonly db: Db;
+  readonly logger?: Logger;
+}
+
+/** Routing and counters for one model name, rebuilt when its deployment revision moves. */
+interface Router {
+  state: DeploymentState;
+  /** Requests since the canary (version and share) was set: drives the deterministic split. */
+  canaryIndex: number;
+  served: { production: number; canary: number };
+  shadow: { requests: number; instances: number; agreed: number };
+}
+
+function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, options) => {
+  const { db } = options;
+  const logger = (options.logger ?? silentLogger()).child({ component: 'serving' });
+  await initBackend();
+  const cache = new ModelCache(options.stateDir);
+  const routers = new Map<string, Router>();
+  app.addHook('onClose', async () => cache.dispose());
+
+  /** The router of `name` at the current revision (re-reading the deployment table when it changed). */
+  const routerFor = (name: string): Router => {
+    const revision = deploymentRevision(db, name);
+    const current = routers.get(name);
+    if (current && current.state.revision === revision) return current;
+    const state = getDeploymentState(db, name);
+    const prev = current?.state;
+    const sameCanary = prev !== undefined && prev.canary === state.canary && prev.canaryPercent === state.canaryPercent;
+    const router: Router = {
+      state,
+      canaryIndex: sameCanary && current ? current.canaryIndex : 0,
+      served: sameCanary && prev.production === state.production && current ? current.served : { production: 0, canary: 0 },
+      shadow: prev?.shadow === state.shadow && current ? current.shadow : { requests: 0, instances: 0, agreed: 0 },
+    };
+    routers.set(name, router);
+    // Load what this name now routes to (verifying hashes), then free versions nobody routes to any more.
+    for (const v of [state.production, state.canary, state.shadow]) if (v) cache.get(v);
+    const inUse = new Set<string>();
+    for (const r of routers.values()) for (const v of [r.state.production, r.state.canary, r.state.shadow]) if (v) inUse.add(v);
+    cache.retain(inUse);
+    logger.info({ model: name, revision, production: state.production, canary: state.canary, canaryPercent: state.canaryPercent, shadow: state.shadow }, 'deployment routing loaded');
+    return router;
+  };
+
+  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req, reply) => {
+    const { name } = req.params;
+    const body = PredictRequest.safeParse(req.body);
+    if (!body.success) return fail(reply, 400, 'TESSERA_ERR_MESSAGE_INVALID', `Invalid prediction request: ${describeZodIssues(body.error.issues)}`);
+    let router: Router;
+    try {
+      router = routerFor(name);
+    } catch (e) {
+      logger.error({ model: name, err: e }, 'cannot load the deployed model');
+      return fail(reply, 500, 'TESSERA_ERR_STATE', `Cannot load the deployed versions of '${name}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const { state } = router;
+    if (state.production === null) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `No production deployment of model '${name}'`);
+
+    const toCanary = state.canary !== null && routesToCanary(router.canaryIndex, state.canaryPercent ?? 0);
+    if (state.canary !== null) router.canaryIndex++;
+    const version = toCanary && state.canary !== null ? state.canary : state.production;
+    const served = cache.get(version);
+    const bad = body.data.instances.findIndex((row) => row.length !== served.inputSize);
+    if (bad >= 0) return fail(reply, 400, 'TESSERA_ERR_MESSAGE_INVALID', `instances[${bad}] has ${body.data.instances[bad]?.length} features; model '${name}' takes ${served.inputSize}`);
+
+    const predictions = predictProbabilities(served, body.data.instances);
+    const classes = predictions.map(argmax);
+    router.served[toCanary ? 'canary' : 'production']++;
+
+    if (state.shadow !== null && state.shadow !== version) {
+      // Score with the shadow version; its answers are compared, never returned.
+      try {
+        const shadowClasses = predictProbabilities(cache.get(state.shadow), body.data.instances).map(argmax);
+        const agreed = shadowClasses.reduce((n, c, i) => n + (c === classes[i] ? 1 : 0), 0);
+        router.shadow.requests++;
+        router.shadow.instances += classes.length;
+        router.shadow.agreed += agreed;
+        logger.info({ model: name, shadow: state.shadow, servedBy: version, instances: classes.length, agreed }, 'shadow comparison');
+      } catch (e) {
+        logger.warn({ model: name, shadow: state.shadow, err: e }, 'shadow scoring failed; the served answer is unaffected');
+      }
+    }
+    const response: PredictResponse = { model: name, version, stage: toCanary ? 'canary' : 'production', predictions, classes };
+    return response;
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/models/:name/status', async (req, reply) => {
+    const { name } = req.params;
+    if (deploymentRevision(db, name) === 0) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `Model '${name}' has never been deployed`);
+    const r = routerFor(name);
+    const s = r.state;
+    const status: ServingStatus = {
+      model: name,
+      revision: s.revision,
+      production: s.production === null ? null : { version: s.production, requests: r.served.production },
+      canary: s.canary === null ? null : { version: s.canary, percent: s.canaryPercent ?? 0, requests: r.served.canary },
+      shadow: s.shadow === null
+        ? null
+        : { version: s.shadow, requests: r.shadow.requests, instances: r.shadow.instances, agreed: r.shadow.agreed, agreement: r.shadow.instances === 0 ? null : r.shadow.agreed / r.shadow.instances },
+    };
+    return status;
+  });
+};

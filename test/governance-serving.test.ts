@@ -1,0 +1,125 @@
+/**
+ * The prediction API against a real state directory: the served model is the deployed one (its predictions
+ * equal the registered weights'), the canary gets exactly its share, shadow scoring counts agreement without
+ * changing answers, and a rollback made through another database connection (as `tessera rollback` in
+ * another process would) takes effect on the next request.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../governance/state/database.ts';
+import { registerModel, type RegisteredModel } from '../governance/registry/registry.ts';
+import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
+import { addApprover } from '../governance/identity/approvers.ts';
+import { createApproval } from '../governance/approvals/record.ts';
+import { recordApproval } from '../governance/approvals/store.ts';
+import { deployModel, rollbackModel } from '../governance/deploy/deployments.ts';
+import { ModelCache, argmax, predictProbabilities } from '../coordinator/serving/model-cache.ts';
+import { servingRoutes } from '../coordinator/serving/routes.ts';
+import { PredictResponse, ServingStatus } from '../protocol/serving.ts';
+import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from './governance-fixtures.ts';
+
+let state: { dir: string; cleanup: () => void };
+let db: Db;
+let ops: Db;
+let app: FastifyInstance;
+const models: RegisteredModel[] = [];
+const instances = Array.from({ length: 8 }, (_, i) => Array.from({ length: 13 }, (_, j) => Math.sin(i * 13 + j)));
+
+beforeAll(async () => {
+  state = tempStateDir();
+  db = openDatabase(state.dir);
+  // A second connection stands for the CLI process that deploys and rolls back.
+  ops = openDatabase(state.dir);
+  const officer = keyPairFromSeed(new Uint8Array(32).fill(31));
+  const owner = keyPairFromSeed(new Uint8Array(32).fill(32));
+  addApprover(ops, { name: 'Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test' });
+  addApprover(ops, { name: 'Owner', publicKey: owner.publicKey, roles: ['model-owner'], actor: 'test' });
+  for (const seed of ['s1', 's2', 's3']) {
+    const m = await registerModel(ops, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, seed), lineage: fixtureLineage(), name: 'heart' });
+    for (const [key, role] of [[officer, 'privacy-officer'], [owner, 'model-owner']] as const) recordApproval(ops, createApproval({ model: m, role, decision: 'approve', key, validForMs: 86_400_000 }));
+    models.push(m);
+  }
+  app = Fastify();
+  await app.register(servingRoutes, { stateDir: state.dir, db });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app.close();
+  db.close();
+  ops.close();
+  state.cleanup();
+});
+
+async function predict(body: unknown = { instances }): Promise<{ status: number; json: unknown }> {
+  const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', payload: body as object });
+  return { status: res.statusCode, json: res.json() };
+}
+
+async function status(): Promise<ServingStatus> {
+  return ServingStatus.parse((await app.inject({ method: 'GET', url: '/v1/models/heart/status' })).json());
+}
+
+/** What a version predicts, computed directly from its registered artifacts. */
+function expected(m: RegisteredModel): number[][] {
+  const cache = new ModelCache(state.dir);
+  try {
+    return predictProbabilities(cache.get(m.version), instances);
+  } finally {
+    cache.dispose();
+  }
+}
+
+describe('serving', () => {
+  it('answers 404 before any deployment and 400 for malformed requests', async () => {
+    expect((await predict()).status).toBe(404);
+    deployModel(ops, state.dir, { version: models[0]!.version, stage: 'production', actor: 'ops' });
+    expect((await predict({ instances: [[1, 2]] })).json).toMatchObject({ error: { code: 'TESSERA_ERR_MESSAGE_INVALID', message: expect.stringMatching(/13/) } });
+    expect((await predict({ instances: [] })).status).toBe(400);
+    expect((await predict({ rows: instances })).status).toBe(400);
+  });
+
+  it('serves the production version with its registered weights', async () => {
+    const r = await predict();
+    expect(r.status).toBe(200);
+    const body = PredictResponse.parse(r.json);
+    expect(body).toMatchObject({ model: 'heart', version: models[0]!.version, stage: 'production' });
+    const want = expected(models[0]!);
+    body.predictions.forEach((row, i) => row.forEach((p, j) => expect(p).toBeCloseTo(want[i]![j]!, 6)));
+    expect(body.classes).toEqual(want.map(argmax));
+  });
+
+  it('sends exactly the canary share (10%) to the canary version', async () => {
+    expect(deployModel(ops, state.dir, { version: models[1]!.version, stage: 'canary', percent: 10, actor: 'ops' }).ok).toBe(true);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 100; i++) {
+      const body = PredictResponse.parse((await predict({ instances: instances.slice(0, 1) })).json);
+      expect(body.stage).toBe(body.version === models[1]!.version ? 'canary' : 'production');
+      counts.set(body.version, (counts.get(body.version) ?? 0) + 1);
+    }
+    expect(counts.get(models[1]!.version)).toBe(10);
+    expect(counts.get(models[0]!.version)).toBe(90);
+    expect(await status()).toMatchObject({ production: { version: models[0]!.version, requests: 90 }, canary: { version: models[1]!.version, percent: 10, requests: 10 } });
+  });
+
+  it('scores with the shadow version without returning its answers, counting agreement', async () => {
+    deployModel(ops, state.dir, { version: models[1]!.version, stage: 'production', actor: 'ops' });
+    deployModel(ops, state.dir, { version: models[2]!.version, stage: 'shadow', actor: 'ops' });
+    const body = PredictResponse.parse((await predict()).json);
+    expect(body.version).toBe(models[1]!.version);
+    const served = expected(models[1]!).map(argmax);
+    const shadow = expected(models[2]!).map(argmax);
+    expect(body.classes).toEqual(served);
+    const agreed = served.filter((c, i) => c === shadow[i]).length;
+    expect(await status()).toMatchObject({ shadow: { version: models[2]!.version, requests: 1, instances: 8, agreed, agreement: agreed / 8 } });
+  });
+
+  it('follows a rollback made by another process on the very next request', async () => {
+    expect(PredictResponse.parse((await predict()).json).version).toBe(models[1]!.version);
+    rollbackModel(ops, { name: 'heart', actor: 'ops' });
+    const body = PredictResponse.parse((await predict()).json);
+    expect(body.version).toBe(models[0]!.version);
+    expect(body.classes).toEqual(expected(models[0]!).map(argmax));
+    expect((await status()).shadow).toBeNull();
+  });
+});
