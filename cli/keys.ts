@@ -15,6 +15,7 @@ export function registerKeys(program: Command): void {
     .command('generate')
     .description('Generate a key pair: the private key in FILE (created with mode 0600, never overwritten) and the public key in FILE.pub.')
     .requiredOption('--out <file>', 'where to write the private key (the public key goes to FILE.pub)')
+    .option('--state <dir>', 'accepted like every governance command; keys are written only where --out says')
     .option('--json', 'print one JSON document: {"keyId", "publicKey", "privateKeyFile", "publicKeyFile"}')
     .action(
       action((o: GenerateOptions) => {
