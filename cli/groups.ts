@@ -6,7 +6,14 @@ import { registerFairness } from './fairness.ts';
 import { registerContract } from './contract.ts';
 import { registerPrivacy } from './privacy.ts';
 import { registerLedger } from './ledger.ts';
+import { registerModels } from './models.ts';
+import { registerKeys } from './keys.ts';
+import { registerApprovers } from './approvers.ts';
+import { registerApprove } from './approve.ts';
+import { registerDeploy } from './deploy.ts';
+import { registerAudit } from './audit.ts';
+import { registerConsent } from './consent.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerFairness, registerContract, registerPrivacy, registerLedger];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];
