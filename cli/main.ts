@@ -5,6 +5,12 @@
 import { Command, CommanderError } from 'commander';
 import { COMMAND_GROUPS } from './groups.ts';
 
+// A closed pipe (`tessera … | head`) is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const program = new Command('tessera')
   .description('Privacy-preserving federated learning: secure aggregation, differential privacy, data contracts, fairness and governance.')
   .version('0.1.0')

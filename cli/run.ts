@@ -3,6 +3,7 @@
  * JSON document on stdout), and one way to turn errors into readable messages and exit codes
  * (0 ok, 1 check failed, 2 unusable input). No stack traces for expected errors.
  */
+import { InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 
@@ -47,13 +48,16 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   };
 }
 
-/** Parses a number option, naming the option when it is not a number. */
+/**
+ * Parses a number option, naming the option when it is not a number. Throws commander's
+ * InvalidArgumentError, which commander reports as a one-line usage error (exit 2), not a stack trace.
+ */
 export function numberOption(name: string, min?: number, max?: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `${name} must be a number, got "${value}"`);
-    if (min !== undefined && n < min) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `${name} must be at least ${min}, got ${n}`);
-    if (max !== undefined && n > max) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `${name} must be at most ${max}, got ${n}`);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
+    if (min !== undefined && n < min) throw new InvalidArgumentError(`${name} must be at least ${min}, got ${n}`);
+    if (max !== undefined && n > max) throw new InvalidArgumentError(`${name} must be at most ${max}, got ${n}`);
     return n;
   };
 }
@@ -62,7 +66,7 @@ export function integerOption(name: string, min?: number, max?: number) {
   const parse = numberOption(name, min, max);
   return (value: string): number => {
     const n = parse(value);
-    if (!Number.isInteger(n)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `${name} must be an integer, got ${value}`);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got ${value}`);
     return n;
   };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { SimulationConfigInput } from '../simulations/simulate.ts';
+import type { RoundRecord } from '../coordinator/round-records.ts';
 import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
 
 interface SimulateOptions {
@@ -17,6 +18,8 @@ interface SimulateOptions {
   samplingRate?: number;
   minClients?: number;
   job?: string;
+  state?: string;
+  contract: boolean;
   out?: string;
   json?: boolean;
   verbose?: boolean;
@@ -51,6 +54,8 @@ export function registerSimulate(program: Command): void {
     .option('--transport <kind>', 'socket (real loopback sockets) | memory (in-process)', 'memory')
     .option('--sampling-rate <q>', 'Poisson sampling rate per round (default: every client every round)', numberOption('--sampling-rate', 0, 1))
     .option('--min-clients <n>', 'fewest participants with which a round may complete', integerOption('--min-clients', 1))
+    .option('--state <dir>', "coordinator state directory (SQLite ledger, audit log, registry); default: none, state stays in memory")
+    .option('--no-contract', "skip the clients' data-contract check before each round (Adult, Heart)")
     .option('--job <file>', 'JSON object merged into the job spec (model, training, dp, secagg, fairness …)')
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
@@ -58,7 +63,8 @@ export function registerSimulate(program: Command): void {
     .action(
       action(async (o: SimulateOptions) => {
         if (!['socket', 'memory'].includes(o.transport)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--transport must be socket or memory, got "${o.transport}"`);
-        const logger = createLogger({ level: o.verbose ? 'info' : 'warn' });
+        // Without --verbose only errors reach stderr: the per-round lines carry declines and drift alerts.
+        const logger = createLogger({ level: o.verbose ? 'info' : 'error' });
         const config: SimulationConfigInput = {
           dataset: o.dataset as SimulationConfigInput['dataset'],
           seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
@@ -70,6 +76,8 @@ export function registerSimulate(program: Command): void {
           ...(o.samplingRate !== undefined ? { samplingRate: o.samplingRate } : {}),
           ...(o.minClients !== undefined ? { minClients: o.minClients } : {}),
           ...(o.job !== undefined ? { job: readJobOverrides(o.job) } : {}),
+          ...(o.state !== undefined ? { stateDir: o.state } : {}),
+          checkContract: o.contract,
         };
         // Loaded on use, so `tessera --help` and other commands do not pay for TensorFlow.js and fastify.
         const { runSimulation } = await import('../simulations/simulate.ts');
@@ -77,7 +85,7 @@ export function registerSimulate(program: Command): void {
         const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         const sim = await runSimulation(config, {
           logger,
-          onRound: (r) => progress(`round ${String(r.round).padStart(3)}  accuracy ${fmt(r.accuracy)}  loss ${fmt(r.loss)}  participants ${r.participants}  ${(r.durationMs / 1000).toFixed(1)}s`),
+          onRound: (r) => progress(roundLine(r)),
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
@@ -89,6 +97,15 @@ export function registerSimulate(program: Command): void {
         return sim.result.status === 'completed' || sim.result.status === 'budget-exhausted' ? 0 : 1;
       }),
     );
+}
+
+function roundLine(r: RoundRecord): string {
+  const parts = [`round ${String(r.round).padStart(3)}`, `accuracy ${fmt(r.accuracy)}`, `loss ${fmt(r.loss)}`, `participants ${r.participants}`, `${(r.durationMs / 1000).toFixed(1)}s`];
+  if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}`);
+  if (r.declined.length > 0) parts.push(`declined ${r.declined.map((d) => `${d.orgId} (${d.code.replace(/^TESSERA_ERR_/, '').toLowerCase()})`).join(', ')}`);
+  const drift = (r.extra.dataContract as { driftAlerts?: Array<{ column: string }> } | undefined)?.driftAlerts ?? [];
+  if (drift.length > 0) parts.push(`drift alerts: ${[...new Set(drift.map((d) => d.column))].join(', ')}`);
+  return parts.join('  ');
 }
 
 function fmt(v: number | null): string {

@@ -15,7 +15,7 @@ import type { Examples } from '../datasets/types.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { evaluate, trainLocal } from '../ml/train.ts';
-import { admit, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods.ts';
+import { admit, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
 
 export interface ClientData {

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Federation } from './federation.ts';
+import type { Metrics } from './metrics.ts';
 import type { JobResult, RoundRecord } from './round-records.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 
@@ -18,7 +19,8 @@ export interface JobEntry {
 
 export type JobBoard = Map<string, JobEntry>;
 
-export function registerAdminRoutes(app: FastifyInstance, deps: { federation: Federation; jobs: JobBoard }): void {
+export function registerAdminRoutes(app: FastifyInstance, deps: { federation: Federation; jobs: JobBoard; metrics: Metrics }): void {
+  app.get('/v1/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
   app.get('/v1/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION, clients: deps.federation.clients().length }));
   app.get('/v1/clients', async () => ({ clients: deps.federation.clients(), stats: deps.federation.stats }));
   app.get('/v1/jobs', async () => ({ jobs: [...deps.jobs.values()].map(({ rounds, ...j }) => ({ ...j, roundsCompleted: rounds.length })) }));

@@ -9,7 +9,7 @@ import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { RandomSource } from '../privacy/random.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
-import { federatedEvaluate } from './federated-eval.ts';
+import { federatedEvaluate, type FederatedEvaluation } from './federated-eval.ts';
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord } from './round-records.ts';
@@ -49,6 +49,12 @@ export interface RunJobOptions {
   /** Central evaluation of the global model (simulations hold a test set); federated evaluation is a hook. */
   readonly evaluate?: (weights: Float32Array, round: number) => Promise<Evaluation>;
   readonly hooks?: JobHooks;
+  /**
+   * Federated evaluation on the clients' held-out splits runs every `evaluation.everyRounds` rounds and at
+   * the end when there is no central evaluator, or always when this is set (fairness needs the clients'
+   * subgroup counts); its figures are merged into the round record.
+   */
+  readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => Record<string, unknown> };
   /** How long to wait for `minClients` to connect before each round. */
   readonly waitForClientsMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
@@ -152,14 +158,21 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   return finish('completed', `job completed after ${rounds.length} rounds`);
 }
 
-/** Central evaluation when the caller holds a test set; otherwise federated, every K rounds and at the end. */
+/**
+ * Central evaluation when the caller holds a test set; federated evaluation on the clients' held-out splits
+ * every K rounds and at the end (when there is no central evaluator, or when a feature asks for it). The
+ * central figures, when present, are the round's accuracy and loss.
+ */
 async function evaluateRound(options: RunJobOptions, round: number, weights: Float32Array, clients: readonly ConnectedClient[]): Promise<Evaluation | null> {
-  if (options.evaluate) return options.evaluate(weights, round);
+  const central = options.evaluate ? await options.evaluate(weights, round) : null;
   const every = options.spec.evaluation.everyRounds;
   const due = round === options.spec.rounds || (every > 0 && round % every === 0);
-  if (!due) return null;
+  const wanted = options.federatedEvaluation?.always === true || central === null;
+  if (!due || !wanted) return central;
   const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights });
-  return e === null ? null : { loss: e.loss, accuracy: e.accuracy, extra: { evaluation: { kind: 'federated', examples: e.examples, clients: e.clients } } };
+  if (e === null) return central;
+  const extra = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
+  return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };
 }
 
 function tooFew(round: number, got: number, min: number, attempts: number): string {

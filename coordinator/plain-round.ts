@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
+import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { UpdateResult } from '../protocol/messages.ts';
 import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
@@ -35,6 +36,8 @@ export interface TrainingOutcome {
   readonly totalTrainMs: number;
   /** Fraction of participants whose update was clipped (DP), when clients report it. */
   readonly clippedFraction: number | null;
+  /** The clients' data-contract check summaries (from updates and contract declines): numbers only. */
+  readonly dataChecks: readonly ContractCheckSummary[];
 }
 
 export interface TrainingProtocol {
@@ -70,6 +73,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let slowestTrainMs = 0;
       let totalTrainMs = 0;
       let clipped = 0;
+      const dataChecks: ContractCheckSummary[] = [];
       let clipReports = 0;
       replies.forEach((r, i) => {
         const c = ctx.selected[i] as ConnectedClient;
@@ -80,10 +84,15 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         }
         const reply = r.value;
         if (reply.type === 'decline') {
+          if (reply.reason.dataCheck) dataChecks.push(reply.reason.dataCheck);
           declined.push({ clientId: c.clientId, orgId: c.orgId, code: reply.reason.code, reason: reply.reason.message, ...(reply.reason.counts ? { counts: reply.reason.counts } : {}) });
           return;
         }
-        if (reply.type !== 'update') return;
+        if (reply.type !== 'update') {
+          dropped.push({ clientId: c.clientId, orgId: c.orgId, code: 'TESSERA_ERR_UNEXPECTED_MESSAGE', reason: `answered a plain training task with a ${reply.type} message` });
+          return;
+        }
+        if (reply.dataCheck) dataChecks.push(reply.dataCheck);
         const update = decodeUpdate(reply, ctx.global.length, c, dropped);
         if (!update) return;
         const w = weighting === 'examples' ? reply.examples : 1;
@@ -108,6 +117,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         slowestTrainMs,
         totalTrainMs,
         clippedFraction: clipReports > 0 ? clipped / clipReports : null,
+        dataChecks,
       };
     },
   };

@@ -3,6 +3,7 @@
  * probability q) is what the privacy accountant assumes (Mironov, Talwar & Zhang 2019); fixed-size sampling
  * is offered for runs without DP. Randomness comes from the injected source.
  */
+import { poissonSample } from '../privacy/dp/sampling.ts';
 import type { RandomSource } from '../privacy/random.ts';
 import { shuffleInPlace } from '../privacy/random.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
@@ -15,8 +16,7 @@ export interface Selection<T> {
 
 export function selectClients<T>(sampling: JobSpec['sampling'], eligible: readonly T[], rng: RandomSource): Selection<T> {
   if (sampling.mode === 'poisson') {
-    const selected = eligible.filter(() => rng.nextFloat() < sampling.rate);
-    return { selected, expected: sampling.rate * eligible.length };
+    return { selected: poissonSample(eligible, sampling.rate, rng), expected: sampling.rate * eligible.length };
   }
   const k = Math.min(sampling.clientsPerRound, eligible.length);
   return { selected: shuffleInPlace(rng, [...eligible]).slice(0, k), expected: k };

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
 import { socketIoServerTransport } from './transport/socketio-server.ts';
 import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
+import { Metrics } from './metrics.ts';
 
 export interface CoordinatorOptions {
   readonly host?: string;
@@ -20,6 +21,7 @@ export interface CoordinatorServer {
   readonly app: FastifyInstance;
   readonly federation: Federation;
   readonly jobs: JobBoard;
+  readonly metrics: Metrics;
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
@@ -31,7 +33,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const transport = socketIoServerTransport(app.server, options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
   const jobs: JobBoard = new Map();
-  registerAdminRoutes(app, { federation, jobs });
+  const metrics = new Metrics();
+  registerAdminRoutes(app, { federation, jobs, metrics });
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
@@ -40,6 +43,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     app,
     federation,
     jobs,
+    metrics,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     port: address.port,
     async close() {

@@ -8,13 +8,17 @@ import { join } from 'node:path';
 import { compileContract } from '../governance/contract/compile.ts';
 import { readExamples } from '../governance/contract/load.ts';
 import { loadBuiltinContract } from './contracts/index.ts';
+import { selectTableRows, type CsvTable } from '../lib/csv.ts';
 import { selectRows, type Examples } from './types.ts';
 
-export function loadAdult(options: { dataDir: string; trainLimit?: number; testLimit?: number }): { train: Examples; test: Examples; sensitive: string[] } {
+export function loadAdult(options: { dataDir: string; trainLimit?: number; testLimit?: number }): { train: Examples; test: Examples; trainTable: CsvTable; sensitive: string[] } {
   const contract = compileContract(loadBuiltinContract('adult'));
-  const read = (file: string, limit?: number): Examples => {
-    const { examples } = readExamples(contract, join(options.dataDir, 'adult', file), { strict: true });
-    return limit !== undefined && limit < examples.n ? selectRows(examples, Array.from({ length: limit }, (_, i) => i)) : examples;
+  const read = (file: string, limit?: number): { examples: Examples; table: CsvTable } => {
+    const { examples, table } = readExamples(contract, join(options.dataDir, 'adult', file), { strict: true });
+    if (limit === undefined || limit >= examples.n) return { examples, table };
+    const rows = Array.from({ length: limit }, (_, i) => i);
+    return { examples: selectRows(examples, rows), table: selectTableRows(table, rows) };
   };
-  return { train: read('adult.data', options.trainLimit), test: read('adult.test', options.testLimit), sensitive: [...contract.contract.sensitive] };
+  const train = read('adult.data', options.trainLimit);
+  return { train: train.examples, trainTable: train.table, test: read('adult.test', options.testLimit).examples, sensitive: [...contract.contract.sensitive] };
 }

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { TesseraError } from '../protocol/errors.ts';
+import type { CsvTable } from '../lib/csv.ts';
 import type { Examples } from './types.ts';
 import { loadMnist } from './mnist.ts';
 import { loadAdult } from './adult.ts';
@@ -18,7 +19,11 @@ export interface LoadedDataset {
   readonly train: Examples;
   readonly test: Examples;
   /** A natural federation (Heart: one part per hospital), when the data set has one. */
-  readonly natural?: ReadonlyArray<{ readonly name: string; readonly examples: Examples }>;
+  readonly natural?: ReadonlyArray<{ readonly name: string; readonly examples: Examples; readonly table?: CsvTable }>;
+  /** The raw rows behind `train` (same order), for data-contract checks on each client's share. */
+  readonly trainTable?: CsvTable;
+  /** Name of the built-in data contract the data set is read with, if any. */
+  readonly contract?: 'adult' | 'heart';
   /** Sensitive attributes the data set declares (for fairness). */
   readonly sensitive: readonly string[];
 }
@@ -44,9 +49,9 @@ export function loadDataset(name: string, options: LoadOptions = {}): LoadedData
       return { name, train, test, sensitive: [] };
     }
     case 'adult':
-      return { name, ...loadAdult({ dataDir, ...limits(options) }) };
+      return { name, contract: 'adult', ...loadAdult({ dataDir, ...limits(options) }) };
     case 'heart':
-      return { name, ...loadHeart({ dataDir, seed: options.seed ?? 42 }) };
+      return { name, contract: 'heart', ...loadHeart({ dataDir, seed: options.seed ?? 42 }) };
     default:
       throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Unknown data set "${name}"; choose one of ${DATASETS.join(', ')}`);
   }

@@ -136,3 +136,8 @@ export function parseCsvText(text: string, options: CsvOptions, source: string):
   });
   return { header: names, hasHeader: header, rows, lines, source };
 }
+
+/** The rows of `table` at `indices` (e.g. one client's share of a partitioned file), keeping their line numbers. */
+export function selectTableRows(table: CsvTable, indices: readonly number[]): CsvTable {
+  return { ...table, rows: indices.map((i) => table.rows[i] ?? []), lines: indices.map((i) => table.lines[i] ?? 0) };
+}

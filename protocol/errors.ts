@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   // Fairness.
   TESSERA_ERR_FAIRNESS_INPUT: 'A predictions file or fairness policy is invalid.',
   // Data contracts.
+  TESSERA_ERR_CONTRACT_MISMATCH: 'The job names a data contract (by hash) other than the one the client holds.',
   TESSERA_ERR_CONTRACT_VIOLATION: "Local data does not satisfy the job's data contract (the client declines the round).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',

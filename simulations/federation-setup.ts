@@ -5,6 +5,7 @@
 import { TesseraError } from '../protocol/errors.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
 import type { LoadedDataset } from '../datasets/index.ts';
+import { selectTableRows, type CsvTable } from '../lib/csv.ts';
 import { selectRows, type Examples } from '../datasets/types.ts';
 import { parsePartition, partitionDirichlet, partitionIid } from './partition.ts';
 
@@ -12,6 +13,8 @@ export interface SimulatedClientData {
   readonly clientId: string;
   readonly orgId: string;
   readonly train: Examples;
+  /** The raw rows behind `train`, when the data set was read through a data contract. */
+  readonly table?: CsvTable;
 }
 
 export function partitionClients(dataset: LoadedDataset, options: { clients: number; partition: string; seed: string | number }): SimulatedClientData[] {
@@ -21,7 +24,7 @@ export function partitionClients(dataset: LoadedDataset, options: { clients: num
     if (options.clients !== dataset.natural.length) {
       throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--partition natural gives ${dataset.natural.length} clients for ${dataset.name} (${dataset.natural.map((p) => p.name).join(', ')}); got --clients ${options.clients}`);
     }
-    return dataset.natural.map((p) => ({ clientId: `client-${p.name}`, orgId: p.name, train: p.examples }));
+    return dataset.natural.map((p) => ({ clientId: `client-${p.name}`, orgId: p.name, train: p.examples, ...(p.table ? { table: p.table } : {}) }));
   }
   if (options.clients > dataset.train.n) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--clients ${options.clients} exceeds the ${dataset.train.n} training rows`);
   const rng = seededRandom(deriveSeed(options.seed, 'partition'));
@@ -29,6 +32,8 @@ export function partitionClients(dataset: LoadedDataset, options: { clients: num
   const width = String(options.clients).length;
   return parts.map((rows, i) => {
     const id = String(i + 1).padStart(width, '0');
-    return { clientId: `client-${id}`, orgId: `org-${id}`, train: selectRows(dataset.train, rows.sort((a, b) => a - b)) };
+    const sorted = rows.sort((a, b) => a - b);
+    const table = dataset.trainTable ? selectTableRows(dataset.trainTable, sorted) : undefined;
+    return { clientId: `client-${id}`, orgId: `org-${id}`, train: selectRows(dataset.train, sorted), ...(table ? { table } : {}) };
   });
 }

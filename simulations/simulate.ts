@@ -7,6 +7,13 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ClientNode, type ClientData } from '../client/node.ts';
+import { standardClientMods } from '../client/mods/index.ts';
+import { assembleJob } from '../coordinator/features/assemble.ts';
+import { Metrics } from '../coordinator/metrics.ts';
+import { loadBuiltinContract } from '../datasets/contracts/index.ts';
+import { contractHash } from '../governance/contract/schema.ts';
+import { holdoutSplit } from '../governance/fairness/holdout.ts';
+import { openDatabase, type Db } from '../governance/state/database.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { runJob } from '../coordinator/job-runner.ts';
@@ -39,6 +46,10 @@ export const SimulationConfig = z.object({
   deadlineMs: z.number().int().positive().default(120_000),
   trainLimit: z.number().int().positive().optional(),
   testLimit: z.number().int().positive().optional(),
+  /** Clients check their data against the data set's built-in contract before each round (Adult, Heart). */
+  checkContract: z.boolean().default(true),
+  /** The coordinator's state directory (SQLite ledger, audit log, registry …); none keeps state in memory. */
+  stateDir: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
 });
@@ -54,6 +65,17 @@ export interface SimulationResult {
   readonly private: boolean;
 }
 
+/**
+ * A client's local data: with fairness evaluation on, it keeps a held-out split (stratified by label and
+ * sensitive group, deterministic from the job seed and client id) that the coordinator never sees.
+ */
+function clientData(train: Examples, spec: JobSpec, clientId: string): ClientData {
+  const local = forModel(train, spec.model);
+  if (!spec.fairness.enabled) return { train: local };
+  const split = holdoutSplit(local, { fraction: spec.fairness.heldOutFraction, seed: deriveSeed(spec.seed, 'holdout', clientId), strataAttributes: spec.fairness.sensitive });
+  return { train: split.train, heldOut: split.heldOut };
+}
+
 /** Reshapes image examples to flat vectors for models that take a vector (logistic, MLP). */
 function forModel(e: Examples, spec: JobSpec['model']): Examples {
   return spec.kind === 'cnn' ? e : { ...e, featureShape: [featureSize(e)] };
@@ -62,12 +84,13 @@ function forModel(e: Examples, spec: JobSpec['model']): Examples {
 export function buildJobSpec(config: SimulationConfig, dataset: LoadedDataset, clients: number): JobSpec {
   const d = DATASET_DEFAULTS[config.dataset];
   const features = featureSize(dataset.train);
+  const contract = config.checkContract && dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
   const base: JobSpecInput = {
     name: `simulate-${config.dataset}`,
     purpose: 'research',
     seed: config.seed,
     model: d.model(features, dataset.train.classes),
-    data: { dataset: config.dataset },
+    data: { dataset: config.dataset, ...(contract ? { contractHash: contractHash(contract) } : {}) },
     rounds: config.rounds ?? d.rounds,
     sampling: config.samplingRate !== undefined ? { mode: 'poisson', rate: config.samplingRate } : { mode: 'fixed', clientsPerRound: clients },
     minClients: config.minClients ?? 1,
@@ -101,6 +124,8 @@ export async function runSimulation(input: SimulationConfigInput, options: { log
   };
 
   const coordinatorLog = options.logger.child({ component: 'coordinator' });
+  const jobId = `sim-${config.dataset}-${String(config.seed)}-${Date.now().toString(36)}`;
+  const db: Db | undefined = config.stateDir !== undefined ? openDatabase(config.stateDir) : undefined;
   let server: CoordinatorServer | undefined;
   let federation: Federation;
   let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
@@ -114,22 +139,28 @@ export async function runSimulation(input: SimulationConfigInput, options: { log
     federation = new Federation(hub.server, coordinatorLog);
     connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset });
   }
+  const contract = spec.data.contractHash !== undefined && dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
   const nodes = parts.map((p) => {
-    const data: ClientData = { train: forModel(p.train, spec.model) };
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, logger: options.logger.child({ component: 'client' }) });
+    const data = clientData(p.train, spec, p.clientId);
+    const mods = standardClientMods({ ...(contract && p.table ? { contract, table: p.table } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }) });
   });
   try {
     await federation.waitForClients(nodes.length, 30_000);
+    // Seeded randomness makes the run reproducible — and therefore not private.
+    const rng = seededRandom(deriveSeed(config.seed, 'sampling'));
+    const metrics = server?.metrics ?? new Metrics();
+    const assembled = assembleJob({ jobId, spec, logger: coordinatorLog, rng, metrics, ...(db ? { db, stateDir: config.stateDir } : {}) });
     const result = await runJob({
-      jobId: `sim-${config.dataset}-${String(config.seed)}`,
+      jobId,
       spec,
       federation,
       logger: coordinatorLog,
-      // Seeded sampling makes the run reproducible — and therefore not private.
-      rng: seededRandom(deriveSeed(config.seed, 'sampling')),
+      rng,
       initialWeights,
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
+      ...assembled,
       ...(options.onRound ? { onRound: options.onRound } : {}),
     });
     return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false };
@@ -137,6 +168,7 @@ export async function runSimulation(input: SimulationConfigInput, options: { log
     for (const n of nodes) n.close();
     evalModel.dispose();
     await server?.close();
+    db?.close();
   }
 }
 

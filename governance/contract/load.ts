@@ -87,7 +87,7 @@ export function readContractTable(contract: Contract, path: string): CsvTable {
  * row schema and preprocess them into Examples. Rows that break a rule are dropped (and returned as
  * `rejected` with their errors) or, with `strict`, fail the load with TESSERA_ERR_DATA_MALFORMED.
  */
-export function readExamples(contract: Contract | CompiledContract, path: string, options: { strict?: boolean } = {}): { examples: Examples; rejected: number[]; errors: RowError[] } {
+export function readExamples(contract: Contract | CompiledContract, path: string, options: { strict?: boolean } = {}): { examples: Examples; rejected: number[]; errors: RowError[]; table: CsvTable } {
   const compiled = 'rowSchema' in contract ? contract : compileContract(contract);
   const table = readContractTable(compiled.contract, path);
   const { rows, rejected, errors } = compiled.parseRows(table.header, table.rows, { lines: table.lines });
@@ -98,5 +98,5 @@ export function readExamples(contract: Contract | CompiledContract, path: string
     });
   }
   if (rows.length === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', `${path}: no row satisfies contract "${compiled.contract.name}"`);
-  return { examples: compiled.toExamples(rows), rejected, errors };
+  return { examples: compiled.toExamples(rows), rejected, errors, table };
 }

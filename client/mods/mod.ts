@@ -5,9 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
-import type { Examples } from '../datasets/types.ts';
-import type { ContractCheckSummary } from '../protocol/data-check.ts';
-import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask } from '../protocol/messages.ts';
+import type { Examples } from '../../datasets/types.ts';
+import type { ContractCheckSummary } from '../../protocol/data-check.ts';
+import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask } from '../../protocol/messages.ts';
 
 export interface TaskContext {
   readonly task: TrainTask | EvaluateTask;

@@ -1,0 +1,21 @@
+/**
+ * The standard mods of a client node, in the order they run: admission checks first (consent, then the data
+ * contract), then training-data preparation (fairness reweighing), then the update transforms (DP clipping
+ * and noise must come last, so nothing changes the update after its noise is added).
+ */
+import type { CsvTable } from '../../lib/csv.ts';
+import type { Contract } from '../../governance/contract/schema.ts';
+import { contractCheckMod } from './contract-check.ts';
+import type { ClientMod } from './mod.ts';
+
+export interface LocalSetup {
+  /** The data contract this organisation agreed to, and its local rows to check against it. */
+  readonly contract?: Contract;
+  readonly table?: CsvTable;
+}
+
+export function standardClientMods(setup: LocalSetup): ClientMod[] {
+  const mods: ClientMod[] = [];
+  if (setup.contract && setup.table) mods.push(contractCheckMod({ contract: setup.contract, table: setup.table }));
+  return mods;
+}

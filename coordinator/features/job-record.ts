@@ -1,0 +1,24 @@
+/**
+ * Keeps the job and each committed round (record and resulting weights) in the state database. Its commit
+ * runs inside the round-commit transaction with the ledger charge and the audit entry.
+ */
+import { canonicalHash } from '../../lib/canonical-json.ts';
+import { createJobRow, finishJobRow, insertRoundRow } from '../state/job-store.ts';
+import type { FeatureFactory } from './assemble.ts';
+
+export const jobRecordFeature: FeatureFactory = (ctx) => {
+  const db = ctx.db;
+  if (!db) return null;
+  createJobRow(db, { id: ctx.jobId, spec: ctx.spec, specHash: canonicalHash(ctx.spec) });
+  return {
+    name: 'job-record',
+    hooks: {
+      commitRound(record, weights) {
+        insertRoundRow(db, ctx.jobId, record, weights);
+      },
+      onJobEnd(result) {
+        finishJobRow(db, ctx.jobId, result.status, result.message);
+      },
+    },
+  };
+};
