@@ -3,7 +3,7 @@
  * socket.io connections, on small slices of real MNIST.
  */
 import { ClientNode, type ClientData } from '../../client/node.ts';
-import type { ClientMod } from '../../client/mods.ts';
+import type { ClientMod } from '../../client/mods/mod.ts';
 import { socketIoClientTransport } from '../../client/transport/socketio-client.ts';
 import { startCoordinator, type CoordinatorServer } from '../../coordinator/server.ts';
 import { loadMnist } from '../../datasets/mnist.ts';
