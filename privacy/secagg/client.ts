@@ -45,8 +45,11 @@ export interface SecAggClientOptions {
    * could supply these it could substitute every key; the signatures would then prove nothing.
    */
   resolveIdentity: (clientId: string) => Uint8Array | undefined;
-  /** The quantised update, modulo 2^32 (privacy/secagg/quantize.ts). */
-  input: Uint32Array;
+  /**
+   * The quantised update, modulo 2^32 (privacy/secagg/plan.ts encodeForSecAgg), or a function giving it when
+   * the masked input is due — so training can overlap the key exchange and memory holds one vector at a time.
+   */
+  input: Uint32Array | (() => Uint32Array);
   rng?: RandomSource;
   /** Optional policy on the coordinator's (n, k, t), e.g. "t at least what the finder gives for our job". */
   acceptParams?: (p: { clients: number; k: number; t: number }) => boolean;
@@ -54,7 +57,9 @@ export interface SecAggClientOptions {
 
 /** Where the client spent its time (for benchmarks; no secrets). */
 export interface SecAggClientStats {
+  /** Wall and CPU time of building the masks and applying them (key agreement, HKDF, PRG, addition). */
   maskMs: number;
+  maskCpuMs: number;
   masks: number;
 }
 
@@ -80,7 +85,7 @@ export class SecAggClient {
   private stageValue: SecAggClientStage = 'awaiting-setup';
   private round: Round | undefined;
   private readonly rng: RandomSource;
-  readonly stats: SecAggClientStats = { maskMs: 0, masks: 0 };
+  readonly stats: SecAggClientStats = { maskMs: 0, maskCpuMs: 0, masks: 0 };
 
   constructor(private readonly options: SecAggClientOptions) {
     this.rng = options.rng ?? cryptoRandom();
@@ -154,7 +159,7 @@ export class SecAggClient {
     if (this.options.acceptParams !== undefined && !this.options.acceptParams({ clients: setup.clients.length, k: setup.k, t: setup.t })) {
       this.fail('TESSERA_ERR_SECAGG_PARAMS', `parameters n = ${setup.clients.length}, k = ${setup.k}, t = ${setup.t} refused by local policy`);
     }
-    if (setup.dim !== input.length) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `round expects ${setup.dim} coordinates, this client has ${input.length}`);
+    if (typeof input !== 'function' && setup.dim !== input.length) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `round expects ${setup.dim} coordinates, this client has ${input.length}`);
     const graph = neighbourGraph({ n: setup.clients.length, k: setup.k, seed: setup.graphSeed });
     const c = generateX25519(this.rng);
     const s = generateX25519(this.rng);
@@ -230,7 +235,10 @@ export class SecAggClient {
     r.sealKeys.clear();
     if (r.received.size + 1 < t) this.fail('TESSERA_ERR_SECAGG_ABORT', `only ${r.received.size} neighbours shared keys; threshold ${t} needs ${t - 1}`);
 
+    const input = typeof this.options.input === 'function' ? this.options.input() : this.options.input;
+    if (input.length !== r.setup.dim) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `round expects ${r.setup.dim} coordinates, this client has ${input.length}`);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const masks: MaskSpec[] = [{ key: selfMaskKey(r.seed, roundId, index), sign: 1 }];
     for (const v of r.received.keys()) {
       const peer = r.keys.get(v) as { sPk: Uint8Array };
@@ -239,9 +247,11 @@ export class SecAggClient {
       masks.push({ key: pairwiseMaskKey(agreed, roundId, index, v), sign: index > v ? 1 : -1 });
       wipe(agreed);
     }
-    const y = this.options.input.slice();
+    const y = input.slice();
     applyMasks(y, masks);
     this.stats.maskMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    this.stats.maskCpuMs = (cpu.user + cpu.system) / 1000;
     this.stats.masks = masks.length;
     for (const m of masks) wipe(m.key);
     // The raw secrets are no longer needed; only the shares remain until unmasking.

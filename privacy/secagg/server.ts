@@ -54,7 +54,9 @@ export interface SecAggResult {
 }
 
 export interface SecAggServerStats {
+  /** Wall and CPU time of the final reconstruction and mask removal. */
   unmaskMs: number;
+  unmaskCpuMs: number;
   masksRemoved: number;
 }
 
@@ -81,7 +83,7 @@ export class SecAggServer {
   private readonly sum: Uint32Array;
   private outcome: SecAggResult | undefined;
   private abortError: TesseraError | undefined;
-  readonly stats: SecAggServerStats = { unmaskMs: 0, masksRemoved: 0 };
+  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, masksRemoved: 0 };
 
   constructor(private readonly options: SecAggServerOptions) {
     const { clients, k, t, dim } = options;
@@ -354,6 +356,7 @@ export class SecAggServer {
     const short = this.shortfall(responders);
     if (short !== undefined) return this.abort('TESSERA_ERR_SECAGG_ABORT', `cannot unmask: ${short}`);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const dropped = new Map<number, number[]>();
     for (const d of this.U2) {
       if (this.U3.has(d)) continue;
@@ -376,6 +379,8 @@ export class SecAggServer {
       return this.abort(code, e instanceof Error ? e.message : String(e));
     }
     this.stats.unmaskMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    this.stats.unmaskCpuMs = (cpu.user + cpu.system) / 1000;
     this.stageValue = 'done';
     this.expected = new Set();
     const names = this.options.clients;
