@@ -1,11 +1,15 @@
 /**
  * Federated evaluation: each client evaluates the global model on its own held-out split and returns sums
  * (loss sum, number correct, examples), so the coordinator forms exact example-weighted means without
- * seeing any example. Clients that miss the deadline are left out of that evaluation.
+ * seeing any example. Clients that miss the deadline are left out of that evaluation. Fairness counts (integer
+ * vectors of one fixed layout, governance/fairness/layout.ts) are summed element-wise the same way; a sum is
+ * only formed when every answering client sent a vector of the same length (else `fairnessError` says why).
  */
 import { randomUUID } from 'node:crypto';
 import type { JobSpec } from '../protocol/job/spec.ts';
-import { encodeFloat32 } from '../protocol/tensor.ts';
+import { decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
+import { sumCounts } from '../governance/fairness/counts.ts';
+import { TesseraError } from '../protocol/errors.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 
 export interface FederatedEvaluation {
@@ -13,6 +17,14 @@ export interface FederatedEvaluation {
   readonly accuracy: number;
   readonly examples: number;
   readonly clients: number;
+  /**
+   * Element-wise sum of the clients' fairness count vectors (when the job asks for fairness). SECURE-AGGREGATION
+   * SEAM: when secure aggregation carries the counts, the secure evaluation protocol fills this with the
+   * unmasked sum instead (its modulus must exceed maxCellValue(layout, examples), governance/fairness/counts.ts).
+   */
+  readonly fairnessCounts?: Uint32Array;
+  /** Why no sum was formed although some client sent counts (missing or mismatched vectors). */
+  readonly fairnessError?: string;
 }
 
 export async function federatedEvaluate(options: {
@@ -34,12 +46,30 @@ export async function federatedEvaluate(options: {
   let correct = 0;
   let examples = 0;
   let clients = 0;
+  const counts: Uint32Array[] = [];
   for (const r of replies) {
     if (r.status !== 'fulfilled' || r.value.type !== 'evaluate-result') continue;
     lossSum += r.value.lossSum;
     correct += r.value.correct;
     examples += r.value.examples;
     clients++;
+    if (r.value.fairnessCounts) counts.push(decodeUint32(r.value.fairnessCounts));
   }
-  return examples > 0 ? { loss: lossSum / examples, accuracy: correct / examples, examples, clients } : null;
+  if (examples === 0) return null;
+  return { loss: lossSum / examples, accuracy: correct / examples, examples, clients, ...summedCounts(counts, clients) };
+}
+
+/**
+ * The sum of the count vectors, refused (with the reason) when only some clients sent one or their lengths
+ * differ — a partial or misaligned sum would be a report about a population nobody asked for.
+ */
+function summedCounts(counts: readonly Uint32Array[], clients: number): { fairnessCounts?: Uint32Array; fairnessError?: string } {
+  if (counts.length === 0) return {};
+  if (counts.length !== clients) return { fairnessError: `${clients - counts.length} of ${clients} evaluating clients sent no fairness counts` };
+  try {
+    return { fairnessCounts: sumCounts(counts) };
+  } catch (e) {
+    if (e instanceof TesseraError) return { fairnessError: e.message };
+    throw e;
+  }
 }

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { ClientNode, type ClientData } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
 import { assembleJob } from '../coordinator/features/assemble.ts';
+import { withContractGroupValues } from '../coordinator/features/fairness.ts';
+import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Metrics } from '../coordinator/metrics.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { contractHash } from '../governance/contract/schema.ts';
@@ -16,7 +18,7 @@ import { holdoutSplit } from '../governance/fairness/holdout.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
-import { runJob } from '../coordinator/job-runner.ts';
+import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
 import type { JobResult, RoundRecord } from '../coordinator/round-records.ts';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { loadDataset, type LoadedDataset } from '../datasets/index.ts';
@@ -69,7 +71,7 @@ export interface SimulationResult {
  * A client's local data: with fairness evaluation on, it keeps a held-out split (stratified by label and
  * sensitive group, deterministic from the job seed and client id) that the coordinator never sees.
  */
-function clientData(train: Examples, spec: JobSpec, clientId: string): ClientData {
+export function clientData(train: Examples, spec: JobSpec, clientId: string): ClientData {
   const local = forModel(train, spec.model);
   if (!spec.fairness.enabled) return { train: local };
   const split = holdoutSplit(local, { fraction: spec.fairness.heldOutFraction, seed: deriveSeed(spec.seed, 'holdout', clientId), strataAttributes: spec.fairness.sensitive });
@@ -97,10 +99,20 @@ export function buildJobSpec(config: SimulationConfig, dataset: LoadedDataset, c
     roundDeadlineMs: config.deadlineMs,
     training: d.training,
   };
-  return parseJobSpec(deepMerge(base, config.job));
+  // Fairness groups come from the job spec; attributes it does not list take the data contract's categories,
+  // written into the spec so that every client and the coordinator derive the same count layout.
+  const spec = parseJobSpec(deepMerge(base, config.job));
+  return withContractGroupValues(spec, dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined);
 }
 
-export async function runSimulation(input: SimulationConfigInput, options: { logger: Logger; onRound?: (r: RoundRecord) => void }): Promise<SimulationResult> {
+export interface SimulationOptions {
+  logger: Logger;
+  onRound?: (r: RoundRecord) => void;
+  /** Sees each federated evaluation (the summed fairness counts included), e.g. for tests. */
+  onFederatedEvaluation?: (round: number, e: FederatedEvaluation) => void;
+}
+
+export async function runSimulation(input: SimulationConfigInput, options: SimulationOptions): Promise<SimulationResult> {
   const config = SimulationConfig.parse(input);
   const backend = await initBackend();
   options.logger.info({ backend: backend.name }, 'TensorFlow.js backend');
@@ -140,9 +152,11 @@ export async function runSimulation(input: SimulationConfigInput, options: { log
     connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset });
   }
   const contract = spec.data.contractHash !== undefined && dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
+  // Without the contract check the contract still names the positive label and sensitive categories (fairness).
+  const labelContract = dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
   const nodes = parts.map((p) => {
     const data = clientData(p.train, spec, p.clientId);
-    const mods = standardClientMods({ ...(contract && p.table ? { contract, table: p.table } : {}) });
+    const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}) });
     return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }) });
   });
   try {
@@ -161,6 +175,7 @@ export async function runSimulation(input: SimulationConfigInput, options: { log
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
       ...assembled,
+      ...(options.onFederatedEvaluation ? { federatedEvaluation: observed(assembled.federatedEvaluation, options.onFederatedEvaluation) } : {}),
       ...(options.onRound ? { onRound: options.onRound } : {}),
     });
     return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false };
@@ -170,6 +185,16 @@ export async function runSimulation(input: SimulationConfigInput, options: { log
     await server?.close();
     db?.close();
   }
+}
+
+function observed(fe: RunJobOptions['federatedEvaluation'], see: (round: number, e: FederatedEvaluation) => void): RunJobOptions['federatedEvaluation'] {
+  return {
+    always: fe?.always ?? false,
+    after: (round, e) => {
+      see(round, e);
+      return fe?.after?.(round, e) ?? {};
+    },
+  };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -1,0 +1,141 @@
+/**
+ * The coordinator's side of fairness (issue 5): after every federated evaluation it decodes the clients'
+ * summed count vector, computes the fairness report (per-group metrics, Fairlearn-style disparities, the job's
+ * policy verdict) and its RFC 8785 hash, logs pass/fail per rule, and writes the report into the round
+ * record under `extra.fairness`. The model registry reads `extra.fairness` of the last evaluated round at the
+ * end of the job (`lastRoundFairness`), so the report is stored with the model version for the deployment gate.
+ *
+ * The coordinator only ever sees the SUM of the count vectors. Secure-aggregation seam: the counts are
+ * non-negative integer vectors of one layout; a secure evaluation protocol must deliver their unmasked sum as
+ * `FederatedEvaluation.fairnessCounts` using a modulus above `fairnessCountsBound(...)`, and nothing here
+ * changes.
+ */
+import { BUILTIN_CONTRACTS, loadBuiltinContract } from '../../datasets/contracts/index.ts';
+import { contractHash } from '../../governance/contract/schema.ts';
+import { decodeCounts, maxCellValue } from '../../governance/fairness/counts.ts';
+import { layoutForJob, sensitiveValuesFromContract, type CountsLayout } from '../../governance/fairness/layout.ts';
+import { fairnessReport, reportHash, type FairnessReport, type RuleStatus } from '../../governance/fairness/policy.ts';
+import { TesseraError } from '../../protocol/errors.ts';
+import type { FairnessRuleMetric } from '../../protocol/job/fairness.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
+import type { RoundRecord } from '../round-records.ts';
+import type { FeatureFactory } from './assemble.ts';
+
+/** The key of the round record's `extra` that holds the fairness evaluation. */
+export const FAIRNESS_EXTRA_KEY = 'fairness';
+
+export interface RoundFairnessRule {
+  metric: FairnessRuleMetric;
+  attribute: string;
+  min?: number;
+  max?: number;
+  value: number | null;
+  status: RuleStatus;
+  reason?: string;
+}
+
+/** What a round record carries under `extra.fairness`. */
+export type RoundFairness =
+  | {
+      readonly ok: true;
+      /** SHA-256 of the report's RFC 8785 canonical JSON: what a model version and an approval refer to. */
+      readonly hash: string;
+      readonly passed: boolean;
+      readonly rules: readonly RoundFairnessRule[];
+      readonly report: FairnessReport;
+    }
+  | { readonly ok: false; readonly error: string };
+
+/** Categories of the sensitive attributes from the built-in data contract the job names by hash, if any. */
+function builtinCategories(spec: Pick<JobSpec, 'data'>): Record<string, string[]> {
+  const wanted = spec.data.contractHash;
+  if (wanted === undefined) return {};
+  for (const name of BUILTIN_CONTRACTS) {
+    const c = loadBuiltinContract(name);
+    if (contractHash(c) === wanted) return sensitiveValuesFromContract(c);
+  }
+  return {};
+}
+
+/**
+ * The count layout of a job — the same one its clients derive (layoutForJob over the job's fairness section
+ * and the data contract's categories). Throws TESSERA_ERR_FAIRNESS_INPUT when an attribute's values are
+ * declared neither in `fairness.groupValues` nor in a known contract.
+ */
+export function fairnessLayoutForJob(spec: Pick<JobSpec, 'fairness' | 'data'>): CountsLayout {
+  const missing = spec.fairness.sensitive.some((a) => spec.fairness.groupValues[a] === undefined);
+  return layoutForJob(spec.fairness, missing ? builtinCategories(spec) : {});
+}
+
+/**
+ * Fills `fairness.groupValues` from a data contract's categories for every sensitive attribute the job does
+ * not list, so that the layout is fixed by the job spec itself (every client and the coordinator agree, and
+ * the spec stored with the job says which groups were evaluated).
+ */
+export function withContractGroupValues(spec: JobSpec, contract: Parameters<typeof sensitiveValuesFromContract>[0] | undefined): JobSpec {
+  const f = spec.fairness;
+  if (!f.enabled || contract === undefined || f.sensitive.every((a) => f.groupValues[a] !== undefined)) return spec;
+  const categories = sensitiveValuesFromContract({ ...contract, sensitive: contract.sensitive.filter((a) => f.sensitive.includes(a) && f.groupValues[a] === undefined) });
+  return { ...spec, fairness: { ...f, groupValues: { ...categories, ...f.groupValues } } };
+}
+
+/**
+ * The largest value a cell of the summed count vector can reach when `totalExamples` held-out examples are
+ * counted: a secure-aggregation modulus for the counts must exceed it (maxCellValue, counts.ts).
+ */
+export function fairnessCountsBound(spec: Pick<JobSpec, 'fairness' | 'data'>, totalExamples: number): number {
+  return maxCellValue(fairnessLayoutForJob(spec), totalExamples);
+}
+
+/** `extra.fairness` of the last round that has a report (what the registry stores with the model version). */
+export function lastRoundFairness(rounds: readonly Pick<RoundRecord, 'round' | 'extra'>[]): { round: number; fairness: Extract<RoundFairness, { ok: true }> } | null {
+  for (let i = rounds.length - 1; i >= 0; i--) {
+    const r = rounds[i];
+    const f = r?.extra[FAIRNESS_EXTRA_KEY] as RoundFairness | undefined;
+    if (r && f?.ok === true) return { round: r.round, fairness: f };
+  }
+  return null;
+}
+
+export const fairnessFeature: FeatureFactory = (ctx) => {
+  const spec = ctx.spec;
+  if (!spec.fairness.enabled) return null;
+  if (spec.fairness.sensitive.length === 0) throw new TesseraError('TESSERA_ERR_INVALID_JOB_SPEC', 'fairness.enabled needs at least one sensitive attribute in fairness.sensitive');
+  // Fails at assembly, before any round, when the groups cannot be fixed in advance.
+  const layout = fairnessLayoutForJob(spec);
+  const log = ctx.logger.child({ feature: 'fairness' });
+  if (spec.secagg.enabled) log.warn('secure aggregation is on, but the fairness counts are summed by the plain federated evaluation until the secure evaluation path delivers them');
+  return {
+    name: 'fairness',
+    afterEvaluation(round, evaluation) {
+      const fail = (error: string): Record<string, unknown> => {
+        log.error({ round, code: 'TESSERA_ERR_FAIRNESS_INPUT' }, `no fairness report for round ${round}: ${error}`);
+        ctx.metrics?.inc('tessera_fairness_report_errors_total', 'Federated evaluations whose fairness counts could not be used', { job: ctx.jobId });
+        return { [FAIRNESS_EXTRA_KEY]: { ok: false, error } satisfies RoundFairness };
+      };
+      if (evaluation.fairnessCounts === undefined) return fail(evaluation.fairnessError ?? 'no client sent fairness counts');
+      let report: FairnessReport;
+      try {
+        report = fairnessReport({
+          counts: decodeCounts(evaluation.fairnessCounts, layout),
+          rules: spec.fairness.policy,
+          minGroupSize: spec.fairness.minGroupSize,
+          context: { job: ctx.jobId, round, split: 'federated held-out', heldOutFraction: spec.fairness.heldOutFraction, clients: evaluation.clients, reweighing: spec.fairness.reweighing },
+        });
+      } catch (e) {
+        if (e instanceof TesseraError) return fail(e.message);
+        throw e;
+      }
+      const hash = reportHash(report);
+      const rules = report.policy.rules.map((r): RoundFairnessRule => ({ ...r.rule, value: r.value, status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) }));
+      for (const r of rules) {
+        const line = `fairness rule ${r.metric} on ${r.attribute}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`;
+        if (r.status === 'pass') log.info({ round, metric: r.metric, attribute: r.attribute, value: r.value }, line);
+        else log.warn({ round, metric: r.metric, attribute: r.attribute, value: r.value, status: r.status }, line);
+      }
+      ctx.metrics?.set('tessera_fairness_policy_passed', 'Whether the last fairness report passed every policy rule (1) or not (0)', { job: ctx.jobId }, report.policy.passed ? 1 : 0);
+      log.info({ round, hash: hash.slice(0, 12), passed: report.policy.passed, rules: rules.length }, 'fairness report');
+      return { [FAIRNESS_EXTRA_KEY]: { ok: true, hash, passed: report.policy.passed, rules, report } satisfies RoundFairness };
+    },
+  };
+};
