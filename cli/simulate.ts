@@ -20,6 +20,13 @@ interface SimulateOptions {
   job?: string;
   state?: string;
   contract: boolean;
+  dpEpsilon?: number;
+  dpDelta?: number;
+  dpNoiseMultiplier?: number;
+  dpClip?: number;
+  dpPlacement?: string;
+  trustedCoordinator?: boolean;
+  seededNoise?: boolean;
   out?: string;
   json?: boolean;
   verbose?: boolean;
@@ -57,6 +64,13 @@ export function registerSimulate(program: Command): void {
     .option('--state <dir>', "coordinator state directory (SQLite ledger, audit log, registry); default: none, state stays in memory")
     .option('--no-contract', "skip the clients' data-contract check before each round (Adult, Heart)")
     .option('--job <file>', 'JSON object merged into the job spec (model, training, dp, secagg, fairness …)')
+    .option('--dp-epsilon <e>', 'turn DP on with this ε budget for the job (needs --sampling-rate); the job stops when the next round would exceed it', numberOption('--dp-epsilon', 0))
+    .option('--dp-delta <d>', 'δ of the DP guarantee (default 1e-5)', numberOption('--dp-delta', 0, 1))
+    .option('--dp-noise-multiplier <s>', 'noise multiplier σ (plan it with `tessera privacy plan`)', numberOption('--dp-noise-multiplier', 0))
+    .option('--dp-clip <c>', 'L2 clip norm C of each update', numberOption('--dp-clip', 0))
+    .option('--dp-placement <p>', 'central | distributed | local (default distributed)')
+    .option('--trusted-coordinator', 'declare the coordinator trusted (required for --dp-placement central)')
+    .option('--seeded-noise', 'clients draw DP noise from a seeded generator: reproducible, NOT private')
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -75,7 +89,8 @@ export function registerSimulate(program: Command): void {
           ...(o.partition !== undefined ? { partition: o.partition } : {}),
           ...(o.samplingRate !== undefined ? { samplingRate: o.samplingRate } : {}),
           ...(o.minClients !== undefined ? { minClients: o.minClients } : {}),
-          ...(o.job !== undefined ? { job: readJobOverrides(o.job) } : {}),
+          job: withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o),
+          ...(o.seededNoise === true ? { seededNoise: true } : {}),
           ...(o.state !== undefined ? { stateDir: o.state } : {}),
           checkContract: o.contract,
         };
@@ -89,20 +104,38 @@ export function registerSimulate(program: Command): void {
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
-        if (o.json) printJson(summary);
+        if (o.json) printJson(sim.registered ? { ...summary, registered: sim.registered } : summary);
         else {
           printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private).`);
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);
+          if (sim.registered) printLine(`registered model ${sim.registered.version} (${sim.registered.name}) in ${o.state ?? ''}`);
         }
         return sim.result.status === 'completed' || sim.result.status === 'budget-exhausted' ? 0 : 1;
       }),
     );
 }
 
+/** The --dp-* flags, merged over the job file's `dp` section; any of them turns DP on. */
+function withDpFlags(job: Record<string, unknown>, o: SimulateOptions): Record<string, unknown> {
+  const flags = {
+    ...(o.dpEpsilon !== undefined ? { epsilon: o.dpEpsilon } : {}),
+    ...(o.dpDelta !== undefined ? { delta: o.dpDelta } : {}),
+    ...(o.dpNoiseMultiplier !== undefined ? { noiseMultiplier: o.dpNoiseMultiplier } : {}),
+    ...(o.dpClip !== undefined ? { clipNorm: o.dpClip } : {}),
+    ...(o.dpPlacement !== undefined ? { placement: o.dpPlacement } : {}),
+    ...(o.trustedCoordinator === true ? { trustedCoordinator: true } : {}),
+  };
+  if (Object.keys(flags).length === 0) return job;
+  const fromFile = typeof job.dp === 'object' && job.dp !== null && !Array.isArray(job.dp) ? (job.dp as Record<string, unknown>) : {};
+  return { ...job, dp: { enabled: true, ...fromFile, ...flags } };
+}
+
 function roundLine(r: RoundRecord): string {
   const parts = [`round ${String(r.round).padStart(3)}`, `accuracy ${fmt(r.accuracy)}`, `loss ${fmt(r.loss)}`, `participants ${r.participants}`, `${(r.durationMs / 1000).toFixed(1)}s`];
   if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}`);
   if (r.declined.length > 0) parts.push(`declined ${r.declined.map((d) => `${d.orgId} (${d.code.replace(/^TESSERA_ERR_/, '').toLowerCase()})`).join(', ')}`);
+  const privacy = r.extra.privacy as { epsilon?: number } | undefined;
+  if (privacy?.epsilon !== undefined) parts.push(`epsilon ${privacy.epsilon.toFixed(4)}`);
   const drift = (r.extra.dataContract as { driftAlerts?: Array<{ column: string }> } | undefined)?.driftAlerts ?? [];
   if (drift.length > 0) parts.push(`drift alerts: ${[...new Set(drift.map((d) => d.column))].join(', ')}`);
   return parts.join('  ');

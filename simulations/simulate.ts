@@ -27,7 +27,7 @@ import { initBackend, type BackendInfo } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
 import { evaluate } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
-import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import { cryptoRandom, deriveSeed, seededRandom } from '../privacy/random.ts';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../protocol/job/spec.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { createMemoryHub } from './memory-transport.ts';
@@ -50,6 +50,11 @@ export const SimulationConfig = z.object({
   testLimit: z.number().int().positive().optional(),
   /** Clients check their data against the data set's built-in contract before each round (Adult, Heart). */
   checkContract: z.boolean().default(true),
+  /**
+   * Clients draw their DP noise from a seeded generator (reproducible, NOT private) instead of the CSPRNG.
+   * Sampling is seeded in every simulation, so no simulation result is private either way.
+   */
+  seededNoise: z.boolean().default(false),
   /** The coordinator's state directory (SQLite ledger, audit log, registry …); none keeps state in memory. */
   stateDir: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
@@ -156,7 +161,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const labelContract = dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
   const nodes = parts.map((p) => {
     const data = clientData(p.train, spec, p.clientId);
-    const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}) });
+    const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
+    const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}), rng: noise });
     return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }) });
   });
   try {

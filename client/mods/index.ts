@@ -5,7 +5,9 @@
  */
 import type { CsvTable } from '../../lib/csv.ts';
 import type { Contract } from '../../governance/contract/schema.ts';
+import type { RandomSource } from '../../privacy/random.ts';
 import { contractCheckMod } from './contract-check.ts';
+import { DP_MOD_NAME, dpClientMod } from './dp.ts';
 import { fairnessMod } from './fairness.ts';
 import type { ClientMod } from './mod.ts';
 
@@ -16,6 +18,8 @@ export interface LocalSetup {
    */
   readonly contract?: Contract;
   readonly table?: CsvTable;
+  /** Noise source for DP; default a CSPRNG. Seeded only in simulations that ask for it (then not private). */
+  readonly rng?: RandomSource;
 }
 
 export function standardClientMods(setup: LocalSetup): ClientMod[] {
@@ -23,5 +27,15 @@ export function standardClientMods(setup: LocalSetup): ClientMod[] {
   if (setup.contract && setup.table) mods.push(contractCheckMod({ contract: setup.contract, table: setup.table }));
   // Reweighing (training data) and the fairness counts (evaluation); a no-op unless the job asks for them.
   mods.push(fairnessMod(setup.contract ? { contract: setup.contract } : {}));
+  // DP last (a no-op unless the job has dp.enabled): nothing may change the update after its noise.
+  mods.push(dpClientMod(setup.rng ? { rng: setup.rng } : {}));
+  assertDpLast(mods);
   return mods;
+}
+
+/** Nothing may transform the update after DP clipping and noise (it could undo the clip or shrink the noise). */
+export function assertDpLast(mods: readonly ClientMod[]): void {
+  const dp = mods.findIndex((m) => m.name === DP_MOD_NAME);
+  const after = dp < 0 ? [] : mods.slice(dp + 1).filter((m) => m.transformUpdate !== undefined);
+  if (after.length > 0) throw new Error(`client mods: ${after.map((m) => m.name).join(', ')} would transform the update after DP clipping and noise`);
 }

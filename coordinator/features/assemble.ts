@@ -9,12 +9,13 @@ import { fedAvg } from '../strategy.ts';
 import { composeFeatures, type CoordinatorFeature, type FeatureContext } from './feature.ts';
 import { dataContractFeature } from './data-contract.ts';
 import { jobRecordFeature } from './job-record.ts';
+import { dpFeature } from './dp.ts';
 import { fairnessFeature } from './fairness.ts';
 
 /** Feature factories, in the order their hooks run. Each returns null when the job does not use it. */
 export type FeatureFactory = (ctx: FeatureContext) => CoordinatorFeature | null;
 
-export const FEATURE_FACTORIES: FeatureFactory[] = [dataContractFeature, fairnessFeature, jobRecordFeature];
+export const FEATURE_FACTORIES: FeatureFactory[] = [dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature];
 
 export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFactory[] = FEATURE_FACTORIES): Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation'> {
   const features = factories.map((f) => f(ctx)).filter((f): f is CoordinatorFeature => f !== null);

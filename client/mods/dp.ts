@@ -1,0 +1,62 @@
+/**
+ * The client's half of differential privacy: clip the update to L2 norm C, then add this client's share of
+ * the Gaussian noise, before the update leaves the organisation. It must be the LAST update transform: any
+ * transform after it could undo the clipping or scale the noise below what the ledger charged for
+ * (`standardClientMods` keeps it last and checks that).
+ *
+ * The amounts come from the job spec the coordinator sent, through the same `resolveDpPlan` the coordinator
+ * uses, so both sides agree on σ, C and m (= max(minClients, pinned secure-aggregation threshold)):
+ *  - central: clip only (the trusted coordinator adds N(0, σ²C²) to the sum);
+ *  - distributed: clip, add N(0, σ²C²/m) — any m or more survivors give the sum at least σ²C²
+ *    (privacy/dp/placement.ts);
+ *  - local: clip, add N(0, σ²C²).
+ * A spec the plan refuses (central without a trusted coordinator, fixed-size sampling, adaptive clipping,
+ * which rounds do not carry yet) throws TESSERA_ERR_DP_CONFIG and the node declines the task: the client
+ * enforces the spec even if the coordinator does not.
+ *
+ * Noise comes from a CSPRNG (`cryptoRandom()`) unless a simulation passes a seeded source, whose results are
+ * then not private. Reporting `clipped` reveals one bit per participant (was the norm above C?) that the ε
+ * does not cover; it is a diagnostic (see the README's privacy section).
+ */
+import { clipL2 } from '../../privacy/dp/clip.ts';
+import { resolveDpPlan, type DpPlan } from '../../privacy/dp/config.ts';
+import { addGaussianNoise } from '../../privacy/dp/gaussian.ts';
+import { noiseStdPerClient } from '../../privacy/dp/placement.ts';
+import { cryptoRandom, type RandomSource } from '../../privacy/random.ts';
+import { TesseraError } from '../../protocol/errors.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
+import type { ClientMod } from './mod.ts';
+
+export const DP_MOD_NAME = 'dp';
+
+/** The DP plan both sides derive from a job spec (the secure-aggregation threshold counts only when pinned). */
+export function dpPlanForJob(job: JobSpec): DpPlan {
+  if (job.dp.adaptiveClipping?.enabled === true) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not carried by training rounds yet (the clip norm would have to change per round); turn dp.adaptiveClipping off');
+  }
+  const threshold = job.secagg.enabled ? job.secagg.threshold : undefined;
+  return resolveDpPlan({ dp: job.dp, sampling: job.sampling, minClients: job.minClients, ...(threshold === undefined ? {} : { secaggThreshold: threshold }) });
+}
+
+export interface DpModOptions {
+  /** Noise source; default a CSPRNG. A seeded source is for reproducible simulations only (not private). */
+  readonly rng?: RandomSource;
+}
+
+export function dpClientMod(options: DpModOptions = {}): ClientMod {
+  const rng = options.rng ?? cryptoRandom();
+  return {
+    name: DP_MOD_NAME,
+    transformUpdate(update, ctx) {
+      const job = ctx.task.job;
+      if (!job.dp.enabled) return { update };
+      const plan = dpPlanForJob(job);
+      const { clipped, wasClipped, norm } = clipL2(update, plan.clipNorm);
+      const std = noiseStdPerClient({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
+      const out = std > 0 ? addGaussianNoise(clipped, std, rng) : clipped;
+      // The norm is a statistic of local data: it stays in the local debug log, never on the wire.
+      ctx.logger.debug({ placement: plan.placement, wasClipped, norm, noiseStd: std, privateNoise: rng.isPrivate }, 'update clipped and noised');
+      return { update: out, clipped: wasClipped };
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Differential privacy in the round loop (issue 4). When the job spec has `dp.enabled`:
+ *  - at job start: `resolveDpPlan` (refuses central placement without a trusted coordinator, fixed-size
+ *    sampling, a missing budget …) and `setJobBudget` in the ledger;
+ *  - eligibility: one client per organisation (the unit of privacy is the organisation's whole
+ *    contribution, so it may put at most one clipped update into a sum), and no organisation whose cap the
+ *    next round would exceed (`planRound`);
+ *  - before the round: refuse it when ε after it would exceed the job budget → status 'budget-exhausted';
+ *  - aggregation: uniform weighting, the fixed-denominator estimator, the coordinator's noise under central
+ *    placement (dp-strategy.ts);
+ *  - commit: `chargeRound` inside the one transaction that also writes the round row and the audit entry.
+ * Without a state directory (in-memory simulations) the ledger lives in an in-memory SQLite database with
+ * the same migrations and triggers, so the same code path charges the same rows.
+ */
+import Database from 'better-sqlite3';
+import { chargeRound, planRound, setJobBudget } from '../../governance/ledger/index.ts';
+import { migrate, type Db } from '../../governance/state/database.ts';
+import { resolveDpPlan, type DpPlan } from '../../privacy/dp/config.ts';
+import { noiseStdServer } from '../../privacy/dp/placement.ts';
+import { participationReport } from '../../privacy/dp/sampling.ts';
+import { TesseraError } from '../../protocol/errors.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
+import type { ConnectedClient } from '../federation.ts';
+import type { ExcludedClient } from '../round-records.ts';
+import type { FeatureFactory } from './assemble.ts';
+import { dpStrategy } from './dp-strategy.ts';
+
+/** Exclusion codes the DP feature gives (ExcludedClient.code). */
+export const DP_EXCLUSION = { orgCap: 'TESSERA_ERR_BUDGET_EXCEEDED', duplicateOrg: 'DP_DUPLICATE_ORG' } as const;
+
+/**
+ * The job's DP plan, with the checks that only the round loop needs. The client derives the same plan
+ * (client/mods/dp.ts): m counts the secure-aggregation threshold only when the job pins it, so m never
+ * exceeds the number of survivors a round is guaranteed to have.
+ */
+export function coordinatorDpPlan(spec: JobSpec): DpPlan {
+  if (spec.dp.adaptiveClipping?.enabled === true) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not carried by training rounds yet (the clip norm would have to change per round); turn dp.adaptiveClipping off');
+  }
+  if (spec.secagg.enabled && spec.secagg.weighting === 'examples') {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'with DP on, secure aggregation must use secagg.weighting = "uniform": example weighting would rescale each clipped, noised update (and its noise) by its example count');
+  }
+  const threshold = spec.secagg.enabled ? spec.secagg.threshold : undefined;
+  return resolveDpPlan({ dp: spec.dp, sampling: spec.sampling, minClients: spec.minClients, ...(threshold === undefined ? {} : { secaggThreshold: threshold }) });
+}
+
+/** A private, throw-away ledger database for runs without a state directory (same schema and triggers). */
+function memoryLedger(): Db {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+interface RoundState {
+  readonly round: number;
+  readonly eligibleOrgIds: readonly string[];
+  readonly epsilonAfter: number;
+}
+
+export const dpFeature: FeatureFactory = (ctx) => {
+  const { spec, jobId, logger } = ctx;
+  if (!spec.dp.enabled) return null;
+  const plan = coordinatorDpPlan(spec);
+  const db = ctx.db ?? memoryLedger();
+  const ownsDb = ctx.db === undefined;
+  setJobBudget(db, { jobId, epsilon: plan.epsilon, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion });
+  const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
+  const serverNoiseStd = noiseStdServer({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
+  // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
+  const privateNoise = ctx.rng.isPrivate;
+  if (plan.placement !== 'central' && !spec.secagg.enabled) {
+    logger.warn({ placement: plan.placement }, 'DP without secure aggregation: the guarantee covers the released model; the coordinator itself sees each noised update');
+  }
+  logger.info({ placement: plan.placement, samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors, epsilon: plan.epsilon, delta: plan.delta, privateNoise }, 'differential privacy on');
+  let current: RoundState | null = null;
+  let capExcluded = 0;
+
+  return {
+    name: 'dp',
+    weighting: 'uniform',
+    wrapStrategy: (inner) =>
+      dpStrategy(inner, {
+        placement: plan.placement,
+        samplingRate: plan.samplingRate,
+        population: () => {
+          if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', 'DP aggregation before the round was planned');
+          return current.eligibleOrgIds.length;
+        },
+        serverNoiseStd,
+        minSurvivors: plan.minSurvivors,
+        rng: ctx.rng,
+      }),
+    hooks: {
+      eligible(clients) {
+        const excluded: ExcludedClient[] = [];
+        const seen = new Set<string>();
+        const unique: ConnectedClient[] = [];
+        for (const c of clients) {
+          if (seen.has(c.orgId)) {
+            excluded.push({ clientId: c.clientId, orgId: c.orgId, code: DP_EXCLUSION.duplicateOrg, reason: `organisation ${c.orgId} already takes part through another client; under DP each organisation contributes at most one clipped update per round` });
+            continue;
+          }
+          seen.add(c.orgId);
+          unique.push(c);
+        }
+        const orgs = planRound(db, { jobId, next, orgIds: unique.map((c) => c.orgId) });
+        const over = new Map(orgs.excluded.map((o) => [o.orgId, o]));
+        capExcluded = over.size;
+        for (const c of unique) {
+          const o = over.get(c.orgId);
+          if (o) excluded.push({ clientId: c.clientId, orgId: c.orgId, code: DP_EXCLUSION.orgCap, reason: `organisation ${c.orgId} would reach epsilon ${o.epsilonAfter.toPrecision(4)} in this job, above its cap ${String(o.cap)}; it is not sampled` });
+        }
+        return { eligible: unique.filter((c) => !over.has(c.orgId)), excluded };
+      },
+      beforeRound(round, eligible) {
+        const decision = planRound(db, { jobId, next, orgIds: [] });
+        if (!decision.allowed) {
+          return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, ${decision.reason} (job ${jobId}, ${round - 1} round(s) charged)` };
+        }
+        if (eligible.length < spec.minClients && capExcluded > 0) {
+          return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, only ${eligible.length} organisation(s) remain under their caps (${capExcluded} reached theirs) and the job needs ${spec.minClients}` };
+        }
+        current = { round, eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter };
+        return { proceed: true };
+      },
+      roundExtra(round, outcome) {
+        if (!current || current.round !== round) return {};
+        const participation = participationReport({ population: current.eligibleOrgIds.length, samplingRate: plan.samplingRate, actual: outcome.participants.length });
+        return {
+          privacy: {
+            epsilon: current.epsilonAfter,
+            delta: plan.delta,
+            budget: plan.epsilon,
+            placement: plan.placement,
+            noiseMultiplier: plan.accountedNoiseMultiplier,
+            clipNorm: plan.clipNorm,
+            samplingRate: plan.samplingRate,
+            minSurvivors: plan.minSurvivors,
+            participation: { expected: participation.expected, actual: participation.actual, population: participation.population, zScore: participation.zScore },
+            clippedFraction: outcome.clippedFraction,
+            privateNoise,
+          },
+        };
+      },
+      commitRound(record) {
+        const state = current;
+        if (!state || state.round !== record.round) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${record.round} committed without a plan`);
+        const charge = (): void => {
+          chargeRound(db, { jobId, round: record.round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: plan.clipNorm, eligibleOrgIds: state.eligibleOrgIds, participants: record.participants, privateNoise });
+        };
+        // With a state database composeFeatures already opened the round-commit transaction.
+        if (db.inTransaction) charge();
+        else db.transaction(charge)();
+        ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last committed round', { job: jobId }, state.epsilonAfter);
+      },
+      onJobEnd(result) {
+        logger.info({ status: result.status, epsilon: current?.epsilonAfter ?? 0, budget: plan.epsilon, rounds: result.rounds.length }, 'privacy spent');
+        if (ownsDb) db.close();
+      },
+    },
+  };
+};
