@@ -20,6 +20,8 @@ interface SimulateOptions {
   job?: string;
   state?: string;
   contract: boolean;
+  fairness?: string;
+  reweighing?: boolean;
   dpEpsilon?: number;
   dpDelta?: number;
   dpNoiseMultiplier?: number;
@@ -64,6 +66,8 @@ export function registerSimulate(program: Command): void {
     .option('--state <dir>', "coordinator state directory (SQLite ledger, audit log, registry); default: none, state stays in memory")
     .option('--no-contract', "skip the clients' data-contract check before each round (Adult, Heart)")
     .option('--job <file>', 'JSON object merged into the job spec (model, training, dp, secagg, fairness …)')
+    .option('--fairness <attrs>', "federated fairness evaluation per group of these sensitive attributes (and their intersections) on each client's held-out split, e.g. sex,race")
+    .option('--reweighing', "clients reweigh their training examples by (group, label) (Kamiran & Calders 2012); needs --fairness or fairness.sensitive in --job")
     .option('--dp-epsilon <e>', 'turn DP on with this ε budget for the job (needs --sampling-rate); the job stops when the next round would exceed it', numberOption('--dp-epsilon', 0))
     .option('--dp-delta <d>', 'δ of the DP guarantee (default 1e-5)', numberOption('--dp-delta', 0, 1))
     .option('--dp-noise-multiplier <s>', 'noise multiplier σ (plan it with `tessera privacy plan`)', numberOption('--dp-noise-multiplier', 0))
@@ -94,6 +98,8 @@ export function registerSimulate(program: Command): void {
           ...(o.state !== undefined ? { stateDir: o.state } : {}),
           checkContract: o.contract,
         };
+        const fairnessOutput = await import('../simulations/fairness-report.ts');
+        config.job = fairnessOutput.withFairnessFlags(config.job ?? {}, o);
         // Loaded on use, so `tessera --help` and other commands do not pay for TensorFlow.js and fastify.
         const { runSimulation } = await import('../simulations/simulate.ts');
         const { simulationSummary, writeSimulationOutputs } = await import('../simulations/report.ts');
@@ -107,6 +113,8 @@ export function registerSimulate(program: Command): void {
         if (o.json) printJson(sim.registered ? { ...summary, registered: sim.registered } : summary);
         else {
           printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private).`);
+          const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });
+          if (fairness !== null) printLine(`\n${fairness.trimEnd()}\n`);
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);
           if (sim.registered) printLine(`registered model ${sim.registered.version} (${sim.registered.name}) in ${o.state ?? ''}`);
         }

@@ -2,6 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimulationResult } from './simulate.ts';
+import { FAIRNESS_EXTRA_KEY, type RoundFairness } from '../coordinator/features/fairness.ts';
+import { compactRoundFairness, fairnessSummary, writeFairnessMarkdown, writeSimulationCharts } from './fairness-report.ts';
 
 export interface SimulationSummary {
   readonly config: Record<string, unknown>;
@@ -11,6 +13,14 @@ export interface SimulationSummary {
   readonly message: string;
   readonly rounds: ReadonlyArray<{ round: number; accuracy: number | null; loss: number | null; participants: number; durationMs: number; extra: Record<string, unknown> }>;
   readonly final: { accuracy: number | null; loss: number | null };
+  /** The last fairness report (round, RFC 8785 hash, policy verdict, report), when the job evaluates fairness. */
+  readonly fairness?: ReturnType<typeof fairnessSummary>;
+}
+
+/** A round's `extra` for the summary: the fairness report in compact form (results.json keeps it whole). */
+function summaryExtra(extra: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const f = extra[FAIRNESS_EXTRA_KEY] as RoundFairness | undefined;
+  return f === undefined ? { ...extra } : { ...extra, [FAIRNESS_EXTRA_KEY]: compactRoundFairness(f) };
 }
 
 export function simulationSummary(sim: SimulationResult): SimulationSummary {
@@ -20,8 +30,9 @@ export function simulationSummary(sim: SimulationResult): SimulationSummary {
     private: sim.private,
     status: sim.result.status,
     message: sim.result.message,
-    rounds: sim.result.rounds.map((r) => ({ round: r.round, accuracy: r.accuracy, loss: r.loss, participants: r.participants, durationMs: r.durationMs, extra: { ...r.extra } })),
+    rounds: sim.result.rounds.map((r) => ({ round: r.round, accuracy: r.accuracy, loss: r.loss, participants: r.participants, durationMs: r.durationMs, extra: summaryExtra(r.extra) })),
     final: sim.result.final,
+    ...(sim.job.fairness.enabled ? { fairness: fairnessSummary(sim.result.rounds) } : {}),
   };
 }
 
@@ -32,4 +43,7 @@ export async function writeSimulationOutputs(dir: string, sim: SimulationResult)
   const header = 'round,accuracy,loss,participants,dropped,declined,duration_ms';
   const rows = sim.result.rounds.map((r) => [r.round, r.accuracy ?? '', r.loss ?? '', r.participants, r.dropped.length, r.declined.length, r.durationMs].join(','));
   writeFileSync(join(dir, 'rounds.csv'), `${[header, ...rows].join('\n')}\n`);
+  // Per-group metrics over rounds (fairness.md) and charts (accuracy.svg, fairness-<attr>-*.svg).
+  writeFairnessMarkdown(dir, sim.result.rounds, sim.job);
+  await writeSimulationCharts(dir, sim.result.rounds);
 }
