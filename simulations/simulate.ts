@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ClientNode, type ClientData } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
 import { assembleJob } from '../coordinator/features/assemble.ts';
+import { jobRegistration } from '../coordinator/features/registry.ts';
 import { withContractGroupValues } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Metrics } from '../coordinator/metrics.ts';
@@ -57,6 +58,8 @@ export const SimulationConfig = z.object({
   seededNoise: z.boolean().default(false),
   /** The coordinator's state directory (SQLite ledger, audit log, registry …); none keeps state in memory. */
   stateDir: z.string().optional(),
+  /** Local consent files (parsed JSON) by organisation id: that organisation's clients enforce them. */
+  localConsent: z.record(z.string(), z.unknown()).optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
 });
@@ -70,6 +73,8 @@ export interface SimulationResult {
   readonly result: JobResult;
   /** False when seeded randomness was used for anything a real deployment would draw from a CSPRNG. */
   readonly private: boolean;
+  /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
+  readonly registered?: { readonly version: string; readonly name: string };
 }
 
 /**
@@ -103,6 +108,9 @@ export function buildJobSpec(config: SimulationConfig, dataset: LoadedDataset, c
     minClients: config.minClients ?? 1,
     roundDeadlineMs: config.deadlineMs,
     training: d.training,
+    // Coordinator-side consent is opt-in for simulations (`--job` may set consent.required), so that
+    // `tessera simulate --state DIR` runs without consent records; job files for `tessera coordinator` enforce it.
+    consent: { required: false },
   };
   // Fairness groups come from the job spec; attributes it does not list take the data contract's categories,
   // written into the spec so that every client and the coordinator derive the same count layout.
@@ -162,7 +170,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const nodes = parts.map((p) => {
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
-    const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}), rng: noise });
+    const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
     return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }) });
   });
   try {
@@ -184,7 +192,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ...(options.onFederatedEvaluation ? { federatedEvaluation: observed(assembled.federatedEvaluation, options.onFederatedEvaluation) } : {}),
       ...(options.onRound ? { onRound: options.onRound } : {}),
     });
-    return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false };
+    // The registry feature registers the model after the job; wait for it before the database closes.
+    const registration = await jobRegistration(jobId);
+    if (registration?.status === 'failed') throw registration.error;
+    const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
+    return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();

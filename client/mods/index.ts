@@ -7,6 +7,7 @@ import type { CsvTable } from '../../lib/csv.ts';
 import type { Contract } from '../../governance/contract/schema.ts';
 import type { RandomSource } from '../../privacy/random.ts';
 import { contractCheckMod } from './contract-check.ts';
+import { consentMod } from './consent.ts';
 import { DP_MOD_NAME, dpClientMod } from './dp.ts';
 import { fairnessMod } from './fairness.ts';
 import type { ClientMod } from './mod.ts';
@@ -20,10 +21,13 @@ export interface LocalSetup {
   readonly table?: CsvTable;
   /** Noise source for DP; default a CSPRNG. Seeded only in simulations that ask for it (then not private). */
   readonly rng?: RandomSource;
+  /** The organisation's local consent file (parsed JSON; governance/consent/local-consent.ts): declines jobs it does not cover. */
+  readonly consent?: unknown;
 }
 
 export function standardClientMods(setup: LocalSetup): ClientMod[] {
   const mods: ClientMod[] = [];
+  if (setup.consent !== undefined) mods.push(consentMod({ consent: setup.consent }));
   if (setup.contract && setup.table) mods.push(contractCheckMod({ contract: setup.contract, table: setup.table }));
   // Reweighing (training data) and the fairness counts (evaluation); a no-op unless the job asks for them.
   mods.push(fairnessMod(setup.contract ? { contract: setup.contract } : {}));

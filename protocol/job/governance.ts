@@ -59,3 +59,17 @@ export const DeploymentSection = z
   });
 export type DeploymentSection = z.infer<typeof DeploymentSection>;
 export type DeploymentPolicy = DeploymentSection;
+
+/**
+ * Consent enforcement on the coordinator (issue 6 §6). When the coordinator keeps state (`--state DIR`) and
+ * `required` is true, only clients whose organisation has a consent record in force covering the job's
+ * purpose, data set and total ε are sampled; eligibility is evaluated before every round, so a revocation
+ * takes effect from the next round. Job files default to enforcing it; the built-in simulation job turns it
+ * off unless the user's `--job` file says otherwise. Client nodes enforce their own local copy regardless.
+ */
+export const ConsentSection = z
+  .object({
+    required: z.boolean().default(true),
+  })
+  .strict();
+export type ConsentSection = z.infer<typeof ConsentSection>;

@@ -9,7 +9,7 @@ import { DataSection, EvaluationSection, SamplingSection, StrategySection, Train
 import { DpSection } from './dp.ts';
 import { SecAggSection } from './secagg.ts';
 import { FairnessSection } from './fairness.ts';
-import { DeploymentSection, ModelCardSection } from './governance.ts';
+import { ConsentSection, DeploymentSection, ModelCardSection } from './governance.ts';
 
 export const JobSpec = z.object({
   name: z.string().min(1).default('job'),
@@ -33,6 +33,8 @@ export const JobSpec = z.object({
   fairness: FairnessSection.prefault({}),
   deployment: DeploymentSection.prefault({}),
   modelCard: ModelCardSection.prefault({}),
+  /** Whether the coordinator samples only organisations whose consent covers the job (governance.ts). */
+  consent: ConsentSection.prefault({}),
 });
 
 export type JobSpec = z.infer<typeof JobSpec>;
