@@ -14,6 +14,7 @@ interface CoordinatorOptions {
   port: number;
   waitClientsMs: number;
   serve?: boolean;
+  state?: string;
   json?: boolean;
 }
 
@@ -39,7 +40,8 @@ export function registerCoordinator(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', integerOption('--port', 0, 65535), 8740)
     .option('--wait-clients-ms <ms>', 'how long to wait for minClients before each round', integerOption('--wait-clients-ms', 1), 300_000)
-    .option('--serve', 'keep serving after the job ends (admin API, predictions)')
+    .option('--state <dir>', 'state directory (SQLite: jobs, ledger, audit log, consent, registry; model artifacts): consent is enforced, the model is registered, deployed models are served')
+    .option('--serve', 'keep serving after the job ends (admin API; with --state, POST /v1/models/:name/predict) until SIGINT')
     .option('--json', 'print the job result as one JSON document')
     .action(
       action(async (o: CoordinatorOptions) => {
@@ -50,10 +52,16 @@ export function registerCoordinator(program: Command): void {
         const { initBackend } = await import('../ml/backend.ts');
         const { buildModel } = await import('../ml/model.ts');
         const { getFlatWeights } = await import('../ml/weights.ts');
+        const { assembleJob } = await import('../coordinator/features/assemble.ts');
+        const { jobRegistration } = await import('../coordinator/features/registry.ts');
+        const { openDatabase } = await import('../governance/state/database.ts');
         const logger = createLogger();
         const backend = await initBackend();
         logger.info({ backend: backend.name }, 'TensorFlow.js backend');
-        const server = await startCoordinator({ logger, host: o.host, port: o.port });
+        const db = o.state !== undefined ? openDatabase(o.state) : undefined;
+        const state = db && o.state !== undefined ? { db, stateDir: o.state } : {};
+        if (!db && spec.consent.required) logger.warn('no --state: consent records are not checked on the coordinator (client nodes still enforce their local consent)');
+        const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state });
         const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
         const model = buildModel(spec.model, { seed: spec.seed });
@@ -64,13 +72,16 @@ export function registerCoordinator(program: Command): void {
         server.jobs.set(jobId, entry);
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
+        const rng = cryptoRandom();
+        const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, ...state });
         const result = await runJob({
           jobId,
           spec,
           federation: server.federation,
           logger,
-          rng: cryptoRandom(),
+          rng,
           initialWeights,
+          ...assembled,
           waitForClientsMs: o.waitClientsMs,
           signal: stop.signal,
           onRound: (r) => {
@@ -80,10 +91,24 @@ export function registerCoordinator(program: Command): void {
         });
         const e = server.jobs.get(jobId);
         if (e) Object.assign(e, { status: result.status, message: result.message });
-        if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length });
+        // The registry feature registers the model after the job (with --state); wait for it.
+        const registration = await jobRegistration(jobId);
+        if (registration?.status === 'failed') log(`model registration failed [${registration.error.code}]: ${registration.error.message}`);
+        const registered = registration?.status === 'registered' ? { version: registration.model.version, name: registration.model.name } : null;
+        if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });
         else log(`${result.status}: ${result.message}`);
-        if (!o.serve) await server.close();
-        return result.status === 'completed' ? 0 : 1;
+        if (registered) log(`registered model ${registered.version} (${registered.name})`);
+        if (o.serve) {
+          log(`serving on ${server.url} until SIGINT${db ? ` (predictions: POST ${server.url}/v1/models/:name/predict)` : ''}`);
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+        }
+        await server.close();
+        db?.close();
+        const ok = (result.status === 'completed' || result.status === 'budget-exhausted') && registration?.status !== 'failed';
+        return ok ? 0 : 1;
       }),
     );
 }

@@ -9,12 +9,19 @@ import { Federation } from './federation.ts';
 import { socketIoServerTransport } from './transport/socketio-server.ts';
 import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
 import { Metrics } from './metrics.ts';
+import type { Db } from '../governance/state/database.ts';
 
 export interface CoordinatorOptions {
   readonly host?: string;
   readonly port?: number;
   readonly logger: Logger;
   readonly maxMessageBytes?: number;
+  /**
+   * The coordinator's state (`--state DIR`): with both, the deployed models are served at
+   * `POST /v1/models/:name/predict` (coordinator/serving/routes.ts).
+   */
+  readonly stateDir?: string;
+  readonly db?: Db;
 }
 
 export interface CoordinatorServer {
@@ -35,6 +42,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const jobs: JobBoard = new Map();
   const metrics = new Metrics();
   registerAdminRoutes(app, { federation, jobs, metrics });
+  if (options.stateDir !== undefined && options.db !== undefined) {
+    // Loaded on use: serving pulls in TensorFlow.js.
+    const { servingRoutes } = await import('./serving/routes.ts');
+    await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger });
+  }
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';

@@ -1,0 +1,112 @@
+/**
+ * `tessera client`: the client node an organisation runs next to its data. It reads the local file through
+ * the data set's built-in data contract (or `--contract FILE`), connects to the coordinator over socket.io,
+ * answers training and evaluation tasks with updates and counts only, and runs until SIGINT — reconnecting by
+ * itself when the coordinator restarts. With `--consent FILE` it declines every job its local consent does
+ * not cover (purpose, data set, expiry, ε), whatever the coordinator decided.
+ */
+import type { Command } from 'commander';
+import { TesseraError } from '../protocol/errors.ts';
+import { createLogger } from '../lib/logger.ts';
+import { action, numberOption, printLine } from './run.ts';
+import { readJsonFile } from './coordinator.ts';
+
+interface ClientOptions {
+  coordinator: string;
+  org: string;
+  data: string;
+  dataset?: string;
+  contract?: string;
+  consent?: string;
+  clientId?: string;
+  holdout: number;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+export function registerClient(program: Command): void {
+  program
+    .command('client')
+    .description("Run a client node on this organisation's data: connect to the coordinator and take part in its jobs until SIGINT.")
+    .requiredOption('--coordinator <url>', 'coordinator URL, e.g. http://coordinator.example:8740')
+    .requiredOption('--org <id>', 'organisation id (what consent records and the audit log name)')
+    .requiredOption('--data <file>', 'local data file, read through the data contract')
+    .option('--dataset <name>', 'built-in data set whose contract reads the file: adult | heart')
+    .option('--contract <file>', 'data contract JSON to read and check the file with (instead of a built-in one)')
+    .option('--consent <file>', 'local consent JSON: decline jobs it does not cover ({"organisation", "consents": [...]})')
+    .option('--client-id <id>', 'client id (default: <org>-client)')
+    .option('--holdout <fraction>', 'share of rows kept out of training for federated evaluation (0 = none)', numberOption('--holdout', 0, 0.9), 0.2)
+    .action(
+      action(async (o: ClientOptions) => {
+        if (!ID.test(o.org)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${o.org}"`);
+        const clientId = o.clientId ?? `${o.org}-client`;
+        if (!ID.test(clientId)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--client-id must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${clientId}"`);
+        if (o.dataset === undefined && o.contract === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give --dataset adult|heart (its built-in contract) or --contract FILE');
+        let url: URL;
+        try {
+          url = new URL(o.coordinator);
+        } catch {
+          throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--coordinator is not a URL: "${o.coordinator}"`);
+        }
+        // Loaded on use, so other commands do not pay for TensorFlow.js and socket.io.
+        const { loadContract, readExamples } = await import('../governance/contract/load.ts');
+        const { loadBuiltinContract } = await import('../datasets/contracts/index.ts');
+        const { LocalConsentFile } = await import('../governance/consent/local-consent.ts');
+        const { holdoutSplit } = await import('../governance/fairness/holdout.ts');
+        const { standardClientMods } = await import('../client/mods/index.ts');
+        const { ClientNode } = await import('../client/node.ts');
+        const { socketIoClientTransport } = await import('../client/transport/socketio-client.ts');
+        const { initBackend } = await import('../ml/backend.ts');
+        const { PROTOCOL_VERSION } = await import('../protocol/version.ts');
+
+        const contract = o.contract !== undefined ? loadContract(o.contract) : loadBuiltinContract(o.dataset ?? '');
+        let consent: unknown;
+        if (o.consent !== undefined) {
+          consent = readJsonFile(o.consent, 'consent file');
+          const parsed = LocalConsentFile.safeParse(consent);
+          if (!parsed.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `consent file ${o.consent} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+          if (parsed.data.organisation !== o.org) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `consent file ${o.consent} is for organisation "${parsed.data.organisation}", not --org ${o.org}`);
+        }
+        const logger = createLogger();
+        const { examples, rejected, table } = readExamples(contract, o.data);
+        if (rejected.length > 0) logger.warn({ rejected: rejected.length }, `${rejected.length} row(s) break contract ${contract.name} and are not used (the contract check reports them to the coordinator as counts)`);
+        const data = o.holdout > 0
+          ? (() => {
+              const split = holdoutSplit(examples, { fraction: o.holdout, seed: `holdout/${clientId}`, strataAttributes: [...contract.sensitive].filter((a) => a in examples.sensitive) });
+              return { train: split.train, heldOut: split.heldOut };
+            })()
+          : { train: examples };
+        const backend = await initBackend();
+        logger.info({ backend: backend.name, examples: data.train.n, heldOut: 'heldOut' in data ? data.heldOut.n : 0 }, 'TensorFlow.js backend; local data read');
+        const mods = standardClientMods({ contract, table, ...(consent !== undefined ? { consent } : {}) });
+        const transport = socketIoClientTransport({
+          url: url.toString().replace(/\/$/, ''),
+          handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId: o.org, examples: data.train.n, dataset: (o.dataset ?? contract.name).slice(0, 64) },
+        });
+        let refused: { code: string; message: string } | undefined;
+        const nodes: Array<{ close(): void }> = [];
+        const done = new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+          const node = new ClientNode(
+            { clientId, orgId: o.org, transport, data, mods, logger },
+            {
+              onRefused(code, message) {
+                refused = { code, message };
+                resolve();
+              },
+            },
+          );
+          nodes.push(node);
+        });
+        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${data.train.n} training rows; Ctrl-C to stop`);
+        await done;
+        for (const n of nodes) n.close();
+        if (refused) {
+          process.stderr.write(`error [${refused.code}]: the coordinator refused this client: ${refused.message}\n`);
+          return 1;
+        }
+        return 0;
+      }),
+    );
+}
