@@ -80,13 +80,17 @@ function safeName(s: string): string {
 export async function writeSimulationCharts(dir: string, rounds: Rounds): Promise<string[]> {
   const written: string[] = [];
   const reports = roundReports(rounds);
-  const accuracy: ChartSeries[] = [{ name: 'test accuracy (central)', points: rounds.map((r) => ({ x: r.round, y: r.accuracy })) }];
+  // Short legend names: vega truncates legend labels at 160 px.
+  const accuracy: ChartSeries[] = [{ name: 'test (central)', points: rounds.map((r) => ({ x: r.round, y: r.accuracy })) }];
   const federated = rounds.map((r) => ({ x: r.round, y: (r.extra.federatedEvaluation as { accuracy?: number } | undefined)?.accuracy ?? null }));
-  if (federated.some((p) => p.y !== null)) accuracy.push({ name: 'held-out accuracy (federated)', points: federated });
+  if (federated.some((p) => p.y !== null)) accuracy.push({ name: 'held-out (fed.)', points: federated });
   const attributes = singleAttributes(reports);
-  for (const a of attributes) accuracy.push({ name: `worst-group accuracy (${a})`, points: reports.map(({ round, report }) => ({ x: round, y: report.disparities[a]?.worstGroupAccuracy ?? null })) });
-  if (accuracy.some((s) => s.points.some((p) => p.y !== null))) {
-    writeFileSync(join(dir, 'accuracy.svg'), await lineChartSvg({ title: 'Accuracy over rounds', xLabel: 'round', yLabel: 'accuracy', series: accuracy }));
+  for (const a of attributes) accuracy.push({ name: `worst ${a} group`, points: reports.map(({ round, report }) => ({ x: round, y: report.disparities[a]?.worstGroupAccuracy ?? null })) });
+  const values = accuracy.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [p.y])));
+  if (values.length > 0) {
+    // A fitted range in steps of 0.05: accuracies of 0.80–0.85 would be a flat line on a 0–1 axis.
+    const yDomain = [Math.max(0, Math.floor((Math.min(...values) - 0.01) * 20) / 20), Math.min(1, Math.ceil((Math.max(...values) + 0.01) * 20) / 20)] as const;
+    writeFileSync(join(dir, 'accuracy.svg'), await lineChartSvg({ title: 'Accuracy over rounds', xLabel: 'round', yLabel: 'accuracy', yDomain, series: accuracy }));
     written.push('accuracy.svg');
   }
   for (const a of attributes) {
