@@ -1,0 +1,72 @@
+/**
+ * Secure aggregation as a coordinator feature: when `spec.secagg.enabled`, the round's training phase is the
+ * SecAgg+ protocol (coordinator/secagg-round.ts) and each round record carries the chosen (k, t) and the
+ * survivor count in `extra.secagg`. The feature needs the coordinator's OWN copy of the client identity roster
+ * (privacy/secagg/identity-directory.ts): `tessera coordinator` reads it from `<state>/secagg-identities.json`;
+ * simulations pass the roster they gave their clients (`withSecAggIdentities`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TesseraError } from '../../protocol/errors.ts';
+import { rosterDirectory, type ResolveIdentity } from '../../privacy/secagg/identity-directory.ts';
+import { secAggTrainingProtocol, type SecAggRoundReport } from '../secagg-round.ts';
+import type { FeatureFactory } from './assemble.ts';
+import type { FeatureContext } from './feature.ts';
+
+export const SECAGG_ROSTER_FILE = 'secagg-identities.json';
+
+/** The roster file in a state directory (written by the consortium's admission process, not by the coordinator). */
+export function loadStateRoster(stateDir: string): ResolveIdentity {
+  const path = join(stateDir, SECAGG_ROSTER_FILE);
+  if (!existsSync(path)) {
+    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `secure aggregation needs the clients' identity roster at ${path} (tessera.secagg.identities/v1: clientId → Ed25519 public key)`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `cannot read the identity roster ${path}: ${String(cause)}`, { cause });
+  }
+  return rosterDirectory(raw);
+}
+
+function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void) {
+  const reports = new Map<number, SecAggRoundReport>();
+  const protocol = secAggTrainingProtocol({
+    resolveIdentity,
+    onReport: (r) => {
+      reports.set(r.round, r);
+      if (r.abort) ctx.metrics?.inc('tessera_secagg_aborts_total', 'Secure-aggregation rounds aborted before unmasking', { job: ctx.jobId });
+      onReport?.(r);
+    },
+  });
+  return {
+    name: 'secagg',
+    protocol,
+    hooks: {
+      roundExtra(round: number) {
+        const r = reports.get(round);
+        if (r === undefined) return {};
+        reports.delete(round);
+        return { secagg: { clients: r.plan.clients, k: r.plan.k, t: r.plan.t, complete: r.plan.complete, weighting: r.plan.weighting, dim: r.plan.dim, survivors: r.survivors.length, serverUnmaskMs: Math.round(r.serverUnmaskMs) } };
+      },
+    },
+  };
+}
+
+/** The default factory: the roster comes from the state directory. */
+export const secAggFeature: FeatureFactory = (ctx) => {
+  if (!ctx.spec.secagg.enabled) return null;
+  if (ctx.stateDir === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `secure aggregation needs a state directory holding ${SECAGG_ROSTER_FILE} (or a roster given by the simulation)`);
+  return build(ctx, loadStateRoster(ctx.stateDir));
+};
+
+/** The same feature with a roster given in memory (simulations and tests: the same roster their clients hold). */
+export function secAggFeatureWith(resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void): FeatureFactory {
+  return (ctx) => (ctx.spec.secagg.enabled ? build(ctx, resolveIdentity, onReport) : null);
+}
+
+/** Replaces the default secagg factory in a factory list by one holding `resolveIdentity`. */
+export function withSecAggIdentities(factories: readonly FeatureFactory[], resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void): FeatureFactory[] {
+  return factories.map((f) => (f === secAggFeature ? secAggFeatureWith(resolveIdentity, onReport) : f));
+}

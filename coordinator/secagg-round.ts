@@ -1,0 +1,257 @@
+/**
+ * The training phase of one round under secure aggregation (SecAgg+: Bonawitz et al., CCS 2017, over the
+ * neighbour graph of Bell et al., CCS 2020), behind the same `TrainingProtocol` type as plain-round.ts.
+ *
+ * Each selected client gets its TrainTask followed by its `secagg.setup`; it trains, masks its quantised update
+ * and answers the task with its first stage message (the signed key advertisement) — or a decline. The later
+ * stages travel as `secagg` envelopes routed by `Federation.subscribeSecAgg`. Every stage closes when all the
+ * clients it waits for have answered or are gone (disconnected, declined, refused), or at the round deadline
+ * (`SecAggServer.closeStage()`). The coordinator ends with the unmasked integer sum of the survivors' inputs
+ * only; `decodeSecAggSum` turns it into the Aggregate the strategy applies. Below the threshold t the server
+ * aborts before any share is revealed and the round reports no participants (the job loop retries or fails).
+ */
+import { randomUUID } from 'node:crypto';
+import { TesseraError } from '../protocol/errors.ts';
+import type { SecAggClientMessage } from '../protocol/secagg.ts';
+import { encodeFloat32 } from '../protocol/tensor.ts';
+import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
+import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
+import { planForJob } from '../privacy/secagg/job-plan.ts';
+import type { SecAggPlan } from '../privacy/secagg/plan.ts';
+import { decodeSecAggSum } from '../privacy/secagg/plan.ts';
+import { dequantizeSum } from '../privacy/secagg/quantize.ts';
+import { SecAggServer, type Outgoing } from '../privacy/secagg/server.ts';
+import type { ContractCheckSummary } from '../protocol/data-check.ts';
+import type { ConnectedClient } from './federation.ts';
+import type { TrainingContext, TrainingOutcome, TrainingProtocol } from './plain-round.ts';
+import type { ExcludedClient } from './round-records.ts';
+import type { Aggregate } from './strategy.ts';
+
+/** What a secure round revealed to the coordinator, for reports and tests: the sum and who is in it. */
+export interface SecAggRoundReport {
+  readonly round: number;
+  readonly plan: SecAggPlan;
+  /** The unmasked Σ of the survivors' quantised inputs (mod 2^32); absent when the round aborted. */
+  readonly sum?: Uint32Array;
+  readonly survivors: readonly string[];
+  readonly abort?: { readonly code: string; readonly reason: string };
+  readonly serverUnmaskMs: number;
+}
+
+export interface SecAggProtocolOptions {
+  /** The coordinator's own copy of the identity roster (never sent to clients). */
+  readonly resolveIdentity: ResolveIdentity;
+  /** Graph seed source: a CSPRNG (an honest-but-curious coordinator draws it at random). */
+  readonly rng?: RandomSource;
+  /** How often to look for clients that disconnected mid-stage. */
+  readonly pollMs?: number;
+  readonly onReport?: (report: SecAggRoundReport) => void;
+}
+
+export const SECAGG_PROTOCOL_NAME = 'secagg+';
+
+export function secAggTrainingProtocol(options: SecAggProtocolOptions): TrainingProtocol {
+  const rng = options.rng ?? cryptoRandom();
+  return { name: SECAGG_PROTOCOL_NAME, run: (ctx) => runSecureRound(ctx, options, rng) };
+}
+
+function emptyOutcome(dim: number, dropped: ExcludedClient[], declined: ExcludedClient[], dataChecks: ContractCheckSummary[]): TrainingOutcome {
+  return { aggregate: { sum: new Float64Array(dim), totalWeight: 0, participants: 0 }, participants: [], dropped, declined, trainLoss: null, slowestTrainMs: 0, totalTrainMs: 0, clippedFraction: null, dataChecks };
+}
+
+async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptions, rng: RandomSource): Promise<TrainingOutcome> {
+  const { spec, round, federation, jobId } = ctx;
+  const log = ctx.logger.child({ protocol: SECAGG_PROTOCOL_NAME });
+  const byId = new Map(ctx.selected.map((c) => [c.clientId, c]));
+  const ids = ctx.selected.map((c) => c.clientId);
+  const exclude = (c: ConnectedClient, code: string, reason: string): ExcludedClient => ({ clientId: c.clientId, orgId: c.orgId, code, reason });
+  let plan: SecAggPlan;
+  let server: SecAggServer;
+  const roundId = `${jobId}/r${round}/${randomUUID()}`;
+  try {
+    plan = planForJob(spec, ids.length, ctx.global.length);
+    server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng });
+  } catch (e) {
+    const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
+    log.warn({ code: err.code, selected: ids.length }, `secure aggregation cannot run this round: ${err.message}`);
+    return emptyOutcome(ctx.global.length, ctx.selected.map((c) => exclude(c, err.code, err.message)), [], []);
+  }
+  log.info({ clients: ids.length, k: plan.k, t: plan.t, dim: plan.dim, complete: plan.complete }, 'secure aggregation round started');
+
+  const taskIds = new Map(ids.map((id) => [id, randomUUID()]));
+  /** Clients that will not answer again this round, with why. */
+  const gone = new Map<string, { code: string; reason: string }>();
+  const declined = new Map<string, ExcludedClient>();
+  const dataChecks: ContractCheckSummary[] = [];
+  const stageOf = (): string => server.stage;
+  const finished = (): boolean => server.stage === 'done' || server.stage === 'aborted';
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stageTimer: NodeJS.Timeout | undefined;
+  let timedStage = '';
+
+  const markGone = (id: string, code: string, reason: string): void => {
+    if (!gone.has(id)) gone.set(id, { code, reason });
+  };
+  const dispatch = (out: readonly Outgoing[]): void => {
+    for (const o of out) {
+      const sent = federation.send(o.to, { type: 'secagg', jobId, round, taskId: taskIds.get(o.to) as string, message: o.message });
+      if (!sent) markGone(o.to, 'TESSERA_ERR_TIMEOUT', `disconnected before the ${stageOf()} stage`);
+    }
+  };
+  /** Closes stages whose every awaited client is gone, re-arms the stage deadline, and ends when finished. */
+  const progress = (): void => {
+    for (let guard = 0; guard < 10 && !finished(); guard++) {
+      // A stage that waits for nobody (all answered, or every awaited client is gone) closes now.
+      if (!server.pending().every((id) => gone.has(id))) break;
+      dispatch(server.closeStage());
+    }
+    if (finished()) {
+      resolveDone();
+      return;
+    }
+    if (timedStage !== server.stage) {
+      timedStage = server.stage;
+      clearTimeout(stageTimer);
+      stageTimer = setTimeout(() => {
+        const late = server.pending();
+        for (const id of late) markGone(id, 'TESSERA_ERR_TIMEOUT', `no ${timedStage} message within ${spec.roundDeadlineMs} ms`);
+        log.warn({ stage: timedStage, late: late.length }, 'secure-aggregation stage deadline passed; dropping the clients that did not answer');
+        dispatch(server.closeStage());
+        progress();
+      }, spec.roundDeadlineMs);
+    }
+  };
+  const deliver = (clientId: string, message: SecAggClientMessage): void => {
+    if (finished()) return;
+    try {
+      dispatch(server.receive(clientId, alignBinary(message)));
+    } catch (e) {
+      const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+      // A refused message (tampered, replayed, late, out of order) excludes its sender from the rest of the round.
+      log.warn({ client: clientId, code: err.code, stage: stageOf() }, `secure-aggregation message refused: ${err.message}`);
+      markGone(clientId, err.code, err.message);
+      federation.send(clientId, { type: 'secagg', jobId, round, taskId: taskIds.get(clientId) as string, message: { type: 'secagg.abort', roundId, code: err.code, reason: 'your message was refused; you are out of this round' } });
+    }
+    progress();
+  };
+
+  const unsubscribe = federation.subscribeSecAgg(jobId, round, (clientId, msg) => {
+    if (!byId.has(clientId) || msg.taskId !== taskIds.get(clientId)) {
+      log.warn({ client: clientId, code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' }, 'secure-aggregation message for another task refused');
+      return;
+    }
+    deliver(clientId, msg.message);
+  });
+  const poll = setInterval(() => {
+    let changed = false;
+    for (const id of server.pending()) {
+      if (!gone.has(id) && !federation.isConnected(id)) {
+        markGone(id, 'TESSERA_ERR_TIMEOUT', `disconnected during the ${stageOf()} stage`);
+        changed = true;
+      }
+    }
+    if (changed) progress();
+  }, options.pollMs ?? 25);
+
+  const weights = encodeFloat32(ctx.global);
+  const setups = server.start();
+  for (const c of ctx.selected) {
+    const taskId = taskIds.get(c.clientId) as string;
+    federation
+      .request(c.clientId, { type: 'train', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }, spec.roundDeadlineMs)
+      .then((reply) => {
+        if (reply.type === 'secagg') return deliver(c.clientId, reply.message);
+        if (reply.type === 'decline') {
+          if (reply.reason.dataCheck) dataChecks.push(reply.reason.dataCheck);
+          declined.set(c.clientId, { ...exclude(c, reply.reason.code, reply.reason.message), ...(reply.reason.counts ? { counts: reply.reason.counts } : {}) });
+          markGone(c.clientId, reply.reason.code, reply.reason.message);
+        } else markGone(c.clientId, 'TESSERA_ERR_UNEXPECTED_MESSAGE', `answered a secure training task with a ${reply.type} message (an update in the clear is refused)`);
+        progress();
+      })
+      .catch((e: unknown) => {
+        const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+        markGone(c.clientId, err.code, err.message);
+        progress();
+      });
+  }
+  // The setup follows the task on the same ordered channel; the client holds it until its update is ready.
+  dispatch(setups);
+  progress();
+  try {
+    await done;
+  } finally {
+    clearInterval(poll);
+    clearTimeout(stageTimer);
+    unsubscribe();
+  }
+  return conclude({ ctx, plan, server, gone, declined, dataChecks, onReport: options.onReport, log });
+}
+
+function conclude(o: {
+  ctx: TrainingContext;
+  plan: SecAggPlan;
+  server: SecAggServer;
+  gone: Map<string, { code: string; reason: string }>;
+  declined: Map<string, ExcludedClient>;
+  dataChecks: ContractCheckSummary[];
+  onReport: SecAggProtocolOptions['onReport'];
+  log: TrainingContext['logger'];
+}): TrainingOutcome {
+  const { ctx, plan, server, gone, declined } = o;
+  const excluded = (c: ConnectedClient, fallback: { code: string; reason: string }): ExcludedClient => {
+    const g = gone.get(c.clientId) ?? fallback;
+    return { clientId: c.clientId, orgId: c.orgId, code: g.code, reason: g.reason };
+  };
+  if (server.stage === 'aborted') {
+    const err = server.error ?? new TesseraError('TESSERA_ERR_SECAGG_ABORT', 'secure aggregation aborted');
+    o.log.warn({ code: err.code, gone: gone.size, t: plan.t }, `secure aggregation aborted; nothing was unmasked: ${err.message}`);
+    o.onReport?.({ round: ctx.round, plan, survivors: [], abort: { code: err.code, reason: err.message }, serverUnmaskMs: 0 });
+    const dropped = ctx.selected.filter((c) => !declined.has(c.clientId)).map((c) => excluded(c, { code: err.code, reason: err.message }));
+    return emptyOutcome(ctx.global.length, dropped, [...declined.values()], o.dataChecks);
+  }
+  const result = server.result();
+  const survivors = new Set(result.survivors);
+  const participants = ctx.selected.filter((c) => survivors.has(c.clientId));
+  const dropped = ctx.selected
+    .filter((c) => !survivors.has(c.clientId) && !declined.has(c.clientId))
+    .map((c) => excluded(c, { code: 'TESSERA_ERR_SECAGG_ABORT', reason: 'left out of the secure sum (too few live neighbours)' }));
+  o.onReport?.({ round: ctx.round, plan, sum: result.sum, survivors: result.survivors, serverUnmaskMs: server.stats.unmaskMs });
+  o.log.info({ survivors: participants.length, dropped: dropped.length, declined: declined.size, unmaskMs: Math.round(server.stats.unmaskMs) }, 'secure aggregation unmasked the sum');
+  return {
+    aggregate: toAggregate(plan, result.sum, participants.length),
+    participants,
+    dropped,
+    declined: [...declined.values()],
+    // Per-client losses, training times and clipping flags would leak individual facts: not collected.
+    trainLoss: null,
+    slowestTrainMs: 0,
+    totalTrainMs: 0,
+    clippedFraction: null,
+    dataChecks: o.dataChecks,
+  };
+}
+
+/**
+ * The strategy's Aggregate from the unmasked integer sum. Example weighting: Σ n_u Δ_u = mean · Σ n_u with the
+ * (capped) counts summed securely (privacy/secagg/weighting.ts). Uniform: the plain dequantised sum, weight 1
+ * per survivor — what the DP estimator needs.
+ */
+export function toAggregate(plan: SecAggPlan, sum: Uint32Array, survivors: number): Aggregate {
+  if (plan.weighted !== undefined) {
+    const { mean, totalExamples } = decodeSecAggSum(plan, sum, survivors);
+    const total = totalExamples ?? 0;
+    for (let i = 0; i < mean.length; i++) mean[i] = (mean[i] as number) * total;
+    return { sum: mean, totalWeight: total, participants: survivors };
+  }
+  return { sum: dequantizeSum(sum, plan.quant, survivors), totalWeight: survivors, participants: survivors };
+}
+
+/**
+ * socket.io hands binary fields over as Buffers that may start at any offset of a pooled allocation; the
+ * masked vector is read as 32-bit words, which needs a 4-byte-aligned view, so a misaligned one is copied.
+ */
+function alignBinary(message: SecAggClientMessage): SecAggClientMessage {
+  if (message.type !== 'secagg.masked-input' || message.vector.byteOffset % 4 === 0) return message;
+  return { ...message, vector: new Uint8Array(message.vector) };
+}

@@ -1,0 +1,165 @@
+/**
+ * Secure aggregation over real sockets (socket.io on 127.0.0.1, port 0): the coordinator's SecAgg+ training
+ * protocol (coordinator/secagg-round.ts) against clients using the client side of secure aggregation
+ * (client/secure-aggregation.ts). The unmasked sum must equal the plain sum of the survivors' quantised inputs
+ * exactly, for n = 5, 20 and 100, with client sockets closed after each stage up to the most the parameters
+ * tolerate (n − t in a complete graph), and the round must abort cleanly — no sum, no share of any secret
+ * revealed when the dropouts happen before unmasking — one dropout beyond.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { secAggTrainingProtocol, type SecAggRoundReport } from '../coordinator/secagg-round.ts';
+import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { TrainingOutcome } from '../coordinator/plain-round.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import { parseJobSpec, type JobSpec } from '../protocol/job/spec.ts';
+import { clientIds, lightFederation, plainSum, type DropPoint, type LightFederation } from './secagg-socket-support.ts';
+
+const logger = silentLogger();
+// A logistic model with 9 inputs and 2 classes has 9·2 + 2 = 20 parameters: the update length d.
+const D = 20;
+
+function job(secagg: Record<string, unknown>): JobSpec {
+  return parseJobSpec({
+    name: 'secagg-socket',
+    model: { kind: 'logistic', inputs: 9, classes: 2 },
+    data: { dataset: 'heart' },
+    rounds: 1,
+    sampling: { mode: 'fixed', clientsPerRound: 1000 },
+    minClients: 1,
+    roundDeadlineMs: 10_000,
+    training: { epochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd' },
+    secagg: { enabled: true, ...secagg },
+  });
+}
+
+/** Known updates in [−1, 1] and example counts, fixed per client. */
+const update = (i: number): Float32Array => {
+  const rng = seededRandom(deriveSeed('updates', i));
+  return Float32Array.from({ length: D }, () => 2 * rng.nextFloat() - 1);
+};
+const examples = (i: number): number => 10 + ((i * 37) % 90);
+
+let server: CoordinatorServer | undefined;
+let fed: LightFederation | undefined;
+afterEach(async () => {
+  fed?.close();
+  fed = undefined;
+  await server?.close();
+  server = undefined;
+});
+
+async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; seed?: string }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
+  server = await startCoordinator({ logger, port: 0 });
+  fed = lightFederation(server, { n: o.n, seed: o.seed ?? `n${o.n}`, update, examples, ...(o.drops ? { drops: o.drops } : {}) });
+  await server.federation.waitForClients(o.n, 10_000);
+  let report: SecAggRoundReport | undefined;
+  const protocol = secAggTrainingProtocol({ resolveIdentity: fed.identities.resolve, rng: seededRandom(`graph-${o.n}`), onReport: (r) => (report = r) });
+  const byId = new Map(server.federation.clients().map((c) => [c.clientId, c]));
+  const selected = clientIds(o.n).map((id) => byId.get(id)).filter((c) => c !== undefined);
+  const outcome = await protocol.run({ jobId: 'job-secagg', spec: job(o.secagg), round: 1, selected, global: new Float32Array(D), federation: server.federation, logger });
+  if (report === undefined) throw new Error('no report');
+  return { outcome, report, fed };
+}
+
+function expectExact(r: { outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }, expectedSurvivors: string[]): void {
+  expect(r.report.abort).toBeUndefined();
+  expect([...r.report.survivors].sort()).toEqual([...expectedSurvivors].sort());
+  expect(r.outcome.participants.map((p) => p.clientId).sort()).toEqual([...expectedSurvivors].sort());
+  const dim = r.report.plan.dim;
+  expect(dim).toBe(D + 1); // example weighting: one secure count coordinate
+  expect(Array.from(r.report.sum as Uint32Array)).toEqual(Array.from(plainSum(r.fed.inputs, expectedSurvivors, dim)));
+  // FedAvg weighting through the secure count coordinate: Σ min(n_u, W) over the survivors.
+  const ids = clientIds(r.report.plan.clients);
+  expect(r.outcome.aggregate.totalWeight).toBe(expectedSurvivors.reduce((s, id) => s + examples(ids.indexOf(id)), 0));
+}
+
+/** Clients that never got as far as sending a masked input were asked for nothing, and revealed nothing. */
+function expectCleanAbort(r: { outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }, n: number, revealed: 'nothing' | 'below-threshold'): void {
+  expect(r.report.abort?.code).toBe('TESSERA_ERR_SECAGG_ABORT');
+  expect(r.report.sum).toBeUndefined();
+  expect(r.outcome.participants).toEqual([]);
+  expect(r.outcome.aggregate.totalWeight).toBe(0);
+  expect(r.outcome.dropped.length).toBe(n);
+  const reveals = r.fed.clients.flatMap((c) => c.sent.filter((m) => m.type === 'secagg' && m.message.type === 'secagg.unmask-shares'));
+  if (revealed === 'nothing') expect(reveals).toEqual([]);
+  else expect(reveals.length).toBeLessThan(r.report.plan.t);
+}
+
+const STAGES: DropPoint[] = ['setup', 'advertise', 'share-keys', 'masked-input'];
+const dropsAt = (indices: number[], point: DropPoint): Map<number, DropPoint> => new Map(indices.map((i) => [i, point]));
+/** Clients that still count in the sum after dropping at `point` (a masked input sent is in the sum). */
+const survivorsAfter = (n: number, dropped: number[], point: DropPoint): string[] => clientIds(n).filter((_, i) => point === 'masked-input' || !dropped.includes(i));
+
+describe('secure aggregation over real sockets, n = 5 (complete graph, t = 3)', () => {
+  const secagg = { degree: 4, threshold: 3 };
+  it('no dropouts: the unmasked sum is the plain sum of the quantised inputs', async () => {
+    const r = await secureRound({ n: 5, secagg });
+    expectExact(r, clientIds(5));
+    expect(r.outcome.dropped).toEqual([]);
+  });
+  for (const point of STAGES) {
+    it(`2 = n − t clients disconnect after ${point}: the survivors' sum is exact`, async () => {
+      const r = await secureRound({ n: 5, secagg, drops: dropsAt([1, 3], point) });
+      expectExact(r, survivorsAfter(5, [1, 3], point));
+      if (point !== 'masked-input') expect(r.outcome.dropped.map((d) => d.clientId).sort()).toEqual(['client-001', 'client-003']);
+    });
+    it(`3 clients disconnect after ${point}: the round aborts cleanly`, async () => {
+      const r = await secureRound({ n: 5, secagg, drops: dropsAt([0, 2, 4], point) });
+      expectCleanAbort(r, 5, point === 'masked-input' ? 'below-threshold' : 'nothing');
+    });
+  }
+});
+
+describe('secure aggregation over real sockets, n = 20 (complete graph, t = 12)', () => {
+  const secagg = { degree: 19, threshold: 12 };
+  const mixed = new Map<number, DropPoint>([
+    [2, 'setup'],
+    [5, 'advertise'],
+    [7, 'advertise'],
+    [9, 'share-keys'],
+    [11, 'share-keys'],
+    [13, 'masked-input'],
+    [17, 'masked-input'],
+    [19, 'masked-input'],
+  ]);
+  it('8 = n − t dropouts spread over every stage: exact', async () => {
+    const r = await secureRound({ n: 20, secagg, drops: mixed });
+    const survivors = clientIds(20).filter((_, i) => !mixed.has(i) || mixed.get(i) === 'masked-input');
+    expectExact(r, survivors);
+    expect(r.outcome.dropped.length).toBe(5);
+    expect(r.outcome.dropped.every((d) => d.code === 'TESSERA_ERR_TIMEOUT')).toBe(true);
+  });
+  it('9 dropouts: aborts cleanly', async () => {
+    const r = await secureRound({ n: 20, secagg, drops: new Map([...mixed, [0, 'share-keys']]) });
+    expectCleanAbort(r, 20, 'below-threshold');
+  });
+  it('with the consistency check (clients sign the survivor set): exact after dropouts', async () => {
+    const drops = new Map<number, DropPoint>([[3, 'advertise'], [6, 'masked-input'], [8, 'consistency']]);
+    const r = await secureRound({ n: 20, secagg: { ...secagg, consistencyCheck: true }, drops });
+    expectExact(r, clientIds(20).filter((_, i) => i !== 3));
+  });
+});
+
+describe('secure aggregation over real sockets, n = 100 (SecAgg+ sparse graph from the finder)', () => {
+  it('finder parameters at 10% expected dropout; 10 clients vanish across the stages: exact', async () => {
+    const drops = new Map<number, DropPoint>();
+    [3, 14, 25, 36, 47, 58, 69, 80, 91, 99].forEach((i, j) => drops.set(i, STAGES[j % STAGES.length] as DropPoint));
+    const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops });
+    // Bell et al. 2020 via the project's finder (privacy/secagg/README.md): n = 100, δ = 0.1, γ = 0.05 → k = 16, t = 6.
+    expect([r.report.plan.k, r.report.plan.t]).toEqual([16, 6]);
+    const survivors = clientIds(100).filter((_, i) => !drops.has(i) || drops.get(i) === 'masked-input');
+    expectExact(r, survivors);
+  }, 30_000);
+  it('complete graph, t = 60: 40 = n − t dropouts exact; 41 abort cleanly', async () => {
+    const secagg = { degree: 99, threshold: 60 };
+    const forty = new Map<number, DropPoint>();
+    for (let i = 0; i < 40; i++) forty.set(i * 2 + 1, STAGES[i % STAGES.length] as DropPoint);
+    const ok = await secureRound({ n: 100, secagg, drops: forty });
+    expectExact(ok, clientIds(100).filter((_, i) => !forty.has(i) || forty.get(i) === 'masked-input'));
+    fed?.close();
+    await server?.close();
+    const over = await secureRound({ n: 100, secagg, drops: new Map([...forty, [0, 'advertise']]) });
+    expectCleanAbort(over, 100, 'below-threshold');
+  }, 60_000);
+});

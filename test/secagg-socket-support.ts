@@ -1,0 +1,93 @@
+/**
+ * Light SecAgg clients for socket tests: each is a real socket.io connection to a real coordinator and submits
+ * a known update through the real `SecureAggregation` (the client side used by client nodes) — only the local
+ * training is left out, so n = 100 stays fast. A client can be made to vanish (its socket closed, reconnection
+ * off) after it sent the message of a given stage, before answering the next: that is how dropouts are injected.
+ */
+import { SecureAggregation } from '../client/secure-aggregation.ts';
+import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import { simulatedIdentities, type SimulatedIdentities } from '../privacy/secagg/identity-directory.ts';
+import { ServerMessage, type ClientMessage } from '../protocol/messages.ts';
+import type { SecAggClientMessage } from '../protocol/secagg.ts';
+import type { ClientTransport } from '../protocol/transport.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+
+/** Vanish before answering the task, or right after sending the named stage's message. */
+export type DropPoint = 'setup' | 'advertise' | 'share-keys' | 'masked-input' | 'consistency';
+
+const SENT_AT: Record<SecAggClientMessage['type'], DropPoint | 'unmask'> = {
+  'secagg.advertise': 'advertise',
+  'secagg.share-keys': 'share-keys',
+  'secagg.masked-input': 'masked-input',
+  'secagg.consistency-signature': 'consistency',
+  'secagg.unmask-shares': 'unmask',
+};
+
+export interface LightClient {
+  readonly id: string;
+  readonly transport: ClientTransport;
+  readonly secure: SecureAggregation;
+  /** Every message this client sent, in order. */
+  readonly sent: ClientMessage[];
+}
+
+export interface LightFederation {
+  readonly clients: LightClient[];
+  readonly identities: SimulatedIdentities;
+  /** The quantised input each client fed to secure aggregation, by client id. */
+  readonly inputs: Map<string, Uint32Array>;
+  close(): void;
+}
+
+export const clientIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `client-${String(i).padStart(3, '0')}`);
+
+export function lightFederation(server: CoordinatorServer, o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint> }): LightFederation {
+  const ids = clientIds(o.n);
+  // Seeded identities and rounding: reproducible test runs, not private.
+  const identities = simulatedIdentities(ids, seededRandom(deriveSeed(o.seed, 'identities')));
+  const inputs = new Map<string, Uint32Array>();
+  const logger = silentLogger();
+  const clients = ids.map((id, i): LightClient => {
+    const transport = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}`, examples: o.examples(i) }, reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
+    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, rng: seededRandom(deriveSeed(o.seed, 'client', id)), onEncoded: (_, x) => inputs.set(id, x.slice()) });
+    const drop = o.drops?.get(i);
+    const sent: ClientMessage[] = [];
+    // socket.io drops an event that arrives in the same tick as the sender's disconnect, so the client closes its
+    // socket when the coordinator's next message arrives: its message was delivered, and it never answers again.
+    let vanishing = false;
+    const send = (m: ClientMessage): void => {
+      transport.send(m);
+      sent.push(m);
+      if (drop !== undefined && m.type === 'secagg' && SENT_AT[m.message.type] === drop) vanishing = true;
+    };
+    transport.onMessage((raw) => {
+      if (vanishing) {
+        transport.close();
+        return;
+      }
+      const p = ServerMessage.safeParse(raw);
+      if (!p.success) return;
+      const msg = p.data;
+      if (msg.type === 'train') {
+        if (drop === 'setup') transport.close();
+        else secure.begin(msg, { update: o.update(i), weight: o.examples(i) }, send);
+      } else if (msg.type === 'secagg') secure.handle(msg, send);
+    });
+    return { id, transport, secure, sent };
+  });
+  return { clients, identities, inputs, close: () => clients.forEach((c) => c.transport.close()) };
+}
+
+/** Σ of the named clients' quantised inputs modulo 2^32: what the coordinator must unmask. */
+export function plainSum(inputs: ReadonlyMap<string, Uint32Array>, members: readonly string[], dim: number): Uint32Array {
+  const s = new Uint32Array(dim);
+  for (const id of members) {
+    const x = inputs.get(id);
+    if (x === undefined) throw new Error(`no input recorded for ${id}`);
+    for (let i = 0; i < dim; i++) s[i] = (s[i] as number) + (x[i] as number);
+  }
+  return s;
+}
