@@ -6,6 +6,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientMessage, Handshake } from '../../protocol/messages.ts';
 import type { ClientTransport } from '../../protocol/transport.ts';
+import { socketIoParser } from '../../protocol/socketio-parser.ts';
 
 const MESSAGE_EVENT = 'tessera';
 
@@ -24,6 +25,8 @@ export function socketIoClientTransport(options: SocketClientOptions): ClientTra
     reconnection: true,
     reconnectionDelay: options.reconnectDelayMs ?? 500,
     reconnectionDelayMax: options.reconnectDelayMaxMs ?? 5000,
+    // Secure-aggregation messages carry more binary attachments than socket.io's default limit of 10.
+    parser: socketIoParser,
   });
   const refusedHandlers: Array<(code: string, message: string) => void> = [];
   socket.on('connect_error', (err: Error & { data?: unknown }) => {

@@ -14,11 +14,12 @@ import { consentFeature } from './consent.ts';
 import { auditFeature } from './audit.ts';
 import { registryFeature } from './registry.ts';
 import { dpFeature } from './dp.ts';
+import { secAggFeature } from './secagg.ts';
 
 /** Feature factories, in the order their hooks run. Each returns null when the job does not use it. */
 export type FeatureFactory = (ctx: FeatureContext) => CoordinatorFeature | null;
 
-export const FEATURE_FACTORIES: FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, auditFeature, registryFeature];
+export const FEATURE_FACTORIES: FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, secAggFeature, auditFeature, registryFeature];
 
 export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFactory[] = FEATURE_FACTORIES): Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation'> {
   const features = factories.map((f) => f(ctx)).filter((f): f is CoordinatorFeature => f !== null);

@@ -9,6 +9,7 @@ import { describeZodIssues } from '../../protocol/errors.ts';
 import { Handshake, type ServerMessage } from '../../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { socketIoParser } from '../../protocol/socketio-parser.ts';
 
 /** socket.io event name carrying every message in both directions. */
 export const MESSAGE_EVENT = 'tessera';
@@ -32,6 +33,8 @@ export function socketIoServerTransport(http: HttpServer, options: SocketServerO
     // Long local training must not look like a dead connection.
     pingTimeout: 60_000,
     serveClient: false,
+    // Secure-aggregation messages carry more binary attachments than socket.io's default limit of 10.
+    parser: socketIoParser,
   });
   io.use((socket, next) => {
     const parsed = Handshake.safeParse(socket.handshake.auth);
