@@ -8,6 +8,7 @@
  * does not cover the job's purpose: it declines, and the decline is in the audit log. Finally
  * `tessera audit verify` passes, then names the entry a direct SQLite edit changed.
  */
+import * as tf from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { getModel } from '../governance/registry/registry.ts';
 import { databasePath, openDatabase, type Db } from '../governance/state/database.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { buildModel } from '../ml/model.ts';
-import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
+import { setFlatWeights } from '../ml/weights.ts';
 import { PredictResponse } from '../protocol/serving.ts';
 import { runSimulation, type SimulationResult } from '../simulations/simulate.ts';
 import { tempStateDir } from './governance-fixtures.ts';
@@ -70,20 +71,14 @@ function expectedProbabilities(version: string): number[][] {
   const model = buildModel(artifact.modelSpec, { seed: 0 });
   try {
     setFlatWeights(model, artifact.weights);
-    const out = model.predict(tensorOf(instances)) as import('@tensorflow/tfjs').Tensor;
-    const rows = out.arraySync() as number[][];
-    out.dispose();
+    const rows = tf.tidy(() => (model.predict(tf.tensor2d(instances)) as tf.Tensor).arraySync() as number[][]);
     return rows;
   } finally {
     model.dispose();
   }
 }
 
-let tensorOf: (rows: number[][]) => import('@tensorflow/tfjs').Tensor;
-
 beforeAll(async () => {
-  const tf = await import('@tensorflow/tfjs');
-  tensorOf = (rows) => tf.tensor2d(rows);
   state = tempStateDir('tessera-e2e-heart-');
   const base = { dataset: 'heart' as const, dataDir: SHARED_DATA_DIR, stateDir: state.dir, job: JOB, localConsent: { va: VA_CONSENT } };
   first = await runSimulation({ ...base, rounds: 3, seed: 7, transport: 'socket' }, { logger: silentLogger() });
