@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/logger.ts';
-import { chargedRounds, getJobBudget, orgSpend, setOrgCap } from '../governance/ledger/index.ts';
+import { chargedRounds, getJobBudget, orgSpend, setJobBudget, setOrgCap } from '../governance/ledger/index.ts';
 import { openDatabase } from '../governance/state/database.ts';
 import { roundRecords } from '../coordinator/state/job-store.ts';
 import { dpFeature } from '../coordinator/features/dp.ts';
@@ -161,6 +161,18 @@ describe('DP end to end on Adult', () => {
       code: 'TESSERA_ERR_DP_CONFIG',
     });
   }, 60_000);
+
+  it("never raises a budget a privacy officer set in the ledger for the job", () => {
+    const db = openDatabase(tempState());
+    try {
+      setJobBudget(db, { jobId: 'officer-job', epsilon: 1, delta: DELTA, placement: 'distributed', trustedCoordinator: false, accountant: 'rdp', conversion: 'improved' });
+      const spec = parseJobSpec({ model: { kind: 'logistic', inputs: 4, classes: 2 }, data: { dataset: 'adult' }, rounds: 1, sampling: { mode: 'poisson', rate: 0.5 }, dp: { enabled: true, epsilon: 3, delta: DELTA, noiseMultiplier: 1 } });
+      expect(dpFeature({ jobId: 'officer-job', spec, db, logger: silentLogger(), rng: seededRandom(1) })?.name).toBe('dp');
+      expect(getJobBudget(db, 'officer-job')?.epsilon).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
 
   it('never samples an organisation whose cap the next round would exceed', async () => {
     const q = 0.5;

@@ -13,7 +13,7 @@
  * the same migrations and triggers, so the same code path charges the same rows.
  */
 import Database from 'better-sqlite3';
-import { chargeRound, planRound, setJobBudget } from '../../governance/ledger/index.ts';
+import { chargeRound, getJobBudget, planRound, setJobBudget } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
 import { resolveDpPlan, type DpPlan } from '../../privacy/dp/config.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
@@ -64,7 +64,12 @@ export const dpFeature: FeatureFactory = (ctx) => {
   const plan = coordinatorDpPlan(spec);
   const db = ctx.db ?? memoryLedger();
   const ownsDb = ctx.db === undefined;
-  setJobBudget(db, { jobId, epsilon: plan.epsilon, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion });
+  // A budget a privacy officer already set for this job id (`tessera ledger budget set`) is never raised by the
+  // spec: the lower of the two applies. δ, placement and accountant may not change once rounds are charged.
+  const existing = getJobBudget(db, jobId);
+  const budget = Math.min(plan.epsilon, existing?.epsilon ?? Infinity);
+  if (budget < plan.epsilon) logger.warn({ spec: plan.epsilon, ledger: budget }, 'the ledger holds a lower epsilon budget for this job than its spec; the ledger budget applies');
+  setJobBudget(db, { jobId, epsilon: budget, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion });
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = noiseStdServer({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
@@ -72,7 +77,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
   if (plan.placement !== 'central' && !spec.secagg.enabled) {
     logger.warn({ placement: plan.placement }, 'DP without secure aggregation: the guarantee covers the released model; the coordinator itself sees each noised update');
   }
-  logger.info({ placement: plan.placement, samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors, epsilon: plan.epsilon, delta: plan.delta, privateNoise }, 'differential privacy on');
+  logger.info({ placement: plan.placement, samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors, epsilon: budget, delta: plan.delta, privateNoise }, 'differential privacy on');
   let current: RoundState | null = null;
   let capExcluded = 0;
 
@@ -131,7 +136,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
           privacy: {
             epsilon: current.epsilonAfter,
             delta: plan.delta,
-            budget: plan.epsilon,
+            budget,
             placement: plan.placement,
             noiseMultiplier: plan.accountedNoiseMultiplier,
             clipNorm: plan.clipNorm,
@@ -155,7 +160,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
         ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last committed round', { job: jobId }, state.epsilonAfter);
       },
       onJobEnd(result) {
-        logger.info({ status: result.status, epsilon: current?.epsilonAfter ?? 0, budget: plan.epsilon, rounds: result.rounds.length }, 'privacy spent');
+        logger.info({ status: result.status, epsilon: current?.epsilonAfter ?? 0, budget, rounds: result.rounds.length }, 'privacy spent');
         if (ownsDb) db.close();
       },
     },
