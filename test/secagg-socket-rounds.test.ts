@@ -4,7 +4,9 @@
  * (client/secure-aggregation.ts). The unmasked sum must equal the plain sum of the survivors' quantised inputs
  * exactly, for n = 5, 20 and 100, with client sockets closed after each stage up to the most the parameters
  * tolerate (n − t in a complete graph), and the round must abort cleanly — no sum, no share of any secret
- * revealed when the dropouts happen before unmasking — one dropout beyond.
+ * revealed when the dropouts happen before unmasking — one dropout beyond. n = 100 runs the sparse SecAgg+
+ * graph the finder picks (the exact per-graph tolerance boundary at n = 100 is covered in process by
+ * test/secagg-rounds.test.ts; over sockets a complete graph of 100 costs ~40 000 binary frames per stage).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../coordinator/secagg-round.ts';
@@ -151,15 +153,9 @@ describe('secure aggregation over real sockets, n = 100 (SecAgg+ sparse graph fr
     const survivors = clientIds(100).filter((_, i) => !drops.has(i) || drops.get(i) === 'masked-input');
     expectExact(r, survivors);
   }, 30_000);
-  it('complete graph, t = 60: 40 = n − t dropouts exact; 41 abort cleanly', async () => {
-    const secagg = { degree: 99, threshold: 60 };
-    const forty = new Map<number, DropPoint>();
-    for (let i = 0; i < 40; i++) forty.set(i * 2 + 1, STAGES[i % STAGES.length] as DropPoint);
-    const ok = await secureRound({ n: 100, secagg, drops: forty });
-    expectExact(ok, clientIds(100).filter((_, i) => !forty.has(i) || forty.get(i) === 'masked-input'));
-    fed?.close();
-    await server?.close();
-    const over = await secureRound({ n: 100, secagg, drops: new Map([...forty, [0, 'advertise']]) });
-    expectCleanAbort(over, 100, 'below-threshold');
-  }, 60_000);
+  it('95 clients vanish after advertising keys (fewer than t = 6 left): aborts before any share is revealed', async () => {
+    const drops = new Map<number, DropPoint>(Array.from({ length: 95 }, (_, i) => [i + 5, 'advertise'] as const));
+    const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops });
+    expectCleanAbort(r, 100, 'nothing');
+  }, 30_000);
 });
