@@ -8,7 +8,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ClientNode, type ClientData } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
-import { assembleJob } from '../coordinator/features/assemble.ts';
+import { assembleJob, FEATURE_FACTORIES } from '../coordinator/features/assemble.ts';
+import { withSecAggIdentities } from '../coordinator/features/secagg.ts';
+import { SecureAggregation } from '../client/secure-aggregation.ts';
+import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import { jobRegistration } from '../coordinator/features/registry.ts';
 import { withContractGroupValues } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
@@ -167,18 +170,25 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const contract = spec.data.contractHash !== undefined && dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
   // Without the contract check the contract still names the positive label and sensitive categories (fairness).
   const labelContract = dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
+  // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
+  // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
+  const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
   const nodes = parts.map((p) => {
+    const secure = identities
+      ? new SecureAggregation({ clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom() })
+      : undefined;
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
     const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }), ...(secure ? { secure } : {}) });
   });
   try {
     await federation.waitForClients(nodes.length, 30_000);
     // Seeded randomness makes the run reproducible — and therefore not private.
     const rng = seededRandom(deriveSeed(config.seed, 'sampling'));
     const metrics = server?.metrics ?? new Metrics();
-    const assembled = assembleJob({ jobId, spec, logger: coordinatorLog, rng, metrics, ...(db ? { db, stateDir: config.stateDir } : {}) });
+    const factories = identities ? withSecAggIdentities(FEATURE_FACTORIES, identities.resolve) : FEATURE_FACTORIES;
+    const assembled = assembleJob({ jobId, spec, logger: coordinatorLog, rng, metrics, ...(db ? { db, stateDir: config.stateDir } : {}) }, factories);
     const result = await runJob({
       jobId,
       spec,
