@@ -29,6 +29,9 @@ interface SimulateOptions {
   dpPlacement?: string;
   trustedCoordinator?: boolean;
   seededNoise?: boolean;
+  secagg?: boolean;
+  secaggDropout?: number;
+  secaggClipRange?: number;
   out?: string;
   json?: boolean;
   verbose?: boolean;
@@ -74,6 +77,9 @@ export function registerSimulate(program: Command): void {
     .option('--dp-clip <c>', 'L2 clip norm C of each update', numberOption('--dp-clip', 0))
     .option('--dp-placement <p>', 'central | distributed | local (default distributed)')
     .option('--trusted-coordinator', 'declare the coordinator trusted (required for --dp-placement central)')
+    .option('--secagg', 'secure aggregation (SecAgg+): the coordinator learns only the sum of the surviving updates')
+    .option('--secagg-dropout <rate>', 'expected dropout rate the SecAgg+ parameter finder plans for (default 0.1); implies --secagg', numberOption('--secagg-dropout', 0, 1))
+    .option('--secagg-clip-range <r>', 'bound r on each update coordinate before quantisation (default 1); implies --secagg', numberOption('--secagg-clip-range', 0))
     .option('--seeded-noise', 'clients draw DP noise from a seeded generator: reproducible, NOT private')
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
@@ -93,7 +99,7 @@ export function registerSimulate(program: Command): void {
           ...(o.partition !== undefined ? { partition: o.partition } : {}),
           ...(o.samplingRate !== undefined ? { samplingRate: o.samplingRate } : {}),
           ...(o.minClients !== undefined ? { minClients: o.minClients } : {}),
-          job: withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o),
+          job: withSecAggFlags(withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o), o),
           ...(o.seededNoise === true ? { seededNoise: true } : {}),
           ...(o.state !== undefined ? { stateDir: o.state } : {}),
           checkContract: o.contract,
@@ -138,12 +144,25 @@ function withDpFlags(job: Record<string, unknown>, o: SimulateOptions): Record<s
   return { ...job, dp: { enabled: true, ...fromFile, ...flags } };
 }
 
+/** The --secagg* flags, merged over the job file's `secagg` section; any of them turns secure aggregation on. */
+function withSecAggFlags(job: Record<string, unknown>, o: SimulateOptions): Record<string, unknown> {
+  const flags = {
+    ...(o.secaggDropout !== undefined ? { dropoutRate: o.secaggDropout } : {}),
+    ...(o.secaggClipRange !== undefined ? { clipRange: o.secaggClipRange } : {}),
+  };
+  if (o.secagg !== true && Object.keys(flags).length === 0) return job;
+  const fromFile = typeof job.secagg === 'object' && job.secagg !== null && !Array.isArray(job.secagg) ? (job.secagg as Record<string, unknown>) : {};
+  return { ...job, secagg: { ...fromFile, enabled: true, ...flags } };
+}
+
 function roundLine(r: RoundRecord): string {
   const parts = [`round ${String(r.round).padStart(3)}`, `accuracy ${fmt(r.accuracy)}`, `loss ${fmt(r.loss)}`, `participants ${r.participants}`, `${(r.durationMs / 1000).toFixed(1)}s`];
   if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}`);
   if (r.declined.length > 0) parts.push(`declined ${r.declined.map((d) => `${d.orgId} (${d.code.replace(/^TESSERA_ERR_/, '').toLowerCase()})`).join(', ')}`);
   const privacy = r.extra.privacy as { epsilon?: number } | undefined;
   if (privacy?.epsilon !== undefined) parts.push(`epsilon ${privacy.epsilon.toFixed(4)}`);
+  const secagg = r.extra.secagg as { k?: number; t?: number } | undefined;
+  if (secagg?.k !== undefined) parts.push(`secagg k ${secagg.k} t ${secagg.t ?? '?'}`);
   const drift = (r.extra.dataContract as { driftAlerts?: Array<{ column: string }> } | undefined)?.driftAlerts ?? [];
   if (drift.length > 0) parts.push(`drift alerts: ${[...new Set(drift.map((d) => d.column))].join(', ')}`);
   return parts.join('  ');
