@@ -11,7 +11,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../coordinator/secagg-round.ts';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { Federation } from '../coordinator/federation.ts';
 import type { TrainingOutcome } from '../coordinator/plain-round.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
 import { parseJobSpec, type JobSpec } from '../protocol/job/spec.ts';
@@ -21,7 +23,7 @@ const logger = silentLogger();
 // A logistic model with 9 inputs and 2 classes has 9·2 + 2 = 20 parameters: the update length d.
 const D = 20;
 
-function job(secagg: Record<string, unknown>): JobSpec {
+function job(secagg: Record<string, unknown>, deadlineMs = 10_000): JobSpec {
   return parseJobSpec({
     name: 'secagg-socket',
     model: { kind: 'logistic', inputs: 9, classes: 2 },
@@ -29,7 +31,7 @@ function job(secagg: Record<string, unknown>): JobSpec {
     rounds: 1,
     sampling: { mode: 'fixed', clientsPerRound: 1000 },
     minClients: 1,
-    roundDeadlineMs: 10_000,
+    roundDeadlineMs: deadlineMs,
     training: { epochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd' },
     secagg: { enabled: true, ...secagg },
   });
@@ -51,7 +53,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; seed?: string }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
+type Tamper = (to: string, message: ServerMessage) => ServerMessage;
+
+async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; seed?: string; tamper?: Tamper; deadlineMs?: number }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
   server = await startCoordinator({ logger, port: 0 });
   fed = lightFederation(server, { n: o.n, seed: o.seed ?? `n${o.n}`, update, examples, ...(o.drops ? { drops: o.drops } : {}) });
   await server.federation.waitForClients(o.n, 10_000);
@@ -59,9 +63,21 @@ async function secureRound(o: { n: number; secagg: Record<string, unknown>; drop
   const protocol = secAggTrainingProtocol({ resolveIdentity: fed.identities.resolve, rng: seededRandom(`graph-${o.n}`), onReport: (r) => (report = r) });
   const byId = new Map(server.federation.clients().map((c) => [c.clientId, c]));
   const selected = clientIds(o.n).map((id) => byId.get(id)).filter((c) => c !== undefined);
-  const outcome = await protocol.run({ jobId: 'job-secagg', spec: job(o.secagg), round: 1, selected, global: new Float32Array(D), federation: server.federation, logger });
+  const federation = o.tamper === undefined ? server.federation : tampering(server.federation, o.tamper);
+  const outcome = await protocol.run({ jobId: 'job-secagg', spec: job(o.secagg, o.deadlineMs), round: 1, selected, global: new Float32Array(D), federation, logger });
   if (report === undefined) throw new Error('no report');
   return { outcome, report, fed };
+}
+
+/** The real federation, with the coordinator's outgoing messages passed through `tamper` (a dishonest coordinator). */
+function tampering(federation: Federation, tamper: Tamper): Federation {
+  return new Proxy(federation, {
+    get(target, prop) {
+      if (prop === 'send') return (to: string, message: ServerMessage) => target.send(to, tamper(to, message));
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 function expectExact(r: { outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }, expectedSurvivors: string[]): void {
@@ -158,4 +174,22 @@ describe('secure aggregation over real sockets, n = 100 (SecAgg+ sparse graph fr
     const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops });
     expectCleanAbort(r, 100, 'nothing');
   }, 30_000);
+});
+
+describe('a coordinator that asks for both shares of one client, over real sockets', () => {
+  it('is refused: the asked client aborts and reveals nothing, the others still unmask the exact sum', async () => {
+    const tamper: Tamper = (to, m) => {
+      if (to !== 'client-000' || m.type !== 'secagg' || m.message.type !== 'secagg.unmask') return m;
+      // Ask client-000 for the mask-key share of client-001 as well as its self-mask share (client-001 survived).
+      return { ...m, message: { ...m.message, maskKeyFor: [...m.message.maskKeyFor, 1] } };
+    };
+    // The refusing client goes silent: the unmask stage closes at its deadline (2 s here).
+    const r = await secureRound({ n: 5, secagg: { degree: 4, threshold: 3 }, tamper, deadlineMs: 2_000 });
+    const victim = r.fed.clients[0];
+    expect(victim?.secure.refusals.map((x) => x.code)).toEqual(['TESSERA_ERR_SECAGG_PROTOCOL']);
+    expect(victim?.secure.refusals[0]?.message).toMatch(/both the self-mask and the mask-key share/);
+    expect(victim?.sent.some((m) => m.type === 'secagg' && m.message.type === 'secagg.unmask-shares')).toBe(false);
+    // client-000's masked input is in the sum; the 4 honest answers (≥ t = 3) rebuild its self mask.
+    expectExact(r, clientIds(5));
+  });
 });
