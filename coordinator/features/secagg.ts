@@ -5,10 +5,11 @@
  * (privacy/secagg/identity-directory.ts): `tessera coordinator` reads it from `<state>/secagg-identities.json`;
  * simulations pass the roster they gave their clients (`withSecAggIdentities`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TesseraError } from '../../protocol/errors.ts';
-import { rosterDirectory, type ResolveIdentity } from '../../privacy/secagg/identity-directory.ts';
+import { readSecAggRoster } from '../../governance/identity/secagg-roster.ts';
+import type { ResolveIdentity } from '../../privacy/secagg/identity-directory.ts';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../secagg-round.ts';
 import type { FeatureFactory } from './assemble.ts';
 import type { FeatureContext } from './feature.ts';
@@ -21,13 +22,7 @@ export function loadStateRoster(stateDir: string): ResolveIdentity {
   if (!existsSync(path)) {
     throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `secure aggregation needs the clients' identity roster at ${path} (tessera.secagg.identities/v1: clientId → Ed25519 public key)`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `cannot read the identity roster ${path}: ${String(cause)}`, { cause });
-  }
-  return rosterDirectory(raw);
+  return readSecAggRoster(path);
 }
 
 function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void) {
