@@ -3,16 +3,18 @@
  * keeps state: `job.created` and `job.started` when the job is assembled (just before its first round);
  * per committed round, inside the round-commit transaction (so the round row, the ledger charge and these
  * entries exist together or not at all), `round.committed` with its ε charge, then `client.excluded` for each
- * client dropped (timeout, disconnect, bad update) and `client.declined` for each client that declined (data
- * contract, local consent) — codes and reasons only, never data; `job.stopped` with the final status (which
- * also signs a checkpoint). Clients the consent feature kept out are audited by it when it decides.
- * `model.registered` is written by the registry when the registry feature registers the model.
+ * client dropped (timeout, disconnect, bad update) or kept out by the DP feature before sampling (organisation
+ * cap, duplicate organisation), and `client.declined` for each client that declined (data contract, local
+ * consent) — codes and reasons only, never data; `job.stopped` with the final status (which also signs a
+ * checkpoint). Clients the consent feature kept out are audited by it when it decides. `model.registered` is
+ * written by the registry when the registry feature registers the model.
  */
 import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
 import { appendAudit } from '../../governance/audit/log.ts';
 import { canonicalHash } from '../../lib/canonical-json.ts';
 import type { FeatureFactory } from './assemble.ts';
 import { excludedForConsent } from './consent.ts';
+import { DP_EXCLUSION } from './dp.ts';
 import { privacyFromExtra } from './registry.ts';
 
 export const auditFeature: FeatureFactory = (ctx) => {
@@ -38,6 +40,8 @@ export const auditFeature: FeatureFactory = (ctx) => {
   });
   appendAudit(db, { actor: 'coordinator', action: AUDIT_ACTIONS.jobStarted, subject, details: { minClients: spec.minClients, sampling: spec.sampling } });
   let spent = 0;
+  // Clients other features keep out before sampling (they appear among the round's declined clients).
+  const eligibilityCodes = new Set<string>(Object.values(DP_EXCLUSION));
   return {
     name: 'audit',
     hooks: {
@@ -72,6 +76,15 @@ export const auditFeature: FeatureFactory = (ctx) => {
         }
         for (const d of record.declined) {
           if (excludedForConsent(ctx, record.round, d.clientId)) continue;
+          if (eligibilityCodes.has(d.code)) {
+            appendAudit(db, {
+              actor: 'coordinator',
+              action: AUDIT_ACTIONS.clientExcluded,
+              subject: roundSubject,
+              details: { round: record.round, client: d.clientId, organisation: d.orgId, stage: 'eligibility', code: d.code, reason: d.reason },
+            });
+            continue;
+          }
           appendAudit(db, {
             actor: d.clientId,
             action: AUDIT_ACTIONS.clientDeclined,
