@@ -152,7 +152,9 @@ function withSecAggFlags(job: Record<string, unknown>, o: SimulateOptions): Reco
   };
   if (o.secagg !== true && Object.keys(flags).length === 0) return job;
   const fromFile = typeof job.secagg === 'object' && job.secagg !== null && !Array.isArray(job.secagg) ? (job.secagg as Record<string, unknown>) : {};
-  return { ...job, secagg: { ...fromFile, enabled: true, ...flags } };
+  // DP needs the unweighted sum of clipped, noised updates: uniform weighting unless the job file says otherwise.
+  const dpOn = typeof job.dp === 'object' && job.dp !== null && (job.dp as Record<string, unknown>).enabled === true;
+  return { ...job, secagg: { ...(dpOn ? { weighting: 'uniform' } : {}), ...fromFile, enabled: true, ...flags } };
 }
 
 function roundLine(r: RoundRecord): string {

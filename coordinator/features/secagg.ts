@@ -27,6 +27,11 @@ export function loadStateRoster(stateDir: string): ResolveIdentity {
 
 function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void) {
   const reports = new Map<number, SecAggRoundReport>();
+  const { dp, secagg } = ctx.spec;
+  if (dp.enabled && secagg.clipRange < dp.clipNorm) {
+    // Quantisation clips each coordinate to [−r, r]; clipping a noised coordinate shrinks its noise share.
+    ctx.logger.warn({ clipRange: secagg.clipRange, clipNorm: dp.clipNorm }, 'secagg.clipRange is below the DP clip norm: noised coordinates may be clipped before masking; use r ≥ C plus a few noise standard deviations');
+  }
   const protocol = secAggTrainingProtocol({
     resolveIdentity,
     onReport: (r) => {
