@@ -104,6 +104,8 @@ describe('DP end to end on Adult', () => {
       expect(privacy.epsilon).toBe(eps(q, sigma, i + 1));
       expect(privacy.participation).toMatchObject({ expected: q * 1000, actual: r.participants, population: 1000 });
       expect(privacy.clippedFraction).not.toBeNull();
+      // Distributed noise without secure aggregation: the coordinator sees each update with 1/√m of the noise.
+      expect((r.extra.privacy as { againstCoordinator: boolean }).againstCoordinator).toBe(false);
       // Poisson(q = 0.05, N = 1000): 50 ± 6.9; 6 standard deviations either way is a broken sampler.
       expect(Math.abs(r.participants - 50)).toBeLessThan(6 * Math.sqrt(1000 * q * (1 - q)));
     }

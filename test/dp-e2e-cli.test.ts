@@ -33,7 +33,7 @@ describe('tessera simulate with DP', () => {
     expect(doc.status).toBe('budget-exhausted');
     expect(doc.private).toBe(false);
     expect(doc.rounds.map((r) => r.extra.privacy.epsilon)).toEqual([eps(1), eps(2)]);
-    expect(doc.rounds[0]?.extra.privacy).toMatchObject({ placement: 'local', clipNorm: 0.5, noiseMultiplier: sigma });
+    expect(doc.rounds[0]?.extra.privacy).toMatchObject({ placement: 'local', clipNorm: 0.5, noiseMultiplier: sigma, againstCoordinator: true });
     const shown = JSON.parse((await tessera(['ledger', 'show', '--state', state, '--json'])).stdout) as { jobs: Array<{ epsilonSpent: number; roundsCharged: number; notPrivateRounds: number; budget: { epsilon: number; placement: string } }> };
     expect(shown.jobs).toHaveLength(1);
     expect(shown.jobs[0]).toMatchObject({ epsilonSpent: eps(2), roundsCharged: 2, notPrivateRounds: 2, budget: { epsilon: budget, placement: 'local' } });
