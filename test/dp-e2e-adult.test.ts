@@ -134,6 +134,34 @@ describe('DP end to end on Adult', () => {
     expect(sim.result.rounds.every((r) => (r.extra.privacy as { placement: string }).placement === 'central')).toBe(true);
   }, 60_000);
 
+  it('distributed under secure aggregation with a pinned threshold: charged per round, and the guarantee holds against the coordinator', async () => {
+    const q = 1;
+    const sigma = 3;
+    const budget = (eps(q, sigma, 2) + eps(q, sigma, 3)) / 2;
+    const sim = await runSimulation(
+      {
+        dataset: 'adult',
+        dataDir: SHARED_DATA_DIR,
+        clients: 12,
+        rounds: 10,
+        samplingRate: q,
+        minClients: 8,
+        trainLimit: 3000,
+        testLimit: 500,
+        checkContract: false,
+        job: { training, secagg: { enabled: true, degree: 11, threshold: 8, weighting: 'uniform' }, dp: { enabled: true, epsilon: budget, delta: DELTA, noiseMultiplier: sigma, clipNorm: 0.5 } },
+      },
+      { logger: silentLogger() },
+    );
+    expect(sim.result.status).toBe('budget-exhausted');
+    expect(sim.result.rounds).toHaveLength(2);
+    for (const [i, r] of sim.result.rounds.entries()) {
+      expect(r.participants).toBe(12);
+      expect(r.extra.privacy).toMatchObject({ epsilon: eps(q, sigma, i + 1), minSurvivors: 8, againstCoordinator: true });
+      expect(r.extra.secagg).toMatchObject({ t: 8, survivors: 12 });
+    }
+  }, 60_000);
+
   it('refuses central placement without a trusted coordinator: job spec, coordinator feature, client mod', async () => {
     const dp = { enabled: true, placement: 'central', epsilon: 3, noiseMultiplier: 1 };
     await expect(runSimulation({ dataset: 'adult', dataDir: SHARED_DATA_DIR, clients: 5, rounds: 1, samplingRate: 0.5, trainLimit: 500, testLimit: 100, job: { dp } }, { logger: silentLogger() })).rejects.toThrow(
