@@ -105,6 +105,20 @@ export class Federation {
     });
   }
 
+  /** Resolves true at the next client connection, or false when `timeoutMs` passes first. */
+  waitForConnection(timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const done = (value: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(onConnect);
+        resolve(value);
+      };
+      const onConnect = (): void => done(true);
+      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      this.waiters.add(onConnect);
+    });
+  }
+
   /** Sends a message outside any request (secure-aggregation stages). False when the client is gone. */
   send(clientId: string, message: ServerMessage): boolean {
     const entry = this.connections.get(clientId);

@@ -100,8 +100,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       }
       const started = Date.now();
       const lifecycle = new RoundLifecycle();
-      const connected = federation.clients();
-      const { eligible, excluded } = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
+      const { eligible, excluded } = await eligibleClients(options, round);
       const decision = hooks.beforeRound?.(round, eligible) ?? { proceed: true };
       if (!decision.proceed) return finish(decision.status, decision.message);
       const { selected, expected } = selectClients(spec.sampling, eligible, options.rng);
@@ -110,6 +109,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         lifecycle.to('failed');
         log.warn({ selected: selected.length, minClients: spec.minClients }, 'too few clients selected; retrying');
         if (attempt > spec.maxRoundRetries) return finish('failed', tooFew(round, selected.length, spec.minClients, attempt));
+        await pauseBeforeRetry(attempt);
         continue;
       }
       lifecycle.to('training');
@@ -118,6 +118,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         lifecycle.to('failed');
         log.warn({ participants: outcome.participants.length, dropped: outcome.dropped.length, declined: outcome.declined.length }, 'too few updates; retrying');
         if (attempt > spec.maxRoundRetries) return finish('failed', tooFew(round, outcome.participants.length, spec.minClients, attempt));
+        await pauseBeforeRetry(attempt);
         continue;
       }
       lifecycle.to('aggregating');
@@ -173,6 +174,27 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   if (e === null) return central;
   const extra = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
   return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };
+}
+
+/**
+ * The clients a round may sample. Connected is not enough: consent or a privacy cap may exclude some, so
+ * while fewer than `minClients` are eligible the coordinator waits for further connections (up to
+ * `waitForClientsMs`) before the attempt counts as short.
+ */
+async function eligibleClients(options: RunJobOptions, round: number): Promise<{ eligible: ConnectedClient[]; excluded: ExcludedClient[] }> {
+  const { federation, hooks = {}, spec } = options;
+  const until = Date.now() + (options.waitForClientsMs ?? spec.roundDeadlineMs);
+  for (;;) {
+    const connected = federation.clients();
+    const r = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
+    if (r.eligible.length >= spec.minClients || Date.now() >= until) return r;
+    if (!(await federation.waitForConnection(until - Date.now()))) return hooks.eligible?.(federation.clients(), round) ?? { eligible: federation.clients(), excluded: [] };
+  }
+}
+
+/** A short, growing pause before retrying a round, so retries do not burn out in milliseconds. */
+function pauseBeforeRetry(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5000)));
 }
 
 function tooFew(round: number, got: number, min: number, attempts: number): string {

@@ -65,7 +65,8 @@ afterAll(async () => {
   state.cleanup();
 });
 
-describe('tessera governance CLI', () => {
+// Each step is a real `tessera` process (≈1–4 s to start under load); the walks below run two dozen of them.
+describe('tessera governance CLI', { timeout: 240_000 }, () => {
   it('walks keys → approvers → approve → deploy → canary → production → rollback', async () => {
     const officerKey = join(state.dir, 'officer.key');
     const ownerKey = join(state.dir, 'owner.key');
