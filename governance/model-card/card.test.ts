@@ -72,6 +72,13 @@ describe('model card', () => {
     expect(privacyStatement({ epsilon: null, delta: null, placement: 'none', accountant: null, unit: 'organisation' }, 3)).toMatch(/without differential privacy/);
   });
 
+  it('says whether the coordinator saw individual updates (secure aggregation on or off)', () => {
+    const p = { epsilon: 2.5, delta: 1e-5, placement: 'distributed' as const, accountant: 'rdp', unit: 'organisation' as const };
+    expect(privacyStatement(p, 3, true)).toMatch(/saw only their sum/);
+    expect(privacyStatement(p, 3, false)).toMatch(/Secure aggregation was off: the coordinator saw each update with only its share of the noise/);
+    expect(privacyStatement(p, 3)).not.toMatch(/secure aggregation/i);
+  });
+
   it('renders Markdown with every section', () => {
     const md = renderModelCardMarkdown(generateModelCard(db, model));
     for (const heading of ['# Model card: heart', '## Purpose and intended use', '## Limitations', '## Out-of-scope uses', '## Data', '## Participation', '## Privacy guarantee', '## Fairness', '## Approvals', '## Deployment history']) {

@@ -72,14 +72,23 @@ export function describeArchitecture(spec: ModelSpec): string {
 }
 
 const PLACEMENT_WORDS: Readonly<Record<PrivacySpent['placement'], string>> = {
-  distributed: 'each organisation added its share of the noise to its update before secure aggregation, so no party saw an un-noised update',
+  distributed: 'each organisation added its share of the noise to its own update before sending it, so that the sum carries the full noise',
   central: 'the coordinator, trusted for this job, added the noise to the aggregated update',
   local: 'each organisation added the full noise to its own update before sending it',
   none: 'no noise was added',
 };
 
+/** What secure aggregation adds to the statement: whether the coordinator saw individual (partly noised) updates. */
+function secureAggregationWords(p: PrivacySpent, secureAggregation: boolean | null): string {
+  if (secureAggregation === null) return '';
+  if (secureAggregation) return ' Updates were combined by secure aggregation: the coordinator saw only their sum, never an individual update.';
+  return p.placement === 'distributed'
+    ? ' Secure aggregation was off: the coordinator saw each update with only its share of the noise, so the guarantee against the coordinator itself is weaker than the figure above.'
+    : ' Secure aggregation was off: the coordinator saw individual updates.';
+}
+
 /** The privacy guarantee in plain words, with ε, δ and the unit of privacy. */
-export function privacyStatement(p: PrivacySpent, rounds: number): string {
+export function privacyStatement(p: PrivacySpent, rounds: number, secureAggregation: boolean | null = null): string {
   if (p.epsilon === null || p.placement === 'none') {
     return 'This model was trained without differential privacy. It carries no formal guarantee about what it may reveal of any organisation\'s data; only the protections of secure aggregation, if used, apply.';
   }
@@ -89,7 +98,7 @@ export function privacyStatement(p: PrivacySpent, rounds: number): string {
     `This model was trained with differential privacy: ε = ${p.epsilon}, δ = ${p.delta ?? 'unknown'}, over ${rounds} round${rounds === 1 ? '' : 's'}${p.accountant ? `, accounted with the ${p.accountant} accountant` : ''}.`,
     `The unit of privacy is ${unit}.`,
     `In plain words: whether or not that contribution was included, the chance of training any particular model changes by at most a factor of e^ε ≈ ${factor < 1000 ? factor.toFixed(2) : factor.toExponential(2)}, except with a probability of at most δ.`,
-    `Noise placement: ${PLACEMENT_WORDS[p.placement]}.`,
+    `Noise placement: ${PLACEMENT_WORDS[p.placement]}.${secureAggregationWords(p, secureAggregation)}`,
   ].join(' ');
 }
 
@@ -117,14 +126,18 @@ export function fairnessTable(report: unknown): CardFairnessRow[] {
   return rows;
 }
 
-function section(jobSpec: unknown): { purpose: string | null; card: ModelCardSection } {
-  const s = z.object({ purpose: z.string().optional(), modelCard: ModelCardSection.optional() }).safeParse(jobSpec);
-  return { purpose: s.success ? (s.data.purpose ?? null) : null, card: s.success && s.data.modelCard ? s.data.modelCard : ModelCardSection.parse({}) };
+function section(jobSpec: unknown): { purpose: string | null; card: ModelCardSection; secureAggregation: boolean | null } {
+  const s = z.object({ purpose: z.string().optional(), modelCard: ModelCardSection.optional(), secagg: z.object({ enabled: z.boolean() }).optional() }).safeParse(jobSpec);
+  return {
+    purpose: s.success ? (s.data.purpose ?? null) : null,
+    card: s.success && s.data.modelCard ? s.data.modelCard : ModelCardSection.parse({}),
+    secureAggregation: s.success && s.data.secagg ? s.data.secagg.enabled : null,
+  };
 }
 
 export function buildModelCard(input: ModelCardInput) {
   const { lineage } = input;
-  const { purpose, card } = section(input.jobSpec);
+  const { purpose, card, secureAggregation } = section(input.jobSpec);
   const orgs = participatingOrganisations(lineage);
   return {
     schema: MODEL_CARD_SCHEMA,
@@ -152,7 +165,7 @@ export function buildModelCard(input: ModelCardInput) {
       organisations: orgs,
       perRound: lineage.participation.map((p) => ({ round: p.round, organisations: p.organisations.length })),
     },
-    privacy: { ...lineage.privacy, statement: privacyStatement(lineage.privacy, lineage.rounds) },
+    privacy: { ...lineage.privacy, statement: privacyStatement(lineage.privacy, lineage.rounds, secureAggregation) },
     fairness: lineage.fairness === null
       ? null
       : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report), groups: fairnessTable(lineage.fairness.report) },
