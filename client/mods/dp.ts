@@ -19,24 +19,16 @@
  * does not cover; it is a diagnostic (see the README's privacy section).
  */
 import { clipL2 } from '../../privacy/dp/clip.ts';
-import { resolveDpPlan, type DpPlan } from '../../privacy/dp/config.ts';
+import { dpPlanForJob } from '../../privacy/dp/config.ts';
 import { addGaussianNoise } from '../../privacy/dp/gaussian.ts';
 import { noiseStdPerClient } from '../../privacy/dp/placement.ts';
 import { cryptoRandom, type RandomSource } from '../../privacy/random.ts';
-import { TesseraError } from '../../protocol/errors.ts';
-import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { ClientMod } from './mod.ts';
 
 export const DP_MOD_NAME = 'dp';
 
 /** The DP plan both sides derive from a job spec (the secure-aggregation threshold counts only when pinned). */
-export function dpPlanForJob(job: JobSpec): DpPlan {
-  if (job.dp.adaptiveClipping?.enabled === true) {
-    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not carried by training rounds yet (the clip norm would have to change per round); turn dp.adaptiveClipping off');
-  }
-  const threshold = job.secagg.enabled ? job.secagg.threshold : undefined;
-  return resolveDpPlan({ dp: job.dp, sampling: job.sampling, minClients: job.minClients, ...(threshold === undefined ? {} : { secaggThreshold: threshold }) });
-}
+export { dpPlanForJob };
 
 export interface DpModOptions {
   /** Noise source; default a CSPRNG. A seeded source is for reproducible simulations only (not private). */

@@ -15,11 +15,10 @@
 import Database from 'better-sqlite3';
 import { chargeRound, getJobBudget, planRound, setJobBudget } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
-import { resolveDpPlan, type DpPlan } from '../../privacy/dp/config.ts';
+import { dpPlanForJob } from '../../privacy/dp/config.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
 import { participationReport } from '../../privacy/dp/sampling.ts';
 import { TesseraError } from '../../protocol/errors.ts';
-import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
@@ -33,16 +32,8 @@ export const DP_EXCLUSION = { orgCap: 'TESSERA_ERR_BUDGET_EXCEEDED', duplicateOr
  * (client/mods/dp.ts): m counts the secure-aggregation threshold only when the job pins it, so m never
  * exceeds the number of survivors a round is guaranteed to have.
  */
-export function coordinatorDpPlan(spec: JobSpec): DpPlan {
-  if (spec.dp.adaptiveClipping?.enabled === true) {
-    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not carried by training rounds yet (the clip norm would have to change per round); turn dp.adaptiveClipping off');
-  }
-  if (spec.secagg.enabled && spec.secagg.weighting === 'examples') {
-    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'with DP on, secure aggregation must use secagg.weighting = "uniform": example weighting would rescale each clipped, noised update (and its noise) by its example count');
-  }
-  const threshold = spec.secagg.enabled ? spec.secagg.threshold : undefined;
-  return resolveDpPlan({ dp: spec.dp, sampling: spec.sampling, minClients: spec.minClients, ...(threshold === undefined ? {} : { secaggThreshold: threshold }) });
-}
+/** The coordinator's DP plan: the same derivation as the clients' (privacy/dp/config.ts). */
+export const coordinatorDpPlan = dpPlanForJob;
 
 /** A private, throw-away ledger database for runs without a state directory (same schema and triggers). */
 function memoryLedger(): Db {

@@ -6,6 +6,7 @@
 import { TesseraError } from '../../protocol/errors.ts';
 import type { Accountant, Conversion } from '../accountant/index.ts';
 import type { DpPlacement, DpSection } from '../../protocol/job/dp.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
 import { adaptiveClipNoise } from './adaptive-clipping.ts';
 import { minSurvivors } from './placement.ts';
 import type { SamplingMode } from './sampling.ts';
@@ -92,4 +93,21 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
     conversion,
     adaptiveClipping: adaptive,
   };
+}
+
+/**
+ * The DP plan of a whole job, the one derivation both sides use (the client mod for its noise share, the
+ * coordinator feature for the ledger and estimator): m = max(minClients, secagg threshold), counting the
+ * threshold only when the job pins it. Refuses what rounds cannot carry yet (adaptive clipping) and example
+ * weighting under secure aggregation, which would rescale each clipped, noised update by its example count.
+ */
+export function dpPlanForJob(job: JobSpec): DpPlan {
+  if (job.dp.adaptiveClipping?.enabled === true) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not carried by training rounds yet (the clip norm would have to change per round); turn dp.adaptiveClipping off');
+  }
+  if (job.secagg.enabled && job.secagg.weighting === 'examples') {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'with DP on, secure aggregation must use secagg.weighting = "uniform": example weighting would rescale each clipped, noised update (and its noise) by its example count');
+  }
+  const threshold = job.secagg.enabled ? job.secagg.threshold : undefined;
+  return resolveDpPlan({ dp: job.dp, sampling: job.sampling, minClients: job.minClients, ...(threshold === undefined ? {} : { secaggThreshold: threshold }) });
 }
