@@ -5,8 +5,17 @@
  * protocol's for the same seed up to quantisation error (step r/L = 10 / ⌊(2^31 − 1)/4⌋ ≈ 1.9e−8 per client
  * and coordinate, privacy/secagg/quantize.ts), and the round records carry the chosen (k, t).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assembleJob } from '../coordinator/features/assemble.ts';
+import { SECAGG_ROSTER_FILE } from '../coordinator/features/secagg.ts';
+import { SECAGG_PROTOCOL_NAME } from '../coordinator/secagg-round.ts';
 import { silentLogger } from '../lib/logger.ts';
+import { cryptoRandom } from '../privacy/random.ts';
+import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
+import { parseJobSpec } from '../protocol/job/spec.ts';
 import { runSimulation, type SimulationResult } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 
@@ -54,4 +63,28 @@ describe('a secure-aggregation job over real sockets on Heart', () => {
       expect(r.trainLoss).toBeNull();
     }
   }, 120_000);
+});
+
+describe('the secagg feature in a deployment', () => {
+  const spec = parseJobSpec({
+    name: 'secagg-feature',
+    purpose: 'research',
+    model: { kind: 'logistic', inputs: 9, classes: 2 },
+    data: { dataset: 'heart' },
+    rounds: 1,
+    sampling: { mode: 'fixed', clientsPerRound: 4 },
+    minClients: 1,
+    roundDeadlineMs: 1000,
+    training: { epochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd' },
+    consent: { required: false },
+    secagg: { enabled: true },
+  });
+  it('refuses to run without the identity roster, and runs the SecAgg+ protocol with the one in the state directory', () => {
+    const base = { jobId: 'job-feature', spec, logger, rng: cryptoRandom() };
+    expect(() => assembleJob(base)).toThrow(/state directory/);
+    const dir = mkdtempSync(join(tmpdir(), 'secagg-state-'));
+    expect(() => assembleJob({ ...base, stateDir: dir })).toThrow(new RegExp(SECAGG_ROSTER_FILE));
+    writeFileSync(join(dir, SECAGG_ROSTER_FILE), JSON.stringify(simulatedIdentities(['client-a', 'client-b'], cryptoRandom()).roster));
+    expect(assembleJob({ ...base, stateDir: dir }).protocol?.name).toBe(SECAGG_PROTOCOL_NAME);
+  });
 });
