@@ -93,7 +93,15 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
   const markGone = (id: string, code: string, reason: string): void => {
     if (!gone.has(id)) gone.set(id, { code, reason });
   };
+  /** Clients whose masked input the server accepted: the clients the unmasked sum would cover (U3). */
+  const masked = new Set<string>();
   const dispatch = (out: readonly Outgoing[]): void => {
+    // Never reveal shares for a sum of fewer than minClients inputs: such a round cannot commit, and under
+    // distributed DP its sum would carry less noise than was accounted (m = max(minClients, t)).
+    if (out.some((o) => o.message.type === 'secagg.unmask') && masked.size < spec.minClients) {
+      log.warn({ masked: masked.size, minClients: spec.minClients }, 'too few masked inputs to unmask; aborting before any share is revealed');
+      out = server.abort('TESSERA_ERR_SECAGG_ABORT', `only ${masked.size} masked input(s) arrived; the job needs at least ${spec.minClients} before anything is unmasked`);
+    }
     for (const o of out) {
       const sent = federation.send(o.to, { type: 'secagg', jobId, round, taskId: taskIds.get(o.to) as string, message: o.message });
       if (!sent) markGone(o.to, 'TESSERA_ERR_TIMEOUT', `disconnected before the ${stageOf()} stage`);
@@ -125,7 +133,9 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
   const deliver = (clientId: string, message: SecAggClientMessage): void => {
     if (finished()) return;
     try {
-      dispatch(server.receive(clientId, alignBinary(message)));
+      const out = server.receive(clientId, alignBinary(message));
+      if (message.type === 'secagg.masked-input') masked.add(clientId);
+      dispatch(out);
     } catch (e) {
       const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
       // A refused message (tampered, replayed, late, out of order) excludes its sender from the rest of the round.

@@ -23,14 +23,14 @@ const logger = silentLogger();
 // A logistic model with 9 inputs and 2 classes has 9·2 + 2 = 20 parameters: the update length d.
 const D = 20;
 
-function job(secagg: Record<string, unknown>, deadlineMs = 10_000): JobSpec {
+function job(secagg: Record<string, unknown>, deadlineMs = 10_000, minClients = 1): JobSpec {
   return parseJobSpec({
     name: 'secagg-socket',
     model: { kind: 'logistic', inputs: 9, classes: 2 },
     data: { dataset: 'heart' },
     rounds: 1,
     sampling: { mode: 'fixed', clientsPerRound: 1000 },
-    minClients: 1,
+    minClients,
     roundDeadlineMs: deadlineMs,
     training: { epochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd' },
     secagg: { enabled: true, ...secagg },
@@ -55,7 +55,7 @@ afterEach(async () => {
 
 type Tamper = (to: string, message: ServerMessage) => ServerMessage;
 
-async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; seed?: string; tamper?: Tamper; deadlineMs?: number }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
+async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; seed?: string; tamper?: Tamper; deadlineMs?: number; minClients?: number }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
   server = await startCoordinator({ logger, port: 0 });
   fed = lightFederation(server, { n: o.n, seed: o.seed ?? `n${o.n}`, update, examples, ...(o.drops ? { drops: o.drops } : {}) });
   await server.federation.waitForClients(o.n, 10_000);
@@ -64,7 +64,7 @@ async function secureRound(o: { n: number; secagg: Record<string, unknown>; drop
   const byId = new Map(server.federation.clients().map((c) => [c.clientId, c]));
   const selected = clientIds(o.n).map((id) => byId.get(id)).filter((c) => c !== undefined);
   const federation = o.tamper === undefined ? server.federation : tampering(server.federation, o.tamper);
-  const outcome = await protocol.run({ jobId: 'job-secagg', spec: job(o.secagg, o.deadlineMs), round: 1, selected, global: new Float32Array(D), federation, logger });
+  const outcome = await protocol.run({ jobId: 'job-secagg', spec: job(o.secagg, o.deadlineMs, o.minClients), round: 1, selected, global: new Float32Array(D), federation, logger });
   if (report === undefined) throw new Error('no report');
   return { outcome, report, fed };
 }
@@ -115,6 +115,11 @@ describe('secure aggregation over real sockets, n = 5 (complete graph, t = 3)', 
     const r = await secureRound({ n: 5, secagg });
     expectExact(r, clientIds(5));
     expect(r.outcome.dropped).toEqual([]);
+  });
+  it('3 masked inputs ≥ t but below minClients = 4: aborts before any share is revealed', async () => {
+    const r = await secureRound({ n: 5, secagg, minClients: 4, drops: dropsAt([3, 4], 'share-keys') });
+    expectCleanAbort(r, 5, 'nothing');
+    expect(r.report.abort?.reason).toMatch(/only 3 masked input\(s\) arrived; the job needs at least 4/);
   });
   for (const point of STAGES) {
     it(`2 = n − t clients disconnect after ${point}: the survivors' sum is exact`, async () => {

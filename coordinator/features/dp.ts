@@ -65,17 +65,14 @@ export const dpFeature: FeatureFactory = (ctx) => {
   const serverNoiseStd = noiseStdServer({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
   const privateNoise = ctx.rng.isPrivate;
-  // Against the coordinator itself: local noise always; distributed noise only when every sum it can learn
-  // holds at least m noise shares — under secure aggregation it can unmask any t survivors, so t ≥ m is needed
-  // (the threshold pinned, and minClients ≤ threshold); central never.
-  const secaggThreshold = spec.secagg.enabled ? spec.secagg.threshold : undefined;
-  const againstCoordinator = plan.placement === 'local' || (plan.placement === 'distributed' && secaggThreshold !== undefined && secaggThreshold >= plan.minSurvivors);
+  // Against the coordinator itself: local noise always; distributed noise when every sum it learns holds at
+  // least m noise shares — under secure aggregation the coordinator's round (coordinator/secagg-round.ts)
+  // refuses to unmask fewer than minClients masked inputs, and m = max(minClients, pinned t); central never.
+  const againstCoordinator = plan.placement === 'local' || (plan.placement === 'distributed' && spec.secagg.enabled);
   if (plan.placement === 'distributed' && !againstCoordinator) {
     logger.warn(
-      { minSurvivors: plan.minSurvivors, secagg: spec.secagg.enabled, threshold: secaggThreshold ?? null },
-      spec.secagg.enabled
-        ? 'distributed DP: the secure-aggregation threshold is not pinned at or above minClients, so the coordinator could unmask a sum of fewer than m survivors with less noise than accounted; the guarantee covers the released models'
-        : 'distributed DP without secure aggregation: the guarantee covers the released models; the coordinator itself sees each noised update',
+      { minSurvivors: plan.minSurvivors },
+      'distributed DP without secure aggregation: the guarantee covers the released models; the coordinator itself sees each noised update',
     );
   }
   logger.info({ placement: plan.placement, samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors, epsilon: budget, delta: plan.delta, privateNoise }, 'differential privacy on');
