@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
-import { action, numberOption, printLine } from './run.ts';
+import { action, printLine } from './run.ts';
 import { readJsonFile } from './coordinator.ts';
 
 interface ClientOptions {
@@ -19,7 +19,9 @@ interface ClientOptions {
   contract?: string;
   consent?: string;
   clientId?: string;
-  holdout: number;
+  holdout: boolean;
+  identity?: string;
+  roster?: string;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -35,7 +37,9 @@ export function registerClient(program: Command): void {
     .option('--contract <file>', 'data contract JSON to read and check the file with (instead of a built-in one)')
     .option('--consent <file>', 'local consent JSON: decline jobs it does not cover ({"organisation", "consents": [...]})')
     .option('--client-id <id>', 'client id (default: <org>-client)')
-    .option('--holdout <fraction>', 'share of rows kept out of training for federated evaluation (0 = none)', numberOption('--holdout', 0, 0.9), 0.2)
+    .option('--no-holdout', "train on every row (no held-out split; by default each job's fairness.heldOutFraction of the rows, drawn from the job seed, is kept for federated evaluation)")
+    .option('--identity <keyfile>', 'Ed25519 key file (tessera keys generate) identifying this client in secure aggregation')
+    .option('--roster <file>', "this organisation's copy of the secure-aggregation identity roster (client id → public key)")
     .action(
       action(async (o: ClientOptions) => {
         if (!ID.test(o.org)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${o.org}"`);
@@ -52,7 +56,9 @@ export function registerClient(program: Command): void {
         const { loadContract, readExamples } = await import('../governance/contract/load.ts');
         const { loadBuiltinContract } = await import('../datasets/contracts/index.ts');
         const { LocalConsentFile } = await import('../governance/consent/local-consent.ts');
-        const { holdoutSplit } = await import('../governance/fairness/holdout.ts');
+        const { heldOutSplitForJob } = await import('../client/held-out-split.ts');
+        const { SecureAggregation } = await import('../client/secure-aggregation.ts');
+        const { readSecAggRoster, secAggIdentityFromKeyFile } = await import('../governance/identity/secagg-roster.ts');
         const { standardClientMods } = await import('../client/mods/index.ts');
         const { ClientNode } = await import('../client/node.ts');
         const { socketIoClientTransport } = await import('../client/transport/socketio-client.ts');
@@ -70,18 +76,19 @@ export function registerClient(program: Command): void {
         const logger = createLogger();
         const { examples, rejected, table } = readExamples(contract, o.data);
         if (rejected.length > 0) logger.warn({ rejected: rejected.length }, `${rejected.length} row(s) break contract ${contract.name} and are not used (the contract check reports them to the coordinator as counts)`);
-        const data = o.holdout > 0
-          ? (() => {
-              const split = holdoutSplit(examples, { fraction: o.holdout, seed: `holdout/${clientId}`, strataAttributes: [...contract.sensitive].filter((a) => a in examples.sensitive) });
-              return { train: split.train, heldOut: split.heldOut };
-            })()
-          : { train: examples };
+        // The held-out split depends on the job (its seed, fraction and sensitive attributes): derived per job.
+        const data = o.holdout ? (job: Parameters<typeof heldOutSplitForJob>[1]) => heldOutSplitForJob(examples, job, clientId) : { train: examples };
+        if ((o.identity === undefined) !== (o.roster === undefined)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'secure aggregation needs both --identity KEYFILE and --roster FILE');
+        const secure =
+          o.identity !== undefined && o.roster !== undefined
+            ? new SecureAggregation({ clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger })
+            : undefined;
         const backend = await initBackend();
-        logger.info({ backend: backend.name, examples: data.train.n, heldOut: 'heldOut' in data ? data.heldOut.n : 0 }, 'TensorFlow.js backend; local data read');
+        logger.info({ backend: backend.name, examples: examples.n, holdout: o.holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');
         const mods = standardClientMods({ contract, table, ...(consent !== undefined ? { consent } : {}) });
         const transport = socketIoClientTransport({
           url: url.toString().replace(/\/$/, ''),
-          handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId: o.org, examples: data.train.n, dataset: (o.dataset ?? contract.name).slice(0, 64) },
+          handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId: o.org, examples: examples.n, dataset: (o.dataset ?? contract.name).slice(0, 64) },
         });
         let refused: { code: string; message: string } | undefined;
         const nodes: Array<{ close(): void }> = [];
@@ -89,7 +96,7 @@ export function registerClient(program: Command): void {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
           const node = new ClientNode(
-            { clientId, orgId: o.org, transport, data, mods, logger },
+            { clientId, orgId: o.org, transport, data, mods, logger, ...(secure ? { secure } : {}) },
             {
               onRefused(code, message) {
                 refused = { code, message };
@@ -99,7 +106,7 @@ export function registerClient(program: Command): void {
           );
           nodes.push(node);
         });
-        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${data.train.n} training rows; Ctrl-C to stop`);
+        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${examples.n} rows${secure ? ', secure aggregation ready' : ''}; Ctrl-C to stop`);
         await done;
         for (const n of nodes) n.close();
         if (refused) {

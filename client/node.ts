@@ -11,24 +11,22 @@ import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
 import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask } from '../protocol/messages.ts';
 import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
-import type { Examples } from '../datasets/types.ts';
+import type { JobSpec } from '../protocol/job/spec.ts';
+import type { ClientData } from './held-out-split.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { evaluate, trainLocal } from '../ml/train.ts';
 import { admit, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
 
-export interface ClientData {
-  readonly train: Examples;
-  /** Held-out split for federated evaluation; the coordinator never sees it. */
-  readonly heldOut?: Examples;
-}
+export type { ClientData } from './held-out-split.ts';
 
 export interface ClientNodeOptions {
   readonly clientId: string;
   readonly orgId: string;
   readonly transport: ClientTransport;
-  readonly data: ClientData;
+  /** The local data, or a function of the job that derives it (e.g. `heldOutSplitForJob`; cached per job). */
+  readonly data: ClientData | ((job: JobSpec) => ClientData);
   readonly logger: Logger;
   readonly mods?: readonly ClientMod[];
   /** Secure aggregation, required to take part in jobs that turn it on. */
@@ -48,6 +46,7 @@ let backendTurn: Promise<void> = Promise.resolve();
 
 export class ClientNode {
   private readonly models = new Map<string, tf.LayersModel>();
+  private readonly splits = new Map<string, ClientData>();
   private closing = false;
   private readonly logger: Logger;
   readonly received: { errors: Array<{ code: string; message: string }> } = { errors: [] };
@@ -110,6 +109,18 @@ export class ClientNode {
     return m;
   }
 
+  private dataFor(job: JobSpec): ClientData {
+    const d = this.options.data;
+    if (typeof d !== 'function') return d;
+    const key = JSON.stringify([job.seed, job.fairness.heldOutFraction, job.fairness.sensitive]);
+    let split = this.splits.get(key);
+    if (!split) {
+      split = d(job);
+      this.splits.set(key, split);
+    }
+    return split;
+  }
+
   private async handle(task: TrainTask | EvaluateTask): Promise<void> {
     const log = this.logger.child({ job: task.jobId, round: task.round });
     const ctx: TaskContext = { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log };
@@ -141,7 +152,7 @@ export class ClientNode {
     const global = decodeFloat32(task.weights);
     setFlatWeights(model, global);
     const t = task.job.training;
-    const data = prepareTrainingData(mods, this.options.data.train, ctx);
+    const data = prepareTrainingData(mods, this.dataFor(task.job).train, ctx);
     const result = await trainLocal(model, data, {
       epochs: t.epochs,
       batchSize: t.batchSize,
@@ -164,7 +175,8 @@ export class ClientNode {
   private async evaluateTask(task: EvaluateTask, ctx: TaskContext & { task: EvaluateTask }, mods: readonly ClientMod[]): Promise<void> {
     const model = this.model(task);
     setFlatWeights(model, decodeFloat32(task.weights));
-    const data = this.options.data.heldOut ?? this.options.data.train;
+    const local = this.dataFor(task.job);
+    const data = local.heldOut ?? local.train;
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
     this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), ...extras });

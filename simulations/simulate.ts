@@ -18,7 +18,7 @@ import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Metrics } from '../coordinator/metrics.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { contractHash } from '../governance/contract/schema.ts';
-import { holdoutSplit } from '../governance/fairness/holdout.ts';
+import { heldOutSplitForJob } from '../client/held-out-split.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
@@ -86,9 +86,7 @@ export interface SimulationResult {
  */
 export function clientData(train: Examples, spec: JobSpec, clientId: string): ClientData {
   const local = forModel(train, spec.model);
-  if (!spec.fairness.enabled) return { train: local };
-  const split = holdoutSplit(local, { fraction: spec.fairness.heldOutFraction, seed: deriveSeed(spec.seed, 'holdout', clientId), strataAttributes: spec.fairness.sensitive });
-  return { train: split.train, heldOut: split.heldOut };
+  return spec.fairness.enabled ? heldOutSplitForJob(local, spec, clientId) : { train: local };
 }
 
 /** Reshapes image examples to flat vectors for models that take a vector (logistic, MLP). */
