@@ -1,7 +1,12 @@
-/** `tessera keys generate`: an Ed25519 identity for signing approvals (tweetnacl-compatible seed). */
+/**
+ * `tessera keys generate`: an Ed25519 identity (tweetnacl-compatible seed) for signing approvals or for a
+ * client's secure-aggregation identity; `tessera keys roster`: the consortium's secure-aggregation roster.
+ */
 import type { Command } from 'commander';
 import { generateKeyFile } from '../governance/identity/key-file.ts';
 import { toBase64 } from '../governance/identity/ed25519.ts';
+import { rosterFromPublicKeyFiles, writeSecAggRoster } from '../governance/identity/secagg-roster.ts';
+import { TesseraError } from '../protocol/errors.ts';
 import { action, printJson, printLine } from './run.ts';
 
 interface GenerateOptions {
@@ -10,7 +15,7 @@ interface GenerateOptions {
 }
 
 export function registerKeys(program: Command): void {
-  const keys = program.command('keys').description('Ed25519 signing keys for approvers.');
+  const keys = program.command('keys').description('Ed25519 keys: approvers\' signing keys and clients\' secure-aggregation identities.');
   keys
     .command('generate')
     .description('Generate a key pair: the private key in FILE (created with mode 0600, never overwritten) and the public key in FILE.pub.')
@@ -26,6 +31,26 @@ export function registerKeys(program: Command): void {
         printLine(`public key  ${out.publicKey}`);
         printLine(`private key written to ${out.privateKeyFile} (mode 0600); public key to ${out.publicKeyFile}`);
         printLine('Give the .pub file to your registry administrator: tessera approvers add --name NAME --public-key FILE.pub --roles ROLE');
+      }),
+    );
+  keys
+    .command('roster')
+    .description(
+      "Build the secure-aggregation identity roster from each client's public key file. Distribute it out of band: every client node reads its own copy (tessera client --roster), the coordinator reads <state>/secagg-identities.json.",
+    )
+    .requiredOption('--out <file>', 'where to write the roster (never overwritten)')
+    .requiredOption('--client <id=file.pub...>', 'a client id and its public key file; repeat for every client')
+    .option('--json', 'print one JSON document: {"rosterFile", "clients"}')
+    .action(
+      action((o: { out: string; client: string[]; json?: boolean }) => {
+        const entries = o.client.map((c) => {
+          const eq = c.indexOf('=');
+          if (eq <= 0 || eq === c.length - 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--client must be CLIENT_ID=PUBLIC_KEY_FILE, got "${c}"`);
+          return { clientId: c.slice(0, eq), publicKeyFile: c.slice(eq + 1) };
+        });
+        writeSecAggRoster(o.out, rosterFromPublicKeyFiles(entries));
+        if (o.json) return printJson({ rosterFile: o.out, clients: entries.map((e) => e.clientId) });
+        printLine(`roster of ${entries.length} client(s) written to ${o.out}`);
       }),
     );
 }
