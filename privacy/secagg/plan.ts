@@ -26,18 +26,23 @@ export interface SecAggPlan {
   readonly updateLength: number;
 }
 
-export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number }): SecAggPlan {
-  const { section: s, clients, updateLength } = options;
-  let k: number;
-  let t: number;
-  let complete: boolean;
+/**
+ * The neighbour degree k and threshold t for `clients` (the pinned values, checked, or the finder's), which
+ * every secure round of a job uses whatever its vector holds (training updates or evaluation counts).
+ */
+export function planSecAggGraph(section: SecAggSection, clients: number): { k: number; t: number; complete: boolean } {
+  const s = section;
   if (s.degree !== undefined && s.threshold !== undefined) {
     checkSecAggParams({ clients, k: s.degree, t: s.threshold });
-    ({ degree: k, threshold: t } = s);
-    complete = k === clients - 1;
-  } else {
-    ({ k, t, complete } = findSecAggParams({ clients, dropoutRate: s.dropoutRate, corruptRate: s.corruptRate, threatModel: s.threatModel }));
+    return { k: s.degree, t: s.threshold, complete: s.degree === clients - 1 };
   }
+  const { k, t, complete } = findSecAggParams({ clients, dropoutRate: s.dropoutRate, corruptRate: s.corruptRate, threatModel: s.threatModel });
+  return { k, t, complete };
+}
+
+export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number }): SecAggPlan {
+  const { section: s, clients, updateLength } = options;
+  const { k, t, complete } = planSecAggGraph(s, clients);
   const weighted = s.weighting === 'examples' ? weightedParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate, maxExamples: s.maxExamplesPerClient }) : undefined;
   const quant = weighted?.quant ?? quantizationParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate });
   return {

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { parseJobSpec } from '../../protocol/job/spec.ts';
+import { decodeEvaluationSum, evaluationInput, evaluationPlanForJob, MAX_EXAMPLE_LOSS_MILLI } from './evaluation-input.ts';
+import { decodeIntegerSum, encodeIntegerInput, integerSumParams } from './integer-sum.ts';
+
+describe('exact integer sums mod 2^32', () => {
+  it('the sum of in-bound inputs at the largest n the bound allows is exact (no wrap)', () => {
+    const bound = 2 ** 30; // 3 · 2^30 < 2^32 − 1 < 4 · 2^30
+    const params = integerSumParams({ clients: 3, segments: [{ name: 'a', length: 2, bound }] });
+    const sum = new Uint32Array(2);
+    for (let u = 0; u < 3; u++) {
+      const x = encodeIntegerInput([bound, u], params);
+      for (let i = 0; i < 2; i++) sum[i] = (sum[i] as number) + (x[i] as number);
+    }
+    expect([...decodeIntegerSum(sum, params, 3)]).toEqual([3 * bound, 3]);
+    expect(() => integerSumParams({ clients: 4, segments: [{ name: 'a', length: 2, bound }] })).toThrow(/at most 3 clients/);
+    expect(() => decodeIntegerSum(sum, params, 4)).toThrow(/4 summands/);
+  });
+
+  it('refuses inputs outside the public bound, negative or fractional', () => {
+    const params = integerSumParams({ clients: 2, segments: [{ name: 'examples', length: 1, bound: 10 }, { name: 'cells', length: 2, bound: 5 }] });
+    expect([...encodeIntegerInput([10, 0, 5], params)]).toEqual([10, 0, 5]);
+    expect(() => encodeIntegerInput([11, 0, 0], params)).toThrow(/examples\[0\] is 11/);
+    expect(() => encodeIntegerInput([1, -1, 0], params)).toThrow(/cells\[0\]/);
+    expect(() => encodeIntegerInput([1, 0, 0.5], params)).toThrow(/cells\[1\]/);
+    expect(() => encodeIntegerInput([1, 0], params)).toThrow(/2 coordinates/);
+  });
+
+  it('evaluation vectors: [examples, correct, loss (thousandths), ...counts] sum and decode exactly', () => {
+    const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 3 }, secagg: { enabled: true, maxExamplesPerClient: 100 }, fairness: { enabled: true, sensitive: ['sex'], groupValues: { sex: ['F', 'M'] } } });
+    const plan = evaluationPlanForJob(job, 3, 4);
+    expect([plan.dim, plan.k, plan.t]).toEqual([7, 2, 2]);
+    const results = [
+      { examples: 10, correct: 7, lossSum: 4.2344, fairnessCounts: Uint32Array.from([1, 2, 3, 4]) },
+      { examples: 20, correct: 15, lossSum: 9.1, fairnessCounts: Uint32Array.from([5, 6, 7, 8]) },
+      { examples: 100, correct: 0, lossSum: 100 * 16.1, fairnessCounts: Uint32Array.from([0, 0, 0, 1000 * 100]) },
+    ];
+    const sum = new Uint32Array(plan.dim);
+    for (const r of results) {
+      const x = encodeIntegerInput(evaluationInput(r), plan.integer);
+      for (let i = 0; i < plan.dim; i++) sum[i] = (sum[i] as number) + (x[i] as number);
+    }
+    const d = decodeEvaluationSum(sum, plan, 3);
+    expect(d.examples).toBe(130);
+    expect(d.correct).toBe(22);
+    expect(d.lossSum).toBeCloseTo(4.234 + 9.1 + 1610, 9);
+    expect([...(d.fairnessCounts ?? [])]).toEqual([6, 8, 10, 100_012]);
+    // A held-out split above the public cap W is refused, not truncated.
+    expect(() => encodeIntegerInput(evaluationInput({ examples: 101, correct: 0, lossSum: 0 }), evaluationPlanForJob(job, 3, 0).integer)).toThrow(/examples\[0\] is 101/);
+  });
+
+  it('refuses a round whose loss sum could wrap: n · W · ⌈1000·ln 1e7⌉ must stay below 2^32', () => {
+    const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 3 }, secagg: { enabled: true } });
+    const fits = Math.floor((2 ** 32 - 1) / (10_000 * MAX_EXAMPLE_LOSS_MILLI));
+    expect(fits).toBe(26);
+    expect(evaluationPlanForJob(job, fits, 0).dim).toBe(3);
+    expect(() => evaluationPlanForJob(job, fits + 1, 0)).toThrow(/lossSum .* can wrap/);
+  });
+});
