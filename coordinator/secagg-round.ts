@@ -3,16 +3,13 @@
  * neighbour graph of Bell et al., CCS 2020), behind the same `TrainingProtocol` type as plain-round.ts.
  *
  * Each selected client gets its TrainTask followed by its `secagg.setup`; it trains, masks its quantised update
- * and answers the task with its first stage message (the signed key advertisement) — or a decline. The later
- * stages travel as `secagg` envelopes routed by `Federation.subscribeSecAgg`. Every stage closes when all the
- * clients it waits for have answered or are gone (disconnected, declined, refused), or at the round deadline
- * (`SecAggServer.closeStage()`). The coordinator ends with the unmasked integer sum of the survivors' inputs
+ * and answers the task with its first stage message (the signed key advertisement) — or a decline; the stages
+ * run in `runSecAggExchange` (secagg-exchange.ts, shared with the secure evaluation). The coordinator ends with the unmasked integer sum of the survivors' inputs
  * only; `decodeSecAggSum` turns it into the Aggregate the strategy applies. Below the threshold t the server
  * aborts before any share is revealed and the round reports no participants (the job loop retries or fails).
  */
 import { randomUUID } from 'node:crypto';
 import { TesseraError } from '../protocol/errors.ts';
-import type { SecAggClientMessage } from '../protocol/secagg.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
@@ -20,9 +17,10 @@ import { planForJob } from '../privacy/secagg/job-plan.ts';
 import type { SecAggPlan } from '../privacy/secagg/plan.ts';
 import { decodeSecAggSum } from '../privacy/secagg/plan.ts';
 import { dequantizeSum } from '../privacy/secagg/quantize.ts';
-import { SecAggServer, type Outgoing } from '../privacy/secagg/server.ts';
+import { SecAggServer } from '../privacy/secagg/server.ts';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import type { ConnectedClient } from './federation.ts';
+import { runSecAggExchange } from './secagg-exchange.ts';
 import type { TrainingContext, TrainingOutcome, TrainingProtocol } from './plain-round.ts';
 import type { ExcludedClient } from './round-records.ts';
 import type { Aggregate } from './strategy.ts';
@@ -62,7 +60,6 @@ function emptyOutcome(dim: number, dropped: ExcludedClient[], declined: Excluded
 async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptions, rng: RandomSource): Promise<TrainingOutcome> {
   const { spec, round, federation, jobId } = ctx;
   const log = ctx.logger.child({ protocol: SECAGG_PROTOCOL_NAME });
-  const byId = new Map(ctx.selected.map((c) => [c.clientId, c]));
   const ids = ctx.selected.map((c) => c.clientId);
   const exclude = (c: ConnectedClient, code: string, reason: string): ExcludedClient => ({ clientId: c.clientId, orgId: c.orgId, code, reason });
   let plan: SecAggPlan;
@@ -77,124 +74,19 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
     return emptyOutcome(ctx.global.length, ctx.selected.map((c) => exclude(c, err.code, err.message)), [], []);
   }
   log.info({ clients: ids.length, k: plan.k, t: plan.t, dim: plan.dim, complete: plan.complete }, 'secure aggregation round started');
-
-  const taskIds = new Map(ids.map((id) => [id, randomUUID()]));
-  /** Clients that will not answer again this round, with why. */
-  const gone = new Map<string, { code: string; reason: string }>();
-  const declined = new Map<string, ExcludedClient>();
-  const dataChecks: ContractCheckSummary[] = [];
-  const stageOf = (): string => server.stage;
-  const finished = (): boolean => server.stage === 'done' || server.stage === 'aborted';
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  let stageTimer: NodeJS.Timeout | undefined;
-  let timedStage = '';
-
-  const markGone = (id: string, code: string, reason: string): void => {
-    if (!gone.has(id)) gone.set(id, { code, reason });
-  };
-  /** Clients whose masked input the server accepted: the clients the unmasked sum would cover (U3). */
-  const masked = new Set<string>();
-  const dispatch = (out: readonly Outgoing[]): void => {
-    // Never reveal shares for a sum of fewer than minClients inputs: such a round cannot commit, and under
-    // distributed DP its sum would carry less noise than was accounted (m = max(minClients, t)).
-    if (out.some((o) => o.message.type === 'secagg.unmask') && masked.size < spec.minClients) {
-      log.warn({ masked: masked.size, minClients: spec.minClients }, 'too few masked inputs to unmask; aborting before any share is revealed');
-      out = server.abort('TESSERA_ERR_SECAGG_ABORT', `only ${masked.size} masked input(s) arrived; the job needs at least ${spec.minClients} before anything is unmasked`);
-    }
-    for (const o of out) {
-      const sent = federation.send(o.to, { type: 'secagg', jobId, round, taskId: taskIds.get(o.to) as string, message: o.message });
-      if (!sent) markGone(o.to, 'TESSERA_ERR_TIMEOUT', `disconnected before the ${stageOf()} stage`);
-    }
-  };
-  /** Closes stages whose every awaited client is gone, re-arms the stage deadline, and ends when finished. */
-  const progress = (): void => {
-    for (let guard = 0; guard < 10 && !finished(); guard++) {
-      // A stage that waits for nobody (all answered, or every awaited client is gone) closes now.
-      if (!server.pending().every((id) => gone.has(id))) break;
-      dispatch(server.closeStage());
-    }
-    if (finished()) {
-      resolveDone();
-      return;
-    }
-    if (timedStage !== server.stage) {
-      timedStage = server.stage;
-      clearTimeout(stageTimer);
-      stageTimer = setTimeout(() => {
-        const late = server.pending();
-        for (const id of late) markGone(id, 'TESSERA_ERR_TIMEOUT', `no ${timedStage} message within ${spec.roundDeadlineMs} ms`);
-        log.warn({ stage: timedStage, late: late.length }, 'secure-aggregation stage deadline passed; dropping the clients that did not answer');
-        dispatch(server.closeStage());
-        progress();
-      }, spec.roundDeadlineMs);
-    }
-  };
-  const deliver = (clientId: string, message: SecAggClientMessage): void => {
-    if (finished()) return;
-    try {
-      const out = server.receive(clientId, alignBinary(message));
-      if (message.type === 'secagg.masked-input') masked.add(clientId);
-      dispatch(out);
-    } catch (e) {
-      const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
-      // A refused message (tampered, replayed, late, out of order) excludes its sender from the rest of the round.
-      log.warn({ client: clientId, code: err.code, stage: stageOf() }, `secure-aggregation message refused: ${err.message}`);
-      markGone(clientId, err.code, err.message);
-      federation.send(clientId, { type: 'secagg', jobId, round, taskId: taskIds.get(clientId) as string, message: { type: 'secagg.abort', roundId, code: err.code, reason: 'your message was refused; you are out of this round' } });
-    }
-    progress();
-  };
-
-  const unsubscribe = federation.subscribeSecAgg(jobId, round, (clientId, msg) => {
-    if (!byId.has(clientId) || msg.taskId !== taskIds.get(clientId)) {
-      log.warn({ client: clientId, code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' }, 'secure-aggregation message for another task refused');
-      return;
-    }
-    deliver(clientId, msg.message);
-  });
-  const poll = setInterval(() => {
-    let changed = false;
-    for (const id of server.pending()) {
-      if (!gone.has(id) && !federation.isConnected(id)) {
-        markGone(id, 'TESSERA_ERR_TIMEOUT', `disconnected during the ${stageOf()} stage`);
-        changed = true;
-      }
-    }
-    if (changed) progress();
-  }, options.pollMs ?? 25);
-
   const weights = encodeFloat32(ctx.global);
-  const setups = server.start();
-  for (const c of ctx.selected) {
-    const taskId = taskIds.get(c.clientId) as string;
-    federation
-      .request(c.clientId, { type: 'train', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }, spec.roundDeadlineMs)
-      .then((reply) => {
-        if (reply.type === 'secagg') return deliver(c.clientId, reply.message);
-        if (reply.type === 'decline') {
-          if (reply.reason.dataCheck) dataChecks.push(reply.reason.dataCheck);
-          declined.set(c.clientId, { ...exclude(c, reply.reason.code, reply.reason.message), ...(reply.reason.counts ? { counts: reply.reason.counts } : {}) });
-          markGone(c.clientId, reply.reason.code, reply.reason.message);
-        } else markGone(c.clientId, 'TESSERA_ERR_UNEXPECTED_MESSAGE', `answered a secure training task with a ${reply.type} message (an update in the clear is refused)`);
-        progress();
-      })
-      .catch((e: unknown) => {
-        const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
-        markGone(c.clientId, err.code, err.message);
-        progress();
-      });
-  }
-  // The setup follows the task on the same ordered channel; the client holds it until its update is ready.
-  dispatch(setups);
-  progress();
-  try {
-    await done;
-  } finally {
-    clearInterval(poll);
-    clearTimeout(stageTimer);
-    unsubscribe();
-  }
+  const { gone, declined, dataChecks } = await runSecAggExchange({
+    jobId,
+    round,
+    spec,
+    federation,
+    selected: ctx.selected,
+    logger: log,
+    server,
+    roundId,
+    task: (taskId) => ({ type: 'train', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+  });
   return conclude({ ctx, plan, server, gone, declined, dataChecks, onReport: options.onReport, log });
 }
 
@@ -255,13 +147,4 @@ export function toAggregate(plan: SecAggPlan, sum: Uint32Array, survivors: numbe
     return { sum: mean, totalWeight: total, participants: survivors };
   }
   return { sum: dequantizeSum(sum, plan.quant, survivors), totalWeight: survivors, participants: survivors };
-}
-
-/**
- * socket.io hands binary fields over as Buffers that may start at any offset of a pooled allocation; the
- * masked vector is read as 32-bit words, which needs a 4-byte-aligned view, so a misaligned one is copied.
- */
-function alignBinary(message: SecAggClientMessage): SecAggClientMessage {
-  if (message.type !== 'secagg.masked-input' || message.vector.byteOffset % 4 === 0) return message;
-  return { ...message, vector: new Uint8Array(message.vector) };
 }
