@@ -3,19 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { TesseraError } from '../protocol/errors.ts';
 import { SHARED_DATA_DIR } from '../test/paths.ts';
 import { parseCsvBytes, parseCsvText, readCsv } from './csv.ts';
+import { thrownTesseraError as thrown } from '../test/support/thrown.ts';
 
-function thrown(f: () => unknown): TesseraError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TesseraError) return e;
-    throw e;
-  }
-  throw new Error('expected a TesseraError');
-}
 
 describe('parseCsvText', () => {
   it('reads a header, trims cells, skips blank lines and records line numbers', () => {

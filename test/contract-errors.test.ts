@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TesseraError } from '../protocol/errors.ts';
 import { checkData } from '../governance/contract/check.ts';
 import { loadContract, readContractTable, readExamples } from '../governance/contract/load.ts';
 import { parseContract } from '../governance/contract/schema.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
+import { thrownTesseraError as error } from './support/thrown.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-contract-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,15 +20,6 @@ const file = (name: string, content: string) => {
   return p;
 };
 
-function error(f: () => unknown): TesseraError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TesseraError) return e;
-    throw e;
-  }
-  throw new Error('expected a TesseraError');
-}
 
 const headerless = parseContract({ name: 'p', version: '1', file: { header: false }, columns: ['a', 'b', 'c'].map((name) => ({ name, type: 'number' })) });
 

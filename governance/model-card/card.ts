@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { ModelCardSection } from '../../protocol/job/governance.ts';
 import type { ModelSpec } from '../../protocol/job/model.ts';
-import type { Lineage, PrivacySpent } from '../registry/lineage.ts';
+import type { PrivacySpent } from '../registry/lineage.ts';
+import type { RegisteredModel } from '../registry/registry.ts';
 import { participatingOrganisations, reportRuleHeadlines } from '../registry/lineage.ts';
 
 export const MODEL_CARD_SCHEMA = 'tessera.model-card/v1';
@@ -45,15 +46,8 @@ export interface CardFairnessRow {
   readonly suppressed: string | null;
 }
 
-export interface ModelCardInput {
-  readonly version: string;
-  readonly name: string;
-  readonly registeredAt: string;
-  readonly modelSpec: ModelSpec;
-  readonly parameters: number;
-  readonly lineage: Lineage;
-  readonly lineageHash: string;
-  readonly jobSpec: unknown;
+/** A registered model (its registry record) plus what the card adds: stage, approvals, deployments. */
+export interface ModelCardInput extends RegisteredModel {
   readonly stage: string;
   readonly approvals: readonly CardApproval[];
   readonly deployments: readonly CardDeploymentEvent[];
