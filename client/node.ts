@@ -9,7 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
 import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask } from '../protocol/messages.ts';
-import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
+import { decodeFloat32, decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { ClientData } from './held-out-split.ts';
@@ -18,6 +18,7 @@ import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { evaluate, trainLocal } from '../ml/train.ts';
 import { admit, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
+import { evaluationInput } from '../privacy/secagg/evaluation-input.ts';
 
 export type { ClientData } from './held-out-split.ts';
 
@@ -179,7 +180,14 @@ export class ClientNode {
     const data = local.heldOut ?? local.train;
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
-    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), ...extras });
+    const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n) };
+    if (task.job.secagg.enabled && this.options.secure) {
+      // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, ...counts].
+      const counts = evaluationInput({ ...sums, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined });
+      this.options.secure.begin(task, { counts, weight: data.n }, (m) => this.send(m));
+      return;
+    }
+    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, ...sums, ...extras });
   }
 
   private send(message: ClientMessage): void {

@@ -2,7 +2,7 @@
  * The client node's secure aggregation: implements the `SecureSubmission` port with the SecAgg+ client state
  * machine (privacy/secagg/client.ts). The update it receives is already clipped and noised (the DP mod runs
  * before); here it is quantised (stochastic rounding from the CSPRNG) and masked, and the stage messages are
- * answered. The round's setup arrives right after the TrainTask and is held until the update is ready; the
+ * answered. An evaluate task's input is its integer evaluation vector, masked as is (exact sums). The round's setup arrives right after the TrainTask and is held until the update is ready; the
  * key advertisement then answers the task. The client checks the coordinator's (n, k, t, dim) against what it
  * computes itself from the job spec, and resolves other clients' identity keys from its OWN roster copy.
  * A refusal (e.g. a request for both shares of one neighbour) is logged as an error and ends this client's
@@ -18,6 +18,8 @@ import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
+import { EVALUATION_HEADER, evaluationPlanForJob } from '../privacy/secagg/evaluation-input.ts';
+import { encodeIntegerInput } from '../privacy/secagg/integer-sum.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
 export interface SecureAggregationOptions {
@@ -100,9 +102,9 @@ export class SecureAggregation implements SecureSubmission {
       return;
     }
     try {
-      if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'this client aggregates updates securely; integer counts are sent by federated evaluation');
-      const plan = planForJob(task.job, setup.message.clients.length, input.update.length);
-      const encoded = encodeForSecAgg(plan, input.update, Math.max(0, Math.round(input.weight)), this.rng);
+      const plan = planInput(task, input, setup.message.clients.length, this.rng);
+      if (setup.message.dim !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the coordinator's round expects ${setup.message.dim} coordinates; this client's ${task.type} input has ${plan.dim} (another job layout)`);
+      const encoded = plan.encoded;
       this.options.onEncoded?.(task, encoded);
       s.client = new SecAggClient({
         clientId: this.options.clientId,
@@ -113,7 +115,7 @@ export class SecureAggregation implements SecureSubmission {
         // The coordinator's (k, t) must be what the job spec gives for this n, so it cannot lower the threshold.
         acceptParams: (p) => p.k === plan.k && p.t === plan.t,
       });
-      log.info({ clients: plan.clients, k: plan.k, t: plan.t, dim: plan.dim }, 'secure aggregation: update quantised, advertising keys');
+      log.info({ clients: plan.clients, k: plan.k, t: plan.t, dim: plan.dim, task: task.type }, `secure aggregation: ${task.type === 'train' ? 'update quantised' : 'evaluation counts ready'}, advertising keys`);
     } catch (e) {
       this.refuse(s, task, e, send, log);
       return;
@@ -152,6 +154,22 @@ export class SecureAggregation implements SecureSubmission {
     this.sessions.delete(s.taskId);
     send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: { code: err.code, message: err.message.slice(0, 500) } });
   }
+}
+
+/**
+ * The round's plan and this client's encoded input: a training update is quantised (plan.ts); an evaluation
+ * result is an exact integer vector checked against its public bounds (evaluation-input.ts). Each kind of
+ * task takes only its own kind of input, so counts never ride a training round or an update an evaluation.
+ */
+function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: number, rng: RandomSource): { clients: number; k: number; t: number; dim: number; encoded: Uint32Array } {
+  if (task.type === 'evaluate') {
+    if (input.counts === undefined || input.counts.length < EVALUATION_HEADER) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, ...counts]');
+    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - EVALUATION_HEADER);
+    return { ...plan, encoded: encodeIntegerInput(input.counts, plan.integer) };
+  }
+  if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure training round needs the update; integer counts are sent by federated evaluation');
+  const plan = planForJob(task.job, clients, input.update.length);
+  return { ...plan, encoded: encodeForSecAgg(plan, input.update, Math.max(0, Math.round(input.weight)), rng) };
 }
 
 function asError(e: unknown): TesseraError {

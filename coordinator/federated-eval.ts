@@ -4,8 +4,14 @@
  * seeing any example. Clients that miss the deadline are left out of that evaluation. Fairness counts (integer
  * vectors of one fixed layout, governance/fairness/layout.ts) are summed element-wise the same way; a sum is
  * only formed when every answering client sent a vector of the same length (else `fairnessError` says why).
+ *
+ * Under secure aggregation (`secagg.enabled`) nothing travels in the clear: the job's `EvaluationProtocol`
+ * (coordinator/secagg-evaluation.ts) runs a secure round in which each client's [examples, correct, loss,
+ * ...fairness counts] is masked and the coordinator unmasks only their exact integer sum, delivered in the same
+ * `FederatedEvaluation` shape. Without such a protocol a secure job's evaluation is skipped, never sent clear.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
 import { sumCounts } from '../governance/fairness/counts.ts';
@@ -18,24 +24,37 @@ export interface FederatedEvaluation {
   readonly examples: number;
   readonly clients: number;
   /**
-   * Element-wise sum of the clients' fairness count vectors (when the job asks for fairness). SECURE-AGGREGATION
-   * SEAM: when secure aggregation carries the counts, the secure evaluation protocol fills this with the
-   * unmasked sum instead (its modulus must exceed maxCellValue(layout, examples), governance/fairness/counts.ts).
+   * Element-wise sum of the clients' fairness count vectors (when the job asks for fairness). Under secure
+   * aggregation it is the unmasked sum (its modulus exceeds maxCellValue(layout, n·W): evaluation-input.ts).
    */
   readonly fairnessCounts?: Uint32Array;
   /** Why no sum was formed although some client sent counts (missing or mismatched vectors). */
   readonly fairnessError?: string;
 }
 
-export async function federatedEvaluate(options: {
-  federation: Federation;
-  clients: readonly ConnectedClient[];
-  jobId: string;
-  spec: JobSpec;
-  round: number;
-  weights: Float32Array;
-}): Promise<FederatedEvaluation | null> {
+export interface EvaluationContext {
+  readonly federation: Federation;
+  readonly clients: readonly ConnectedClient[];
+  readonly jobId: string;
+  readonly spec: JobSpec;
+  readonly round: number;
+  readonly weights: Float32Array;
+  readonly logger?: Logger | undefined;
+}
+
+/** Replaces the request/response evaluation (secure aggregation): same inputs, same result shape. */
+export interface EvaluationProtocol {
+  readonly name: string;
+  run(ctx: EvaluationContext): Promise<FederatedEvaluation | null>;
+}
+
+export async function federatedEvaluate(options: EvaluationContext & { protocol?: EvaluationProtocol | undefined }): Promise<FederatedEvaluation | null> {
   const { federation, spec } = options;
+  if (options.protocol !== undefined) return options.protocol.run(options);
+  if (spec.secagg.enabled) {
+    options.logger?.warn({ round: options.round, code: 'TESSERA_ERR_SECAGG_PARAMS' }, 'secure aggregation is on but no secure evaluation protocol is configured: federated evaluation skipped (results never travel in the clear)');
+    return null;
+  }
   const weights = encodeFloat32(options.weights);
   const replies = await Promise.allSettled(
     options.clients.map((c) =>

@@ -9,7 +9,7 @@ import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { RandomSource } from '../privacy/random.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
-import { federatedEvaluate, type FederatedEvaluation } from './federated-eval.ts';
+import { federatedEvaluate, type EvaluationProtocol, type FederatedEvaluation } from './federated-eval.ts';
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord } from './round-records.ts';
@@ -54,7 +54,7 @@ export interface RunJobOptions {
    * the end when there is no central evaluator, or always when this is set (fairness needs the clients'
    * subgroup counts); its figures are merged into the round record.
    */
-  readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => Record<string, unknown> };
+  readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => Record<string, unknown>; readonly protocol?: EvaluationProtocol };
   /** How long to wait for `minClients` to connect before each round. */
   readonly waitForClientsMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
@@ -170,7 +170,7 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   const due = round === options.spec.rounds || (every > 0 && round % every === 0);
   const wanted = options.federatedEvaluation?.always === true || central === null;
   if (!due || !wanted) return central;
-  const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights });
+  const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights, logger: options.logger.child({ job: options.jobId, round }), protocol: options.federatedEvaluation?.protocol });
   if (e === null) return central;
   const extra = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
   return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };

@@ -215,6 +215,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
 
 function observed(fe: RunJobOptions['federatedEvaluation'], see: (round: number, e: FederatedEvaluation) => void): RunJobOptions['federatedEvaluation'] {
   return {
+    ...fe,
     always: fe?.always ?? false,
     after: (round, e) => {
       see(round, e);

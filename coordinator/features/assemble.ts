@@ -29,6 +29,6 @@ export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFact
     hooks: composed.hooks,
     strategy: composed.wrapStrategy(base),
     protocol: composed.protocol ?? plainTrainingProtocol(composed.weighting),
-    federatedEvaluation: { always: ctx.spec.fairness.enabled, after: composed.afterEvaluation },
+    federatedEvaluation: { always: ctx.spec.fairness.enabled, after: composed.afterEvaluation, ...(composed.evaluationProtocol ? { protocol: composed.evaluationProtocol } : {}) },
   };
 }

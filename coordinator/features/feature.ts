@@ -9,7 +9,7 @@ import type { Db } from '../../governance/state/database.ts';
 import type { RandomSource } from '../../privacy/random.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import { TesseraError } from '../../protocol/errors.ts';
-import type { FederatedEvaluation } from '../federated-eval.ts';
+import type { EvaluationProtocol, FederatedEvaluation } from '../federated-eval.ts';
 import type { Metrics } from '../metrics.ts';
 import type { JobHooks } from '../job-runner.ts';
 import type { TrainingProtocol, UpdateWeighting } from '../plain-round.ts';
@@ -33,6 +33,8 @@ export interface CoordinatorFeature {
   wrapStrategy?(strategy: Strategy): Strategy;
   readonly protocol?: TrainingProtocol;
   readonly weighting?: UpdateWeighting;
+  /** Replaces the request/response federated evaluation (secure aggregation), like `protocol` for training. */
+  readonly evaluationProtocol?: EvaluationProtocol;
   /** Figures from a federated evaluation (e.g. the fairness report), merged into the round record. */
   afterEvaluation?(round: number, evaluation: FederatedEvaluation): Record<string, unknown>;
 }
@@ -42,6 +44,7 @@ export interface ComposedFeatures {
   readonly wrapStrategy: (s: Strategy) => Strategy;
   readonly protocol: TrainingProtocol | undefined;
   readonly weighting: UpdateWeighting;
+  readonly evaluationProtocol: EvaluationProtocol | undefined;
   readonly afterEvaluation: (round: number, evaluation: FederatedEvaluation) => Record<string, unknown>;
 }
 
@@ -53,12 +56,15 @@ export interface ComposedFeatures {
 export function composeFeatures(features: readonly CoordinatorFeature[], db?: Db): ComposedFeatures {
   const protocols = features.filter((f) => f.protocol !== undefined);
   if (protocols.length > 1) throw new TesseraError('TESSERA_ERR_INTERNAL', `two features replace the training protocol: ${protocols.map((f) => f.name).join(', ')}`);
+  const evaluators = features.filter((f) => f.evaluationProtocol !== undefined);
+  if (evaluators.length > 1) throw new TesseraError('TESSERA_ERR_INTERNAL', `two features replace the evaluation protocol: ${evaluators.map((f) => f.name).join(', ')}`);
   const hooks = features.map((f) => f.hooks ?? {});
   const commit = (record: Parameters<NonNullable<JobHooks['commitRound']>>[0], weights: Float32Array): void => {
     for (const h of hooks) h.commitRound?.(record, weights);
   };
   return {
     protocol: protocols[0]?.protocol,
+    evaluationProtocol: evaluators[0]?.evaluationProtocol,
     weighting: features.some((f) => f.weighting === 'uniform') ? 'uniform' : 'examples',
     wrapStrategy: (s) => features.reduce((acc, f) => (f.wrapStrategy ? f.wrapStrategy(acc) : acc), s),
     afterEvaluation: (round, evaluation) => Object.assign({}, ...features.map((f) => f.afterEvaluation?.(round, evaluation) ?? {})) as Record<string, unknown>,

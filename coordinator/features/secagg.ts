@@ -1,6 +1,7 @@
 /**
  * Secure aggregation as a coordinator feature: when `spec.secagg.enabled`, the round's training phase is the
- * SecAgg+ protocol (coordinator/secagg-round.ts) and each round record carries the chosen (k, t) and the
+ * SecAgg+ protocol (coordinator/secagg-round.ts), so is federated evaluation (coordinator/secagg-evaluation.ts:
+ * the clients' integer evaluation vectors, summed exactly), and each round record carries the chosen (k, t) and the
  * survivor count in `extra.secagg`. The feature needs the coordinator's OWN copy of the client identity roster
  * (privacy/secagg/identity-directory.ts): `tessera coordinator` reads it from `<state>/secagg-identities.json`;
  * simulations pass the roster they gave their clients (`withSecAggIdentities`).
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { TesseraError } from '../../protocol/errors.ts';
 import { readSecAggRoster } from '../../governance/identity/secagg-roster.ts';
 import type { ResolveIdentity } from '../../privacy/secagg/identity-directory.ts';
+import { secAggEvaluationProtocol } from '../secagg-evaluation.ts';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../secagg-round.ts';
 import type { FeatureFactory } from './assemble.ts';
 import type { FeatureContext } from './feature.ts';
@@ -40,9 +42,17 @@ function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?:
       onReport?.(r);
     },
   });
+  // Federated evaluation (loss, accuracy, fairness counts) runs as a secure round too: integer vectors, exact sums.
+  const evaluationProtocol = secAggEvaluationProtocol({
+    resolveIdentity,
+    onReport: (r) => {
+      if (r.abort) ctx.metrics?.inc('tessera_secagg_evaluation_aborts_total', 'Secure federated evaluations aborted before unmasking', { job: ctx.jobId });
+    },
+  });
   return {
     name: 'secagg',
     protocol,
+    evaluationProtocol,
     hooks: {
       roundExtra(round: number) {
         const r = reports.get(round);

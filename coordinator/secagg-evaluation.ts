@@ -1,0 +1,102 @@
+/**
+ * Federated evaluation under secure aggregation (issue 5: "counts are summed across clients — through secure
+ * aggregation when it is on: they are integer vectors"). Each evaluating client answers its EvaluateTask with
+ * its first SecAgg+ message; its secure input is the integer vector [examples, correct, round(1000·lossSum),
+ * ...fairnessCounts] (privacy/secagg/evaluation-input.ts), and the coordinator unmasks only the exact sum of
+ * the survivors' vectors — never one client's counts, loss or accuracy. The result has the same
+ * `FederatedEvaluation` shape as the plain path, so the fairness feature downstream is unchanged.
+ *
+ * The stage exchange is the training round's (secagg-exchange.ts), including its guard: fewer than
+ * `minClients` masked inputs abort before any share is revealed; an aborted evaluation gives no figures.
+ */
+import { randomUUID } from 'node:crypto';
+import { TesseraError } from '../protocol/errors.ts';
+import { encodeFloat32 } from '../protocol/tensor.ts';
+import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
+import { decodeEvaluationSum, evaluationPlanForJob, type EvaluationSumPlan } from '../privacy/secagg/evaluation-input.ts';
+import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
+import { SecAggServer } from '../privacy/secagg/server.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { fairnessLayoutForJob } from './features/fairness.ts';
+import type { EvaluationContext, EvaluationProtocol, FederatedEvaluation } from './federated-eval.ts';
+import { runSecAggExchange } from './secagg-exchange.ts';
+
+export const SECAGG_EVALUATION_NAME = 'secagg+ evaluation';
+
+/** What a secure evaluation revealed to the coordinator (for round records and tests). */
+export interface SecAggEvaluationReport {
+  readonly round: number;
+  readonly plan: Pick<EvaluationSumPlan, 'clients' | 'k' | 't' | 'dim'>;
+  /** The unmasked Σ of the survivors' vectors; absent when the evaluation aborted. */
+  readonly sum?: Uint32Array;
+  readonly survivors: readonly string[];
+  readonly abort?: { readonly code: string; readonly reason: string };
+}
+
+export interface SecAggEvaluationOptions {
+  /** The coordinator's own copy of the identity roster (never sent to clients). */
+  readonly resolveIdentity: ResolveIdentity;
+  readonly rng?: RandomSource;
+  readonly pollMs?: number;
+  readonly onReport?: (report: SecAggEvaluationReport) => void;
+}
+
+export function secAggEvaluationProtocol(options: SecAggEvaluationOptions): EvaluationProtocol {
+  const rng = options.rng ?? cryptoRandom();
+  return { name: SECAGG_EVALUATION_NAME, run: (ctx) => runSecureEvaluation(ctx, options, rng) };
+}
+
+async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvaluationOptions, rng: RandomSource): Promise<FederatedEvaluation | null> {
+  const { spec, round, jobId } = ctx;
+  const log = (ctx.logger ?? silentLogger()).child({ protocol: SECAGG_EVALUATION_NAME });
+  const ids = ctx.clients.map((c) => c.clientId);
+  const abort = (code: string, reason: string, plan?: EvaluationSumPlan): null => {
+    log.warn({ round, code, clients: ids.length }, `secure federated evaluation gave no figures: ${reason}`);
+    options.onReport?.({ round, plan: { clients: ids.length, k: plan?.k ?? 0, t: plan?.t ?? 0, dim: plan?.dim ?? 0 }, survivors: [], abort: { code, reason } });
+    return null;
+  };
+  if (ids.length < spec.minClients) return abort('TESSERA_ERR_TOO_FEW_CLIENTS', `${ids.length} client(s) can evaluate; the job needs at least ${spec.minClients} in any unmasked sum`);
+  let plan: EvaluationSumPlan;
+  let server: SecAggServer;
+  const roundId = `${jobId}/e${round}/${randomUUID()}`;
+  try {
+    // The same layout the clients derive; its length is the fairness part of the vector.
+    const cells = spec.fairness.enabled ? fairnessLayoutForJob(spec).length : 0;
+    plan = evaluationPlanForJob(spec, ids.length, cells);
+    server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng });
+  } catch (e) {
+    const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
+    return abort(err.code, err.message);
+  }
+  log.info({ round, clients: ids.length, k: plan.k, t: plan.t, dim: plan.dim }, 'secure federated evaluation started');
+  const weights = encodeFloat32(ctx.weights);
+  const { gone, declined } = await runSecAggExchange({
+    jobId,
+    round,
+    spec,
+    federation: ctx.federation,
+    selected: ctx.clients,
+    logger: log,
+    server,
+    roundId,
+    task: (taskId) => ({ type: 'evaluate', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+  });
+  if (server.stage === 'aborted') {
+    const err = server.error ?? new TesseraError('TESSERA_ERR_SECAGG_ABORT', 'secure aggregation aborted');
+    return abort(err.code, `${err.message} (${gone.size} gone, ${declined.size} declined)`, plan);
+  }
+  const result = server.result();
+  const summed = decodeEvaluationSum(result.sum, plan, result.survivors.length);
+  options.onReport?.({ round, plan: { clients: plan.clients, k: plan.k, t: plan.t, dim: plan.dim }, sum: result.sum, survivors: result.survivors });
+  for (const d of declined.values()) log.warn({ round, client: d.clientId, code: d.code }, `client declined the secure evaluation: ${d.reason}`);
+  log.info({ round, survivors: result.survivors.length, declined: declined.size, examples: summed.examples }, 'secure federated evaluation unmasked the sum');
+  if (summed.examples === 0) return null;
+  return {
+    loss: summed.lossSum / summed.examples,
+    accuracy: summed.correct / summed.examples,
+    examples: summed.examples,
+    clients: result.survivors.length,
+    ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
+  };
+}
