@@ -7,7 +7,19 @@
  * splits with the same global model — while no evaluate-result and no clear count vector ever reaches it.
  * The same run with secure aggregation off sends its counts in the clear (the wire check can fail).
  */
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SecureAggregation } from '../client/secure-aggregation.ts';
+import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
+import { secAggEvaluationProtocol, type SecAggEvaluationReport } from '../coordinator/secagg-evaluation.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
+import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import { evaluationInput } from '../privacy/secagg/evaluation-input.ts';
+import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
+import { parseJobSpec } from '../protocol/job/spec.ts';
+import { ServerMessage } from '../protocol/messages.ts';
+import type { ClientTransport } from '../protocol/transport.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { coordinator } from './support/federation-fixtures.ts';
 import { fairnessCountsForModel, positiveClassIndex } from '../client/mods/fairness.ts';
 import { fairnessLayoutForJob, type RoundFairness } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
@@ -154,4 +166,74 @@ describe('federated evaluation through secure aggregation over sockets (Adult, 6
       expect(Math.abs(s.loss - p.loss)).toBeLessThan(0.01);
     }
   });
+});
+
+describe('the secure evaluation protocol with light clients (real sockets, real SecureAggregation)', () => {
+  const spec = parseJobSpec({
+    model: { kind: 'logistic', inputs: 2, classes: 2 },
+    data: { dataset: 'csv' },
+    rounds: 1,
+    sampling: { mode: 'fixed', clientsPerRound: 4 },
+    minClients: 4,
+    roundDeadlineMs: 5_000,
+    secagg: { enabled: true, maxExamplesPerClient: 1000 },
+  });
+  const vectors = [
+    { examples: 100, correct: 80, lossSum: 41.2345 },
+    { examples: 250, correct: 200, lossSum: 99.9 },
+    { examples: 1000, correct: 0, lossSum: 16118 },
+    { examples: 7, correct: 7, lossSum: 0.0004 },
+  ];
+  let server: CoordinatorServer;
+  const transports: ClientTransport[] = [];
+  afterEach(async () => {
+    for (const t of transports.splice(0)) t.close();
+    await server.close();
+  });
+
+  /** Four clients that answer an evaluate task with their vector through SecureAggregation (or decline). */
+  async function start(declining: ReadonlySet<number>): Promise<{ unmaskRequests: () => number; resolve: ReturnType<typeof simulatedIdentities>['resolve'] }> {
+    server = await coordinator();
+    const ids = vectors.map((_, i) => `eval-${i}`);
+    const identities = simulatedIdentities(ids, seededRandom('eval-identities'));
+    let unmask = 0;
+    ids.forEach((id, i) => {
+      const t = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}`, examples: 10 }, reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
+      const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger: silentLogger(), rng: seededRandom(deriveSeed('eval', id)) });
+      t.onMessage((raw) => {
+        const m = ServerMessage.parse(raw);
+        if (m.type === 'evaluate') {
+          if (declining.has(i)) t.send({ type: 'decline', jobId: m.jobId, round: m.round, taskId: m.taskId, reason: { code: 'TESSERA_ERR_CONSENT', message: 'no consent for evaluation' } });
+          else secure.begin(m, { counts: evaluationInput(vectors[i] as (typeof vectors)[number]), weight: 1 }, (x) => t.send(x));
+        } else if (m.type === 'secagg') {
+          if (m.message.type === 'secagg.unmask') unmask++;
+          secure.handle(m, (x) => t.send(x));
+        }
+      });
+      transports.push(t);
+    });
+    await server.federation.waitForClients(ids.length, 10_000);
+    return { unmaskRequests: () => unmask, resolve: identities.resolve };
+  }
+
+  it('all four answer: the exact sums of examples, correct and loss (thousandths)', async () => {
+    const { resolve } = await start(new Set());
+    const reports: SecAggEvaluationReport[] = [];
+    const e = await secAggEvaluationProtocol({ resolveIdentity: resolve, onReport: (r) => reports.push(r) }).run({ federation: server.federation, clients: server.federation.clients(), jobId: 'job-eval', spec, round: 1, weights: new Float32Array(6) });
+    expect(e).toMatchObject({ examples: 1357, clients: 4, accuracy: 287 / 1357 });
+    expect(e?.fairnessCounts).toBeUndefined();
+    // Σ round(1000·lossSum) = 41235 + 99900 + 16118000 + 0.
+    expect(e?.loss).toBeCloseTo(16259.135 / 1357, 12);
+    expect([...(reports[0]?.sum ?? [])]).toEqual([1357, 287, 16_259_135]);
+  }, 20_000);
+
+  it('one client declines, so 3 < minClients = 4 masked inputs: aborts before any share is revealed, no figures', async () => {
+    const { resolve, unmaskRequests } = await start(new Set([1]));
+    const reports: SecAggEvaluationReport[] = [];
+    const e = await secAggEvaluationProtocol({ resolveIdentity: resolve, onReport: (r) => reports.push(r) }).run({ federation: server.federation, clients: server.federation.clients(), jobId: 'job-eval', spec, round: 1, weights: new Float32Array(6) });
+    expect(e).toBeNull();
+    expect(reports[0]?.abort?.code).toBe('TESSERA_ERR_SECAGG_ABORT');
+    expect(reports[0]?.sum).toBeUndefined();
+    expect(unmaskRequests()).toBe(0);
+  }, 20_000);
 });
