@@ -18,8 +18,7 @@ import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
-import { EVALUATION_HEADER, evaluationPlanForJob } from '../privacy/secagg/evaluation-input.ts';
-import { encodeIntegerInput } from '../privacy/secagg/integer-sum.ts';
+import { encodeEvaluationInput, EVALUATION_HEADER, evaluationPlanForJob } from '../privacy/secagg/evaluation-input.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
 export interface SecureAggregationOptions {
@@ -165,7 +164,7 @@ function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: 
   if (task.type === 'evaluate') {
     if (input.counts === undefined || input.counts.length < EVALUATION_HEADER) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, ...counts]');
     const plan = evaluationPlanForJob(task.job, clients, input.counts.length - EVALUATION_HEADER);
-    return { ...plan, encoded: encodeIntegerInput(input.counts, plan.integer) };
+    return { ...plan, encoded: encodeEvaluationInput(input.counts, plan) };
   }
   if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure training round needs the update; integer counts are sent by federated evaluation');
   const plan = planForJob(task.job, clients, input.update.length);

@@ -5,22 +5,26 @@
  * the same plan from the job spec and the round size; a client checks the coordinator's (k, t, dim) against it.
  *
  * Per-client bounds (public): examples and correct ≤ W = secagg.maxExamplesPerClient (a client with a larger
- * held-out split refuses); the loss sum ≤ W · ⌈1000 · −ln(1e−7)⌉, since ml/train.ts `evaluate` clamps each
- * predicted probability at 1e−7; every fairness cell ≤ maxCellValue(layout, W) (governance/fairness/counts.ts:
- * SCORE_SCALE · W when calibration bins hold score sums, else W).
+ * held-out split refuses); the loss sum ≤ W · −ln(1e−7) (ml/train.ts `evaluate` clamps each predicted
+ * probability at 1e−7), carried in thousandths — or, when n such sums could wrap 2^32, in the finest of
+ * hundredths, tenths or units that cannot (both sides pick it from n and W); every fairness cell ≤
+ * maxCellValue(layout, W) (governance/fairness/counts.ts: SCORE_SCALE · W with calibration bins, else W).
  */
 import { SCORE_SCALE } from '../../governance/fairness/layout.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
-import { decodeIntegerSum, integerSumParams, type IntegerSumParams } from './integer-sum.ts';
+import { decodeIntegerSum, encodeIntegerInput, integerSumParams, type IntegerSumParams } from './integer-sum.ts';
 import { planSecAggGraph } from './plan.ts';
 
 /** examples, correct, loss sum (milli): the coordinates before the fairness counts. */
 export const EVALUATION_HEADER = 3;
-/** The loss sum travels as an integer in thousandths (one rounding per client: ≤ 0.0005 each). */
+/** The client's vector carries its loss sum in thousandths; the plan may coarsen it (lossScale). */
 export const LOSS_SCALE = 1000;
-/** ⌈1000 · −ln(1e−7)⌉: the largest per-example cross-entropy `evaluate` can report, in thousandths. */
-export const MAX_EXAMPLE_LOSS_MILLI = Math.ceil(-Math.log(1e-7) * LOSS_SCALE);
+/** −ln(1e−7): the largest per-example cross-entropy `evaluate` can report. */
+const MAX_EXAMPLE_LOSS = -Math.log(1e-7);
+/** ⌈1000 · −ln(1e−7)⌉: that loss in thousandths. */
+export const MAX_EXAMPLE_LOSS_MILLI = Math.ceil(MAX_EXAMPLE_LOSS * LOSS_SCALE);
+const UINT32_MAX = 2 ** 32 - 1;
 
 export interface EvaluationSumPlan {
   readonly clients: number;
@@ -30,6 +34,8 @@ export interface EvaluationSumPlan {
   readonly consistencyCheck: boolean;
   readonly dim: number;
   readonly fairnessCells: number;
+  /** Integer units per unit of loss in the masked vector: 1000, or 100, 10, 1 when n clients' sums need it. */
+  readonly lossScale: number;
   readonly integer: IntegerSumParams;
 }
 
@@ -38,16 +44,26 @@ export function evaluationPlanForJob(job: Pick<JobSpec, 'secagg' | 'fairness'>, 
   const W = job.secagg.maxExamplesPerClient;
   const { k, t, complete } = planSecAggGraph(job.secagg, clients);
   const cellBound = job.fairness.calibrationBins > 0 ? SCORE_SCALE * W : W;
+  const lossBound = (scale: number): number => W * Math.ceil(MAX_EXAMPLE_LOSS * scale);
+  // The finest loss unit whose n-fold sum cannot wrap (integerSumParams refuses when not even units fit).
+  const lossScale = [1000, 100, 10].find((scale) => clients * lossBound(scale) <= UINT32_MAX) ?? 1;
   const integer = integerSumParams({
     clients,
     segments: [
       { name: 'examples', length: 1, bound: W },
       { name: 'correct', length: 1, bound: W },
-      { name: 'lossSum (thousandths)', length: 1, bound: W * MAX_EXAMPLE_LOSS_MILLI },
+      { name: `lossSum (1/${lossScale})`, length: 1, bound: lossBound(lossScale) },
       { name: 'fairnessCounts', length: fairnessCells, bound: cellBound },
     ],
   });
-  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, integer };
+  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, lossScale, integer };
+}
+
+/** The masked input for `plan`: the vector from `evaluationInput`, its loss coarsened to the plan's unit, checked. */
+export function encodeEvaluationInput(vector: Uint32Array, plan: EvaluationSumPlan): Uint32Array {
+  const v = Uint32Array.from(vector);
+  if (plan.lossScale !== LOSS_SCALE && v.length > 2) v[2] = Math.round(((v[2] as number) * plan.lossScale) / LOSS_SCALE);
+  return encodeIntegerInput(v, plan.integer);
 }
 
 /** A client's evaluation result as the integer vector it feeds to secure aggregation. */
@@ -62,9 +78,9 @@ export function evaluationInput(r: { examples: number; correct: number; lossSum:
   return out;
 }
 
-/** The summed evaluation from the unmasked vector of `survivors` clients (exact integers; loss in thousandths). */
+/** The summed evaluation from the unmasked vector of `survivors` clients (exact integers; loss in the plan's unit). */
 export function decodeEvaluationSum(sum: Uint32Array, plan: EvaluationSumPlan, survivors: number): { examples: number; correct: number; lossSum: number; fairnessCounts?: Uint32Array } {
   const v = decodeIntegerSum(sum, plan.integer, survivors);
-  const out = { examples: v[0] as number, correct: v[1] as number, lossSum: (v[2] as number) / LOSS_SCALE };
+  const out = { examples: v[0] as number, correct: v[1] as number, lossSum: (v[2] as number) / plan.lossScale };
   return plan.fairnessCells > 0 ? { ...out, fairnessCounts: v.slice(EVALUATION_HEADER) } : out;
 }

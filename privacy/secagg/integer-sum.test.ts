@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../../protocol/job/spec.ts';
-import { decodeEvaluationSum, evaluationInput, evaluationPlanForJob, MAX_EXAMPLE_LOSS_MILLI } from './evaluation-input.ts';
+import { decodeEvaluationSum, encodeEvaluationInput, evaluationInput, evaluationPlanForJob, MAX_EXAMPLE_LOSS_MILLI } from './evaluation-input.ts';
 import { decodeIntegerSum, encodeIntegerInput, integerSumParams } from './integer-sum.ts';
 
 describe('exact integer sums mod 2^32', () => {
@@ -49,11 +49,17 @@ describe('exact integer sums mod 2^32', () => {
     expect(() => encodeIntegerInput(evaluationInput({ examples: 101, correct: 0, lossSum: 0 }), evaluationPlanForJob(job, 3, 0).integer)).toThrow(/examples\[0\] is 101/);
   });
 
-  it('refuses a round whose loss sum could wrap: n · W · ⌈1000·ln 1e7⌉ must stay below 2^32', () => {
+  it('coarsens the loss unit when n · W · loss bound could wrap 2^32, and refuses when the counts cannot fit', () => {
     const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 3 }, secagg: { enabled: true } });
-    const fits = Math.floor((2 ** 32 - 1) / (10_000 * MAX_EXAMPLE_LOSS_MILLI));
-    expect(fits).toBe(26);
-    expect(evaluationPlanForJob(job, fits, 0).dim).toBe(3);
-    expect(() => evaluationPlanForJob(job, fits + 1, 0)).toThrow(/lossSum .* can wrap/);
+    // W = 10 000: thousandths fit 26 clients (26 · 10⁴ · 16 119 < 2^32 − 1 < 27 · …), hundredths 266, tenths 2651.
+    expect(Math.floor((2 ** 32 - 1) / (10_000 * MAX_EXAMPLE_LOSS_MILLI))).toBe(26);
+    expect([26, 27, 266, 267, 2651].map((n) => evaluationPlanForJob(job, n, 0).lossScale)).toEqual([1000, 100, 100, 10, 10]);
+    const plan = evaluationPlanForJob(job, 100, 0);
+    const x = encodeEvaluationInput(evaluationInput({ examples: 10, correct: 3, lossSum: 6.789 }), plan);
+    expect([...x]).toEqual([10, 3, 679]);
+    expect(decodeEvaluationSum(x, plan, 1).lossSum).toBeCloseTo(6.79, 12);
+    // Calibration score sums (SCORE_SCALE · W per client) bind at 429 clients.
+    expect(evaluationPlanForJob(job, 429, 8).dim).toBe(11);
+    expect(() => evaluationPlanForJob(job, 430, 8)).toThrow(/fairnessCounts sum can wrap/);
   });
 });
