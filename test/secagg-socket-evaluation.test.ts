@@ -136,7 +136,11 @@ describe('federated evaluation through secure aggregation over sockets (Adult, 6
     } finally {
       model.dispose();
     }
-    for (const r of secure.sim.result.rounds) expect((r.extra.fairness as RoundFairness).ok).toBe(true);
+    for (const r of secure.sim.result.rounds) {
+      expect((r.extra.fairness as RoundFairness).ok).toBe(true);
+      // 3 header cells + the sex, race, sex×race count layout; every client's vector is in the sum.
+      expect(r.extra.secaggEvaluation).toMatchObject({ clients: CLIENTS, survivors: CLIENTS, dim: 3 + layout.length });
+    }
   });
 
   it('the coordinator never receives an evaluate-result or a clear count vector; without secagg it does', () => {

@@ -1,7 +1,8 @@
 /**
  * Secure aggregation as a coordinator feature: when `spec.secagg.enabled`, the round's training phase is the
  * SecAgg+ protocol (coordinator/secagg-round.ts), so is federated evaluation (coordinator/secagg-evaluation.ts:
- * the clients' integer evaluation vectors, summed exactly), and each round record carries the chosen (k, t) and the
+ * the clients' integer evaluation vectors, summed exactly; `extra.secaggEvaluation` = {clients, k, t, dim,
+ * survivors}), and each round record carries the chosen (k, t) and the
  * survivor count in `extra.secagg`. The feature needs the coordinator's OWN copy of the client identity roster
  * (privacy/secagg/identity-directory.ts): `tessera coordinator` reads it from `<state>/secagg-identities.json`;
  * simulations pass the roster they gave their clients (`withSecAggIdentities`).
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { TesseraError } from '../../protocol/errors.ts';
 import { readSecAggRoster } from '../../governance/identity/secagg-roster.ts';
 import type { ResolveIdentity } from '../../privacy/secagg/identity-directory.ts';
-import { secAggEvaluationProtocol } from '../secagg-evaluation.ts';
+import { secAggEvaluationProtocol, type SecAggEvaluationReport } from '../secagg-evaluation.ts';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../secagg-round.ts';
 import type { FeatureFactory } from './assemble.ts';
 import type { FeatureContext } from './feature.ts';
@@ -43,9 +44,11 @@ function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?:
     },
   });
   // Federated evaluation (loss, accuracy, fairness counts) runs as a secure round too: integer vectors, exact sums.
+  const evaluations = new Map<number, SecAggEvaluationReport>();
   const evaluationProtocol = secAggEvaluationProtocol({
     resolveIdentity,
     onReport: (r) => {
+      evaluations.set(r.round, r);
       if (r.abort) ctx.metrics?.inc('tessera_secagg_evaluation_aborts_total', 'Secure federated evaluations aborted before unmasking', { job: ctx.jobId });
     },
   });
@@ -53,6 +56,11 @@ function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?:
     name: 'secagg',
     protocol,
     evaluationProtocol,
+    afterEvaluation(round: number) {
+      const r = evaluations.get(round);
+      evaluations.delete(round);
+      return r === undefined ? {} : { secaggEvaluation: { clients: r.plan.clients, k: r.plan.k, t: r.plan.t, dim: r.plan.dim, survivors: r.survivors.length } };
+    },
     hooks: {
       roundExtra(round: number) {
         const r = reports.get(round);
