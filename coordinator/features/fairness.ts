@@ -5,10 +5,10 @@
  * record under `extra.fairness`. The model registry reads `extra.fairness` of the last evaluated round at the
  * end of the job (`lastRoundFairness`), so the report is stored with the model version for the deployment gate.
  *
- * The coordinator only ever sees the SUM of the count vectors. Secure-aggregation seam: the counts are
- * non-negative integer vectors of one layout; a secure evaluation protocol must deliver their unmasked sum as
- * `FederatedEvaluation.fairnessCounts` using a modulus above `fairnessCountsBound(...)`, and nothing here
- * changes.
+ * The coordinator only ever sees the SUM of the count vectors: non-negative integer vectors of one layout.
+ * With secure aggregation on, the secure evaluation (coordinator/secagg-exchange.ts) delivers their unmasked
+ * sum as `FederatedEvaluation.fairnessCounts` and no individual vector reaches the coordinator; without it,
+ * the plain evaluation sums the clients' vectors.
  */
 import { BUILTIN_CONTRACTS, loadBuiltinContract } from '../../datasets/contracts/index.ts';
 import { contractHash } from '../../governance/contract/schema.ts';
@@ -104,7 +104,6 @@ export const fairnessFeature: FeatureFactory = (ctx) => {
   // Fails at assembly, before any round, when the groups cannot be fixed in advance.
   const layout = fairnessLayoutForJob(spec);
   const log = ctx.logger.child({ feature: 'fairness' });
-  if (spec.secagg.enabled) log.warn('secure aggregation is on, but the fairness counts are summed by the plain federated evaluation until the secure evaluation path delivers them');
   return {
     name: 'fairness',
     afterEvaluation(round, evaluation) {
