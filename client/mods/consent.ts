@@ -8,7 +8,7 @@ import { localConsentDecision } from '../../governance/consent/local-consent.ts'
 import type { ClientMod } from './mod.ts';
 
 export interface ConsentModOptions {
-  /** The parsed JSON of the local consent file (validated on every decision: any doubt declines). */
+  /** The parsed JSON of the local consent file (validated on every decision: in doubt, it declines). */
   readonly consent: unknown;
   /** The local name of the data set, when it differs from the job's `data.dataset`. */
   readonly dataset?: string;

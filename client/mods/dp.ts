@@ -1,6 +1,6 @@
 /**
  * The client's half of differential privacy: clip the update to L2 norm C, then add this client's share of
- * the Gaussian noise, before the update leaves the organisation. It must be the LAST update transform: any
+ * the Gaussian noise, before the update leaves the organisation. It must be the LAST update transform: a
  * transform after it could undo the clipping or scale the noise below what the ledger charged for
  * (`standardClientMods` keeps it last and checks that).
  *

@@ -36,7 +36,7 @@ export function localConsentDecision(
   const terms = parsed.data.consents.filter((c) => c.dataset === dataset);
   if (terms.length === 0) return { accept: false, code: 'CONSENT_MISSING', reason: `no local consent covers data set '${dataset}'` };
   const use = { purpose: job.purpose, epsilon: jobEpsilon(job), at: options.at ?? new Date() };
-  // Several entries for one data set: any that covers the use suffices; otherwise report the first refusal.
+  // Several entries for one data set: one that covers the use suffices; otherwise report the first refusal.
   const checks = terms.map((t) => consentCovers(t, use));
   if (checks.some((c) => c.ok)) return { accept: true };
   const first = checks[0];

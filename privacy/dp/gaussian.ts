@@ -8,7 +8,7 @@
  * 53 random bits each (RandomSource.nextFloat) and everything is float64, so the tails are exact out to
  * √(−2 ln 2^−53) ≈ 8.57 standard deviations.
  *
- * Known limitation: any floating-point Gaussian sampler leaks a little through the low-order bits of its
+ * Known limitation: every floating-point Gaussian sampler leaks a little through the low-order bits of its
  * outputs (Mironov 2012, "On Significance of the Least Significant Bits for Differential Privacy", CCS, for
  * Laplace; Jin et al. 2022, "Are We There Yet? Timing and Floating-Point Attacks on Differential Privacy
  * Systems", IEEE S&P, for Gaussian samplers). Here noise is added to float32 updates that are then quantised
