@@ -170,7 +170,7 @@ export class ClientNode {
       this.options.secure.begin(task, { update: out.update, weight: result.examples }, (m) => this.send(m));
       return;
     }
-    this.send(encodeUpdate({ task, update: out.update, examples: result.examples, loss: result.loss, millis: result.millis, clipped: out.clipped, dataCheck }));
+    this.send(encodeUpdate({ task, update: out.update, examples: result.examples, loss: result.loss, millis: result.millis, clipped: out.clipped, unclippedIndicator: out.unclippedIndicator, dataCheck }));
   }
 
   private async evaluateTask(task: EvaluateTask, ctx: TaskContext & { task: EvaluateTask }, mods: readonly ClientMod[]): Promise<void> {
@@ -202,6 +202,7 @@ function encodeUpdate(o: {
   loss: number;
   millis: number;
   clipped: boolean | undefined;
+  unclippedIndicator: number | undefined;
   dataCheck: ContractCheckSummary | undefined;
 }): ClientMessage {
   return {
@@ -214,6 +215,7 @@ function encodeUpdate(o: {
     trainLoss: o.loss,
     trainMillis: o.millis,
     ...(o.clipped !== undefined ? { clipped: o.clipped } : {}),
+    ...(o.unclippedIndicator !== undefined ? { unclippedIndicator: o.unclippedIndicator } : {}),
     ...(o.dataCheck !== undefined ? { dataCheck: o.dataCheck } : {}),
   };
 }

@@ -29,6 +29,8 @@ export interface JobHooks {
   eligible?(clients: readonly ConnectedClient[], round: number): { eligible: ConnectedClient[]; excluded: ExcludedClient[] };
   /** Before sampling: refuse a round that would overspend a budget. */
   beforeRound?(round: number, eligible: readonly ConnectedClient[]): BeforeRoundDecision;
+  /** The spec sent with this round's training tasks (e.g. DP's per-round clip norm); default the job's own. */
+  taskSpec?(round: number, spec: JobSpec): JobSpec;
   /** Extra per-round figures from the training outcome (e.g. privacy spent), merged into the record. */
   roundExtra?(round: number, outcome: TrainingOutcome): Record<string, unknown>;
   /** Persists a committed round (aggregate, ledger charge, audit entry) — in one transaction. */
@@ -113,7 +115,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         continue;
       }
       lifecycle.to('training');
-      const outcome = await protocol.run({ jobId: options.jobId, spec, round, selected, global: weights, federation, logger: log });
+      const roundSpec = hooks.taskSpec?.(round, spec) ?? spec;
+      const outcome = await protocol.run({ jobId: options.jobId, spec: roundSpec, round, selected, global: weights, federation, logger: log });
       if (outcome.participants.length < spec.minClients) {
         lifecycle.to('failed');
         log.warn({ participants: outcome.participants.length, dropped: outcome.dropped.length, declined: outcome.declined.length }, 'too few updates; retrying');

@@ -16,6 +16,7 @@ import { accumulate, type Aggregate } from './strategy.ts';
 
 export interface TrainingContext {
   readonly jobId: string;
+  /** The spec sent with this round's tasks (the job's, or a feature's per-round version: `JobHooks.taskSpec`). */
   readonly spec: JobSpec;
   readonly round: number;
   readonly selected: readonly ConnectedClient[];
@@ -38,6 +39,8 @@ export interface TrainingOutcome {
   readonly clippedFraction: number | null;
   /** The clients' data-contract check summaries (from updates and contract declines): numbers only. */
   readonly dataChecks: readonly ContractCheckSummary[];
+  /** Adaptive clipping: Σ of the participants' noised shifted indicators, and how many reported one. */
+  readonly unclippedIndicators?: { readonly sum: number; readonly reports: number };
 }
 
 export interface TrainingProtocol {
@@ -75,6 +78,8 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let clipped = 0;
       const dataChecks: ContractCheckSummary[] = [];
       let clipReports = 0;
+      let indicatorSum = 0;
+      let indicatorReports = 0;
       replies.forEach((r, i) => {
         const c = ctx.selected[i] as ConnectedClient;
         if (r.status === 'rejected') {
@@ -107,6 +112,10 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           clipReports++;
           if (reply.clipped) clipped++;
         }
+        if (reply.unclippedIndicator !== undefined) {
+          indicatorSum += reply.unclippedIndicator;
+          indicatorReports++;
+        }
       });
       return {
         aggregate: { sum, totalWeight, participants: participants.length },
@@ -118,6 +127,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         totalTrainMs,
         clippedFraction: clipReports > 0 ? clipped / clipReports : null,
         dataChecks,
+        ...(indicatorReports > 0 ? { unclippedIndicators: { sum: indicatorSum, reports: indicatorReports } } : {}),
       };
     },
   };

@@ -99,6 +99,11 @@ export const UpdateResult = z.object({
   trainMillis: z.number().min(0),
   /** Whether clipping changed the update (reported so the coordinator can show the clipped fraction). */
   clipped: z.boolean().optional(),
+  /**
+   * Adaptive clipping (Andrew et al. 2021): the shifted indicator 1[‖Δ‖ ≤ C_t] − 1/2 plus this client's share
+   * of the count noise (distributed N(0, σ_b²/m), local N(0, σ_b²), central none). Only with dp.adaptiveClipping.
+   */
+  unclippedIndicator: z.number().finite().optional(),
   /** The data-contract check that preceded training (drift numbers the coordinator aggregates). */
   dataCheck: ContractCheckSummary.optional(),
 });

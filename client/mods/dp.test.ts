@@ -17,7 +17,7 @@ import type { ClientMod } from './mod.ts';
 
 const N = 40_000;
 
-function run(job: Partial<JobSpecInput>, update: Float32Array): { update: Float32Array; clipped?: boolean } {
+function run(job: Partial<JobSpecInput>, update: Float32Array): { update: Float32Array; clipped?: boolean; unclippedIndicator?: number } {
   const spec = parseJobSpec({ model: { kind: 'logistic', inputs: 4, classes: 2 }, data: { dataset: 'adult' }, rounds: 1, sampling: { mode: 'poisson', rate: 0.1 }, ...job });
   const task: TrainTask = { type: 'train', jobId: 'job', round: 1, taskId: 'task', job: spec, weights: encodeFloat32(new Float32Array(4)), deadlineMs: 1000 };
   const mod = dpClientMod({ rng: cryptoRandom() });
@@ -59,10 +59,38 @@ describe('DP client mod', () => {
     expect(Array.from(central.update)).toEqual(Array.from(update));
   });
 
-  it('leaves the update alone without DP, and refuses adaptive clipping (not carried by rounds)', () => {
+  it('leaves the update alone without DP', () => {
     const update = Float32Array.from([3, 4]);
     expect(run({}, update)).toEqual({ update });
-    expect(() => run({ dp: { enabled: true, epsilon: 3, noiseMultiplier: 1, adaptiveClipping: { enabled: true, countNoiseStd: 5 } } }, update)).toThrow(/adaptive clipping/);
+  });
+
+  it('adaptive clipping: clips to the C_t the task carries, reports ±1/2, and uses σ_Δ (Andrew et al. 2021, Thm 1)', () => {
+    const ac = { enabled: true, countNoiseStd: 5, minClipNorm: 0.5, maxClipNorm: 10 };
+    const central = { enabled: true, placement: 'central' as const, trustedCoordinator: true, epsilon: 3, noiseMultiplier: 1, adaptiveClipping: ac };
+    const big = Float32Array.from([30, 40]); // norm 50
+    const clipped = run({ dp: { ...central, clipNorm: 2 } }, big);
+    expect(l2Norm(clipped.update)).toBeLessThanOrEqual(2 + 1e-6);
+    expect(clipped).toMatchObject({ clipped: true, unclippedIndicator: -0.5 }); // central: the coordinator adds the count noise
+    expect(run({ dp: { ...central, clipNorm: 9 } }, Float32Array.from([3, 4]))).toMatchObject({ clipped: false, unclippedIndicator: 0.5 });
+    // A clip norm outside the job's public bounds is refused (the node declines the task).
+    expect(() => run({ dp: { ...central, clipNorm: 20 } }, big)).toThrow(/outside the job's adaptive-clipping bounds/);
+    expect(() => run({ dp: { ...central, clipNorm: 0.1 } }, big)).toThrow(/outside/);
+    // Without σ_b (the coordinator always sends it) the client cannot derive σ_Δ and refuses.
+    expect(() => run({ dp: { ...central, clipNorm: 2, adaptiveClipping: { enabled: true } } }, big)).toThrow(/countNoiseStd/);
+    // Under secure aggregation the indicator has no channel yet: refused.
+    expect(() => run({ secagg: { enabled: true, weighting: 'uniform' }, dp: { ...central, placement: 'distributed', trustedCoordinator: false, clipNorm: 2 } }, big)).toThrow(/secure aggregation/);
+  });
+
+  it('adaptive clipping, distributed: update noise σ_Δ·C/√m and count noise σ_b/√m', () => {
+    const sigma = 1;
+    const sigmaB = 2;
+    const sigmaDelta = (sigma ** -2 - (2 * sigmaB) ** -2) ** -0.5;
+    const job = { minClients: 10, dp: { enabled: true, epsilon: 3, noiseMultiplier: sigma, clipNorm: 3, adaptiveClipping: { enabled: true, countNoiseStd: sigmaB } } };
+    within(sampleStd(run(job, new Float32Array(N)).update), (sigmaDelta * 3) / Math.sqrt(10));
+    const draws = 4000;
+    const counts = new Float32Array(draws);
+    for (let i = 0; i < draws; i++) counts[i] = (run(job, Float32Array.from([0, 0])).unclippedIndicator ?? NaN) - 0.5;
+    expect(Math.abs(sampleStd(counts) / (sigmaB / Math.sqrt(10)) - 1)).toBeLessThan(6 / Math.sqrt(2 * draws));
   });
 
   it('runs last among the standard mods, and refuses a transform after it', () => {

@@ -10,9 +10,14 @@
  *  - distributed: clip, add N(0, σ²C²/m) — any m or more survivors give the sum at least σ²C²
  *    (privacy/dp/placement.ts);
  *  - local: clip, add N(0, σ²C²).
- * A spec the plan refuses (central without a trusted coordinator, fixed-size sampling, adaptive clipping,
- * which rounds do not carry yet) throws TESSERA_ERR_DP_CONFIG and the node declines the task: the client
- * enforces the spec even if the coordinator does not.
+ * A spec the plan refuses (central without a trusted coordinator, fixed-size sampling, adaptive clipping with
+ * secure aggregation or with a clip norm outside the job's [minClipNorm, maxClipNorm]) throws
+ * TESSERA_ERR_DP_CONFIG and the node declines the task: the client enforces the spec even if the coordinator
+ * does not.
+ *
+ * Adaptive clipping (Andrew et al. 2021, Algorithm 1): the task's `dp.clipNorm` is the round's C_t; the update
+ * gets σ_Δ ≥ σ (privacy/dp/adaptive-clipping.ts) and the client also reports b_i − 1/2 = ±1/2 (was its norm
+ * ≤ C_t?) plus its share of the count noise σ_b, split by placement exactly like the update noise.
  *
  * Noise comes from a CSPRNG (`cryptoRandom()`) unless a simulation passes a seeded source, whose results are
  * then not private. Reporting `clipped` reveals one bit per participant (was the norm above C?) that the ε
@@ -20,8 +25,9 @@
  */
 import { clipL2 } from '../../privacy/dp/clip.ts';
 import { dpPlanForJob } from '../../privacy/dp/config.ts';
-import { addGaussianNoise } from '../../privacy/dp/gaussian.ts';
-import { noiseStdPerClient } from '../../privacy/dp/placement.ts';
+import { unclippedIndicator } from '../../privacy/dp/adaptive-clipping.ts';
+import { addGaussianNoise, gaussianNoise } from '../../privacy/dp/gaussian.ts';
+import { noiseStdPerClient, splitNoise } from '../../privacy/dp/placement.ts';
 import { cryptoRandom, type RandomSource } from '../../privacy/random.ts';
 import type { ClientMod } from './mod.ts';
 
@@ -46,6 +52,13 @@ export function dpClientMod(options: DpModOptions = {}): ClientMod {
       const { clipped, wasClipped, norm } = clipL2(update, plan.clipNorm);
       const std = noiseStdPerClient({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
       const out = std > 0 ? addGaussianNoise(clipped, std, rng) : clipped;
+      const ac = plan.adaptiveClipping;
+      if (ac) {
+        const countStd = splitNoise({ placement: plan.placement, sumStd: ac.countNoiseStd, minSurvivors: plan.minSurvivors }).clientStd;
+        const indicator = unclippedIndicator(norm, plan.clipNorm) + (countStd > 0 ? (gaussianNoise(1, countStd, rng)[0] as number) : 0);
+        ctx.logger.debug({ placement: plan.placement, clipNorm: plan.clipNorm, wasClipped, norm, noiseStd: std, countNoiseStd: countStd, privateNoise: rng.isPrivate }, 'update clipped and noised (adaptive clipping)');
+        return { update: out, clipped: wasClipped, unclippedIndicator: indicator };
+      }
       // The norm is a statistic of local data: it stays in the local debug log, never on the wire.
       ctx.logger.debug({ placement: plan.placement, wasClipped, norm, noiseStd: std, privateNoise: rng.isPrivate }, 'update clipped and noised');
       return { update: out, clipped: wasClipped };

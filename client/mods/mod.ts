@@ -24,6 +24,8 @@ export interface UpdateTransform {
   readonly update: Float32Array;
   /** True when clipping changed the update. */
   readonly clipped?: boolean;
+  /** Adaptive clipping: the noised shifted indicator b_i − 1/2 + noise share (client/mods/dp.ts). */
+  readonly unclippedIndicator?: number;
 }
 
 /** Extra fields an evaluation may add to its result (e.g. fairness counts). */
@@ -66,7 +68,8 @@ export function transformUpdate(mods: readonly ClientMod[], update: Float32Array
   for (const m of mods) {
     if (!m.transformUpdate) continue;
     const next = m.transformUpdate(current.update, ctx);
-    current = { update: next.update, clipped: (current.clipped ?? false) || (next.clipped ?? false) };
+    const indicator = next.unclippedIndicator ?? current.unclippedIndicator;
+    current = { update: next.update, clipped: (current.clipped ?? false) || (next.clipped ?? false), ...(indicator !== undefined ? { unclippedIndicator: indicator } : {}) };
   }
   return current;
 }

@@ -21,8 +21,8 @@ export interface DpStrategyOptions {
   readonly samplingRate: number;
   /** N of the current round: the number of organisations Poisson-sampled from (set before each round). */
   readonly population: () => number;
-  /** Std of the coordinator's noise on the sum (σC under central placement, else 0). */
-  readonly serverNoiseStd: number;
+  /** Std of the coordinator's noise on the sum (σC under central placement, else 0); a function when it changes per round (adaptive clipping). */
+  readonly serverNoiseStd: number | (() => number);
   /** m: fewest participants whose noise shares make up σ²C² (distributed placement). */
   readonly minSurvivors: number;
   /** The coordinator's randomness (a CSPRNG outside seeded simulations). */
@@ -47,7 +47,8 @@ export function dpStrategy(inner: Strategy, o: DpStrategyOptions): Strategy {
         );
       }
       const denominator = expectedParticipants(o.samplingRate, o.population());
-      const noise = gaussianNoise(aggregate.sum.length, o.serverNoiseStd, o.rng);
+      const std = typeof o.serverNoiseStd === 'function' ? o.serverNoiseStd() : o.serverNoiseStd;
+      const noise = gaussianNoise(aggregate.sum.length, std, o.rng);
       return inner.apply(global, dpAggregate(aggregate, noise, denominator));
     },
   };

@@ -8,20 +8,24 @@
  *  - before the round: refuse it when ε after it would exceed the job budget → status 'budget-exhausted';
  *  - aggregation: uniform weighting, the fixed-denominator estimator, the coordinator's noise under central
  *    placement (dp-strategy.ts);
- *  - commit: `chargeRound` inside the one transaction that also writes the round row and the audit entry.
+ *  - commit: `chargeRound` inside the one transaction that also writes the round row and the audit entry;
+ *  - adaptive clipping (dp-adaptive.ts): each round's tasks carry C_t (`taskSpec`), the clients' noised
+ *    indicators give C_{t+1}; the ledger still charges σ (Andrew et al. 2021, Theorem 1).
  * Without a state directory (in-memory simulations) the ledger lives in an in-memory SQLite database with
  * the same migrations and triggers, so the same code path charges the same rows.
  */
 import Database from 'better-sqlite3';
 import { chargeRound, getJobBudget, planRound, setJobBudget } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
-import { dpPlanForJob } from '../../privacy/dp/config.ts';
+import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
+import { expectedParticipants } from '../../privacy/dp/estimator.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
 import { participationReport } from '../../privacy/dp/sampling.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
+import { AdaptiveClipTracker, type AdaptiveClipRelease } from './dp-adaptive.ts';
 import { dpStrategy } from './dp-strategy.ts';
 
 /** Exclusion codes the DP feature gives (ExcludedClient.code). */
@@ -47,12 +51,18 @@ interface RoundState {
   readonly round: number;
   readonly eligibleOrgIds: readonly string[];
   readonly epsilonAfter: number;
+  /** The plan of this round (with adaptive clipping: its C_t and σ_Δ). */
+  readonly plan: DpPlan;
+  adaptive?: AdaptiveClipRelease;
 }
 
 export const dpFeature: FeatureFactory = (ctx) => {
   const { spec, jobId, logger } = ctx;
   if (!spec.dp.enabled) return null;
-  const plan = coordinatorDpPlan(spec);
+  const adaptive = spec.dp.adaptiveClipping?.enabled === true ? new AdaptiveClipTracker(spec) : null;
+  // With adaptive clipping and no explicit σ_b, σ_b (and so σ_Δ) is known from the first round's population;
+  // the job-level plan then checks everything else, and each round's plan is derived in `beforeRound`.
+  const plan = coordinatorDpPlan(adaptive && spec.dp.adaptiveClipping?.countNoiseStd === undefined ? { ...spec, dp: { ...spec.dp, adaptiveClipping: undefined } } : spec);
   const db = ctx.db ?? memoryLedger();
   const ownsDb = ctx.db === undefined;
   // A budget a privacy officer already set for this job id (`tessera ledger budget set`) is never raised by the
@@ -62,7 +72,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
   if (budget < plan.epsilon) logger.warn({ spec: plan.epsilon, ledger: budget }, 'the ledger holds a lower epsilon budget for this job than its spec; the ledger budget applies');
   setJobBudget(db, { jobId, epsilon: budget, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion });
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
-  const serverNoiseStd = noiseStdServer({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
+  const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
   const privateNoise = ctx.rng.isPrivate;
   // Against the coordinator itself: local noise always; distributed noise when every sum it learns holds at
@@ -90,7 +100,10 @@ export const dpFeature: FeatureFactory = (ctx) => {
           if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', 'DP aggregation before the round was planned');
           return current.eligibleOrgIds.length;
         },
-        serverNoiseStd,
+        serverNoiseStd: () => {
+          if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', 'DP aggregation before the round was planned');
+          return serverNoiseStd(current.plan);
+        },
         minSurvivors: plan.minSurvivors,
         rng: ctx.rng,
       }),
@@ -124,12 +137,37 @@ export const dpFeature: FeatureFactory = (ctx) => {
         if (eligible.length < spec.minClients && capExcluded > 0) {
           return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, only ${eligible.length} organisation(s) remain under their caps (${capExcluded} reached theirs) and the job needs ${spec.minClients}` };
         }
-        current = { round, eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter };
+        let roundPlan = plan;
+        if (adaptive) {
+          try {
+            adaptive.resolveCountNoise(plan.samplingRate, eligible.length);
+            roundPlan = coordinatorDpPlan(adaptive.specForRound(spec));
+          } catch (e) {
+            const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_DP_CONFIG', String(e));
+            return { proceed: false, status: 'failed', message: `Adaptive clipping cannot run round ${round} (${err.code}): ${err.message}` };
+          }
+        }
+        current = { round, eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan };
         return { proceed: true };
+      },
+      taskSpec(round, roundSpec) {
+        // The clients derive their clip norm and noise from the spec they are sent (client/mods/dp.ts).
+        return adaptive && current?.round === round ? adaptive.specForRound(roundSpec) : roundSpec;
       },
       roundExtra(round, outcome) {
         if (!current || current.round !== round) return {};
         const participation = participationReport({ population: current.eligibleOrgIds.length, samplingRate: plan.samplingRate, actual: outcome.participants.length });
+        if (adaptive) {
+          current.adaptive = adaptive.release({
+            round,
+            outcome,
+            expectedParticipants: expectedParticipants(plan.samplingRate, current.eligibleOrgIds.length),
+            placement: plan.placement,
+            minSurvivors: plan.minSurvivors,
+            rng: ctx.rng,
+            logger,
+          });
+        }
         return {
           privacy: {
             epsilon: current.epsilonAfter,
@@ -137,7 +175,9 @@ export const dpFeature: FeatureFactory = (ctx) => {
             budget,
             placement: plan.placement,
             noiseMultiplier: plan.accountedNoiseMultiplier,
-            clipNorm: plan.clipNorm,
+            clipNorm: current.plan.clipNorm,
+            updateNoiseMultiplier: current.plan.updateNoiseMultiplier,
+            ...(current.adaptive ? { adaptiveClipping: current.adaptive } : {}),
             samplingRate: plan.samplingRate,
             minSurvivors: plan.minSurvivors,
             participation: { expected: participation.expected, actual: participation.actual, population: participation.population, zScore: participation.zScore },
@@ -151,11 +191,12 @@ export const dpFeature: FeatureFactory = (ctx) => {
         const state = current;
         if (!state || state.round !== record.round) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${record.round} committed without a plan`);
         const charge = (): void => {
-          chargeRound(db, { jobId, round: record.round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: plan.clipNorm, eligibleOrgIds: state.eligibleOrgIds, participants: record.participants, privateNoise });
+          chargeRound(db, { jobId, round: record.round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: state.plan.clipNorm, eligibleOrgIds: state.eligibleOrgIds, participants: record.participants, privateNoise });
         };
         // With a state database composeFeatures already opened the round-commit transaction.
         if (db.inTransaction) charge();
         else db.transaction(charge)();
+        adaptive?.commit(record.round);
         ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last committed round', { job: jobId }, state.epsilonAfter);
       },
       onJobEnd(result) {

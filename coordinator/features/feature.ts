@@ -87,6 +87,9 @@ export function composeFeatures(features: readonly CoordinatorFeature[], db?: Db
         }
         return { proceed: true };
       },
+      taskSpec(round, spec) {
+        return hooks.reduce((acc, h) => h.taskSpec?.(round, acc) ?? acc, spec);
+      },
       roundExtra(round, outcome) {
         return Object.assign({}, ...hooks.map((h) => h.roundExtra?.(round, outcome) ?? {})) as Record<string, unknown>;
       },

@@ -77,6 +77,13 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
       ...(ac.countNoiseStd === undefined ? {} : { countNoiseStd: ac.countNoiseStd }),
     });
     updateNoiseMultiplier = noise.updateNoiseMultiplier;
+    // The clip norm of each round (C_t, sent by the coordinator) must stay within the job's public bounds: a
+    // client refuses a task whose C lies outside, so a coordinator cannot push C arbitrarily.
+    if (!(dp.clipNorm >= ac.minClipNorm && dp.clipNorm <= ac.maxClipNorm)) {
+      throw new TesseraError('TESSERA_ERR_DP_CONFIG', `clip norm ${dp.clipNorm} is outside the job's adaptive-clipping bounds [${ac.minClipNorm}, ${ac.maxClipNorm}]`, {
+        details: { clipNorm: dp.clipNorm, minClipNorm: ac.minClipNorm, maxClipNorm: ac.maxClipNorm },
+      });
+    }
     adaptive = { targetQuantile: ac.targetQuantile, learningRate: ac.learningRate, countNoiseStd: noise.countNoiseStd, minClipNorm: ac.minClipNorm, maxClipNorm: ac.maxClipNorm };
   }
   return {
@@ -98,16 +105,30 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
 /**
  * The DP plan of a whole job, the one derivation both sides use (the client mod for its noise share, the
  * coordinator feature for the ledger and estimator): m = max(minClients, secagg threshold), counting the
- * threshold only when the job pins it. Refuses what rounds cannot carry yet (adaptive clipping) and example
- * weighting under secure aggregation, which would rescale each clipped, noised update by its example count.
+ * threshold only when the job pins it. Refuses example weighting under secure aggregation, which would rescale
+ * each clipped, noised update by its example count, and adaptive clipping under secure aggregation (the
+ * clients' unclipped indicators travel in the plain UpdateResult, which a secure round does not carry).
+ *
+ * With adaptive clipping the spec a client receives is the coordinator's per-round spec (coordinator/features/
+ * dp.ts `taskSpec`): `dp.clipNorm` is that round's C_t and `dp.adaptiveClipping.countNoiseStd` is set, so both
+ * sides derive the same σ_Δ without knowing the population; `population` is only needed when it is not set.
  */
-export function dpPlanForJob(job: JobSpec): DpPlan {
-  if (job.dp.adaptiveClipping?.enabled === true) {
-    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not carried by training rounds yet (the clip norm would have to change per round); turn dp.adaptiveClipping off');
+export function dpPlanForJob(job: JobSpec, population?: number): DpPlan {
+  if (job.dp.adaptiveClipping?.enabled === true && job.secagg.enabled) {
+    throw new TesseraError(
+      'TESSERA_ERR_DP_CONFIG',
+      'adaptive clipping is not available with secure aggregation yet (the noised unclipped count would need its own secure coordinate); turn dp.adaptiveClipping or secagg off',
+    );
   }
   if (job.secagg.enabled && job.secagg.weighting === 'examples') {
     throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'with DP on, secure aggregation must use secagg.weighting = "uniform": example weighting would rescale each clipped, noised update (and its noise) by its example count');
   }
   const threshold = job.secagg.enabled ? job.secagg.threshold : undefined;
-  return resolveDpPlan({ dp: job.dp, sampling: job.sampling, minClients: job.minClients, ...(threshold === undefined ? {} : { secaggThreshold: threshold }) });
+  return resolveDpPlan({
+    dp: job.dp,
+    sampling: job.sampling,
+    minClients: job.minClients,
+    ...(threshold === undefined ? {} : { secaggThreshold: threshold }),
+    ...(population === undefined ? {} : { population }),
+  });
 }
