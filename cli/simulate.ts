@@ -27,6 +27,7 @@ interface SimulateOptions {
   dpNoiseMultiplier?: number;
   dpClip?: number;
   dpPlacement?: string;
+  dpAdaptiveQuantile?: number;
   trustedCoordinator?: boolean;
   seededNoise?: boolean;
   secagg?: boolean;
@@ -76,6 +77,7 @@ export function registerSimulate(program: Command): void {
     .option('--dp-noise-multiplier <s>', 'noise multiplier σ (plan it with `tessera privacy plan`)', numberOption('--dp-noise-multiplier', 0))
     .option('--dp-clip <c>', 'L2 clip norm C of each update', numberOption('--dp-clip', 0))
     .option('--dp-placement <p>', 'central | distributed | local (default distributed)')
+    .option('--dp-adaptive-quantile <g>', "adaptive clipping (Andrew et al. 2021): move C each round toward this quantile γ of the update norms, from --dp-clip as C₀ (other settings: the job file's dp.adaptiveClipping)", numberOption('--dp-adaptive-quantile', 0, 1))
     .option('--trusted-coordinator', 'declare the coordinator trusted (required for --dp-placement central)')
     .option('--secagg', 'secure aggregation (SecAgg+): the coordinator learns only the sum of the surviving updates')
     .option('--secagg-dropout <rate>', 'expected dropout rate the SecAgg+ parameter finder plans for (default 0.1); implies --secagg', numberOption('--secagg-dropout', 0, 1))
@@ -139,9 +141,11 @@ function withDpFlags(job: Record<string, unknown>, o: SimulateOptions): Record<s
     ...(o.dpPlacement !== undefined ? { placement: o.dpPlacement } : {}),
     ...(o.trustedCoordinator === true ? { trustedCoordinator: true } : {}),
   };
-  if (Object.keys(flags).length === 0) return job;
+  if (Object.keys(flags).length === 0 && o.dpAdaptiveQuantile === undefined) return job;
   const fromFile = typeof job.dp === 'object' && job.dp !== null && !Array.isArray(job.dp) ? (job.dp as Record<string, unknown>) : {};
-  return { ...job, dp: { enabled: true, ...fromFile, ...flags } };
+  const acFile = typeof fromFile.adaptiveClipping === 'object' && fromFile.adaptiveClipping !== null && !Array.isArray(fromFile.adaptiveClipping) ? (fromFile.adaptiveClipping as Record<string, unknown>) : {};
+  const adaptive = o.dpAdaptiveQuantile !== undefined ? { adaptiveClipping: { ...acFile, enabled: true, targetQuantile: o.dpAdaptiveQuantile } } : {};
+  return { ...job, dp: { enabled: true, ...fromFile, ...flags, ...adaptive } };
 }
 
 /** The --secagg* flags, merged over the job file's `secagg` section; any of them turns secure aggregation on. */
@@ -161,8 +165,10 @@ function roundLine(r: RoundRecord): string {
   const parts = [`round ${String(r.round).padStart(3)}`, `accuracy ${fmt(r.accuracy)}`, `loss ${fmt(r.loss)}`, `participants ${r.participants}`, `${(r.durationMs / 1000).toFixed(1)}s`];
   if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}`);
   if (r.declined.length > 0) parts.push(`declined ${r.declined.map((d) => `${d.orgId} (${d.code.replace(/^TESSERA_ERR_/, '').toLowerCase()})`).join(', ')}`);
-  const privacy = r.extra.privacy as { epsilon?: number } | undefined;
+  const privacy = r.extra.privacy as { epsilon?: number; adaptiveClipping?: { clipNorm: number; unclippedFraction: number | null } } | undefined;
   if (privacy?.epsilon !== undefined) parts.push(`epsilon ${privacy.epsilon.toFixed(4)}`);
+  const ac = privacy?.adaptiveClipping;
+  if (ac) parts.push(`clip ${ac.clipNorm.toPrecision(4)} unclipped ${ac.unclippedFraction === null ? '–' : ac.unclippedFraction.toFixed(2)}`);
   const secagg = r.extra.secagg as { k?: number; t?: number } | undefined;
   if (secagg?.k !== undefined) parts.push(`secagg k ${secagg.k} t ${secagg.t ?? '?'}`);
   const drift = (r.extra.dataContract as { driftAlerts?: Array<{ column: string }> } | undefined)?.driftAlerts ?? [];
