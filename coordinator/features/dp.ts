@@ -85,6 +85,10 @@ export const dpFeature: FeatureFactory = (ctx) => {
       'distributed DP without secure aggregation: the guarantee covers the released models; the coordinator itself sees each noised update',
     );
   }
+  if (plan.placement === 'distributed' && plan.minSurvivors === 1) {
+    // Sound but costly: with m = 1 each client's share is the whole noise, as with local placement.
+    logger.warn({ minSurvivors: 1 }, 'distributed DP with minClients = 1: every client adds the full noise σ²C² (as local placement would); set minClients to the fewest participants a round may have to split the noise');
+  }
   logger.info({ placement: plan.placement, samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors, epsilon: budget, delta: plan.delta, privateNoise }, 'differential privacy on');
   let current: RoundState | null = null;
   let capExcluded = 0;
