@@ -4,13 +4,13 @@
  * verified on arrival and refused with its reason if it does not count.
  */
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readPrivateKeyFile } from '../governance/identity/key-file.ts';
 import { createApproval, evidenceFor, parseDuration } from '../governance/approvals/record.ts';
 import { recordApproval } from '../governance/approvals/store.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
 import { TesseraError } from '../protocol/errors.ts';
-import { action, printJson, printLine } from './run.ts';
+import { action, printJson, printLine, readJsonFile } from './run.ts';
 import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
 
 interface ApproveOptions {
@@ -26,13 +26,6 @@ interface ApproveOptions {
   json?: boolean;
 }
 
-function readRecord(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read the approval record ${path}: ${String(cause)}`, { cause });
-  }
-}
 
 export function registerApprove(program: Command): void {
   program
@@ -56,7 +49,7 @@ export function registerApprove(program: Command): void {
             let record: unknown;
             if (o.record !== undefined) {
               if (o.model !== undefined || o.key !== undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--record submits an existing record; do not combine it with --model or --key');
-              record = readRecord(o.record);
+              record = readJsonFile(o.record, 'approval record');
             } else {
               if (o.model === undefined || o.role === undefined || o.key === undefined) {
                 throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'approve needs --model, --role and --key (or --record FILE)');

@@ -6,10 +6,9 @@
  * not cover (purpose, data set, expiry, ε), whatever the coordinator decided.
  */
 import type { Command } from 'commander';
-import { TesseraError } from '../protocol/errors.ts';
+import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
-import { action, printLine } from './run.ts';
-import { readJsonFile } from './coordinator.ts';
+import { action, printLine, readJsonFile } from './run.ts';
 
 interface ClientOptions {
   coordinator: string;
@@ -70,7 +69,7 @@ export function registerClient(program: Command): void {
         if (o.consent !== undefined) {
           consent = readJsonFile(o.consent, 'consent file');
           const parsed = LocalConsentFile.safeParse(consent);
-          if (!parsed.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `consent file ${o.consent} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+          if (!parsed.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `consent file ${o.consent} is invalid: ${describeZodIssues(parsed.error.issues)}`);
           if (parsed.data.organisation !== o.org) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `consent file ${o.consent} is for organisation "${parsed.data.organisation}", not --org ${o.org}`);
         }
         const logger = createLogger();

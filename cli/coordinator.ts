@@ -1,12 +1,10 @@
 /** `tessera coordinator`: start the coordinator server and run a job from a job-spec file. */
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { TesseraError } from '../protocol/errors.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { createLogger } from '../lib/logger.ts';
 import { cryptoRandom } from '../privacy/random.ts';
-import { action, integerOption, printJson, printLine } from './run.ts';
+import { action, integerOption, printJson, printLine, readJsonFile } from './run.ts';
 
 interface CoordinatorOptions {
   job: string;
@@ -18,19 +16,6 @@ interface CoordinatorOptions {
   json?: boolean;
 }
 
-export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read ${what} ${path}: ${(cause as Error).message}`, { cause });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `${what} ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-}
 
 export function registerCoordinator(program: Command): void {
   program

@@ -4,6 +4,7 @@
  * (0 ok, 1 check failed, 2 unusable input). No stack traces for expected errors.
  */
 import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { ZodError } from 'zod';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 
@@ -69,4 +70,19 @@ export function integerOption(name: string, min?: number, max?: number) {
     if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got ${value}`);
     return n;
   };
+}
+
+/** Reads a JSON file given on the command line; `what` names it in the error (unreadable or invalid: exit 2). */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read ${what} ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `${what} ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
 }

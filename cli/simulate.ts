@@ -1,11 +1,10 @@
 /** `tessera simulate`: run a federation in one process (see simulations/simulate.ts). */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { SimulationConfigInput } from '../simulations/simulate.ts';
 import type { RoundRecord } from '../coordinator/round-records.ts';
-import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
+import { action, integerOption, numberOption, printJson, printLine, readJsonFile } from './run.ts';
 
 interface SimulateOptions {
   dataset: string;
@@ -39,19 +38,9 @@ interface SimulateOptions {
 }
 
 function readJobOverrides(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read job file ${path}: ${(cause as Error).message}`, { cause });
-  }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('the top level must be an object');
-    return v as Record<string, unknown>;
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_INVALID_JOB_SPEC', `Job file ${path} is not a JSON object: ${(cause as Error).message}`, { cause });
-  }
+  const v = readJsonFile(path, 'job file');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TesseraError('TESSERA_ERR_INVALID_JOB_SPEC', `Job file ${path} is not a JSON object: the top level must be an object`);
+  return v as Record<string, unknown>;
 }
 
 export function registerSimulate(program: Command): void {
