@@ -191,7 +191,8 @@ async function eligibleClients(options: RunJobOptions, round: number): Promise<{
     const connected = federation.clients();
     const r = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
     if (r.eligible.length >= spec.minClients || Date.now() >= until) return r;
-    if (!(await federation.waitForConnection(until - Date.now()))) return hooks.eligible?.(federation.clients(), round) ?? { eligible: federation.clients(), excluded: [] };
+    // A new connection, or the wait's end (the next pass then returns what is eligible by then).
+    await federation.waitForConnection(until - Date.now());
   }
 }
 
