@@ -165,9 +165,10 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     federation = new Federation(hub.server, coordinatorLog);
     connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset });
   }
-  const contract = spec.data.contractHash !== undefined && dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
-  // Without the contract check the contract still names the positive label and sensitive categories (fairness).
-  const labelContract = dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
+  // The data set's contract: checked before each round when the job names it (its rows go with it), and in any
+  // case the source of the positive label and sensitive categories (fairness).
+  const contract = dataset.contract !== undefined ? loadBuiltinContract(dataset.contract) : undefined;
+  const checkRows = spec.data.contractHash !== undefined;
   // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
@@ -177,7 +178,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       : undefined;
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
-    const mods = standardClientMods({ ...(labelContract ? { contract: labelContract } : {}), ...(contract && p.table ? { contract, table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
+    const mods = standardClientMods({ ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
     return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }), ...(secure ? { secure } : {}) });
   });
   try {
