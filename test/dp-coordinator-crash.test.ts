@@ -8,7 +8,7 @@
  * then continues that job from the ledger with the same commit path and is refused exactly at the budget,
  * and a refused charge leaves no round row behind.
  */
-import { spawn } from 'node:child_process';
+import { runKillableChild } from './support/killable-child.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,37 +38,20 @@ interface Run {
 }
 
 /** Runs the coordinator and SIGKILLs its process group 0–40 ms after it reports `killAfter` committed rounds. */
-function runCoordinator(killAfter: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', FIXTURE, dir, String(BUDGET), String(Q), String(SIGMA), String(CLIENTS)], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: Run = { reported: [], signal: null, stderr: '' };
-    let buffered = '';
-    let killing = false;
-    const timer = setTimeout(() => {
-      process.kill(-(child.pid as number), 'SIGKILL');
-      reject(new Error(`coordinator timed out; stderr: ${run.stderr}`));
-    }, 90_000);
-    child.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [what, round] = line.split(' ');
-        if (what === 'round') run.reported.push(Number(round));
-      }
-      if (!killing && run.reported.length >= killAfter) {
-        killing = true;
-        // The process group: npx → tsx → node. A random delay lands the kill anywhere in the next round.
-        setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), uniformInt(cryptoRandom(), 41));
-      }
-    });
-    child.on('exit', (_code, signal) => {
-      clearTimeout(timer);
-      run.signal = signal;
-      resolve(run);
-    });
+async function runCoordinator(killAfter: number): Promise<Run> {
+  const reported: number[] = [];
+  const outcome = await runKillableChild({
+    script: FIXTURE,
+    args: [dir, String(BUDGET), String(Q), String(SIGMA), String(CLIENTS)],
+    killJitterMs: 40,
+    timeoutMs: 90_000,
+    onLine(line) {
+      const [what, round] = line.split(' ');
+      if (what === 'round') reported.push(Number(round));
+      return reported.length >= killAfter;
+    },
   });
+  return { reported, signal: outcome.signal, stderr: outcome.stderr };
 }
 
 /** Checks every invariant linking the ledger and the committed rounds; returns the job id and round count. */

@@ -7,7 +7,7 @@
  * organisation's spend matches its eligibility records. The last run is left to finish: it stops exactly when
  * the next round would exceed the budget.
  */
-import { spawn } from 'node:child_process';
+import { runKillableChild } from './support/killable-child.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,38 +34,22 @@ interface ChildRun {
 }
 
 /** Runs the child; when `killAfter` is set, SIGKILLs its whole process group that many commits later plus a random 0–15 ms. */
-function runChild(killAfter: number | null): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', CHILD, dir, JOB, String(BUDGET)], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: ChildRun = { committed: [], stopped: false, signal: null, code: null };
-    let buffered = '';
-    let stderr = '';
-    let killing = false;
-    const timer = setTimeout(() => reject(new Error(`child timed out; stderr: ${stderr}`)), 60_000);
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [what, round] = line.split(' ');
-        if (what === 'committed') run.committed.push(Number(round));
-        if (what === 'stopped') run.stopped = true;
-      }
-      if (killAfter !== null && !killing && run.committed.length >= killAfter) {
-        killing = true;
-        // Kill the process group (npx → tsx → node) by its id, at a random point of the next commit.
-        setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), uniformInt(cryptoRandom(), 16));
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      run.code = code;
-      run.signal = signal;
-      if (killAfter === null && code !== 0) reject(new Error(`child exited with ${code}: ${stderr}`));
-      else resolve(run);
-    });
+async function runChild(killAfter: number | null): Promise<ChildRun> {
+  const run: ChildRun = { committed: [], stopped: false, signal: null, code: null };
+  const outcome = await runKillableChild({
+    script: CHILD,
+    args: [dir, JOB, String(BUDGET)],
+    killJitterMs: 15,
+    timeoutMs: 60_000,
+    onLine(line) {
+      const [what, round] = line.split(' ');
+      if (what === 'committed') run.committed.push(Number(round));
+      if (what === 'stopped') run.stopped = true;
+      return killAfter !== null && run.committed.length >= killAfter;
+    },
   });
+  if (killAfter === null && outcome.code !== 0) throw new Error(`child exited with ${outcome.code}: ${outcome.stderr}`);
+  return { ...run, code: outcome.code, signal: outcome.signal };
 }
 
 /** Reopens the state database and checks every ledger invariant; returns the number of committed rounds. */
