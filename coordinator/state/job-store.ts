@@ -3,34 +3,11 @@
  * weights it produced; it is written by `commitRound` inside the same transaction as the ledger charge and
  * the audit entry (coordinator/job-state-hooks.ts), so after a crash either all three exist or none does.
  */
-import { registerMigrations, type Db } from '../../governance/state/database.ts';
+import type { Db } from '../../governance/state/database.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobStatus, RoundRecord } from '../round-records.ts';
 
-registerMigrations([
-  {
-    id: 'jobs-001',
-    sql: `
-      CREATE TABLE jobs (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        spec_json TEXT NOT NULL,
-        spec_hash TEXT NOT NULL,
-        status TEXT NOT NULL,
-        message TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        ended_at TEXT
-      );
-      CREATE TABLE job_rounds (
-        job_id TEXT NOT NULL REFERENCES jobs(id),
-        round INTEGER NOT NULL,
-        record_json TEXT NOT NULL,
-        weights BLOB NOT NULL,
-        committed_at TEXT NOT NULL,
-        PRIMARY KEY (job_id, round)
-      );`,
-  },
-]);
+
 
 export interface StoredJob {
   readonly id: string;

@@ -5,32 +5,14 @@
  */
 import { canonicalJson } from '../../lib/canonical-json.ts';
 import { TesseraError } from '../../protocol/errors.ts';
-import { registerMigrations, type Db } from '../state/database.ts';
+import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { listApprovers } from '../identity/approvers.ts';
 import { getModel } from '../registry/registry.ts';
 import { SignedApproval, verifyApproval, type ApprovalCheck } from './record.ts';
 
-registerMigrations([
-  {
-    id: 'approvals-001',
-    sql: `
-      CREATE TABLE approvals (
-        id TEXT PRIMARY KEY,
-        model_version TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        role TEXT NOT NULL,
-        decision TEXT NOT NULL,
-        issued_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        record TEXT NOT NULL,
-        received_at TEXT NOT NULL
-      );
-      CREATE INDEX approvals_model ON approvals (model_version, issued_at);
-    `,
-  },
-]);
+
 
 export interface StoredApproval {
   readonly id: string;

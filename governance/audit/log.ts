@@ -9,42 +9,13 @@
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../lib/canonical-json.ts';
 import { TesseraError, describeZodIssues } from '../../protocol/errors.ts';
-import { registerMigrations, type Db } from '../state/database.ts';
+import type { Db } from '../state/database.ts';
 import { signDetached, toBase64 } from '../identity/ed25519.ts';
 import { loadOrCreateCoordinatorKey } from '../identity/key-file.ts';
 import { AUDIT_ACTIONS, AuditActionSchema, detailsSchemaFor, type AuditAction } from './actions.ts';
 import { GENESIS_HASH, checkpointMessage, entryHash, type AuditCheckpoint, type AuditEntry } from './chain.ts';
 
-registerMigrations([
-  {
-    id: 'audit-001',
-    sql: `
-      CREATE TABLE audit_log (
-        seq INTEGER PRIMARY KEY,
-        time TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        details TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-      );
-      CREATE INDEX audit_log_action ON audit_log (action);
-      CREATE TABLE audit_checkpoints (
-        seq INTEGER PRIMARY KEY,
-        hash TEXT NOT NULL,
-        time TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        public_key TEXT NOT NULL,
-        signature TEXT NOT NULL
-      );
-      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-      CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-      CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-    `,
-  },
-]);
+
 
 /** A checkpoint every this many entries unless the caller says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY = 64;

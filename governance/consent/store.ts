@@ -4,31 +4,12 @@
  * `eligibleOrganisations` before every round, so a revocation takes effect from the next round.
  */
 import { TesseraError, describeZodIssues } from '../../protocol/errors.ts';
-import { registerMigrations, type Db } from '../state/database.ts';
+import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { ConsentTerms, consentCovers, type ConsentCode, type ConsentRecord } from './terms.ts';
 
-registerMigrations([
-  {
-    id: 'consent-001',
-    sql: `
-      CREATE TABLE consents (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        organisation TEXT NOT NULL,
-        dataset TEXT NOT NULL,
-        purposes TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        max_epsilon REAL NOT NULL,
-        retention_days INTEGER NOT NULL,
-        granted_at TEXT NOT NULL,
-        revoked_at TEXT,
-        revoked_reason TEXT
-      );
-      CREATE INDEX consents_org ON consents (organisation, dataset, id);
-    `,
-  },
-]);
+
 
 interface Row {
   id: number;

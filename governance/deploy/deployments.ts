@@ -5,7 +5,7 @@
  * transaction; refused attempts are audited too, with the unmet conditions.
  */
 import { TesseraError } from '../../protocol/errors.ts';
-import { registerMigrations, type Db } from '../state/database.ts';
+import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { listApprovers } from '../identity/approvers.ts';
@@ -15,36 +15,7 @@ import { evaluateGate, type GateResult } from './gate.ts';
 import { resolvePolicy } from './policy.ts';
 import { GATED_STAGES, assertStageTransition, type Stage } from './stages.ts';
 
-registerMigrations([
-  {
-    id: 'deploy-001',
-    sql: `
-      CREATE TABLE deployment_state (
-        name TEXT PRIMARY KEY,
-        production TEXT,
-        canary TEXT,
-        canary_percent REAL,
-        shadow TEXT,
-        history TEXT NOT NULL,
-        revision INTEGER NOT NULL,
-        updated_at TEXT NOT NULL
-      );
-      CREATE TABLE deployments (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL,
-        version TEXT,
-        action TEXT NOT NULL,
-        stage TEXT,
-        percent REAL,
-        previous TEXT,
-        actor TEXT NOT NULL,
-        at TEXT NOT NULL,
-        gate TEXT
-      );
-      CREATE INDEX deployments_name ON deployments (name, id);
-    `,
-  },
-]);
+
 
 export interface DeploymentState {
   readonly name: string;

@@ -5,27 +5,12 @@
  */
 import { z } from 'zod';
 import { TesseraError } from '../../protocol/errors.ts';
-import { registerMigrations, type Db } from '../state/database.ts';
+import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { keyIdOf, toBase64 } from './ed25519.ts';
 
-registerMigrations([
-  {
-    id: 'identity-001',
-    sql: `
-      CREATE TABLE approvers (
-        key_id TEXT PRIMARY KEY,
-        public_key TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        roles TEXT NOT NULL,
-        added_at TEXT NOT NULL,
-        revoked_at TEXT,
-        revoked_reason TEXT
-      );
-    `,
-  },
-]);
+
 
 /** Roles the documentation and the default policies use; any role matching ROLE_PATTERN may be declared. */
 export const KNOWN_ROLES = ['privacy-officer', 'model-owner', 'fairness-reviewer', 'security-reviewer', 'data-steward'] as const;

@@ -1,5 +1,5 @@
 /**
- * The durable privacy ledger (governance/ledger/schema.ts for its tables and invariants). Budgets and caps are
+ * The durable privacy ledger (governance/state/migrations/ledger.ts for its tables and invariants). Budgets and caps are
  * set by privacy officers; `planRound` tells the coordinator, before a round, whether it may run and which
  * organisations may be sampled; `chargeRound` records the round — CALL IT INSIDE THE ROUND-COMMIT TRANSACTION,
  * with the same db handle that writes the round's aggregate, so that a crash can never leave an aggregate
@@ -18,7 +18,6 @@ import type { DpPlacement } from '../../protocol/job/dp.ts';
 import { type Db, migrate } from '../state/database.ts';
 import type { BudgetTerms, EligibleOrgs, NextRound, RoundDecision } from './decide.ts';
 import { decideRound, eligibleOrgs, epsilonOf, groupRounds, withRound } from './decide.ts';
-import './schema.ts';
 
 export interface JobBudget {
   jobId: string;

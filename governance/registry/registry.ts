@@ -6,31 +6,14 @@
 import { TesseraError } from '../../protocol/errors.ts';
 import { ModelSpec } from '../../protocol/job/model.ts';
 import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
-import { registerMigrations, type Db } from '../state/database.ts';
+import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { codeVersion } from './code-version.ts';
 import { Lineage, LineageInput, lineageHash, reportVerdict } from './lineage.ts';
 import { writeModelArtifacts } from './artifacts.ts';
 
-registerMigrations([
-  {
-    id: 'registry-001',
-    sql: `
-      CREATE TABLE models (
-        version TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        registered_at TEXT NOT NULL,
-        model_spec TEXT NOT NULL,
-        parameters INTEGER NOT NULL,
-        lineage TEXT NOT NULL,
-        lineage_hash TEXT NOT NULL,
-        job_spec TEXT
-      );
-      CREATE INDEX models_name ON models (name, registered_at);
-    `,
-  },
-]);
+
 
 /** Model names appear in URLs (`/v1/models/:name/predict`). */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -1,5 +1,5 @@
 /**
- * The privacy ledger's tables in the shared state database (ledger-001). The ledger is the durable record of
+ * The privacy ledger's tables in the shared state database (ledger-001; governance/ledger/store.ts uses them). The ledger is the durable record of
  * every ε charge; its invariants are enforced by SQLite itself (constraints and triggers), so that no code
  * path — ours or a hand-written INSERT — can charge a round twice, charge out of order, let ε go down, exceed a
  * job budget or an organisation's cap, or rewrite history:
@@ -11,7 +11,7 @@
  *  - ledger_org_spend: that spend per (job, organisation), maintained in the same transaction as the round; an
  *    insert or update above the organisation's cap is refused.
  */
-import { registerMigrations } from '../state/database.ts';
+import type { Migration } from '../database.ts';
 
 const MIGRATION_001 = `
 CREATE TABLE ledger_job_budgets (
@@ -116,7 +116,4 @@ WHEN NEW.epsilon < OLD.epsilon OR NEW.rounds < OLD.rounds
 BEGIN SELECT RAISE(ABORT, 'ledger: an organisation''s spend must not decrease'); END;
 `;
 
-registerMigrations([{ id: 'ledger-001', sql: MIGRATION_001 }]);
-
-/** Importing this module registers the ledger's migrations; this constant lets callers import it for effect. */
-export const LEDGER_SCHEMA_VERSION = 'ledger-001';
+export const LEDGER_MIGRATIONS: readonly Migration[] = [{ id: 'ledger-001', sql: MIGRATION_001 }];

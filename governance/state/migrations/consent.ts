@@ -1,0 +1,24 @@
+/** Migrations of the consent tables (moved here from governance/consent/store.ts; ids never change once released). */
+import type { Migration } from '../database.ts';
+
+
+export const CONSENT_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'consent-001',
+    sql: `
+      CREATE TABLE consents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        organisation TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        purposes TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        max_epsilon REAL NOT NULL,
+        retention_days INTEGER NOT NULL,
+        granted_at TEXT NOT NULL,
+        revoked_at TEXT,
+        revoked_reason TEXT
+      );
+      CREATE INDEX consents_org ON consents (organisation, dataset, id);
+    `,
+  },
+];

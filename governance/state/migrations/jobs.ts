@@ -1,0 +1,28 @@
+/** Migrations of the jobs tables (moved here from coordinator/state/job-store.ts; ids never change once released). */
+import type { Migration } from '../database.ts';
+
+
+export const JOBS_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'jobs-001',
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        spec_hash TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        ended_at TEXT
+      );
+      CREATE TABLE job_rounds (
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        round INTEGER NOT NULL,
+        record_json TEXT NOT NULL,
+        weights BLOB NOT NULL,
+        committed_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, round)
+      );`,
+  },
+];
