@@ -29,5 +29,11 @@ export interface ClientTransport {
   onDisconnect(handler: (reason: string) => void): void;
   /** A refused connection (e.g. protocol version mismatch): code and readable message. */
   onRefused(handler: (code: string, message: string) => void): void;
+  /**
+   * The coordinator's Ed25519 public key as proven in this connection's handshake, or undefined when the
+   * transport does not authenticate the coordinator (in-memory simulations). A client that trusts a coordinator
+   * for something (e.g. central DP placement) checks this key, never a key named in a message.
+   */
+  coordinatorIdentity?(): Uint8Array | undefined;
   close(): void;
 }
