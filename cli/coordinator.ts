@@ -40,6 +40,9 @@ export function registerCoordinator(program: Command): void {
         const { assembleJob } = await import('../coordinator/features/assemble.ts');
         const { jobRegistration } = await import('../coordinator/features/registry.ts');
         const { openDatabase } = await import('../governance/state/database.ts');
+        const { lockStateDirectory } = await import('../governance/state/lock.ts');
+        // One writer: taken before anything else touches the state, held until the process exits.
+        const lock = o.state !== undefined ? lockStateDirectory(o.state, 'tessera coordinator') : undefined;
         const logger = createLogger();
         const backend = await initBackend();
         logger.info({ backend: backend.name }, 'TensorFlow.js backend');
@@ -92,6 +95,7 @@ export function registerCoordinator(program: Command): void {
         }
         await server.close();
         db?.close();
+        lock?.release();
         const ok = (result.status === 'completed' || result.status === 'budget-exhausted') && registration?.status !== 'failed';
         return ok ? 0 : 1;
       }),

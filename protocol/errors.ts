@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   TESSERA_ERR_SECAGG_PARAMS: 'No secure-aggregation parameters meet the targets (n, dropout, corruption), or a given k, t or bit width is unsafe.',
   // Governance.
   TESSERA_ERR_STATE: 'The state directory or database is unusable.',
+  TESSERA_ERR_STATE_LOCKED: 'Another coordinator holds the state directory (one writer per state directory); the message names the holder.',
   TESSERA_ERR_SIGNATURE: 'A signature does not verify.',
   TESSERA_ERR_APPROVAL: 'An approval record is invalid for this purpose.',
   TESSERA_ERR_DEPLOY_GATE: 'The deployment policy is not satisfied.',
@@ -64,6 +65,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_MODEL_SPEC',
   'TESSERA_ERR_BACKEND_UNAVAILABLE',
   'TESSERA_ERR_STATE',
+  'TESSERA_ERR_STATE_LOCKED',
   'TESSERA_ERR_FAIRNESS_INPUT',
   'TESSERA_ERR_NOT_FOUND',
   'TESSERA_ERR_SECAGG_PARAMS',

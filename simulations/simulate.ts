@@ -20,6 +20,7 @@ import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { contractHash } from '../governance/contract/schema.ts';
 import { heldOutSplitForJob } from '../client/held-out-split.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
+import { lockStateDirectory } from '../governance/state/lock.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
@@ -151,6 +152,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
 
   const coordinatorLog = options.logger.child({ component: 'coordinator' });
   const jobId = `sim-${config.dataset}-${String(config.seed)}-${Date.now().toString(36)}`;
+  // One writer per state directory (governance/state/lock.ts), taken before the database is opened.
+  const lock = config.stateDir !== undefined ? lockStateDirectory(config.stateDir, 'tessera simulate') : undefined;
   const db: Db | undefined = config.stateDir !== undefined ? openDatabase(config.stateDir) : undefined;
   let server: CoordinatorServer | undefined;
   let federation: Federation;
@@ -211,6 +214,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     evalModel.dispose();
     await server?.close();
     db?.close();
+    lock?.release();
   }
 }
 
