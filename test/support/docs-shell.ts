@@ -1,13 +1,13 @@
 /**
  * Runs the ```sh blocks of one Markdown file the way a reader would: in order, in one fresh directory with a
  * fresh state directory, `npx tessera` (and a bare `tessera`) resolving to this checkout, `../shared/data`
- * pointing at the shared data sets. Blocks marked `start` run in the background as their own process group
+ * pointing at the shared data sets, and `datasets/` and `bin/` linked in as seen from the repository root. Blocks marked `start` run in the background as their own process group
  * (servers: the coordinator, client nodes) until a later `stop` block or the end of the file; every group is
  * SIGKILLed, so no server outlives the test. The example's port 8740 and its host names are rewritten to a
  * port the harness picked on 127.0.0.1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,7 @@ export function rewriteAddresses(body: string, port: number): string {
 
 const PREAMBLE = [
   'set -eo pipefail',
+  'shopt -s expand_aliases',
   // `npx tessera` runs this checkout's CLI without npm's lookup (and its ~0.8 s); other npx calls pass through.
   'npx() { if [ "$1" = tessera ]; then shift; tessera "$@"; else command npx "$@"; fi; }',
 ].join('\n');
@@ -61,6 +62,8 @@ export class DocSession {
     const bin = join(this.dir, 'bin');
     for (const d of [this.work, bin, join(this.dir, 'home'), join(this.dir, 'shared')]) mkdirSync(d, { recursive: true });
     symlinkSync(SHARED_DATA_DIR, join(this.dir, 'shared', 'data'));
+    // Paths into the checkout (datasets/contracts/…, bin/tessera.mjs) resolve as they do from the repository root.
+    for (const d of ['datasets', 'bin']) symlinkSync(join(REPO_ROOT, d), join(this.work, d));
     writeFileSync(join(bin, 'tessera'), `#!/bin/sh\nexec node ${JSON.stringify(join(REPO_ROOT, 'bin', 'tessera.mjs'))} "$@"\n`, { mode: 0o755 });
     this.env = {
       PATH: `${bin}:${process.env.PATH ?? ''}`,
@@ -71,6 +74,7 @@ export class DocSession {
   }
 
   static async open(): Promise<DocSession> {
+    if (!existsSync(SHARED_DATA_DIR)) throw new Error(`the shared data sets are not at ${SHARED_DATA_DIR}: set TESSERA_DATA_DIR`);
     return new DocSession(await freePort());
   }
 
