@@ -5,7 +5,7 @@
  * local consent file by directive or by shape. Everything else is only parsed. JSON written by a heredoc in
  * a ```sh block (`cat > job.json <<'JSON'`) is checked the same way, named by its file.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DeploymentSection } from '../../protocol/job/governance.ts';
 import { LocalConsentFile } from '../../governance/consent/local-consent.ts';
 import type { FencedBlock } from './docs-markdown.ts';
