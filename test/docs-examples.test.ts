@@ -28,6 +28,11 @@ describe('JSON examples in the docs', () => {
     expect(r.ok ? [] : r.problems).toEqual(['fairness: Unrecognized key: "rules"']);
   });
 
+  it('a DP job whose secure aggregation weights by examples is refused, as the coordinator refuses it (the README once had one)', () => {
+    const r = checkJobFragment({ dp: { enabled: true, epsilon: 5, noiseMultiplier: 1 }, secagg: { enabled: true, weighting: 'examples' } });
+    expect(r.ok ? [] : r.problems).toEqual([expect.stringMatching(/^TESSERA_ERR_DP_CONFIG: with DP on, secure aggregation must use secagg.weighting = "uniform"/)]);
+  });
+
   it('strict mode keeps the schema refinements (a DP job needs a budget)', () => {
     const r = checkJobFragment({ dp: { enabled: true, noiseMultiplier: 1 } });
     expect(r.ok).toBe(false);

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { JobSpec } from '../../protocol/job/spec.ts';
+import { isTesseraError } from '../../protocol/errors.ts';
+import { dpPlanForJob } from '../../privacy/dp/config.ts';
 
 type AnySchema = z.core.$ZodType;
 
@@ -77,8 +79,27 @@ export function mergeFragment(base: Record<string, unknown>, fragment: Record<st
 
 export type SpecCheck = { ok: true } | { ok: false; problems: string[] };
 
-function problems(r: { success: true } | { success: false; error: z.ZodError }): SpecCheck {
-  if (r.success) return { ok: true };
+/**
+ * The checks a job meets when it starts that the schema cannot express: the DP plan across sections
+ * (privacy/dp/config.ts: Poisson sampling, a budget, uniform weighting under secure aggregation, …). The
+ * population only feeds adaptive clipping's default count noise; a nominal 100 stands in for it.
+ */
+function crossChecks(spec: JobSpec): string[] {
+  if (!spec.dp.enabled) return [];
+  try {
+    dpPlanForJob(spec, 100);
+    return [];
+  } catch (e) {
+    if (isTesseraError(e)) return [`${e.code}: ${e.message}`];
+    throw e;
+  }
+}
+
+function problems(r: { success: true; data: JobSpec } | { success: false; error: z.ZodError }): SpecCheck {
+  if (r.success) {
+    const cross = crossChecks(r.data);
+    return cross.length === 0 ? { ok: true } : { ok: false, problems: cross };
+  }
   return { ok: false, problems: r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`) };
 }
 
