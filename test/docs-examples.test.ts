@@ -12,6 +12,8 @@ import { docsFiles, readBlocks, where } from './support/docs-markdown.ts';
 import { checkJsonExample, jsonExamples } from './support/docs-json.ts';
 import { checkLinks } from './support/docs-links.ts';
 import { checkJobFragment } from './support/docs-strict-schema.ts';
+import { PAGE_PARTS, partHolds } from './support/docs-pages.ts';
+import { isShell } from './support/docs-runner.ts';
 
 const blocks = readBlocks(REPO_ROOT);
 
@@ -45,6 +47,14 @@ describe('links between the docs', () => {
     const { broken, pending } = checkLinks(REPO_ROOT, file);
     expect(broken.map((p) => `${p.file}:${p.line} ${p.target}: ${p.problem}`)).toEqual([]);
     if (pending.length > 0) console.info(`${file}: ${pending.length} link(s) to guides written in other branches: ${[...new Set(pending.map((p) => p.target))].join(', ')}`);
+  });
+});
+
+describe('shell examples', () => {
+  it('every shell block of every page is run by exactly one docs-shell-*.test.ts part', () => {
+    const parts = Object.values(PAGE_PARTS).flat();
+    const wrong = blocks.filter(isShell).filter((b) => parts.filter((p) => partHolds(p, b)).length !== 1);
+    expect(wrong.map((b) => `${where(b)} (section "${b.section}")`)).toEqual([]);
   });
 });
 

@@ -69,7 +69,7 @@ describe('docs harness', () => {
   it('reports a block exit code, and kills a background block with its children when the page ends', async () => {
     const session = await DocSession.open();
     try {
-      const block = (body: string) => ({ file: 'x.md', line: 1, lang: 'sh', body, directive: parseDirective('') });
+      const block = (body: string) => ({ file: 'x.md', line: 1, lang: 'sh', body, section: '', directive: parseDirective('') });
       expect((await session.run(block('echo hi; exit 3'), 10_000)).code).toBe(3);
       const started = await session.start(block('sleep 300 & echo "child $!"; wait'), 'child', 10_000);
       expect(started.ready).toBe(true);

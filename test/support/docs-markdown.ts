@@ -22,6 +22,8 @@ export interface FencedBlock {
   /** 1-based line of the opening fence. */
   readonly line: number;
   readonly lang: string;
+  /** The `## ` heading the block sits under ('' before the first one). */
+  readonly section: string;
   readonly body: string;
   readonly directive: Directive;
 }
@@ -69,7 +71,10 @@ const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/;
 export function extractBlocks(file: string, text: string): FencedBlock[] {
   const lines = text.split('\n');
   const blocks: FencedBlock[] = [];
+  let section = '';
   for (let i = 0; i < lines.length; i++) {
+    const h2 = /^## (.*)$/.exec(lines[i] ?? '');
+    if (h2) section = (h2[1] ?? '').trim();
     const open = FENCE.exec(lines[i] ?? '');
     if (!open) continue;
     const indent = open[1] ?? '';
@@ -84,7 +89,7 @@ export function extractBlocks(file: string, text: string): FencedBlock[] {
     let k = i - 1;
     while (k >= 0 && (lines[k] ?? '').trim() === '') k--;
     const d = DIRECTIVE.exec(lines[k] ?? '');
-    blocks.push({ file, line: i + 1, lang: (open[3] ?? '').toLowerCase(), body: body.join('\n'), directive: d ? parseDirective(d[1] ?? '') : NO_DIRECTIVE });
+    blocks.push({ file, line: i + 1, lang: (open[3] ?? '').toLowerCase(), section, body: body.join('\n'), directive: d ? parseDirective(d[1] ?? '') : NO_DIRECTIVE });
     i = j;
   }
   return blocks;

@@ -1,5 +1,5 @@
 /**
- * Defines one vitest suite per Markdown file that runs its ```sh blocks in order in a DocSession
+ * Defines one vitest suite per page (or part of a page, docs-pages.ts) that runs its ```sh blocks in order in a DocSession
  * (docs-shell.ts). Directives (HTML comment before the fence): `exit=N` (expected exit code, default 0),
  * `timeout=S` (seconds, default 60), `start` with `ready="TEXT"` (background process group; continue once
  * TEXT is printed by any background process), `stop` (kill the background groups before this block),
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../paths.ts';
 import { extractBlocks, where, type FencedBlock } from './docs-markdown.ts';
 import { DocSession } from './docs-shell.ts';
+import { PAGE_PARTS, partHolds, type PagePart, type PagePartName } from './docs-pages.ts';
 
 export function isShell(b: FencedBlock): boolean {
   return b.lang === 'sh' || b.lang === 'bash';
@@ -26,10 +27,14 @@ function tail(output: string): string {
   return output.split('\n').slice(-25).join('\n');
 }
 
-export function defineShellTests(files: readonly string[]): void {
-  for (const file of files) {
-    const blocks = extractBlocks(file, readFileSync(join(REPO_ROOT, file), 'utf8')).filter(isShell);
-    describe(`shell examples in ${file}`, () => {
+/** Defines the suites of one entry of PAGE_PARTS (docs-pages.ts). */
+export function defineShellTests(name: PagePartName): void {
+  const parts: readonly PagePart[] = PAGE_PARTS[name];
+  for (const part of parts) {
+    const file = part.file;
+    const blocks = extractBlocks(file, readFileSync(join(REPO_ROOT, file), 'utf8')).filter((b) => isShell(b) && partHolds(part, b));
+    const label = part.sections === undefined ? file : `${file} (${part.sections.join(', ')})`;
+    describe(`shell examples in ${label}`, () => {
       let session: DocSession;
       beforeAll(async () => {
         session = await DocSession.open();
