@@ -72,12 +72,12 @@ export function evaluatePolicy(policy: ClientPolicy, job: JobSpec, input: Policy
         const why = input.coordinatorKey === undefined ? 'the coordinator proved no key on this connection' : `the coordinator's proven key ${Buffer.from(input.coordinatorKey).toString('base64')} is not among dp.trustedCoordinatorKeys`;
         add('dp.trustedCoordinatorKeys', 'TESSERA_ERR_POLICY_DP_PLACEMENT', `central placement sends the clipped update without noise; ${why} (the job's trustedCoordinator flag is not trust)`);
       }
-      if (job.dp.noiseMultiplier < p.minNoiseMultiplier) add('dp.minNoiseMultiplier', 'TESSERA_ERR_POLICY_DP_NOISE', `noise multiplier σ = ${job.dp.noiseMultiplier} is below this organisation's minimum ${p.minNoiseMultiplier}`);
-      if (job.dp.delta > p.maxDelta) add('dp.maxDelta', 'TESSERA_ERR_POLICY_DP_DELTA', `δ = ${job.dp.delta} is above this organisation's maximum ${p.maxDelta}`);
-      if (!(eps.epsilon <= p.maxEpsilon)) {
+      if (!eps.configError && !(eps.epsilon <= p.maxEpsilon)) {
         const declared = job.dp.epsilon === undefined ? '' : ` (the job declares ε = ${job.dp.epsilon})`;
         add('dp.maxEpsilon', 'TESSERA_ERR_POLICY_EPSILON', `ε recomputed by this client is ${fmt(eps.epsilon)}${declared}, above the cap ${p.maxEpsilon}: ${eps.basis}`);
       }
+      if (job.dp.noiseMultiplier < p.minNoiseMultiplier) add('dp.minNoiseMultiplier', 'TESSERA_ERR_POLICY_DP_NOISE', `noise multiplier σ = ${job.dp.noiseMultiplier} is below this organisation's minimum ${p.minNoiseMultiplier}`);
+      if (job.dp.delta > p.maxDelta) add('dp.maxDelta', 'TESSERA_ERR_POLICY_DP_DELTA', `δ = ${job.dp.delta} is above this organisation's maximum ${p.maxDelta}`);
     }
     if (input.record && input.jobId !== undefined) {
       const h = jobHistory(input.record, input.jobId);
