@@ -70,6 +70,8 @@ export const SimulationConfig = z.object({
    * explicitly PERMISSIVE research policy (plain jobs, any placement and ε), named so in the output.
    */
   clientPolicy: z.unknown().optional(),
+  /** Where `clientPolicy` came from (its file), for the output. */
+  clientPolicySource: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
 });
@@ -150,7 +152,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const parts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
   const spec = buildJobSpec(config, dataset, parts.length);
   const test = forModel(dataset.test, spec.model);
-  const policy: ClientPolicy = config.clientPolicy === undefined ? PERMISSIVE_RESEARCH_POLICY : parseClientPolicy(config.clientPolicy, 'simulate --client-policy');
+  const policy: ClientPolicy = config.clientPolicy === undefined ? PERMISSIVE_RESEARCH_POLICY : parseClientPolicy(config.clientPolicy, config.clientPolicySource ?? 'simulate --client-policy');
   options.logger.info({ clientPolicy: policy.source }, policy === PERMISSIVE_RESEARCH_POLICY ? 'simulated clients run the PERMISSIVE research policy (not for deployments)' : 'simulated clients run the given client policy');
   const withExamples = (examples: number) => (policy.disclose.exampleCount ? { examples } : {});
 
@@ -219,7 +221,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const registration = await jobRegistration(jobId);
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
-    const { clientPolicy: _file, ...shown } = config;
+    const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
     return { config: { ...shown, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, ...registered };
   } finally {
     for (const n of nodes) n.close();
