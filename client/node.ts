@@ -150,7 +150,7 @@ export class ClientNode {
     } catch (e) {
       const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
       log.error({ code: err.code }, `task failed: ${err.message}`);
-      decline(err.code, err.message);
+      decline(err.code, err.message.slice(0, 500));
     }
   }
 
