@@ -6,12 +6,12 @@
  * database; this file lives under the client's OWN `--state DIR`.
  *
  * Durability: every change rewrites the whole (small) file through a temporary file that is fsync'd, renamed
- * over the old one and the directory fsync'd, so a crash leaves either the old or the new record, never a
+ * over the old one and the directory fsync'd (one process per directory: see `fileParticipationRecord`), so a crash leaves either the old or the new record, never a
  * torn one. A contribution is recorded BEFORE the update leaves the node (conservative: a round that then
  * aborts still counts). Without --state the record lives in memory for the life of the process (the node
  * warns at start): a restart forgets it.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
@@ -44,19 +44,60 @@ export function memoryParticipationRecord(): ParticipationRecord {
   return { location: 'memory', contributions: () => list, add: (e) => void list.push(e) };
 }
 
-/** The record in `<stateDir>/client-participation.json` (created on first contribution). */
+/**
+ * The record in `<stateDir>/client-participation.json` (created on first contribution). The file is the only
+ * copy: it is read again before every decision and every append, so two nodes of one process sharing the
+ * directory see each other's contributions. Another live PROCESS holding the directory is refused
+ * (`client-participation.lock` names its pid): two processes appending at once could lose a contribution.
+ */
 export function fileParticipationRecord(stateDir: string): ParticipationRecord {
   const path = join(stateDir, PARTICIPATION_FILE);
-  let list = read(path);
+  claimDirectory(stateDir);
+  read(path);
   return {
     location: path,
-    contributions: () => list,
+    contributions: () => read(path),
     add(e) {
-      const next = [...list, e];
+      const next = [...read(path), e];
       writeAtomically(stateDir, path, `${JSON.stringify({ version: 1, contributions: next }, null, 1)}\n`);
-      list = next;
     },
   };
+}
+
+export const PARTICIPATION_LOCK = 'client-participation.lock';
+
+/** Takes the directory for this process, or refuses when another live process holds it. */
+function claimDirectory(stateDir: string): void {
+  const lock = join(stateDir, PARTICIPATION_LOCK);
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    // Created exclusively, so two processes starting at once cannot both take a fresh directory.
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `the participation record in ${stateDir} is in use by process ${pid}: give each client node its own --state directory`);
+    }
+    // A lock left by a process that has exited (or by this one): take it over.
+    writeAtomically(stateDir, lock, `${process.pid}\n`);
+  } catch (cause) {
+    if (cause instanceof TesseraError) throw cause;
+    throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `cannot take the participation record in ${stateDir}: ${String(cause)}`, { cause });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function read(path: string): ParticipationEntry[] {

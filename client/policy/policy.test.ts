@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { parseJobSpec, type JobSpecInput } from '../../protocol/job/spec.ts';
 import { cumulativeEpsilon, recomputeJobEpsilon } from './epsilon.ts';
-import { fileParticipationRecord, PARTICIPATION_FILE } from './participation.ts';
+import { fileParticipationRecord, PARTICIPATION_FILE, PARTICIPATION_LOCK } from './participation.ts';
 import { evaluatePolicy } from './rules.ts';
 import { DEFAULT_CLIENT_POLICY, parseClientPolicy, policyDocument } from './schema.ts';
 
@@ -81,5 +81,26 @@ describe('the participation record file', () => {
     expect(() => fileParticipationRecord(state)).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_POLICY_RECORD' }));
     writeFileSync(join(state, PARTICIPATION_FILE), '{"version":1,');
     expect(() => fileParticipationRecord(state)).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_POLICY_RECORD' }));
+  });
+});
+
+describe('one process per participation record', () => {
+  it('refuses a state directory held by another live process, and takes over a stale lock', () => {
+    const state = join(dir, 'locked');
+    fileParticipationRecord(state);
+    // The test runner's parent process is alive and is not this process.
+    writeFileSync(join(state, PARTICIPATION_LOCK), `${process.ppid}\n`);
+    expect(() => fileParticipationRecord(state)).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_POLICY_RECORD', message: expect.stringMatching(/in use by process/) }));
+    writeFileSync(join(state, PARTICIPATION_LOCK), '2147483646\n');
+    expect(() => fileParticipationRecord(state)).not.toThrow();
+    expect(readFileSync(join(state, PARTICIPATION_LOCK), 'utf8').trim()).toBe(String(process.pid));
+  });
+
+  it('two nodes of one process sharing the directory see each other\'s contributions', () => {
+    const state = join(dir, 'shared');
+    const a = fileParticipationRecord(state);
+    const b = fileParticipationRecord(state);
+    a.add({ jobId: 'j', round: 1, declaredRounds: 2, effectiveNoiseMultiplier: 1, at: '2026-01-01T00:00:00.000Z' });
+    expect(b.contributions()).toHaveLength(1);
   });
 });
