@@ -100,6 +100,7 @@ export function registerClient(program: Command): void {
         const backend = await initBackend();
         logger.info({ backend: backend.name, examples: examples.n, holdout: o.holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');
         logger.info({ policy: policy.source, participationRecord: record.location }, 'client policy in force');
+        if (policy.secagg.required && secure === undefined) logger.warn({ code: 'TESSERA_ERR_POLICY_SECAGG_REQUIRED' }, 'the client policy requires secure aggregation but no --identity/--roster was given: every task will be declined');
         if (o.state === undefined) logger.warn({ code: 'TESSERA_ERR_POLICY_RECORD' }, 'no --state: the participation record is kept in memory and forgotten on restart (the once-per-round and cumulative-ε rules then hold only for this process)');
         const mods = standardClientMods({ policy, record, contract, table, ...(consent !== undefined ? { consent } : {}) });
         const transport = socketIoClientTransport({
