@@ -3,7 +3,9 @@
  * the data set's built-in data contract (or `--contract FILE`), connects to the coordinator over socket.io,
  * answers training and evaluation tasks with updates and counts only, and runs until SIGINT — reconnecting by
  * itself when the coordinator restarts. With `--consent FILE` it declines every job its local consent does
- * not cover (purpose, data set, expiry, ε), whatever the coordinator decided.
+ * not cover (purpose, data set, expiry, ε), whatever the coordinator decided. It runs under the organisation's
+ * policy (`--policy FILE`, else the strict default: docs/client-policy.md) and keeps its participation record
+ * under `--state DIR` (else in memory, with a warning).
  */
 import type { Command } from 'commander';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
@@ -21,6 +23,8 @@ interface ClientOptions {
   holdout: boolean;
   identity?: string;
   roster?: string;
+  policy?: string;
+  state?: string;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -39,6 +43,8 @@ export function registerClient(program: Command): void {
     .option('--no-holdout', "train on every row (no held-out split; by default each job's fairness.heldOutFraction of the rows, drawn from the job seed, is kept for federated evaluation)")
     .option('--identity <keyfile>', 'Ed25519 key file (tessera keys generate) identifying this client in secure aggregation')
     .option('--roster <file>', "this organisation's copy of the secure-aggregation identity roster (client id → public key)")
+    .option('--policy <file>', "this organisation's client policy JSON (version 1; see `tessera policy show`); default: the strict default policy")
+    .option('--state <dir>', "this client's own state directory: its participation record (default: kept in memory, forgotten on restart)")
     .action(
       action(async (o: ClientOptions) => {
         if (!ID.test(o.org)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${o.org}"`);
@@ -63,6 +69,12 @@ export function registerClient(program: Command): void {
         const { socketIoClientTransport } = await import('../client/transport/socketio-client.ts');
         const { initBackend } = await import('../ml/backend.ts');
         const { PROTOCOL_VERSION } = await import('../protocol/version.ts');
+        const { loadClientPolicy } = await import('../client/policy/load.ts');
+        const { secAggClientPolicy } = await import('../client/policy/schema.ts');
+        const { fileParticipationRecord, memoryParticipationRecord } = await import('../client/policy/participation.ts');
+
+        const policy = loadClientPolicy(o.policy);
+        const record = o.state !== undefined ? fileParticipationRecord(o.state) : memoryParticipationRecord();
 
         const contract = o.contract !== undefined ? loadContract(o.contract) : loadBuiltinContract(o.dataset ?? '');
         let consent: unknown;
@@ -78,16 +90,23 @@ export function registerClient(program: Command): void {
         // The held-out split depends on the job (its seed, fraction and sensitive attributes): derived per job.
         const data = o.holdout ? (job: Parameters<typeof heldOutSplitForJob>[1]) => heldOutSplitForJob(examples, job, clientId) : { train: examples };
         if ((o.identity === undefined) !== (o.roster === undefined)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'secure aggregation needs both --identity KEYFILE and --roster FILE');
-        const secure =
-          o.identity !== undefined && o.roster !== undefined
-            ? new SecureAggregation({ clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger })
-            : undefined;
+        // The organisation's secure-aggregation floors go to the SecAgg client, which enforces them at setup
+        // (its `policy` option; built as a variable so this compiles before and after that option lands).
+        const secure = (() => {
+          if (o.identity === undefined || o.roster === undefined) return undefined;
+          const secureOptions = { clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger, policy: secAggClientPolicy(policy) };
+          return new SecureAggregation(secureOptions);
+        })();
         const backend = await initBackend();
         logger.info({ backend: backend.name, examples: examples.n, holdout: o.holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');
-        const mods = standardClientMods({ contract, table, ...(consent !== undefined ? { consent } : {}) });
+        logger.info({ policy: policy.source, participationRecord: record.location }, 'client policy in force');
+        if (policy.secagg.required && secure === undefined) logger.warn({ code: 'TESSERA_ERR_POLICY_SECAGG_REQUIRED' }, 'the client policy requires secure aggregation but no --identity/--roster was given: every task will be declined');
+        if (o.state === undefined) logger.warn({ code: 'TESSERA_ERR_POLICY_RECORD' }, 'no --state: the participation record is kept in memory and forgotten on restart (the once-per-round and cumulative-ε rules then hold only for this process)');
+        const mods = standardClientMods({ policy, record, contract, table, ...(consent !== undefined ? { consent } : {}) });
         const transport = socketIoClientTransport({
           url: url.toString().replace(/\/$/, ''),
-          handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId: o.org, examples: examples.n, dataset: (o.dataset ?? contract.name).slice(0, 64) },
+          // The exact example count is sent only when the policy opts in (disclose.exampleCount).
+          handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId: o.org, ...(policy.disclose.exampleCount ? { examples: examples.n } : {}), dataset: (o.dataset ?? contract.name).slice(0, 64) },
         });
         let refused: { code: string; message: string } | undefined;
         const nodes: Array<{ close(): void }> = [];
@@ -95,7 +114,7 @@ export function registerClient(program: Command): void {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
           const node = new ClientNode(
-            { clientId, orgId: o.org, transport, data, mods, logger, ...(secure ? { secure } : {}) },
+            { clientId, orgId: o.org, transport, data, mods, logger, disclosure: policy.disclose, ...(secure ? { secure } : {}) },
             {
               onRefused(code, message) {
                 refused = { code, message };
@@ -105,7 +124,7 @@ export function registerClient(program: Command): void {
           );
           nodes.push(node);
         });
-        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${examples.n} rows${secure ? ', secure aggregation ready' : ''}; Ctrl-C to stop`);
+        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${examples.n} rows${secure ? ', secure aggregation ready' : ''}; policy: ${policy.source}; Ctrl-C to stop`);
         await done;
         for (const n of nodes) n.close();
         if (refused) {

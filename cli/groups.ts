@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerSimulate } from './simulate.ts';
 import { registerCoordinator } from './coordinator.ts';
 import { registerClient } from './client.ts';
+import { registerPolicy } from './policy.ts';
 import { registerFairness } from './fairness.ts';
 import { registerContract } from './contract.ts';
 import { registerPrivacy } from './privacy.ts';
@@ -17,4 +18,4 @@ import { registerConsent } from './consent.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerClient, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];

@@ -29,6 +29,7 @@ interface SimulateOptions {
   dpAdaptiveQuantile?: number;
   trustedCoordinator?: boolean;
   seededNoise?: boolean;
+  clientPolicy?: string;
   secagg?: boolean;
   secaggDropout?: number;
   secaggClipRange?: number;
@@ -72,6 +73,7 @@ export function registerSimulate(program: Command): void {
     .option('--secagg-dropout <rate>', 'expected dropout rate the SecAgg+ parameter finder plans for (default 0.1); implies --secagg', numberOption('--secagg-dropout', 0, 1))
     .option('--secagg-clip-range <r>', 'bound r on each update coordinate before quantisation (default 1); implies --secagg', numberOption('--secagg-clip-range', 0))
     .option('--seeded-noise', 'clients draw DP noise from a seeded generator: reproducible, NOT private')
+    .option('--client-policy <file>', 'client policy JSON for every simulated client (docs/client-policy.md); default: the permissive research policy')
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -93,6 +95,7 @@ export function registerSimulate(program: Command): void {
           job: withSecAggFlags(withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o), o),
           ...(o.seededNoise === true ? { seededNoise: true } : {}),
           ...(o.state !== undefined ? { stateDir: o.state } : {}),
+          ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
         };
         const fairnessOutput = await import('../simulations/fairness-report.ts');
@@ -109,7 +112,7 @@ export function registerSimulate(program: Command): void {
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
         if (o.json) printJson(sim.registered ? { ...summary, registered: sim.registered } : summary);
         else {
-          printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private).`);
+          printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
           const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });
           if (fairness !== null) printLine(`\n${fairness.trimEnd()}\n`);
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
-import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask } from '../protocol/messages.ts';
+import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask, type UpdateFeatures } from '../protocol/messages.ts';
 import { decodeFloat32, decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
@@ -16,7 +16,7 @@ import type { ClientData } from './held-out-split.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { evaluate, trainLocal } from '../ml/train.ts';
-import { admit, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
+import { admit, beforeRelease, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
 import { evaluationInput } from '../privacy/secagg/evaluation-input.ts';
 
@@ -32,6 +32,12 @@ export interface ClientNodeOptions {
   readonly mods?: readonly ClientMod[];
   /** Secure aggregation, required to take part in jobs that turn it on. */
   readonly secure?: SecureSubmission;
+  /**
+   * What this node sends in the clear beyond the update (the policy's `disclose` section). With DP on and
+   * `trainingDiagnostics` false (the default) the plain update carries no example count, loss, time or clipped
+   * bit: facts about local data that the ε does not cover.
+   */
+  readonly disclosure?: { readonly trainingDiagnostics: boolean };
 }
 
 export interface ClientNodeEvents {
@@ -124,7 +130,7 @@ export class ClientNode {
 
   private async handle(task: TrainTask | EvaluateTask): Promise<void> {
     const log = this.logger.child({ job: task.jobId, round: task.round });
-    const ctx: TaskContext = { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log };
+    const ctx: TaskContext = { task, clientId: this.options.clientId, orgId: this.options.orgId, logger: log, coordinatorIdentity: this.options.transport.coordinatorIdentity?.() };
     const mods = this.options.mods ?? [];
     const decline = (code: string, message: string, extra: object = {}): void =>
       this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: { code, message, ...extra } });
@@ -144,7 +150,7 @@ export class ClientNode {
     } catch (e) {
       const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
       log.error({ code: err.code }, `task failed: ${err.message}`);
-      decline(err.code, err.message);
+      decline(err.code, err.message.slice(0, 500));
     }
   }
 
@@ -166,11 +172,15 @@ export class ClientNode {
     for (let i = 0; i < delta.length; i++) delta[i] = (local[i] ?? 0) - (global[i] ?? 0);
     const out = transformUpdate(mods, delta, ctx);
     ctx.logger.debug({ loss: result.loss, ms: result.millis }, 'local training done');
+    // The last moment to refuse: the policy mod records the contribution here (a throw declines the task).
+    beforeRelease(mods, ctx);
     if (task.job.secagg.enabled && this.options.secure) {
       this.options.secure.begin(task, { update: out.update, weight: result.examples }, (m) => this.send(m));
       return;
     }
-    this.send(encodeUpdate({ task, update: out.update, examples: result.examples, loss: result.loss, millis: result.millis, clipped: out.clipped, unclippedIndicator: out.unclippedIndicator, dataCheck }));
+    const features: UpdateFeatures = { ...(dataCheck !== undefined ? { dataCheck } : {}), ...out.features };
+    const diagnostics = !task.job.dp.enabled || this.options.disclosure?.trainingDiagnostics === true;
+    this.send(encodeUpdate({ task, update: out.update, features: diagnostics ? features : withoutDiagnostics(features), ...(diagnostics ? { diagnostics: { examples: result.examples, loss: result.loss, millis: result.millis } } : {}) }));
   }
 
   private async evaluateTask(task: EvaluateTask, ctx: TaskContext & { task: EvaluateTask }, mods: readonly ClientMod[]): Promise<void> {
@@ -195,27 +205,23 @@ export class ClientNode {
   }
 }
 
-function encodeUpdate(o: {
-  task: TrainTask;
-  update: Float32Array;
-  examples: number;
-  loss: number;
-  millis: number;
-  clipped: boolean | undefined;
-  unclippedIndicator: number | undefined;
-  dataCheck: ContractCheckSummary | undefined;
-}): ClientMessage {
+/** The DP section without the clipped bit (kept: the noised adaptive-clipping indicator, part of the mechanism). */
+function withoutDiagnostics(f: UpdateFeatures): UpdateFeatures {
+  if (f.dp === undefined) return f;
+  const { clipped: _clipped, ...dp } = f.dp;
+  const { dp: _dp, ...rest } = f;
+  return Object.keys(dp).length > 0 ? { ...rest, dp } : rest;
+}
+
+function encodeUpdate(o: { task: TrainTask; update: Float32Array; features: UpdateFeatures; diagnostics?: { examples: number; loss: number; millis: number } }): ClientMessage {
+  const d = o.diagnostics;
   return {
     type: 'update',
     jobId: o.task.jobId,
     round: o.task.round,
     taskId: o.task.taskId,
     update: encodeFloat32(o.update),
-    examples: o.examples,
-    trainLoss: o.loss,
-    trainMillis: o.millis,
-    ...(o.clipped !== undefined ? { clipped: o.clipped } : {}),
-    ...(o.unclippedIndicator !== undefined ? { unclippedIndicator: o.unclippedIndicator } : {}),
-    ...(o.dataCheck !== undefined ? { dataCheck: o.dataCheck } : {}),
+    ...(d ? { examples: d.examples, trainLoss: d.loss, trainMillis: d.millis } : {}),
+    ...(Object.keys(o.features).length > 0 ? { features: o.features } : {}),
   };
 }

@@ -14,7 +14,8 @@ import { PROTOCOL_VERSION } from '../protocol/version.ts';
 export interface ConnectedClient {
   readonly clientId: string;
   readonly orgId: string;
-  readonly examples: number;
+  /** The client's example count, when its policy discloses it in the handshake (off by default). */
+  readonly examples?: number | undefined;
   readonly connectedAt: number;
 }
 

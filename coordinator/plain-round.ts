@@ -97,23 +97,35 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           dropped.push({ clientId: c.clientId, orgId: c.orgId, code: 'TESSERA_ERR_UNEXPECTED_MESSAGE', reason: `answered a plain training task with a ${reply.type} message` });
           return;
         }
-        if (reply.dataCheck) dataChecks.push(reply.dataCheck);
+        const features = reply.features ?? {};
+        if (features.dataCheck) dataChecks.push(features.dataCheck);
         const update = decodeUpdate(reply, ctx.global.length, c, dropped);
         if (!update) return;
-        const w = weighting === 'examples' ? reply.examples : 1;
+        // A DP client omits its example count (client policy `disclose`): DP jobs weight uniformly anyway.
+        if (weighting === 'examples' && reply.examples === undefined) {
+          dropped.push({ clientId: c.clientId, orgId: c.orgId, code: 'TESSERA_ERR_MESSAGE_INVALID', reason: 'update without an example count in a round weighted by examples' });
+          return;
+        }
+        const w = weighting === 'examples' ? (reply.examples ?? 0) : 1;
         accumulate(sum, update, w);
         totalWeight += w;
         participants.push(c);
-        lossSum += reply.trainLoss * reply.examples;
-        lossWeight += reply.examples;
-        slowestTrainMs = Math.max(slowestTrainMs, reply.trainMillis);
-        totalTrainMs += reply.trainMillis;
-        if (reply.clipped !== undefined) {
-          clipReports++;
-          if (reply.clipped) clipped++;
+        // Loss and time are diagnostics a DP client keeps to itself unless its policy discloses them.
+        if (reply.trainLoss !== undefined && reply.examples !== undefined) {
+          lossSum += reply.trainLoss * reply.examples;
+          lossWeight += reply.examples;
         }
-        if (reply.unclippedIndicator !== undefined) {
-          indicatorSum += reply.unclippedIndicator;
+        if (reply.trainMillis !== undefined) {
+          slowestTrainMs = Math.max(slowestTrainMs, reply.trainMillis);
+          totalTrainMs += reply.trainMillis;
+        }
+        const dp = features.dp;
+        if (dp?.clipped !== undefined) {
+          clipReports++;
+          if (dp.clipped) clipped++;
+        }
+        if (dp?.unclippedIndicator !== undefined) {
+          indicatorSum += dp.unclippedIndicator;
           indicatorReports++;
         }
       });

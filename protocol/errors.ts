@@ -48,6 +48,20 @@ export const ERROR_CODES = {
   // Data contracts.
   TESSERA_ERR_CONTRACT_MISMATCH: 'The job names a data contract (by hash) other than the one the client holds.',
   TESSERA_ERR_CONTRACT_VIOLATION: "Local data does not satisfy the job's data contract (the client declines the round).",
+  // The client node's own policy (issue 10 §1, client/policy/): a client declines, with one of these codes naming
+  // the rule, any task its organisation's policy file (or the safe default) does not allow.
+  TESSERA_ERR_POLICY_INVALID: 'The client policy file does not match its schema (version 1, strict).',
+  TESSERA_ERR_POLICY_SECAGG_REQUIRED: "The job does not use secure aggregation, which the client's policy requires (rule secagg.required).",
+  TESSERA_ERR_POLICY_SECAGG_WEAK: "The job's secure aggregation is weaker than the client's policy (rules secagg.minThreatModel, secagg.requireConsistencyCheck).",
+  TESSERA_ERR_POLICY_DP_REQUIRED: "The job does not use differential privacy, which the client's policy requires (rule dp.required).",
+  TESSERA_ERR_POLICY_DP_PLACEMENT: "The job's DP placement is not allowed by the client's policy; central needs a coordinator trusted by its proven key (rules dp.allowedPlacements, dp.trustedCoordinatorKeys).",
+  TESSERA_ERR_POLICY_DP_NOISE: "The job's noise multiplier is below the client's minimum (rule dp.minNoiseMultiplier).",
+  TESSERA_ERR_POLICY_DP_DELTA: "The job's delta is above the client's maximum (rule dp.maxDelta).",
+  TESSERA_ERR_POLICY_EPSILON: "The job's epsilon, recomputed by the client from (q, sigma, rounds, delta, placement), is above the client's cap (rule dp.maxEpsilon).",
+  TESSERA_ERR_POLICY_TOTAL_EPSILON: "Contributing would take the client's cumulative epsilon over all jobs above its cap (rule dp.maxTotalEpsilon).",
+  TESSERA_ERR_POLICY_REPEATED_ROUND: 'The client already contributed to this (job, round) and contributes at most once per round.',
+  TESSERA_ERR_POLICY_ROUNDS_EXCEEDED: 'The task asks for a round beyond the rounds the job declared, or for more contributions than it declared.',
+  TESSERA_ERR_POLICY_RECORD: "The client's participation record (under its --state directory) cannot be read or written.",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -70,6 +84,8 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_NOT_FOUND',
   'TESSERA_ERR_SECAGG_PARAMS',
   'TESSERA_ERR_DP_CONFIG',
+  'TESSERA_ERR_POLICY_INVALID',
+  'TESSERA_ERR_POLICY_RECORD',
 ]);
 
 export class TesseraError extends Error {

@@ -16,8 +16,11 @@ export const Handshake = z.object({
   protocolVersion: z.number().int(),
   clientId: Id,
   orgId: Id,
-  /** Number of local training examples (public metadata the coordinator uses for reporting). */
-  examples: z.number().int().min(0),
+  /**
+   * Number of local training examples: sent only when the organisation's policy opts in
+   * (`disclose.exampleCount`, client/policy/schema.ts); by default a client node omits it.
+   */
+  examples: z.number().int().min(0).optional(),
   dataset: z.string().max(64).optional(),
 });
 export type Handshake = z.infer<typeof Handshake>;
@@ -87,6 +90,29 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 
 // ---- client → coordinator ----
 
+/**
+ * The DP mod's section of an update (client/mods/dp.ts). `clipped` (did clipping change the update?) is a bit
+ * about local data that the ε does not cover: with DP on, a client sends it only when its policy opts in to
+ * training diagnostics. `unclippedIndicator` is part of the DP mechanism (adaptive clipping, Andrew et al. 2021):
+ * the shifted indicator 1[‖Δ‖ ≤ C_t] − 1/2 plus this client's share of the count noise.
+ */
+export const DpUpdateFeature = z.object({
+  clipped: z.boolean().optional(),
+  unclippedIndicator: z.number().finite().optional(),
+});
+export type DpUpdateFeature = z.infer<typeof DpUpdateFeature>;
+
+/**
+ * Feature data that travels with an update (issue 21 §3): one typed section per feature, produced by the
+ * client's mods (client/mods/mod.ts `UpdateTransform.features`) and read with these types by the coordinator.
+ */
+export const UpdateFeatures = z.object({
+  dp: DpUpdateFeature.optional(),
+  /** The data-contract check that preceded training (codes, counts and drift numbers only). */
+  dataCheck: ContractCheckSummary.optional(),
+});
+export type UpdateFeatures = z.infer<typeof UpdateFeatures>;
+
 export const UpdateResult = z.object({
   type: z.literal('update'),
   jobId: Id,
@@ -94,18 +120,14 @@ export const UpdateResult = z.object({
   taskId: Id,
   /** new weights − global weights, after any client-side clipping and noise. */
   update: Float32Tensor,
-  examples: z.number().int().min(0),
-  trainLoss: z.number(),
-  trainMillis: z.number().min(0),
-  /** Whether clipping changed the update (reported so the coordinator can show the clipped fraction). */
-  clipped: z.boolean().optional(),
   /**
-   * Adaptive clipping (Andrew et al. 2021): the shifted indicator 1[‖Δ‖ ≤ C_t] − 1/2 plus this client's share
-   * of the count noise (distributed N(0, σ_b²/m), local N(0, σ_b²), central none). Only with dp.adaptiveClipping.
+   * Exact example count, training loss and time. With DP on a client omits them unless its policy opts in
+   * (`disclose.trainingDiagnostics`): they are facts about local data the ε does not cover.
    */
-  unclippedIndicator: z.number().finite().optional(),
-  /** The data-contract check that preceded training (drift numbers the coordinator aggregates). */
-  dataCheck: ContractCheckSummary.optional(),
+  examples: z.number().int().min(0).optional(),
+  trainLoss: z.number().optional(),
+  trainMillis: z.number().min(0).optional(),
+  features: UpdateFeatures.optional(),
 });
 export type UpdateResult = z.infer<typeof UpdateResult>;
 

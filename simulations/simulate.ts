@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ClientNode, type ClientData } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
+import { memoryParticipationRecord } from '../client/policy/participation.ts';
+import { parseClientPolicy, PERMISSIVE_RESEARCH_POLICY, secAggClientPolicy, type ClientPolicy } from '../client/policy/schema.ts';
 import { assembleJob, FEATURE_FACTORIES } from '../coordinator/features/assemble.ts';
 import { withSecAggIdentities } from '../coordinator/features/secagg.ts';
 import { SecureAggregation } from '../client/secure-aggregation.ts';
@@ -64,6 +66,13 @@ export const SimulationConfig = z.object({
   stateDir: z.string().optional(),
   /** Local consent files (parsed JSON) by organisation id: that organisation's clients enforce them. */
   localConsent: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The simulated clients' policy (parsed JSON of a client policy file, client/policy/schema.ts). Absent: the
+   * explicitly PERMISSIVE research policy (plain jobs, any placement and ε), named so in the output.
+   */
+  clientPolicy: z.unknown().optional(),
+  /** Where `clientPolicy` came from (its file), for the output. */
+  clientPolicySource: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
 });
@@ -77,6 +86,8 @@ export interface SimulationResult {
   readonly result: JobResult;
   /** False when seeded randomness was used for anything a real deployment would draw from a CSPRNG. */
   readonly private: boolean;
+  /** The simulated clients' policy: 'permissive-research' unless a client policy file was given. */
+  readonly clientPolicy: string;
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
 }
@@ -142,6 +153,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const parts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
   const spec = buildJobSpec(config, dataset, parts.length);
   const test = forModel(dataset.test, spec.model);
+  const policy: ClientPolicy = config.clientPolicy === undefined ? PERMISSIVE_RESEARCH_POLICY : parseClientPolicy(config.clientPolicy, config.clientPolicySource ?? 'simulate --client-policy');
+  options.logger.info({ clientPolicy: policy.source }, policy === PERMISSIVE_RESEARCH_POLICY ? 'simulated clients run the PERMISSIVE research policy (not for deployments)' : 'simulated clients run the given client policy');
+  const withExamples = (examples: number) => (policy.disclose.exampleCount ? { examples } : {});
 
   const evalModel = buildModel(spec.model, { seed: spec.seed });
   const initialWeights = getFlatWeights(evalModel);
@@ -162,11 +176,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     server = await startCoordinator({ logger: coordinatorLog, port: 0 });
     federation = server.federation;
     const url = server.url;
-    connect = (clientId, orgId, examples) => socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset } });
+    connect = (clientId, orgId, examples) => socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset } });
   } else {
     const hub = createMemoryHub();
     federation = new Federation(hub.server, coordinatorLog);
-    connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, examples, dataset: config.dataset });
+    connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset });
   }
   // The data set's contract: checked before each round when the job names it (its rows go with it), and in any
   // case the source of the positive label and sensitive categories (fairness).
@@ -176,13 +190,15 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
   const nodes = parts.map((p) => {
-    const secure = identities
-      ? new SecureAggregation({ clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom() })
+    // Built as a variable: the SecAgg client's `policy` option (its (k, t) floors) is the secure-aggregation engineer's.
+    const secureOptions = identities
+      ? { clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom(), policy: secAggClientPolicy(policy) }
       : undefined;
+    const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
-    const mods = standardClientMods({ ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }), ...(secure ? { secure } : {}) });
+    const mods = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), ...(secure ? { secure } : {}) });
   });
   try {
     await federation.waitForClients(nodes.length, 30_000);
@@ -208,7 +224,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const registration = await jobRegistration(jobId);
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
-    return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false, ...registered };
+    const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
+    return { config: { ...shown, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();

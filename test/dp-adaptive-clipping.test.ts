@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { standardClientMods } from '../client/mods/index.ts';
+import { PERMISSIVE_RESEARCH_POLICY } from '../client/policy/schema.ts';
 import { ClientNode } from '../client/node.ts';
 import { assembleJob } from '../coordinator/features/assemble.ts';
 import { Federation } from '../coordinator/federation.ts';
@@ -136,7 +137,7 @@ describe('adaptive clipping on Adult', () => {
       ...t,
       send(m) {
         const u = UpdateResult.safeParse(m);
-        if (u.success) updates.push({ key: `${u.data.round}/${clientId}`, norm: l2Norm(decodeFloat32(u.data.update)), indicator: u.data.unclippedIndicator });
+        if (u.success) updates.push({ key: `${u.data.round}/${clientId}`, norm: l2Norm(decodeFloat32(u.data.update)), indicator: u.data.features?.dp?.unclippedIndicator });
         t.send(m);
       },
       onMessage(handler) {
@@ -154,7 +155,7 @@ describe('adaptive clipping on Adult', () => {
           orgId: p.orgId,
           transport: observe(p.clientId, hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId: p.clientId, orgId: p.orgId, examples: p.train.n })),
           data: clientData(p.train, spec, p.clientId),
-          mods: standardClientMods({ rng: seededRandom(`noise/${p.clientId}`) }),
+          mods: standardClientMods({ policy: PERMISSIVE_RESEARCH_POLICY, rng: seededRandom(`noise/${p.clientId}`) }),
           logger,
         }),
     );

@@ -73,7 +73,7 @@ describe('consent and sampling', () => {
   it('audits a client declining a job its local consent does not cover', () => {
     const local = { organisation: 'va', consents: [{ dataset: 'heart', purposes: ['cardiology-research'], expiresAt: '2026-03-01', maxEpsilon: 4, retentionDays: 365 }] };
     const job = { purpose: 'insurance-pricing', data: { dataset: 'heart' as const }, dp: { enabled: true, epsilon: 2, placement: 'distributed' as const, clipNorm: 1, noiseMultiplier: 1, delta: 1e-5, trustedCoordinator: false } };
-    const decision = localConsentDecision(local, job, { at: new Date('2025-03-15T00:00:00Z') });
+    const decision = localConsentDecision(local, job, { at: new Date('2025-03-15T00:00:00Z'), epsilon: 2 });
     expect(decision.accept).toBe(false);
     if (decision.accept) return;
     // What the coordinator records when the decline arrives (the round loop calls appendAudit the same way).

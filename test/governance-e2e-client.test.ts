@@ -60,11 +60,15 @@ describe('tessera client', () => {
     }
     const vaConsent = join(state.dir, 'va-consent.json');
     writeFileSync(vaConsent, JSON.stringify({ organisation: 'va', consents: [{ dataset: 'heart', purposes: ['quality-improvement'], expiresAt: '2099-01-01', maxEpsilon: 5, retentionDays: 30 }] }));
+    // Both organisations explicitly accept jobs without secure aggregation (their policy files; the strict default
+    // would decline this plain DP job with TESSERA_ERR_POLICY_SECAGG_REQUIRED).
+    const policy = join(state.dir, 'client-policy.json');
+    writeFileSync(policy, JSON.stringify({ version: 1, secagg: { required: false } }));
     const logger = silentLogger();
     const server = await startCoordinator({ logger, port: 0, stateDir: state.dir, db });
     try {
       const nodes = ['cleveland', 'va'].map((org) =>
-        client(['--coordinator', server.url, '--org', org, '--dataset', 'heart', '--data', join(SHARED_DATA_DIR, 'heart', `processed.${org}.data`), ...(org === 'va' ? ['--consent', vaConsent] : [])]),
+        client(['--coordinator', server.url, '--org', org, '--dataset', 'heart', '--data', join(SHARED_DATA_DIR, 'heart', `processed.${org}.data`), '--policy', policy, ...(org === 'va' ? ['--consent', vaConsent] : [])]),
       );
       await server.federation.waitForClients(2, 60_000);
       const spec = parseJobSpec({

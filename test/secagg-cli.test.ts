@@ -57,7 +57,9 @@ describe('secure aggregation with tessera client processes', () => {
         minClients: 3,
         roundDeadlineMs: 30_000,
         consent: { required: false },
-        secagg: { enabled: true },
+        // What the client nodes' strict default policy demands (docs/client-policy.md): a malicious-coordinator
+        // threat model with the consistency check; a weaker job would be declined by every node.
+        secagg: { enabled: true, threatModel: 'semi-malicious', consistencyCheck: true },
       });
       const jobId = 'heart-secure-1';
       const rng = seededRandom('secagg-cli');

@@ -5,13 +5,15 @@
  * and reason only; the coordinator lists it among the round's declined clients and audits it.
  */
 import { localConsentDecision } from '../../governance/consent/local-consent.ts';
-import type { ClientMod } from './mod.ts';
+import type { ClientMod, TaskContext } from './mod.ts';
 
 export interface ConsentModOptions {
   /** The parsed JSON of the local consent file (validated on every decision: in doubt, it declines). */
   readonly consent: unknown;
   /** The local name of the data set, when it differs from the job's `data.dataset`. */
   readonly dataset?: string;
+  /** The job's ε as this client recomputes it (client/policy/epsilon.ts) — never the declared `dp.epsilon`. */
+  readonly epsilonOf: (ctx: TaskContext) => number;
   /** The clock (tests). */
   readonly now?: () => Date;
 }
@@ -22,6 +24,7 @@ export function consentMod(options: ConsentModOptions): ClientMod {
     admit(ctx) {
       const decision = localConsentDecision(options.consent, ctx.task.job, {
         at: options.now?.() ?? new Date(),
+        epsilon: options.epsilonOf(ctx),
         ...(options.dataset !== undefined ? { dataset: options.dataset } : {}),
       });
       if (decision.accept) return { accept: true };

@@ -13,6 +13,7 @@ import type { TrainTask } from '../../protocol/messages.ts';
 import { encodeFloat32 } from '../../protocol/tensor.ts';
 import { assertDpLast, standardClientMods } from './index.ts';
 import { dpClientMod } from './dp.ts';
+import { PERMISSIVE_RESEARCH_POLICY } from '../policy/schema.ts';
 import type { ClientMod } from './mod.ts';
 
 const N = 40_000;
@@ -23,7 +24,8 @@ function run(job: Partial<JobSpecInput>, update: Float32Array): { update: Float3
   const mod = dpClientMod({ rng: cryptoRandom() });
   const out = mod.transformUpdate?.(update, { task, clientId: 'c', orgId: 'o', logger: silentLogger() });
   if (!out) throw new Error('no transform');
-  return out;
+  const dp = out.features?.dp;
+  return { update: out.update, ...(dp?.clipped !== undefined ? { clipped: dp.clipped } : {}), ...(dp?.unclippedIndicator !== undefined ? { unclippedIndicator: dp.unclippedIndicator } : {}) };
 }
 
 function sampleStd(v: Float32Array): number {
@@ -94,7 +96,7 @@ describe('DP client mod', () => {
   });
 
   it('runs last among the standard mods, and refuses a transform after it', () => {
-    const mods = standardClientMods({});
+    const mods = standardClientMods({ policy: PERMISSIVE_RESEARCH_POLICY });
     expect(mods.at(-1)?.name).toBe('dp');
     const late: ClientMod = { name: 'late', transformUpdate: (u) => ({ update: u }) };
     expect(() => assertDpLast([...mods, late])).toThrow(/late/);

@@ -20,8 +20,8 @@
  * ≤ C_t?) plus its share of the count noise σ_b, split by placement exactly like the update noise.
  *
  * Noise comes from a CSPRNG (`cryptoRandom()`) unless a simulation passes a seeded source, whose results are
- * then not private. Reporting `clipped` reveals one bit per participant (was the norm above C?) that the ε
- * does not cover; it is a diagnostic (see the README's privacy section).
+ * then not private. The `clipped` bit it reports (was the norm above C?) is a fact the ε does not cover: the
+ * node sends it only when its policy opts in to training diagnostics (client/node.ts, docs/client-policy.md).
  */
 import { clipL2 } from '../../privacy/dp/clip.ts';
 import { dpPlanForJob } from '../../privacy/dp/config.ts';
@@ -57,11 +57,11 @@ export function dpClientMod(options: DpModOptions = {}): ClientMod {
         const countStd = splitNoise({ placement: plan.placement, sumStd: ac.countNoiseStd, minSurvivors: plan.minSurvivors }).clientStd;
         const indicator = unclippedIndicator(norm, plan.clipNorm) + (countStd > 0 ? (gaussianNoise(1, countStd, rng)[0] as number) : 0);
         ctx.logger.debug({ placement: plan.placement, clipNorm: plan.clipNorm, wasClipped, norm, noiseStd: std, countNoiseStd: countStd, privateNoise: rng.isPrivate }, 'update clipped and noised (adaptive clipping)');
-        return { update: out, clipped: wasClipped, unclippedIndicator: indicator };
+        return { update: out, features: { dp: { clipped: wasClipped, unclippedIndicator: indicator } } };
       }
       // The norm is a statistic of local data: it stays in the local debug log, never on the wire.
       ctx.logger.debug({ placement: plan.placement, wasClipped, norm, noiseStd: std, privateNoise: rng.isPrivate }, 'update clipped and noised');
-      return { update: out, clipped: wasClipped };
+      return { update: out, features: { dp: { clipped: wasClipped } } };
     },
   };
 }

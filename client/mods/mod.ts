@@ -7,13 +7,15 @@ import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
 import type { Examples } from '../../datasets/types.ts';
 import type { ContractCheckSummary } from '../../protocol/data-check.ts';
-import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask } from '../../protocol/messages.ts';
+import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask, UpdateFeatures } from '../../protocol/messages.ts';
 
 export interface TaskContext {
   readonly task: TrainTask | EvaluateTask;
   readonly clientId: string;
   readonly orgId: string;
   readonly logger: Logger;
+  /** The coordinator's Ed25519 key as proven by the transport on this connection (none in memory simulations). */
+  readonly coordinatorIdentity?: Uint8Array | undefined;
 }
 
 export type Admission =
@@ -22,10 +24,8 @@ export type Admission =
 
 export interface UpdateTransform {
   readonly update: Float32Array;
-  /** True when clipping changed the update. */
-  readonly clipped?: boolean;
-  /** Adaptive clipping: the noised shifted indicator b_i − 1/2 + noise share (client/mods/dp.ts). */
-  readonly unclippedIndicator?: number;
+  /** Typed feature sections to send with the update (protocol/messages.ts UpdateFeatures), e.g. the DP mod's. */
+  readonly features?: UpdateFeatures;
 }
 
 /** Extra fields an evaluation may add to its result (e.g. fairness counts). */
@@ -39,6 +39,11 @@ export interface ClientMod {
   prepareTrainingData?(data: Examples, ctx: TaskContext & { readonly task: TrainTask }): Examples;
   /** Transforms the update before it leaves the organisation (clipping, noise). */
   transformUpdate?(update: Float32Array, ctx: TaskContext & { readonly task: TrainTask }): UpdateTransform;
+  /**
+   * Right before the (clipped, noised) update leaves the node — in the clear or into secure aggregation. The
+   * policy mod records the contribution here; throwing a TesseraError declines the task with its code instead.
+   */
+  beforeRelease?(ctx: TaskContext & { readonly task: TrainTask }): void;
   /** Adds fields to an evaluation result, computed on the held-out split. */
   evaluationExtras?(model: tf.LayersModel, data: Examples, ctx: TaskContext & { readonly task: EvaluateTask }): EvaluationExtras;
 }
@@ -62,14 +67,20 @@ export function evaluationExtras(mods: readonly ClientMod[], model: tf.LayersMod
   return mods.reduce<EvaluationExtras>((acc, m) => ({ ...acc, ...(m.evaluationExtras?.(model, data, ctx) ?? {}) }), {});
 }
 
-/** Applies every mod's update transform in order. */
+/** Applies every mod's update transform in order; each feature section comes from the last mod that sets it. */
 export function transformUpdate(mods: readonly ClientMod[], update: Float32Array, ctx: TaskContext & { readonly task: TrainTask }): UpdateTransform {
-  let current: UpdateTransform = { update };
+  let current: Float32Array = update;
+  let features: UpdateFeatures = {};
   for (const m of mods) {
     if (!m.transformUpdate) continue;
-    const next = m.transformUpdate(current.update, ctx);
-    const indicator = next.unclippedIndicator ?? current.unclippedIndicator;
-    current = { update: next.update, clipped: (current.clipped ?? false) || (next.clipped ?? false), ...(indicator !== undefined ? { unclippedIndicator: indicator } : {}) };
+    const next = m.transformUpdate(current, ctx);
+    current = next.update;
+    features = { ...features, ...next.features };
   }
-  return current;
+  return { update: current, features };
+}
+
+/** Runs every mod's `beforeRelease` hook in order (a throw stops the release). */
+export function beforeRelease(mods: readonly ClientMod[], ctx: TaskContext & { readonly task: TrainTask }): void {
+  for (const m of mods) m.beforeRelease?.(ctx);
 }

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { JobSpec } from '../../protocol/job/spec.ts';
-import { ConsentTerms, consentCovers, jobEpsilon, type ConsentCode } from './terms.ts';
+import { ConsentTerms, consentCovers, type ConsentCode } from './terms.ts';
 
 export const LocalConsentFile = z.object({
   organisation: z.string().min(1),
@@ -21,11 +21,14 @@ export type LocalConsentDecision = { readonly accept: true } | { readonly accept
 /**
  * Decides whether the client takes part in `job`. `contents` is the parsed JSON of the local consent file
  * (unknown: it is validated here). `dataset` is the local name of the data set when it differs from the job's.
+ * `epsilon` is the job's ε as the CLIENT recomputed it from the spec's (q, σ, rounds, δ, placement)
+ * (client/policy/epsilon.ts; Infinity without DP) — the declared `dp.epsilon` is a coordinator's claim and is
+ * never compared with the cap (issue 10 §1).
  */
 export function localConsentDecision(
   contents: unknown,
-  job: Pick<JobSpec, 'purpose' | 'data' | 'dp'>,
-  options: { at?: Date; dataset?: string } = {},
+  job: Pick<JobSpec, 'purpose' | 'data'>,
+  options: { at?: Date; dataset?: string; epsilon: number },
 ): LocalConsentDecision {
   const parsed = LocalConsentFile.safeParse(contents);
   if (!parsed.success) {
@@ -35,7 +38,7 @@ export function localConsentDecision(
   const dataset = options.dataset ?? job.data.dataset;
   const terms = parsed.data.consents.filter((c) => c.dataset === dataset);
   if (terms.length === 0) return { accept: false, code: 'CONSENT_MISSING', reason: `no local consent covers data set '${dataset}'` };
-  const use = { purpose: job.purpose, epsilon: jobEpsilon(job), at: options.at ?? new Date() };
+  const use = { purpose: job.purpose, epsilon: options.epsilon, at: options.at ?? new Date() };
   // Several entries for one data set: one that covers the use suffices; otherwise report the first refusal.
   const checks = terms.map((t) => consentCovers(t, use));
   if (checks.some((c) => c.ok)) return { accept: true };

@@ -44,21 +44,23 @@ describe('localConsentDecision (client node)', () => {
   const job = { purpose: 'cardiology-research', data: { dataset: 'heart' as const }, dp: { enabled: true, epsilon: 3, placement: 'distributed' as const, clipNorm: 1, noiseMultiplier: 1, delta: 1e-5, trustedCoordinator: false } };
 
   it('accepts a job its consent covers', () => {
-    expect(localConsentDecision(file, job, { at })).toEqual({ accept: true });
+    expect(localConsentDecision(file, job, { at, epsilon: 3 })).toEqual({ accept: true });
   });
 
   it('declines a job whose purpose its consent lacks, with a code and reason', () => {
-    expect(localConsentDecision(file, { ...job, purpose: 'insurance-pricing' }, { at })).toEqual({
+    expect(localConsentDecision(file, { ...job, purpose: 'insurance-pricing' }, { at, epsilon: 3 })).toEqual({
       accept: false,
       code: 'CONSENT_PURPOSE',
       reason: "purpose 'insurance-pricing' is not among the purposes consented to for heart (cardiology-research, quality-improvement)",
     });
   });
 
-  it('declines a larger privacy budget, another data set, and a malformed file', () => {
-    expect(localConsentDecision(file, { ...job, dp: { ...job.dp, epsilon: 8 } }, { at })).toMatchObject({ accept: false, code: 'CONSENT_EPSILON' });
-    expect(localConsentDecision(file, { ...job, data: { dataset: 'adult' } }, { at })).toMatchObject({ accept: false, code: 'CONSENT_MISSING' });
-    expect(localConsentDecision({ organisation: 'x', consents: [{ dataset: 'heart' }] }, job, { at })).toMatchObject({ accept: false, code: 'CONSENT_MALFORMED' });
-    expect(localConsentDecision('not json object', job, { at })).toMatchObject({ accept: false, code: 'CONSENT_MALFORMED' });
+  it('declines a larger (recomputed) privacy budget, another data set, and a malformed file', () => {
+    // The cap is compared with the ε the client recomputed (client/policy/epsilon.ts), whatever dp.epsilon declares.
+    expect(localConsentDecision(file, job, { at, epsilon: 8 })).toMatchObject({ accept: false, code: 'CONSENT_EPSILON' });
+    expect(localConsentDecision(file, job, { at, epsilon: Infinity })).toMatchObject({ accept: false, code: 'CONSENT_EPSILON' });
+    expect(localConsentDecision(file, { ...job, data: { dataset: 'adult' } }, { at, epsilon: 3 })).toMatchObject({ accept: false, code: 'CONSENT_MISSING' });
+    expect(localConsentDecision({ organisation: 'x', consents: [{ dataset: 'heart' }] }, job, { at, epsilon: 3 })).toMatchObject({ accept: false, code: 'CONSENT_MALFORMED' });
+    expect(localConsentDecision('not json object', job, { at, epsilon: 3 })).toMatchObject({ accept: false, code: 'CONSENT_MALFORMED' });
   });
 });

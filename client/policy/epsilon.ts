@@ -1,0 +1,94 @@
+/**
+ * ε as the CLIENT computes it, with its own accountant (privacy/accountant), from the spec's (q, σ, rounds, δ,
+ * placement) — never the declared `dp.epsilon`, which a coordinator can set to anything (issue 10 §1).
+ *
+ * The noise that protects THIS client's update against the coordinator depends on the placement:
+ *  - local: the client adds N(0, σ²C²) itself, so its update alone carries σ.
+ *  - distributed: the client adds N(0, σ²C²/m) and relies on the secure sum holding ≥ m noised updates
+ *    (privacy/dp/placement.ts). Under secure aggregation (whose (k, t) floors the client enforces from its
+ *    own policy) the sum carries σ. Without it the coordinator sees this update alone with σ/√m.
+ *  - central: the client adds nothing; σ holds only if the coordinator is trusted (by its proven key),
+ *    otherwise the coordinator sees the clipped update exactly: ε = ∞.
+ * Adaptive clipping is accounted at the spec's σ: σ_Δ ≥ σ for the update and σ_b for the count compose to
+ * σ (Andrew et al. 2021, Thm. 1; privacy/dp/adaptive-clipping.ts), the figure the coordinator's ledger charges.
+ */
+import { epsilonFor, epsilonForRounds, type RoundGroup } from '../../privacy/accountant/index.ts';
+import { dpPlanForJob } from '../../privacy/dp/config.ts';
+import { isTesseraError, type TesseraError } from '../../protocol/errors.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
+
+export interface JobEpsilon {
+  /** ε of the whole job as this client computes it (Infinity without DP, or when nothing protects the update). */
+  readonly epsilon: number;
+  readonly delta: number;
+  readonly samplingRate: number;
+  /** σ of the spec (the accounted noise multiplier). */
+  readonly noiseMultiplier: number;
+  /** σ that protects this client's update against the coordinator (see the header). */
+  readonly effectiveNoiseMultiplier: number;
+  readonly rounds: number;
+  /** Why ε is what it is, in a sentence (for declines and `tessera policy check`). */
+  readonly basis: string;
+  /** The spec's DP settings are inconsistent (resolveDpPlan refused them). */
+  readonly configError?: TesseraError;
+}
+
+export interface EffectiveNoiseOptions {
+  /** Central placement: the coordinator is trusted (its proven key is in the policy). */
+  readonly centralTrusted: boolean;
+}
+
+const NONE = { delta: 0, samplingRate: 1, noiseMultiplier: 0, effectiveNoiseMultiplier: 0 };
+
+/** The ε a job's spec implies, recomputed (RDP accountant; Mironov 2017, Prop. 1 for composition over rounds). */
+export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions): JobEpsilon {
+  if (!job.dp.enabled) return { ...NONE, epsilon: Number.POSITIVE_INFINITY, rounds: job.rounds, basis: 'the job has no differential privacy' };
+  let plan;
+  try {
+    plan = dpPlanForJob(job);
+  } catch (e) {
+    if (!isTesseraError(e)) throw e;
+    return { ...NONE, epsilon: Number.POSITIVE_INFINITY, rounds: job.rounds, basis: `the DP settings are refused: ${e.message}`, configError: e };
+  }
+  const sigma = plan.accountedNoiseMultiplier;
+  const eff = effectiveNoiseMultiplier({ placement: plan.placement, sigma, minSurvivors: plan.minSurvivors, secureAggregation: job.secagg.enabled, centralTrusted: options.centralTrusted });
+  const base = { delta: plan.delta, samplingRate: plan.samplingRate, noiseMultiplier: sigma, effectiveNoiseMultiplier: eff.sigma, rounds: job.rounds };
+  if (!(eff.sigma > 0)) return { ...base, epsilon: Number.POSITIVE_INFINITY, basis: eff.basis };
+  const r = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: plan.delta, accountant: plan.accountant, conversion: plan.conversion });
+  return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} (${plan.accountant} accountant)` };
+}
+
+export function effectiveNoiseMultiplier(o: { placement: JobSpec['dp']['placement']; sigma: number; minSurvivors: number; secureAggregation: boolean; centralTrusted: boolean }): { sigma: number; basis: string } {
+  switch (o.placement) {
+    case 'local':
+      return { sigma: o.sigma, basis: `local noise σ = ${o.sigma}` };
+    case 'distributed':
+      return o.secureAggregation
+        ? { sigma: o.sigma, basis: `distributed noise under secure aggregation: σ = ${o.sigma} on the sum` }
+        : { sigma: o.sigma / Math.sqrt(o.minSurvivors), basis: `distributed noise WITHOUT secure aggregation: the coordinator sees this update with σ/√m = ${o.sigma}/√${o.minSurvivors}` };
+    case 'central':
+      return o.centralTrusted ? { sigma: o.sigma, basis: `central noise σ = ${o.sigma} added by a coordinator trusted by its key` } : { sigma: 0, basis: 'central placement with an untrusted coordinator: it sees the clipped update without noise' };
+  }
+}
+
+/** One contribution in the participation record, as the accountant needs it. */
+export interface Contribution {
+  readonly effectiveNoiseMultiplier: number;
+}
+
+/**
+ * Cumulative ε of this client's data over all its DP contributions (sequential composition across jobs).
+ * Each contribution is a Gaussian mechanism at q = 1: the coordinator chose and knows when this client took
+ * part, so amplification by subsampling (which needs the participation to be secret) does not hold against
+ * it. RDP adds over contributions (Mironov 2017, Prop. 1) and is converted once, at the policy's δ.
+ */
+export function cumulativeEpsilon(contributions: readonly Contribution[], delta: number): number {
+  const bySigma = new Map<number, number>();
+  for (const c of contributions) {
+    if (!(c.effectiveNoiseMultiplier > 0)) return Number.POSITIVE_INFINITY;
+    bySigma.set(c.effectiveNoiseMultiplier, (bySigma.get(c.effectiveNoiseMultiplier) ?? 0) + 1);
+  }
+  if (bySigma.size === 0) return 0;
+  const groups: RoundGroup[] = [...bySigma].map(([noiseMultiplier, steps]) => ({ samplingRate: 1, noiseMultiplier, steps }));
+  return epsilonForRounds(groups, { delta }).epsilon;
+}

@@ -1,0 +1,144 @@
+/**
+ * The client node's own participation record (issue 10 §1–2): which (job, round) it contributed an update to,
+ * and with how much noise protecting it, so that its policy holds against a coordinator that lies or repeats —
+ * at most one contribution per (job id, round), at most the job's declared rounds per job (the declaration
+ * first seen counts), and a cumulative ε under the policy's cap. The client never opens the coordinator's
+ * database; this file lives under the client's OWN `--state DIR`.
+ *
+ * Durability: every change rewrites the whole (small) file through a temporary file that is fsync'd, renamed
+ * over the old one and the directory fsync'd (one process per directory: see `fileParticipationRecord`), so a crash leaves either the old or the new record, never a
+ * torn one. A contribution is recorded BEFORE the update leaves the node (conservative: a round that then
+ * aborts still counts). Without --state the record lives in memory for the life of the process (the node
+ * warns at start): a restart forgets it.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
+
+export const PARTICIPATION_FILE = 'client-participation.json';
+
+const Entry = z.strictObject({
+  jobId: z.string().min(1),
+  round: z.number().int().min(0),
+  /** The rounds the job declared when this node first contributed to it (the limit for that job). */
+  declaredRounds: z.number().int().min(1),
+  /** σ protecting this contribution against the coordinator; null for a job without DP. */
+  effectiveNoiseMultiplier: z.number().min(0).nullable(),
+  at: z.iso.datetime(),
+});
+export type ParticipationEntry = z.infer<typeof Entry>;
+
+const RecordFile = z.strictObject({ version: z.literal(1), contributions: z.array(Entry) });
+
+export interface ParticipationRecord {
+  /** Where it is kept ('memory' without --state). */
+  readonly location: string;
+  contributions(): readonly ParticipationEntry[];
+  /** Appends one contribution durably; throws TESSERA_ERR_POLICY_RECORD when it cannot be written. */
+  add(entry: ParticipationEntry): void;
+}
+
+export function memoryParticipationRecord(): ParticipationRecord {
+  const list: ParticipationEntry[] = [];
+  return { location: 'memory', contributions: () => list, add: (e) => void list.push(e) };
+}
+
+/**
+ * The record in `<stateDir>/client-participation.json` (created on first contribution). The file is the only
+ * copy: it is read again before every decision and every append, so two nodes of one process sharing the
+ * directory see each other's contributions. Another live PROCESS holding the directory is refused
+ * (`client-participation.lock` names its pid): two processes appending at once could lose a contribution.
+ */
+export function fileParticipationRecord(stateDir: string): ParticipationRecord {
+  const path = join(stateDir, PARTICIPATION_FILE);
+  claimDirectory(stateDir);
+  read(path);
+  return {
+    location: path,
+    contributions: () => read(path),
+    add(e) {
+      const next = [...read(path), e];
+      writeAtomically(stateDir, path, `${JSON.stringify({ version: 1, contributions: next }, null, 1)}\n`);
+    },
+  };
+}
+
+export const PARTICIPATION_LOCK = 'client-participation.lock';
+
+/** Takes the directory for this process, or refuses when another live process holds it. */
+function claimDirectory(stateDir: string): void {
+  const lock = join(stateDir, PARTICIPATION_LOCK);
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    // Created exclusively, so two processes starting at once cannot both take a fresh directory.
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `the participation record in ${stateDir} is in use by process ${pid}: give each client node its own --state directory`);
+    }
+    // A lock left by a process that has exited (or by this one): take it over.
+    writeAtomically(stateDir, lock, `${process.pid}\n`);
+  } catch (cause) {
+    if (cause instanceof TesseraError) throw cause;
+    throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `cannot take the participation record in ${stateDir}: ${String(cause)}`, { cause });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function read(path: string): ParticipationEntry[] {
+  if (!existsSync(path)) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `cannot read the participation record ${path}: ${String(cause)}`, { cause });
+  }
+  const parsed = RecordFile.safeParse(raw);
+  if (!parsed.success) throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `the participation record ${path} is invalid: ${describeZodIssues(parsed.error.issues)}`);
+  return parsed.data.contributions;
+}
+
+function writeAtomically(dir: string, path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    // The rename is durable only once the directory entry is: fsync the directory too (POSIX).
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch (cause) {
+    throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `cannot write the participation record ${path}: ${String(cause)}`, { cause });
+  }
+}
+
+/** What the record says about one job: contributions so far and the rounds it first declared. */
+export function jobHistory(record: ParticipationRecord, jobId: string): { contributed: number; declaredRounds: number | undefined; rounds: ReadonlySet<number> } {
+  const mine = record.contributions().filter((c) => c.jobId === jobId);
+  return { contributed: mine.length, declaredRounds: mine[0]?.declaredRounds, rounds: new Set(mine.map((c) => c.round)) };
+}
