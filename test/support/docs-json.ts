@@ -8,11 +8,12 @@
 import type { z } from 'zod';
 import { DeploymentSection } from '../../protocol/job/governance.ts';
 import { LocalConsentFile } from '../../governance/consent/local-consent.ts';
+import { ClientPolicyFile } from '../../client/policy/schema.ts';
 import type { FencedBlock } from './docs-markdown.ts';
 import { JOB_SPEC_KEYS, checkJobFragment, checkJobSpec, deepStrict, type SpecCheck } from './docs-strict-schema.ts';
 
-export type JsonKind = 'job-spec' | 'job-fragment' | 'deployment-policy' | 'consent-file' | 'json';
-const KINDS: readonly JsonKind[] = ['job-spec', 'job-fragment', 'deployment-policy', 'consent-file'];
+export type JsonKind = 'job-spec' | 'job-fragment' | 'deployment-policy' | 'consent-file' | 'client-policy' | 'json';
+const KINDS: readonly JsonKind[] = ['job-spec', 'job-fragment', 'deployment-policy', 'consent-file', 'client-policy'];
 
 export interface JsonExample {
   readonly where: string;
@@ -34,6 +35,8 @@ export function classify(value: unknown, flags: ReadonlySet<string>): JsonKind {
   const keys = Object.keys(value);
   if ('model' in value && 'rounds' in value) return 'job-spec';
   if ('organisation' in value && 'consents' in value) return 'consent-file';
+  // A client node's policy file (client/policy/schema.ts): versioned, with no job-spec-only keys.
+  if ('version' in value && !('model' in value) && keys.every((k) => ['version', 'secagg', 'dp', 'disclose'].includes(k))) return 'client-policy';
   if ('roles' in value || 'canaryPercent' in value) return 'deployment-policy';
   if (keys.some((k) => JOB_SPEC_KEYS.has(k) && k !== 'name')) return 'job-fragment';
   return 'json';
@@ -62,12 +65,14 @@ export function checkJsonExample(text: string, flags: ReadonlySet<string>): { ki
       return { kind, check: zodCheck(StrictDeploymentPolicy, value) };
     case 'consent-file':
       return { kind, check: zodCheck(StrictConsentFile, value) };
+    case 'client-policy':
+      return { kind, check: zodCheck(ClientPolicyFile, value) };
     default:
       return { kind, check: { ok: true } };
   }
 }
 
-/** ```json blocks, and JSON heredocs (`<<'JSON'` … `JSON`) inside ```sh blocks, of the given blocks. */
+/** ```json blocks, and JSON heredocs (`<<'JSON'` … `JSON`, `<<'POLICY'` … `POLICY`) inside ```sh blocks, of the given blocks. */
 export function jsonExamples(blocks: readonly FencedBlock[]): JsonExample[] {
   const out: JsonExample[] = [];
   for (const b of blocks) {
@@ -75,11 +80,11 @@ export function jsonExamples(blocks: readonly FencedBlock[]): JsonExample[] {
     const at = `${b.file}:${b.line}`;
     if (b.lang === 'json') out.push({ where: at, text: b.body, directive: b.directive });
     if (b.lang === 'sh' || b.lang === 'bash') {
-      for (const m of b.body.matchAll(/cat > (\S+) <<'JSON'\n([\s\S]*?)\nJSON\n/g)) {
+      for (const m of b.body.matchAll(/cat > (\S+) <<'(JSON|POLICY)'\n([\s\S]*?)\n\2\n/g)) {
         const file = m[1] ?? '';
         // A heredoc with shell variables in it is a template; it is checked when the block runs.
-        if ((m[2] ?? '').includes('$')) continue;
-        out.push({ where: `${at} (${file})`, text: m[2] ?? '', directive: b.directive });
+        if ((m[3] ?? '').includes('$')) continue;
+        out.push({ where: `${at} (${file})`, text: m[3] ?? '', directive: b.directive });
       }
     }
   }

@@ -15,6 +15,7 @@ export const PAGE_PARTS = {
   'privacy-officer': [{ file: 'docs/privacy-officer.md' }],
   'ml-lead': [{ file: 'docs/ml-lead.md' }],
   operator: [{ file: 'docs/operator.md' }],
+  'client-policy': [{ file: 'docs/client-policy.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
