@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   // Data contracts.
   TESSERA_ERR_CONTRACT_MISMATCH: 'The job names a data contract (by hash) other than the one the client holds.',
   TESSERA_ERR_CONTRACT_VIOLATION: "Local data does not satisfy the job's data contract (the client declines the round).",
+  // Feature composition and stored round records (house issue 21).
+  TESSERA_ERR_FEATURE_CYCLE: "The enabled features' declared needs form a cycle: no order of their hooks satisfies them (a bug in a feature's declaration).",
+  TESSERA_ERR_FEATURE_MISSING: 'An enabled feature needs a capability that no enabled feature provides (turn the providing feature on, or fix the declaration).',
+  TESSERA_ERR_RECORD_UNREADABLE: 'A stored round record is malformed or has a version this build does not know (written by a newer Tessera?).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

@@ -12,7 +12,6 @@ import { assembleJob, FEATURE_FACTORIES } from '../coordinator/features/assemble
 import { withSecAggIdentities } from '../coordinator/features/secagg.ts';
 import { SecureAggregation } from '../client/secure-aggregation.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
-import { jobRegistration } from '../coordinator/features/registry.ts';
 import { withContractGroupValues } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Metrics } from '../coordinator/metrics.ts';
@@ -202,7 +201,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ...(options.onRound ? { onRound: options.onRound } : {}),
     });
     // The registry feature registers the model after the job; wait for it before the database closes.
-    const registration = await jobRegistration(jobId);
+    const registration = await assembled.outcomes.registration();
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
     return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false, ...registered };
