@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ClientNode, type ClientData } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
-import { assembleJob, FEATURE_FACTORIES } from '../coordinator/features/assemble.ts';
+import { assembleJob, FEATURE_FACTORIES, type FeatureFactory } from '../coordinator/features/assemble.ts';
 import { withSecAggIdentities } from '../coordinator/features/secagg.ts';
 import { SecureAggregation } from '../client/secure-aggregation.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
@@ -75,6 +75,8 @@ export interface SimulationResult {
   readonly result: JobResult;
   /** False when seeded randomness was used for anything a real deployment would draw from a CSPRNG. */
   readonly private: boolean;
+  /** The coordinator's features in the order their hooks ran (derived from their declarations). */
+  readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
 }
@@ -123,6 +125,8 @@ export interface SimulationOptions {
   onRound?: (r: RoundRecord) => void;
   /** Sees each federated evaluation (the summed fairness counts included), e.g. for tests. */
   onFederatedEvaluation?: (round: number, e: FederatedEvaluation) => void;
+  /** The coordinator's features (default FEATURE_FACTORIES); their declarations, not this order, order them. */
+  features?: readonly FeatureFactory[];
 }
 
 export async function runSimulation(input: SimulationConfigInput, options: SimulationOptions): Promise<SimulationResult> {
@@ -185,7 +189,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     // Seeded randomness makes the run reproducible — and therefore not private.
     const rng = seededRandom(deriveSeed(config.seed, 'sampling'));
     const metrics = server?.metrics ?? new Metrics();
-    const factories = identities ? withSecAggIdentities(FEATURE_FACTORIES, identities.resolve) : FEATURE_FACTORIES;
+    const features = options.features ?? FEATURE_FACTORIES;
+    const factories = identities ? withSecAggIdentities(features, identities.resolve) : features;
     const assembled = assembleJob({ jobId, spec, logger: coordinatorLog, rng, metrics, ...(db ? { db, stateDir: config.stateDir } : {}) }, factories);
     const result = await runJob({
       jobId,
@@ -204,7 +209,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const registration = await assembled.outcomes.registration();
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
-    return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false, ...registered };
+    return { config: { ...config, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds }, backend, job: spec, result, private: false, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();
