@@ -8,7 +8,8 @@
  * taken from `extra.privacy`, or from `extra.dp` (a synonym the registry used to accept), with `epsilonSpent`
  * read as `epsilon`; fields older DP features did not write get their then-implied values (`updateNoiseMultiplier`
  * = σ, as before adaptive clipping; `againstCoordinator` = local placement only, the conservative reading);
- * exclusions with the DP feature's codes get stage `eligibility` and consent codes stage `consent`; a slot that
+ * exclusions with the DP feature's codes get stage `eligibility` (consent codes are ambiguous: clients decline
+ * with them too, so those keep no stage); a slot that
  * still does not parse is left out of the upgraded record (the row itself is never rewritten) and named in
  * `droppedSlots`. A row of an unknown version, or a version-2 row that does not parse, is
  * TESSERA_ERR_RECORD_UNREADABLE.
@@ -105,9 +106,9 @@ const V1 = Core.extend({
 
 function stageV1(x: ExcludedClient): ExcludedClient {
   if (x.stage !== undefined) return x;
-  if (DP_EXCLUSION_CODES.has(x.code)) return { ...x, stage: 'eligibility' };
-  if (x.code.startsWith('CONSENT_')) return { ...x, stage: 'consent' };
-  return x;
+  // Only the coordinator's DP feature gives these codes. CONSENT_* codes are not enough: a client enforcing its
+  // own consent declines with them too, after sampling, so a version-1 consent exclusion keeps no stage.
+  return DP_EXCLUSION_CODES.has(x.code) ? { ...x, stage: 'eligibility' } : x;
 }
 
 function upgradeV1(raw: unknown): DecodedRound {
