@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { action, printLine, readJsonFile } from './run.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 interface ClientOptions {
   coordinator: string;
@@ -95,7 +96,7 @@ export function registerClient(program: Command): void {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
           const node = new ClientNode(
-            { clientId, orgId: o.org, transport, data, mods, logger, ...(secure ? { secure } : {}) },
+            { clientId, orgId: o.org, transport, data, mods, logger, turns: new TrainingTurns(), ...(secure ? { secure } : {}) },
             {
               onRefused(code, message) {
                 refused = { code, message };

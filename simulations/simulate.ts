@@ -36,6 +36,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { createMemoryHub } from './memory-transport.ts';
 import { DATASET_DEFAULTS } from './defaults.ts';
 import { partitionClients } from './federation-setup.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -175,6 +176,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
+  // The clients share this process's one TensorFlow.js backend: they take turns on it.
+  const turns = new TrainingTurns();
   const nodes = parts.map((p) => {
     const secure = identities
       ? new SecureAggregation({ clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom() })
@@ -182,7 +185,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
     const mods = standardClientMods({ ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }), ...(secure ? { secure } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
   });
   try {
     await federation.waitForClients(nodes.length, 30_000);

@@ -28,6 +28,7 @@ import { createMemoryHub } from '../simulations/memory-transport.ts';
 import { buildJobSpec, clientData, runSimulation, SimulationConfig } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 import { slotOf } from './support/slots.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 const DELTA = 1e-5;
 const eps = (q: number, sigma: number, steps: number): number => epsilonFor({ samplingRate: q, noiseMultiplier: sigma, steps, delta: DELTA }).epsilon;
@@ -132,6 +133,7 @@ describe('adaptive clipping on Adult', () => {
         });
       },
     });
+    const turns = new TrainingTurns();
     const nodes = parts.map(
       (p) =>
         new ClientNode({
@@ -141,6 +143,7 @@ describe('adaptive clipping on Adult', () => {
           data: clientData(p.train, spec, p.clientId),
           mods: standardClientMods({ rng: seededRandom(`noise/${p.clientId}`) }),
           logger,
+          turns,
         }),
     );
     const model = buildModel(spec.model, { seed: spec.seed });
