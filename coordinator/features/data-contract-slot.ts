@@ -6,23 +6,17 @@
 import { z } from 'zod';
 import { defineSlot, type SlotValue } from './slot.ts';
 
-export const DATA_CONTRACT_SLOT = defineSlot(
-  'dataContract',
-  'data-contract',
-  z.object({
-    checked: z.number().int().min(0),
-    failed: z.number().int().min(0),
-    driftAlerts: z.array(
-      z.object({
-        column: z.string(),
-        statistic: z.enum(['psi', 'ks']),
-        meanValue: z.number(),
-        threshold: z.number(),
-        driftedClients: z.number().int().min(0),
-        clients: z.number().int().min(0),
-      }),
-    ),
-  }),
-);
+const count = z.number().int().min(0);
+
+export const DriftAlertSchema = z.object({
+  column: z.string(),
+  statistic: z.enum(['psi', 'ks']),
+  meanValue: z.number(),
+  threshold: z.number(),
+  driftedClients: count,
+  clients: count,
+});
+
+export const DATA_CONTRACT_SLOT = defineSlot('dataContract', 'data-contract', z.object({ checked: count, failed: count, driftAlerts: z.array(DriftAlertSchema) }));
 
 export type RoundDataContract = SlotValue<typeof DATA_CONTRACT_SLOT>;
