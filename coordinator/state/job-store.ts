@@ -6,6 +6,7 @@
 import type { Db } from '../../governance/state/database.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobStatus, RoundRecord } from '../round-records.ts';
+import { z } from 'zod';
 import { decodeRoundRecord, encodeRoundRecord, ROUND_RECORD_VERSION, type DecodedRound } from './round-record-codec.ts';
 
 
@@ -58,6 +59,8 @@ export function listJobs(db: Db): StoredJob[] {
   return rows;
 }
 
+const StoredRoundRows = z.array(z.object({ version: z.number().int(), json: z.string() }));
+
 /** The committed rounds of a job, read through the versioned codec (older rows upgraded, see round-record-codec.ts). */
 export function roundRecords(db: Db, jobId: string): RoundRecord[] {
   return storedRounds(db, jobId).map((d) => d.record);
@@ -65,6 +68,6 @@ export function roundRecords(db: Db, jobId: string): RoundRecord[] {
 
 /** As `roundRecords`, with what the upgrade of each older row had to leave out. */
 export function storedRounds(db: Db, jobId: string): DecodedRound[] {
-  const rows = db.prepare('SELECT record_version AS version, record_json AS json FROM job_rounds WHERE job_id = ? ORDER BY round').all(jobId) as Array<{ version: number; json: string }>;
+  const rows = StoredRoundRows.parse(db.prepare('SELECT record_version AS version, record_json AS json FROM job_rounds WHERE job_id = ? ORDER BY round').all(jobId));
   return rows.map((r) => decodeRoundRecord(r.version, r.json));
 }
