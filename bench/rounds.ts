@@ -21,6 +21,7 @@ import { parseJobSpec } from '../protocol/job/spec.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { createMemoryHub } from '../simulations/memory-transport.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 interface RoundBench {
   clients: number;
@@ -63,10 +64,11 @@ async function measure(clients: number, transport: 'socket' | 'memory', rounds =
     federation = new Federation(hub.server, logger);
     connect = (id) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: id, examples: 20 });
   }
+  const turns = new TrainingTurns();
   const nodes = Array.from({ length: clients }, (_, i) => {
     const rows = Array.from({ length: 20 }, (_, j) => i * 20 + j);
     const data = { train: { ...selectRows(train, rows), featureShape: [784] } };
-    return new ClientNode({ clientId: `c${i}`, orgId: `c${i}`, transport: connect(`c${i}`), data, logger });
+    return new ClientNode({ clientId: `c${i}`, orgId: `c${i}`, transport: connect(`c${i}`), data, logger, turns });
   });
   try {
     await federation.waitForClients(clients, 60_000);

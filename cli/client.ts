@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { action, printLine, readJsonFile } from './run.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 interface ClientOptions {
   coordinator: string;
@@ -114,7 +115,7 @@ export function registerClient(program: Command): void {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
           const node = new ClientNode(
-            { clientId, orgId: o.org, transport, data, mods, logger, disclosure: policy.disclose, ...(secure ? { secure } : {}) },
+            { clientId, orgId: o.org, transport, data, mods, logger, disclosure: policy.disclose, turns: new TrainingTurns(), ...(secure ? { secure } : {}) },
             {
               onRefused(code, message) {
                 refused = { code, message };

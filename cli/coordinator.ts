@@ -38,7 +38,6 @@ export function registerCoordinator(program: Command): void {
         const { buildModel } = await import('../ml/model.ts');
         const { getFlatWeights } = await import('../ml/weights.ts');
         const { assembleJob } = await import('../coordinator/features/assemble.ts');
-        const { jobRegistration } = await import('../coordinator/features/registry.ts');
         const { openDatabase } = await import('../governance/state/database.ts');
         const { lockStateDirectory } = await import('../governance/state/lock.ts');
         // One writer: taken before anything else touches the state, held until the process exits.
@@ -80,7 +79,7 @@ export function registerCoordinator(program: Command): void {
         const e = server.jobs.get(jobId);
         if (e) Object.assign(e, { status: result.status, message: result.message });
         // The registry feature registers the model after the job (with --state); wait for it.
-        const registration = await jobRegistration(jobId);
+        const registration = await assembled.outcomes.registration();
         if (registration?.status === 'failed') log(`model registration failed [${registration.error.code}]: ${registration.error.message}`);
         const registered = registration?.status === 'registered' ? { version: registration.model.version, name: registration.model.name } : null;
         if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });

@@ -157,13 +157,12 @@ function roundLine(r: RoundRecord): string {
   const parts = [`round ${String(r.round).padStart(3)}`, `accuracy ${fmt(r.accuracy)}`, `loss ${fmt(r.loss)}`, `participants ${r.participants}`, `${(r.durationMs / 1000).toFixed(1)}s`];
   if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}`);
   if (r.declined.length > 0) parts.push(`declined ${r.declined.map((d) => `${d.orgId} (${d.code.replace(/^TESSERA_ERR_/, '').toLowerCase()})`).join(', ')}`);
-  const privacy = r.extra.privacy as { epsilon?: number; adaptiveClipping?: { clipNorm: number; unclippedFraction: number | null } } | undefined;
-  if (privacy?.epsilon !== undefined) parts.push(`epsilon ${privacy.epsilon.toFixed(4)}`);
+  const { privacy, secagg, dataContract } = r.extra;
+  if (privacy) parts.push(`epsilon ${privacy.epsilon.toFixed(4)}`);
   const ac = privacy?.adaptiveClipping;
   if (ac) parts.push(`clip ${ac.clipNorm.toPrecision(4)} unclipped ${ac.unclippedFraction === null ? '–' : ac.unclippedFraction.toFixed(2)}`);
-  const secagg = r.extra.secagg as { k?: number; t?: number } | undefined;
-  if (secagg?.k !== undefined) parts.push(`secagg k ${secagg.k} t ${secagg.t ?? '?'}`);
-  const drift = (r.extra.dataContract as { driftAlerts?: Array<{ column: string }> } | undefined)?.driftAlerts ?? [];
+  if (secagg) parts.push(`secagg k ${secagg.k} t ${secagg.t}`);
+  const drift = dataContract?.driftAlerts ?? [];
   if (drift.length > 0) parts.push(`drift alerts: ${[...new Set(drift.map((d) => d.column))].join(', ')}`);
   return parts.join('  ');
 }

@@ -18,6 +18,7 @@ import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { evaluate, trainLocal } from '../ml/train.ts';
 import { admit, beforeRelease, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
+import type { TrainingTurns } from './training-turns.ts';
 import { evaluationInput } from '../privacy/secagg/evaluation-input.ts';
 
 export type { ClientData } from './held-out-split.ts';
@@ -38,18 +39,14 @@ export interface ClientNodeOptions {
    * bit: facts about local data that the ε does not cover.
    */
   readonly disclosure?: { readonly trainingDiagnostics: boolean };
+  /** Turns on the process's TensorFlow.js backend, shared by every node of the process (training-turns.ts). */
+  readonly turns: TrainingTurns;
 }
 
 export interface ClientNodeEvents {
   onRefused?(code: string, message: string): void;
   onError?(code: string, message: string): void;
 }
-
-/**
- * One TensorFlow.js backend thread per process: client nodes that share a process (simulations) take turns,
- * so each one's reported training time is its own compute, not time spent interleaved with the others.
- */
-let backendTurn: Promise<void> = Promise.resolve();
 
 export class ClientNode {
   private readonly models = new Map<string, tf.LayersModel>();
@@ -94,7 +91,10 @@ export class ClientNode {
         case 'train':
         case 'evaluate':
           // One task at a time per process: training is CPU-bound and the backend is single-threaded.
-          backendTurn = backendTurn.then(() => this.handle(msg)).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
+          void this.options.turns.run(
+            () => this.handle(msg),
+            (e: unknown) => this.logger.error({ err: e }, 'task failed'),
+          );
       }
     });
   }

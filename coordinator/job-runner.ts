@@ -12,14 +12,15 @@ import type { ConnectedClient, Federation } from './federation.ts';
 import { federatedEvaluate, type EvaluationProtocol, type FederatedEvaluation } from './federated-eval.ts';
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
-import type { ExcludedClient, JobResult, JobStatus, RoundRecord } from './round-records.ts';
+import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } from './round-records.ts';
 import { selectClients } from './sampling.ts';
 import { fedAvg, type Strategy } from './strategy.ts';
 
 export interface Evaluation {
   readonly loss: number;
   readonly accuracy: number;
-  readonly extra?: Readonly<Record<string, unknown>>;
+  /** Slots the evaluation fills (federated evaluation, fairness, secure evaluation). */
+  readonly extra?: RoundSlots;
 }
 
 export type BeforeRoundDecision = { proceed: true } | { proceed: false; status: JobStatus; message: string };
@@ -32,7 +33,7 @@ export interface JobHooks {
   /** The spec sent with this round's training tasks (e.g. DP's per-round clip norm); default the job's own. */
   taskSpec?(round: number, spec: JobSpec): JobSpec;
   /** Extra per-round figures from the training outcome (e.g. privacy spent), merged into the record. */
-  roundExtra?(round: number, outcome: TrainingOutcome): Record<string, unknown>;
+  roundExtra?(round: number, outcome: TrainingOutcome): RoundSlots;
   /** Persists a committed round (aggregate, ledger charge, audit entry) — in one transaction. */
   commitRound?(record: RoundRecord, weights: Float32Array): void;
   onJobEnd?(result: JobResult): void;
@@ -56,7 +57,7 @@ export interface RunJobOptions {
    * the end when there is no central evaluator, or always when this is set (fairness needs the clients'
    * subgroup counts); its figures are merged into the round record.
    */
-  readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => Record<string, unknown>; readonly protocol?: EvaluationProtocol };
+  readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => RoundSlots; readonly protocol?: EvaluationProtocol };
   /** How long to wait for `minClients` to connect before each round. */
   readonly waitForClientsMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
@@ -175,7 +176,7 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   if (!due || !wanted) return central;
   const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights, logger: options.logger.child({ job: options.jobId, round }), protocol: options.federatedEvaluation?.protocol });
   if (e === null) return central;
-  const extra = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
+  const extra: RoundSlots = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
   return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };
 }
 

@@ -62,6 +62,10 @@ export const ERROR_CODES = {
   TESSERA_ERR_POLICY_REPEATED_ROUND: 'The client already contributed to this (job, round) and contributes at most once per round.',
   TESSERA_ERR_POLICY_ROUNDS_EXCEEDED: 'The task asks for a round beyond the rounds the job declared, or for more contributions than it declared.',
   TESSERA_ERR_POLICY_RECORD: "The client's participation record (under its --state directory) cannot be read or written.",
+  // Feature composition and stored round records (house issue 21).
+  TESSERA_ERR_FEATURE_CYCLE: "The enabled features' declared needs form a cycle: no order of their hooks satisfies them (a bug in a feature's declaration).",
+  TESSERA_ERR_FEATURE_MISSING: 'An enabled feature needs a capability that no enabled feature provides (turn the providing feature on, or fix the declaration).',
+  TESSERA_ERR_RECORD_UNREADABLE: 'A stored round record is malformed or has a version this build does not know (written by a newer Tessera?).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

@@ -2,15 +2,16 @@
  * The fairness part of a simulation's output (issue 5 §7): per-group metrics over rounds as Markdown tables
  * (printed at the end of `tessera simulate` and written to --out as fairness.md) and SVG charts (accuracy over
  * rounds; selection rate and TPR per group over rounds) from the reports the coordinator wrote into each
- * round record's `extra.fairness`. Also the `--fairness`/`--reweighing` convenience flags of the CLI.
+ * round record's `fairness` slot. Also the `--fairness`/`--reweighing` convenience flags of the CLI.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSvg, type ChartSeries } from '../lib/chart.ts';
-import { FAIRNESS_EXTRA_KEY, lastRoundFairness, type RoundFairness } from '../coordinator/features/fairness.ts';
+import { lastRoundFairness, type RoundFairness } from '../coordinator/features/fairness.ts';
 import type { RoundRecord } from '../coordinator/round-records.ts';
 import { groupMetricOverRoundsMarkdown, groupMetricSeries, type RoundReport } from '../governance/fairness/over-rounds.ts';
 import { fairnessReportMarkdown, formatNumber, markdownTable } from '../governance/fairness/report-markdown.ts';
+import type { FairnessReport } from '../governance/fairness/policy.ts';
 import type { GroupMetricName, DisparityMetric } from '../governance/fairness/metrics.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { INTERSECTION_SEPARATOR } from '../protocol/job/fairness.ts';
@@ -21,7 +22,7 @@ type Rounds = readonly Pick<RoundRecord, 'round' | 'accuracy' | 'extra'>[];
 /** The rounds that carry a fairness report, in order. */
 export function roundReports(rounds: Rounds): RoundReport[] {
   return rounds.flatMap((r) => {
-    const f = r.extra[FAIRNESS_EXTRA_KEY] as RoundFairness | undefined;
+    const f = r.extra.fairness;
     return f?.ok === true ? [{ round: r.round, report: f.report }] : [];
   });
 }
@@ -82,7 +83,7 @@ export async function writeSimulationCharts(dir: string, rounds: Rounds): Promis
   const reports = roundReports(rounds);
   // Short legend names: vega truncates legend labels at 160 px.
   const accuracy: ChartSeries[] = [{ name: 'test (central)', points: rounds.map((r) => ({ x: r.round, y: r.accuracy })) }];
-  const federated = rounds.map((r) => ({ x: r.round, y: (r.extra.federatedEvaluation as { accuracy?: number } | undefined)?.accuracy ?? null }));
+  const federated = rounds.map((r) => ({ x: r.round, y: r.extra.federatedEvaluation?.accuracy ?? null }));
   if (federated.some((p) => p.y !== null)) accuracy.push({ name: 'held-out (fed.)', points: federated });
   const attributes = singleAttributes(reports);
   for (const a of attributes) accuracy.push({ name: `worst ${a} group`, points: reports.map(({ round, report }) => ({ x: round, y: report.disparities[a]?.worstGroupAccuracy ?? null })) });
@@ -116,8 +117,12 @@ export function writeFairnessMarkdown(dir: string, rounds: Rounds, job?: Pick<Jo
   return true;
 }
 
-/** The compact form of a round's `extra.fairness` for the JSON summary (the full report stays in results.json). */
-export function compactRoundFairness(f: RoundFairness): Record<string, unknown> {
+/** The compact form of a round's fairness slot for the JSON summary (the full report stays in results.json). */
+export type CompactRoundFairness =
+  | { readonly ok: false; readonly error: string }
+  | (Pick<Extract<RoundFairness, { ok: true }>, 'ok' | 'hash' | 'passed' | 'rules'> & { readonly accuracy: number | null; readonly disparities: FairnessReport['disparities'] });
+
+export function compactRoundFairness(f: RoundFairness): CompactRoundFairness {
   if (!f.ok) return { ok: false, error: f.error };
   return { ok: true, hash: f.hash, passed: f.passed, rules: f.rules, accuracy: f.report.overall.suppressed ? null : f.report.overall.accuracy, disparities: f.report.disparities };
 }

@@ -2,8 +2,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimulationResult } from './simulate.ts';
-import { FAIRNESS_EXTRA_KEY, type RoundFairness } from '../coordinator/features/fairness.ts';
-import { compactRoundFairness, fairnessSummary, writeFairnessMarkdown, writeSimulationCharts } from './fairness-report.ts';
+import type { RoundSlots } from '../coordinator/round-records.ts';
+import { compactRoundFairness, fairnessSummary, writeFairnessMarkdown, writeSimulationCharts, type CompactRoundFairness } from './fairness-report.ts';
+
+/** A round's slots in the summary: as recorded, but the fairness report in compact form (results.json keeps it whole). */
+export type SummaryRoundSlots = Omit<RoundSlots, 'fairness'> & { readonly fairness?: CompactRoundFairness };
 
 export interface SimulationSummary {
   readonly config: Record<string, unknown>;
@@ -11,16 +14,15 @@ export interface SimulationSummary {
   readonly private: boolean;
   readonly status: string;
   readonly message: string;
-  readonly rounds: ReadonlyArray<{ round: number; accuracy: number | null; loss: number | null; participants: number; durationMs: number; extra: Record<string, unknown> }>;
+  readonly rounds: ReadonlyArray<{ round: number; accuracy: number | null; loss: number | null; participants: number; durationMs: number; extra: SummaryRoundSlots }>;
   readonly final: { accuracy: number | null; loss: number | null };
   /** The last fairness report (round, RFC 8785 hash, policy verdict, report), when the job evaluates fairness. */
   readonly fairness?: ReturnType<typeof fairnessSummary>;
 }
 
-/** A round's `extra` for the summary: the fairness report in compact form (results.json keeps it whole). */
-function summaryExtra(extra: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const f = extra[FAIRNESS_EXTRA_KEY] as RoundFairness | undefined;
-  return f === undefined ? { ...extra } : { ...extra, [FAIRNESS_EXTRA_KEY]: compactRoundFairness(f) };
+function summaryExtra(extra: RoundSlots): SummaryRoundSlots {
+  const { fairness, ...rest } = extra;
+  return fairness === undefined ? rest : { ...rest, fairness: compactRoundFairness(fairness) };
 }
 
 export function simulationSummary(sim: SimulationResult): SimulationSummary {

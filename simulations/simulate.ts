@@ -10,11 +10,10 @@ import { ClientNode, type ClientData } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
 import { memoryParticipationRecord } from '../client/policy/participation.ts';
 import { parseClientPolicy, PERMISSIVE_RESEARCH_POLICY, secAggClientPolicy, type ClientPolicy } from '../client/policy/schema.ts';
-import { assembleJob, FEATURE_FACTORIES } from '../coordinator/features/assemble.ts';
+import { assembleJob, FEATURE_FACTORIES, type FeatureFactory } from '../coordinator/features/assemble.ts';
 import { withSecAggIdentities } from '../coordinator/features/secagg.ts';
 import { SecureAggregation } from '../client/secure-aggregation.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
-import { jobRegistration } from '../coordinator/features/registry.ts';
 import { withContractGroupValues } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Metrics } from '../coordinator/metrics.ts';
@@ -40,6 +39,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { createMemoryHub } from './memory-transport.ts';
 import { DATASET_DEFAULTS } from './defaults.ts';
 import { partitionClients } from './federation-setup.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -88,6 +88,8 @@ export interface SimulationResult {
   readonly private: boolean;
   /** The simulated clients' policy: 'permissive-research' unless a client policy file was given. */
   readonly clientPolicy: string;
+  /** The coordinator's features in the order their hooks ran (derived from their declarations). */
+  readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
 }
@@ -136,6 +138,8 @@ export interface SimulationOptions {
   onRound?: (r: RoundRecord) => void;
   /** Sees each federated evaluation (the summed fairness counts included), e.g. for tests. */
   onFederatedEvaluation?: (round: number, e: FederatedEvaluation) => void;
+  /** The coordinator's features (default FEATURE_FACTORIES); their declarations, not this order, order them. */
+  features?: readonly FeatureFactory[];
 }
 
 export async function runSimulation(input: SimulationConfigInput, options: SimulationOptions): Promise<SimulationResult> {
@@ -189,6 +193,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
+  // The clients share this process's one TensorFlow.js backend: they take turns on it.
+  const turns = new TrainingTurns();
   const nodes = parts.map((p) => {
     // Built as a variable: the SecAgg client's `policy` option (its (k, t) floors) is the secure-aggregation engineer's.
     const secureOptions = identities
@@ -198,14 +204,15 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
     const mods = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), ...(secure ? { secure } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
   });
   try {
     await federation.waitForClients(nodes.length, 30_000);
     // Seeded randomness makes the run reproducible — and therefore not private.
     const rng = seededRandom(deriveSeed(config.seed, 'sampling'));
     const metrics = server?.metrics ?? new Metrics();
-    const factories = identities ? withSecAggIdentities(FEATURE_FACTORIES, identities.resolve) : FEATURE_FACTORIES;
+    const features = options.features ?? FEATURE_FACTORIES;
+    const factories = identities ? withSecAggIdentities(features, identities.resolve) : features;
     const assembled = assembleJob({ jobId, spec, logger: coordinatorLog, rng, metrics, ...(db ? { db, stateDir: config.stateDir } : {}) }, factories);
     const result = await runJob({
       jobId,
@@ -221,11 +228,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ...(options.onRound ? { onRound: options.onRound } : {}),
     });
     // The registry feature registers the model after the job; wait for it before the database closes.
-    const registration = await jobRegistration(jobId);
+    const registration = await assembled.outcomes.registration();
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
-    return { config: { ...shown, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, ...registered };
+    return { config: { ...shown, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClientNode } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 import { PERMISSIVE_RESEARCH_POLICY } from '../client/policy/schema.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { assembleJob } from '../coordinator/features/assemble.ts';
@@ -77,6 +78,7 @@ describe('tessera client under the strict default policy', () => {
       logger,
       mods: standardClientMods({ policy: PERMISSIVE_RESEARCH_POLICY }),
       disclosure: PERMISSIVE_RESEARCH_POLICY.disclose,
+      turns: new TrainingTurns(),
     });
     try {
       await server.federation.waitForClients(2, 60_000);

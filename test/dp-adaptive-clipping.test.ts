@@ -28,26 +28,11 @@ import { partitionClients } from '../simulations/federation-setup.ts';
 import { createMemoryHub } from '../simulations/memory-transport.ts';
 import { buildJobSpec, clientData, runSimulation, SimulationConfig } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
+import { slotOf } from './support/slots.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 const DELTA = 1e-5;
 const eps = (q: number, sigma: number, steps: number): number => epsilonFor({ samplingRate: q, noiseMultiplier: sigma, steps, delta: DELTA }).epsilon;
-
-interface AdaptiveRecord {
-  clipNorm: number;
-  targetQuantile: number;
-  countNoiseStd: number;
-  unclippedFraction: number | null;
-  nextClipNorm: number;
-  reports: number;
-}
-interface PrivacyRecord {
-  epsilon: number;
-  noiseMultiplier: number;
-  updateNoiseMultiplier: number;
-  clipNorm: number;
-  clippedFraction: number | null;
-  adaptiveClipping?: AdaptiveRecord;
-}
 
 describe('adaptive clipping on Adult', () => {
   it('C shrinks from a large C_0 toward the target quantile; ε per round is the accountant’s at the accounted σ', async () => {
@@ -76,8 +61,8 @@ describe('adaptive clipping on Adult', () => {
       { logger: silentLogger() },
     );
     expect(sim.result.status).toBe('completed');
-    const privacy = sim.result.rounds.map((r) => r.extra.privacy as PrivacyRecord);
-    const adaptive = privacy.map((p) => p.adaptiveClipping as AdaptiveRecord);
+    const privacy = sim.result.rounds.map((r) => slotOf(r, 'privacy'));
+    const adaptive = privacy.map((p) => p.adaptiveClipping);
     // σ_b defaults to 0.05·q·N = 0.05·0.2·100 = 1; σ_Δ = (σ^-2 − (2σ_b)^-2)^-1/2 = (1 − 1/4)^-1/2.
     const sigmaDelta = (1 - 0.25) ** -0.5;
     privacy.forEach((p, i) => {
@@ -92,7 +77,8 @@ describe('adaptive clipping on Adult', () => {
     });
     // Measured (seed 42): C 4 → 2.43 → 1.58 → 1.06 → 0.67 → 0.44 → 0.26 → 0.16, then 0.14–0.16 with b̄ 0.40–0.63
     // and the clients' own clipped fraction 0.2–0.53; accuracy 0.54 → 0.78.
-    const first = adaptive[0] as AdaptiveRecord;
+    const first = adaptive[0];
+    if (first === undefined) throw new Error('round 1 released nothing about the clip norm');
     // From a C far above every update norm, nothing is clipped and C falls geometrically (η_C = 1).
     expect(privacy[0]?.clippedFraction).toBe(0);
     expect(first.unclippedFraction).toBeGreaterThan(0.8);
@@ -100,10 +86,10 @@ describe('adaptive clipping on Adult', () => {
     expect(adaptive.at(-1)?.nextClipNorm).toBeLessThan(c0 / 10);
     // … until it reaches the update norms: over the last four rounds the unclipped fraction sits near γ and
     // the clients' own clipped flags (an un-noised diagnostic) agree that some updates are now clipped.
-    const tail = adaptive.slice(-4).map((a) => a.unclippedFraction as number);
+    const tail = adaptive.slice(-4).map((a) => a?.unclippedFraction ?? Number.NaN);
     const tailMean = tail.reduce((a, b) => a + b, 0) / tail.length;
     expect(Math.abs(tailMean - gamma)).toBeLessThan(0.2);
-    expect(Math.abs(tailMean - gamma)).toBeLessThan(Math.abs((first.unclippedFraction as number) - gamma));
+    expect(Math.abs(tailMean - gamma)).toBeLessThan(Math.abs((first.unclippedFraction ?? Number.NaN) - gamma));
     for (const p of privacy.slice(-4)) expect(p.clippedFraction).toBeGreaterThan(0);
   }, 60_000);
 
@@ -148,6 +134,7 @@ describe('adaptive clipping on Adult', () => {
         });
       },
     });
+    const turns = new TrainingTurns();
     const nodes = parts.map(
       (p) =>
         new ClientNode({
@@ -157,6 +144,7 @@ describe('adaptive clipping on Adult', () => {
           data: clientData(p.train, spec, p.clientId),
           mods: standardClientMods({ policy: PERMISSIVE_RESEARCH_POLICY, rng: seededRandom(`noise/${p.clientId}`) }),
           logger,
+          turns,
         }),
     );
     const model = buildModel(spec.model, { seed: spec.seed });
@@ -178,9 +166,9 @@ describe('adaptive clipping on Adult', () => {
       expect(updates.filter((u) => u.indicator === -0.5).length).toBeGreaterThan(0);
       for (const r of result.rounds) {
         const cs = new Set([...sent].filter(([k]) => k.startsWith(`${r.round}/`)).map(([, c]) => c));
-        expect([...cs]).toEqual([(r.extra.privacy as PrivacyRecord).clipNorm]);
+        expect([...cs]).toEqual([slotOf(r, 'privacy').clipNorm]);
       }
-      expect((result.rounds.at(-1)?.extra.privacy as PrivacyRecord).clipNorm).toBeLessThan(1);
+      expect(result.rounds.at(-1)?.extra.privacy?.clipNorm).toBeLessThan(1);
     } finally {
       for (const n of nodes) n.close();
       model.dispose();

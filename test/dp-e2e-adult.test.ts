@@ -24,6 +24,7 @@ import type { TrainTask } from '../protocol/messages.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { runSimulation } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
+import { slotOf } from './support/slots.ts';
 
 const dirs: string[] = [];
 const tempState = (): string => {
@@ -100,12 +101,12 @@ describe('DP end to end on Adult', () => {
       db.close();
     }
     for (const [i, r] of sim.result.rounds.entries()) {
-      const privacy = r.extra.privacy as { epsilon: number; participation: { expected: number; actual: number; population: number }; clippedFraction: number | null };
+      const privacy = slotOf(r, 'privacy');
       expect(privacy.epsilon).toBe(eps(q, sigma, i + 1));
       expect(privacy.participation).toMatchObject({ expected: q * 1000, actual: r.participants, population: 1000 });
       expect(privacy.clippedFraction).not.toBeNull();
       // Distributed noise without secure aggregation: the coordinator sees each update with 1/√m of the noise.
-      expect((r.extra.privacy as { againstCoordinator: boolean }).againstCoordinator).toBe(false);
+      expect(privacy.againstCoordinator).toBe(false);
       // Poisson(q = 0.05, N = 1000): 50 ± 6.9; 6 standard deviations either way is a broken sampler.
       expect(Math.abs(r.participants - 50)).toBeLessThan(6 * Math.sqrt(1000 * q * (1 - q)));
     }
@@ -130,8 +131,8 @@ describe('DP end to end on Adult', () => {
       { logger: silentLogger() },
     );
     expect(sim.result.status).toBe('budget-exhausted');
-    expect(sim.result.rounds.map((r) => (r.extra.privacy as { epsilon: number }).epsilon)).toEqual([1, 2, 3].map((t) => eps(q, sigma, t)));
-    expect(sim.result.rounds.every((r) => (r.extra.privacy as { placement: string }).placement === 'central')).toBe(true);
+    expect(sim.result.rounds.map((r) => slotOf(r, 'privacy').epsilon)).toEqual([1, 2, 3].map((t) => eps(q, sigma, t)));
+    expect(sim.result.rounds.every((r) => slotOf(r, 'privacy').placement === 'central')).toBe(true);
   }, 60_000);
 
   it('distributed under secure aggregation with a pinned threshold: charged per round, and the guarantee holds against the coordinator', async () => {
@@ -235,7 +236,7 @@ describe('DP end to end on Adult', () => {
       expect(r.eligible).toBe(r.round <= 2 ? 19 : 18);
       expect(r.participantOrgs).not.toContain('org-02');
       if (r.round > 2) expect(r.participantOrgs).not.toContain('org-01');
-      expect((r.extra.privacy as { participation: { population: number } }).participation.population).toBe(r.eligible);
+      expect(slotOf(r, 'privacy').participation.population).toBe(r.eligible);
     }
     const jobId = jobIdOf(stateDir);
     const check = openDatabase(stateDir);

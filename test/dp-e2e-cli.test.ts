@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { epsilonFor } from '../privacy/accountant/index.ts';
 import { REPO_ROOT, SHARED_DATA_DIR } from './paths.ts';
+import { PRIVACY_SLOT } from '../coordinator/features/dp-slot.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tessera-dp-cli-'));
@@ -29,7 +31,8 @@ describe('tessera simulate with DP', () => {
     writeFileSync(job, JSON.stringify({ dp: { placement: 'distributed', noiseMultiplier: 9, clipNorm: 0.5 } }));
     const state = join(dir, 'state');
     const { stdout } = await tessera(['simulate', '--dataset', 'heart', '--data-dir', SHARED_DATA_DIR, '--transport', 'socket', '--no-contract', '--rounds', '10', '--sampling-rate', String(q), '--job', job, '--dp-epsilon', String(budget), '--dp-noise-multiplier', String(sigma), '--dp-placement', 'local', '--state', state, '--json']);
-    const doc = JSON.parse(stdout) as { status: string; private: boolean; rounds: Array<{ extra: { privacy: { epsilon: number; placement: string; clipNorm: number; noiseMultiplier: number } } }> };
+    // The CLI's JSON is parsed with the DP feature's own slot schema: a renamed field fails here too.
+    const doc = z.object({ status: z.string(), private: z.boolean(), rounds: z.array(z.object({ extra: z.object({ privacy: PRIVACY_SLOT.schema }) })) }).parse(JSON.parse(stdout));
     expect(doc.status).toBe('budget-exhausted');
     expect(doc.private).toBe(false);
     expect(doc.rounds.map((r) => r.extra.privacy.epsilon)).toEqual([eps(1), eps(2)]);

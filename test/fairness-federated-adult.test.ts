@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { positiveClassIndex, fairnessCountsForModel } from '../client/mods/fairness.ts';
-import { fairnessLayoutForJob, lastRoundFairness, type RoundFairness } from '../coordinator/features/fairness.ts';
+import { fairnessLayoutForJob, lastRoundFairness } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { loadDataset } from '../datasets/index.ts';
@@ -23,6 +23,7 @@ import { setFlatWeights } from '../ml/weights.ts';
 import { partitionClients } from '../simulations/federation-setup.ts';
 import { clientData, runSimulation, type SimulationResult } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
+import { slotOf } from './support/slots.ts';
 
 const SEED = 11;
 const CLIENTS = 20;
@@ -105,7 +106,7 @@ describe('federated fairness evaluation on Adult (sex, race; 20 clients; real ro
   it('each evaluated round records the report, its hash and pass/fail per rule; the registry reads the last one', () => {
     expect(sim.result.rounds.map((r) => r.round)).toEqual([1, 2]);
     for (const r of sim.result.rounds) {
-      const f = r.extra.fairness as RoundFairness;
+      const f = slotOf(r, 'fairness');
       expect(f.ok).toBe(true);
       if (!f.ok) continue;
       expect(f.report.context).toMatchObject({ job: sim.result.jobId, round: r.round, clients: CLIENTS, reweighing: false });

@@ -15,6 +15,7 @@ import { seededRandom } from '../privacy/random.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ServerMessage } from '../protocol/messages.ts';
 import { coordinator, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 let server: CoordinatorServer | undefined;
 let nodes: ClientNode[] = [];
@@ -88,7 +89,8 @@ describe('federation faults', () => {
   it('finishes a round without a client that disconnects mid-round or never answers, by the deadline', async () => {
     await initBackend();
     server = await coordinator();
-    nodes = [socketClient(server, 'good1', { train: mnistSlice(0, 100) }), socketClient(server, 'good2', { train: mnistSlice(100, 100) })];
+    const turns = new TrainingTurns();
+    nodes = [socketClient(server, turns, 'good1', { train: mnistSlice(0, 100) }), socketClient(server, turns, 'good2', { train: mnistSlice(100, 100) })];
     const quitter = rawClient(server.url, 'quitter');
     const silent = rawClient(server.url, 'silent');
     quitter.on('tessera', (raw: { type?: string }) => raw.type === 'train' && quitter.disconnect());
@@ -110,7 +112,8 @@ describe('federation faults', () => {
   it('retries a round that falls below the minimum, then fails the job with a clear message', async () => {
     await initBackend();
     server = await coordinator();
-    nodes = [socketClient(server, 'only', { train: mnistSlice(0, 50) })];
+    const turns = new TrainingTurns();
+    nodes = [socketClient(server, turns, 'only', { train: mnistSlice(0, 50) })];
     await server.federation.waitForClients(1, 10_000);
     const spec = logisticJob({ rounds: 1, minClients: 2, maxRoundRetries: 1, roundDeadlineMs: 500 });
     const result = await runJob({ jobId: 'too-few', spec, federation: server.federation, logger, rng: seededRandom(1), initialWeights: initialWeights(spec), waitForClientsMs: 500 });
@@ -121,8 +124,9 @@ describe('federation faults', () => {
 
   it('a client reconnects by itself when the coordinator restarts on the same port', async () => {
     server = await coordinator();
+    const turns = new TrainingTurns();
     const port = server.port;
-    nodes = [socketClient(server, 'loyal', { train: mnistSlice(0, 10) })];
+    nodes = [socketClient(server, turns, 'loyal', { train: mnistSlice(0, 10) })];
     await server.federation.waitForClients(1, 10_000);
     await server.close();
     server = await startCoordinator({ logger, port });

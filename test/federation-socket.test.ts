@@ -13,6 +13,7 @@ import { evaluate } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { seededRandom } from '../privacy/random.ts';
 import { coordinator, logger, logisticJob, mnistSlice, mnistTest, recordingMod, socketClient } from './support/federation-fixtures.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
 
 let server: CoordinatorServer | undefined;
 let nodes: ClientNode[] = [];
@@ -28,11 +29,12 @@ describe('federated rounds over real sockets', () => {
   it('applies exactly the example-weighted mean of the clients’ updates (FedAvg)', async () => {
     await initBackend();
     server = await coordinator();
+    const turns = new TrainingTurns();
     const sizes = [100, 250, 400];
     const sent = sizes.map(() => new Map<number, Float32Array>());
     let offset = 0;
     nodes = sizes.map((n, i) => {
-      const node = socketClient(server as CoordinatorServer, `c${i}`, { train: mnistSlice(offset, n) }, [recordingMod(sent[i] as Map<number, Float32Array>)]);
+      const node = socketClient(server as CoordinatorServer, turns, `c${i}`, { train: mnistSlice(offset, n) }, [recordingMod(sent[i] as Map<number, Float32Array>)]);
       offset += n;
       return node;
     });

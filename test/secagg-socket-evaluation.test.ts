@@ -21,7 +21,7 @@ import type { ClientTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { coordinator } from './support/federation-fixtures.ts';
 import { fairnessCountsForModel, positiveClassIndex } from '../client/mods/fairness.ts';
-import { fairnessLayoutForJob, type RoundFairness } from '../coordinator/features/fairness.ts';
+import { fairnessLayoutForJob } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
@@ -36,6 +36,7 @@ import { setFlatWeights } from '../ml/weights.ts';
 import { partitionClients } from '../simulations/federation-setup.ts';
 import { clientData, runSimulation, type SimulationResult } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
+import { slotOf } from './support/slots.ts';
 
 const SEED = 5;
 const CLIENTS = 6;
@@ -137,7 +138,7 @@ describe('federated evaluation through secure aggregation over sockets (Adult, 6
       model.dispose();
     }
     for (const r of secure.sim.result.rounds) {
-      expect((r.extra.fairness as RoundFairness).ok).toBe(true);
+      expect(slotOf(r, 'fairness').ok).toBe(true);
       // 3 header cells + the sex, race, sex×race count layout; every client's vector is in the sum.
       expect(r.extra.secaggEvaluation).toMatchObject({ clients: CLIENTS, survivors: CLIENTS, dim: 3 + layout.length });
     }

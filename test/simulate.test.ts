@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/logger.ts';
 import { runSimulation } from '../simulations/simulate.ts';
 import { REPO_ROOT, SHARED_DATA_DIR } from './paths.ts';
+import { slotOf } from './support/slots.ts';
 
 const run = promisify(execFile);
 
@@ -54,7 +55,7 @@ describe('tessera simulate', () => {
       expect(d).toMatchObject({ orgId: 'switzerland', code: 'TESSERA_ERR_CONTRACT_VIOLATION' });
       expect(d?.reason).toMatch(/chol/);
       expect(d?.counts).toMatchObject({ violations: 2 });
-      const contract = r.extra.dataContract as { failed: number; checked: number };
+      const contract = slotOf(r, 'dataContract');
       expect(contract).toMatchObject({ failed: 1, checked: 4 });
     }
     // Without the contract check, all four hospitals take part.

@@ -15,17 +15,39 @@ import { auditFeature } from './audit.ts';
 import { registryFeature } from './registry.ts';
 import { dpFeature } from './dp.ts';
 import { secAggFeature } from './secagg.ts';
+import { JobOutcomes } from './job-outcomes.ts';
 
-/** Feature factories, in the order their hooks run. Each returns null when the job does not use it. */
+/** A feature factory: returns null when the job does not use the feature. */
 export type FeatureFactory = (ctx: FeatureContext) => CoordinatorFeature | null;
 
-export const FEATURE_FACTORIES: FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, secAggFeature, auditFeature, registryFeature];
+/**
+ * Every coordinator feature. The order of this list carries no meaning: the features' declarations
+ * (provides / needs / after, capabilities.ts) decide the order their hooks run in (feature-order.ts).
+ */
+export const FEATURE_FACTORIES: readonly FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, secAggFeature, auditFeature, registryFeature];
 
-export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFactory[] = FEATURE_FACTORIES): Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation'> {
-  const features = factories.map((f) => f(ctx)).filter((f): f is CoordinatorFeature => f !== null);
+export interface AssembledJob extends Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation'> {
+  /** What the features hand back after the job (the model registration); await it before closing the database. */
+  readonly outcomes: JobOutcomes;
+  /** The features in the order their hooks run. */
+  readonly featureOrder: readonly string[];
+}
+
+/**
+ * Builds the job's features, orders them from their declarations, runs their start-of-job side effects (job row,
+ * `job.created` audit entry) in that order, and returns what `runJob` takes. Throws TESSERA_ERR_FEATURE_CYCLE or
+ * TESSERA_ERR_FEATURE_MISSING when the enabled features' declarations cannot be satisfied.
+ */
+export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFactory[] = FEATURE_FACTORIES): AssembledJob {
+  const outcomes = ctx.outcomes ?? new JobOutcomes();
+  const withOutcomes: FeatureContext = { ...ctx, outcomes };
+  const features = factories.map((f) => f(withOutcomes)).filter((f): f is CoordinatorFeature => f !== null);
   const composed = composeFeatures(features, ctx.db);
+  composed.start();
   const base = fedAvg({ serverLearningRate: ctx.spec.strategy.serverLearningRate });
   return {
+    outcomes,
+    featureOrder: composed.order,
     hooks: composed.hooks,
     strategy: composed.wrapStrategy(base),
     protocol: composed.protocol ?? plainTrainingProtocol(composed.weighting),

@@ -6,50 +6,54 @@
  * client dropped (timeout, disconnect, bad update) or kept out by the DP feature before sampling (organisation
  * cap, duplicate organisation), and `client.declined` for each client that declined (data contract, local
  * consent) — codes and reasons only, never data; `job.stopped` with the final status (which also signs a
- * checkpoint). Clients the consent feature kept out are audited by it when it decides. `model.registered` is
- * written by the registry when the registry feature registers the model.
+ * checkpoint). Clients the consent feature kept out (stage `consent`) are audited by it when it decides.
+ * `model.registered` is written by the registry when the registry feature registers the model.
+ * It reads only the round record — the DP feature's typed `privacy` slot and each exclusion's `stage` — never
+ * another feature's internals.
  */
 import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
 import { appendAudit } from '../../governance/audit/log.ts';
 import { canonicalHash } from '../../lib/canonical-json.ts';
 import type { FeatureFactory } from './assemble.ts';
-import { excludedForConsent } from './consent.ts';
-import { DP_EXCLUSION } from './dp.ts';
-import { privacyFromExtra } from './registry.ts';
 
 export const auditFeature: FeatureFactory = (ctx) => {
   const db = ctx.db;
   if (!db) return null;
   const { spec, jobId } = ctx;
   const subject = jobId;
-  appendAudit(db, {
-    actor: 'coordinator',
-    action: AUDIT_ACTIONS.jobCreated,
-    subject,
-    details: {
-      name: spec.name,
-      purpose: spec.purpose,
-      dataset: spec.data.dataset,
-      specHash: canonicalHash(spec),
-      contractHash: spec.data.contractHash ?? null,
-      rounds: spec.rounds,
-      dp: spec.dp.enabled ? { epsilon: spec.dp.epsilon ?? null, delta: spec.dp.delta, placement: spec.dp.placement } : null,
-      secureAggregation: spec.secagg.enabled,
-      consentRequired: spec.consent.required,
-    },
-  });
-  appendAudit(db, { actor: 'coordinator', action: AUDIT_ACTIONS.jobStarted, subject, details: { minClients: spec.minClients, sampling: spec.sampling } });
+  const start = (): void => {
+    appendAudit(db, {
+      actor: 'coordinator',
+      action: AUDIT_ACTIONS.jobCreated,
+      subject,
+      details: {
+        name: spec.name,
+        purpose: spec.purpose,
+        dataset: spec.data.dataset,
+        specHash: canonicalHash(spec),
+        contractHash: spec.data.contractHash ?? null,
+        rounds: spec.rounds,
+        dp: spec.dp.enabled ? { epsilon: spec.dp.epsilon ?? null, delta: spec.dp.delta, placement: spec.dp.placement } : null,
+        secureAggregation: spec.secagg.enabled,
+        consentRequired: spec.consent.required,
+      },
+    });
+    appendAudit(db, { actor: 'coordinator', action: AUDIT_ACTIONS.jobStarted, subject, details: { minClients: spec.minClients, sampling: spec.sampling } });
+  };
   let spent = 0;
-  // Clients other features keep out before sampling (they appear among the round's declined clients).
-  const eligibilityCodes = new Set<string>(Object.values(DP_EXCLUSION));
   return {
     name: 'audit',
+    provides: ['audit-trail'],
+    // Its round.committed entry follows the round row it reports and the ε charge it states (one transaction).
+    needs: ['job-rows'],
+    after: ['privacy-charge'],
+    start,
     hooks: {
       commitRound(record) {
-        const privacy = privacyFromExtra(record.extra);
-        // The ε this round cost: as reported, else the growth of the cumulative spend, else 0 (no DP).
-        const charge = privacy?.epsilonCharge ?? (privacy?.epsilonSpent !== undefined ? Math.max(0, privacy.epsilonSpent - spent) : 0);
-        if (privacy?.epsilonSpent !== undefined) spent = privacy.epsilonSpent;
+        const epsilonSpent = record.extra.privacy?.epsilon;
+        // The ε this round cost: the growth of the job's cumulative spend, 0 without DP.
+        const charge = epsilonSpent !== undefined ? Math.max(0, epsilonSpent - spent) : 0;
+        if (epsilonSpent !== undefined) spent = epsilonSpent;
         const roundSubject = `${jobId}/${record.round}`;
         appendAudit(db, {
           actor: 'coordinator',
@@ -59,7 +63,7 @@ export const auditFeature: FeatureFactory = (ctx) => {
             round: record.round,
             attempt: record.attempt,
             epsilonCharge: charge,
-            ...(privacy?.epsilonSpent !== undefined ? { epsilonSpent: privacy.epsilonSpent } : {}),
+            ...(epsilonSpent !== undefined ? { epsilonSpent } : {}),
             participants: record.participants,
             organisations: record.participantOrgs,
             dropped: record.dropped.length,
@@ -75,8 +79,8 @@ export const auditFeature: FeatureFactory = (ctx) => {
           });
         }
         for (const d of record.declined) {
-          if (excludedForConsent(ctx, record.round, d.clientId)) continue;
-          if (eligibilityCodes.has(d.code)) {
+          if (d.stage === 'consent') continue;
+          if (d.stage === 'eligibility') {
             appendAudit(db, {
               actor: 'coordinator',
               action: AUDIT_ACTIONS.clientExcluded,

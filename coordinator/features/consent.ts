@@ -17,14 +17,6 @@ import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
 import type { FeatureContext } from './feature.ts';
 
-/** Client ids the consent feature excluded, per round, for each assembled job (read by the audit feature). */
-const excludedByJob = new WeakMap<FeatureContext, Map<number, Set<string>>>();
-
-/** Whether `clientId` was kept out of `round` by the coordinator's consent check (already audited). */
-export function excludedForConsent(ctx: FeatureContext, round: number, clientId: string): boolean {
-  return excludedByJob.get(ctx)?.get(round)?.has(clientId) ?? false;
-}
-
 /** True when this job enforces consent on the coordinator (see the module comment). */
 export function consentEnforced(ctx: Pick<FeatureContext, 'db' | 'spec'>): boolean {
   return ctx.db !== undefined && ctx.spec.consent.required;
@@ -35,10 +27,11 @@ export const consentFeature: FeatureFactory = (ctx) => {
   if (!db || !ctx.spec.consent.required) return null;
   const { spec } = ctx;
   const epsilonNeeded = jobEpsilon(spec);
+  // Client ids audited as excluded, per round: each exclusion is audited once per round and client.
   const rounds = new Map<number, Set<string>>();
-  excludedByJob.set(ctx, rounds);
   return {
     name: 'consent',
+    provides: ['consent-eligibility'],
     hooks: {
       eligible(clients, round) {
         const e = eligibleOrganisations(db, { purpose: spec.purpose, at: new Date(), epsilonNeeded, dataset: spec.data.dataset });
@@ -53,6 +46,8 @@ export const consentFeature: FeatureFactory = (ctx) => {
               clientId: c.clientId,
               orgId: c.orgId,
               code: w?.code ?? 'CONSENT_MISSING',
+              // Audited here when decided; the audit feature skips exclusions of this stage.
+              stage: 'consent',
               reason: w ? `not sampled: ${w.reason}` : `not sampled: no consent of organisation '${c.orgId}' is recorded for data set '${spec.data.dataset}'`,
             };
           });

@@ -13,6 +13,7 @@ export const dataContractFeature: FeatureFactory = (ctx) => {
   if (hash === undefined) return null;
   return {
     name: 'data-contract',
+    provides: ['drift-report'],
     hooks: {
       roundExtra(round, outcome) {
         const summaries = outcome.dataChecks.filter((s) => s.contractHash === hash);

@@ -27,6 +27,7 @@ import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
 import { AdaptiveClipTracker, type AdaptiveClipRelease } from './dp-adaptive.ts';
 import { dpStrategy } from './dp-strategy.ts';
+import { RoundScope } from './round-scope.ts';
 
 /** Exclusion codes the DP feature gives (ExcludedClient.code). */
 export const DP_EXCLUSION = { orgCap: 'TESSERA_ERR_BUDGET_EXCEEDED', duplicateOrg: 'DP_DUPLICATE_ORG' } as const;
@@ -47,13 +48,21 @@ function memoryLedger(): Db {
   return db;
 }
 
-interface RoundState {
-  readonly round: number;
+/** What the round's plan fixed in `beforeRound`, for aggregation and commit. */
+interface PlannedRound {
   readonly eligibleOrgIds: readonly string[];
   readonly epsilonAfter: number;
   /** The plan of this round (with adaptive clipping: its C_t and σ_Δ). */
   readonly plan: DpPlan;
   adaptive?: AdaptiveClipRelease;
+}
+
+/** The DP feature's per-round object (round-scope.ts): what its hooks share within one round attempt. */
+interface DpRound {
+  readonly round: number;
+  /** Organisations the caps kept out at this attempt's eligibility pass. */
+  capExcluded: number;
+  planned?: PlannedRound;
 }
 
 export const dpFeature: FeatureFactory = (ctx) => {
@@ -90,8 +99,12 @@ export const dpFeature: FeatureFactory = (ctx) => {
     logger.warn({ minSurvivors: 1 }, 'distributed DP with minClients = 1: every client adds the full noise σ²C² (as local placement would); set minClients to the fewest participants a round may have to split the noise');
   }
   logger.info({ placement: plan.placement, samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors, epsilon: budget, delta: plan.delta, privateNoise }, 'differential privacy on');
-  let current: RoundState | null = null;
-  let capExcluded = 0;
+  const rounds = new RoundScope<DpRound>((round) => ({ round, capExcluded: 0 }));
+  const planned = (): PlannedRound => {
+    const p = rounds.now().planned;
+    if (!p) throw new TesseraError('TESSERA_ERR_INTERNAL', 'DP aggregation before the round was planned');
+    return p;
+  };
 
   return {
     name: 'dp',
@@ -100,19 +113,17 @@ export const dpFeature: FeatureFactory = (ctx) => {
       dpStrategy(inner, {
         placement: plan.placement,
         samplingRate: plan.samplingRate,
-        population: () => {
-          if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', 'DP aggregation before the round was planned');
-          return current.eligibleOrgIds.length;
-        },
-        serverNoiseStd: () => {
-          if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', 'DP aggregation before the round was planned');
-          return serverNoiseStd(current.plan);
-        },
+        population: () => planned().eligibleOrgIds.length,
+        serverNoiseStd: () => serverNoiseStd(planned().plan),
         minSurvivors: plan.minSurvivors,
         rng: ctx.rng,
       }),
-    hooks: {
-      eligible(clients) {
+    provides: ['privacy-eligibility', 'privacy-charge'],
+    // Caps apply to the clients consent leaves; the charge goes with the round row when there is a state database.
+    after: ['consent-eligibility'],
+    needs: ctx.db ? ['job-rows'] : [],
+    hooks: rounds.hooks({
+      eligible(clients, _round, state) {
         const excluded: ExcludedClient[] = [];
         const seen = new Set<string>();
         const unique: ConnectedClient[] = [];
@@ -126,20 +137,20 @@ export const dpFeature: FeatureFactory = (ctx) => {
         }
         const orgs = planRound(db, { jobId, next, orgIds: unique.map((c) => c.orgId) });
         const over = new Map(orgs.excluded.map((o) => [o.orgId, o]));
-        capExcluded = over.size;
+        state.capExcluded = over.size;
         for (const c of unique) {
           const o = over.get(c.orgId);
           if (o) excluded.push({ clientId: c.clientId, orgId: c.orgId, code: DP_EXCLUSION.orgCap, reason: `organisation ${c.orgId} would reach epsilon ${o.epsilonAfter.toPrecision(4)} in this job, above its cap ${String(o.cap)}; it is not sampled` });
         }
         return { eligible: unique.filter((c) => !over.has(c.orgId)), excluded };
       },
-      beforeRound(round, eligible) {
+      beforeRound(round, eligible, state) {
         const decision = planRound(db, { jobId, next, orgIds: [] });
         if (!decision.allowed) {
           return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, ${decision.reason} (job ${jobId}, ${round - 1} round(s) charged)` };
         }
-        if (eligible.length < spec.minClients && capExcluded > 0) {
-          return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, only ${eligible.length} organisation(s) remain under their caps (${capExcluded} reached theirs) and the job needs ${spec.minClients}` };
+        if (eligible.length < spec.minClients && state.capExcluded > 0) {
+          return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, only ${eligible.length} organisation(s) remain under their caps (${state.capExcluded} reached theirs) and the job needs ${spec.minClients}` };
         }
         let roundPlan = plan;
         if (adaptive) {
@@ -151,15 +162,16 @@ export const dpFeature: FeatureFactory = (ctx) => {
             return { proceed: false, status: 'failed', message: `Adaptive clipping cannot run round ${round} (${err.code}): ${err.message}` };
           }
         }
-        current = { round, eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan };
+        state.planned = { eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan };
         return { proceed: true };
       },
-      taskSpec(round, roundSpec) {
+      taskSpec(_round, roundSpec, state) {
         // The clients derive their clip norm and noise from the spec they are sent (client/mods/dp.ts).
-        return adaptive && current?.round === round ? adaptive.specForRound(roundSpec) : roundSpec;
+        return adaptive && state.planned ? adaptive.specForRound(roundSpec) : roundSpec;
       },
-      roundExtra(round, outcome) {
-        if (!current || current.round !== round) return {};
+      roundExtra(round, outcome, state) {
+        const current = state.planned;
+        if (!current) return {};
         const participation = participationReport({ population: current.eligibleOrgIds.length, samplingRate: plan.samplingRate, actual: outcome.participants.length });
         if (adaptive) {
           current.adaptive = adaptive.release({
@@ -191,9 +203,9 @@ export const dpFeature: FeatureFactory = (ctx) => {
           },
         };
       },
-      commitRound(record) {
-        const state = current;
-        if (!state || state.round !== record.round) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${record.round} committed without a plan`);
+      commitRound(record, _weights, round) {
+        const state = round.planned;
+        if (!state) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${record.round} committed without a plan`);
         const charge = (): void => {
           chargeRound(db, { jobId, round: record.round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: state.plan.clipNorm, eligibleOrgIds: state.eligibleOrgIds, participants: record.participants, privateNoise });
         };
@@ -204,9 +216,9 @@ export const dpFeature: FeatureFactory = (ctx) => {
         ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last committed round', { job: jobId }, state.epsilonAfter);
       },
       onJobEnd(result) {
-        logger.info({ status: result.status, epsilon: current?.epsilonAfter ?? 0, budget, rounds: result.rounds.length }, 'privacy spent');
+        logger.info({ status: result.status, epsilon: result.rounds.at(-1)?.extra.privacy?.epsilon ?? 0, budget, rounds: result.rounds.length }, 'privacy spent');
         if (ownsDb) db.close();
       },
-    },
+    }),
   };
 };

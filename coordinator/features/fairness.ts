@@ -2,7 +2,7 @@
  * The coordinator's side of fairness (issue 5): after every federated evaluation it decodes the clients'
  * summed count vector, computes the fairness report (per-group metrics, Fairlearn-style disparities, the job's
  * policy verdict) and its RFC 8785 hash, logs pass/fail per rule, and writes the report into the round
- * record under `extra.fairness`. The model registry reads `extra.fairness` of the last evaluated round at the
+ * record's `fairness` slot (fairness-slot.ts). The model registry reads `extra.fairness` of the last evaluated round at the
  * end of the job (`lastRoundFairness`), so the report is stored with the model version for the deployment gate.
  *
  * The coordinator only ever sees the SUM of the count vectors: non-negative integer vectors of one layout.
@@ -14,37 +14,14 @@ import { BUILTIN_CONTRACTS, loadBuiltinContract } from '../../datasets/contracts
 import { contractHash } from '../../governance/contract/schema.ts';
 import { decodeCounts, maxCellValue } from '../../governance/fairness/counts.ts';
 import { layoutForJob, sensitiveValuesFromContract, type CountsLayout } from '../../governance/fairness/layout.ts';
-import { fairnessReport, reportHash, type FairnessReport, type RuleStatus } from '../../governance/fairness/policy.ts';
+import { fairnessReport, reportHash, type FairnessReport } from '../../governance/fairness/policy.ts';
 import { TesseraError } from '../../protocol/errors.ts';
-import type { FairnessRuleMetric } from '../../protocol/job/fairness.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { RoundRecord } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
+import type { RoundFairness, RoundFairnessRule } from './fairness-slot.ts';
 
-/** The key of the round record's `extra` that holds the fairness evaluation. */
-export const FAIRNESS_EXTRA_KEY = 'fairness';
-
-export interface RoundFairnessRule {
-  metric: FairnessRuleMetric;
-  attribute: string;
-  min?: number;
-  max?: number;
-  value: number | null;
-  status: RuleStatus;
-  reason?: string;
-}
-
-/** What a round record carries under `extra.fairness`. */
-export type RoundFairness =
-  | {
-      readonly ok: true;
-      /** SHA-256 of the report's RFC 8785 canonical JSON: what a model version and an approval refer to. */
-      readonly hash: string;
-      readonly passed: boolean;
-      readonly rules: readonly RoundFairnessRule[];
-      readonly report: FairnessReport;
-    }
-  | { readonly ok: false; readonly error: string };
+export type { RoundFairness, RoundFairnessRule } from './fairness-slot.ts';
 
 /** Categories of the sensitive attributes from the built-in data contract the job names by hash, if any. */
 function builtinCategories(spec: Pick<JobSpec, 'data'>): Record<string, string[]> {
@@ -91,7 +68,7 @@ export function fairnessCountsBound(spec: Pick<JobSpec, 'fairness' | 'data'>, to
 export function lastRoundFairness(rounds: readonly Pick<RoundRecord, 'round' | 'extra'>[]): { round: number; fairness: Extract<RoundFairness, { ok: true }> } | null {
   for (let i = rounds.length - 1; i >= 0; i--) {
     const r = rounds[i];
-    const f = r?.extra[FAIRNESS_EXTRA_KEY] as RoundFairness | undefined;
+    const f = r?.extra.fairness;
     if (r && f?.ok === true) return { round: r.round, fairness: f };
   }
   return null;
@@ -106,11 +83,12 @@ export const fairnessFeature: FeatureFactory = (ctx) => {
   const log = ctx.logger.child({ feature: 'fairness' });
   return {
     name: 'fairness',
+    provides: ['fairness-report'],
     afterEvaluation(round, evaluation) {
-      const fail = (error: string): Record<string, unknown> => {
+      const fail = (error: string): { fairness: RoundFairness } => {
         log.error({ round, code: 'TESSERA_ERR_FAIRNESS_INPUT' }, `no fairness report for round ${round}: ${error}`);
         ctx.metrics?.inc('tessera_fairness_report_errors_total', 'Federated evaluations whose fairness counts could not be used', { job: ctx.jobId });
-        return { [FAIRNESS_EXTRA_KEY]: { ok: false, error } satisfies RoundFairness };
+        return { fairness: { ok: false, error } };
       };
       if (evaluation.fairnessCounts === undefined) return fail(evaluation.fairnessError ?? 'no client sent fairness counts');
       let report: FairnessReport;
@@ -134,7 +112,7 @@ export const fairnessFeature: FeatureFactory = (ctx) => {
       }
       ctx.metrics?.set('tessera_fairness_policy_passed', 'Whether the last fairness report passed every policy rule (1) or not (0)', { job: ctx.jobId }, report.policy.passed ? 1 : 0);
       log.info({ round, hash: hash.slice(0, 12), passed: report.policy.passed, rules: rules.length }, 'fairness report');
-      return { [FAIRNESS_EXTRA_KEY]: { ok: true, hash, passed: report.policy.passed, rules, report } satisfies RoundFairness };
+      return { fairness: { ok: true, hash, passed: report.policy.passed, rules, report } };
     },
   };
 };

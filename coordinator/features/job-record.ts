@@ -9,9 +9,10 @@ import type { FeatureFactory } from './assemble.ts';
 export const jobRecordFeature: FeatureFactory = (ctx) => {
   const db = ctx.db;
   if (!db) return null;
-  createJobRow(db, { id: ctx.jobId, spec: ctx.spec, specHash: canonicalHash(ctx.spec) });
   return {
     name: 'job-record',
+    provides: ['job-rows'],
+    start: () => createJobRow(db, { id: ctx.jobId, spec: ctx.spec, specHash: canonicalHash(ctx.spec) }),
     hooks: {
       commitRound(record, weights) {
         insertRoundRow(db, ctx.jobId, record, weights);

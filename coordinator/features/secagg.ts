@@ -1,9 +1,9 @@
 /**
  * Secure aggregation as a coordinator feature: when `spec.secagg.enabled`, the round's training phase is the
  * SecAgg+ protocol (coordinator/secagg-round.ts), so is federated evaluation (coordinator/secagg-evaluation.ts:
- * the clients' integer evaluation vectors, summed exactly; `extra.secaggEvaluation` = {clients, k, t, dim,
- * survivors}), and each round record carries the chosen (k, t) and the
- * survivor count in `extra.secagg`. The feature needs the coordinator's OWN copy of the client identity roster
+ * the clients' integer evaluation vectors, summed exactly; the `secaggEvaluation` slot = {clients, k, t, dim,
+ * survivors}), and each round record carries the chosen (k, t) and the survivor count in the `secagg` slot
+ * (secagg-slot.ts). The feature needs the coordinator's OWN copy of the client identity roster
  * (privacy/secagg/identity-directory.ts): `tessera coordinator` reads it from `<state>/secagg-identities.json`;
  * simulations pass the roster they gave their clients (`withSecAggIdentities`).
  */
@@ -15,7 +15,7 @@ import type { ResolveIdentity } from '../../privacy/secagg/identity-directory.ts
 import { secAggEvaluationProtocol, type SecAggEvaluationReport } from '../secagg-evaluation.ts';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../secagg-round.ts';
 import type { FeatureFactory } from './assemble.ts';
-import type { FeatureContext } from './feature.ts';
+import type { CoordinatorFeature, FeatureContext } from './feature.ts';
 
 export const SECAGG_ROSTER_FILE = 'secagg-identities.json';
 
@@ -28,7 +28,7 @@ export function loadStateRoster(stateDir: string): ResolveIdentity {
   return readSecAggRoster(path);
 }
 
-function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void) {
+function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?: (r: SecAggRoundReport) => void): CoordinatorFeature {
   const reports = new Map<number, SecAggRoundReport>();
   const { dp, secagg } = ctx.spec;
   if (dp.enabled && secagg.clipRange < dp.clipNorm) {
@@ -54,15 +54,16 @@ function build(ctx: FeatureContext, resolveIdentity: ResolveIdentity, onReport?:
   });
   return {
     name: 'secagg',
+    provides: ['secure-aggregation'],
     protocol,
     evaluationProtocol,
-    afterEvaluation(round: number) {
+    afterEvaluation(round) {
       const r = evaluations.get(round);
       evaluations.delete(round);
       return r === undefined ? {} : { secaggEvaluation: { clients: r.plan.clients, k: r.plan.k, t: r.plan.t, dim: r.plan.dim, survivors: r.survivors.length } };
     },
     hooks: {
-      roundExtra(round: number) {
+      roundExtra(round) {
         const r = reports.get(round);
         if (r === undefined) return {};
         reports.delete(round);

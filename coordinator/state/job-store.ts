@@ -1,12 +1,13 @@
 /**
  * Jobs and their committed rounds in the state database. A round row holds the round record and the global
  * weights it produced; it is written by `commitRound` inside the same transaction as the ledger charge and
- * the audit entry (coordinator/job-state-hooks.ts), so after a crash either all three exist or none does.
+ * the audit entry (coordinator/features/job-record.ts), so after a crash either all three exist or none does.
  */
 import type { Db } from '../../governance/state/database.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobStatus, RoundRecord } from '../round-records.ts';
-
+import { z } from 'zod';
+import { decodeRoundRecord, encodeRoundRecord, ROUND_RECORD_VERSION, type DecodedRound } from './round-record-codec.ts';
 
 
 export interface StoredJob {
@@ -33,10 +34,11 @@ export function createJobRow(db: Db, job: { id: string; spec: JobSpec; specHash:
 
 /** Inserts the committed round; call inside the round-commit transaction. The primary key forbids a second commit. */
 export function insertRoundRow(db: Db, jobId: string, record: RoundRecord, weights: Float32Array): void {
-  db.prepare('INSERT INTO job_rounds (job_id, round, record_json, weights, committed_at) VALUES (?, ?, ?, ?, ?)').run(
+  db.prepare('INSERT INTO job_rounds (job_id, round, record_json, record_version, weights, committed_at) VALUES (?, ?, ?, ?, ?, ?)').run(
     jobId,
     record.round,
-    JSON.stringify(record),
+    encodeRoundRecord(record),
+    ROUND_RECORD_VERSION,
     Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
     new Date().toISOString(),
   );
@@ -57,6 +59,15 @@ export function listJobs(db: Db): StoredJob[] {
   return rows;
 }
 
+const StoredRoundRows = z.array(z.object({ version: z.number().int(), json: z.string() }));
+
+/** The committed rounds of a job, read through the versioned codec (older rows upgraded, see round-record-codec.ts). */
 export function roundRecords(db: Db, jobId: string): RoundRecord[] {
-  return (db.prepare('SELECT record_json FROM job_rounds WHERE job_id = ? ORDER BY round').pluck().all(jobId) as string[]).map((s) => JSON.parse(s) as RoundRecord);
+  return storedRounds(db, jobId).map((d) => d.record);
+}
+
+/** As `roundRecords`, with what the upgrade of each older row had to leave out. */
+export function storedRounds(db: Db, jobId: string): DecodedRound[] {
+  const rows = StoredRoundRows.parse(db.prepare('SELECT record_version AS version, record_json AS json FROM job_rounds WHERE job_id = ? ORDER BY round').all(jobId));
+  return rows.map((r) => decodeRoundRecord(r.version, r.json));
 }

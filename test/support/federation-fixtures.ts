@@ -11,6 +11,7 @@ import { selectRows, type Examples } from '../../datasets/types.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../../protocol/job/spec.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { TrainingTurns } from '../../client/training-turns.ts';
 
 export const logger = silentLogger();
 
@@ -47,14 +48,15 @@ export async function coordinator(): Promise<CoordinatorServer> {
   return startCoordinator({ logger, port: 0 });
 }
 
-export function socketClient(server: CoordinatorServer, id: string, data: ClientData, mods: ClientMod[] = []): ClientNode {
+/** A client node over a real socket; the nodes of one test share `turns` (one backend per process). */
+export function socketClient(server: CoordinatorServer, turns: TrainingTurns, id: string, data: ClientData, mods: ClientMod[] = []): ClientNode {
   const transport = socketIoClientTransport({
     url: server.url,
     handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}`, examples: data.train.n },
     reconnectDelayMs: 100,
     reconnectDelayMaxMs: 200,
   });
-  return new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data, logger, mods });
+  return new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data, logger, mods, turns });
 }
 
 /** A mod that keeps a copy of every update its client sends, so a test can recompute the aggregate. */

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { ClientNode, type ClientData } from '../../client/node.ts';
 import { standardClientMods } from '../../client/mods/index.ts';
+import { TrainingTurns } from '../../client/training-turns.ts';
 import { fileParticipationRecord } from '../../client/policy/participation.ts';
 import type { ClientPolicy } from '../../client/policy/schema.ts';
 import { SecureAggregation } from '../../client/secure-aggregation.ts';
@@ -62,7 +63,7 @@ export function startVictim(server: CoordinatorServer, o: VictimOptions): Victim
   const identities = o.secure ? simulatedIdentities([o.id, `${o.id}-peer-1`, `${o.id}-peer-2`], cryptoRandom()) : undefined;
   const secure = identities ? new SecureAggregation({ clientId: o.id, identity: identities.identityOf(o.id), resolveIdentity: identities.resolve, logger }) : undefined;
   const record = fileParticipationRecord(o.stateDir);
-  const node = new ClientNode({ clientId: o.id, orgId: `org-${o.id}`, transport, data: o.data, logger, mods: standardClientMods({ policy: o.policy, record }), disclosure: o.policy.disclose, ...(secure ? { secure } : {}) });
+  const node = new ClientNode({ clientId: o.id, orgId: `org-${o.id}`, transport, data: o.data, logger, mods: standardClientMods({ policy: o.policy, record }), disclosure: o.policy.disclose, turns: new TrainingTurns(), ...(secure ? { secure } : {}) });
   return { id: o.id, node, sent, close: () => node.close() };
 }
 

@@ -25,4 +25,10 @@ export const JOBS_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (job_id, round)
       );`,
   },
+  {
+    // Round records became versioned (house issue 21): rows written before this migration are version 1 (an
+    // untyped `extra`); coordinator/state/round-record-codec.ts upgrades them when read, never in place.
+    id: 'jobs-002',
+    sql: 'ALTER TABLE job_rounds ADD COLUMN record_version INTEGER NOT NULL DEFAULT 1;',
+  },
 ];

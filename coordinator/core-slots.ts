@@ -1,0 +1,17 @@
+/**
+ * The round loop's own slots in the round record (coordinator/job-runner.ts writes them, not a feature):
+ * `extra.clippedFraction` (the fraction of participants whose update was clipped, when clients report it) and
+ * `extra.federatedEvaluation` (the pooled figures of a federated evaluation on the clients' held-out splits).
+ */
+import { z } from 'zod';
+import { defineSlot, type SlotValue } from './features/slot.ts';
+
+export const CLIPPING_SLOT = defineSlot('clippedFraction', 'round-loop', z.number().min(0).max(1));
+
+export const FEDERATED_EVALUATION_SLOT = defineSlot(
+  'federatedEvaluation',
+  'round-loop',
+  z.object({ loss: z.number(), accuracy: z.number(), examples: z.number().int().min(0), clients: z.number().int().min(0) }),
+);
+
+export type RoundFederatedEvaluation = SlotValue<typeof FEDERATED_EVALUATION_SLOT>;
