@@ -2,9 +2,12 @@
 export { decideRound, eligibleOrgs, epsilonOf, groupRounds, withRound } from './decide.ts';
 export type { BudgetTerms, DecideRoundInput, EligibleOrgs, NextRound, OrgEligibility, OrgHistory, RoundDecision } from './decide.ts';
 export {
+  budgetChanges,
+  changeJobBudget,
   chargeRound,
   chargedRounds,
-  commitWithCharge,
+  orgTotal,
+  underfillSpent,
   getJobBudget,
   getOrgCaps,
   listJobBudgets,
@@ -13,6 +16,6 @@ export {
   setJobBudget,
   setOrgCap,
 } from './store.ts';
-export type { ChargedRound, JobBudget, OrgSpend, RoundCharge, RoundPlan } from './store.ts';
+export type { BudgetChange, ChargedRound, JobBudget, OrgSpend, OrgTotal, RoundCharge, RoundPlan } from './store.ts';
 export { ledgerReport } from './report.ts';
 export type { LedgerReport } from './report.ts';
