@@ -23,6 +23,13 @@ export interface TrainingContext {
   readonly global: Float32Array;
   readonly federation: Federation;
   readonly logger: Logger;
+  /**
+   * Called once, at the first moment the coordinator can compute the round's aggregate, with the clients whose
+   * contributions it would hold: plain rounds before the updates are summed, secure rounds before the unmask
+   * request (secagg-exchange.ts). The job loop charges the round here (issue 11 §3). If it throws, the protocol
+   * releases nothing: the plain sum is not formed, the secure round aborts before any share is revealed.
+   */
+  readonly beforeRelease?: (participants: readonly ConnectedClient[]) => void;
 }
 
 export interface TrainingOutcome {
@@ -80,6 +87,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let clipReports = 0;
       let indicatorSum = 0;
       let indicatorReports = 0;
+      const accepted: Array<{ client: ConnectedClient; reply: UpdateResult; update: Float32Array }> = [];
       replies.forEach((r, i) => {
         const c = ctx.selected[i] as ConnectedClient;
         if (r.status === 'rejected') {
@@ -99,7 +107,18 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         }
         if (reply.dataCheck) dataChecks.push(reply.dataCheck);
         const update = decodeUpdate(reply, ctx.global.length, c, dropped);
-        if (!update) return;
+        if (update) accepted.push({ client: c, reply, update });
+      });
+      // The release gate: charged (or refused) before the sum exists.
+      let refused = false;
+      try {
+        ctx.beforeRelease?.(accepted.map((a) => a.client));
+      } catch (e) {
+        refused = true;
+        const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+        ctx.logger.warn({ code: err.code, updates: accepted.length }, `round not released: ${err.message}`);
+      }
+      for (const { client: c, reply, update } of refused ? [] : accepted) {
         const w = weighting === 'examples' ? reply.examples : 1;
         accumulate(sum, update, w);
         totalWeight += w;
@@ -116,7 +135,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           indicatorSum += reply.unclippedIndicator;
           indicatorReports++;
         }
-      });
+      }
       return {
         aggregate: { sum, totalWeight, participants: participants.length },
         participants,
