@@ -17,6 +17,7 @@ import { buildModel } from '../ml/model.ts';
 import { initBackend } from '../ml/backend.ts';
 import { getFlatWeights } from '../ml/weights.ts';
 import { epsilonFor } from '../privacy/accountant/index.ts';
+import { DEFAULT_UNDERFILL_DELTA_FRACTION } from '../privacy/dp/config.ts';
 import { l2Norm } from '../privacy/dp/clip.ts';
 import { seededRandom } from '../privacy/random.ts';
 import { ServerMessage, UpdateResult } from '../protocol/messages.ts';
@@ -29,7 +30,8 @@ import { buildJobSpec, clientData, runSimulation, SimulationConfig } from '../si
 import { SHARED_DATA_DIR } from './paths.ts';
 
 const DELTA = 1e-5;
-const eps = (q: number, sigma: number, steps: number): number => epsilonFor({ samplingRate: q, noiseMultiplier: sigma, steps, delta: DELTA }).epsilon;
+// The ledger converts at (1 − f)·δ (privacy/dp/underfill.ts).
+const eps = (q: number, sigma: number, steps: number): number => epsilonFor({ samplingRate: q, noiseMultiplier: sigma, steps, delta: DELTA * (1 - DEFAULT_UNDERFILL_DELTA_FRACTION) }).epsilon;
 
 interface AdaptiveRecord {
   clipNorm: number;

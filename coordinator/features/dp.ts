@@ -22,6 +22,7 @@
 import Database from 'better-sqlite3';
 import { chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
+import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
 import { expectedParticipants } from '../../privacy/dp/estimator.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
@@ -89,8 +90,10 @@ export const dpFeature: FeatureFactory = (ctx) => {
   if (existing && existing.epsilon !== plan.epsilon) logger.warn({ spec: plan.epsilon, ledger: existing.epsilon }, 'the ledger holds a different epsilon budget for this job than its spec; the ledger budget applies');
   const underfillFraction = existing?.underfillFraction ?? plan.underfillDeltaFraction;
   setJobBudget(db, { jobId, epsilon: budget, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion, underfillFraction });
-  // Σ η_t may not exceed f·δ/(1 + e^{ε_budget}) (privacy/dp/underfill.ts).
-  const allowance = underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: budget });
+  // Σ η_t may not exceed f·δ/(1 + e^ε) at the ε reached (privacy/dp/underfill.ts). Checked each round at that
+  // round's ε_after; at the first round of a run also for the whole job, at the ε all its rounds would reach.
+  const allowanceAt = (epsilon: number): number => underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: Math.min(budget, epsilon) });
+  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: plan.delta * (1 - underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
   let firstRoundOfRun = true;
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
@@ -167,12 +170,13 @@ export const dpFeature: FeatureFactory = (ctx) => {
         // At the first round of a run: refuse the whole job when the remaining rounds, at today's population, would
         // be short too often for the δ reserve; every later round re-checks with its own population.
         const remaining = firstRoundOfRun ? spec.rounds - round + 1 : 1;
+        const allowance = allowanceAt(firstRoundOfRun ? Math.max(jobEpsilon, decision.epsilonAfter) : decision.epsilonAfter);
         firstRoundOfRun = false;
         if (spent + remaining * underfill > allowance) {
           return {
             proceed: false,
             status: 'failed',
-            message: `Round ${round} refused (TESSERA_ERR_DP_CONFIG): with ${eligible.length} eligible organisation(s), q = ${plan.samplingRate} and minClients = ${spec.minClients} a round's sample is short with probability ${underfill.toExponential(3)}; over ${remaining} round(s) that exceeds the δ reserve for short rounds (${(underfillFraction * plan.delta).toExponential(2)}, i.e. Σ η ≤ ${allowance.toExponential(3)} at ε ≤ ${budget}). Raise the sampling rate, lower minClients, add organisations, or raise dp.underfillDeltaFraction.`,
+            message: `Round ${round} refused (TESSERA_ERR_DP_CONFIG): with ${eligible.length} eligible organisation(s), q = ${plan.samplingRate} and minClients = ${spec.minClients} a round's sample is short with probability ${underfill.toExponential(3)}; over ${remaining} round(s) that exceeds the δ reserve for short rounds (${(underfillFraction * plan.delta).toExponential(2)}, i.e. Σ η ≤ ${allowance.toExponential(3)} at the ε reached). Raise the sampling rate, lower minClients, add organisations, or raise dp.underfillDeltaFraction.`,
           };
         }
         let roundPlan = plan;
