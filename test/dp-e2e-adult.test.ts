@@ -235,7 +235,7 @@ describe('DP end to end on Adult', () => {
     for (const r of sim.result.rounds) {
       const capped = r.declined.filter((d) => d.code === 'TESSERA_ERR_BUDGET_EXCEEDED').map((d) => d.orgId);
       expect(capped).toEqual(r.round <= 2 ? ['org-02'] : ['org-01', 'org-02']);
-      expect(r.eligible).toBe(r.round <= 2 ? 19 : 18);
+      expect(r.eligible).toBe(r.round <= 2 ? 39 : 38);
       expect(r.participantOrgs).not.toContain('org-02');
       if (r.round > 2) expect(r.participantOrgs).not.toContain('org-01');
       expect((r.extra.privacy as { participation: { population: number } }).participation.population).toBe(r.eligible);
@@ -249,7 +249,7 @@ describe('DP end to end on Adult', () => {
       expect(eligibleIn('org-03')).toEqual([1, 2, 3, 4]);
       const spend = orgSpend(check, { jobId, orgId: 'org-01' });
       expect(spend).toEqual([expect.objectContaining({ rounds: 2, epsilon: eps(q, sigma, 2) })]);
-      expect(chargedRounds(check, jobId).map((r) => r.eligible)).toEqual([19, 19, 18, 18]);
+      expect(chargedRounds(check, jobId).map((r) => r.eligible)).toEqual([39, 39, 38, 38]);
     } finally {
       check.close();
     }
