@@ -81,13 +81,13 @@ describe('adaptive clipping on Adult', () => {
     expect(sim.result.status).toBe('completed');
     const privacy = sim.result.rounds.map((r) => r.extra.privacy as PrivacyRecord);
     const adaptive = privacy.map((p) => p.adaptiveClipping as AdaptiveRecord);
-    // σ_b defaults to 0.05·q·N = 0.05·0.2·100 = 1; σ_Δ = (σ^-2 − (2σ_b)^-2)^-1/2 = (1 − 1/4)^-1/2.
-    const sigmaDelta = (1 - 0.25) ** -0.5;
+    // σ_b defaults to 0.05·q·N = 0.05·0.4·100 = 2; σ_Δ = (σ^-2 − (2σ_b)^-2)^-1/2 = (1 − 1/16)^-1/2.
+    const sigmaDelta = (1 - 1 / 16) ** -0.5;
     privacy.forEach((p, i) => {
       expect(p.epsilon).toBe(eps(q, sigma, i + 1));
       expect(p.noiseMultiplier).toBe(sigma);
       expect(p.updateNoiseMultiplier).toBeCloseTo(sigmaDelta, 12);
-      expect(adaptive[i]?.countNoiseStd).toBeCloseTo(1, 12);
+      expect(adaptive[i]?.countNoiseStd).toBeCloseTo(2, 12);
       expect(adaptive[i]?.reports).toBe(sim.result.rounds[i]?.participants);
       // The C a round's clients were sent is the C the previous round released.
       expect(p.clipNorm).toBe(i === 0 ? c0 : adaptive[i - 1]?.nextClipNorm);
