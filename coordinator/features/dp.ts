@@ -133,6 +133,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
           return serverNoiseStd(current.plan);
         },
         minSurvivors: plan.minSurvivors,
+        ...(spec.dp.expectedParticipants === undefined ? {} : { expectedParticipants: spec.dp.expectedParticipants }),
         rng: ctx.rng,
       }),
     hooks: {
@@ -223,7 +224,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
           current.adaptive = adaptive.release({
             round,
             outcome,
-            expectedParticipants: expectedParticipants(plan.samplingRate, current.eligibleOrgIds.length),
+            expectedParticipants: spec.dp.expectedParticipants ?? expectedParticipants(plan.samplingRate, current.eligibleOrgIds.length),
             placement: plan.placement,
             minSurvivors: plan.minSurvivors,
             rng: ctx.rng,
