@@ -2,8 +2,6 @@
 export { decideRound, eligibleOrgs, epsilonOf, groupRounds, withRound } from './decide.ts';
 export type { BudgetTerms, DecideRoundInput, EligibleOrgs, NextRound, OrgEligibility, OrgHistory, RoundDecision } from './decide.ts';
 export {
-  budgetChanges,
-  changeJobBudget,
   chargeRound,
   chargedRounds,
   orgTotal,
@@ -16,6 +14,8 @@ export {
   setJobBudget,
   setOrgCap,
 } from './store.ts';
-export type { BudgetChange, ChargedRound, JobBudget, OrgSpend, OrgTotal, RoundCharge, RoundPlan } from './store.ts';
+export { budgetChanges, changeJobBudget } from './budget-changes.ts';
+export type { BudgetChange } from './budget-changes.ts';
+export type { ChargedRound, JobBudget, OrgSpend, OrgTotal, RoundCharge, RoundPlan } from './store.ts';
 export { ledgerReport } from './report.ts';
 export type { LedgerReport } from './report.ts';

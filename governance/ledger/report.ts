@@ -1,7 +1,8 @@
 /** What a privacy officer sees (`tessera ledger show`): budgets, spend, charged rounds, organisation caps. */
 import type { Db } from '../state/database.ts';
 import type { ChargedRound, JobBudget, OrgSpend } from './store.ts';
-import { budgetChanges, chargedRounds, getJobBudget, getOrgCaps, listJobBudgets, orgSpend, orgTotal, underfillSpent, type BudgetChange } from './store.ts';
+import { budgetChanges, type BudgetChange } from './budget-changes.ts';
+import { chargedRounds, getJobBudget, getOrgCaps, listJobBudgets, orgSpend, orgTotal, underfillSpent } from './store.ts';
 
 export interface JobLedger {
   budget: JobBudget;
