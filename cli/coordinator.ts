@@ -1,6 +1,5 @@
 /** `tessera coordinator`: start the coordinator server and run a job from a job-spec file. */
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { createLogger } from '../lib/logger.ts';
 import { cryptoRandom } from '../privacy/random.ts';
@@ -51,10 +50,14 @@ export function registerCoordinator(program: Command): void {
         const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state });
         const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
+        const { resumePoint, stableJobId } = await import('../coordinator/state/resume.ts');
         const model = buildModel(spec.model, { seed: spec.seed });
-        const initialWeights = getFlatWeights(model);
+        // The job id is the spec's (name + spec hash): a restart on the same spec resumes the same job and ledger.
+        const jobId = stableJobId(spec);
+        const resume = db ? resumePoint(db, jobId) : null;
+        if (resume && resume.startRound > 1) log(`resuming job ${jobId} at round ${resume.startRound} (last committed ${resume.lastCommitted}, last charged ${resume.lastCharged})`);
+        const initialWeights = resume?.weights ?? getFlatWeights(model);
         model.dispose();
-        const jobId = `${spec.name}-${randomUUID().slice(0, 8)}`;
         const entry = { jobId, name: spec.name, status: 'running' as const, message: '', rounds: [], startedAt: new Date().toISOString() };
         server.jobs.set(jobId, entry);
         const stop = new AbortController();
@@ -71,6 +74,7 @@ export function registerCoordinator(program: Command): void {
           ...assembled,
           waitForClientsMs: o.waitClientsMs,
           signal: stop.signal,
+          ...(resume ? { startRound: resume.startRound } : {}),
           onRound: (r) => {
             server.jobs.get(jobId)?.rounds.push(r);
             log(`round ${r.round}: participants ${r.participants}, dropped ${r.dropped.length}, declined ${r.declined.length}, ${(r.durationMs / 1000).toFixed(1)}s`);

@@ -6,7 +6,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LedgerReport } from '../governance/ledger/index.ts';
-import { ledgerReport, setJobBudget, setOrgCap, getJobBudget } from '../governance/ledger/index.ts';
+import { changeJobBudget, ledgerReport, setJobBudget, setOrgCap, getJobBudget } from '../governance/ledger/index.ts';
+import { appendAudit, checkpointAudit } from '../governance/audit/log.ts';
+import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
 import { databasePath, openDatabase } from '../governance/state/database.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, numberOption, printJson, printLine } from './run.ts';
@@ -53,6 +55,8 @@ function printReport(r: LedgerReport): void {
     const b = j.budget;
     printLine(`job ${b.jobId}: spent ε ${fmt(j.epsilonSpent)} of ${fmt(b.epsilon)} (remaining ${fmt(j.epsilonRemaining)}) at δ ${b.delta}; ${j.roundsCharged} rounds charged`);
     printLine(`  ${b.placement} noise${b.trustedCoordinator ? ', trusted coordinator' : ''}; accountant ${b.accountant} (${b.conversion})`);
+    if ((b.underfillFraction ?? 0) > 0) printLine(`  δ reserved for under-filled rounds: ${fmt((b.underfillFraction ?? 0) * b.delta)} (Σ η so far ${j.underfill.toExponential(2)})`);
+    for (const c of j.budgetChanges) printLine(`  budget changed ${fmt(c.oldEpsilon)} → ${fmt(c.newEpsilon)} by ${c.officer} at ${c.changedAt}: ${c.reason}`);
     if (j.notPrivateRounds > 0) printLine(`  WARNING: ${j.notPrivateRounds} round(s) used seeded noise: their results are NOT private`);
   }
   if (r.rounds && r.rounds.length > 0) {
@@ -68,7 +72,7 @@ function printReport(r: LedgerReport): void {
     printLine('');
     for (const o of r.orgs) {
       const spend = o.spend.map((s) => `${s.jobId}: ε ${fmt(s.epsilon)} over ${s.rounds} rounds`).join('; ');
-      printLine(`org ${o.orgId}: cap ${o.cap === null ? 'none' : fmt(o.cap)}${spend ? ` — ${spend}` : ''}`);
+      printLine(`org ${o.orgId}: total ε ${fmt(o.totalEpsilon)} at δ ${fmt(o.totalDelta)} over all jobs, cap ${o.cap === null ? 'none' : fmt(o.cap)}${spend ? ` — ${spend}` : ''}`);
     }
   }
 }
@@ -105,7 +109,7 @@ export function registerLedger(program: Command): void {
     .description('Set a job budget (--job ID --epsilon E [--delta D …]) or an organisation cap (--org ID --epsilon E).')
     .option('--state <dir>', 'state directory (created on first use; default $TESSERA_STATE or ./state)', DEFAULT_STATE)
     .option('--job <id>', 'job whose budget to set')
-    .option('--org <id>', 'organisation whose cap to set (the largest ε any job may spend on its data)')
+    .option('--org <id>', 'organisation whose cap to set (the largest ε all jobs together may spend on its data)')
     .requiredOption('--epsilon <e>', 'ε budget or cap, > 0', num('--epsilon', 0))
     .option('--delta <d>', 'job δ, in (0, 1)', num('--delta', 0, 1), 1e-5)
     .option('--placement <p>', 'job noise placement: central | distributed | local', 'distributed')
@@ -124,6 +128,10 @@ export function registerLedger(program: Command): void {
         const db = openDatabase(o.state);
         try {
           if (o.job !== undefined) {
+            const existing = getJobBudget(db, o.job);
+            if (existing !== undefined && existing.epsilon !== o.epsilon) {
+              throw new TesseraError('TESSERA_ERR_LEDGER', `job ${o.job} already has a budget (ε ${existing.epsilon}); a privacy officer changes it with \`tessera ledger budget change --job ${o.job} --epsilon ${o.epsilon} --officer NAME --reason TEXT\` (audited)`);
+            }
             setJobBudget(db, {
               jobId: o.job,
               epsilon: o.epsilon,
@@ -140,8 +148,37 @@ export function registerLedger(program: Command): void {
             const orgId = o.org as string;
             setOrgCap(db, { orgId, maxEpsilon: o.epsilon });
             if (o.json) printJson({ org: { orgId, cap: o.epsilon } });
-            else printLine(`org ${orgId}: cap ε ${o.epsilon} per job`);
+            else printLine(`org ${orgId}: cap ε ${o.epsilon} over all jobs`);
           }
+        } finally {
+          db.close();
+        }
+      }),
+    );
+
+  budget
+    .command('change')
+    .description('A privacy officer changes a job’s ε budget (e.g. to run a spent job again); recorded with who and why in the ledger and the audit log.')
+    .option('--state <dir>', 'state directory (default $TESSERA_STATE or ./state)', DEFAULT_STATE)
+    .requiredOption('--job <id>', 'job whose budget changes')
+    .requiredOption('--epsilon <e>', 'the new ε budget, > 0 and ≥ what the job has spent', num('--epsilon', 0))
+    .requiredOption('--officer <name>', 'the privacy officer taking the decision')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(
+      action((o: { state: string; job: string; epsilon: number; officer: string; reason: string; json?: boolean }) => {
+        if (!existsSync(databasePath(o.state))) throw new TesseraError('TESSERA_ERR_STATE', `no state database at ${databasePath(o.state)}`);
+        const db = openDatabase(o.state);
+        try {
+          // The ledger row, its change record and the audit entry commit together or not at all.
+          const change = db.transaction(() => {
+            const c = changeJobBudget(db, { jobId: o.job, epsilon: o.epsilon, officer: o.officer, reason: o.reason });
+            appendAudit(db, { actor: `privacy-officer:${o.officer}`, action: AUDIT_ACTIONS.budgetChanged, subject: o.job, details: { oldEpsilon: c.oldEpsilon, newEpsilon: c.newEpsilon, reason: c.reason } });
+            return c;
+          }).immediate();
+          checkpointAudit(db);
+          if (o.json) printJson({ change });
+          else printLine(`job ${o.job}: budget ε ${change.oldEpsilon} → ${change.newEpsilon} (by ${change.officer}; audited)`);
         } finally {
           db.close();
         }

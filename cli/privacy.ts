@@ -73,16 +73,21 @@ export function registerPrivacy(program: Command): void {
     privacy
       .command('epsilon')
       .description('ε after T rounds of the Poisson-subsampled Gaussian mechanism (RDP accountant, Mironov–Talwar–Zhang 2019).')
-      .requiredOption('--noise-multiplier <s>', 'noise multiplier σ (noise std / clip norm), > 0', num('--noise-multiplier', 0)),
+      .requiredOption('--noise-multiplier <s>', 'noise multiplier σ (noise std / clip norm), ≥ 0 (0 or vanishing noise gives ε = ∞)', num('--noise-multiplier', 0)),
   ).action(
     action((o: CommonOptions & { noiseMultiplier: number }) => {
       checkDelta(o.delta);
-      if (!(o.noiseMultiplier > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--noise-multiplier must be > 0, got ${o.noiseMultiplier}`);
+      if (!(o.noiseMultiplier >= 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--noise-multiplier must be ≥ 0, got ${o.noiseMultiplier}`);
       const conversion = parseConversion(o.conversion);
       const accountant = parseAccountant(o.accountant, o.samplingRate);
       const r = epsilonFor({ samplingRate: o.samplingRate, noiseMultiplier: o.noiseMultiplier, steps: o.steps, delta: o.delta, conversion, accountant });
+      // No noise (or too little for any finite bound): no privacy at this δ. JSON has no ∞, so it says so in words.
+      const infinite = !Number.isFinite(r.epsilon);
       if (o.json) {
-        printJson({ epsilon: r.epsilon, order: r.order, delta: r.delta, accountant: r.accountant, conversion: r.conversion });
+        printJson({ epsilon: infinite ? null : r.epsilon, infinite, order: infinite ? null : r.order, delta: r.delta, accountant: r.accountant, conversion: r.conversion });
+      } else if (infinite) {
+        printLine(`epsilon = ∞ at delta = ${r.delta}: noise multiplier ${o.noiseMultiplier} gives no finite guarantee`);
+        printLine(`for ${o.steps} rounds with sampling rate ${o.samplingRate}`);
       } else {
         const how = r.accountant === 'rdp' ? `RDP accountant, ${r.conversion} conversion, optimal order ${r.order}` : 'analytic Gaussian mechanism (exact)';
         printLine(`epsilon = ${r.epsilon} at delta = ${r.delta} (${how})`);

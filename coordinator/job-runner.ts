@@ -1,8 +1,13 @@
 /**
  * Runs a job round by round: (1) check eligibility and the budget, sample clients; (2) the training phase
- * (plain or secure aggregation); (3) apply the strategy; (4) evaluate; (5) commit the round. A round with
- * fewer than `minClients` participants is retried up to `maxRoundRetries` times, then the job fails with a
- * clear message. Features hook in at the marked points (`JobHooks`) instead of forking this loop.
+ * (plain or secure aggregation), during which the protocol calls `beforeRelease` at the first moment the
+ * round's aggregate can be computed — features charge the round there (the DP ledger), so nothing is released
+ * uncharged; (3) apply the strategy; (4) evaluate; (5) commit the round. A round with fewer than `minClients`
+ * participants is retried up to `maxRoundRetries` times with a fresh sample, then the job fails with a clear
+ * message — unless a feature forbids re-sampling (`shortRound`: under DP a re-sampled round would raise every
+ * organisation's inclusion probability above q, uncharged; the job ends instead). Waiting for connections
+ * before a sample is drawn is not an attempt. Features hook in at the marked points (`JobHooks`) instead of
+ * forking this loop.
  */
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
@@ -32,6 +37,14 @@ export interface JobHooks {
   beforeRound?(round: number, eligible: readonly ConnectedClient[]): BeforeRoundDecision;
   /** The spec sent with this round's training tasks (e.g. DP's per-round clip norm); default the job's own. */
   taskSpec?(round: number, spec: JobSpec): JobSpec;
+  /**
+   * The round's aggregate is about to become computable (secure aggregation: before the unmask request; plain:
+   * before the updates are summed) from exactly these participants. Charge here (the DP ledger commits in its
+   * own transaction); throwing refuses the release — the protocol then releases nothing.
+   */
+  beforeRelease?(round: number, participants: readonly ConnectedClient[]): void;
+  /** A round came out short (fewer than minClients sampled or taking part): refuse to re-sample it. */
+  shortRound?(round: number, got: number): BeforeRoundDecision;
   /** Extra per-round figures from the training outcome (e.g. privacy spent), merged into the record. */
   roundExtra?(round: number, outcome: TrainingOutcome): RoundSlots;
   /** Persists a committed round (aggregate, ledger charge, audit entry) — in one transaction. */
@@ -62,6 +75,11 @@ export interface RunJobOptions {
   readonly waitForClientsMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Resuming a job after a restart (same job id): the first round to run and the weights to start from. Rounds
+   * below `startRound` were committed or charged before the restart (coordinator/state/resume.ts).
+   */
+  readonly startRound?: number;
 }
 
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
@@ -89,17 +107,18 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   move('waiting');
   logger.info({ rounds: spec.rounds, minClients: spec.minClients, protocol: protocol.name, strategy: strategy.name }, 'job started');
   move('running');
-  for (let round = 1; round <= spec.rounds; round++) {
+  for (let round = options.startRound ?? 1; round <= spec.rounds; round++) {
     let committed = false;
-    for (let attempt = 1; attempt <= spec.maxRoundRetries + 1 && !committed; attempt++) {
+    let attempt = 0;
+    for (let tries = 1; tries <= spec.maxRoundRetries + 1 && !committed; tries++) {
       if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
-      const log = logger.child({ round, attempt });
+      const log = logger.child({ round, attempt: attempt + 1 });
       try {
         await federation.waitForClients(spec.minClients, options.waitForClientsMs ?? spec.roundDeadlineMs);
       } catch (e) {
-        logger.warn({ round, attempt }, (e as Error).message);
-        if (attempt <= spec.maxRoundRetries) continue;
-        return finish('failed', `Round ${round} failed after ${attempt} attempt(s) (TESSERA_ERR_TOO_FEW_CLIENTS): ${(e as Error).message}`);
+        logger.warn({ round, tries }, (e as Error).message);
+        if (tries <= spec.maxRoundRetries) continue;
+        return finish('failed', `Round ${round} failed after ${tries} attempt(s) (TESSERA_ERR_TOO_FEW_CLIENTS): ${(e as Error).message}`);
       }
       const started = Date.now();
       const lifecycle = new RoundLifecycle();
@@ -107,22 +126,49 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       const decision = hooks.beforeRound?.(round, eligible) ?? { proceed: true };
       if (!decision.proceed) return finish(decision.status, decision.message);
       const { selected, expected } = selectClients(spec.sampling, eligible, options.rng);
+      attempt++;
       log.info({ eligible: eligible.length, selected: selected.length, expected }, 'round started');
       if (selected.length < spec.minClients) {
         lifecycle.to('failed');
+        const stop = hooks.shortRound?.(round, selected.length);
+        if (stop && !stop.proceed) return finish(stop.status, stop.message);
         log.warn({ selected: selected.length, minClients: spec.minClients }, 'too few clients selected; retrying');
-        if (attempt > spec.maxRoundRetries) return finish('failed', tooFew(round, selected.length, spec.minClients, attempt));
-        await pauseBeforeRetry(attempt);
+        if (tries > spec.maxRoundRetries) return finish('failed', tooFew(round, selected.length, spec.minClients, attempt));
+        await pauseBeforeRetry(tries);
         continue;
       }
       lifecycle.to('training');
       const roundSpec = hooks.taskSpec?.(round, spec) ?? spec;
-      const outcome = await protocol.run({ jobId: options.jobId, spec: roundSpec, round, selected, global: weights, federation, logger: log });
-      if (outcome.participants.length < spec.minClients) {
+      // The release gate: below minClients nothing is released; otherwise features charge before the aggregate exists.
+      let refusal: TesseraError | null = null;
+      let released = false;
+      const beforeRelease = (participants: readonly ConnectedClient[]): void => {
+        if (participants.length < spec.minClients) {
+          throw new TesseraError('TESSERA_ERR_TOO_FEW_CLIENTS', `only ${participants.length} participant(s); the job needs ${spec.minClients} before anything is released`);
+        }
+        try {
+          hooks.beforeRelease?.(round, participants);
+        } catch (e) {
+          refusal = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e), { cause: e });
+          throw refusal;
+        }
+        released = true;
+        // After the gate's transaction committed: from here the aggregate is computable and the round is charged.
+        log.info({ participants: participants.length, stage: 'release' }, 'release gate passed');
+      };
+      const outcome = await protocol.run({ jobId: options.jobId, spec: roundSpec, round, selected, global: weights, federation, logger: log, beforeRelease });
+      const refused = refusal as TesseraError | null;
+      if (refused !== null) {
+        const status: JobStatus = refused.code === 'TESSERA_ERR_BUDGET_EXCEEDED' ? 'budget-exhausted' : 'failed';
+        return finish(status, `Round ${round} was not released (${refused.code}): ${refused.message}`);
+      }
+      if (outcome.participants.length < spec.minClients || !released) {
         lifecycle.to('failed');
+        const stop = hooks.shortRound?.(round, outcome.participants.length);
+        if (stop && !stop.proceed) return finish(stop.status, stop.message);
         log.warn({ participants: outcome.participants.length, dropped: outcome.dropped.length, declined: outcome.declined.length }, 'too few updates; retrying');
-        if (attempt > spec.maxRoundRetries) return finish('failed', tooFew(round, outcome.participants.length, spec.minClients, attempt));
-        await pauseBeforeRetry(attempt);
+        if (tries > spec.maxRoundRetries) return finish('failed', tooFew(round, outcome.participants.length, spec.minClients, attempt));
+        await pauseBeforeRetry(tries);
         continue;
       }
       lifecycle.to('aggregating');
@@ -131,6 +177,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       const evaluation = await evaluateRound(options, round, next, eligible);
       const record: RoundRecord = {
         round,
+        // Sampled attempts only (waiting for connections is not one); always 1 when a feature forbids re-sampling.
         attempt,
         eligible: eligible.length,
         expectedParticipants: expected,
@@ -147,6 +194,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         totalTrainMs: outcome.totalTrainMs,
         extra: { ...(outcome.clippedFraction !== null ? { clippedFraction: outcome.clippedFraction } : {}), ...(evaluation?.extra ?? {}), ...(hooks.roundExtra?.(round, outcome) ?? {}) },
       };
+      log.info({ stage: 'commit' }, 'round committing');
       hooks.commitRound?.(record, next);
       lifecycle.to('committed');
       weights = next;
@@ -174,6 +222,8 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   const due = round === options.spec.rounds || (every > 0 && round % every === 0);
   const wanted = options.federatedEvaluation?.always === true || central === null;
   if (!due || !wanted) return central;
+  // The new weights leave the coordinator here: the round was charged before its aggregate existed (beforeRelease).
+  options.logger.info({ job: options.jobId, round, stage: 'evaluation' }, 'evaluation dispatched');
   const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights, logger: options.logger.child({ job: options.jobId, round }), protocol: options.federatedEvaluation?.protocol });
   if (e === null) return central;
   const extra: RoundSlots = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };

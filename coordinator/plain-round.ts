@@ -23,6 +23,13 @@ export interface TrainingContext {
   readonly global: Float32Array;
   readonly federation: Federation;
   readonly logger: Logger;
+  /**
+   * Called once, at the first moment the coordinator can compute the round's aggregate, with the clients whose
+   * contributions it would hold: plain rounds before the updates are summed, secure rounds before the unmask
+   * request (secagg-exchange.ts). The job loop charges the round here (issue 11 §3). If it throws, the protocol
+   * releases nothing: the plain sum is not formed, the secure round aborts before any share is revealed.
+   */
+  readonly beforeRelease?: (participants: readonly ConnectedClient[]) => void;
 }
 
 export interface TrainingOutcome {
@@ -80,6 +87,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let clipReports = 0;
       let indicatorSum = 0;
       let indicatorReports = 0;
+      const accepted: Array<{ client: ConnectedClient; reply: UpdateResult; update: Float32Array }> = [];
       replies.forEach((r, i) => {
         const c = ctx.selected[i] as ConnectedClient;
         if (r.status === 'rejected') {
@@ -106,6 +114,19 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           dropped.push({ clientId: c.clientId, orgId: c.orgId, code: 'TESSERA_ERR_MESSAGE_INVALID', reason: 'update without an example count in a round weighted by examples' });
           return;
         }
+        accepted.push({ client: c, reply, update });
+      });
+      // The release gate: charged (or refused) before the sum exists.
+      let refused = false;
+      try {
+        ctx.beforeRelease?.(accepted.map((a) => a.client));
+      } catch (e) {
+        refused = true;
+        const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+        ctx.logger.warn({ code: err.code, updates: accepted.length }, `round not released: ${err.message}`);
+      }
+      for (const { client: c, reply, update } of refused ? [] : accepted) {
+        const features = reply.features ?? {};
         const w = weighting === 'examples' ? (reply.examples ?? 0) : 1;
         accumulate(sum, update, w);
         totalWeight += w;
@@ -128,7 +149,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           indicatorSum += dp.unclippedIndicator;
           indicatorReports++;
         }
-      });
+      }
       return {
         aggregate: { sum, totalWeight, participants: participants.length },
         participants,

@@ -34,6 +34,12 @@ export interface SecAggExchangeOptions {
   readonly task: (taskId: string) => TrainTask | EvaluateTask;
   /** How often to look for clients that disconnected mid-stage. */
   readonly pollMs?: number;
+  /**
+   * The release gate (TrainingContext.beforeRelease): called with the clients whose masked inputs the sum would
+   * hold, just before the unmask request — the first moment the coordinator could compute the aggregate. If it
+   * throws, the round aborts before any share is revealed.
+   */
+  readonly beforeRelease?: (participants: readonly ConnectedClient[]) => void;
 }
 
 export interface SecAggExchange {
@@ -65,12 +71,22 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
   };
   /** Clients whose masked input the server accepted: the clients the unmasked sum would cover (U3). */
   const masked = new Set<string>();
+  let gated = false;
   const dispatch = (out: readonly Outgoing[]): void => {
     // Never reveal shares for a sum of fewer than minClients inputs: such a round cannot commit, and under
     // distributed DP its sum would carry less noise than was accounted (m = max(minClients, t)).
     if (out.some((m) => m.message.type === 'secagg.unmask') && masked.size < spec.minClients) {
       log.warn({ masked: masked.size, minClients: spec.minClients }, 'too few masked inputs to unmask; aborting before any share is revealed');
       out = server.abort('TESSERA_ERR_SECAGG_ABORT', `only ${masked.size} masked input(s) arrived; the job needs at least ${spec.minClients} before anything is unmasked`);
+    } else if (out.some((m) => m.message.type === 'secagg.unmask') && o.beforeRelease && !gated) {
+      gated = true;
+      try {
+        o.beforeRelease([...masked].map((id) => byId.get(id)).filter((c): c is ConnectedClient => c !== undefined));
+      } catch (e) {
+        const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+        log.warn({ code: err.code, masked: masked.size }, `release refused before the unmask request: ${err.message}`);
+        out = server.abort('TESSERA_ERR_SECAGG_ABORT', `the coordinator refused to release this round (${err.code}); nothing is unmasked`);
+      }
     }
     for (const m of out) {
       const sent = federation.send(m.to, { type: 'secagg', jobId, round, taskId: taskIds.get(m.to) as string, message: m.message });

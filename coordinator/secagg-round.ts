@@ -86,6 +86,7 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
     roundId,
     task: (taskId) => ({ type: 'train', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(ctx.beforeRelease ? { beforeRelease: ctx.beforeRelease } : {}),
   });
   return conclude({ ctx, plan, server, gone, declined, dataChecks, onReport: options.onReport, log });
 }

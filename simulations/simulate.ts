@@ -22,6 +22,7 @@ import { contractHash } from '../governance/contract/schema.ts';
 import { heldOutSplitForJob } from '../client/held-out-split.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { lockStateDirectory } from '../governance/state/lock.ts';
+import { resumePoint, stableJobId } from '../coordinator/state/resume.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
@@ -169,10 +170,13 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   };
 
   const coordinatorLog = options.logger.child({ component: 'coordinator' });
-  const jobId = `sim-${config.dataset}-${String(config.seed)}-${Date.now().toString(36)}`;
+  // Stable for a spec (it holds the seed): re-running the same simulation on the same state resumes its job and
+  // ledger rather than starting a fresh budget.
+  const jobId = `sim-${stableJobId(spec)}`;
   // One writer per state directory (governance/state/lock.ts), taken before the database is opened.
   const lock = config.stateDir !== undefined ? lockStateDirectory(config.stateDir, 'tessera simulate') : undefined;
   const db: Db | undefined = config.stateDir !== undefined ? openDatabase(config.stateDir) : undefined;
+  const resume = db ? resumePoint(db, jobId) : null;
   let server: CoordinatorServer | undefined;
   let federation: Federation;
   let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
@@ -220,7 +224,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       federation,
       logger: coordinatorLog,
       rng,
-      initialWeights,
+      initialWeights: resume?.weights ?? initialWeights,
+      ...(resume ? { startRound: resume.startRound } : {}),
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
       ...assembled,

@@ -17,6 +17,12 @@ describe('dpStrategy', () => {
     expect(Array.from(next)).toEqual([1 + 5 / 50, 2 - 10 / 50].map((x) => Math.fround(x)));
   });
 
+  it('with a declared n̄ divides by that public constant, whatever the live population', () => {
+    const s = dpStrategy(fedAvg(), { ...base, population: () => 7, expectedParticipants: 40, placement: 'distributed', serverNoiseStd: 0 });
+    const next = s.apply(Float32Array.from([1, 2]), { sum: Float64Array.from([5, -10]), totalWeight: 37, participants: 37 });
+    expect(Array.from(next)).toEqual([1 + 5 / 40, 2 - 10 / 40].map((x) => Math.fround(x)));
+  });
+
   it('adds N(0, σ²C²) to the sum under central placement', () => {
     const n = 40_000;
     const s = dpStrategy(fedAvg(), { ...base, placement: 'central', serverNoiseStd: 1.3 });

@@ -23,6 +23,8 @@ export interface DpStrategyOptions {
   readonly population: () => number;
   /** Std of the coordinator's noise on the sum (σC under central placement, else 0); a function when it changes per round (adaptive clipping). */
   readonly serverNoiseStd: number | (() => number);
+  /** n̄ declared in the job spec: when given, the denominator is this public constant, not q·N of the round. */
+  readonly expectedParticipants?: number;
   /** m: fewest participants whose noise shares make up σ²C² (distributed placement). */
   readonly minSurvivors: number;
   /** The coordinator's randomness (a CSPRNG outside seeded simulations). */
@@ -46,7 +48,7 @@ export function dpStrategy(inner: Strategy, o: DpStrategyOptions): Strategy {
           `refusing to release a sum of ${aggregate.participants} update(s): distributed noise needs at least m = ${o.minSurvivors} survivors to reach the accounted σ`,
         );
       }
-      const denominator = expectedParticipants(o.samplingRate, o.population());
+      const denominator = o.expectedParticipants ?? expectedParticipants(o.samplingRate, o.population());
       const std = typeof o.serverNoiseStd === 'function' ? o.serverNoiseStd() : o.serverNoiseStd;
       const noise = gaussianNoise(aggregate.sum.length, std, o.rng);
       return inner.apply(global, dpAggregate(aggregate, noise, denominator));

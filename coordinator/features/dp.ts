@@ -8,19 +8,26 @@
  *  - before the round: refuse it when ε after it would exceed the job budget → status 'budget-exhausted';
  *  - aggregation: uniform weighting, the fixed-denominator estimator, the coordinator's noise under central
  *    placement (dp-strategy.ts);
- *  - commit: `chargeRound` inside the one transaction that also writes the round row and the audit entry;
+ *  - release: `chargeRound` in its own transaction at the first moment the round's aggregate can be computed
+ *    (`beforeRelease`: before the unmask request, before plain updates are summed), so no aggregate, model or
+ *    evaluation request ever exists for an uncharged round; the round row and audit entry follow at commit;
+ *  - short rounds: never re-sampled (`shortRound` ends the job); the probability of a short round is paid from
+ *    the δ reserve (privacy/dp/underfill.ts), and a job that would be short too often is refused;
  *  - adaptive clipping (dp-adaptive.ts): each round's tasks carry C_t (`taskSpec`), the clients' noised
  *    indicators give C_{t+1}; the ledger still charges σ (Andrew et al. 2021, Theorem 1).
- * Without a state directory (in-memory simulations) the ledger lives in an in-memory SQLite database with
- * the same migrations and triggers, so the same code path charges the same rows.
+ * A DP job needs durable state (the ledger must outlive the process, or caps and budgets reset on restart).
+ * Only a simulation that says it is not private (a seeded random source, `rng.isPrivate === false`) may keep
+ * its ledger in an in-memory SQLite database, with the same migrations and triggers; its round records say so.
  */
 import Database from 'better-sqlite3';
-import { chargeRound, getJobBudget, planRound, setJobBudget } from '../../governance/ledger/index.ts';
+import { chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
+import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
 import { expectedParticipants } from '../../privacy/dp/estimator.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
 import { participationReport } from '../../privacy/dp/sampling.ts';
+import { underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
@@ -54,6 +61,9 @@ interface PlannedRound {
   readonly epsilonAfter: number;
   /** The plan of this round (with adaptive clipping: its C_t and σ_Δ). */
   readonly plan: DpPlan;
+  /** η_t: probability that this round's sample had been short (add/remove neighbours, N − 1 others). */
+  readonly underfill: number;
+  charged: boolean;
   adaptive?: AdaptiveClipRelease;
 }
 
@@ -72,14 +82,28 @@ export const dpFeature: FeatureFactory = (ctx) => {
   // With adaptive clipping and no explicit σ_b, σ_b (and so σ_Δ) is known from the first round's population;
   // the job-level plan then checks everything else, and each round's plan is derived in `beforeRound`.
   const plan = coordinatorDpPlan(adaptive && spec.dp.adaptiveClipping?.countNoiseStd === undefined ? { ...spec, dp: { ...spec.dp, adaptiveClipping: undefined } } : spec);
+  if (ctx.db === undefined && ctx.rng.isPrivate) {
+    throw new TesseraError(
+      'TESSERA_ERR_DP_CONFIG',
+      'a differentially private job needs durable state (--state DIR): an in-memory ledger would forget every charge, budget and organisation cap when the process ends; only a simulation that is not private (seeded randomness) may run without one',
+    );
+  }
   const db = ctx.db ?? memoryLedger();
   const ownsDb = ctx.db === undefined;
-  // A budget a privacy officer already set for this job id (`tessera ledger budget set`) is never raised by the
-  // spec: the lower of the two applies. δ, placement and accountant may not change once rounds are charged.
+  const ledgerKind = ownsDb ? 'in-memory (simulation, not private)' : 'durable';
+  // The job id is stable for a spec (name + spec hash), so a restart or a re-run finds the budget it left: the
+  // ledger's budget then applies as it stands — once spent, only a privacy officer's audited
+  // `tessera ledger budget change` lets the job run again. δ, placement, accountant and the δ reserve never change.
   const existing = getJobBudget(db, jobId);
-  const budget = Math.min(plan.epsilon, existing?.epsilon ?? Infinity);
-  if (budget < plan.epsilon) logger.warn({ spec: plan.epsilon, ledger: budget }, 'the ledger holds a lower epsilon budget for this job than its spec; the ledger budget applies');
-  setJobBudget(db, { jobId, epsilon: budget, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion });
+  const budget = existing?.epsilon ?? plan.epsilon;
+  if (existing && existing.epsilon !== plan.epsilon) logger.warn({ spec: plan.epsilon, ledger: existing.epsilon }, 'the ledger holds a different epsilon budget for this job than its spec; the ledger budget applies');
+  const underfillFraction = existing?.underfillFraction ?? plan.underfillDeltaFraction;
+  setJobBudget(db, { jobId, epsilon: budget, delta: plan.delta, placement: plan.placement, trustedCoordinator: plan.trustedCoordinator, accountant: plan.accountant, conversion: plan.conversion, underfillFraction });
+  // Σ η_t may not exceed f·δ/(1 + e^ε) at the ε reached (privacy/dp/underfill.ts). Checked each round at that
+  // round's ε_after; at the first round of a run also for the whole job, at the ε all its rounds would reach.
+  const allowanceAt = (epsilon: number): number => underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: Math.min(budget, epsilon) });
+  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: plan.delta * (1 - underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
+  let firstRoundOfRun = true;
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
@@ -116,6 +140,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
         population: () => planned().eligibleOrgIds.length,
         serverNoiseStd: () => serverNoiseStd(planned().plan),
         minSurvivors: plan.minSurvivors,
+        ...(spec.dp.expectedParticipants === undefined ? {} : { expectedParticipants: spec.dp.expectedParticipants }),
         rng: ctx.rng,
       }),
     provides: ['privacy-eligibility', 'privacy-charge'],
@@ -152,6 +177,20 @@ export const dpFeature: FeatureFactory = (ctx) => {
         if (eligible.length < spec.minClients && state.capExcluded > 0) {
           return { proceed: false, status: 'budget-exhausted', message: `Privacy budget exhausted: round ${round} refused, only ${eligible.length} organisation(s) remain under their caps (${state.capExcluded} reached theirs) and the job needs ${spec.minClients}` };
         }
+        const underfill = underfillProbability({ population: eligible.length, samplingRate: plan.samplingRate, minParticipants: spec.minClients });
+        const spent = underfillSpent(db, jobId);
+        // At the first round of a run: refuse the whole job when the remaining rounds, at today's population, would
+        // be short too often for the δ reserve; every later round re-checks with its own population.
+        const remaining = firstRoundOfRun ? spec.rounds - round + 1 : 1;
+        const allowance = allowanceAt(firstRoundOfRun ? Math.max(jobEpsilon, decision.epsilonAfter) : decision.epsilonAfter);
+        firstRoundOfRun = false;
+        if (spent + remaining * underfill > allowance) {
+          return {
+            proceed: false,
+            status: 'failed',
+            message: `Round ${round} refused (TESSERA_ERR_DP_CONFIG): with ${eligible.length} eligible organisation(s), q = ${plan.samplingRate} and minClients = ${spec.minClients} a round's sample is short with probability ${underfill.toExponential(3)}; over ${remaining} round(s) that exceeds the δ reserve for short rounds (${(underfillFraction * plan.delta).toExponential(2)}, i.e. Σ η ≤ ${allowance.toExponential(3)} at the ε reached). Raise the sampling rate, lower minClients, add organisations, or raise dp.underfillDeltaFraction.`,
+          };
+        }
         let roundPlan = plan;
         if (adaptive) {
           try {
@@ -162,8 +201,28 @@ export const dpFeature: FeatureFactory = (ctx) => {
             return { proceed: false, status: 'failed', message: `Adaptive clipping cannot run round ${round} (${err.code}): ${err.message}` };
           }
         }
-        state.planned = { eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan };
+        state.planned = { eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan, underfill, charged: false };
         return { proceed: true };
+      },
+      beforeRelease(round, participants, state) {
+        const planned = state.planned;
+        if (!planned) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${round} released without a plan`);
+        if (planned.charged) return;
+        const charge = (): void => {
+          chargeRound(db, { jobId, round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: planned.plan.clipNorm, eligibleOrgIds: planned.eligibleOrgIds, participants: participants.length, privateNoise, underfill: planned.underfill });
+        };
+        // composeFeatures opens the release transaction when the coordinator has a state database.
+        if (db.inTransaction) charge();
+        else db.transaction(charge).immediate();
+        planned.charged = true;
+        ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last charged round', { job: jobId }, planned.epsilonAfter);
+      },
+      shortRound(round, got) {
+        return {
+          proceed: false,
+          status: 'failed',
+          message: `Round ${round} had ${got} participant(s), fewer than minClients = ${spec.minClients} (TESSERA_ERR_TOO_FEW_CLIENTS). A differentially private job never re-samples a round: drawing again until enough organisations are in would raise each organisation's inclusion probability above q, which the accountant does not charge. The chance of a short sample is paid from the δ reserve; the job ends here and can be resumed (same spec) when more organisations are connected.`,
+        };
       },
       taskSpec(_round, roundSpec, state) {
         // The clients derive their clip norm and noise from the spec they are sent (client/mods/dp.ts).
@@ -177,7 +236,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
           current.adaptive = adaptive.release({
             round,
             outcome,
-            expectedParticipants: expectedParticipants(plan.samplingRate, current.eligibleOrgIds.length),
+            expectedParticipants: spec.dp.expectedParticipants ?? expectedParticipants(plan.samplingRate, current.eligibleOrgIds.length),
             placement: plan.placement,
             minSurvivors: plan.minSurvivors,
             rng: ctx.rng,
@@ -200,20 +259,17 @@ export const dpFeature: FeatureFactory = (ctx) => {
             clippedFraction: outcome.clippedFraction,
             privateNoise,
             againstCoordinator,
+            underfill: current.underfill,
+            ledger: ledgerKind,
           },
         };
       },
       commitRound(record, _weights, round) {
         const state = round.planned;
         if (!state) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${record.round} committed without a plan`);
-        const charge = (): void => {
-          chargeRound(db, { jobId, round: record.round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: state.plan.clipNorm, eligibleOrgIds: state.eligibleOrgIds, participants: record.participants, privateNoise });
-        };
-        // With a state database composeFeatures already opened the round-commit transaction.
-        if (db.inTransaction) charge();
-        else db.transaction(charge)();
+        // The charge was committed before the release; a round row without it would be a released, uncharged round.
+        if (!state.charged || chargedRounds(db, jobId).at(-1)?.round !== record.round) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${record.round} reached its commit uncharged`);
         adaptive?.commit(record.round);
-        ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last committed round', { job: jobId }, state.epsilonAfter);
       },
       onJobEnd(result) {
         logger.info({ status: result.status, epsilon: result.rounds.at(-1)?.extra.privacy?.epsilon ?? 0, budget, rounds: result.rounds.length }, 'privacy spent');

@@ -133,6 +133,21 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
         }
         return { proceed: true };
       },
+      beforeRelease(round, participants) {
+        // Its own transaction, committed before the aggregate can exist (the round row follows later).
+        const run = (): void => {
+          for (const { h } of hooks) h.beforeRelease?.(round, participants);
+        };
+        if (db && !db.inTransaction) db.transaction(run).immediate();
+        else run();
+      },
+      shortRound(round, got) {
+        for (const { h } of hooks) {
+          const d = h.shortRound?.(round, got);
+          if (d && !d.proceed) return d;
+        }
+        return { proceed: true };
+      },
       taskSpec(round, spec) {
         return hooks.reduce((acc, { h }) => h.taskSpec?.(round, acc) ?? acc, spec);
       },

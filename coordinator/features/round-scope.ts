@@ -17,6 +17,10 @@ export interface RoundScopedHooks<S> {
   eligible?(clients: readonly ConnectedClient[], round: number, state: S): { eligible: ConnectedClient[]; excluded: ExcludedClient[] };
   beforeRound?(round: number, eligible: readonly ConnectedClient[], state: S): BeforeRoundDecision;
   taskSpec?(round: number, spec: JobSpec, state: S): JobSpec;
+  /** The release gate (JobHooks.beforeRelease): the last moment before the round's aggregate can exist. */
+  beforeRelease?(round: number, participants: readonly ConnectedClient[], state: S): void;
+  /** A round with fewer than minClients (JobHooks.shortRound). */
+  shortRound?(round: number, got: number, state: S): BeforeRoundDecision;
   roundExtra?(round: number, outcome: TrainingOutcome, state: S): RoundSlots;
   commitRound?(record: RoundRecord, weights: Float32Array, state: S): void;
   /** `last`: the object of the last round attempt, if any. */
@@ -54,6 +58,8 @@ export class RoundScope<S extends { readonly round: number }> {
       },
       ...(h.beforeRound ? { beforeRound: (round, eligible) => h.beforeRound?.(round, eligible, this.of(round)) ?? { proceed: true } } : {}),
       ...(h.taskSpec ? { taskSpec: (round, spec) => h.taskSpec?.(round, spec, this.of(round)) ?? spec } : {}),
+      ...(h.beforeRelease ? { beforeRelease: (round, participants) => h.beforeRelease?.(round, participants, this.of(round)) } : {}),
+      ...(h.shortRound ? { shortRound: (round, got) => h.shortRound?.(round, got, this.of(round)) ?? { proceed: true } } : {}),
       ...(h.roundExtra ? { roundExtra: (round, outcome) => h.roundExtra?.(round, outcome, this.of(round)) ?? {} } : {}),
       ...(h.commitRound ? { commitRound: (record, weights) => h.commitRound?.(record, weights, this.of(record.round)) } : {}),
       ...(h.onJobEnd ? { onJobEnd: (result) => h.onJobEnd?.(result, this.current) } : {}),

@@ -21,8 +21,12 @@ export interface StoredJob {
   readonly rounds: number;
 }
 
+/** Creates the job's row, or marks it running again when the same job (same id: same spec) restarts. */
 export function createJobRow(db: Db, job: { id: string; spec: JobSpec; specHash: string }): void {
-  db.prepare('INSERT INTO jobs (id, name, spec_json, spec_hash, status, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+  db.prepare(
+    `INSERT INTO jobs (id, name, spec_json, spec_hash, status, created_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET status = 'running', message = '', ended_at = NULL`,
+  ).run(
     job.id,
     job.spec.name,
     JSON.stringify(job.spec),

@@ -19,6 +19,8 @@ export const AUDIT_ACTIONS = {
   modelRegistered: 'model.registered',
   deployment: 'deployment',
   rollback: 'rollback',
+  /** A privacy officer changed a job's ε budget after it was set (issue 11: re-running a spent job). */
+  budgetChanged: 'ledger.budget-changed',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
@@ -37,6 +39,7 @@ const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
   [AUDIT_ACTIONS.consentGranted]: z.looseObject({ organisation: z.string().min(1), dataset: z.string().min(1) }),
   [AUDIT_ACTIONS.consentRevoked]: z.looseObject({ organisation: z.string().min(1), reason: z.string().min(1) }),
   [AUDIT_ACTIONS.rollback]: z.looseObject({ from: z.string().nullable(), to: z.string() }),
+  [AUDIT_ACTIONS.budgetChanged]: z.looseObject({ oldEpsilon: z.number().positive(), newEpsilon: z.number().positive(), reason: z.string().min(1) }),
 };
 
 export function detailsSchemaFor(action: AuditAction): z.ZodType | undefined {

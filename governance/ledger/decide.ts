@@ -79,6 +79,8 @@ export interface OrgHistory {
   cap?: number;
   /** Rounds of THIS job in which the organisation was eligible. */
   charged: readonly RoundGroup[];
+  /** ε already charged to the organisation by other jobs (caps are cumulative: sequential composition). */
+  otherJobsEpsilon?: number;
 }
 
 export interface OrgEligibility {
@@ -105,8 +107,8 @@ export function eligibleOrgs({ orgs, next, terms }: { orgs: readonly OrgHistory[
       eps = epsilonOf(groups, terms).epsilon;
       memo.set(key, eps);
     }
-    const row = { orgId: org.orgId, epsilonAfter: eps, cap: org.cap ?? null };
-    if (org.cap !== undefined && eps > org.cap) excluded.push(row);
+    const row = { orgId: org.orgId, epsilonAfter: eps + (org.otherJobsEpsilon ?? 0), cap: org.cap ?? null };
+    if (org.cap !== undefined && row.epsilonAfter > org.cap) excluded.push(row);
     else eligible.push(row);
   }
   return { eligible, excluded };

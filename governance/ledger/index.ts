@@ -4,7 +4,8 @@ export type { BudgetTerms, DecideRoundInput, EligibleOrgs, NextRound, OrgEligibi
 export {
   chargeRound,
   chargedRounds,
-  commitWithCharge,
+  orgTotal,
+  underfillSpent,
   getJobBudget,
   getOrgCaps,
   listJobBudgets,
@@ -13,6 +14,8 @@ export {
   setJobBudget,
   setOrgCap,
 } from './store.ts';
-export type { ChargedRound, JobBudget, OrgSpend, RoundCharge, RoundPlan } from './store.ts';
+export { budgetChanges, changeJobBudget } from './budget-changes.ts';
+export type { BudgetChange } from './budget-changes.ts';
+export type { ChargedRound, JobBudget, OrgSpend, OrgTotal, RoundCharge, RoundPlan } from './store.ts';
 export { ledgerReport } from './report.ts';
 export type { LedgerReport } from './report.ts';

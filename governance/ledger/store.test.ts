@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { isTesseraError } from '../../protocol/errors.ts';
 import { type Db, openDatabase } from '../state/database.ts';
-import { chargeRound, chargedRounds, commitWithCharge, getJobBudget, ledgerReport, orgSpend, planRound, setJobBudget, setOrgCap } from './index.ts';
-import type { JobBudget } from './index.ts';
+import { chargeRound, chargedRounds, getJobBudget, ledgerReport, orgSpend, planRound, setJobBudget, setOrgCap } from './index.ts';
+import type { ChargedRound, JobBudget, RoundCharge } from './index.ts';
 
 let dir: string;
 let db: Db;
@@ -35,6 +35,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The round-commit shape: the caller's rows and the charge in ONE transaction (rolled back together). */
+function commitWithCharge(d: Db, charge: RoundCharge, commitAggregate: () => void): { charged: ChargedRound } {
+  return d.transaction(() => {
+    commitAggregate();
+    return { charged: chargeRound(d, charge) };
+  })();
+}
+
 function runRound(round: number, eligible: readonly string[] = orgs) {
   return commitWithCharge(db, { jobId: 'job-1', round, ...params, clipNorm: 1, eligibleOrgIds: eligible, participants: 2 }, () => {
     db.prepare('INSERT INTO test_aggregates (job_id, round) VALUES (?, ?)').run('job-1', round);
@@ -43,10 +51,10 @@ function runRound(round: number, eligible: readonly string[] = orgs) {
 
 describe('privacy ledger', () => {
   it('stores budgets and refuses central placement without a trusted coordinator', () => {
-    expect(getJobBudget(db, 'job-1')).toEqual(budget);
+    expect(getJobBudget(db, 'job-1')).toEqual({ ...budget, underfillFraction: 0 });
     expect(codeOf(() => setJobBudget(db, { ...budget, jobId: 'c', placement: 'central' }))).toBe('TESSERA_ERR_DP_CONFIG');
     // Even a raw INSERT cannot record it (CHECK constraint).
-    expect(() => db.prepare("INSERT INTO ledger_job_budgets VALUES ('x', 1, 1e-5, 'central', 0, 'rdp', 'improved', 't', 't')").run()).toThrow(/CHECK/);
+    expect(() => db.prepare("INSERT INTO ledger_job_budgets VALUES ('x', 1, 1e-5, 'central', 0, 'rdp', 'improved', 't', 't', 0)").run()).toThrow(/CHECK/);
   });
 
   it('records one row per round whose ε equals the accountant, and stops exactly at the budget', () => {
@@ -97,10 +105,10 @@ describe('privacy ledger', () => {
     expect(() => db.prepare('DELETE FROM ledger_rounds').run()).toThrow(/append-only/);
     expect(() => db.prepare('UPDATE ledger_rounds SET epsilon_after = 0').run()).toThrow(/append-only/);
     expect(() =>
-      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 0.0001, 1e-5, 1, 't')").run(),
+      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 0.0001, 1e-5, 1, 't', 0)").run(),
     ).toThrow(/must not decrease/);
     expect(() =>
-      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 99, 1e-5, 1, 't')").run(),
+      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 99, 1e-5, 1, 't', 0)").run(),
     ).toThrow(/exceed the job budget/);
   });
 

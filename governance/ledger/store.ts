@@ -2,14 +2,15 @@
  * The durable privacy ledger (governance/state/migrations/ledger.ts for its tables and invariants). Budgets and caps are
  * set by privacy officers; `planRound` tells the coordinator, before a round, whether it may run and which
  * organisations may be sampled; `chargeRound` records the round — CALL IT INSIDE THE ROUND-COMMIT TRANSACTION,
- * with the same db handle that writes the round's aggregate, so that a crash can never leave an aggregate
- * without its charge or a charge without its aggregate:
- *
- *     db.transaction(() => { insertRoundRow(db, …); chargeRound(db, { jobId, round, … }); })();
- *
- * (`commitWithCharge` does exactly that.) chargeRound recomputes ε from the ledger's own rows rather than
+ * the coordinator calls it (coordinator/features/dp.ts `beforeRelease`) in its own transaction at the first moment
+ * the round's aggregate can be computed — before the secure-aggregation unmask request, before plain updates are
+ * summed — so a crash after that moment leaves the round charged, and the round row written later can never
+ * exist without its charge. chargeRound recomputes ε from the ledger's own rows rather than
  * trusting the caller, and SQLite triggers refuse a second charge of a round, a smaller ε, or a charge above the
  * job budget or an organisation's cap — the whole transaction then rolls back.
+ *
+ * Organisation caps are cumulative over every job on this state (ledger-002): sequential composition adds the
+ * per-job (ε, δ) (Dwork & Roth 2014, Theorem 3.16), so an organisation's total is the sum over its jobs.
  */
 import { z } from 'zod';
 import type { Accountant, Conversion, RoundGroup } from '../../privacy/accountant/index.ts';
@@ -27,6 +28,8 @@ export interface JobBudget {
   trustedCoordinator: boolean;
   accountant: Accountant;
   conversion: Conversion;
+  /** Fraction f of δ reserved for under-filled rounds (privacy/dp/underfill.ts); ε is converted at (1 − f)·δ. */
+  underfillFraction?: number;
 }
 
 export interface ChargedRound {
@@ -42,6 +45,8 @@ export interface ChargedRound {
   delta: number;
   /** False when the noise came from a seeded (non-cryptographic) source: the result is NOT private. */
   privateNoise: boolean;
+  /** Probability that this round's sample had been short (paid from the reserved δ). */
+  underfill: number;
   chargedAt: string;
 }
 
@@ -63,6 +68,7 @@ const BudgetRow = z.object({
   trusted_coordinator: z.number(),
   accountant: z.enum(['rdp', 'analytic_gaussian']),
   conversion: z.enum(['improved', 'classic']),
+  underfill_fraction: z.number(),
 });
 
 export function getJobBudget(db: Db, jobId: string): JobBudget | undefined {
@@ -70,7 +76,7 @@ export function getJobBudget(db: Db, jobId: string): JobBudget | undefined {
   const raw = db.prepare('SELECT * FROM ledger_job_budgets WHERE job_id = ?').get(jobId);
   if (raw === undefined) return undefined;
   const r = BudgetRow.parse(raw);
-  return { jobId: r.job_id, epsilon: r.epsilon, delta: r.delta, placement: r.placement, trustedCoordinator: r.trusted_coordinator === 1, accountant: r.accountant, conversion: r.conversion };
+  return { jobId: r.job_id, epsilon: r.epsilon, delta: r.delta, placement: r.placement, trustedCoordinator: r.trusted_coordinator === 1, accountant: r.accountant, conversion: r.conversion, underfillFraction: r.underfill_fraction };
 }
 
 export function listJobBudgets(db: Db): JobBudget[] {
@@ -92,23 +98,24 @@ export function setJobBudget(db: Db, budget: JobBudget): void {
     const existing = getJobBudget(db, budget.jobId);
     const charged = (db.prepare('SELECT COUNT(*) FROM ledger_rounds WHERE job_id = ?').pluck().get(budget.jobId) as number) > 0;
     if (existing && charged) {
-      for (const k of ['delta', 'placement', 'trustedCoordinator', 'accountant', 'conversion'] as const) {
-        if (existing[k] !== budget[k]) {
+      const full = { ...budget, underfillFraction: budget.underfillFraction ?? 0 };
+      for (const k of ['delta', 'placement', 'trustedCoordinator', 'accountant', 'conversion', 'underfillFraction'] as const) {
+        if (existing[k] !== full[k]) {
           throw new TesseraError('TESSERA_ERR_LEDGER', `job ${budget.jobId} already has charged rounds: its ${k} cannot change (${String(existing[k])} → ${String(budget[k])})`);
         }
       }
     }
     db.prepare(
-      `INSERT INTO ledger_job_budgets (job_id, epsilon, delta, placement, trusted_coordinator, accountant, conversion, created_at, updated_at)
-       VALUES (@jobId, @epsilon, @delta, @placement, @trusted, @accountant, @conversion, @at, @at)
+      `INSERT INTO ledger_job_budgets (job_id, epsilon, delta, placement, trusted_coordinator, accountant, conversion, underfill_fraction, created_at, updated_at)
+       VALUES (@jobId, @epsilon, @delta, @placement, @trusted, @accountant, @conversion, @underfill, @at, @at)
        ON CONFLICT (job_id) DO UPDATE SET epsilon = excluded.epsilon, delta = excluded.delta, placement = excluded.placement,
          trusted_coordinator = excluded.trusted_coordinator, accountant = excluded.accountant, conversion = excluded.conversion,
-         updated_at = excluded.updated_at`,
-    ).run({ ...budget, trusted: budget.trustedCoordinator ? 1 : 0, at: now() });
+         underfill_fraction = excluded.underfill_fraction, updated_at = excluded.updated_at`,
+    ).run({ jobId: budget.jobId, epsilon: budget.epsilon, delta: budget.delta, placement: budget.placement, accountant: budget.accountant, conversion: budget.conversion, underfill: budget.underfillFraction ?? 0, trusted: budget.trustedCoordinator ? 1 : 0, at: now() });
   })();
 }
 
-/** Sets an organisation's cap: the largest ε any single job may spend on its data. */
+/** Sets an organisation's cap: the largest ε all jobs on this state together may spend on its data. */
 export function setOrgCap(db: Db, { orgId, maxEpsilon }: { orgId: string; maxEpsilon: number }): void {
   ensureSchema(db);
   if (!(maxEpsilon > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `an organisation cap must be > 0, got ${maxEpsilon}`);
@@ -139,6 +146,7 @@ export function chargedRounds(db: Db, jobId: string): ChargedRound[] {
     epsilonAfter: Number(r.epsilon_after),
     delta: Number(r.delta),
     privateNoise: Number(r.private_noise) === 1,
+    underfill: Number(r.underfill),
     chargedAt: String(r.charged_at),
   }));
 }
@@ -156,7 +164,34 @@ function requireBudget(db: Db, jobId: string): JobBudget {
   return b;
 }
 
-const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: b.delta, accountant: b.accountant, conversion: b.conversion });
+/** The accountant converts at δ_acc = (1 − f)·δ: the rest of δ pays for under-filled rounds (privacy/dp/underfill.ts). */
+const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: b.delta * (1 - (b.underfillFraction ?? 0)), accountant: b.accountant, conversion: b.conversion });
+
+/** ε each organisation has been charged by every job other than `jobId` (the rest of its cumulative total). */
+function otherJobsEpsilon(db: Db, jobId: string): Map<string, number> {
+  const rows = db.prepare('SELECT org_id, SUM(epsilon) AS e FROM ledger_org_spend WHERE job_id <> ? GROUP BY org_id').all(jobId) as Array<{ org_id: string; e: number }>;
+  return new Map(rows.map((r) => [r.org_id, r.e]));
+}
+
+export interface OrgTotal {
+  orgId: string;
+  /** Σ over jobs of the organisation's ε (sequential composition). */
+  totalEpsilon: number;
+  /** Σ over jobs of the δ at which those ε hold. */
+  totalDelta: number;
+}
+
+export function orgTotal(db: Db, orgId: string): OrgTotal {
+  ensureSchema(db);
+  const r = db.prepare('SELECT COALESCE(SUM(epsilon), 0) AS e, COALESCE(SUM(delta), 0) AS d FROM ledger_org_spend WHERE org_id = ?').get(orgId) as { e: number; d: number };
+  return { orgId, totalEpsilon: r.e, totalDelta: r.d };
+}
+
+/** Σ of the under-fill probabilities of the job's charged rounds. */
+export function underfillSpent(db: Db, jobId: string): number {
+  ensureSchema(db);
+  return db.prepare('SELECT COALESCE(SUM(underfill), 0) FROM ledger_rounds WHERE job_id = ?').pluck().get(jobId) as number;
+}
 
 export interface RoundPlan extends RoundDecision, EligibleOrgs {
   jobId: string;
@@ -170,10 +205,11 @@ export function planRound(db: Db, { jobId, next, orgIds }: { jobId: string; next
   const decision = decideRound({ budget: termsOf(budget), charged, next });
   const caps = getOrgCaps(db);
   const history = orgGroups(db, jobId);
+  const others = otherJobsEpsilon(db, jobId);
   const orgs = eligibleOrgs({
     orgs: orgIds.map((orgId) => {
       const cap = caps.get(orgId);
-      return { orgId, charged: history.get(orgId) ?? [], ...(cap === undefined ? {} : { cap }) };
+      return { orgId, charged: history.get(orgId) ?? [], otherJobsEpsilon: others.get(orgId) ?? 0, ...(cap === undefined ? {} : { cap }) };
     }),
     next,
     terms: termsOf(budget),
@@ -193,6 +229,8 @@ export interface RoundCharge {
   participants: number;
   /** Default true; pass rng.isPrivate so that seeded-noise results are marked NOT private. */
   privateNoise?: boolean;
+  /** η of this round: the probability its sample had been short (default 0). */
+  underfill?: number;
   chargedAt?: string;
 }
 
@@ -221,13 +259,14 @@ export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
     epsilonAfter: decision.epsilonAfter,
     delta: budget.delta,
     privateNoise: charge.privateNoise ?? true,
+    underfill: charge.underfill ?? 0,
     chargedAt: at,
   };
   try {
     db.prepare(
-      `INSERT INTO ledger_rounds (job_id, round, sampling_rate, noise_multiplier, clip_norm, placement, eligible, participants, epsilon_after, delta, private_noise, charged_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(row.jobId, row.round, row.samplingRate, row.noiseMultiplier, row.clipNorm, row.placement, row.eligible, row.participants, row.epsilonAfter, row.delta, row.privateNoise ? 1 : 0, at);
+      `INSERT INTO ledger_rounds (job_id, round, sampling_rate, noise_multiplier, clip_norm, placement, eligible, participants, epsilon_after, delta, private_noise, underfill, charged_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(row.jobId, row.round, row.samplingRate, row.noiseMultiplier, row.clipNorm, row.placement, row.eligible, row.participants, row.epsilonAfter, row.delta, row.privateNoise ? 1 : 0, row.underfill, at);
   } catch (cause) {
     throw new TesseraError('TESSERA_ERR_LEDGER', `job ${charge.jobId} round ${charge.round} cannot be charged: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
@@ -238,10 +277,11 @@ export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
 function chargeOrgs(db: Db, budget: JobBudget, charge: RoundCharge, next: NextRound, at: string): void {
   const caps = getOrgCaps(db);
   const history = orgGroups(db, charge.jobId);
+  const others = otherJobsEpsilon(db, charge.jobId);
   const insertOrgRound = db.prepare('INSERT INTO ledger_org_rounds (job_id, round, org_id) VALUES (?, ?, ?)');
   const upsert = db.prepare(
-    `INSERT INTO ledger_org_spend (job_id, org_id, rounds, epsilon, groups, last_round, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (job_id, org_id) DO UPDATE SET rounds = excluded.rounds, epsilon = excluded.epsilon, groups = excluded.groups,
+    `INSERT INTO ledger_org_spend (job_id, org_id, rounds, epsilon, delta, groups, last_round, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (job_id, org_id) DO UPDATE SET rounds = excluded.rounds, epsilon = excluded.epsilon, delta = excluded.delta, groups = excluded.groups,
        last_round = excluded.last_round, updated_at = excluded.updated_at`,
   );
   const memo = new Map<string, number>();
@@ -250,27 +290,19 @@ function chargeOrgs(db: Db, budget: JobBudget, charge: RoundCharge, next: NextRo
     const key = JSON.stringify(groups);
     let eps = memo.get(key);
     if (eps === undefined) {
-      eps = epsilonOf(groups, budget).epsilon;
+      eps = epsilonOf(groups, termsOf(budget)).epsilon;
       memo.set(key, eps);
     }
     const cap = caps.get(orgId);
-    if (cap !== undefined && eps > cap) {
-      throw new TesseraError('TESSERA_ERR_BUDGET_EXCEEDED', `job ${charge.jobId} round ${charge.round}: organisation ${orgId} would reach epsilon ${eps.toPrecision(6)} above its cap ${cap}; it must not be sampled`, {
-        details: { jobId: charge.jobId, round: charge.round, orgId, epsilonAfter: eps, cap },
+    const total = eps + (others.get(orgId) ?? 0);
+    if (cap !== undefined && total > cap) {
+      throw new TesseraError('TESSERA_ERR_BUDGET_EXCEEDED', `job ${charge.jobId} round ${charge.round}: organisation ${orgId} would reach epsilon ${total.toPrecision(6)} over all its jobs, above its cap ${cap}; it must not be sampled`, {
+        details: { jobId: charge.jobId, round: charge.round, orgId, epsilonAfter: total, cap },
       });
     }
     insertOrgRound.run(charge.jobId, charge.round, orgId);
-    upsert.run(charge.jobId, orgId, groups.reduce((s, g) => s + (g.steps ?? 1), 0), eps, key, charge.round, at);
+    upsert.run(charge.jobId, orgId, groups.reduce((s, g) => s + (g.steps ?? 1), 0), eps, budget.delta, key, charge.round, at);
   }
-}
-
-/** Runs `commitAggregate` and `chargeRound` in ONE transaction (the crash-safe way to finish a round). */
-export function commitWithCharge<T>(db: Db, charge: RoundCharge, commitAggregate: () => T): { result: T; charged: ChargedRound } {
-  return db.transaction(() => {
-    const result = commitAggregate();
-    const charged = chargeRound(db, charge);
-    return { result, charged };
-  })();
 }
 
 export interface OrgSpend {

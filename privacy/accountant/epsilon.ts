@@ -8,7 +8,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import { analyticGaussianEpsilon, composedGaussianSigma } from './analytic-gaussian.ts';
 import type { Conversion } from './conversion.ts';
 import { rdpToEpsilon } from './conversion.ts';
-import { DEFAULT_ORDERS, computeRdp } from './rdp.ts';
+import { DEFAULT_ORDERS, EXTENDED_ORDERS, computeRdp } from './rdp.ts';
 
 export type Accountant = 'rdp' | 'analytic_gaussian';
 
@@ -43,8 +43,8 @@ const memo = new Map<string, Float64Array>();
 const MEMO_LIMIT = 256;
 
 function stepRdp(q: number, sigma: number, orders: readonly number[]): Float64Array {
-  if (orders !== DEFAULT_ORDERS) return computeRdp({ q, sigma, steps: 1, orders });
-  const key = `${q}|${sigma}`;
+  if (orders !== DEFAULT_ORDERS && orders !== EXTENDED_ORDERS) return computeRdp({ q, sigma, steps: 1, orders });
+  const key = `${orders === DEFAULT_ORDERS ? 'd' : 'x'}|${q}|${sigma}`;
   const hit = memo.get(key);
   if (hit) return hit;
   const rdp = computeRdp({ q, sigma, steps: 1, orders });
@@ -72,6 +72,16 @@ export function epsilonForRounds(rounds: readonly RoundGroup[], options: Account
     const epsilon = sigmas.length === 0 ? 0 : analyticGaussianEpsilon({ sigma, delta });
     return { epsilon, order: null, delta, accountant, conversion: 'exact' };
   }
+  const best = rdpEpsilon(rounds, orders, delta, conversion);
+  // The optimum at the largest default order means the grid stopped too early (very large σ): look further.
+  if (orders === DEFAULT_ORDERS && best.order === orders[orders.length - 1] && Number.isFinite(best.epsilon) && best.epsilon > 0) {
+    const further = rdpEpsilon(rounds, EXTENDED_ORDERS, delta, conversion);
+    if (further.epsilon < best.epsilon) return { epsilon: further.epsilon, order: further.order, delta, accountant, conversion };
+  }
+  return { epsilon: best.epsilon, order: best.order, delta, accountant, conversion };
+}
+
+function rdpEpsilon(rounds: readonly RoundGroup[], orders: readonly number[], delta: number, conversion: Conversion): { epsilon: number; order: number } {
   const total = new Float64Array(orders.length);
   for (const r of rounds) {
     const steps = r.steps ?? 1;
@@ -79,8 +89,7 @@ export function epsilonForRounds(rounds: readonly RoundGroup[], options: Account
     const one = stepRdp(r.samplingRate, r.noiseMultiplier, orders);
     for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) + (one[i] as number) * steps;
   }
-  const { epsilon, order } = rdpToEpsilon({ orders, rdp: total, delta, conversion });
-  return { epsilon, order, delta, accountant, conversion };
+  return rdpToEpsilon({ orders, rdp: total, delta, conversion });
 }
 
 export interface EpsilonForOptions extends AccountingOptions {

@@ -1,5 +1,5 @@
 /** The privacy accountant: pure analysis, no I/O. */
-export { DEFAULT_ORDERS, computeRdp, rdpSubsampledGaussian } from './rdp.ts';
+export { DEFAULT_ORDERS, EXTENDED_ORDERS, computeRdp, rdpSubsampledGaussian } from './rdp.ts';
 export type { ComputeRdpOptions } from './rdp.ts';
 export { rdpToEpsilon } from './conversion.ts';
 export type { Conversion, EpsilonAtOrder, RdpToEpsilonOptions } from './conversion.ts';

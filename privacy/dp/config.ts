@@ -48,7 +48,12 @@ export interface DpPlan {
   accountant: Accountant;
   conversion: Conversion;
   adaptiveClipping: AdaptiveClippingPlan | null;
+  /** f: fraction of δ paid for under-filled rounds (privacy/dp/underfill.ts); the accountant converts at (1 − f)·δ. */
+  underfillDeltaFraction: number;
 }
+
+/** Default share of δ reserved for under-filled rounds. */
+export const DEFAULT_UNDERFILL_DELTA_FRACTION = 0.1;
 
 export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, population }: DpPlanInput): DpPlan {
   if (!dp.enabled) throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'resolveDpPlan called for a job with dp.enabled = false');
@@ -99,6 +104,7 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
     accountant,
     conversion,
     adaptiveClipping: adaptive,
+    underfillDeltaFraction: dp.underfillDeltaFraction ?? DEFAULT_UNDERFILL_DELTA_FRACTION,
   };
 }
 

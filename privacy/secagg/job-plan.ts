@@ -5,8 +5,14 @@
  * refuses example weighting: it would rescale each clipped, noised update).
  */
 import type { JobSpec } from '../../protocol/job/spec.ts';
+import { dpPlanForJob } from '../dp/config.ts';
+import { noiseStdPerClient } from '../dp/placement.ts';
 import { planSecAggRound, type SecAggPlan } from './plan.ts';
 
+/** With DP on, the quantiser keeps the noise (no clamping after noise; plan.ts) over a range both sides derive. */
 export function planForJob(job: JobSpec, clients: number, updateLength: number): SecAggPlan {
-  return planSecAggRound({ section: job.secagg, clients, updateLength });
+  if (!job.dp.enabled || job.secagg.weighting !== 'uniform') return planSecAggRound({ section: job.secagg, clients, updateLength });
+  const dp = dpPlanForJob(job);
+  const clientNoiseStd = noiseStdPerClient({ placement: dp.placement, sigma: dp.updateNoiseMultiplier, clipNorm: dp.clipNorm, minSurvivors: dp.minSurvivors });
+  return planSecAggRound({ section: job.secagg, clients, updateLength, dp: { clipNorm: dp.clipNorm, clientNoiseStd } });
 }

@@ -8,7 +8,7 @@
 import type { SecAggSection } from '../../protocol/job/secagg.ts';
 import type { RandomSource } from '../random.ts';
 import { checkSecAggParams, findSecAggParams, type ThreatModel } from './params.ts';
-import { dequantizeSum, quantizationParams, quantize, type QuantizationParams } from './quantize.ts';
+import { dequantizeSum, dpQuantizationRange, quantizationParams, quantize, type QuantizationParams } from './quantize.ts';
 import { decodeWeightedMean, encodeWeightedUpdate, weightedParams, type WeightedParams } from './weighting.ts';
 
 export interface SecAggPlan {
@@ -40,11 +40,20 @@ export function planSecAggGraph(section: SecAggSection, clients: number): { k: n
   return { k, t, complete };
 }
 
-export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number }): SecAggPlan {
-  const { section: s, clients, updateLength } = options;
+/**
+ * `dp`: the job's DP clip norm and each client's noise std, when DP is on. The inputs are then already clipped
+ * and noised: they are quantised WITHOUT clamping (modular), over a range widened to C + k·σ_client so the sum
+ * wraps only with negligible probability (quantize.ts). Both sides pass the same values (job-plan.ts).
+ */
+export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number; dp?: { clipNorm: number; clientNoiseStd: number } | undefined }): SecAggPlan {
+  const { section: s, clients, updateLength, dp } = options;
   const { k, t, complete } = planSecAggGraph(s, clients);
   const weighted = s.weighting === 'examples' ? weightedParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate, maxExamples: s.maxExamplesPerClient }) : undefined;
-  const quant = weighted?.quant ?? quantizationParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate });
+  const quant =
+    weighted?.quant ??
+    (dp === undefined
+      ? quantizationParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate })
+      : quantizationParams({ clipRange: dpQuantizationRange({ clipRange: s.clipRange, clipNorm: dp.clipNorm, clientNoiseStd: dp.clientNoiseStd }), clients, bits: s.bitsPerCoordinate, mode: 'modular' }));
   return {
     clients,
     k,

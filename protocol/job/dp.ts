@@ -51,6 +51,18 @@ export const DpSection = z
     conversion: z.enum(['improved', 'classic']).optional(),
     /** Absent = fixed clip norm. */
     adaptiveClipping: AdaptiveClippingSection.optional(),
+    /**
+     * Fraction f of δ reserved for under-filled rounds (default 0.1): a DP round is never re-sampled, and the
+     * chance that a round's Poisson sample falls below minClients is paid from f·δ; ε is converted at (1 − f)·δ
+     * (privacy/dp/underfill.ts). A job whose rounds would be short too often for this reserve is refused.
+     */
+    underfillDeltaFraction: z.number().gt(0).lt(1).optional(),
+    /**
+     * n̄: the fixed, public expected number of participants per round (q·N declared in advance). When set, the
+     * fixed-denominator estimator divides by n̄ instead of the live q·N_t, so the released model's scale does not
+     * depend on how many organisations happened to be eligible (issue 11 §5; docs/privacy-accounting.md).
+     */
+    expectedParticipants: z.number().positive().optional(),
   })
   .superRefine((dp, ctx) => {
     if (!dp.enabled) return;

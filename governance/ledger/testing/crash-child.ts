@@ -1,6 +1,6 @@
 /**
  * Test fixture for test/dp-ledger-crash.test.ts: a minimal "coordinator" that commits rounds in a loop, each
- * round's aggregate row and ledger charge in ONE transaction (commitWithCharge), resuming after its last
+ * round's aggregate row and ledger charge in ONE transaction, resuming after its last
  * committed round. The parent kills it with SIGKILL at arbitrary moments and checks the ledger on reopening.
  *
  * Usage: tsx crash-child.ts <stateDir> <jobId> <epsilonBudget>
@@ -8,7 +8,7 @@
  * refuses the next round.
  */
 import { openDatabase } from '../../state/database.ts';
-import { commitWithCharge, getJobBudget, planRound, setJobBudget } from '../store.ts';
+import { chargeRound, getJobBudget, planRound, setJobBudget } from '../store.ts';
 
 const [stateDir, jobId, budgetText] = process.argv.slice(2);
 if (stateDir === undefined || jobId === undefined || budgetText === undefined) {
@@ -36,10 +36,11 @@ for (let round = last === null ? 0 : last + 1; ; round++) {
     break;
   }
   const eligible = plan.eligible.map((o) => o.orgId);
-  const { charged } = commitWithCharge(db, { jobId, round, ...CRASH_CHILD_PARAMS, eligibleOrgIds: eligible, participants: Math.round(eligible.length * 0.1) }, () => {
+  const charged = db.transaction(() => {
     // A stand-in for the round's aggregate: 64 KB so the transaction spans several WAL pages.
     insertAggregate.run(jobId, round, Buffer.alloc(65536, round % 251));
-  });
+    return chargeRound(db, { jobId, round, ...CRASH_CHILD_PARAMS, eligibleOrgIds: eligible, participants: Math.round(eligible.length * 0.1) });
+  })();
   process.stdout.write(`committed ${round} ${charged.epsilonAfter}\n`);
 }
 db.close();

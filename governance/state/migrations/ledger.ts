@@ -116,4 +116,56 @@ WHEN NEW.epsilon < OLD.epsilon OR NEW.rounds < OLD.rounds
 BEGIN SELECT RAISE(ABORT, 'ledger: an organisation''s spend must not decrease'); END;
 `;
 
-export const LEDGER_MIGRATIONS: readonly Migration[] = [{ id: 'ledger-001', sql: MIGRATION_001 }];
+/**
+ * ledger-002 (issue 11):
+ *  - organisation caps are CUMULATIVE over every job on this state (sequential composition: an organisation's
+ *    total is the sum of its per-job ε and δ). The per-job cap triggers of ledger-001 are replaced by triggers
+ *    that add the organisation's spend on every other job.
+ *  - ledger_org_spend.delta: the δ of the job the spend belongs to (summed into the organisation's total δ).
+ *  - ledger_job_budgets.underfill_fraction: the fraction of the job's δ reserved for under-filled rounds (a DP
+ *    round is never re-sampled; the probability that a round's sample falls short is paid from this reserve,
+ *    privacy/dp/underfill.ts); ledger_rounds.underfill: that probability for the charged round.
+ *  - ledger_budget_changes: every change of a job budget after it was first set, with who and why (the
+ *    privacy-officer action that lets a spent job run again); append-only.
+ */
+const MIGRATION_002 = `
+ALTER TABLE ledger_org_spend ADD COLUMN delta REAL NOT NULL DEFAULT 0;
+UPDATE ledger_org_spend SET delta = (SELECT delta FROM ledger_job_budgets b WHERE b.job_id = ledger_org_spend.job_id);
+ALTER TABLE ledger_job_budgets ADD COLUMN underfill_fraction REAL NOT NULL DEFAULT 0 CHECK (underfill_fraction >= 0 AND underfill_fraction < 1);
+ALTER TABLE ledger_rounds ADD COLUMN underfill REAL NOT NULL DEFAULT 0 CHECK (underfill >= 0 AND underfill <= 1);
+
+DROP TRIGGER ledger_org_spend_cap_insert;
+DROP TRIGGER ledger_org_spend_cap_update;
+
+CREATE TRIGGER ledger_org_spend_cap_insert BEFORE INSERT ON ledger_org_spend
+WHEN NEW.epsilon + (SELECT COALESCE(SUM(epsilon), 0) FROM ledger_org_spend WHERE org_id = NEW.org_id AND job_id <> NEW.job_id)
+     > (SELECT max_epsilon FROM ledger_org_caps WHERE org_id = NEW.org_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon would exceed the organisation cap (summed over its jobs)'); END;
+
+CREATE TRIGGER ledger_org_spend_cap_update BEFORE UPDATE ON ledger_org_spend
+WHEN NEW.epsilon + (SELECT COALESCE(SUM(epsilon), 0) FROM ledger_org_spend WHERE org_id = NEW.org_id AND job_id <> NEW.job_id)
+     > (SELECT max_epsilon FROM ledger_org_caps WHERE org_id = NEW.org_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon would exceed the organisation cap (summed over its jobs)'); END;
+
+CREATE TRIGGER ledger_org_spend_no_delete BEFORE DELETE ON ledger_org_spend
+BEGIN SELECT RAISE(ABORT, 'ledger: an organisation''s spend must not decrease'); END;
+
+CREATE TABLE ledger_budget_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT NOT NULL REFERENCES ledger_job_budgets(job_id),
+  old_epsilon REAL NOT NULL,
+  new_epsilon REAL NOT NULL,
+  officer TEXT NOT NULL CHECK (length(officer) > 0),
+  reason TEXT NOT NULL CHECK (length(reason) > 0),
+  changed_at TEXT NOT NULL
+);
+CREATE TRIGGER ledger_budget_changes_no_update BEFORE UPDATE ON ledger_budget_changes
+BEGIN SELECT RAISE(ABORT, 'ledger: budget changes are append-only'); END;
+CREATE TRIGGER ledger_budget_changes_no_delete BEFORE DELETE ON ledger_budget_changes
+BEGIN SELECT RAISE(ABORT, 'ledger: budget changes are append-only'); END;
+`;
+
+export const LEDGER_MIGRATIONS: readonly Migration[] = [
+  { id: 'ledger-001', sql: MIGRATION_001 },
+  { id: 'ledger-002', sql: MIGRATION_002 },
+];

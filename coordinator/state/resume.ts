@@ -1,0 +1,34 @@
+/**
+ * A job's identity and where it resumes (issue 11 §3–4). The id is derived from the spec — its name and the
+ * hash of its canonical JSON — so restarting the coordinator on the same spec finds the same ledger budget,
+ * the same organisation spend and the same committed rounds, instead of starting a fresh budget under a fresh
+ * random id. A restart resumes after the LAST round that was either committed (job_rounds) or charged
+ * (ledger_rounds): a round charged before a crash may have been released (its charge is committed before the
+ * aggregate exists), so it is never run, or charged, again; its weights, if they were never committed, are lost
+ * and the job continues from the last committed ones.
+ */
+import { canonicalHash } from '../../lib/canonical-json.ts';
+import type { Db } from '../../governance/state/database.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
+
+export function stableJobId(spec: JobSpec): string {
+  return `${spec.name}-${canonicalHash(spec).slice(0, 12)}`;
+}
+
+export interface ResumePoint {
+  /** First round to run (1 for a new job). */
+  readonly startRound: number;
+  /** Weights of the last committed round, or null (start from the model's initial weights). */
+  readonly weights: Float32Array | null;
+  readonly lastCommitted: number;
+  readonly lastCharged: number;
+}
+
+export function resumePoint(db: Db, jobId: string): ResumePoint {
+  const row = db.prepare('SELECT round, weights FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1').get(jobId) as { round: number; weights: Buffer } | undefined;
+  const charged = (db.prepare('SELECT MAX(round) FROM ledger_rounds WHERE job_id = ?').pluck().get(jobId) as number | null) ?? 0;
+  const committed = row?.round ?? 0;
+  // Copy out of the Buffer (its offset need not be 4-byte aligned).
+  const weights = row ? new Float32Array(new Uint8Array(row.weights).buffer) : null;
+  return { startRound: Math.max(committed, charged) + 1, weights, lastCommitted: committed, lastCharged: charged };
+}
