@@ -47,8 +47,10 @@ function firstRound(o: { n: number; q: number; m: number; sigma: number; rounds:
   });
   const feature = dpFeature({ jobId: `true-eps-${o.n}-${o.q}`, spec, logger: silentLogger(), rng: seededRandom('true-epsilon') });
   const hooks = feature?.hooks;
-  if (!hooks?.beforeRound) throw new Error('the DP feature has no beforeRound');
-  const decision = hooks.beforeRound(1, clients(o.n));
+  if (!hooks?.beforeRound || !hooks.eligible) throw new Error('the DP feature has no eligibility or beforeRound hook');
+  // As the round loop does: the eligibility pass first (it opens the round), then the decision.
+  const { eligible } = hooks.eligible(clients(o.n), 1);
+  const decision = hooks.beforeRound(1, eligible);
   hooks.onJobEnd?.({ jobId: 'x', status: 'stopped', message: '', rounds: [], weights: new Float32Array(0), final: { accuracy: null, loss: null } });
   return decision;
 }
