@@ -4,7 +4,8 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { userInfo } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { toWitnessed } from '../governance/audit/anchor.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { checkpointAudit } from '../governance/audit/log.ts';
 import { listModels, resolveModel, type RegisteredModel } from '../governance/registry/registry.ts';
@@ -44,7 +45,13 @@ export async function withState<T>(stateDir: string, fn: (db: Db) => T | Promise
   try {
     const result = await fn(db);
     // A checkpoint after each governance command marks the end of the log, so deleting the tail shows.
-    if (options.checkpoint) checkpointAudit(db);
+    // With $TESSERA_AUDIT_WITNESS set, it is also appended (after its commit) to that witness log, which an
+    // auditor keeps outside the state and passes to `tessera audit verify --anchor`.
+    if (options.checkpoint) {
+      const c = checkpointAudit(db);
+      const witness = process.env.TESSERA_AUDIT_WITNESS;
+      if (c && witness) appendFileSync(witness, `${JSON.stringify(toWitnessed(c))}\n`, { mode: 0o644 });
+    }
     return result;
   } finally {
     db.close();

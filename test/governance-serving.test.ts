@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { registerModel, type RegisteredModel } from '../governance/registry/registry.ts';
 import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
-import { addApprover } from '../governance/identity/approvers.ts';
 import { createApproval } from '../governance/approvals/record.ts';
 import { recordApproval } from '../governance/approvals/store.ts';
 import { deployModel, rollbackModel } from '../governance/deploy/deployments.ts';
 import { ModelCache, argmax, predictProbabilities } from '../coordinator/serving/model-cache.ts';
 import { servingRoutes } from '../coordinator/serving/routes.ts';
 import { PredictResponse, ServingStatus } from '../protocol/serving.ts';
-import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from './governance-fixtures.ts';
+import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir, initTestRegistry } from './governance-fixtures.ts';
 
 let state: { dir: string; cleanup: () => void };
 let db: Db;
@@ -32,8 +31,10 @@ beforeAll(async () => {
   ops = openDatabase(state.dir);
   const officer = keyPairFromSeed(new Uint8Array(32).fill(31));
   const owner = keyPairFromSeed(new Uint8Array(32).fill(32));
-  addApprover(ops, { name: 'Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test' });
-  addApprover(ops, { name: 'Owner', publicKey: owner.publicKey, roles: ['model-owner'], actor: 'test' });
+  initTestRegistry(ops, [
+    { name: 'Officer', key: officer, roles: ['privacy-officer'] },
+    { name: 'Owner', key: owner, roles: ['model-owner'] },
+  ]);
   for (const seed of ['s1', 's2', 's3']) {
     const m = await registerModel(ops, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, seed), lineage: fixtureLineage(), name: 'heart' });
     for (const [key, role] of [[officer, 'privacy-officer'], [owner, 'model-owner']] as const) recordApproval(ops, createApproval({ model: m, role, decision: 'approve', key, validForMs: 86_400_000 }));
@@ -116,7 +117,7 @@ describe('serving', () => {
 
   it('follows a rollback made by another process on the very next request', async () => {
     expect(PredictResponse.parse((await predict()).json).version).toBe(models[1]!.version);
-    rollbackModel(ops, { name: 'heart', actor: 'ops' });
+    rollbackModel(ops, state.dir, { name: 'heart', actor: 'ops' });
     const body = PredictResponse.parse((await predict()).json);
     expect(body.version).toBe(models[0]!.version);
     expect(body.classes).toEqual(expected(models[0]!).map(argmax));

@@ -19,6 +19,13 @@ export const AUDIT_ACTIONS = {
   modelRegistered: 'model.registered',
   deployment: 'deployment',
   rollback: 'rollback',
+  // Governance integrity (issue 13).
+  approversInitialised: 'approvers.initialised',
+  approverRolesChanged: 'approver.roles-changed',
+  policyChanged: 'policy.changed',
+  deploymentPaused: 'deployment.paused',
+  deploymentFlagged: 'deployment.flagged',
+  rollbackRefused: 'rollback.refused',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];

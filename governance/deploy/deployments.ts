@@ -8,8 +8,10 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
-import { listApprovers } from '../identity/approvers.ts';
+import { readRegistry } from '../identity/registry-store.ts';
 import { getModel, type RegisteredModel } from '../registry/registry.ts';
+import { loadModelArtifact } from '../registry/artifacts.ts';
+import { modelIntegrityProblems } from '../registry/integrity.ts';
 import { listApprovals } from '../approvals/store.ts';
 import { evaluateGate, type GateResult } from './gate.ts';
 import { resolvePolicy } from './policy.ts';
@@ -134,11 +136,26 @@ export function deploymentHistory(db: Db, options: { name?: string; version?: st
   return rows.map((r) => ({ ...r, gate: r.gate === null ? null : (JSON.parse(r.gate) as GateResult) }));
 }
 
-/** Evaluates the gate for a model with its stored approvals, the trust registry and the resolved policy. */
-export function checkGate(db: Db, stateDir: string, model: RegisteredModel, options: { policyFile?: string; now?: Date } = {}): GateResult & { policySource: string } {
-  const { policy, source } = resolvePolicy({ model, stateDir, ...(options.policyFile !== undefined ? { policyFile: options.policyFile } : {}) });
-  const gate = evaluateGate({ model, policy, approvals: listApprovals(db, model.version), approvers: listApprovers(db), now: options.now ?? new Date() });
-  return { ...gate, policySource: source };
+/**
+ * Evaluates the gate for a model with its stored approvals, the verified approver registry (the replayed
+ * signed chain, never the raw table), the layered policy raised to the floor, and the re-hashed registry row.
+ */
+export function checkGate(db: Db, stateDir: string, model: RegisteredModel, options: { policyFile?: string; now?: Date; stage?: 'canary' | 'production' } = {}): GateResult & { policySource: string } {
+  const resolved = resolvePolicy({ db, model, stateDir, ...(options.policyFile !== undefined ? { policyFile: options.policyFile } : {}) });
+  const { registry, problem } = readRegistry(db);
+  const gate = evaluateGate({
+    model,
+    policy: resolved.policy,
+    approvals: listApprovals(db, model.version),
+    approvers: registry.approvers,
+    now: options.now ?? new Date(),
+    stage: options.stage ?? 'production',
+    integrity: modelIntegrityProblems(db, model.version),
+    policyProblem: resolved.problem,
+    registryProblem: problem ?? (registry.initialised ? null : 'the approver registry is not initialised (run `tessera approvers init` once); no approval counts until it is'),
+    raisedByFloor: resolved.raisedByFloor,
+  });
+  return { ...gate, policySource: resolved.source };
 }
 
 export interface DeployInput {
@@ -180,10 +197,11 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
     if (input.stage === 'production' && state.production !== null && from !== 'canary') {
       throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Model ${model.version} must serve as canary before it replaces production version ${state.production} (deploy --stage canary first)`);
     }
-    const gate = GATED_STAGES.has(input.stage) ? checkGate(db, stateDir, model, { ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}), now }) : null;
+    const gatedStage = input.stage === 'canary' || input.stage === 'production' ? input.stage : undefined;
+    const gate = gatedStage !== undefined && GATED_STAGES.has(gatedStage) ? checkGate(db, stateDir, model, { ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}), now, stage: gatedStage }) : null;
     let percent: number | null = null;
     if (input.stage === 'canary') {
-      percent = input.percent ?? resolvePolicy({ model, stateDir, ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) }).policy.canaryPercent;
+      percent = input.percent ?? resolvePolicy({ db, model, stateDir, ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) }).policy.canaryPercent;
       if (!(percent > 0 && percent < 100)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--percent must be between 0 and 100 (exclusive), got ${percent}`);
     }
     const audit = (outcome: 'done' | 'refused', previous: string | null): void => {
@@ -198,6 +216,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
           outcome,
           previous,
           policySource: gate?.policySource ?? null,
+          raisedByFloor: gate?.raisedByFloor ?? [],
           unmet: gate?.unmet.map((u) => ({ code: u.code, message: u.message })) ?? [],
           approvals: gate?.counted.map((c) => c.approvalId) ?? [],
         },
@@ -229,11 +248,12 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
 }
 
 /**
- * Returns `name` to its previous production version at once and clears any canary and shadow, so every
- * request goes to the last version that was approved and in production before. Not gated: it restores a
- * version that passed the gate when it was promoted.
+ * Returns `name` to its previous production version and clears any canary and shadow — through the gate
+ * (issue 13 §4): the target must pass the gate for production now (so standing rejections, revoked or
+ * expired approvals and tampered records refuse it) and its artifacts must still hash to its version. A
+ * refused rollback is audited with the reasons and throws TESSERA_ERR_DEPLOY_GATE.
  */
-export function rollbackModel(db: Db, input: { name: string; actor: string; reason?: string; now?: Date }): DeploymentState {
+export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string }): DeploymentState {
   const now = input.now ?? new Date();
   const at = now.toISOString();
   return db.transaction(() => {
@@ -242,6 +262,22 @@ export function rollbackModel(db: Db, input: { name: string; actor: string; reas
     const history = state.history.slice(0, -1);
     const previous = history[history.length - 1];
     if (previous === undefined) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `'${input.name}' has no earlier production version than ${state.production}`);
+    const reasons: string[] = [];
+    const model = getModel(db, previous);
+    if (!model) reasons.push(`model ${previous} is not in the registry`);
+    else {
+      const gate = checkGate(db, stateDir, model, { now, stage: 'production', ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) });
+      for (const u of gate.unmet) reasons.push(`${u.code}: ${u.message}`);
+      try {
+        loadModelArtifact(stateDir, previous);
+      } catch (e) {
+        reasons.push(`artifacts-invalid: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (reasons.length > 0) {
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details: { from: state.production, to: previous, reasons, reason: input.reason ?? null }, time: now });
+      throw new TesseraError('TESSERA_ERR_DEPLOY_GATE', `Rollback of '${input.name}' to ${previous.slice(0, 12)} refused: ${reasons.join('; ')}`, { details: { to: previous, reasons } });
+    }
     const saved = saveState(db, { ...state, production: previous, history, canary: null, canaryPercent: null, shadow: null }, at);
     recordEvent(db, { name: input.name, version: previous, action: 'rollback', stage: 'production', percent: null, previous: state.production, actor: input.actor, at, gate: null });
     appendAudit(db, {
@@ -253,4 +289,12 @@ export function rollbackModel(db: Db, input: { name: string; actor: string; reas
     });
     return saved;
   }).immediate();
+}
+
+/** Writes a deployment state change made outside deploy/rollback (a pause after a revocation). */
+export function saveDeploymentState(db: Db, next: DeploymentState, event: Omit<DeploymentEvent, 'id' | 'at'>, now: Date): DeploymentState {
+  const at = now.toISOString();
+  const saved = saveState(db, next, at);
+  recordEvent(db, { ...event, at });
+  return saved;
 }
