@@ -256,7 +256,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
 export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string }): DeploymentState {
   const now = input.now ?? new Date();
   const at = now.toISOString();
-  return db.transaction(() => {
+  const outcome = db.transaction((): { saved: DeploymentState } | { refused: { from: string; to: string; reasons: string[] } } => {
     const state = getDeploymentState(db, input.name);
     if (state.production === null) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `'${input.name}' has no production deployment to roll back`);
     const history = state.history.slice(0, -1);
@@ -275,8 +275,9 @@ export function rollbackModel(db: Db, stateDir: string, input: { name: string; a
       }
     }
     if (reasons.length > 0) {
+      // Audited in the same transaction, which then commits: the refusal is a record, not a rolled-back attempt.
       appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details: { from: state.production, to: previous, reasons, reason: input.reason ?? null }, time: now });
-      throw new TesseraError('TESSERA_ERR_DEPLOY_GATE', `Rollback of '${input.name}' to ${previous.slice(0, 12)} refused: ${reasons.join('; ')}`, { details: { to: previous, reasons } });
+      return { refused: { from: state.production, to: previous, reasons } };
     }
     const saved = saveState(db, { ...state, production: previous, history, canary: null, canaryPercent: null, shadow: null }, at);
     recordEvent(db, { name: input.name, version: previous, action: 'rollback', stage: 'production', percent: null, previous: state.production, actor: input.actor, at, gate: null });
@@ -287,8 +288,13 @@ export function rollbackModel(db: Db, stateDir: string, input: { name: string; a
       details: { from: state.production, to: previous, clearedCanary: state.canary, clearedShadow: state.shadow, reason: input.reason ?? null },
       time: now,
     });
-    return saved;
+    return { saved };
   }).immediate();
+  if ('refused' in outcome) {
+    const { to, reasons } = outcome.refused;
+    throw new TesseraError('TESSERA_ERR_DEPLOY_GATE', `Rollback of '${input.name}' to ${to.slice(0, 12)} refused: ${reasons.join('; ')}`, { details: { to, reasons } });
+  }
+  return outcome.saved;
 }
 
 /** Writes a deployment state change made outside deploy/rollback (a pause after a revocation). */
