@@ -73,9 +73,11 @@ export function registerApprove(program: Command): void {
               const say = (t: string): void => void process.stderr.write(`${t}\n`);
               say(`model ${model.name} ${model.version} (lineage ${model.lineageHash})`);
               say(`  privacy: ${evidence.privacy.epsilon === null ? 'no differential privacy' : `ε ${evidence.privacy.epsilon}, δ ${evidence.privacy.delta}, ${evidence.privacy.placement}, unit ${evidence.privacy.unit}`}`);
-              say(`  fairness: ${evidence.fairness === null ? 'no report' : `${evidence.fairness.passed ? 'passed' : 'FAILED'} (report ${evidence.fairness.reportHash.slice(0, 16)}…)`}`);
+              const fairnessVerdict = evidence.fairness === null ? '' : evidence.fairness.rules.length === 0 ? 'NOT EVALUATED (no rules)' : evidence.fairness.passed ? 'passed' : 'FAILED';
+              say(`  fairness: ${evidence.fairness === null ? 'no report' : `${fairnessVerdict} (report ${evidence.fairness.reportHash.slice(0, 16)}…)`}`);
               for (const r of evidence.fairness?.rules ?? []) say(`    ${r.attribute} ${r.metric} = ${r.value ?? '—'}: ${r.status}`);
-              say(`  contract checks: ${evidence.contractChecks === null ? 'not recorded' : evidence.contractChecks.passed ? 'passed' : 'FAILED'}`);
+              const cc = evidence.contractChecks;
+              say(`  contract checks: ${cc === null ? 'not recorded' : `${cc.passed ? 'passed' : 'FAILED'}${cc.checked !== undefined ? ` (${cc.checked} checked, ${cc.passedChecks ?? 0} passed, ${cc.declined ?? 0} declined)` : ''}`}`);
               say(`  stage: ${o.stage}`);
               record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires, stage: o.stage });
             }

@@ -45,7 +45,9 @@ export const ApprovalEvidence = z.object({
       rules: z.array(z.object({ attribute: z.string(), metric: z.string(), value: z.number().nullable(), status: z.string() })),
     })
     .nullable(),
-  contractChecks: z.object({ passed: z.boolean(), violations: z.number().int().min(0) }).nullable(),
+  contractChecks: z
+    .object({ passed: z.boolean(), violations: z.number().int().min(0), checked: z.number().int().min(0).optional(), passedChecks: z.number().int().min(0).optional(), declined: z.number().int().min(0).optional() })
+    .nullable(),
 });
 export type ApprovalEvidence = z.infer<typeof ApprovalEvidence>;
 
@@ -88,7 +90,18 @@ export function evidenceFor(model: RegisteredModel): ApprovalEvidence {
     fairness: lineage.fairness === null
       ? null
       : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report) },
-    contractChecks: lineage.contractChecks === null ? null : { passed: lineage.contractChecks.passed, violations: lineage.contractChecks.violations },
+    contractChecks: lineage.contractChecks === null ? null : contractHeadline(lineage.contractChecks),
+  };
+}
+
+/** What approvers sign about the contract checks: the verdict, and the counts when the lineage has them. */
+function contractHeadline(c: NonNullable<RegisteredModel['lineage']['contractChecks']>): NonNullable<ApprovalEvidence['contractChecks']> {
+  return {
+    passed: c.passed,
+    violations: c.violations,
+    ...(c.checked !== undefined ? { checked: c.checked } : {}),
+    ...(c.passedChecks !== undefined ? { passedChecks: c.passedChecks } : {}),
+    ...(c.declined !== undefined ? { declined: c.declined } : {}),
   };
 }
 

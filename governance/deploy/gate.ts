@@ -10,6 +10,7 @@ import type { Approver } from '../identity/approvers.ts';
 import type { RegisteredModel } from '../registry/registry.ts';
 import { verifyApproval, type ApprovalFailureCode } from '../approvals/record.ts';
 import { POLICY_FLOOR } from './floor.ts';
+import { reportRuleHeadlines } from '../registry/lineage.ts';
 
 export type GateFailureCode =
   | 'signature-invalid'
@@ -194,7 +195,10 @@ export function evaluateGate(input: GateInput): GateResult {
   if (policy.requireFairnessPassed) {
     const f = model.lineage.fairness;
     if (f === null) unmet.push({ code: 'fairness-missing', message: 'the lineage holds no fairness report (the policy requires one that passes; set requireFairnessPassed to false to waive)' });
-    else if (!f.passed) unmet.push({ code: 'fairness-failed', message: `the fairness report ${f.reportHash.slice(0, 12)}… failed the job's fairness policy` });
+    else if (reportRuleHeadlines(f.report).length === 0) {
+      // An empty rule list checks nothing: "not evaluated", never "passed" (issue 13 §5).
+      unmet.push({ code: 'fairness-missing', message: `the fairness report ${f.reportHash.slice(0, 12)}… was not evaluated against any rule (the job's fairness policy is empty)` });
+    } else if (!f.passed) unmet.push({ code: 'fairness-failed', message: `the fairness report ${f.reportHash.slice(0, 12)}… failed the job's fairness policy` });
   }
   if (policy.requireContractChecksPassed) {
     const c = model.lineage.contractChecks;
