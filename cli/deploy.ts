@@ -17,9 +17,10 @@ import { readPrivateKeyFile } from '../governance/identity/key-file.ts';
 import { parseJsonStrict } from '../lib/canonical-json.ts';
 import { readFileSync } from 'node:fs';
 import { collect, writeOutFile } from './out-file.ts';
+import { attributeTo } from '../governance/audit/attribution.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, numberOption, printJson, printLine } from './run.ts';
-import { DEFAULT_STATE, STATE_HELP, cliActor, parseWith, withState } from './models.ts';
+import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
 
 interface DeployOptions {
   state: string;
@@ -29,6 +30,7 @@ interface DeployOptions {
   shadow?: boolean;
   policy?: string;
   dryRun?: boolean;
+  key?: string;
   json?: boolean;
 }
 
@@ -36,6 +38,7 @@ interface RollbackOptions {
   state: string;
   name?: string;
   reason?: string;
+  key?: string;
   json?: boolean;
 }
 
@@ -58,6 +61,7 @@ export function registerDeploy(program: Command): void {
     .option('--shadow', 'score requests with this version beside production without returning its answers (no gate)')
     .option('--policy <file>', 'deployment policy JSON (the job spec deployment section schema); can only add requirements to the recorded policy')
     .option('--dry-run', 'evaluate the gate only; change nothing')
+    .option('--key <file>', 'your private key: the audit entry is attributed to you and signed (default: the local user name, unsigned)')
     .option('--json', 'print one JSON document: {"ok", "name", "version", "stage", "gate", "state"}')
     .action(
       action(async (o: DeployOptions) =>
@@ -76,7 +80,8 @@ export function registerDeploy(program: Command): void {
               else printGate(gate);
               return gate.ok ? 0 : 1;
             }
-            const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: cliActor(), ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
+            const who = attributeTo(db, o.key);
+            const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: who.actor, attest: who.attest, ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
             if (o.json) printJson(out);
             else {
               if (out.gate) printGate(out.gate);
@@ -99,6 +104,7 @@ export function registerDeploy(program: Command): void {
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .option('--name <name>', 'model name (default: the only deployed one)')
     .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--key <file>', 'your private key: the audit entry is attributed to you and signed')
     .option('--json', 'print one JSON document: the deployment state after the rollback')
     .action(
       action(async (o: RollbackOptions) =>
@@ -112,7 +118,8 @@ export function registerDeploy(program: Command): void {
               name = deployed[0] as string;
             }
             const before = getDeploymentState(db, name);
-            const after = rollbackModel(db, o.state, { name, actor: cliActor(), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
+            const who = attributeTo(db, o.key);
+            const after = rollbackModel(db, o.state, { name, actor: who.actor, attest: who.attest, ...(o.reason !== undefined ? { reason: o.reason } : {}) });
             if (o.json) return printJson(after);
             printLine(`${name}: production ${before.production?.slice(0, 12) ?? '-'} → ${after.production?.slice(0, 12) ?? '-'}${before.canary ? `; canary ${before.canary.slice(0, 12)} stopped` : ''}${before.shadow ? `; shadow ${before.shadow.slice(0, 12)} stopped` : ''}`);
           },
@@ -153,10 +160,11 @@ export function registerDeploy(program: Command): void {
     .option('--admin-key <file>', 'admin private key signing a relaxation (repeat per admin)', collect, [])
     .option('--change <file>', 'a policy.set change signed by the admin quorum (from --propose and `tessera approvers sign`)')
     .option('--propose <file>', 'write the policy.set change for admins to sign instead of recording')
+    .option('--key <file>', 'your private key: a tightening is attributed to you (default: the local user name, unsigned)')
     .option('--force', 'with --propose: overwrite FILE')
     .option('--json', 'print one JSON document')
     .action(
-      action(async (o: { state: string; file: string; adminKey: string[]; change?: string; propose?: string; force?: boolean; json?: boolean }) =>
+      action(async (o: { state: string; file: string; adminKey: string[]; change?: string; propose?: string; force?: boolean; key?: string; json?: boolean }) =>
         withState(
           o.state,
           (db) => {
@@ -173,7 +181,7 @@ export function registerDeploy(program: Command): void {
               printLine(`wrote the policy.set change to ${o.propose} (${change.signatures.length} signature(s))`);
               return 0;
             }
-            const r = setRecordedPolicy(db, next, { actor: cliActor(), ...(change !== undefined ? { change } : {}) });
+            const r = setRecordedPolicy(db, next, { actor: attributeTo(db, o.key).actor, ...(change !== undefined ? { change } : {}) });
             if (o.json) return printJson(r);
             printLine(`recorded policy version ${r.version} (${r.hash ?? ''})${r.relaxed ? `, a relaxation signed by ${r.signers.join(', ')}` : ''}`);
           },

@@ -37,7 +37,7 @@ const PURPOSE = 'cardiology-research';
 const JOB = {
   name: 'heart',
   purpose: PURPOSE,
-  fairness: { enabled: true, sensitive: ['sex'], rules: [{ metric: 'accuracyGap', attribute: 'sex', max: 0.5 }] },
+  fairness: { enabled: true, sensitive: ['sex'], policy: [{ metric: 'accuracyGap', attribute: 'sex', max: 0.5 }] },
 };
 /** VA's own consent file allows another purpose only. */
 const VA_CONSENT = { organisation: 'va', consents: [{ dataset: 'heart', purposes: ['quality-improvement'], expiresAt: '2099-01-01', maxEpsilon: 4, retentionDays: 365 }] };

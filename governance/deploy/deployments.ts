@@ -166,6 +166,17 @@ export interface DeployInput {
   readonly actor: string;
   readonly policyFile?: string;
   readonly now?: Date;
+  /** Signs the audit entry for a signed identity (governance/audit/attribution.ts). */
+  readonly attest?: Attest;
+}
+
+/** Produces an attestation for an audit entry (governance/audit/attribution.ts `Attributed.attest`). */
+export type Attest = (action: string, subject: string, details: Record<string, unknown>, time: Date) => unknown;
+
+/** Details plus the actor's attestation over them, when the actor signed. */
+function attested(attest: Attest | undefined, action: string, subject: string, details: Record<string, unknown>, time: Date): Record<string, unknown> {
+  const a = attest?.(action, subject, details, time);
+  return a === undefined || a === null ? details : { ...details, attestation: a };
 }
 
 export interface DeployOutcome {
@@ -205,11 +216,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
       if (!(percent > 0 && percent < 100)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--percent must be between 0 and 100 (exclusive), got ${percent}`);
     }
     const audit = (outcome: 'done' | 'refused', previous: string | null): void => {
-      appendAudit(db, {
-        actor: input.actor,
-        action: AUDIT_ACTIONS.deployment,
-        subject: model.version,
-        details: {
+      const details = {
           name: model.name,
           stage: input.stage,
           percent,
@@ -219,9 +226,8 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
           raisedByFloor: gate?.raisedByFloor ?? [],
           unmet: gate?.unmet.map((u) => ({ code: u.code, message: u.message })) ?? [],
           approvals: gate?.counted.map((c) => c.approvalId) ?? [],
-        },
-        time: now,
-      });
+        };
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.deployment, subject: model.version, details: attested(input.attest, AUDIT_ACTIONS.deployment, model.version, details, now), time: now });
     };
     if (gate && !gate.ok) {
       audit('refused', state.production);
@@ -253,7 +259,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
  * expired approvals and tampered records refuse it) and its artifacts must still hash to its version. A
  * refused rollback is audited with the reasons and throws TESSERA_ERR_DEPLOY_GATE.
  */
-export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string }): DeploymentState {
+export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string; attest?: Attest }): DeploymentState {
   const now = input.now ?? new Date();
   const at = now.toISOString();
   const outcome = db.transaction((): { saved: DeploymentState } | { refused: { from: string; to: string; reasons: string[] } } => {
@@ -276,18 +282,14 @@ export function rollbackModel(db: Db, stateDir: string, input: { name: string; a
     }
     if (reasons.length > 0) {
       // Audited in the same transaction, which then commits: the refusal is a record, not a rolled-back attempt.
-      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details: { from: state.production, to: previous, reasons, reason: input.reason ?? null }, time: now });
+      const details = { from: state.production, to: previous, reasons, reason: input.reason ?? null };
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details: attested(input.attest, AUDIT_ACTIONS.rollbackRefused, input.name, details, now), time: now });
       return { refused: { from: state.production, to: previous, reasons } };
     }
     const saved = saveState(db, { ...state, production: previous, history, canary: null, canaryPercent: null, shadow: null }, at);
     recordEvent(db, { name: input.name, version: previous, action: 'rollback', stage: 'production', percent: null, previous: state.production, actor: input.actor, at, gate: null });
-    appendAudit(db, {
-      actor: input.actor,
-      action: AUDIT_ACTIONS.rollback,
-      subject: input.name,
-      details: { from: state.production, to: previous, clearedCanary: state.canary, clearedShadow: state.shadow, reason: input.reason ?? null },
-      time: now,
-    });
+    const details = { from: state.production, to: previous, clearedCanary: state.canary, clearedShadow: state.shadow, reason: input.reason ?? null };
+    appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollback, subject: input.name, details: attested(input.attest, AUDIT_ACTIONS.rollback, input.name, details, now), time: now });
     return { saved };
   }).immediate();
   if ('refused' in outcome) {
