@@ -113,9 +113,10 @@ describe('tessera governance CLI', { timeout: 240_000 }, () => {
     const canary = await tessera('deploy', '--model', v2.version, '--stage', 'canary', '--percent', '10', '--json');
     expect(canary.code).toBe(0);
     expect(JSON.parse(canary.stdout)).toMatchObject({ ok: true, state: { production: v1.version, canary: v2.version, canaryPercent: 10 } });
-    const seen = [];
-    for (let i = 0; i < 20; i++) seen.push(await served());
-    expect(seen.filter((v) => v === v2.version)).toHaveLength(2);
+    // The split is random (canary-split.test.ts checks it statistically): here only that both versions serve.
+    const seen = new Set<string>();
+    for (let i = 0; i < 200 && seen.size < 2; i++) seen.add(await served());
+    expect([...seen].sort()).toEqual([v1.version, v2.version].sort());
 
     expect((await tessera('deploy', '--model', v2.version, '--stage', 'production')).code).toBe(0);
     expect(await served()).toBe(v2.version);
