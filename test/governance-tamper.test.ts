@@ -283,3 +283,12 @@ function writePolicy(name: string, value: unknown): string {
   writeFileSync(p, JSON.stringify(value));
   return p;
 }
+
+describe('hand-written records are strict (issue 13 §5)', () => {
+  it('refuses an approval record with an unknown key, naming it', () => {
+    const signed = createApproval({ model: models[0] as RegisteredModel, role: 'privacy-officer', decision: 'approve', key: admin, validForMs: DAY });
+    const payload = { ...signed.payload, overrides: { quorum: 0 } };
+    const record = { payload, signature: toBase64(signDetached(canonicalJson(payload), admin.seed)) };
+    expect(() => recordApproval(db, record)).toThrow(/malformed.*Unrecognized key.*overrides/);
+  });
+});

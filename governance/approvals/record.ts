@@ -63,14 +63,16 @@ export const ApprovalPayload = z.object({
   stage: ApprovalStage.optional(),
   issuedAt: Iso,
   expiresAt: Iso,
-});
+})
+  // Strict: people hand-carry records (`approve --record FILE`); an unknown key is refused by name, never dropped.
+  .strict();
 export type ApprovalPayload = z.infer<typeof ApprovalPayload>;
 
 export const SignedApproval = z.object({
   payload: ApprovalPayload,
   /** Ed25519 signature over the UTF-8 bytes of canonicalJson(payload), base64. */
   signature: z.string(),
-});
+}).strict();
 export type SignedApproval = z.infer<typeof SignedApproval>;
 
 /** The evidence a signer sees for a model: derived from its registered lineage, never typed by hand. */
@@ -182,7 +184,10 @@ export interface VerifyContext {
  */
 export function verifyApproval(record: unknown, ctx: VerifyContext): ApprovalCheck {
   const parsed = SignedApproval.safeParse(record);
-  if (!parsed.success) return { ok: false, id: null, code: 'malformed', reason: `the record does not match ${APPROVAL_TYPE}: ${parsed.error.issues[0]?.message ?? ''}`, keyId: null, role: null };
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, id: null, code: 'malformed', reason: `the record does not match ${APPROVAL_TYPE}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(), keyId: null, role: null };
+  }
   const { payload, signature } = parsed.data;
   const id = approvalId(payload);
   const keyId = payload.signer.keyId;
