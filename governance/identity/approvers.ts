@@ -1,7 +1,9 @@
 /**
- * The trust registry of approvers (identity-001): whose signatures count, for which roles, and since when
- * they no longer count. Revocation is a record, never a deletion, so past decisions stay explainable.
- * Adding and revoking are audited in the same transaction.
+ * The `approvers` table (identity-001, identity-002): whose keys exist, for which person and roles, and since
+ * when they no longer count. Since issue 13 this table is a cache: the trust registry is the signed chain in
+ * governance/identity/admin-changes.ts and registry-store.ts, and only keys that chain backs count anywhere
+ * (`trustedApprovers`). `addApprover` and `revokeApprover` write the table directly and are kept for tooling
+ * that reads old states; rows they write without a signed change do not count.
  */
 import { z } from 'zod';
 import { TesseraError } from '../../protocol/errors.ts';

@@ -9,7 +9,7 @@ import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { listApprovers, type Approver } from './approvers.ts';
-import { SignedAdminChange, adminSigners, applyChange, recordHash, replayRegistry, type ReplayResult } from './admin-changes.ts';
+import { ADMIN_CHANGE_TYPE, SignedAdminChange, adminSigners, applyChange, recordHash, replayRegistry, type ReplayResult } from './admin-changes.ts';
 
 /** How old (or how far ahead) a signed change may be when it is applied: admins collect signatures within a day. */
 const MAX_CHANGE_AGE_MS = 86_400_000;
@@ -56,7 +56,7 @@ function materialise(db: Db, approvers: readonly Approver[]): void {
 export function applyRegistryChange(db: Db, record: unknown, options: { now?: Date } = {}): { result: ReplayResult; signers: string[]; before: readonly Approver[] } {
   const now = options.now ?? new Date();
   const parsed = SignedAdminChange.safeParse(record);
-  if (!parsed.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Not a ${'tessera.admin-change/v1'} record: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Not a ${ADMIN_CHANGE_TYPE} record: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
   const change = parsed.data;
   if (Math.abs(Date.parse(change.payload.issuedAt) - now.getTime()) > MAX_CHANGE_AGE_MS) {
     throw new TesseraError('TESSERA_ERR_APPROVAL', `The change was issued at ${change.payload.issuedAt}, more than a day from now: sign it again`);
