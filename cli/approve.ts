@@ -4,13 +4,15 @@
  * verified on arrival and refused with its reason if it does not count.
  */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { readPrivateKeyFile } from '../governance/identity/key-file.ts';
 import { createApproval, evidenceFor, parseDuration } from '../governance/approvals/record.ts';
 import { recordApproval } from '../governance/approvals/store.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
+import { resolvePolicy } from '../governance/deploy/policy.ts';
+import { writeOutFile } from './out-file.ts';
 import { TesseraError } from '../protocol/errors.ts';
-import { action, printJson, printLine, readJsonFile } from './run.ts';
+import { action, printJson, printLine } from './run.ts';
+import { readStrictJson } from './out-file.ts';
 import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
 
 interface ApproveOptions {
@@ -23,6 +25,8 @@ interface ApproveOptions {
   reason?: string;
   record?: string;
   out?: string;
+  force?: boolean;
+  stage: string;
   json?: boolean;
 }
 
@@ -35,11 +39,13 @@ export function registerApprove(program: Command): void {
     .option('--model <version>', 'model version (or a unique prefix of at least 8 hex characters)')
     .option('--role <role>', 'the role you sign for (you must hold it in the trust registry)')
     .option('--key <file>', 'your private key file (from `tessera keys generate`)')
-    .option('--expires <duration>', 'how long the decision holds: 30d, 12h, 2w …', parseWith(parseDuration), parseDuration('90d'))
+    .option('--expires <duration>', "how long the decision holds: 30d, 12h, 2w … (at most the policy's maxApprovalValidityDays)", parseWith(parseDuration), parseDuration('30d'))
+    .option('--stage <stage>', 'the stage you approve for: production (also covers the canary) or canary', 'production')
     .option('--reject', 'record a rejection instead of an approval (needs --reason)')
     .option('--reason <text>', 'why (required with --reject)')
     .option('--record <file>', 'submit an approval record signed elsewhere instead of signing here')
-    .option('--out <file>', 'also write the signed record to FILE')
+    .option('--out <file>', 'also write the signed record to FILE (never overwrites without --force, never follows a link)')
+    .option('--force', 'with --out: overwrite FILE')
     .option('--json', 'print one JSON document: {"id", "record"}')
     .action(
       action(async (o: ApproveOptions) =>
@@ -49,26 +55,34 @@ export function registerApprove(program: Command): void {
             let record: unknown;
             if (o.record !== undefined) {
               if (o.model !== undefined || o.key !== undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--record submits an existing record; do not combine it with --model or --key');
-              record = readJsonFile(o.record, 'approval record');
+              record = readStrictJson(o.record, 'approval record');
             } else {
               if (o.model === undefined || o.role === undefined || o.key === undefined) {
                 throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'approve needs --model, --role and --key (or --record FILE)');
               }
               if (o.reject && (o.reason ?? '').trim() === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--reject needs --reason');
               const model = resolveModel(db, o.model);
+              if (o.stage !== 'production' && o.stage !== 'canary') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--stage must be production or canary, got '${o.stage}'`);
+              const maxDays = resolvePolicy({ db, model, stateDir: o.state }).policy.maxApprovalValidityDays;
+              if (o.expires > maxDays * 86_400_000) {
+                throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--expires is longer than the policy's maxApprovalValidityDays (${maxDays} days)`);
+              }
               const key = readPrivateKeyFile(o.key);
               const evidence = evidenceFor(model);
               // The signer sees what they sign (on stderr, so --json keeps stdout to one document).
               const say = (t: string): void => void process.stderr.write(`${t}\n`);
               say(`model ${model.name} ${model.version} (lineage ${model.lineageHash})`);
               say(`  privacy: ${evidence.privacy.epsilon === null ? 'no differential privacy' : `ε ${evidence.privacy.epsilon}, δ ${evidence.privacy.delta}, ${evidence.privacy.placement}, unit ${evidence.privacy.unit}`}`);
-              say(`  fairness: ${evidence.fairness === null ? 'no report' : `${evidence.fairness.passed ? 'passed' : 'FAILED'} (report ${evidence.fairness.reportHash.slice(0, 16)}…)`}`);
+              const fairnessVerdict = evidence.fairness === null ? '' : evidence.fairness.rules.length === 0 ? 'NOT EVALUATED (no rules)' : evidence.fairness.passed ? 'passed' : 'FAILED';
+              say(`  fairness: ${evidence.fairness === null ? 'no report' : `${fairnessVerdict} (report ${evidence.fairness.reportHash.slice(0, 16)}…)`}`);
               for (const r of evidence.fairness?.rules ?? []) say(`    ${r.attribute} ${r.metric} = ${r.value ?? '—'}: ${r.status}`);
-              say(`  contract checks: ${evidence.contractChecks === null ? 'not recorded' : evidence.contractChecks.passed ? 'passed' : 'FAILED'}`);
-              record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires });
+              const cc = evidence.contractChecks;
+              say(`  contract checks: ${cc === null ? 'not recorded' : `${cc.passed ? 'passed' : 'FAILED'}${cc.checked !== undefined ? ` (${cc.checked} checked, ${cc.passedChecks ?? 0} passed, ${cc.declined ?? 0} declined)` : ''}`}`);
+              say(`  stage: ${o.stage}`);
+              record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires, stage: o.stage });
             }
             const stored = recordApproval(db, record);
-            if (o.out !== undefined) writeFileSync(o.out, `${JSON.stringify(stored.record, null, 2)}\n`);
+            if (o.out !== undefined) writeOutFile(o.out, `${JSON.stringify(stored.record, null, 2)}\n`, { force: o.force ?? false });
             if (o.json) return printJson({ id: stored.id, record: stored.record });
             if (!stored.check.ok) return 1;
             const p = stored.check.approval.payload;

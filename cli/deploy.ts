@@ -7,9 +7,20 @@ import type { Command } from 'commander';
 import { checkGate, deployModel, getDeploymentState, listDeploymentStates, rollbackModel, type DeployOutcome } from '../governance/deploy/deployments.ts';
 import type { GateResult } from '../governance/deploy/gate.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
+import { readPolicyFile } from '../governance/deploy/policy.ts';
+import { policyHash } from '../governance/deploy/floor.ts';
+import { recordedPolicy, setRecordedPolicy } from '../governance/deploy/policy-store.ts';
+import { listDeploymentFlags } from '../governance/deploy/revocation.ts';
+import { newAdminChange, signAdminChange, type SignedAdminChange } from '../governance/identity/admin-changes.ts';
+import { readRegistry } from '../governance/identity/registry-store.ts';
+import { readPrivateKeyFile } from '../governance/identity/key-file.ts';
+import { parseJsonStrict } from '../lib/canonical-json.ts';
+import { readFileSync } from 'node:fs';
+import { collect, writeOutFile } from './out-file.ts';
+import { attributeTo } from '../governance/audit/attribution.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, numberOption, printJson, printLine } from './run.ts';
-import { DEFAULT_STATE, STATE_HELP, cliActor, parseWith, withState } from './models.ts';
+import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
 
 interface DeployOptions {
   state: string;
@@ -19,6 +30,7 @@ interface DeployOptions {
   shadow?: boolean;
   policy?: string;
   dryRun?: boolean;
+  key?: string;
   json?: boolean;
 }
 
@@ -26,11 +38,13 @@ interface RollbackOptions {
   state: string;
   name?: string;
   reason?: string;
+  key?: string;
   json?: boolean;
 }
 
 function printGate(gate: GateResult & { policySource: string }): void {
   printLine(`gate (policy: ${gate.policySource}): ${gate.ok ? 'all conditions met' : `${gate.unmet.length} unmet condition${gate.unmet.length === 1 ? '' : 's'}`}`);
+  for (const r of gate.raisedByFloor) printLine(`  ! raised by the policy floor: ${r}`);
   for (const r of gate.roles) printLine(`  ${r.approvals >= r.min ? '✓' : '✗'} ${r.role}: ${r.approvals} of ${r.min}${r.of !== null ? ` (panel of ${r.of})` : ''}`);
   for (const u of gate.unmet) printLine(`  ✗ ${u.code}: ${u.message}`);
   for (const n of gate.notCounted) printLine(`  - not counted: approval ${n.approvalId?.slice(0, 12) ?? '?'} (${n.code}): ${n.reason}`);
@@ -45,8 +59,9 @@ export function registerDeploy(program: Command): void {
     .option('--stage <stage>', 'canary | production')
     .option('--percent <p>', "canary share of requests, 0 < P < 100 (default: the policy's canaryPercent)", parseWith(numberOption('--percent', 0, 100)))
     .option('--shadow', 'score requests with this version beside production without returning its answers (no gate)')
-    .option('--policy <file>', 'deployment policy JSON (the job spec deployment section schema); overrides the state and job spec policy')
+    .option('--policy <file>', 'deployment policy JSON (the job spec deployment section schema); can only add requirements to the recorded policy')
     .option('--dry-run', 'evaluate the gate only; change nothing')
+    .option('--key <file>', 'your private key: the audit entry is attributed to you and signed (default: the local user name, unsigned)')
     .option('--json', 'print one JSON document: {"ok", "name", "version", "stage", "gate", "state"}')
     .action(
       action(async (o: DeployOptions) =>
@@ -60,12 +75,13 @@ export function registerDeploy(program: Command): void {
             const model = resolveModel(db, o.model);
             const policyFile = o.policy !== undefined ? { policyFile: o.policy } : {};
             if (o.dryRun) {
-              const gate = checkGate(db, o.state, model, policyFile);
+              const gate = checkGate(db, o.state, model, { ...policyFile, stage: stage === 'canary' ? 'canary' : 'production' });
               if (o.json) printJson({ ok: gate.ok, name: model.name, version: model.version, stage, gate, state: getDeploymentState(db, model.name) });
               else printGate(gate);
               return gate.ok ? 0 : 1;
             }
-            const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: cliActor(), ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
+            const who = attributeTo(db, o.key);
+            const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: who.actor, attest: who.attest, ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
             if (o.json) printJson(out);
             else {
               if (out.gate) printGate(out.gate);
@@ -88,6 +104,7 @@ export function registerDeploy(program: Command): void {
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .option('--name <name>', 'model name (default: the only deployed one)')
     .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--key <file>', 'your private key: the audit entry is attributed to you and signed')
     .option('--json', 'print one JSON document: the deployment state after the rollback')
     .action(
       action(async (o: RollbackOptions) =>
@@ -101,9 +118,72 @@ export function registerDeploy(program: Command): void {
               name = deployed[0] as string;
             }
             const before = getDeploymentState(db, name);
-            const after = rollbackModel(db, { name, actor: cliActor(), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
+            const who = attributeTo(db, o.key);
+            const after = rollbackModel(db, o.state, { name, actor: who.actor, attest: who.attest, ...(o.reason !== undefined ? { reason: o.reason } : {}) });
             if (o.json) return printJson(after);
             printLine(`${name}: production ${before.production?.slice(0, 12) ?? '-'} → ${after.production?.slice(0, 12) ?? '-'}${before.canary ? `; canary ${before.canary.slice(0, 12)} stopped` : ''}${before.shadow ? `; shadow ${before.shadow.slice(0, 12)} stopped` : ''}`);
+          },
+          { checkpoint: true },
+        ),
+      ),
+    );
+
+  const policy = program.command('deployment-policy').description("The coordinator's recorded deployment policy: stricter at will, laxer only with admin-quorum signatures.");
+
+  policy
+    .command('show')
+    .description('Print the recorded policy (verified chain), its hash, and any flagged deployments.')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .option('--json', 'print one JSON document')
+    .action(
+      action(async (o: { state: string; json?: boolean }) =>
+        withState(o.state, (db) => {
+          const r = recordedPolicy(db);
+          const flags = listDeploymentFlags(db);
+          if (o.json) printJson({ ...r, flags });
+          else {
+            printLine(`recorded policy: ${r.version === 0 ? 'none (schema defaults apply)' : `version ${r.version}, hash ${r.hash ?? ''}`}`);
+            printLine(JSON.stringify(r.policy, null, 2));
+            if (r.problem) printLine(`POLICY CHAIN BROKEN: ${r.problem}`);
+            for (const f of flags) printLine(`FLAGGED ${f.name} ${f.version.slice(0, 12)} at ${f.at}: ${f.reason}`);
+          }
+          return r.problem ? 1 : 0;
+        }),
+      ),
+    );
+
+  policy
+    .command('set')
+    .description('Record a new coordinator policy. A stricter one needs nothing more; a laxer one needs --admin-key for the admin quorum (or --change FILE signed elsewhere).')
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .requiredOption('--file <policy.json>', 'the policy (deployment section schema; unknown keys refused)')
+    .option('--admin-key <file>', 'admin private key signing a relaxation (repeat per admin)', collect, [])
+    .option('--change <file>', 'a policy.set change signed by the admin quorum (from --propose and `tessera approvers sign`)')
+    .option('--propose <file>', 'write the policy.set change for admins to sign instead of recording')
+    .option('--key <file>', 'your private key: a tightening is attributed to you (default: the local user name, unsigned)')
+    .option('--force', 'with --propose: overwrite FILE')
+    .option('--json', 'print one JSON document')
+    .action(
+      action(async (o: { state: string; file: string; adminKey: string[]; change?: string; propose?: string; force?: boolean; key?: string; json?: boolean }) =>
+        withState(
+          o.state,
+          (db) => {
+            const next = readPolicyFile(o.file);
+            const current = recordedPolicy(db);
+            let change: SignedAdminChange | undefined;
+            if (o.change !== undefined) change = parseJsonStrict(readFileSync(o.change, 'utf8'), o.change) as SignedAdminChange;
+            else if (o.adminKey.length > 0 || o.propose !== undefined) {
+              change = newAdminChange({ op: 'policy.set', policyHash: policyHash(next), previousPolicyHash: current.hash }, readRegistry(db).registry.head);
+              for (const k of o.adminKey) change = signAdminChange(change, readPrivateKeyFile(k));
+            }
+            if (o.propose !== undefined && change !== undefined) {
+              writeOutFile(o.propose, `${JSON.stringify(change, null, 2)}\n`, { force: o.force ?? false });
+              printLine(`wrote the policy.set change to ${o.propose} (${change.signatures.length} signature(s))`);
+              return 0;
+            }
+            const r = setRecordedPolicy(db, next, { actor: attributeTo(db, o.key).actor, ...(change !== undefined ? { change } : {}) });
+            if (o.json) return printJson(r);
+            printLine(`recorded policy version ${r.version} (${r.hash ?? ''})${r.relaxed ? `, a relaxation signed by ${r.signers.join(', ')}` : ''}`);
           },
           { checkpoint: true },
         ),

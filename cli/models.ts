@@ -4,15 +4,18 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { userInfo } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
+import { writeOutFile } from './out-file.ts';
+import { toWitnessed } from '../governance/audit/anchor.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { checkpointAudit } from '../governance/audit/log.ts';
 import { listModels, resolveModel, type RegisteredModel } from '../governance/registry/registry.ts';
-import { participatingOrganisations } from '../governance/registry/lineage.ts';
+import { participatingOrganisations, reportRuleHeadlines } from '../governance/registry/lineage.ts';
+import { modelIntegrityProblems } from '../governance/registry/integrity.ts';
+import { listDeploymentFlags } from '../governance/deploy/revocation.ts';
 import { getDeploymentState, stageOf } from '../governance/deploy/deployments.ts';
 import { approvalsForCard, generateModelCard } from '../governance/model-card/generate.ts';
 import { renderModelCardMarkdown } from '../governance/model-card/card.ts';
-import { TesseraError } from '../protocol/errors.ts';
 import { action, printJson, printLine } from './run.ts';
 
 export const DEFAULT_STATE = process.env.TESSERA_STATE ?? 'state';
@@ -44,7 +47,13 @@ export async function withState<T>(stateDir: string, fn: (db: Db) => T | Promise
   try {
     const result = await fn(db);
     // A checkpoint after each governance command marks the end of the log, so deleting the tail shows.
-    if (options.checkpoint) checkpointAudit(db);
+    // With $TESSERA_AUDIT_WITNESS set, it is also appended (after its commit) to that witness log, which an
+    // auditor keeps outside the state and passes to `tessera audit verify --anchor`.
+    if (options.checkpoint) {
+      const c = checkpointAudit(db);
+      const witness = process.env.TESSERA_AUDIT_WITNESS;
+      if (c && witness) appendFileSync(witness, `${JSON.stringify(toWitnessed(c))}\n`, { mode: 0o644 });
+    }
     return result;
   } finally {
     db.close();
@@ -86,6 +95,7 @@ interface CardOptions {
   state: string;
   json?: boolean;
   out?: string;
+  force?: boolean;
 }
 
 export function registerModels(program: Command): void {
@@ -125,7 +135,7 @@ export function registerModels(program: Command): void {
           const m = resolveModel(db, version);
           const stage = stageOf(getDeploymentState(db, m.name), m.version);
           const approvals = approvalsForCard(db, m, new Date());
-          if (o.json) return printJson({ ...m, stage, approvals });
+          if (o.json) return printJson({ ...m, stage, approvals, flags: listDeploymentFlags(db, m.name).filter((x) => x.version === m.version), integrity: modelIntegrityProblems(db, m.version) });
           const l = m.lineage;
           printLine(`model ${m.name} version ${m.version}`);
           printLine(`  stage ${stage}; registered ${m.registeredAt}; ${m.modelSpec.kind}, ${m.parameters} parameters`);
@@ -133,8 +143,12 @@ export function registerModels(program: Command): void {
           printLine(`  job ${l.jobId ?? '-'} (spec ${l.jobSpecHash}); purpose ${l.purpose ?? '-'}; data set ${l.dataset ?? '-'}; contract ${l.dataContractHash ?? '-'}`);
           printLine(`  ${l.rounds} rounds; organisations: ${participatingOrganisations(l).join(', ') || '-'}`);
           printLine(`  privacy: ${l.privacy.epsilon === null ? 'no differential privacy' : `ε ${l.privacy.epsilon}, δ ${l.privacy.delta}, ${l.privacy.placement} noise, ${l.privacy.accountant ?? '?'} accountant, unit: ${l.privacy.unit}`}`);
-          printLine(`  fairness: ${l.fairness === null ? 'no report' : `${l.fairness.passed ? 'passed' : 'FAILED'} (report ${l.fairness.reportHash})`}`);
-          printLine(`  contract checks: ${l.contractChecks === null ? 'not recorded' : l.contractChecks.passed ? 'passed' : `FAILED (${l.contractChecks.violations} violations)`}`);
+          const fairnessVerdict = l.fairness === null ? 'no report' : reportRuleHeadlines(l.fairness.report).length === 0 ? 'NOT EVALUATED (no rules)' : l.fairness.passed ? 'passed' : 'FAILED';
+          printLine(`  fairness: ${fairnessVerdict}${l.fairness ? ` (report ${l.fairness.reportHash})` : ''}`);
+          const cc = l.contractChecks;
+          printLine(`  contract checks: ${cc === null ? 'not recorded' : `${cc.passed ? 'passed' : 'FAILED'}${cc.checked !== undefined ? ` — ${cc.checked} checked, ${cc.passedChecks ?? 0} passed, ${cc.declined ?? 0} declined` : ''}; ${cc.summary}`}`);
+          for (const f of listDeploymentFlags(db, m.name).filter((x) => x.version === m.version)) printLine(`  FLAGGED at ${f.at}: ${f.reason}`);
+          for (const p of modelIntegrityProblems(db, m.version)) printLine(`  INTEGRITY: ${p}`);
           printLine(`  code ${l.code.version}${l.code.gitCommit ? ` @ ${l.code.gitCommit}` : ''}; TensorFlow.js ${l.runtime.tfjsVersion} (${l.runtime.tfjsBackend}); Node ${l.runtime.node}`);
           printLine(`  approvals: ${approvals.length === 0 ? 'none' : ''}`);
           for (const a of approvals) printLine(`    ${a.decision ?? '?'} as ${a.role ?? '?'} by ${a.name ?? '?'} (${a.keyId ?? '?'}), expires ${a.expiresAt ?? '?'}: ${a.status}`);
@@ -148,18 +162,15 @@ export function registerModels(program: Command): void {
     .description('Generate the model card (Markdown, or JSON with --json) from the registry and the job spec.')
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .option('--json', 'the card as one JSON document')
-    .option('--out <file>', 'write the card to FILE instead of stdout')
+    .option('--out <file>', 'write the card to FILE instead of stdout (never overwrites without --force, never follows a link)')
+    .option('--force', 'with --out: overwrite FILE')
     .action(
       action(async (version: string, o: CardOptions) =>
         withState(o.state, (db) => {
           const card = generateModelCard(db, resolveModel(db, version));
           const text = o.json ? `${JSON.stringify(card, null, 2)}\n` : renderModelCardMarkdown(card);
           if (o.out === undefined) return void process.stdout.write(text);
-          try {
-            writeFileSync(o.out, text);
-          } catch (cause) {
-            throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Cannot write ${o.out}: ${String(cause)}`, { cause });
-          }
+          writeOutFile(o.out, text, { force: o.force ?? false });
           if (!o.json) printLine(`wrote ${o.out}`);
           else process.stderr.write(`wrote ${o.out}\n`);
         }),

@@ -46,6 +46,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');
     await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger });
+    await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
   }
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address() as AddressInfo;

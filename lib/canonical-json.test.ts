@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalHash, canonicalJson } from './canonical-json.ts';
+import { canonicalHash, canonicalJson, parseJsonStrict } from './canonical-json.ts';
 import { sha256Hex } from './hash.ts';
 
 /** Builds a double from its IEEE 754 bit pattern in hex (as RFC 8785 Appendix B lists them). */
@@ -83,5 +83,24 @@ describe('canonicalJson (RFC 8785)', () => {
     expect(a).toBe(b);
     expect(a).toBe(sha256Hex('{"a":{"x":"é","y":null},"b":[1,2]}'));
     expect(canonicalHash({ a: 1 })).not.toBe(canonicalHash({ a: 2 }));
+  });
+});
+
+describe('canonicalJson refuses what has no single byte form (issue 13)', () => {
+  it('refuses lone surrogates in values and member names, accepts paired ones', () => {
+    expect(() => canonicalJson({ a: 'x\uD800y' })).toThrow(/\$\.a holds a lone UTF-16 surrogate/);
+    expect(() => canonicalJson({ a: ['ok', '\uDC00'] })).toThrow(/\$\.a\[1\]/);
+    expect(() => canonicalJson({ ['\uD83D']: 1 })).toThrow(/member name/);
+    // Without the check, both would hash alike: Buffer.from maps every lone surrogate to U+FFFD.
+    expect(Buffer.from('\uD800').equals(Buffer.from('\uDBFF'))).toBe(true);
+    expect(canonicalJson({ a: '\uD83D\uDE00' })).toBe('{"a":"😀"}');
+  });
+
+  it('parseJsonStrict refuses duplicate member names, naming the member and where', () => {
+    expect(() => parseJsonStrict('{"roles":[],"roles":[{"role":"a"}]}', 'policy.json')).toThrow(/policy\.json: the member "roles" appears twice in one object \(at \$\.roles\)/);
+    expect(() => parseJsonStrict('{"a":{"b":1,"c":{"d":2,"d":3}}}', 'x')).toThrow(/"d" appears twice .*at \$\.a\.c\.d/);
+    expect(() => parseJsonStrict('[{"k":1},{"k":2,"k\\u0000":3,"k":4}]', 'x')).toThrow(/"k" appears twice .*\$\[1\]\.k/);
+    expect(parseJsonStrict('{"a":"}\\"{","b":[{"a":1},{"a":2}]}', 'x')).toEqual({ a: '}"{', b: [{ a: 1 }, { a: 2 }] });
+    expect(() => parseJsonStrict('{"a":1,}', 'x')).toThrow(/x is not JSON/);
   });
 });

@@ -6,6 +6,11 @@ import { canonicalHash } from '../lib/canonical-json.ts';
 import { seededRandom } from '../privacy/random.ts';
 import type { ModelSpec } from '../protocol/job/model.ts';
 import type { LineageInput } from '../governance/registry/lineage.ts';
+import type { Db } from '../governance/state/database.ts';
+import { toBase64, type Ed25519KeyPair } from '../governance/identity/ed25519.ts';
+import { personIdOf } from '../governance/identity/approvers.ts';
+import { founder, newAdminChange, signAdminChange } from '../governance/identity/admin-changes.ts';
+import { applyRegistryChange, readRegistry } from '../governance/identity/registry-store.ts';
 
 export const HEART_LOGISTIC: ModelSpec = { kind: 'logistic', inputs: 13, classes: 2, l2: 0 };
 
@@ -59,4 +64,36 @@ export function fixtureLineage(overrides: Partial<LineageInput> = {}): LineageIn
     metrics: { accuracy: 0.79 },
     ...overrides,
   };
+}
+
+/**
+ * Initialises the signed approver registry (issue 13 §3) the honest way: the first person is the founding
+ * admin (signs `init`); every other key is added by an admin-signed change. Admin quorum 1 unless given.
+ */
+export function initTestRegistry(
+  db: Db,
+  people: ReadonlyArray<{ name: string; key: Ed25519KeyPair; roles: readonly string[]; person?: string }>,
+  options: { adminQuorum?: number; at?: Date } = {},
+): void {
+  const [first, ...rest] = people;
+  if (!first) throw new Error('initTestRegistry needs at least one person');
+  const at = options.at ?? new Date();
+  const admin = first.key;
+  const head = (): string => readRegistry(db).registry.head;
+  applyRegistryChange(db, signAdminChange(newAdminChange({ op: 'init', admins: [founder(first.name, first.key.publicKey, first.roles, first.person)], adminQuorum: options.adminQuorum ?? 1 }, head(), at), admin), { now: at });
+  for (const p of rest) {
+    const body = { op: 'approver.add' as const, person: p.person ?? personIdOf(p.name), name: p.name, publicKey: toBase64(p.key.publicKey), roles: [...p.roles] };
+    applyRegistryChange(db, signAdminChange(newAdminChange(body, head(), at), admin), { now: at });
+  }
+}
+
+/** Revokes a key through an admin-signed change. */
+export function revokeTestKey(db: Db, admin: Ed25519KeyPair, keyId: string, reason: string, at: Date = new Date()): void {
+  applyRegistryChange(db, signAdminChange(newAdminChange({ op: 'approver.revoke', keyId, reason }, readRegistry(db).registry.head, at), admin), { now: at });
+}
+
+/** Adds one key through an admin-signed change. */
+export function addTestApprover(db: Db, admin: Ed25519KeyPair, p: { name: string; key: Ed25519KeyPair; roles: readonly string[]; person?: string }, at: Date = new Date()): void {
+  const body = { op: 'approver.add' as const, person: p.person ?? personIdOf(p.name), name: p.name, publicKey: toBase64(p.key.publicKey), roles: [...p.roles] };
+  applyRegistryChange(db, signAdminChange(newAdminChange(body, readRegistry(db).registry.head, at), admin), { now: at });
 }

@@ -1,6 +1,6 @@
 /**
  * The prediction API against a real state directory: the served model is the deployed one (its predictions
- * equal the registered weights'), the canary gets exactly its share, shadow scoring counts agreement without
+ * equal the registered weights'), the canary gets a random share, sticky per caller, shadow scoring counts agreement without
  * changing answers, and a rollback made through another database connection (as `tessera rollback` in
  * another process would) takes effect on the next request.
  */
@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { registerModel, type RegisteredModel } from '../governance/registry/registry.ts';
 import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
-import { addApprover } from '../governance/identity/approvers.ts';
 import { createApproval } from '../governance/approvals/record.ts';
 import { recordApproval } from '../governance/approvals/store.ts';
 import { deployModel, rollbackModel } from '../governance/deploy/deployments.ts';
 import { ModelCache, argmax, predictProbabilities } from '../coordinator/serving/model-cache.ts';
 import { servingRoutes } from '../coordinator/serving/routes.ts';
 import { PredictResponse, ServingStatus } from '../protocol/serving.ts';
-import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from './governance-fixtures.ts';
+import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir, initTestRegistry } from './governance-fixtures.ts';
 
 let state: { dir: string; cleanup: () => void };
 let db: Db;
@@ -32,8 +31,10 @@ beforeAll(async () => {
   ops = openDatabase(state.dir);
   const officer = keyPairFromSeed(new Uint8Array(32).fill(31));
   const owner = keyPairFromSeed(new Uint8Array(32).fill(32));
-  addApprover(ops, { name: 'Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test' });
-  addApprover(ops, { name: 'Owner', publicKey: owner.publicKey, roles: ['model-owner'], actor: 'test' });
+  initTestRegistry(ops, [
+    { name: 'Officer', key: officer, roles: ['privacy-officer'] },
+    { name: 'Owner', key: owner, roles: ['model-owner'] },
+  ]);
   for (const seed of ['s1', 's2', 's3']) {
     const m = await registerModel(ops, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, seed), lineage: fixtureLineage(), name: 'heart' });
     for (const [key, role] of [[officer, 'privacy-officer'], [owner, 'model-owner']] as const) recordApproval(ops, createApproval({ model: m, role, decision: 'approve', key, validForMs: 86_400_000 }));
@@ -89,17 +90,29 @@ describe('serving', () => {
     expect(body.classes).toEqual(want.map(argmax));
   });
 
-  it('sends exactly the canary share (10%) to the canary version', async () => {
+  it('sends a random 10 % share to the canary, sticky for a caller that names itself', async () => {
     expect(deployModel(ops, state.dir, { version: models[1]!.version, stage: 'canary', percent: 10, actor: 'ops' }).ok).toBe(true);
     const counts = new Map<string, number>();
-    for (let i = 0; i < 100; i++) {
+    const n = 400;
+    for (let i = 0; i < n; i++) {
       const body = PredictResponse.parse((await predict({ instances: instances.slice(0, 1) })).json);
       expect(body.stage).toBe(body.version === models[1]!.version ? 'canary' : 'production');
       counts.set(body.version, (counts.get(body.version) ?? 0) + 1);
     }
-    expect(counts.get(models[1]!.version)).toBe(10);
-    expect(counts.get(models[0]!.version)).toBe(90);
-    expect(await status()).toMatchObject({ production: { version: models[0]!.version, requests: 90 }, canary: { version: models[1]!.version, percent: 10, requests: 10 } });
+    // Binomial(400, 0.1): mean 40, sd 6; ± 5 sd (the split itself is tested at scale in canary-split.test.ts).
+    const canary = counts.get(models[1]!.version) ?? 0;
+    expect(canary).toBeGreaterThan(10);
+    expect(canary).toBeLessThan(70);
+    expect(await status()).toMatchObject({ production: { version: models[0]!.version, requests: n - canary }, canary: { version: models[1]!.version, percent: 10, requests: canary } });
+    // A caller that names itself always gets the same version.
+    for (const caller of ['clinic-a', 'clinic-b', 'clinic-c']) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 15; i++) {
+        const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: { 'x-tessera-caller': caller }, payload: { instances: instances.slice(0, 1) } });
+        seen.add(PredictResponse.parse(res.json()).version);
+      }
+      expect(seen.size).toBe(1);
+    }
   });
 
   it('scores with the shadow version without returning its answers, counting agreement', async () => {
@@ -116,7 +129,7 @@ describe('serving', () => {
 
   it('follows a rollback made by another process on the very next request', async () => {
     expect(PredictResponse.parse((await predict()).json).version).toBe(models[1]!.version);
-    rollbackModel(ops, { name: 'heart', actor: 'ops' });
+    rollbackModel(ops, state.dir, { name: 'heart', actor: 'ops' });
     const body = PredictResponse.parse((await predict()).json);
     expect(body.version).toBe(models[0]!.version);
     expect(body.classes).toEqual(expected(models[0]!).map(argmax));

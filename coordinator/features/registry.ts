@@ -15,6 +15,7 @@ import { canonicalHash } from '../../lib/canonical-json.ts';
 import type { LineageInput } from '../../governance/registry/lineage.ts';
 import { registerModel } from '../../governance/registry/registry.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
+import { contractEvidenceFromRounds } from '../../governance/registry/contract-evidence.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobResult } from '../round-records.ts';
@@ -45,8 +46,6 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     };
   }
   const fairness = lastRoundFairness(rounds);
-  const contractDeclines = rounds.flatMap((r) => r.declined).filter((d) => d.code === CONTRACT_DECLINE_CODE || d.code === 'TESSERA_ERR_CONTRACT_MISMATCH').length;
-  const organisations = [...new Set(rounds.flatMap((r) => r.participantOrgs))].sort();
   return {
     jobId,
     jobName: spec.name,
@@ -58,10 +57,10 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     participation: rounds.map((r) => ({ round: r.round, organisations: [...r.participantOrgs] })),
     privacy,
     fairness: fairness === null ? null : { report: fairness.fairness.report, reportHash: fairness.fairness.hash, passed: fairness.fairness.passed },
-    // Clients whose data fails the contract decline and do not train, so every participant passed it.
+    // Counted from what the clients did (issue 13 §5), never assumed from the contract being named.
     contractChecks: spec.data.contractHash === undefined
       ? null
-      : { passed: true, violations: contractDeclines, summary: `${organisations.length} organisation(s) trained on data that passed the contract; ${contractDeclines} contract decline(s)` },
+      : contractEvidenceFromRounds(rounds.map((r) => ({ round: r.round, participants: r.participants, contractDeclines: r.declined.filter((d) => d.code === CONTRACT_DECLINE_CODE || d.code === 'TESSERA_ERR_CONTRACT_MISMATCH').length }))),
     metrics: { accuracy: result.final.accuracy, loss: result.final.loss },
   };
 }

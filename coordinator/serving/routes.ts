@@ -16,7 +16,7 @@ import { initBackend } from '../../ml/backend.ts';
 import { describeZodIssues } from '../../protocol/errors.ts';
 import { PredictRequest, type PredictResponse, type ServingStatus } from '../../protocol/serving.ts';
 import { silentLogger } from '../../lib/logger.ts';
-import { routesToCanary } from './canary-split.ts';
+import { canarySplit, type CanarySplit } from './canary-split.ts';
 import { ModelCache, argmax, predictProbabilities } from './model-cache.ts';
 
 export interface ServingOptions {
@@ -28,8 +28,8 @@ export interface ServingOptions {
 /** Routing and counters for one model name, rebuilt when its deployment revision moves. */
 interface Router {
   state: DeploymentState;
-  /** Requests since the canary (version and share) was set: drives the deterministic split. */
-  canaryIndex: number;
+  /** The random, per-caller sticky split of the current canary (canary-split.ts); a new canary draws a new salt. */
+  split: CanarySplit;
   served: { production: number; canary: number };
   shadow: { requests: number; instances: number; agreed: number };
 }
@@ -56,7 +56,7 @@ export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, opt
     const sameCanary = prev !== undefined && prev.canary === state.canary && prev.canaryPercent === state.canaryPercent;
     const router: Router = {
       state,
-      canaryIndex: sameCanary && current ? current.canaryIndex : 0,
+      split: sameCanary && current ? current.split : canarySplit(state.canaryPercent ?? 0),
       served: sameCanary && prev.production === state.production && current ? current.served : { production: 0, canary: 0 },
       shadow: prev?.shadow === state.shadow && current ? current.shadow : { requests: 0, instances: 0, agreed: 0 },
     };
@@ -84,8 +84,8 @@ export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, opt
     const { state } = router;
     if (state.production === null) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `No production deployment of model '${name}'`);
 
-    const toCanary = state.canary !== null && routesToCanary(router.canaryIndex, state.canaryPercent ?? 0);
-    if (state.canary !== null) router.canaryIndex++;
+    const caller = req.headers['x-tessera-caller'];
+    const toCanary = state.canary !== null && router.split.routes(typeof caller === 'string' ? caller : undefined);
     const version = toCanary && state.canary !== null ? state.canary : state.production;
     const served = cache.get(version);
     const bad = body.data.instances.findIndex((row) => row.length !== served.inputSize);

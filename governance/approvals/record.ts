@@ -16,7 +16,15 @@ export const APPROVAL_TYPE = 'tessera.approval/v1';
 /** Clock skew tolerated between the signer's and the verifier's clocks for `issuedAt`. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-const Iso = z.iso.datetime({ offset: true });
+/**
+ * UTC instants only (`…Z`): an approval written with `+14:00` once outranked a later rejection because
+ * instants were compared as strings (issue 13 §5). Offsets are refused; comparisons use Date.parse.
+ */
+const Iso = z.iso.datetime({ offset: false });
+
+/** The stages an approval can admit a version to; a production approval also covers the canary before it. */
+export const ApprovalStage = z.enum(['canary', 'production']);
+export type ApprovalStage = z.infer<typeof ApprovalStage>;
 
 export const ApprovalEvidence = z.object({
   jobSpecHash: Hex64,
@@ -37,7 +45,9 @@ export const ApprovalEvidence = z.object({
       rules: z.array(z.object({ attribute: z.string(), metric: z.string(), value: z.number().nullable(), status: z.string() })),
     })
     .nullable(),
-  contractChecks: z.object({ passed: z.boolean(), violations: z.number().int().min(0) }).nullable(),
+  contractChecks: z
+    .object({ passed: z.boolean(), violations: z.number().int().min(0), checked: z.number().int().min(0).optional(), passedChecks: z.number().int().min(0).optional(), declined: z.number().int().min(0).optional() })
+    .nullable(),
 });
 export type ApprovalEvidence = z.infer<typeof ApprovalEvidence>;
 
@@ -49,16 +59,20 @@ export const ApprovalPayload = z.object({
   reason: z.string().nullable(),
   role: RoleName,
   signer: z.object({ keyId: z.string().regex(/^[0-9a-f]{32}$/) }),
+  /** The stage the signer admits the version to (absent in records from before issue 13: canary only). */
+  stage: ApprovalStage.optional(),
   issuedAt: Iso,
   expiresAt: Iso,
-});
+})
+  // Strict: people hand-carry records (`approve --record FILE`); an unknown key is refused by name, never dropped.
+  .strict();
 export type ApprovalPayload = z.infer<typeof ApprovalPayload>;
 
 export const SignedApproval = z.object({
   payload: ApprovalPayload,
   /** Ed25519 signature over the UTF-8 bytes of canonicalJson(payload), base64. */
   signature: z.string(),
-});
+}).strict();
 export type SignedApproval = z.infer<typeof SignedApproval>;
 
 /** The evidence a signer sees for a model: derived from its registered lineage, never typed by hand. */
@@ -78,7 +92,18 @@ export function evidenceFor(model: RegisteredModel): ApprovalEvidence {
     fairness: lineage.fairness === null
       ? null
       : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report) },
-    contractChecks: lineage.contractChecks === null ? null : { passed: lineage.contractChecks.passed, violations: lineage.contractChecks.violations },
+    contractChecks: lineage.contractChecks === null ? null : contractHeadline(lineage.contractChecks),
+  };
+}
+
+/** What approvers sign about the contract checks: the verdict, and the counts when the lineage has them. */
+function contractHeadline(c: NonNullable<RegisteredModel['lineage']['contractChecks']>): NonNullable<ApprovalEvidence['contractChecks']> {
+  return {
+    passed: c.passed,
+    violations: c.violations,
+    ...(c.checked !== undefined ? { checked: c.checked } : {}),
+    ...(c.passedChecks !== undefined ? { passedChecks: c.passedChecks } : {}),
+    ...(c.declined !== undefined ? { declined: c.declined } : {}),
   };
 }
 
@@ -96,6 +121,8 @@ export interface CreateApprovalInput {
   readonly now?: Date;
   /** How long the decision holds. */
   readonly validForMs: number;
+  /** The stage approved for (default production, which also covers the canary). */
+  readonly stage?: ApprovalStage;
 }
 
 /** Builds and signs an approval (or rejection) of `model`. */
@@ -103,6 +130,7 @@ export function createApproval(input: CreateApprovalInput): SignedApproval {
   const now = input.now ?? new Date();
   if (input.decision === 'reject' && (input.reason ?? '').trim() === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'A rejection needs a reason');
   if (!(input.validForMs > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'An approval must be valid for a positive duration');
+  if (input.validForMs > MAX_DURATION_MS) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `An approval cannot be valid for more than ${MAX_DURATION_MS / 86_400_000} days`);
   const payload = ApprovalPayload.parse({
     type: APPROVAL_TYPE,
     model: { name: input.model.name, version: input.model.version, lineageHash: input.model.lineageHash },
@@ -111,6 +139,7 @@ export function createApproval(input: CreateApprovalInput): SignedApproval {
     reason: input.reason?.trim() || null,
     role: input.role,
     signer: { keyId: input.key.keyId },
+    stage: input.stage ?? 'production',
     issuedAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + input.validForMs).toISOString(),
   });
@@ -127,6 +156,8 @@ export type ApprovalFailureCode =
   | 'expired'
   | 'not-yet-valid'
   | 'model-unknown'
+  | 'wrong-stage'
+  | 'validity-too-long'
   | 'model-mismatch'
   | 'lineage-mismatch'
   | 'evidence-mismatch';
@@ -141,6 +172,10 @@ export interface VerifyContext {
   /** The model the record must be about (undefined: the model it names is not registered). */
   readonly model: RegisteredModel | undefined;
   readonly now: Date;
+  /** The stage being gated; records for another stage do not count (production records cover canary). */
+  readonly stage?: ApprovalStage;
+  /** The policy's maximum validity (expiresAt − issuedAt); longer records do not count. */
+  readonly maxValidityMs?: number;
 }
 
 /**
@@ -149,7 +184,10 @@ export interface VerifyContext {
  */
 export function verifyApproval(record: unknown, ctx: VerifyContext): ApprovalCheck {
   const parsed = SignedApproval.safeParse(record);
-  if (!parsed.success) return { ok: false, id: null, code: 'malformed', reason: `the record does not match ${APPROVAL_TYPE}: ${parsed.error.issues[0]?.message ?? ''}`, keyId: null, role: null };
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, id: null, code: 'malformed', reason: `the record does not match ${APPROVAL_TYPE}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(), keyId: null, role: null };
+  }
   const { payload, signature } = parsed.data;
   const id = approvalId(payload);
   const keyId = payload.signer.keyId;
@@ -166,6 +204,14 @@ export function verifyApproval(record: unknown, ctx: VerifyContext): ApprovalChe
   const now = ctx.now.getTime();
   if (Date.parse(payload.expiresAt) <= now) return fail('expired', `the ${payload.role} ${payload.decision} by ${approver.name} expired at ${payload.expiresAt}`);
   if (Date.parse(payload.issuedAt) > now + MAX_CLOCK_SKEW_MS) return fail('not-yet-valid', `the record is issued in the future (${payload.issuedAt})`);
+  const recordStage = payload.stage ?? 'canary';
+  if (ctx.stage === 'production' && recordStage !== 'production' && payload.decision === 'approve') {
+    return fail('wrong-stage', `${approver.name} approved for ${recordStage}, not production (approvals sign their stage)`);
+  }
+  const validity = Date.parse(payload.expiresAt) - Date.parse(payload.issuedAt);
+  if (ctx.maxValidityMs !== undefined && validity > ctx.maxValidityMs) {
+    return fail('validity-too-long', `the record is valid for ${Math.round(validity / 86_400_000)} days, beyond the policy's maximum of ${Math.round(ctx.maxValidityMs / 86_400_000)}`);
+  }
   if (!ctx.model) return fail('model-unknown', `model ${payload.model.version} is not in the registry`);
   if (payload.model.version !== ctx.model.version) return fail('model-mismatch', `the record is for model ${payload.model.version}, not ${ctx.model.version}`);
   if (payload.model.lineageHash !== ctx.model.lineageHash) return fail('lineage-mismatch', `the record signs lineage ${payload.model.lineageHash}, but the registry holds ${ctx.model.lineageHash}`);
@@ -175,10 +221,15 @@ export function verifyApproval(record: unknown, ctx: VerifyContext): ApprovalChe
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** Parses `30d`, `12h`, `90m`, `2w`, `45s` into milliseconds. */
+/** No signed decision outlives the floor's 365-day cap; durations beyond it are refused when parsed. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
+/** Parses `30d`, `12h`, `90m`, `2w`, `45s` into milliseconds (at most 365 days: a coded error, never a RangeError). */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  const m = /^(\d{1,12})\s*([smhdw])$/.exec(text.trim());
   const unit = m ? DURATION_UNITS[m[2] ?? ''] : undefined;
   if (!m || unit === undefined || Number(m[1]) <= 0) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `'${text}' is not a duration like 30d, 12h, 90m, 2w or 45s`);
-  return Number(m[1]) * unit;
+  const ms = Number(m[1]) * unit;
+  if (ms > MAX_DURATION_MS) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `'${text}' is longer than the longest validity any policy allows (365 days)`);
+  return ms;
 }

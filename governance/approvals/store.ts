@@ -8,7 +8,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
-import { listApprovers } from '../identity/approvers.ts';
+import { trustedApprovers } from '../identity/registry-store.ts';
 import { getModel } from '../registry/registry.ts';
 import { SignedApproval, verifyApproval, type ApprovalCheck } from './record.ts';
 
@@ -27,7 +27,7 @@ export function recordApproval(db: Db, record: unknown, options: { now?: Date } 
   const now = options.now ?? new Date();
   const parsed = SignedApproval.safeParse(record);
   const model = parsed.success ? getModel(db, parsed.data.payload.model.version) : undefined;
-  const check = verifyApproval(record, { approvers: listApprovers(db), model, now });
+  const check = verifyApproval(record, { approvers: trustedApprovers(db), model, now });
   if (!check.ok) {
     throw new TesseraError(check.code === 'signature-invalid' ? 'TESSERA_ERR_SIGNATURE' : 'TESSERA_ERR_APPROVAL', `Approval refused (${check.code}): ${check.reason}`, {
       details: { code: check.code, keyId: check.keyId },
@@ -55,7 +55,7 @@ export function recordApproval(db: Db, record: unknown, options: { now?: Date } 
       actor: payload.signer.keyId,
       action: AUDIT_ACTIONS.approvalRecorded,
       subject: payload.model.version,
-      details: { id: check.id, name: check.approver.name, role: payload.role, decision: payload.decision, reason: payload.reason, expiresAt: payload.expiresAt },
+      details: { id: check.id, name: check.approver.name, person: check.approver.person, role: payload.role, stage: payload.stage ?? 'canary', decision: payload.decision, reason: payload.reason, issuedAt: payload.issuedAt, expiresAt: payload.expiresAt },
       time: now,
     });
     return { id: check.id, modelVersion: payload.model.version, receivedAt, record: check.approval as unknown, check };

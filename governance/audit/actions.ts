@@ -21,6 +21,13 @@ export const AUDIT_ACTIONS = {
   rollback: 'rollback',
   /** A privacy officer changed a job's ε budget after it was set (issue 11: re-running a spent job). */
   budgetChanged: 'ledger.budget-changed',
+  // Governance integrity (issue 13).
+  approversInitialised: 'approvers.initialised',
+  approverRolesChanged: 'approver.roles-changed',
+  policyChanged: 'policy.changed',
+  deploymentPaused: 'deployment.paused',
+  deploymentFlagged: 'deployment.flagged',
+  rollbackRefused: 'rollback.refused',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];

@@ -61,7 +61,7 @@ describe('audit log', () => {
     expect(readAuditCheckpoints(db).map((c) => c.seq)).toEqual([4, 8]);
     appendAudit(db, { actor: 'coordinator', action: AUDIT_ACTIONS.jobStopped, subject: 'job-1' });
     expect(readAuditCheckpoints(db).map((c) => c.seq)).toEqual([4, 8, 11]);
-    expect(verifyAuditLog(db)).toEqual({ ok: true, entries: 11, checkpoints: 3, firstBadEntry: null, reason: null });
+    expect(verifyAuditLog(db)).toEqual({ ok: true, entries: 11, checkpoints: 3, firstBadEntry: null, reason: null, problems: [], anchors: 0 });
     db.close();
   });
 

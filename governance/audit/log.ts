@@ -11,7 +11,7 @@ import { canonicalJson } from '../../lib/canonical-json.ts';
 import { TesseraError, describeZodIssues } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { signDetached, toBase64 } from '../identity/ed25519.ts';
-import { loadOrCreateCoordinatorKey } from '../identity/key-file.ts';
+import { loadCheckpointKey } from './checkpoint-key.ts';
 import { AUDIT_ACTIONS, AuditActionSchema, detailsSchemaFor, type AuditAction } from './actions.ts';
 import { GENESIS_HASH, checkpointMessage, entryHash, type AuditCheckpoint, type AuditEntry } from './chain.ts';
 
@@ -76,7 +76,7 @@ function rowToCheckpoint(r: CheckpointRow): AuditCheckpoint {
 }
 
 function writeCheckpoint(db: Db, entry: Pick<AuditEntry, 'seq' | 'hash'>, now: Date): AuditCheckpoint {
-  const key = loadOrCreateCoordinatorKey(stateDirOf(db));
+  const key = loadCheckpointKey(stateDirOf(db));
   const time = now.toISOString();
   const signature = toBase64(signDetached(checkpointMessage({ seq: entry.seq, hash: entry.hash, time }), key.seed));
   const c: AuditCheckpoint = { seq: entry.seq, hash: entry.hash, time, keyId: key.keyId, publicKey: toBase64(key.publicKey), signature };

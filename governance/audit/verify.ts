@@ -8,24 +8,56 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
-import { coordinatorKeyPath, readPrivateKeyFile } from '../identity/key-file.ts';
+import { readPrivateKeyFile } from '../identity/key-file.ts';
+import { readRegistry } from '../identity/registry-store.ts';
+import { registryIntegrityProblems } from '../registry/integrity.ts';
+import { recordedPolicy } from '../deploy/policy-store.ts';
 import { verifyAuditChain, type AuditCheckpoint, type AuditEntry, type AuditVerification } from './chain.ts';
 import { readAuditCheckpoints, readAuditEntries } from './log.ts';
+import { checkAnchors, type WitnessedCheckpoint } from './anchor.ts';
+import { checkpointKeyLocation } from './checkpoint-key.ts';
 
 export interface VerifyOptions {
-  /** The coordinator public key to trust; by default the one in `<state>/keys/coordinator.key`. */
+  /** The coordinator public key to trust; by default the configured checkpoint key's (checkpoint-key.ts). */
   readonly trustedKey?: Uint8Array;
+  /** Checkpoints witnessed outside the state (issue 13 §2): the log must still reach each with the same hash. */
+  readonly anchors?: readonly WitnessedCheckpoint[];
+}
+
+export interface StateVerification extends AuditVerification {
+  /** Everything else that failed: anchors beyond the first, registry rows, the approver and policy chains. */
+  readonly problems: readonly string[];
+  readonly anchors: number;
 }
 
 function defaultTrustedKey(db: Db): Uint8Array | undefined {
   if (db.memory) return undefined;
-  const path = coordinatorKeyPath(dirname(db.name));
+  const { path } = checkpointKeyLocation(dirname(db.name));
   return existsSync(path) ? readPrivateKeyFile(path).publicKey : undefined;
 }
 
-export function verifyAuditLog(db: Db, options: VerifyOptions = {}): AuditVerification {
+/**
+ * Verifies the chain and its checkpoints, then the witnessed anchors, then what the gate relies on: every
+ * model row re-hashed against its audited registration, the approver registry chain and the policy chain.
+ * An empty log fails: a state with models, approvals or deployments always has entries.
+ */
+export function verifyAuditLog(db: Db, options: VerifyOptions = {}): StateVerification {
   const trustedKey = options.trustedKey ?? defaultTrustedKey(db);
-  return verifyAuditChain(readAuditEntries(db), readAuditCheckpoints(db), trustedKey ? { trustedKey } : {});
+  const entries = readAuditEntries(db);
+  const chain = verifyAuditChain(entries, readAuditCheckpoints(db), trustedKey ? { trustedKey } : {});
+  const anchorFailures = checkAnchors(entries, options.anchors ?? [], trustedKey);
+  const problems = [
+    ...anchorFailures.map((f) => f.reason),
+    ...registryIntegrityProblems(db),
+    ...[readRegistry(db).problem, recordedPolicy(db).problem].filter((p): p is string => p !== null),
+  ];
+  const anchors = options.anchors?.length ?? 0;
+  if (!chain.ok) return { ...chain, problems, anchors };
+  const firstAnchor = anchorFailures[0];
+  if (firstAnchor) return { ok: false, entries: chain.entries, checkpoints: chain.checkpoints, firstBadEntry: firstAnchor.firstBadEntry, reason: firstAnchor.reason, problems, anchors };
+  if (entries.length === 0) return { ok: false, entries: 0, checkpoints: chain.checkpoints, firstBadEntry: 1, reason: 'the audit log is empty (a state that was ever used has entries: they were deleted, or this is not the right state)', problems, anchors };
+  if (problems.length) return { ok: false, entries: chain.entries, checkpoints: chain.checkpoints, firstBadEntry: null, reason: problems[0] as string, problems, anchors };
+  return { ...chain, problems, anchors };
 }
 
 /** One JSON document per line: `{"kind":"entry",…}` in sequence order, each checkpoint after its entry. */

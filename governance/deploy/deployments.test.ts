@@ -2,14 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyPairFromSeed } from '../identity/ed25519.ts';
-import { addApprover } from '../identity/approvers.ts';
 import { openDatabase, type Db } from '../state/database.ts';
 import { registerModel, type RegisteredModel } from '../registry/registry.ts';
 import { createApproval } from '../approvals/record.ts';
 import { recordApproval } from '../approvals/store.ts';
 import { readAuditEntries } from '../audit/log.ts';
 import { verifyAuditLog } from '../audit/verify.ts';
-import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from '../../test/governance-fixtures.ts';
+import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, initTestRegistry, tempStateDir } from '../../test/governance-fixtures.ts';
 import { deployModel, deploymentHistory, deploymentRevision, getDeploymentState, rollbackModel, stageOf } from './deployments.ts';
 import { STAGE_TRANSITIONS } from './stages.ts';
 
@@ -28,8 +27,10 @@ async function setup(): Promise<{ dir: string; db: Db; models: RegisteredModel[]
     db.close();
     s.cleanup();
   });
-  addApprover(db, { name: 'Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test' });
-  addApprover(db, { name: 'Owner', publicKey: owner.publicKey, roles: ['model-owner'], actor: 'test' });
+  initTestRegistry(db, [
+    { name: 'Officer', key: officer, roles: ['privacy-officer'] },
+    { name: 'Owner', key: owner, roles: ['model-owner'] },
+  ]);
   const models: RegisteredModel[] = [];
   for (const seed of ['v1', 'v2', 'v3']) {
     models.push(await registerModel(db, s.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, seed), lineage: fixtureLineage(), name: 'heart' }));
@@ -56,7 +57,7 @@ describe('deployments', () => {
     const out = deployModel(db, dir, { version: v1.version, stage: 'production', actor: 'ops' });
     expect(out.ok).toBe(false);
     expect(out.gate?.policySource).toBe('default');
-    expect(out.gate?.unmet.map((u) => u.role)).toEqual(['privacy-officer', 'model-owner']);
+    expect(out.gate?.unmet.map((u) => `${u.code}:${u.role ?? ''}`)).toEqual(['quorum-unmet:model-owner', 'quorum-unmet:privacy-officer', 'quorum-unmet:']);
     expect(getDeploymentState(db, 'heart').production).toBeNull();
     expect(readAuditEntries(db, { action: 'deployment' })[0]?.details).toMatchObject({ outcome: 'refused', stage: 'production' });
   });
@@ -79,10 +80,10 @@ describe('deployments', () => {
     expect(promoted.state).toMatchObject({ production: v2.version, canary: null, history: [v1.version, v2.version], shadow: v3.version });
     expect(() => deployModel(db, dir, { version: v2.version, stage: 'production', actor: 'ops' })).toThrow(/already in production/);
 
-    const back = rollbackModel(db, { name: 'heart', actor: 'ops', reason: 'error rate up' });
+    const back = rollbackModel(db, dir, { name: 'heart', actor: 'ops', reason: 'error rate up' });
     expect(back).toMatchObject({ production: v1.version, history: [v1.version], canary: null, shadow: null });
     expect(stageOf(back, v2.version)).toBe('candidate');
-    expect(() => rollbackModel(db, { name: 'heart', actor: 'ops' })).toThrow(/no earlier production version/);
+    expect(() => rollbackModel(db, dir, { name: 'heart', actor: 'ops' })).toThrow(/no earlier production version/);
 
     expect(deploymentHistory(db, { name: 'heart' }).map((e) => `${e.action}:${e.stage}:${e.version?.slice(0, 6)}`)).toEqual([
       `deploy:production:${v1.version.slice(0, 6)}`,
@@ -95,13 +96,14 @@ describe('deployments', () => {
     expect(verifyAuditLog(db).ok).toBe(true);
   });
 
-  it('takes the policy from a coordinator file in the state dir over the defaults', async () => {
+  it('adds a coordinator file in the state dir to the defaults (it can only tighten)', async () => {
     const { dir, db, models } = await setup();
     writeFileSync(join(dir, 'deployment-policy.json'), JSON.stringify({ roles: [{ role: 'privacy-officer', min: 1 }], maxEpsilon: 1 }));
     const v1 = models[0] as RegisteredModel;
     approveAll(db, v1);
     const out = deployModel(db, dir, { version: v1.version, stage: 'production', actor: 'ops' });
-    expect(out.gate?.policySource).toBe('state:deployment-policy.json');
+    expect(out.gate?.policySource).toBe('default+state:deployment-policy.json');
     expect(out.gate?.unmet.map((u) => u.code)).toEqual(['epsilon-too-high']);
+    expect(out.gate?.roles.map((r) => r.role)).toEqual(['model-owner', 'privacy-officer']);
   });
 });

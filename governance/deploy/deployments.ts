@@ -8,8 +8,10 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
-import { listApprovers } from '../identity/approvers.ts';
+import { readRegistry } from '../identity/registry-store.ts';
 import { getModel, type RegisteredModel } from '../registry/registry.ts';
+import { loadModelArtifact } from '../registry/artifacts.ts';
+import { modelIntegrityProblems } from '../registry/integrity.ts';
 import { listApprovals } from '../approvals/store.ts';
 import { evaluateGate, type GateResult } from './gate.ts';
 import { resolvePolicy } from './policy.ts';
@@ -134,11 +136,26 @@ export function deploymentHistory(db: Db, options: { name?: string; version?: st
   return rows.map((r) => ({ ...r, gate: r.gate === null ? null : (JSON.parse(r.gate) as GateResult) }));
 }
 
-/** Evaluates the gate for a model with its stored approvals, the trust registry and the resolved policy. */
-export function checkGate(db: Db, stateDir: string, model: RegisteredModel, options: { policyFile?: string; now?: Date } = {}): GateResult & { policySource: string } {
-  const { policy, source } = resolvePolicy({ model, stateDir, ...(options.policyFile !== undefined ? { policyFile: options.policyFile } : {}) });
-  const gate = evaluateGate({ model, policy, approvals: listApprovals(db, model.version), approvers: listApprovers(db), now: options.now ?? new Date() });
-  return { ...gate, policySource: source };
+/**
+ * Evaluates the gate for a model with its stored approvals, the verified approver registry (the replayed
+ * signed chain, never the raw table), the layered policy raised to the floor, and the re-hashed registry row.
+ */
+export function checkGate(db: Db, stateDir: string, model: RegisteredModel, options: { policyFile?: string; now?: Date; stage?: 'canary' | 'production' } = {}): GateResult & { policySource: string } {
+  const resolved = resolvePolicy({ db, model, stateDir, ...(options.policyFile !== undefined ? { policyFile: options.policyFile } : {}) });
+  const { registry, problem } = readRegistry(db);
+  const gate = evaluateGate({
+    model,
+    policy: resolved.policy,
+    approvals: listApprovals(db, model.version),
+    approvers: registry.approvers,
+    now: options.now ?? new Date(),
+    stage: options.stage ?? 'production',
+    integrity: modelIntegrityProblems(db, model.version),
+    policyProblem: resolved.problem,
+    registryProblem: problem ?? (registry.initialised ? null : 'the approver registry is not initialised (run `tessera approvers init` once); no approval counts until it is'),
+    raisedByFloor: resolved.raisedByFloor,
+  });
+  return { ...gate, policySource: resolved.source };
 }
 
 export interface DeployInput {
@@ -149,6 +166,17 @@ export interface DeployInput {
   readonly actor: string;
   readonly policyFile?: string;
   readonly now?: Date;
+  /** Signs the audit entry for a signed identity (governance/audit/attribution.ts). */
+  readonly attest?: Attest;
+}
+
+/** Produces an attestation for an audit entry (governance/audit/attribution.ts `Attributed.attest`). */
+export type Attest = (action: string, subject: string, details: Record<string, unknown>, time: Date) => unknown;
+
+/** Details plus the actor's attestation over them, when the actor signed. */
+function attested(attest: Attest | undefined, action: string, subject: string, details: Record<string, unknown>, time: Date): Record<string, unknown> {
+  const a = attest?.(action, subject, details, time);
+  return a === undefined || a === null ? details : { ...details, attestation: a };
 }
 
 export interface DeployOutcome {
@@ -180,29 +208,26 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
     if (input.stage === 'production' && state.production !== null && from !== 'canary') {
       throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Model ${model.version} must serve as canary before it replaces production version ${state.production} (deploy --stage canary first)`);
     }
-    const gate = GATED_STAGES.has(input.stage) ? checkGate(db, stateDir, model, { ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}), now }) : null;
+    const gatedStage = input.stage === 'canary' || input.stage === 'production' ? input.stage : undefined;
+    const gate = gatedStage !== undefined && GATED_STAGES.has(gatedStage) ? checkGate(db, stateDir, model, { ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}), now, stage: gatedStage }) : null;
     let percent: number | null = null;
     if (input.stage === 'canary') {
-      percent = input.percent ?? resolvePolicy({ model, stateDir, ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) }).policy.canaryPercent;
+      percent = input.percent ?? resolvePolicy({ db, model, stateDir, ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) }).policy.canaryPercent;
       if (!(percent > 0 && percent < 100)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--percent must be between 0 and 100 (exclusive), got ${percent}`);
     }
     const audit = (outcome: 'done' | 'refused', previous: string | null): void => {
-      appendAudit(db, {
-        actor: input.actor,
-        action: AUDIT_ACTIONS.deployment,
-        subject: model.version,
-        details: {
+      const details = {
           name: model.name,
           stage: input.stage,
           percent,
           outcome,
           previous,
           policySource: gate?.policySource ?? null,
+          raisedByFloor: gate?.raisedByFloor ?? [],
           unmet: gate?.unmet.map((u) => ({ code: u.code, message: u.message })) ?? [],
           approvals: gate?.counted.map((c) => c.approvalId) ?? [],
-        },
-        time: now,
-      });
+        };
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.deployment, subject: model.version, details: attested(input.attest, AUDIT_ACTIONS.deployment, model.version, details, now), time: now });
     };
     if (gate && !gate.ok) {
       audit('refused', state.production);
@@ -229,28 +254,55 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
 }
 
 /**
- * Returns `name` to its previous production version at once and clears any canary and shadow, so every
- * request goes to the last version that was approved and in production before. Not gated: it restores a
- * version that passed the gate when it was promoted.
+ * Returns `name` to its previous production version and clears any canary and shadow — through the gate
+ * (issue 13 §4): the target must pass the gate for production now (so standing rejections, revoked or
+ * expired approvals and tampered records refuse it) and its artifacts must still hash to its version. A
+ * refused rollback is audited with the reasons and throws TESSERA_ERR_DEPLOY_GATE.
  */
-export function rollbackModel(db: Db, input: { name: string; actor: string; reason?: string; now?: Date }): DeploymentState {
+export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string; attest?: Attest }): DeploymentState {
   const now = input.now ?? new Date();
   const at = now.toISOString();
-  return db.transaction(() => {
+  const outcome = db.transaction((): { saved: DeploymentState } | { refused: { from: string; to: string; reasons: string[] } } => {
     const state = getDeploymentState(db, input.name);
     if (state.production === null) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `'${input.name}' has no production deployment to roll back`);
     const history = state.history.slice(0, -1);
     const previous = history[history.length - 1];
     if (previous === undefined) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `'${input.name}' has no earlier production version than ${state.production}`);
+    const reasons: string[] = [];
+    const model = getModel(db, previous);
+    if (!model) reasons.push(`model ${previous} is not in the registry`);
+    else {
+      const gate = checkGate(db, stateDir, model, { now, stage: 'production', ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) });
+      for (const u of gate.unmet) reasons.push(`${u.code}: ${u.message}`);
+      try {
+        loadModelArtifact(stateDir, previous);
+      } catch (e) {
+        reasons.push(`artifacts-invalid: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (reasons.length > 0) {
+      // Audited in the same transaction, which then commits: the refusal is a record, not a rolled-back attempt.
+      const details = { from: state.production, to: previous, reasons, reason: input.reason ?? null };
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details: attested(input.attest, AUDIT_ACTIONS.rollbackRefused, input.name, details, now), time: now });
+      return { refused: { from: state.production, to: previous, reasons } };
+    }
     const saved = saveState(db, { ...state, production: previous, history, canary: null, canaryPercent: null, shadow: null }, at);
     recordEvent(db, { name: input.name, version: previous, action: 'rollback', stage: 'production', percent: null, previous: state.production, actor: input.actor, at, gate: null });
-    appendAudit(db, {
-      actor: input.actor,
-      action: AUDIT_ACTIONS.rollback,
-      subject: input.name,
-      details: { from: state.production, to: previous, clearedCanary: state.canary, clearedShadow: state.shadow, reason: input.reason ?? null },
-      time: now,
-    });
-    return saved;
+    const details = { from: state.production, to: previous, clearedCanary: state.canary, clearedShadow: state.shadow, reason: input.reason ?? null };
+    appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollback, subject: input.name, details: attested(input.attest, AUDIT_ACTIONS.rollback, input.name, details, now), time: now });
+    return { saved };
   }).immediate();
+  if ('refused' in outcome) {
+    const { to, reasons } = outcome.refused;
+    throw new TesseraError('TESSERA_ERR_DEPLOY_GATE', `Rollback of '${input.name}' to ${to.slice(0, 12)} refused: ${reasons.join('; ')}`, { details: { to, reasons } });
+  }
+  return outcome.saved;
+}
+
+/** Writes a deployment state change made outside deploy/rollback (a pause after a revocation). */
+export function saveDeploymentState(db: Db, next: DeploymentState, event: Omit<DeploymentEvent, 'id' | 'at'>, now: Date): DeploymentState {
+  const at = now.toISOString();
+  const saved = saveState(db, next, at);
+  recordEvent(db, { ...event, at });
+  return saved;
 }

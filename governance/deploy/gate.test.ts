@@ -4,14 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyPairFromSeed, type Ed25519KeyPair } from '../identity/ed25519.ts';
-import { addApprover, listApprovers, revokeApprover } from '../identity/approvers.ts';
+import { listApprovers } from '../identity/approvers.ts';
 import { openDatabase, type Db } from '../state/database.ts';
 import { registerModel, type RegisteredModel } from '../registry/registry.ts';
 import { createApproval, type SignedApproval } from '../approvals/record.ts';
 import { listApprovals, recordApproval } from '../approvals/store.ts';
 import { parsePolicy } from './policy.ts';
 import { evaluateGate } from './gate.ts';
-import { HEART_LOGISTIC, fixtureFairnessReport, fixtureLineage, fixtureWeights, tempStateDir } from '../../test/governance-fixtures.ts';
+import { HEART_LOGISTIC, addTestApprover, fixtureFairnessReport, fixtureLineage, fixtureWeights, initTestRegistry, revokeTestKey, tempStateDir } from '../../test/governance-fixtures.ts';
 import type { DeploymentPolicy } from '../../protocol/job/governance.ts';
 
 const DAY = 86_400_000;
@@ -45,8 +45,7 @@ beforeAll(async () => {
     name: 'heart',
   });
   const at = new Date(T0.getTime() - DAY);
-  addApprover(db, { name: 'Olivia Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test', at });
-  reviewers.forEach((r, i) => addApprover(db, { name: `Reviewer ${i + 1}`, publicKey: r.publicKey, roles: ['fairness-reviewer'], actor: 'test', at }));
+  initTestRegistry(db, [{ name: 'Olivia Officer', key: officer, roles: ['privacy-officer'] }, ...reviewers.map((r, i) => ({ name: `Reviewer ${i + 1}`, key: r, roles: ['fairness-reviewer'] }))], { at });
 });
 
 afterAll(() => {
@@ -72,8 +71,8 @@ describe('deployment gate', () => {
     expect(g.unmet).toEqual([]);
     expect(g.ok).toBe(true);
     expect(g.roles).toEqual([
-      { role: 'privacy-officer', min: 1, of: null, approvals: 1, signers: [officer.keyId] },
-      { role: 'fairness-reviewer', min: 2, of: 3, approvals: 2, signers: [reviewers[0].keyId, reviewers[1].keyId].sort() },
+      { role: 'privacy-officer', min: 1, of: null, approvals: 1, signers: [officer.keyId], people: ['olivia-officer'] },
+      { role: 'fairness-reviewer', min: 2, of: 3, approvals: 2, signers: [reviewers[0].keyId, reviewers[1].keyId].sort(), people: ['reviewer-1', 'reviewer-2'] },
     ]);
     expect(g.counted).toHaveLength(3);
   });
@@ -141,18 +140,23 @@ describe('deployment gate', () => {
 
   it('does not let one person fill two required places', () => {
     const both = key(5);
-    addApprover(db, { name: 'Both Hats', publicKey: both.publicKey, roles: ['model-owner', 'privacy-officer'], actor: 'test', at: new Date(T0.getTime() - DAY) });
+    addTestApprover(db, officer, { name: 'Both Hats', key: both, roles: ['model-owner', 'privacy-officer'] }, new Date(T0.getTime() - DAY));
     const p = parsePolicy({ roles: [{ role: 'privacy-officer' }, { role: 'model-owner' }] }, 'test');
     const g = gate(model, [approve(model, both, 'privacy-officer'), approve(model, both, 'model-owner')], undefined, p);
-    expect(g.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', message: expect.stringMatching(/2 distinct approvers .* only 1/) })]);
-    expect(gate(model, [approve(model, both, 'privacy-officer'), approve(model, both, 'model-owner')], undefined, { ...p, distinctSigners: false }).ok).toBe(true);
+    expect(g.unmet).toEqual([
+      expect.objectContaining({ code: 'quorum-unmet', message: expect.stringMatching(/2 distinct approvers .* only 1/) }),
+      expect.objectContaining({ code: 'quorum-unmet', message: expect.stringMatching(/floor requires approvals from 2 distinct people/) }),
+    ]);
+    // Even a policy that waives distinct signers cannot go below the floor of two distinct people (issue 13 §1).
+    const waived = gate(model, [approve(model, both, 'privacy-officer'), approve(model, both, 'model-owner')], undefined, { ...p, distinctSigners: false });
+    expect(waived.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', message: expect.stringMatching(/floor requires approvals from 2 distinct people; 1 counted \(both-hats\)/) })]);
   });
 
   it('refuses a revoked key, at the gate and on arrival (runs last: it revokes a reviewer)', () => {
     const set = completeSet(model);
     for (const r of set) recordApproval(db, r, { now: T0 });
     expect(listApprovals(db, model.version).length).toBeGreaterThanOrEqual(3);
-    revokeApprover(db, reviewers[0].keyId, { reason: 'laptop stolen', actor: 'test', at: new Date(T0.getTime() + 2 * 3_600_000) });
+    revokeTestKey(db, officer, reviewers[0].keyId, 'laptop stolen', new Date(T0.getTime() + 2 * 3_600_000));
     const g = gate(model, set);
     expect(g.notCounted).toEqual([expect.objectContaining({ code: 'key-revoked', reason: expect.stringMatching(/revoked .*laptop stolen/) })]);
     expect(g.unmet).toEqual([expect.objectContaining({ code: 'quorum-unmet', role: 'fairness-reviewer' })]);

@@ -9,6 +9,8 @@ import type { DeploymentPolicy, RoleRequirement } from '../../protocol/job/gover
 import type { Approver } from '../identity/approvers.ts';
 import type { RegisteredModel } from '../registry/registry.ts';
 import { verifyApproval, type ApprovalFailureCode } from '../approvals/record.ts';
+import { POLICY_FLOOR } from './floor.ts';
+import { reportRuleHeadlines } from '../registry/lineage.ts';
 
 export type GateFailureCode =
   | 'signature-invalid'
@@ -23,7 +25,12 @@ export type GateFailureCode =
   | 'fairness-failed'
   | 'fairness-missing'
   | 'contract-checks-failed'
-  | 'contract-checks-missing';
+  | 'contract-checks-missing'
+  // Issue 13: the floor and the integrity of what the gate reads.
+  | 'policy-below-floor'
+  | 'policy-tampered'
+  | 'integrity-mismatch'
+  | 'registry-broken';
 
 export interface GateFailure {
   readonly code: GateFailureCode;
@@ -46,9 +53,12 @@ export interface RoleStatus {
   readonly role: string;
   readonly min: number;
   readonly of: number | null;
-  /** Distinct valid approvers of this role. */
+  /** Distinct people (not keys) who validly approved in this role. */
   readonly approvals: number;
+  /** Their key ids. */
   readonly signers: readonly string[];
+  /** The people. */
+  readonly people: readonly string[];
 }
 
 export interface GateResult {
@@ -59,7 +69,9 @@ export interface GateResult {
   readonly notCounted: readonly NotCounted[];
   readonly roles: readonly RoleStatus[];
   /** Valid approving records that count. */
-  readonly counted: ReadonlyArray<{ readonly approvalId: string; readonly keyId: string; readonly name: string; readonly role: string }>;
+  readonly counted: ReadonlyArray<{ readonly approvalId: string; readonly keyId: string; readonly person: string; readonly name: string; readonly role: string }>;
+  /** Requirements the policy floor raised (governance/deploy/floor.ts). */
+  readonly raisedByFloor: readonly string[];
 }
 
 export interface GateInput {
@@ -69,10 +81,23 @@ export interface GateInput {
   readonly approvals: ReadonlyArray<{ readonly id?: string; readonly record: unknown }>;
   readonly approvers: readonly Approver[];
   readonly now: Date;
+  /** The stage the gate admits to: approvals signed for `canary` do not count for `production`. */
+  readonly stage?: 'canary' | 'production';
+  /** Problems found re-hashing the stored job spec and lineage (governance/registry/integrity.ts). */
+  readonly integrity?: readonly string[];
+  /** Set when the recorded policy chain or the approver registry chain does not verify. */
+  readonly policyProblem?: string | null;
+  readonly registryProblem?: string | null;
+  readonly raisedByFloor?: readonly string[];
 }
 
 /** Record failures that mean the stored evidence was tampered with: they block, not merely fail to count. */
 const BLOCKING: ReadonlySet<ApprovalFailureCode> = new Set(['signature-invalid', 'malformed', 'model-mismatch', 'lineage-mismatch', 'evidence-mismatch']);
+
+/** Time of a UTC instant in ms; records are compared as instants, never as strings (issue 13 §5). */
+function instant(iso: string): number {
+  return Date.parse(iso);
+}
 
 /**
  * Maximum bipartite matching (Kuhn's augmenting paths; Kuhn 1955) of role slots to distinct signers, for
@@ -106,10 +131,17 @@ export function evaluateGate(input: GateInput): GateResult {
   const { model, policy, now } = input;
   const unmet: GateFailure[] = [];
   const notCounted: NotCounted[] = [];
-  // Latest valid decision per (signer, role): a signer may reject and later approve, or the reverse.
-  const latest = new Map<string, { approvalId: string; keyId: string; name: string; role: string; decision: 'approve' | 'reject'; issuedAt: string; reason: string | null }>();
+  const stage = input.stage ?? 'production';
+  for (const p of input.integrity ?? []) unmet.push({ code: 'integrity-mismatch', message: p });
+  if (input.policyProblem) unmet.push({ code: 'policy-tampered', message: input.policyProblem });
+  if (input.registryProblem) unmet.push({ code: 'registry-broken', message: input.registryProblem });
+  if (policy.roles.length < POLICY_FLOOR.minRoles) {
+    unmet.push({ code: 'policy-below-floor', message: `the policy names no approving role; the floor requires at least ${POLICY_FLOOR.minRoles} role and ${POLICY_FLOOR.minPeople} distinct people (an empty role list cannot switch the gate off)` });
+  }
+  // Latest valid decision per (person, role): a person may reject and later approve, or the reverse, with any of their keys.
+  const latest = new Map<string, { approvalId: string; keyId: string; person: string; name: string; role: string; decision: 'approve' | 'reject'; issuedAt: string; reason: string | null }>();
   for (const a of input.approvals) {
-    const check = verifyApproval(a.record, { approvers: input.approvers, model, now });
+    const check = verifyApproval(a.record, { approvers: input.approvers, model, now, stage, maxValidityMs: policy.maxApprovalValidityDays * 86_400_000 });
     if (!check.ok) {
       const nc: NotCounted = { approvalId: check.id ?? a.id ?? null, keyId: check.keyId, role: check.role, code: check.code, reason: check.reason };
       notCounted.push(nc);
@@ -117,10 +149,11 @@ export function evaluateGate(input: GateInput): GateResult {
       continue;
     }
     const p = check.approval.payload;
-    const key = `${p.signer.keyId}/${p.role}`;
+    const key = `${check.approver.person}/${p.role}`;
     const prev = latest.get(key);
-    if (!prev || prev.issuedAt < p.issuedAt) {
-      latest.set(key, { approvalId: check.id, keyId: p.signer.keyId, name: check.approver.name, role: p.role, decision: p.decision, issuedAt: p.issuedAt, reason: p.reason });
+    // Ties (same instant) resolve to the rejection, so a signer cannot mask their own rejection by re-signing.
+    if (!prev || instant(prev.issuedAt) < instant(p.issuedAt) || (instant(prev.issuedAt) === instant(p.issuedAt) && p.decision === 'reject')) {
+      latest.set(key, { approvalId: check.id, keyId: p.signer.keyId, person: check.approver.person, name: check.approver.name, role: p.role, decision: p.decision, issuedAt: p.issuedAt, reason: p.reason });
     }
   }
 
@@ -134,8 +167,9 @@ export function evaluateGate(input: GateInput): GateResult {
 
   const approvals = decisions.filter((d) => d.decision === 'approve');
   const roles: RoleStatus[] = policy.roles.map((r) => {
-    const signers = [...new Set(approvals.filter((d) => d.role === r.role && (r.keyIds === undefined || r.keyIds.includes(d.keyId))).map((d) => d.keyId))].sort();
-    return { role: r.role, min: r.min, of: r.of ?? null, approvals: signers.length, signers };
+    const valid = approvals.filter((d) => d.role === r.role && (r.keyIds === undefined || r.keyIds.includes(d.keyId)));
+    const people = [...new Set(valid.map((d) => d.person))].sort();
+    return { role: r.role, min: r.min, of: r.of ?? null, approvals: people.length, signers: [...new Set(valid.map((d) => d.keyId))].sort(), people };
   });
   for (const r of roles) {
     if (r.approvals >= r.min) continue;
@@ -146,7 +180,7 @@ export function evaluateGate(input: GateInput): GateResult {
   if (policy.distinctSigners && roles.every((r) => r.approvals >= r.min) && roles.length > 0) {
     const slots = policy.roles.flatMap((r) => Array.from({ length: r.min }, () => r.role));
     const eligible = new Map<string, Set<string>>();
-    for (const r of roles) for (const s of r.signers) eligible.set(s, (eligible.get(s) ?? new Set()).add(r.role));
+    for (const r of roles) for (const s of r.people) eligible.set(s, (eligible.get(s) ?? new Set()).add(r.role));
     const matched = distinctQuorum(slots, eligible);
     if (matched < slots.length) {
       unmet.push({ code: 'quorum-unmet', message: `the policy needs ${slots.length} distinct approvers across roles, but only ${matched} can fill them without one person holding two places` });
@@ -161,7 +195,10 @@ export function evaluateGate(input: GateInput): GateResult {
   if (policy.requireFairnessPassed) {
     const f = model.lineage.fairness;
     if (f === null) unmet.push({ code: 'fairness-missing', message: 'the lineage holds no fairness report (the policy requires one that passes; set requireFairnessPassed to false to waive)' });
-    else if (!f.passed) unmet.push({ code: 'fairness-failed', message: `the fairness report ${f.reportHash.slice(0, 12)}… failed the job's fairness policy` });
+    else if (reportRuleHeadlines(f.report).length === 0) {
+      // An empty rule list checks nothing: "not evaluated", never "passed" (issue 13 §5).
+      unmet.push({ code: 'fairness-missing', message: `the fairness report ${f.reportHash.slice(0, 12)}… was not evaluated against any rule (the job's fairness policy is empty)` });
+    } else if (!f.passed) unmet.push({ code: 'fairness-failed', message: `the fairness report ${f.reportHash.slice(0, 12)}… failed the job's fairness policy` });
   }
   if (policy.requireContractChecksPassed) {
     const c = model.lineage.contractChecks;
@@ -171,6 +208,10 @@ export function evaluateGate(input: GateInput): GateResult {
 
   const counted = approvals
     .filter((d) => roles.some((r) => r.role === d.role && r.signers.includes(d.keyId)))
-    .map((d) => ({ approvalId: d.approvalId, keyId: d.keyId, name: d.name, role: d.role }));
-  return { ok: unmet.length === 0, modelVersion: model.version, evaluatedAt: now.toISOString(), unmet, notCounted, roles, counted };
+    .map((d) => ({ approvalId: d.approvalId, keyId: d.keyId, person: d.person, name: d.name, role: d.role }));
+  const people = new Set(counted.map((c) => c.person));
+  if (people.size < POLICY_FLOOR.minPeople && policy.roles.length >= POLICY_FLOOR.minRoles) {
+    unmet.push({ code: 'quorum-unmet', message: `the policy floor requires approvals from ${POLICY_FLOOR.minPeople} distinct people; ${people.size} counted${people.size ? ` (${[...people].join(', ')})` : ''} — several keys of one person count once` });
+  }
+  return { ok: unmet.length === 0, modelVersion: model.version, evaluatedAt: now.toISOString(), unmet, notCounted, roles, counted, raisedByFloor: input.raisedByFloor ?? [] };
 }

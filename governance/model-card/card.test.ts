@@ -2,13 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHash } from '../../lib/canonical-json.ts';
 import { parseJobSpec } from '../../protocol/job/spec.ts';
 import { keyPairFromSeed } from '../identity/ed25519.ts';
-import { addApprover } from '../identity/approvers.ts';
 import { openDatabase, type Db } from '../state/database.ts';
 import { registerModel, type RegisteredModel } from '../registry/registry.ts';
 import { createApproval } from '../approvals/record.ts';
 import { recordApproval } from '../approvals/store.ts';
 import { deployModel } from '../deploy/deployments.ts';
-import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from '../../test/governance-fixtures.ts';
+import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir, initTestRegistry } from '../../test/governance-fixtures.ts';
 import { privacyStatement, renderModelCardMarkdown } from './card.ts';
 import { generateModelCard } from './generate.ts';
 
@@ -35,8 +34,10 @@ beforeAll(async () => {
     },
   });
   model = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'card'), lineage: fixtureLineage({ jobSpecHash: canonicalHash(jobSpec) }), jobSpec });
-  addApprover(db, { name: 'Olivia Officer', publicKey: officer.publicKey, roles: ['privacy-officer'], actor: 'test' });
-  addApprover(db, { name: 'Mo Owner', publicKey: owner.publicKey, roles: ['model-owner'], actor: 'test' });
+  initTestRegistry(db, [
+    { name: 'Olivia Officer', key: officer, roles: ['privacy-officer'] },
+    { name: 'Mo Owner', key: owner, roles: ['model-owner'] },
+  ]);
   recordApproval(db, createApproval({ model, role: 'privacy-officer', decision: 'approve', key: officer, validForMs: 86_400_000 }));
   recordApproval(db, createApproval({ model, role: 'model-owner', decision: 'approve', key: owner, validForMs: 86_400_000 }));
   expect(deployModel(db, state.dir, { version: model.version, stage: 'production', actor: 'ops' }).ok).toBe(true);

@@ -38,6 +38,12 @@ export const ContractEvidence = z.object({
   /** Clients that declined or were excluded for contract violations (they did not train). */
   violations: z.number().int().min(0).default(0),
   summary: z.string().default(''),
+  // Counts from the clients' actual results (issue 13 §5; governance/registry/contract-evidence.ts). Absent in
+  // lineages registered before them.
+  checked: z.number().int().min(0).optional(),
+  passedChecks: z.number().int().min(0).optional(),
+  declined: z.number().int().min(0).optional(),
+  perRound: z.array(z.object({ round: z.number().int().min(0), checked: z.number().int().min(0), passed: z.number().int().min(0), declined: z.number().int().min(0) })).optional(),
 });
 export type ContractEvidence = z.infer<typeof ContractEvidence>;
 

@@ -62,6 +62,8 @@ export const FairnessSection = z
     /** Rules every evaluation report records pass/fail for (the deployment gate reads the result). */
     policy: z.array(FairnessRule).default([]),
   })
+  // Strict: a section written with `"rules"` instead of `"policy"` was once dropped silently (issue 13 §5).
+  .strict()
   .superRefine((s, ctx) => {
     const declared = new Set(s.sensitive);
     s.policy.forEach((rule, i) => {

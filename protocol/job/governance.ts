@@ -48,6 +48,14 @@ export const DeploymentSection = z
     requireContractChecksPassed: z.boolean().default(true),
     /** Share of prediction requests a canary receives when `--percent` is not given. */
     canaryPercent: z.number().gt(0).lt(100).default(10),
+    /** Longest validity an approval may carry (`tessera approve --expires`); the floor caps it at 365 days. */
+    maxApprovalValidityDays: z.number().int().min(1).max(365).default(90),
+    /**
+     * What happens to a canary or production version when revoking a key leaves it short of the policy:
+     * `pause` takes it out of traffic (a production version falls back to the previous one that still passes
+     * the gate, or stops serving), `flag` keeps it serving with a recorded, listed flag.
+     */
+    onRevocation: z.enum(['pause', 'flag']).default('pause'),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -17,6 +17,7 @@ export const PAGE_PARTS = {
   operator: [{ file: 'docs/operator.md' }],
   'client-policy': [{ file: 'docs/client-policy.md' }],
   'privacy-accounting': [{ file: 'docs/privacy-accounting.md' }],
+  'governance-integrity': [{ file: 'docs/governance-integrity.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;

@@ -10,6 +10,7 @@ import { APPROVALS_MIGRATIONS } from './approvals.ts';
 import { AUDIT_MIGRATIONS } from './audit.ts';
 import { CONSENT_MIGRATIONS } from './consent.ts';
 import { DEPLOY_MIGRATIONS } from './deploy.ts';
+import { GOVERNANCE_INTEGRITY_MIGRATIONS } from './governance-integrity.ts';
 import { IDENTITY_MIGRATIONS } from './identity.ts';
 import { JOBS_MIGRATIONS } from './jobs.ts';
 import { LEDGER_MIGRATIONS } from './ledger.ts';
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...REGISTRY_MIGRATIONS,
   ...APPROVALS_MIGRATIONS,
   ...DEPLOY_MIGRATIONS,
+  ...GOVERNANCE_INTEGRITY_MIGRATIONS,
 ];

@@ -1,0 +1,77 @@
+/**
+ * The policy floor (issue 13 §1): the least any deployment policy requires, fixed in code, so no job spec,
+ * policy file, state file or flag can switch the gate off. It plays the part of a Kubernetes admission
+ * policy that a workload's own manifest cannot lower. Policies combine by `tighten`, which keeps the stricter
+ * of each requirement, so every layer (recorded policy, state file, job spec, `--policy`) can only add.
+ */
+import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
+import type { DeploymentPolicy, RoleRequirement } from '../../protocol/job/governance.ts';
+
+export const POLICY_FLOOR = {
+  /** At least one role must approve … */
+  minRoles: 1,
+  /** … and approvals must come from at least two distinct people (not keys). */
+  minPeople: 2,
+  distinctSigners: true,
+  requireFairnessPassed: true,
+  requireContractChecksPassed: true,
+  maxApprovalValidityDays: 365,
+} as const;
+
+function tightenRole(a: RoleRequirement, b: RoleRequirement): RoleRequirement {
+  const keyIds = a.keyIds && b.keyIds ? a.keyIds.filter((k) => b.keyIds?.includes(k)) : (a.keyIds ?? b.keyIds);
+  const of = a.of === undefined ? b.of : b.of === undefined ? a.of : Math.max(a.of, b.of);
+  return { role: a.role, min: Math.max(a.min, b.min), ...(of !== undefined ? { of } : {}), ...(keyIds !== undefined ? { keyIds: [...keyIds].sort() } : {}) };
+}
+
+/** The stricter of two policies, requirement by requirement (roles: union, larger minimum, narrower panel). */
+export function tighten(a: DeploymentPolicy, b: DeploymentPolicy): DeploymentPolicy {
+  const roles = new Map<string, RoleRequirement>();
+  for (const r of [...a.roles, ...b.roles]) {
+    const prev = roles.get(r.role);
+    roles.set(r.role, prev ? tightenRole(prev, r) : tightenRole(r, r));
+  }
+  const eps = [a.maxEpsilon, b.maxEpsilon].filter((e): e is number => e !== undefined);
+  return {
+    roles: [...roles.values()].sort((x, y) => (x.role < y.role ? -1 : x.role > y.role ? 1 : 0)),
+    distinctSigners: a.distinctSigners || b.distinctSigners,
+    ...(eps.length ? { maxEpsilon: Math.min(...eps) } : {}),
+    requireFairnessPassed: a.requireFairnessPassed || b.requireFairnessPassed,
+    requireContractChecksPassed: a.requireContractChecksPassed || b.requireContractChecksPassed,
+    canaryPercent: Math.min(a.canaryPercent, b.canaryPercent),
+    maxApprovalValidityDays: Math.min(a.maxApprovalValidityDays, b.maxApprovalValidityDays),
+    onRevocation: a.onRevocation === 'pause' || b.onRevocation === 'pause' ? 'pause' : 'flag',
+  };
+}
+
+/** The normal form of a policy (roles sorted, panels sorted), so equal policies hash alike. */
+export function normalisePolicy(p: DeploymentPolicy): DeploymentPolicy {
+  return tighten(p, p);
+}
+
+export function policyHash(p: DeploymentPolicy): string {
+  return canonicalHash(normalisePolicy(p));
+}
+
+/** True when `next` requires at least everything `current` does. */
+export function isAtLeastAsStrict(next: DeploymentPolicy, current: DeploymentPolicy): boolean {
+  return canonicalJson(tighten(next, current)) === canonicalJson(normalisePolicy(next));
+}
+
+/** Raises a policy to the floor's booleans and validity cap; reports what it raised, for the gate result. */
+export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; raised: string[] } {
+  const raised: string[] = [];
+  if (!p.distinctSigners) raised.push('distinctSigners: false → true');
+  if (!p.requireFairnessPassed) raised.push('requireFairnessPassed: false → true');
+  if (!p.requireContractChecksPassed) raised.push('requireContractChecksPassed: false → true');
+  return {
+    policy: {
+      ...normalisePolicy(p),
+      distinctSigners: true,
+      requireFairnessPassed: true,
+      requireContractChecksPassed: true,
+      maxApprovalValidityDays: Math.min(p.maxApprovalValidityDays, POLICY_FLOOR.maxApprovalValidityDays),
+    },
+    raised,
+  };
+}
