@@ -11,6 +11,7 @@ import { selectRows, type Examples } from '../../datasets/types.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../../protocol/job/spec.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { throwawayConsortium } from '../../governance/identity/client-roster.ts';
 
 export const logger = silentLogger();
 
@@ -43,17 +44,30 @@ export function logisticJob(overrides: Partial<JobSpecInput> = {}): JobSpec {
   });
 }
 
-export async function coordinator(): Promise<CoordinatorServer> {
-  return startCoordinator({ logger, port: 0 });
+/**
+ * The test consortium: every client id a test names gets a throw-away Ed25519 key on first use, and the roster
+ * the test coordinators admit lists exactly those keys, under organisation `org-<id>` unless a test says otherwise.
+ */
+export const consortium = throwawayConsortium((id) => `org-${id}`);
+
+/** A coordinator on 127.0.0.1:`port` admitting the test consortium; caps sized for the many clients of one host. */
+export async function coordinator(port = 0): Promise<CoordinatorServer> {
+  return startCoordinator({ logger, port, roster: consortium.roster, maxConnectionsPerAddress: 1024 });
 }
 
-export function socketClient(server: CoordinatorServer, id: string, data: ClientData, mods: ClientMod[] = []): ClientNode {
-  const transport = socketIoClientTransport({
+/** A socket transport for `id`, proving its consortium key (reconnecting fast, as tests want). */
+export function authenticatedTransport(server: { url: string }, id: string, examples: number, orgId = `org-${id}`): ReturnType<typeof socketIoClientTransport> {
+  return socketIoClientTransport({
     url: server.url,
-    handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}`, examples: data.train.n },
+    handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId, examples },
+    identity: consortium.identityOf(id, orgId),
     reconnectDelayMs: 100,
     reconnectDelayMaxMs: 200,
   });
+}
+
+export function socketClient(server: CoordinatorServer, id: string, data: ClientData, mods: ClientMod[] = []): ClientNode {
+  const transport = authenticatedTransport(server, id, data.train.n);
   return new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data, logger, mods });
 }
 
