@@ -244,6 +244,18 @@ export class Federation {
     p.resolve(msg);
   }
 
+  /**
+   * Closes a client's connection from the coordinator's side (an operator's kick, a deviating-coordinator
+   * harness). Not final: the client reconnects with back-off and must prove its key again. False when unknown.
+   */
+  disconnect(clientId: string, reason: string): boolean {
+    const entry = this.connections.get(clientId);
+    if (!entry) return false;
+    this.dropClient(clientId, reason);
+    entry.connection.disconnect(reason);
+    return true;
+  }
+
   /** Fails every open task (used when a job stops). */
   cancelAll(reason: string): void {
     for (const [taskId, p] of [...this.pending]) {
