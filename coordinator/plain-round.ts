@@ -13,6 +13,7 @@ import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
 import { accumulate, type Aggregate } from './strategy.ts';
+import { checkPlainUpdate, maxPlainUpdateNorm } from './update-bounds.ts';
 
 export interface TrainingContext {
   readonly jobId: string;
@@ -80,6 +81,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let clipReports = 0;
       let indicatorSum = 0;
       let indicatorReports = 0;
+      const maxNorm = maxPlainUpdateNorm(spec, ctx.global.length);
       replies.forEach((r, i) => {
         const c = ctx.selected[i] as ConnectedClient;
         if (r.status === 'rejected') {
@@ -100,6 +102,15 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         if (reply.dataCheck) dataChecks.push(reply.dataCheck);
         const update = decodeUpdate(reply, ctx.global.length, c, dropped);
         if (!update) return;
+        try {
+          // Limits before trust (issue 12): a proven client may still send a poisoned update.
+          checkPlainUpdate({ update, examples: reply.examples, declaredExamples: c.examples, maxNorm });
+        } catch (e) {
+          const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+          ctx.logger.warn({ client: c.clientId, org: c.orgId, round, code: err.code }, `update refused: ${err.message}`);
+          dropped.push({ clientId: c.clientId, orgId: c.orgId, code: err.code, reason: `update refused: ${err.message}` });
+          return;
+        }
         const w = weighting === 'examples' ? reply.examples : 1;
         accumulate(sum, update, w);
         totalWeight += w;
