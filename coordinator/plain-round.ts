@@ -100,7 +100,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           return;
         }
         if (reply.dataCheck) dataChecks.push(reply.dataCheck);
-        const update = decodeUpdate(reply, ctx.global.length, c, dropped);
+        const update = decodeUpdate(reply, ctx.global.length, c, dropped, ctx.logger);
         if (!update) return;
         try {
           // Limits before trust (issue 12): a proven client may still send a poisoned update.
@@ -144,11 +144,12 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
   };
 }
 
-function decodeUpdate(reply: UpdateResult, length: number, c: ConnectedClient, dropped: ExcludedClient[]): Float32Array | null {
+function decodeUpdate(reply: UpdateResult, length: number, c: ConnectedClient, dropped: ExcludedClient[], logger: Logger): Float32Array | null {
   try {
     return decodeFloat32(reply.update, length);
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_MESSAGE_INVALID', String(e));
+    logger.warn({ client: c.clientId, org: c.orgId, round: reply.round, code: err.code }, `update refused: ${err.message}`);
     dropped.push({ clientId: c.clientId, orgId: c.orgId, code: err.code, reason: `update refused: ${err.message}` });
     return null;
   }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { runJob } from '../coordinator/job-runner.ts';
-import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
 import type { ClientNode } from '../client/node.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
