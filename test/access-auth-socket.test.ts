@@ -1,10 +1,14 @@
 /**
- * Attack tests for client authentication (issue 12, item 1), over real sockets on 127.0.0.1: an impostor without
+ * Attack tests for client authentication (issue 12, item 1), over real sockets on 127.0.0.1 — plain and over TLS
+ * with certificates from `tessera certs dev` (governance/identity/dev-certificates.ts): an impostor without
  * the key, an eviction attempt during a job, a replayed proof, a client forcibly disconnected by the server, an
  * organisation claim the roster contradicts, a coordinator proving the wrong key, and a peer that never proves.
  * Each attack is played by a hand-driven socket (test/support/raw-socket-client.ts) that speaks the wire protocol.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientNode } from '../client/node.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { runJob } from '../coordinator/job-runner.ts';
@@ -13,8 +17,8 @@ import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights } from '../ml/weights.ts';
 import { seededRandom } from '../privacy/random.ts';
-import { startCoordinator } from '../coordinator/server.ts';
-import { authenticatedTransport, consortium, coordinator, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
+import { makeDevCertificates } from '../governance/identity/dev-certificates.ts';
+import { authenticatedTransport, clientTls, consortium, coordinator, logger, logisticJob, mnistSlice, socketClient, type TestTls } from './support/federation-fixtures.ts';
 import { provenRawClient, rawClient, type RawClient } from './support/raw-socket-client.ts';
 
 let server: CoordinatorServer | undefined;
@@ -32,8 +36,20 @@ afterEach(async () => {
   server = undefined;
 });
 
+let tls: TestTls | undefined;
+
+beforeAll(() => {
+  const made = makeDevCertificates({ outDir: join(mkdtempSync(join(tmpdir(), 'tessera-auth-tls-')), 'certs'), hosts: ['127.0.0.1'] });
+  tls = { cert: readFileSync(made.serverCert, 'utf8'), key: readFileSync(made.serverKey, 'utf8'), ca: readFileSync(made.caCert, 'utf8') };
+});
+
+const ca = (url: string): { ca?: string } => {
+  const t = clientTls(url);
+  return t ? { ca: t.ca } : {};
+};
+
 function raw(url: string, clientId: string, o: Parameters<typeof rawClient>[2] = {}): RawClient {
-  const r = rawClient(url, clientId, o);
+  const r = rawClient(url, clientId, { ...ca(url), ...o });
   raws.push(r);
   return r;
 }
@@ -47,9 +63,11 @@ function initialWeights(spec: ReturnType<typeof logisticJob>): Float32Array {
   return w;
 }
 
-describe('client authentication over sockets', () => {
+describe.each([{ transport: 'plain', useTls: false }, { transport: 'TLS', useTls: true }])('client authentication over $transport sockets', ({ useTls }) => {
+  const start = (o: { handshakeTimeoutMs?: number } = {}): Promise<CoordinatorServer> => coordinator(0, { ...o, ...(useTls && tls ? { tls } : {}) });
+
   it('refuses an impostor who claims a rostered client id without its key; it never joins or receives a task', async () => {
-    server = await coordinator();
+    server = await start();
     consortium.identityOf('cleveland-client', 'cleveland');
     const impostor = raw(server.url, 'cleveland-client', { orgId: 'cleveland' });
     const tasks: unknown[] = [];
@@ -69,7 +87,7 @@ describe('client authentication over sockets', () => {
 
   it('an eviction attempt during a job fails: the attacker gets DUPLICATE_CLIENT, the real client keeps its place and finishes', async () => {
     await initBackend();
-    server = await coordinator();
+    server = await start();
     nodes = [socketClient(server, 'hospital-a', { train: mnistSlice(0, 60) }), socketClient(server, 'hospital-b', { train: mnistSlice(60, 60) })];
     await server.federation.waitForClients(2, 10_000);
     const spec = logisticJob({ rounds: 3, minClients: 2, roundDeadlineMs: 20_000 });
@@ -111,7 +129,7 @@ describe('client authentication over sockets', () => {
   });
 
   it('refuses a replayed proof: a signature recorded on one connection does not open another', async () => {
-    server = await coordinator();
+    server = await start();
     const key = consortium.identityOf('replayed');
     const first = raw(server.url, 'replayed');
     const recorded = await first.proofFor(key); // what an eavesdropper on connection 1 would see
@@ -122,12 +140,12 @@ describe('client authentication over sockets', () => {
     expect(await second.verdict()).toMatchObject({ type: 'refused', code: 'TESSERA_ERR_AUTH_FAILED' });
     expect(server.federation.isConnected('replayed')).toBe(false);
     // The same key, proving freshly on a third connection, is accepted.
-    raws.push(await provenRawClient(server.url, 'replayed', key));
+    raws.push(await provenRawClient(server.url, 'replayed', key, ca(server.url)));
     expect(server.federation.isConnected('replayed')).toBe(true);
   });
 
   it('a client forcibly disconnected by the server reconnects with back-off, proves again and rejoins', async () => {
-    server = await coordinator();
+    server = await start();
     nodes = [socketClient(server, 'kicked', { train: mnistSlice(0, 10) })];
     await server.federation.waitForClients(1, 10_000);
     const before = server.federation.clients()[0]?.connectedAt ?? 0;
@@ -139,19 +157,19 @@ describe('client authentication over sockets', () => {
   });
 
   it('takes the organisation from the roster: a rostered client claiming another organisation is refused', async () => {
-    server = await coordinator();
+    server = await start();
     const key = consortium.identityOf('va-client', 'va');
     const liar = raw(server.url, 'va-client', { orgId: 'cleveland' });
     liar.sendProof(await liar.proofFor(key));
     const v = await liar.verdict();
     expect(v).toMatchObject({ type: 'refused', code: 'TESSERA_ERR_AUTH_FAILED' });
     expect(v.type === 'refused' ? v.message : '').toMatch(/roster lists it for va/);
-    raws.push(await provenRawClient(server.url, 'va-client', key, { orgId: 'va' }));
+    raws.push(await provenRawClient(server.url, 'va-client', key, { orgId: 'va', ...ca(server.url) }));
     expect(server.federation.clients()).toMatchObject([{ clientId: 'va-client', orgId: 'va' }]);
   });
 
   it('proves the coordinator key to the client; a client expecting another coordinator key refuses to go on', async () => {
-    server = await coordinator();
+    server = await start();
     const t = authenticatedTransport(server, 'pinned-ok', 5);
     cleanups.push(() => t.close());
     await new Promise<void>((resolve) => t.onConnect(resolve));
@@ -164,6 +182,7 @@ describe('client authentication over sockets', () => {
       handshake: { protocolVersion: PROTOCOL_VERSION, clientId: 'pinned-no', orgId: 'org-pinned-no', examples: 5 },
       identity: consortium.identityOf('pinned-no'),
       expectedCoordinatorKey: strangerKey.publicKey,
+      ...(clientTls(server.url) ? { tls: clientTls(server.url) } : {}),
     });
     cleanups.push(() => wary.close());
     const refused = await new Promise<string>((resolve) => wary.onRefused((code) => resolve(code)));
@@ -173,7 +192,8 @@ describe('client authentication over sockets', () => {
   });
 
   it('closes a peer that never proves at the handshake deadline, and one that sends no client nonce at once', async () => {
-    server = await startCoordinator({ logger, port: 0, roster: consortium.roster, handshakeTimeoutMs: 500 });
+    server = await start({ handshakeTimeoutMs: 500 });
+    expect(server.url.startsWith(useTls ? 'https:' : 'http:')).toBe(true);
     const idle = raw(server.url, 'idle');
     await idle.challenge();
     expect(await idle.verdict()).toMatchObject({ type: 'refused', code: 'TESSERA_ERR_AUTH_REQUIRED' });

@@ -28,7 +28,7 @@ describe.skipIf(process.platform === 'win32')('state and key file modes', () => 
     db.prepare('INSERT INTO t VALUES (1)').run();
     expect(mode(state)).toBe(0o700);
     for (const f of ['tessera.db', 'tessera.db-wal', 'tessera.db-shm']) expect([f, mode(join(state, f))]).toEqual([f, 0o600]);
-    await writeModelArtifacts(state, { kind: 'logistic', inputs: 4, classes: 2 }, new Float32Array(10).fill(0.5));
+    await writeModelArtifacts(state, { kind: 'logistic', inputs: 4, classes: 2, l2: 0 }, new Float32Array(10).fill(0.5));
     loadOrCreateCoordinatorKey(state);
     db.close();
     const entries = walk(state);

@@ -50,9 +50,34 @@ export function logisticJob(overrides: Partial<JobSpecInput> = {}): JobSpec {
  */
 export const consortium = throwawayConsortium((id) => `org-${id}`);
 
-/** A coordinator on 127.0.0.1:`port` admitting the test consortium; caps sized for the many clients of one host. */
-export async function coordinator(port = 0): Promise<CoordinatorServer> {
-  return startCoordinator({ logger, port, roster: consortium.roster, maxConnectionsPerAddress: 1024 });
+/** The CA that test clients trust when a test coordinator serves TLS (set by `coordinator(port, { tls })`). */
+let trustedCa: string | undefined;
+
+export interface TestTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/**
+ * A coordinator on 127.0.0.1:`port` admitting the test consortium; caps sized for the many clients of one host.
+ * With `tls` (PEM texts, e.g. from makeDevCertificates) it serves HTTPS/WSS and test clients verify it with `ca`.
+ */
+export async function coordinator(port = 0, o: { tls?: TestTls; handshakeTimeoutMs?: number } = {}): Promise<CoordinatorServer> {
+  trustedCa = o.tls?.ca;
+  return startCoordinator({
+    logger,
+    port,
+    roster: consortium.roster,
+    maxConnectionsPerAddress: 1024,
+    ...(o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}),
+    ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+  });
+}
+
+/** What a test client needs to reach `url`: the CA of the test coordinator when it serves TLS. */
+export function clientTls(url: string): { ca: string } | undefined {
+  return url.startsWith('https:') && trustedCa !== undefined ? { ca: trustedCa } : undefined;
 }
 
 /** A socket transport for `id`, proving its consortium key (reconnecting fast, as tests want). */
@@ -61,6 +86,7 @@ export function authenticatedTransport(server: { url: string }, id: string, exam
     url: server.url,
     handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId, examples },
     identity: consortium.identityOf(id, orgId),
+    ...(clientTls(server.url) ? { tls: clientTls(server.url) } : {}),
     reconnectDelayMs: 100,
     reconnectDelayMaxMs: 200,
   });

@@ -22,7 +22,7 @@ export interface RawClient {
   close(): void;
 }
 
-export function rawClient(url: string, clientId: string, o: { orgId?: string; protocolVersion?: number; examples?: number; withoutNonce?: boolean } = {}): RawClient {
+export function rawClient(url: string, clientId: string, o: { orgId?: string; protocolVersion?: number; examples?: number; withoutNonce?: boolean; ca?: string } = {}): RawClient {
   const clientNonce = new Uint8Array(randomBytes(32));
   const auth = {
     protocolVersion: o.protocolVersion ?? PROTOCOL_VERSION,
@@ -31,7 +31,7 @@ export function rawClient(url: string, clientId: string, o: { orgId?: string; pr
     examples: o.examples ?? 10,
     ...(o.withoutNonce === true ? {} : { clientNonce: toBase64(clientNonce) }),
   };
-  const socket = io(url, { auth, transports: ['websocket'], reconnection: false });
+  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}) });
   const messages: AuthServerMessage[] = [];
   const waiters: Array<() => void> = [];
   socket.on(AUTH_EVENT, (raw: unknown) => {
@@ -72,7 +72,7 @@ export function rawClient(url: string, clientId: string, o: { orgId?: string; pr
 }
 
 /** A raw client that completes the handshake honestly with `key`; resolves once the coordinator accepted it. */
-export async function provenRawClient(url: string, clientId: string, key: Ed25519KeyPair, o: { orgId?: string } = {}): Promise<RawClient> {
+export async function provenRawClient(url: string, clientId: string, key: Ed25519KeyPair, o: { orgId?: string; ca?: string } = {}): Promise<RawClient> {
   const c = rawClient(url, clientId, o);
   c.sendProof(await c.proofFor(key));
   const v = await c.verdict();
