@@ -55,6 +55,7 @@ export function registerKeys(program: Command): void {
           );
         const files = pairs(o.client, '--client', 'PUBLIC_KEY_FILE');
         const orgs = pairs(o.org, '--org', 'ORGANISATION');
+        if (files.size !== o.client.length || orgs.size !== o.org.length) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'a client id is named twice in --client or --org');
         for (const id of orgs.keys()) if (!files.has(id)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org names ${id}, which no --client lists`);
         const entries = [...files].map(([clientId, publicKeyFile]) => {
           const orgId = orgs.get(clientId);

@@ -19,6 +19,7 @@ import type { Db } from '../governance/state/database.ts';
 import type { ClientRoster } from '../governance/identity/client-roster.ts';
 import { keyPairFromSeed, type Ed25519KeyPair } from '../governance/identity/ed25519.ts';
 import { loadOrCreateCoordinatorKey } from '../governance/identity/key-file.ts';
+import { operatorTokenVerifier } from '../governance/identity/operator-tokens.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import type { ConnectionCaps } from './transport/connection-limits.ts';
 
@@ -104,7 +105,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const jobs: JobBoard = new Map();
   const metrics = new Metrics();
   const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
-  registerAdminRoutes(app, { federation, jobs, metrics, security });
+  registerAdminRoutes(app, { federation, jobs, metrics, security, verifyToken: operatorTokenVerifier(options.stateDir) });
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');

@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_COORDINATOR_IDENTITY: "The coordinator's proof of its key did not verify, or the key is not the one the client expects.",
   TESSERA_ERR_CONNECTION_LIMIT: 'A connection or message limit was reached (too many connections from one address or in total, or a message larger than allowed).',
   TESSERA_ERR_UPDATE_OUT_OF_BOUNDS: "A plain update breaks the job's bounds (L2 norm above the clip norm plus the DP noise allowance, or more examples than the client declared).",
+  TESSERA_ERR_UNAUTHENTICATED: 'An operator API request carried no valid token (HTTP 401).',
+  TESSERA_ERR_FORBIDDEN: "The operator token's role may not use this route (HTTP 403).",
   TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
