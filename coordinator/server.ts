@@ -90,7 +90,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
       }) as unknown as FastifyInstance)
     : Fastify({ loggerInstance: httpLogger });
+  const metrics = new Metrics();
   const transportOptions: SocketServerOptions = {
+    onRefusal: (code) => metrics.inc('tessera_connections_refused_total', 'Connections refused before they reached the federation, by error code', { code }),
     roster: options.roster,
     coordinatorKey,
     logger: options.logger,
@@ -103,7 +105,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const transport = socketIoServerTransport(app.server, transportOptions);
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
   const jobs: JobBoard = new Map();
-  const metrics = new Metrics();
   const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
   registerAdminRoutes(app, { federation, jobs, metrics, security, verifyToken: operatorTokenVerifier(options.stateDir) });
   if (options.stateDir !== undefined && options.db !== undefined) {

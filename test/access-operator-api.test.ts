@@ -12,7 +12,8 @@ import { OPERATOR_ROLES, createOperatorToken, operatorTokensPath, revokeOperator
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { tempStateDir } from './governance-fixtures.ts';
 import { consortium, logger } from './support/federation-fixtures.ts';
-import { provenRawClient, type RawClient } from './support/raw-socket-client.ts';
+import { provenRawClient, rawClient, type RawClient } from './support/raw-socket-client.ts';
+import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
 
 const state = tempStateDir('tessera-operator-api-');
 let db: Db;
@@ -79,6 +80,26 @@ describe('operator API roles', () => {
     expect((await get('/v1/jobs/job-1', tokens.get('viewer'))).status).toBe(403);
     const r = await get('/v1/clients', tokens.get('operator'));
     expect(r.body).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api' }] });
+  });
+
+  it('/v1/metrics is valid Prometheus text and counts refused connections by code', async () => {
+    const impostor = rawClient(server.url, 'api-client', { orgId: 'org-api' });
+    impostor.sendProof(await impostor.proofFor(keyPairFromSeed(new Uint8Array(32).fill(9))));
+    expect(await impostor.verdict()).toMatchObject({ code: 'TESSERA_ERR_DUPLICATE_CLIENT' });
+    impostor.close();
+    server.metrics.inc('tessera_test_total', 'help with a backslash \\ and\na newline', { job: 'quote " backslash \\ newline \n end' });
+    const r = await get('/v1/metrics', tokens.get('viewer'));
+    const text = String(r.body);
+    // The exposition grammar, line by line (Prometheus "Text format details"): comments, then samples whose label
+    // values contain no raw quote, backslash or line feed except as the escapes \", \\ and \n.
+    const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+    const label = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
+    const sample = new RegExp(`^${name}(?:\\{${label}(?:,${label})*\\})? -?(?:[0-9.e+-]+|NaN|\\+Inf|-Inf)$`);
+    const comment = new RegExp(`^# (?:HELP ${name} (?:[^\\\\\\n]|\\\\[\\\\n])*|TYPE ${name} (?:counter|gauge|histogram|summary|untyped))$`);
+    const lines = text.trimEnd().split('\n');
+    for (const l of lines) expect([l, sample.test(l) || comment.test(l)]).toEqual([l, true]);
+    expect(text).toMatch(/^tessera_connections_refused_total\{code="TESSERA_ERR_DUPLICATE_CLIENT"\} 1$/m);
+    expect(text).toContain('tessera_test_total{job="quote \\" backslash \\\\ newline \\n end"} 1');
   });
 
   it('/v1/health is open and names no organisation', async () => {

@@ -42,6 +42,8 @@ export interface SocketServerOptions extends ConnectionCaps {
   /** Upper bound of any per-connection limit a task may ask for (default 512 MiB). */
   maxMessageBytes?: number;
   handshakeTimeoutMs?: number;
+  /** Called with the code of every refused connection (connection caps, failed handshakes): for metrics. */
+  onRefusal?: (code: string) => void;
 }
 
 export interface SocketServerTransport extends ServerTransport {
@@ -64,7 +66,10 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
   const afterAuth = options.authenticatedMessageBytes ?? DEFAULT_AUTHENTICATED_MESSAGE_BYTES;
   const ceiling = options.maxMessageBytes ?? 512 * 1024 * 1024;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  const gate = connectionGate(options, (address, why) => log.warn({ code: 'TESSERA_ERR_CONNECTION_LIMIT', address }, `connection refused: ${why}`));
+  const gate = connectionGate(options, (address, why) => {
+    log.warn({ code: 'TESSERA_ERR_CONNECTION_LIMIT', address }, `connection refused: ${why}`);
+    options.onRefusal?.('TESSERA_ERR_CONNECTION_LIMIT');
+  });
   const io = new Server(http, {
     maxHttpBufferSize: preAuth,
     // Websocket only: engine.io's long-polling transport would buffer request bodies by its own rules.
@@ -120,6 +125,7 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
       if (!socket.connected) return;
       if (!outcome.ok) {
         log.warn({ code: outcome.code, claimedClient: handshake.clientId, address }, `connection refused: ${outcome.message}`);
+        options.onRefusal?.(outcome.code);
         refuse(outcome.code, outcome.message);
         return;
       }
