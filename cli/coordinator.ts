@@ -45,6 +45,9 @@ export function registerCoordinator(program: Command): void {
     .action(
       action(async (o: CoordinatorOptions) => {
         const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
+        // Roster, TLS files and caps are checked before TensorFlow.js loads: a misconfiguration fails at once.
+        const { accessOptions } = await import('./coordinator-access.ts');
+        const access = accessOptions(o);
         // Loaded on use, so other commands do not pay for TensorFlow.js and fastify.
         const { startCoordinator } = await import('../coordinator/server.ts');
         const { runJob } = await import('../coordinator/job-runner.ts');
@@ -60,8 +63,7 @@ export function registerCoordinator(program: Command): void {
         const db = o.state !== undefined ? openDatabase(o.state) : undefined;
         const state = db && o.state !== undefined ? { db, stateDir: o.state } : {};
         if (!db && spec.consent.required) logger.warn('no --state: consent records are not checked on the coordinator (client nodes still enforce their local consent)');
-        const { accessOptions } = await import('./coordinator-access.ts');
-        const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state, ...accessOptions(o) });
+        const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state, ...access });
         const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
         const model = buildModel(spec.model, { seed: spec.seed });
