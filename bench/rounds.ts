@@ -10,6 +10,7 @@ import { socketIoClientTransport } from '../client/transport/socketio-client.ts'
 import { Federation } from '../coordinator/federation.ts';
 import { runJob } from '../coordinator/job-runner.ts';
 import { startCoordinator } from '../coordinator/server.ts';
+import { throwawayConsortium } from '../governance/identity/client-roster.ts';
 import { loadMnist } from '../datasets/mnist.ts';
 import { selectRows } from '../datasets/types.ts';
 import { silentLogger } from '../lib/logger.ts';
@@ -55,10 +56,11 @@ async function measure(clients: number, transport: 'socket' | 'memory', rounds =
   let close = async (): Promise<void> => {};
   let connect: (id: string) => ClientTransport;
   if (transport === 'socket') {
-    const server = await startCoordinator({ logger, port: 0 });
+    const consortium = throwawayConsortium();
+    const server = await startCoordinator({ logger, port: 0, roster: consortium.roster, maxConnections: 100_000, maxConnectionsPerAddress: 100_000 });
     federation = server.federation;
     close = () => server.close();
-    connect = (id) => socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: id, examples: 20 } });
+    connect = (id) => socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: id, examples: 20 }, identity: consortium.identityOf(id) });
   } else {
     const hub = createMemoryHub();
     federation = new Federation(hub.server, logger);

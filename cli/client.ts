@@ -26,6 +26,9 @@ interface ClientOptions {
   roster?: string;
   policy?: string;
   state?: string;
+  ca?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -42,16 +45,21 @@ export function registerClient(program: Command): void {
     .option('--consent <file>', 'local consent JSON: decline jobs it does not cover ({"organisation", "consents": [...]})')
     .option('--client-id <id>', 'client id (default: <org>-client)')
     .option('--no-holdout', "train on every row (no held-out split; by default each job's fairness.heldOutFraction of the rows, drawn from the job seed, is kept for federated evaluation)")
-    .option('--identity <keyfile>', 'Ed25519 key file (tessera keys generate) identifying this client in secure aggregation')
+    .option('--identity <keyfile>', "this organisation's Ed25519 key file (tessera keys generate; mode 0600): proves the client to the coordinator, whose roster lists its public key, and signs in secure aggregation. Required")
     .option('--roster <file>', "this organisation's copy of the secure-aggregation identity roster (client id → public key)")
     .option('--policy <file>', "this organisation's client policy JSON (version 1; see `tessera policy show`); default: the strict default policy")
     .option('--state <dir>', "this client's own state directory: its participation record (default: kept in memory, forgotten on restart)")
+    .option('--ca <file>', "PEM CA certificate to verify an https:// coordinator with (tessera certs dev writes ca.pem)")
+    .option('--tls-cert <file>', 'PEM client certificate for a coordinator that requires mutual TLS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .action(
       action(async (o: ClientOptions) => {
         if (!ID.test(o.org)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${o.org}"`);
         const clientId = o.clientId ?? `${o.org}-client`;
         if (!ID.test(clientId)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--client-id must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${clientId}"`);
         if (o.dataset === undefined && o.contract === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give --dataset adult|heart (its built-in contract) or --contract FILE');
+        if (o.identity === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give --identity KEYFILE: the coordinator admits only clients that prove the key its roster lists (tessera keys generate)');
+        if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'mutual TLS needs both --tls-cert and --tls-key');
         let url: URL;
         try {
           url = new URL(o.coordinator);
@@ -90,14 +98,22 @@ export function registerClient(program: Command): void {
         if (rejected.length > 0) logger.warn({ rejected: rejected.length }, `${rejected.length} row(s) break contract ${contract.name} and are not used (the contract check reports them to the coordinator as counts)`);
         // The held-out split depends on the job (its seed, fraction and sensitive attributes): derived per job.
         const data = o.holdout ? (job: Parameters<typeof heldOutSplitForJob>[1]) => heldOutSplitForJob(examples, job, clientId) : { train: examples };
-        if ((o.identity === undefined) !== (o.roster === undefined)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'secure aggregation needs both --identity KEYFILE and --roster FILE');
-        // The organisation's secure-aggregation floors go to the SecAgg client, which enforces them at setup
-        // (its `policy` option; built as a variable so this compiles before and after that option lands).
-        const secure = (() => {
-          if (o.identity === undefined || o.roster === undefined) return undefined;
-          const secureOptions = { clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger, policy: secAggClientPolicy(policy) };
-          return new SecureAggregation(secureOptions);
-        })();
+        const { readPrivateKeyFile } = await import('../governance/identity/key-file.ts');
+        const { readFileSync } = await import('node:fs');
+        const identity = readPrivateKeyFile(o.identity);
+        const pem = (path: string | undefined, what: string): string | undefined => {
+          if (path === undefined) return undefined;
+          try {
+            return readFileSync(path, 'utf8');
+          } catch (cause) {
+            throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `cannot read the ${what} ${path}: ${String(cause)}`, { cause });
+          }
+        };
+        const [ca, cert, key] = [pem(o.ca, '--ca certificate'), pem(o.tlsCert, '--tls-cert certificate'), pem(o.tlsKey, '--tls-key key')];
+        const tls = { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+        // The organisation's secure-aggregation floors go to the SecAgg client, which enforces them at setup.
+        const secureOptions = o.roster !== undefined ? { clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger, policy: secAggClientPolicy(policy) } : undefined;
+        const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
         const backend = await initBackend();
         logger.info({ backend: backend.name, examples: examples.n, holdout: o.holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');
         logger.info({ policy: policy.source, participationRecord: record.location }, 'client policy in force');
@@ -108,6 +124,8 @@ export function registerClient(program: Command): void {
           url: url.toString().replace(/\/$/, ''),
           // The exact example count is sent only when the policy opts in (disclose.exampleCount).
           handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId: o.org, ...(policy.disclose.exampleCount ? { examples: examples.n } : {}), dataset: (o.dataset ?? contract.name).slice(0, 64) },
+          identity,
+          ...(Object.keys(tls).length > 0 ? { tls } : {}),
         });
         let refused: { code: string; message: string } | undefined;
         const nodes: Array<{ close(): void }> = [];

@@ -13,6 +13,13 @@ interface CoordinatorOptions {
   serve?: boolean;
   state?: string;
   json?: boolean;
+  roster?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  insecure?: boolean;
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
 }
 
 
@@ -27,9 +34,19 @@ export function registerCoordinator(program: Command): void {
     .option('--state <dir>', 'state directory (SQLite: jobs, ledger, audit log, consent, registry; model artifacts): consent is enforced, the model is registered, deployed models are served')
     .option('--serve', 'keep serving after the job ends (admin API; with --state, POST /v1/models/:name/predict) until SIGINT')
     .option('--json', 'print the job result as one JSON document')
+    .option('--roster <file>', 'consortium roster (tessera keys roster): the clients admitted, their public keys and organisations (default <state>/secagg-identities.json)')
+    .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS/WSS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-client-ca <file>', 'PEM CA: require mutual TLS, admitting only client certificates it issued')
+    .option('--insecure', 'allow plain HTTP on a non-loopback --host (announced at start and on /v1/health)')
+    .option('--max-connections <n>', 'open connections in total', integerOption('--max-connections', 1), 1024)
+    .option('--max-connections-per-address <n>', 'open connections from one remote address', integerOption('--max-connections-per-address', 1), 64)
     .action(
       action(async (o: CoordinatorOptions) => {
         const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
+        // Roster, TLS files and caps are checked before TensorFlow.js loads: a misconfiguration fails at once.
+        const { accessOptions } = await import('./coordinator-access.ts');
+        const access = accessOptions(o);
         // Loaded on use, so other commands do not pay for TensorFlow.js and fastify.
         const { startCoordinator } = await import('../coordinator/server.ts');
         const { runJob } = await import('../coordinator/job-runner.ts');
@@ -47,7 +64,7 @@ export function registerCoordinator(program: Command): void {
         const db = o.state !== undefined ? openDatabase(o.state) : undefined;
         const state = db && o.state !== undefined ? { db, stateDir: o.state } : {};
         if (!db && spec.consent.required) logger.warn('no --state: consent records are not checked on the coordinator (client nodes still enforce their local consent)');
-        const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state });
+        const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state, ...access });
         const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
         const { resumePoint, stableJobId } = await import('../coordinator/state/resume.ts');

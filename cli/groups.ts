@@ -10,6 +10,8 @@ import { registerPrivacy } from './privacy.ts';
 import { registerLedger } from './ledger.ts';
 import { registerModels } from './models.ts';
 import { registerKeys } from './keys.ts';
+import { registerCerts } from './certs.ts';
+import { registerTokens } from './tokens.ts';
 import { registerApprovers } from './approvers.ts';
 import { registerApprove } from './approve.ts';
 import { registerDeploy } from './deploy.ts';
@@ -18,4 +20,4 @@ import { registerConsent } from './consent.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];

@@ -3,9 +3,10 @@
  * client's secure-aggregation identity; `tessera keys roster`: the consortium's secure-aggregation roster.
  */
 import type { Command } from 'commander';
-import { generateKeyFile } from '../governance/identity/key-file.ts';
+import { generateKeyFile, readPublicKeyFile } from '../governance/identity/key-file.ts';
+import { clientRoster, clientRosterDocument } from '../governance/identity/client-roster.ts';
 import { toBase64 } from '../governance/identity/ed25519.ts';
-import { rosterFromPublicKeyFiles, writeSecAggRoster } from '../governance/identity/secagg-roster.ts';
+import { writeSecAggRoster } from '../governance/identity/secagg-roster.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, printJson, printLine } from './run.ts';
 
@@ -36,19 +37,34 @@ export function registerKeys(program: Command): void {
   keys
     .command('roster')
     .description(
-      "Build the secure-aggregation identity roster from each client's public key file. Distribute it out of band: every client node reads its own copy (tessera client --roster), the coordinator reads <state>/secagg-identities.json.",
+      "Build the consortium roster from each client's public key file and organisation: the coordinator admits exactly these clients (each proves its key when it connects) and secure aggregation uses the same keys. Distribute it out of band: every client node reads its own copy (tessera client --roster), the coordinator reads --roster FILE or <state>/secagg-identities.json.",
     )
     .requiredOption('--out <file>', 'where to write the roster (never overwritten)')
     .requiredOption('--client <id=file.pub...>', 'a client id and its public key file; repeat for every client')
+    .requiredOption('--org <id=org...>', 'a client id and the organisation it speaks for; one for every --client')
     .option('--json', 'print one JSON document: {"rosterFile", "clients"}')
     .action(
-      action((o: { out: string; client: string[]; json?: boolean }) => {
-        const entries = o.client.map((c) => {
-          const eq = c.indexOf('=');
-          if (eq <= 0 || eq === c.length - 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--client must be CLIENT_ID=PUBLIC_KEY_FILE, got "${c}"`);
-          return { clientId: c.slice(0, eq), publicKeyFile: c.slice(eq + 1) };
+      action((o: { out: string; client: string[]; org: string[]; json?: boolean }) => {
+        const pairs = (values: string[], flag: string, right: string) =>
+          new Map(
+            values.map((c) => {
+              const eq = c.indexOf('=');
+              if (eq <= 0 || eq === c.length - 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `${flag} must be CLIENT_ID=${right}, got "${c}"`);
+              return [c.slice(0, eq), c.slice(eq + 1)] as const;
+            }),
+          );
+        const files = pairs(o.client, '--client', 'PUBLIC_KEY_FILE');
+        const orgs = pairs(o.org, '--org', 'ORGANISATION');
+        if (files.size !== o.client.length || orgs.size !== o.org.length) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'a client id is named twice in --client or --org');
+        for (const id of orgs.keys()) if (!files.has(id)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org names ${id}, which no --client lists`);
+        const entries = [...files].map(([clientId, publicKeyFile]) => {
+          const orgId = orgs.get(clientId);
+          if (orgId === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--client ${clientId} has no --org ${clientId}=ORGANISATION: the coordinator takes a client's organisation from the roster only`);
+          return { clientId, orgId, publicKey: readPublicKeyFile(publicKeyFile) };
         });
-        writeSecAggRoster(o.out, rosterFromPublicKeyFiles(entries));
+        const document = clientRosterDocument(entries);
+        clientRoster(document); // the same checks the coordinator applies (ids, duplicates) before anything is written
+        writeSecAggRoster(o.out, document);
         if (o.json) return printJson({ rosterFile: o.out, clients: entries.map((e) => e.clientId) });
         printLine(`roster of ${entries.length} client(s) written to ${o.out}`);
       }),

@@ -45,6 +45,16 @@ const ANSWERS: Record<Task['type'], ReadonlyArray<Reply['type']>> = {
   evaluate: ['evaluate-result', 'decline', 'secagg'],
 };
 
+/**
+ * The largest single message a client may need to answer `task`: its update (float32) or masked input (uint32,
+ * one word per coordinate) has as many coordinates as the weights it was sent; twice that plus 1 MiB leaves room
+ * for secure-aggregation stages and metadata. Sized from the model, so a job on a small model never lets a
+ * client send hundreds of megabytes.
+ */
+export function replyBytesFor(task: Task): number {
+  return 2 * task.weights.data.byteLength + 1024 * 1024;
+}
+
 export type SecAggHandler = (clientId: string, message: SecAggFromClient) => void;
 
 export class Federation {
@@ -102,6 +112,7 @@ export class Federation {
         reject(new TesseraError('TESSERA_ERR_TIMEOUT', `client ${clientId} did not answer ${task.type} task of round ${task.round} within ${deadlineMs} ms`));
       }, deadlineMs);
       this.pending.set(task.taskId, { clientId, task, resolve, reject, timer });
+      entry.connection.setMessageLimit?.(replyBytesFor(task));
       entry.connection.send(task);
     });
   }
@@ -161,14 +172,28 @@ export class Federation {
     const h: Handshake = connection.handshake;
     const previous = this.connections.get(h.clientId);
     if (previous) {
-      // A reconnecting client replaces its stale socket; its old pending tasks fail now rather than at the deadline.
-      this.logger.warn({ client: h.clientId }, 'client reconnected; replacing its previous connection');
+      if (connection.identity === undefined) {
+        // Without a fresh proof of the client's key a second connection must not displace the first (issue 12:
+        // anyone could evict a client by reusing its id). Authenticating transports never get here unproven.
+        const message = `client id ${h.clientId} is already connected; this connection proved no key, so it is refused and the connected client keeps its place`;
+        this.logger.warn({ client: h.clientId, code: 'TESSERA_ERR_DUPLICATE_CLIENT' }, message);
+        connection.send({ type: 'error', code: 'TESSERA_ERR_DUPLICATE_CLIENT', message });
+        connection.disconnect('duplicate client id', { code: 'TESSERA_ERR_DUPLICATE_CLIENT', message });
+        return;
+      }
+      // A proven reconnect replaces its stale socket; its old pending tasks fail now rather than at the deadline.
+      this.logger.warn({ client: h.clientId }, 'client reconnected with a fresh key proof; replacing its previous connection');
       this.dropClient(h.clientId, 'replaced by a new connection');
-      previous.connection.disconnect('replaced by a new connection');
+      previous.connection.disconnect('replaced by a new connection', {
+        code: 'TESSERA_ERR_DUPLICATE_CLIENT',
+        message: `another connection proved the key of ${h.clientId} and replaced this one`,
+      });
     }
-    const info: ConnectedClient = { clientId: h.clientId, orgId: h.orgId, examples: h.examples, connectedAt: Date.now() };
+    // The roster's organisation when the transport authenticated the client; the claim only in simulations.
+    const orgId = connection.identity?.orgId ?? h.orgId;
+    const info: ConnectedClient = { clientId: h.clientId, orgId, examples: h.examples, connectedAt: Date.now() };
     this.connections.set(h.clientId, { connection, info });
-    this.logger.info({ client: h.clientId, org: h.orgId, examples: h.examples }, 'client registered');
+    this.logger.info({ client: h.clientId, org: orgId, examples: h.examples, authenticated: connection.identity !== undefined }, 'client registered');
     connection.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: h.clientId });
     connection.onMessage((raw) => this.onMessage(h.clientId, connection, raw));
     connection.onDisconnect((reason) => {
@@ -178,7 +203,6 @@ export class Federation {
     });
     for (const w of [...this.waiters]) w();
   }
-
   private dropClient(clientId: string, reason: string): void {
     this.connections.delete(clientId);
     for (const [taskId, p] of [...this.pending]) {
@@ -219,6 +243,18 @@ export class Federation {
     }
     this.settle(msg.taskId);
     p.resolve(msg);
+  }
+
+  /**
+   * Closes a client's connection from the coordinator's side (an operator's kick, a deviating-coordinator
+   * harness). Not final: the client reconnects with back-off and must prove its key again. False when unknown.
+   */
+  disconnect(clientId: string, reason: string): boolean {
+    const entry = this.connections.get(clientId);
+    if (!entry) return false;
+    this.dropClient(clientId, reason);
+    entry.connection.disconnect(reason);
+    return true;
   }
 
   /** Fails every open task (used when a job stops). */

@@ -5,10 +5,20 @@
  */
 type Labels = Readonly<Record<string, string>>;
 
+/** Label values escape backslash, double quote and line feed (exposition format, "Text format details"). */
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** HELP text escapes backslash and line feed. */
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
 function key(name: string, labels: Labels): string {
   const parts = Object.entries(labels)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`);
   return parts.length > 0 ? `${name}{${parts.join(',')}}` : name;
 }
 
@@ -37,7 +47,7 @@ export class Metrics {
   render(): string {
     const lines: string[] = [];
     for (const [name, h] of this.help) {
-      lines.push(`# HELP ${name} ${h.text}`, `# TYPE ${name} ${h.type}`);
+      lines.push(`# HELP ${name} ${escapeHelp(h.text)}`, `# TYPE ${name} ${h.type}`);
       const source = h.type === 'counter' ? this.counters : this.gauges;
       for (const [k, v] of source) if (k === name || k.startsWith(`${name}{`)) lines.push(`${k} ${v}`);
     }

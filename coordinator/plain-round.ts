@@ -13,6 +13,7 @@ import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
 import { accumulate, type Aggregate } from './strategy.ts';
+import { checkPlainUpdate, maxPlainUpdateNorm } from './update-bounds.ts';
 
 export interface TrainingContext {
   readonly jobId: string;
@@ -88,6 +89,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let indicatorSum = 0;
       let indicatorReports = 0;
       const accepted: Array<{ client: ConnectedClient; reply: UpdateResult; update: Float32Array }> = [];
+      const maxNorm = maxPlainUpdateNorm(spec, ctx.global.length);
       replies.forEach((r, i) => {
         const c = ctx.selected[i] as ConnectedClient;
         if (r.status === 'rejected') {
@@ -107,11 +109,20 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         }
         const features = reply.features ?? {};
         if (features.dataCheck) dataChecks.push(features.dataCheck);
-        const update = decodeUpdate(reply, ctx.global.length, c, dropped);
+        const update = decodeUpdate(reply, ctx.global.length, c, dropped, ctx.logger);
         if (!update) return;
         // A DP client omits its example count (client policy `disclose`): DP jobs weight uniformly anyway.
         if (weighting === 'examples' && reply.examples === undefined) {
           dropped.push({ clientId: c.clientId, orgId: c.orgId, code: 'TESSERA_ERR_MESSAGE_INVALID', reason: 'update without an example count in a round weighted by examples' });
+          return;
+        }
+        try {
+          // Limits before trust (issue 12): a proven client may still send a poisoned update.
+          checkPlainUpdate({ update, examples: weighting === 'examples' ? reply.examples : undefined, declaredExamples: c.examples, maxNorm });
+        } catch (e) {
+          const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+          ctx.logger.warn({ client: c.clientId, org: c.orgId, round, code: err.code }, `update refused: ${err.message}`);
+          dropped.push({ clientId: c.clientId, orgId: c.orgId, code: err.code, reason: `update refused: ${err.message}` });
           return;
         }
         accepted.push({ client: c, reply, update });
@@ -166,11 +177,12 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
   };
 }
 
-function decodeUpdate(reply: UpdateResult, length: number, c: ConnectedClient, dropped: ExcludedClient[]): Float32Array | null {
+function decodeUpdate(reply: UpdateResult, length: number, c: ConnectedClient, dropped: ExcludedClient[], logger: Logger): Float32Array | null {
   try {
     return decodeFloat32(reply.update, length);
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_MESSAGE_INVALID', String(e));
+    logger.warn({ client: c.clientId, org: c.orgId, round: reply.round, code: err.code }, `update refused: ${err.message}`);
     dropped.push({ clientId: c.clientId, orgId: c.orgId, code: err.code, reason: `update refused: ${err.message}` });
     return null;
   }

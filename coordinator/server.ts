@@ -1,21 +1,50 @@
 /**
  * The coordinator process: a fastify server (admin API, serving) with socket.io attached for the clients.
  * Listens on 127.0.0.1 by default; port 0 picks a free port (tests and simulations use that).
+ *
+ * Every client proves the key the consortium roster lists for it (coordinator/transport/socket-auth.ts), and the
+ * coordinator proves its own key (`<state>/keys/coordinator.key`; a throw-away key without a state directory).
+ * With `tls` it serves HTTPS/WSS; without, it refuses to listen anywhere but loopback unless `insecure` is set,
+ * and then says so in its log and on `/v1/health`.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
-import { socketIoServerTransport } from './transport/socketio-server.ts';
+import { socketIoServerTransport, type SocketServerOptions } from './transport/socketio-server.ts';
 import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
 import { Metrics } from './metrics.ts';
 import type { Db } from '../governance/state/database.ts';
+import type { ClientRoster } from '../governance/identity/client-roster.ts';
+import { keyPairFromSeed, type Ed25519KeyPair } from '../governance/identity/ed25519.ts';
+import { loadOrCreateCoordinatorKey } from '../governance/identity/key-file.ts';
+import { operatorTokenVerifier } from '../governance/identity/operator-tokens.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import type { ConnectionCaps } from './transport/connection-limits.ts';
 
-export interface CoordinatorOptions {
+export interface CoordinatorTls {
+  /** PEM certificate chain and private key of the coordinator. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** With `ca`: mutual TLS — clients must present a certificate issued by this CA. */
+  readonly ca?: string | Buffer;
+}
+
+export interface CoordinatorOptions extends ConnectionCaps {
   readonly host?: string;
   readonly port?: number;
   readonly logger: Logger;
+  /** Who may connect: client id → public key and organisation (`tessera keys roster`). */
+  readonly roster: ClientRoster;
+  /** The key this coordinator proves to clients. Default: `<state>/keys/coordinator.key`, else a throw-away key. */
+  readonly coordinatorKey?: Ed25519KeyPair;
+  readonly tls?: CoordinatorTls;
+  /** Allow plain HTTP on a non-loopback interface (announced at start and on /v1/health). */
+  readonly insecure?: boolean;
   readonly maxMessageBytes?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly preAuthMessageBytes?: number;
   /**
    * The coordinator's state (`--state DIR`): with both, the deployed models are served at
    * `POST /v1/models/:name/predict` (coordinator/serving/routes.ts).
@@ -31,34 +60,72 @@ export interface CoordinatorServer {
   readonly metrics: Metrics;
   readonly url: string;
   readonly port: number;
+  /** The public key clients see proven in their handshake. */
+  readonly coordinatorKey: Uint8Array;
+  readonly transport: { refusedConnections(): number; openConnections(): number };
   close(): Promise<void>;
 }
 
+/** Loopback names: plain HTTP there reaches no other machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorServer> {
+  const host = options.host ?? '127.0.0.1';
+  const plainOffLoopback = options.tls === undefined && !isLoopback(host);
+  if (plainOffLoopback && options.insecure !== true) {
+    throw new TesseraError(
+      'TESSERA_ERR_INVALID_ARGUMENT',
+      `refusing to serve plain HTTP on ${host}: give --tls-cert and --tls-key (tessera certs dev makes trial certificates), or --insecure to accept that anyone on the network can read and alter the traffic`,
+    );
+  }
+  const coordinatorKey = options.coordinatorKey ?? (options.stateDir !== undefined ? loadOrCreateCoordinatorKey(options.stateDir) : keyPairFromSeed(new Uint8Array(randomBytes(32))));
+  const httpLogger = options.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger;
+  const tls = options.tls;
   // Request lines are noise for operators of a federation; the http child logs warnings and errors only.
-  const app = Fastify({ loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
-  const transport = socketIoServerTransport(app.server, options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
+  const app: FastifyInstance = tls
+    ? (Fastify({
+        loggerInstance: httpLogger,
+        https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+      }) as unknown as FastifyInstance)
+    : Fastify({ loggerInstance: httpLogger });
+  const metrics = new Metrics();
+  const transportOptions: SocketServerOptions = {
+    onRefusal: (code) => metrics.inc('tessera_connections_refused_total', 'Connections refused before they reached the federation, by error code', { code }),
+    roster: options.roster,
+    coordinatorKey,
+    logger: options.logger,
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+    ...(options.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress } : {}),
+    ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+    ...(options.preAuthMessageBytes !== undefined ? { preAuthMessageBytes: options.preAuthMessageBytes } : {}),
+  };
+  const transport = socketIoServerTransport(app.server, transportOptions);
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
   const jobs: JobBoard = new Map();
-  const metrics = new Metrics();
-  registerAdminRoutes(app, { federation, jobs, metrics });
+  const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
+  registerAdminRoutes(app, { federation, jobs, metrics, security, verifyToken: operatorTokenVerifier(options.stateDir) });
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');
     await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger });
     await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
   }
-  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  await app.listen({ host, port: options.port ?? 0 });
+  if (plainOffLoopback) options.logger.warn({ host }, 'INSECURE: plain HTTP on a non-loopback interface (--insecure): traffic, job specs and updates can be read and altered on the network');
   const address = app.server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
   let closed = false;
   return {
     app,
     federation,
     jobs,
     metrics,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    url: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     port: address.port,
+    coordinatorKey: coordinatorKey.publicKey,
+    transport,
     async close() {
       if (closed) return;
       closed = true;

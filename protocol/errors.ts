@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   TESSERA_ERR_MESSAGE_INVALID: 'A wire message failed schema validation.',
   TESSERA_ERR_UNEXPECTED_MESSAGE: 'A message arrived in a state that does not accept it.',
   TESSERA_ERR_NOT_REGISTERED: 'A client sent a message before registering.',
-  TESSERA_ERR_DUPLICATE_CLIENT: 'A client id is already connected.',
+  TESSERA_ERR_DUPLICATE_CLIENT: 'A client id is already connected and the new connection did not prove its key; the connected client keeps its place.',
   // Rounds and jobs.
   TESSERA_ERR_TOO_FEW_CLIENTS: 'Fewer clients than the minimum took part in a round.',
   TESSERA_ERR_ROUND_FAILED: 'A round failed after its retries.',
@@ -66,6 +66,15 @@ export const ERROR_CODES = {
   TESSERA_ERR_FEATURE_CYCLE: "The enabled features' declared needs form a cycle: no order of their hooks satisfies them (a bug in a feature's declaration).",
   TESSERA_ERR_FEATURE_MISSING: 'An enabled feature needs a capability that no enabled feature provides (turn the providing feature on, or fix the declaration).',
   TESSERA_ERR_RECORD_UNREADABLE: 'A stored round record is malformed or has a version this build does not know (written by a newer Tessera?).',
+  // Identity and access (issue 12): client authentication, limits before trust, file modes.
+  TESSERA_ERR_AUTH_REQUIRED: 'The connection did not complete the key handshake (no proof, or not within the handshake deadline).',
+  TESSERA_ERR_AUTH_FAILED: "The client's proof of its roster key did not verify (unknown client id, wrong key, replayed or mis-bound proof, or an organisation other than the roster's).",
+  TESSERA_ERR_COORDINATOR_IDENTITY: "The coordinator's proof of its key did not verify, or the key is not the one the client expects.",
+  TESSERA_ERR_CONNECTION_LIMIT: 'A connection or message limit was reached (too many connections from one address or in total, or a message larger than allowed).',
+  TESSERA_ERR_UPDATE_OUT_OF_BOUNDS: "A plain update breaks the job's bounds (L2 norm above the clip norm plus the DP noise allowance, or more examples than the client declared).",
+  TESSERA_ERR_UNAUTHENTICATED: 'An operator API request carried no valid token (HTTP 401).',
+  TESSERA_ERR_FORBIDDEN: "The operator token's role may not use this route (HTTP 403).",
+  TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -90,6 +99,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_DP_CONFIG',
   'TESSERA_ERR_POLICY_INVALID',
   'TESSERA_ERR_POLICY_RECORD',
+  'TESSERA_ERR_FILE_PERMISSIONS',
 ]);
 
 export class TesseraError extends Error {

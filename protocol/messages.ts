@@ -8,14 +8,20 @@ import { JobSpec } from './job/spec.ts';
 import { ContractCheckSummary } from './data-check.ts';
 import { SecAggClientMessage, SecAggServerMessage } from './secagg.ts';
 import { Float32Tensor, Uint32Tensor } from './tensor.ts';
+import { NonceText } from './auth.ts';
 
 const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -');
 
-/** Sent in the socket.io handshake (`auth`), so a wrong version is refused before any message flows. */
+/**
+ * Sent in the socket.io handshake (`auth`), so a wrong version is refused before any message flows. `orgId` is
+ * the client's claim only: an authenticating coordinator takes the organisation from its roster and refuses a
+ * claim that differs. `clientNonce` starts the key handshake (protocol/auth.ts); socket transports require it.
+ */
 export const Handshake = z.object({
   protocolVersion: z.number().int(),
   clientId: Id,
   orgId: Id,
+  clientNonce: NonceText.optional(),
   /**
    * Number of local training examples: sent only when the organisation's policy opts in
    * (`disclose.exampleCount`, client/policy/schema.ts); by default a client node omits it.

@@ -5,14 +5,30 @@
  */
 import type { ClientMessage, Handshake, ServerMessage } from './messages.ts';
 
+/** A client whose key handshake verified (protocol/auth.ts): the organisation is the roster's, not the claim. */
+export interface ProvenIdentity {
+  readonly clientId: string;
+  readonly orgId: string;
+  readonly publicKey: Uint8Array;
+}
+
 /** The coordinator's view of one connected client. */
 export interface ClientConnection {
+  /** The handshake; on an authenticating transport its `orgId` is already replaced by the roster's. */
   readonly handshake: Handshake;
+  /**
+   * Set by transports that authenticate (socket.io): this connection proved possession of the roster key
+   * of `handshake.clientId`. Undefined on the in-memory transport of simulations, which trusts its callers.
+   */
+  readonly identity?: ProvenIdentity | undefined;
   send(message: ServerMessage): void;
   /** Raw inbound messages: `unknown` until parsed. */
   onMessage(handler: (raw: unknown) => void): void;
   onDisconnect(handler: (reason: string) => void): void;
-  disconnect(reason: string): void;
+  /** `final`: tell the client why, and that it must not reconnect (e.g. replaced by a newer proven connection). */
+  disconnect(reason: string, final?: { code: string; message: string }): void;
+  /** Raises this connection's inbound message limit to what its task needs (transports without limits omit it). */
+  setMessageLimit?(bytes: number): void;
 }
 
 export interface ServerTransport {
@@ -27,7 +43,7 @@ export interface ClientTransport {
   onMessage(handler: (raw: unknown) => void): void;
   onConnect(handler: () => void): void;
   onDisconnect(handler: (reason: string) => void): void;
-  /** A refused connection (e.g. protocol version mismatch): code and readable message. */
+  /** A refused connection (protocol version mismatch, failed key proof, duplicate): code and readable message. Final. */
   onRefused(handler: (code: string, message: string) => void): void;
   /**
    * The coordinator's Ed25519 public key as proven in this connection's handshake, or undefined when the

@@ -28,6 +28,7 @@ import { Federation } from '../coordinator/federation.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
 import type { JobResult, RoundRecord } from '../coordinator/round-records.ts';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import { throwawayConsortium } from '../governance/identity/client-roster.ts';
 import { loadDataset, type LoadedDataset } from '../datasets/index.ts';
 import { featureSize, type Examples } from '../datasets/types.ts';
 import { initBackend, type BackendInfo } from '../ml/backend.ts';
@@ -181,10 +182,13 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   let federation: Federation;
   let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
   if (config.transport === 'socket') {
-    server = await startCoordinator({ logger: coordinatorLog, port: 0 });
+    // Throw-away identities for the virtual clients: the socket path authenticates like a real deployment.
+    const consortium = throwawayConsortium();
+    server = await startCoordinator({ logger: coordinatorLog, port: 0, roster: consortium.roster, maxConnections: 100_000, maxConnectionsPerAddress: 100_000 });
     federation = server.federation;
     const url = server.url;
-    connect = (clientId, orgId, examples) => socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset } });
+    connect = (clientId, orgId, examples) =>
+      socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset }, identity: consortium.identityOf(clientId, orgId) });
   } else {
     const hub = createMemoryHub();
     federation = new Federation(hub.server, coordinatorLog);

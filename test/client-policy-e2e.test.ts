@@ -7,7 +7,7 @@
  * the consistency check, distributed DP) trains on Heart over real sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,14 +20,13 @@ import { assembleJob } from '../coordinator/features/assemble.ts';
 import { runJob } from '../coordinator/job-runner.ts';
 import { startCoordinator } from '../coordinator/server.ts';
 import { loadDataset } from '../datasets/index.ts';
-import { generateKeyFile } from '../governance/identity/key-file.ts';
-import { writeSecAggRoster } from '../governance/identity/secagg-roster.ts';
+import { generateKeyFile, readPrivateKeyFile } from '../governance/identity/key-file.ts';
+import { clientRoster, clientRosterDocument } from '../governance/identity/client-roster.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights } from '../ml/weights.ts';
 import { seededRandom } from '../privacy/random.ts';
-import { rosterDocument } from '../privacy/secagg/identity-directory.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { runSimulation } from '../simulations/simulate.ts';
@@ -54,8 +53,14 @@ describe('tessera client under the strict default policy', () => {
     const logger = silentLogger();
     const key = generateKeyFile(join(dir, 'cleveland.key'));
     const roster = join(dir, 'roster.json');
-    writeSecAggRoster(roster, rosterDocument([{ clientId: 'cleveland-client', publicKey: key.publicKey }]));
-    const server = await startCoordinator({ logger, port: 0 });
+    // One consortium roster (client id → key and organisation) for the coordinator's gate and the SecAgg roster.
+    const research = generateKeyFile(join(dir, 'hungarian.key'));
+    const rosterDoc = clientRosterDocument([
+      { clientId: 'cleveland-client', orgId: 'cleveland', publicKey: key.publicKey },
+      { clientId: 'hungarian-client', orgId: 'hungarian', publicKey: research.publicKey },
+    ]);
+    writeFileSync(roster, `${JSON.stringify(rosterDoc)}\n`);
+    const server = await startCoordinator({ logger, port: 0, roster: clientRoster(rosterDoc) });
     const child = spawn(
       process.execPath,
       [BIN, 'client', '--coordinator', server.url, '--org', 'cleveland', '--dataset', 'heart', '--data', join(SHARED_DATA_DIR, 'heart', 'processed.cleveland.data'), '--identity', join(dir, 'cleveland.key'), '--roster', roster, '--state', join(dir, 'cleveland-state')],
@@ -70,10 +75,10 @@ describe('tessera client under the strict default policy', () => {
     const heart = loadDataset('heart', { seed: 1, dataDir: SHARED_DATA_DIR });
     const hungarian = heart.natural?.find((p) => p.name === 'hungarian')?.examples;
     if (!hungarian) throw new Error('no Hungarian split');
-    const research = new ClientNode({
+    const researchNode = new ClientNode({
       clientId: 'hungarian-client',
       orgId: 'hungarian',
-      transport: socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: 'hungarian-client', orgId: 'hungarian', examples: hungarian.n } }),
+      transport: socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: 'hungarian-client', orgId: 'hungarian', examples: hungarian.n }, identity: readPrivateKeyFile(join(dir, 'hungarian.key')) }),
       data: { train: hungarian },
       logger,
       mods: standardClientMods({ policy: PERMISSIVE_RESEARCH_POLICY }),
@@ -108,7 +113,7 @@ describe('tessera client under the strict default policy', () => {
       expect(output).toContain('TESSERA_ERR_POLICY_SECAGG_REQUIRED');
       expect(output).toContain('policy: default');
     } finally {
-      research.close();
+      researchNode.close();
       await server.close();
     }
   }, 120_000);

@@ -4,9 +4,9 @@
  * another protocol version, too few clients, and a coordinator restart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { runJob } from '../coordinator/job-runner.ts';
-import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
 import type { ClientNode } from '../client/node.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
@@ -14,7 +14,8 @@ import { getFlatWeights } from '../ml/weights.ts';
 import { seededRandom } from '../privacy/random.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ServerMessage } from '../protocol/messages.ts';
-import { coordinator, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
+import { consortium, coordinator, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
+import { rawClient as rawSocketClient } from './support/raw-socket-client.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 
 let server: CoordinatorServer | undefined;
@@ -30,11 +31,15 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A hand-driven client speaking the wire protocol directly, to misbehave on purpose. */
+/**
+ * A hand-driven client speaking the wire protocol directly, to misbehave on purpose. It proves its consortium
+ * key honestly, so the misbehaviour under test comes after authentication.
+ */
 function rawClient(url: string, clientId: string, protocolVersion = PROTOCOL_VERSION): Socket {
-  const s = io(url, { auth: { protocolVersion, clientId, orgId: `org-${clientId}`, examples: 10 }, transports: ['websocket'], reconnection: false });
-  sockets.push(s);
-  return s;
+  const c = rawSocketClient(url, clientId, { protocolVersion });
+  void c.proofFor(consortium.identityOf(clientId)).then((signature) => c.sendProof(signature));
+  sockets.push(c.socket);
+  return c.socket;
 }
 
 function nextMessage(s: Socket, type: string): Promise<ServerMessage> {
@@ -129,7 +134,7 @@ describe('federation faults', () => {
     nodes = [socketClient(server, turns, 'loyal', { train: mnistSlice(0, 10) })];
     await server.federation.waitForClients(1, 10_000);
     await server.close();
-    server = await startCoordinator({ logger, port });
+    server = await coordinator(port);
     await server.federation.waitForClients(1, 15_000);
     expect(server.federation.clients().map((c) => c.clientId)).toEqual(['loyal']);
   });

@@ -12,6 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { assembleJob } from '../coordinator/features/assemble.ts';
 import { runJob } from '../coordinator/job-runner.ts';
 import { startCoordinator } from '../coordinator/server.ts';
+import { clientRoster, clientRosterDocument } from '../governance/identity/client-roster.ts';
+import { generateKeyFile } from '../governance/identity/key-file.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
 import { readAuditEntries } from '../governance/audit/log.ts';
@@ -64,10 +66,13 @@ describe('tessera client', () => {
     const policy = join(state.dir, 'client-policy.json');
     writeFileSync(policy, JSON.stringify({ version: 1, secagg: { required: false } }));
     const logger = silentLogger();
-    const server = await startCoordinator({ logger, port: 0, stateDir: state.dir, db });
+    // Each hospital's key; the consortium roster lists its public key and organisation.
+    const keys = ['cleveland', 'va'].map((org) => ({ org, file: join(state.dir, `${org}.key`), pair: generateKeyFile(join(state.dir, `${org}.key`)) }));
+    const roster = clientRoster(clientRosterDocument(keys.map((k) => ({ clientId: `${k.org}-client`, orgId: k.org, publicKey: k.pair.publicKey }))));
+    const server = await startCoordinator({ logger, port: 0, stateDir: state.dir, db, roster });
     try {
-      const nodes = ['cleveland', 'va'].map((org) =>
-        client(['--coordinator', server.url, '--org', org, '--dataset', 'heart', '--data', join(SHARED_DATA_DIR, 'heart', `processed.${org}.data`), '--policy', policy, ...(org === 'va' ? ['--consent', vaConsent] : [])]),
+      const nodes = keys.map(({ org, file }) =>
+        client(['--coordinator', server.url, '--org', org, '--identity', file, '--dataset', 'heart', '--data', join(SHARED_DATA_DIR, 'heart', `processed.${org}.data`), '--policy', policy, ...(org === 'va' ? ['--consent', vaConsent] : [])]),
       );
       await server.federation.waitForClients(2, 60_000);
       const spec = parseJobSpec({

@@ -84,7 +84,8 @@ beforeAll(async () => {
   first = await runSimulation({ ...base, rounds: 3, seed: 7, transport: 'socket' }, { logger: silentLogger() });
   second = await runSimulation({ ...base, rounds: 4, seed: 8, transport: 'memory' }, { logger: silentLogger() });
   db = openDatabase(state.dir);
-  server = await startCoordinator({ logger: silentLogger(), port: 0, stateDir: state.dir, db });
+  // Serving only: no client connects, so the roster admits nobody.
+  server = await startCoordinator({ logger: silentLogger(), port: 0, stateDir: state.dir, db, roster: { lookup: () => undefined } });
   const test = loadDataset('heart', { dataDir: SHARED_DATA_DIR, seed: 7 }).test;
   const d = test.x.length / test.n;
   instances = Array.from({ length: 12 }, (_, r) => Array.from(test.x.subarray(r * d, (r + 1) * d)));

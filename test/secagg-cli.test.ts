@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { assembleJob } from '../coordinator/features/assemble.ts';
 import { runJob } from '../coordinator/job-runner.ts';
 import { startCoordinator } from '../coordinator/server.ts';
+import { readClientRoster } from '../governance/identity/client-roster.ts';
 import { openDatabase } from '../governance/state/database.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { buildModel } from '../ml/model.ts';
@@ -35,11 +36,11 @@ describe('secure aggregation with tessera client processes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-secagg-cli-'));
     const state = join(dir, 'state');
     for (const h of HOSPITALS) await run(process.execPath, [BIN, 'keys', 'generate', '--out', join(dir, `${h}.key`)], { cwd: REPO_ROOT });
-    await run(process.execPath, [BIN, 'keys', 'roster', '--out', join(dir, 'roster.json'), ...HOSPITALS.flatMap((h) => ['--client', `${h}-client=${join(dir, `${h}.key.pub`)}`])], { cwd: REPO_ROOT });
+    await run(process.execPath, [BIN, 'keys', 'roster', '--out', join(dir, 'roster.json'), ...HOSPITALS.flatMap((h) => ['--client', `${h}-client=${join(dir, `${h}.key.pub`)}`, '--org', `${h}-client=${h}`])], { cwd: REPO_ROOT });
     const db = openDatabase(state);
     copyFileSync(join(dir, 'roster.json'), join(state, 'secagg-identities.json'));
     const logger = silentLogger();
-    const server = await startCoordinator({ logger, port: 0, stateDir: state, db });
+    const server = await startCoordinator({ logger, port: 0, stateDir: state, db, roster: readClientRoster(join(state, 'secagg-identities.json')) });
     try {
       for (const h of HOSPITALS) {
         const rosterCopy = join(dir, `${h}-roster.json`);

@@ -9,7 +9,6 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SecureAggregation } from '../client/secure-aggregation.ts';
-import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { secAggEvaluationProtocol, type SecAggEvaluationReport } from '../coordinator/secagg-evaluation.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
@@ -18,8 +17,7 @@ import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { ServerMessage } from '../protocol/messages.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
-import { PROTOCOL_VERSION } from '../protocol/version.ts';
-import { coordinator } from './support/federation-fixtures.ts';
+import { authenticatedTransport, coordinator } from './support/federation-fixtures.ts';
 import { fairnessCountsForModel, positiveClassIndex } from '../client/mods/fairness.ts';
 import { fairnessLayoutForJob } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
@@ -203,7 +201,7 @@ describe('the secure evaluation protocol with light clients (real sockets, real 
     const identities = simulatedIdentities(ids, seededRandom('eval-identities'));
     let unmask = 0;
     ids.forEach((id, i) => {
-      const t = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}`, examples: 10 }, reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
+      const t = authenticatedTransport(server, id, 10);
       const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger: silentLogger(), rng: seededRandom(deriveSeed('eval', id)) });
       t.onMessage((raw) => {
         const m = ServerMessage.parse(raw);

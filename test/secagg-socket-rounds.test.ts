@@ -10,7 +10,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../coordinator/secagg-round.ts';
-import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
+import { coordinator } from './support/federation-fixtures.ts';
 import type { Federation } from '../coordinator/federation.ts';
 import type { TrainingOutcome } from '../coordinator/plain-round.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
@@ -56,7 +57,7 @@ afterEach(async () => {
 type Tamper = (to: string, message: ServerMessage) => ServerMessage;
 
 async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; seed?: string; tamper?: Tamper; deadlineMs?: number; minClients?: number }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
-  server = await startCoordinator({ logger, port: 0 });
+  server = await coordinator();
   fed = lightFederation(server, { n: o.n, seed: o.seed ?? `n${o.n}`, update, examples, ...(o.drops ? { drops: o.drops } : {}) });
   await server.federation.waitForClients(o.n, 10_000);
   let report: SecAggRoundReport | undefined;

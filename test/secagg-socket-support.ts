@@ -5,7 +5,6 @@
  * off) after it sent the message of a given stage, before answering the next: that is how dropouts are injected.
  */
 import { SecureAggregation } from '../client/secure-aggregation.ts';
-import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
@@ -13,7 +12,7 @@ import { simulatedIdentities, type SimulatedIdentities } from '../privacy/secagg
 import { ServerMessage, type ClientMessage } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
-import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { authenticatedTransport } from './support/federation-fixtures.ts';
 
 /** Vanish before answering the task, or right after sending the named stage's message. */
 export type DropPoint = 'setup' | 'advertise' | 'share-keys' | 'masked-input' | 'consistency';
@@ -51,7 +50,7 @@ export function lightFederation(server: CoordinatorServer, o: { n: number; seed:
   const inputs = new Map<string, Uint32Array>();
   const logger = silentLogger();
   const clients = ids.map((id, i): LightClient => {
-    const transport = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}`, examples: o.examples(i) }, reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
+    const transport = authenticatedTransport(server, id, o.examples(i));
     const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, rng: seededRandom(deriveSeed(o.seed, 'client', id)), onEncoded: (_, x) => inputs.set(id, x.slice()) });
     const drop = o.drops?.get(i);
     const sent: ClientMessage[] = [];

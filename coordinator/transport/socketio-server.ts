@@ -1,22 +1,55 @@
 /**
- * The socket.io implementation of the coordinator's transport. The handshake (`auth`) is parsed with zod and
- * the protocol version checked in middleware, so a mismatched or malformed client is refused before any
- * message flows; the refusal reaches the client as a connect_error carrying `{code, message}`.
+ * The socket.io implementation of the coordinator's transport. In order, before a connection reaches the
+ * federation: the connection caps (connection-limits.ts), the handshake's shape and protocol version
+ * (middleware; refused as a connect_error carrying `{code, message}`), then the key handshake
+ * (socket-auth.ts) under a small message limit and a deadline. Only a proven connection is handed on, with the
+ * organisation the roster names; its message limit is then raised as its tasks require (setMessageLimit).
  */
 import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
+import { AUTH_EVENT, type AuthServerMessage } from '../../protocol/auth.ts';
 import { describeZodIssues } from '../../protocol/errors.ts';
 import { Handshake, type ServerMessage } from '../../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { socketIoParser } from '../../protocol/socketio-parser.ts';
+import type { Ed25519KeyPair } from '../../governance/identity/ed25519.ts';
+import type { ClientRoster } from '../../governance/identity/client-roster.ts';
+import { connectionGate, setWebSocketMaxPayload, type ConnectionCaps } from './connection-limits.ts';
+import { authenticateSocket } from './socket-auth.ts';
 
 /** socket.io event name carrying every message in both directions. */
 export const MESSAGE_EVENT = 'tessera';
 
-export interface SocketServerOptions {
-  /** Largest message in bytes; updates of d float32 coordinates need 4d plus a little. Default 256 MiB. */
+/** Before the key handshake a peer may send only the handshake and one proof: both fit in a few hundred bytes. */
+export const DEFAULT_PREAUTH_MESSAGE_BYTES = 16 * 1024;
+/** A proven client's limit until a task sizes it (evaluation results, declines, small secure-aggregation stages). */
+export const DEFAULT_AUTHENTICATED_MESSAGE_BYTES = 1024 * 1024;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface SocketServerOptions extends ConnectionCaps {
+  /** Who may connect: client id → (public key, organisation). */
+  roster: ClientRoster;
+  /** The coordinator's own key (`<state>/keys/coordinator.key`), proven to every client in the handshake. */
+  coordinatorKey: Ed25519KeyPair;
+  logger: Logger;
+  /** Largest message before authentication (default 16 KiB). */
+  preAuthMessageBytes?: number;
+  /** Largest message of a proven client until its tasks ask for more (default 1 MiB). */
+  authenticatedMessageBytes?: number;
+  /** Upper bound of any per-connection limit a task may ask for (default 512 MiB). */
   maxMessageBytes?: number;
+  handshakeTimeoutMs?: number;
+  /** Called with the code of every refused connection (connection caps, failed handshakes): for metrics. */
+  onRefusal?: (code: string) => void;
+}
+
+export interface SocketServerTransport extends ServerTransport {
+  /** Connections refused by the caps so far (for metrics and tests). */
+  readonly refusedConnections: () => number;
+  readonly openConnections: () => number;
 }
 
 class RefusedError extends Error {
@@ -27,15 +60,30 @@ class RefusedError extends Error {
   }
 }
 
-export function socketIoServerTransport(http: HttpServer, options: SocketServerOptions = {}): ServerTransport {
+export function socketIoServerTransport(http: HttpServer | HttpsServer, options: SocketServerOptions): SocketServerTransport {
+  const log = options.logger.child({ component: 'transport' });
+  const preAuth = options.preAuthMessageBytes ?? DEFAULT_PREAUTH_MESSAGE_BYTES;
+  const afterAuth = options.authenticatedMessageBytes ?? DEFAULT_AUTHENTICATED_MESSAGE_BYTES;
+  const ceiling = options.maxMessageBytes ?? 512 * 1024 * 1024;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const gate = connectionGate(options, (address, why) => {
+    log.warn({ code: 'TESSERA_ERR_CONNECTION_LIMIT', address }, `connection refused: ${why}`);
+    options.onRefusal?.('TESSERA_ERR_CONNECTION_LIMIT');
+  });
   const io = new Server(http, {
-    maxHttpBufferSize: options.maxMessageBytes ?? 256 * 1024 * 1024,
+    maxHttpBufferSize: preAuth,
+    // Websocket only: engine.io's long-polling transport would buffer request bodies by its own rules.
+    transports: ['websocket'],
+    allowRequest: gate.allowRequest,
+    // An engine connection that never sends socket.io's CONNECT packet is closed at the handshake deadline.
+    connectTimeout: handshakeTimeoutMs,
     // Long local training must not look like a dead connection.
     pingTimeout: 60_000,
     serveClient: false,
     // Secure-aggregation messages carry more binary attachments than socket.io's default limit of 10.
     parser: socketIoParser,
   });
+  gate.attach(io);
   io.use((socket, next) => {
     const parsed = Handshake.safeParse(socket.handshake.auth);
     if (!parsed.success) {
@@ -53,12 +101,50 @@ export function socketIoServerTransport(http: HttpServer, options: SocketServerO
     }
     next();
   });
+  /** Proven sockets by client id: a failed proof for one of these ids is a duplicate, and never evicts it. */
+  const proven = new Map<string, Socket>();
   const handlers: Array<(c: ClientConnection) => void> = [];
   io.on('connection', (socket: Socket) => {
-    const connection = wrapSocket(socket, Handshake.parse(socket.handshake.auth));
-    for (const h of handlers) h(connection);
+    const handshake = Handshake.parse(socket.handshake.auth);
+    const address = socket.handshake.address;
+    const refuse = (code: string, message: string): void => {
+      const notice: AuthServerMessage = { type: 'refused', code, message };
+      socket.emit(AUTH_EVENT, notice);
+      socket.disconnect(true);
+    };
+    // Job messages before the proof are a protocol violation: the connection is closed.
+    const early = (): void => refuse('TESSERA_ERR_AUTH_REQUIRED', 'job messages are accepted only after the key handshake');
+    socket.on(MESSAGE_EVENT, early);
+    void authenticateSocket(socket, handshake, {
+      roster: options.roster,
+      coordinatorKey: options.coordinatorKey,
+      handshakeTimeoutMs,
+      isConnected: (id) => proven.get(id)?.connected === true,
+    }).then((outcome) => {
+      socket.off(MESSAGE_EVENT, early);
+      if (!socket.connected) return;
+      if (!outcome.ok) {
+        log.warn({ code: outcome.code, claimedClient: handshake.clientId, address }, `connection refused: ${outcome.message}`);
+        options.onRefusal?.(outcome.code);
+        refuse(outcome.code, outcome.message);
+        return;
+      }
+      const { identity } = outcome;
+      if (!setWebSocketMaxPayload(socket, afterAuth)) log.warn('cannot raise the per-connection message limit (ws internals changed); the pre-authentication limit stays');
+      proven.set(identity.clientId, socket);
+      socket.once('disconnect', () => {
+        if (proven.get(identity.clientId) === socket) proven.delete(identity.clientId);
+      });
+      socket.emit(AUTH_EVENT, { type: 'accepted', clientId: identity.clientId, orgId: identity.orgId } satisfies AuthServerMessage);
+      const connection = wrapSocket(socket, { ...handshake, orgId: identity.orgId }, identity, (bytes) => {
+        setWebSocketMaxPayload(socket, Math.min(ceiling, Math.max(afterAuth, bytes)));
+      });
+      for (const h of handlers) h(connection);
+    });
   });
   return {
+    refusedConnections: () => gate.refused.total,
+    openConnections: () => gate.open(),
     onConnection(handler) {
       handlers.push(handler);
     },
@@ -72,9 +158,10 @@ export function socketIoServerTransport(http: HttpServer, options: SocketServerO
   };
 }
 
-function wrapSocket(socket: Socket, handshake: Handshake): ClientConnection {
+function wrapSocket(socket: Socket, handshake: Handshake, identity: ClientConnection['identity'], setLimit: (bytes: number) => void): ClientConnection {
   return {
     handshake,
+    identity,
     send(message: ServerMessage) {
       socket.emit(MESSAGE_EVENT, message);
     },
@@ -84,8 +171,10 @@ function wrapSocket(socket: Socket, handshake: Handshake): ClientConnection {
     onDisconnect(handler) {
       socket.on('disconnect', (reason) => handler(String(reason)));
     },
-    disconnect() {
+    disconnect(reason, final) {
+      if (final) socket.emit(AUTH_EVENT, { type: 'refused', code: final.code, message: `${final.message} (${reason})` } satisfies AuthServerMessage);
       socket.disconnect(true);
     },
+    setMessageLimit: setLimit,
   };
 }

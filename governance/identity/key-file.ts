@@ -8,6 +8,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, wr
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TesseraError } from '../../protocol/errors.ts';
+import { assertPrivateKeyFileMode, ensurePrivateDir } from '../state/file-modes.ts';
 import { PUBLIC_KEY_BYTES, SEED_BYTES, decodeKeyText, keyIdOf, keyPairFromSeed, toBase64, type Ed25519KeyPair } from './ed25519.ts';
 
 export const PRIVATE_KEY_TYPE = 'tessera.ed25519.private-key/v1';
@@ -28,7 +29,8 @@ const PublicKeyFile = z.object({
 
 /** Creates `path` exclusively with mode 0600 and writes `text` to it, fsynced. Never overwrites a file. */
 function writeNewFile(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(resolve(path)), { recursive: true });
+  // A directory created for a key is the owner's only (0700); an existing one is left as the user made it.
+  mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
   let fd: number;
   try {
     fd = openSync(path, 'wx', mode);
@@ -84,6 +86,8 @@ export function readPrivateKeyFile(path: string): Ed25519KeyPair {
   const parsed = PrivateKeyFile.safeParse(parseJson(text));
   const seed = parsed.success ? decodeKeyText(parsed.data.seed, SEED_BYTES) : decodeKeyText(text, SEED_BYTES);
   if (seed === undefined) throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `${path} is not an Ed25519 private key file (expected ${PRIVATE_KEY_TYPE} JSON or a 32-byte seed in base64/hex)`);
+  // A key that other users can read must be assumed copied: refused before it is used for anything.
+  assertPrivateKeyFileMode(path);
   const pair = keyPairFromSeed(seed);
   if (parsed.success && parsed.data.publicKey !== toBase64(pair.publicKey)) {
     throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `${path}: the stored public key does not belong to the stored seed (file corrupted?)`);
@@ -115,6 +119,7 @@ export function loadOrCreateCoordinatorKey(stateDir: string): Ed25519KeyPair {
   const path = coordinatorKeyPath(stateDir);
   const cached = coordinatorKeys.get(path);
   if (cached) return cached;
+  ensurePrivateDir(dirname(path));
   let pair: Ed25519KeyPair;
   if (existsSync(path)) {
     pair = readPrivateKeyFile(path);

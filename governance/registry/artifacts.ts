@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensurePrivateDir } from '../state/file-modes.ts';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { io } from '@tensorflow/tfjs';
@@ -45,7 +46,7 @@ export function modelDir(stateDir: string, version: string): string {
 }
 
 function writeSynced(path: string, data: Uint8Array | string): void {
-  const fd = openSync(path, 'wx', 0o644);
+  const fd = openSync(path, 'wx', PRIVATE_FILE_MODE);
   try {
     if (typeof data === 'string') writeSync(fd, data);
     else writeSync(fd, data);
@@ -110,9 +111,10 @@ export async function writeModelArtifacts(stateDir: string, spec: ModelSpec, wei
   }
   const modelJson = await tfjsModelJson(parsed, weights, version);
   const parent = join(artifactsDir(stateDir), 'models');
-  mkdirSync(parent, { recursive: true });
+  ensurePrivateDir(artifactsDir(stateDir));
+  ensurePrivateDir(parent);
   const tmp = join(parent, `.tmp-${version.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
-  mkdirSync(tmp);
+  mkdirSync(tmp, { mode: PRIVATE_DIR_MODE });
   try {
     writeSynced(join(tmp, WEIGHTS_BIN), weightBytes(weights));
     writeSynced(join(tmp, MODEL_JSON), `${JSON.stringify(modelJson, null, 2)}\n`);

@@ -5,7 +5,7 @@
  * once, in order, and is recorded in `schema_migrations`.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './file-modes.ts';
 import { join, resolve } from 'node:path';
 import { TesseraError } from '../../protocol/errors.ts';
 import { MIGRATIONS } from './migrations/index.ts';
@@ -38,7 +38,10 @@ export function artifactsDir(stateDir: string): string {
 export function openDatabase(stateDir: string): Db {
   let db: Db;
   try {
-    mkdirSync(resolve(stateDir), { recursive: true });
+    // 0700 directory, 0600 database (and so -wal/-shm): consent, approvals and the ledger are for this user only.
+    ensurePrivateDir(resolve(stateDir));
+    ensurePrivateFile(databasePath(stateDir));
+    for (const suffix of ['-wal', '-shm']) tightenIfPresent(`${databasePath(stateDir)}${suffix}`);
     db = new Database(databasePath(stateDir), { timeout: BUSY_TIMEOUT_MS });
   } catch (cause) {
     throw new TesseraError('TESSERA_ERR_STATE', `Cannot open the state database in ${resolve(stateDir)}: ${String(cause)}`, { cause });

@@ -24,6 +24,7 @@ import { encodeFloat32 } from '../../protocol/tensor.ts';
 import type { ClientTransport } from '../../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { logger } from './federation-fixtures.ts';
+import { consortium } from './federation-fixtures.ts';
 
 export interface Victim {
   readonly id: string;
@@ -46,7 +47,7 @@ export interface VictimOptions {
 }
 
 export function startVictim(server: CoordinatorServer, o: VictimOptions): Victim {
-  const inner = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: o.id, orgId: `org-${o.id}` }, reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
+  const inner = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: o.id, orgId: `org-${o.id}` }, identity: consortium.identityOf(o.id, `org-${o.id}`), reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
   const sent: ClientMessage[] = [];
   const transport: ClientTransport = {
     send(m) {
