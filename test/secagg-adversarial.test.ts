@@ -137,7 +137,7 @@ describe('key substitution and routing', () => {
       // A policy that assumes no corrupt clients and no dropouts accepts k = 4, t = 3 here (the point is the routing check).
       policy: { ...DEFAULT_SECAGG_CLIENT_POLICY, corruptRate: 0, dropoutRate: 0 },
       onClientMessage: (from, m) => {
-        if (from === `client-${stranger}` && m.type === 'secagg.advertise') strangerAdvert = { index: m.index, cPk: m.cPk, sPk: m.sPk, commitment: m.commitment, signature: m.signature };
+        if (from === `client-${stranger}` && m.type === 'secagg.advertise') strangerAdvert = { index: m.index, cPk: m.cPk, sPk: m.sPk, commitment: m.commitment, setupHash: m.setupHash, signature: m.signature };
         return m;
       },
       onServerMessage: (out) => {

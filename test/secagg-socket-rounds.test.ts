@@ -169,8 +169,8 @@ describe('secure aggregation over real sockets, n = 100 (SecAgg+ sparse graph fr
     const drops = new Map<number, DropPoint>();
     [3, 14, 25, 36, 47, 58, 69, 80, 91, 99].forEach((i, j) => drops.set(i, STAGES[j % STAGES.length] as DropPoint));
     const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops });
-    // Bell et al. 2020 via the project's finder (privacy/secagg/README.md): n = 100, δ = 0.1, γ = 0.05 → k = 16, t = 6.
-    expect([r.report.plan.k, r.report.plan.t]).toEqual([16, 6]);
+    // Bell et al. 2020 via the project's finder (privacy/secagg/README.md): n = 100, δ = 0.1, γ = 0.05, semi-malicious (the default) → k = 28, t = 18.
+    expect([r.report.plan.k, r.report.plan.t]).toEqual([28, 18]);
     const survivors = clientIds(100).filter((_, i) => !drops.has(i) || drops.get(i) === 'masked-input');
     expectExact(r, survivors);
   }, 30_000);

@@ -139,7 +139,6 @@ export function findSecAggParams(options: FinderOptions): SecAggParams {
   const o: Required<FinderOptions> = { threatModel: 'semi-honest', securityBits: 40, correctnessBits: 20, ...options };
   const { clients: n, dropoutRate, corruptRate } = o;
   if (!Number.isInteger(n) || n < 2) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `secure aggregation needs at least 2 clients, got ${n}`);
-  if (n > MAX_SECAGG_CLIENTS) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `a SecAgg round holds at most ${MAX_SECAGG_CLIENTS} clients (Shamir shares live in GF(2^16)), got n = ${n}`);
   if (!(dropoutRate >= 0 && dropoutRate < 1)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `dropoutRate must be in [0, 1), got ${dropoutRate}`);
   if (!(corruptRate >= 0 && corruptRate < 1)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `corruptRate must be in [0, 1), got ${corruptRate}`);
   for (let k = 2; k < n - 1; k += 2) {
