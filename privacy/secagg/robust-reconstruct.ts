@@ -11,6 +11,11 @@
  * the m cyclic windows of t consecutive shares (one bad share among m ≥ t + 1 leaves a clean window), then
  * lexicographic subsets, at most MAX_SUBSETS in all — each attempt is one interpolation and one hash or one
  * scalar multiplication, well under a millisecond.
+ *
+ * Attribution is best effort: two colluding holders can choose errors that cancel at x = 0 (the secret still
+ * verifies), and the polynomial through such a subset then misses the honest shares. Shares are named bad only
+ * when a strict majority of all revealed shares lies on the verified polynomial (a polynomial through a subset
+ * with cancelling errors meets no honest share outside it: it agrees with the true one at t − 1 points only).
  */
 import { TesseraError } from '../../protocol/errors.ts';
 import { bytesEqual, wipe } from './crypto/bytes.ts';
@@ -62,7 +67,7 @@ export function reconstructVerified(shares: ReadonlyArray<ShamirShare> | undefin
       if (!bytesEqual(expected, s.y)) bad.push(s.x);
       wipe(expected);
     });
-    return { secret, bad };
+    return { secret, bad: 2 * (m - bad.length) > m ? bad : [] };
   }
   throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `no ${t} of the ${m} revealed shares of ${what} rebuild the committed secret (${Math.min(tried, MAX_SUBSETS)} subsets tried): too many neighbours revealed wrong shares`);
 }
