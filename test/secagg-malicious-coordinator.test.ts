@@ -9,6 +9,7 @@
  * Bounds behind each defence: privacy/secagg/acceptance.ts and docs/security-model.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secAggTrainingProtocol } from '../coordinator/secagg-round.ts';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { DEFAULT_SECAGG_CLIENT_POLICY, type SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
@@ -124,6 +125,23 @@ describe('parameter weakening: every client declines with TESSERA_ERR_SECAGG_POL
     }
     expect(run.adverts.size).toBe(0);
     expectNotRecovered(run, fed, /never sent a masked input/);
+  });
+});
+
+describe("the real coordinator's round record", () => {
+  it('a job weaker than the clients’ policy: every client’s coded decline is in the round outcome, nothing is summed', async () => {
+    const fed = await federation();
+    round++;
+    const protocol = secAggTrainingProtocol({ resolveIdentity: fed.identities.resolve, rng: seededRandom('record') });
+    const byId = new Map(server.federation.clients().map((c) => [c.clientId, c]));
+    const selected = ids.map((id) => byId.get(id)).filter((c) => c !== undefined);
+    const outcome = await protocol.run({ jobId: 'job-record', spec: job({ threatModel: 'semi-honest' }), round, selected, global: new Float32Array(D), federation: server.federation, logger: silentLogger() });
+    expect(outcome.participants).toEqual([]);
+    expect(outcome.declined).toHaveLength(N);
+    for (const d of outcome.declined) {
+      expect(d.code).toBe('TESSERA_ERR_SECAGG_POLICY');
+      expect(d.reason).toMatch(/\(rule threshold\): t = 2 is below the 4 this organisation requires for n = 20, k = 4/);
+    }
   });
 });
 

@@ -18,7 +18,7 @@ import {
   type SecAggUnmaskRequest,
 } from '../../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource } from '../random.ts';
-import { bytesEqual, bytesToUint32 } from './crypto/bytes.ts';
+import { bytesEqual, bytesToUint32, wipe } from './crypto/bytes.ts';
 import { ed25519Verify } from './crypto/ed25519.ts';
 import { neighbourGraph, neighboursOf } from './graph.ts';
 import { checkSecAggParams } from './params.ts';
@@ -207,10 +207,18 @@ export class SecAggServer {
   abort(code: ErrorCode, reason: string): Outgoing[] {
     const notify = new Set([...this.expected, ...this.responded]);
     this.abortError = new TesseraError(code, `secure aggregation round ${this.options.roundId} aborted: ${reason}`);
+    this.wipeShares();
     this.stageValue = 'aborted';
     this.expected.clear();
     const { roundId, clients } = this.options;
     return [...notify].map((u) => ({ to: clients[u] as string, message: { type: 'secagg.abort', roundId, code, reason } }));
+  }
+
+  /** Revealed shares serve once: overwrite them after unmasking or an abort (best effort, crypto/bytes.ts wipe). */
+  private wipeShares(): void {
+    for (const list of [...this.seedShares.values(), ...this.keyShares.values()]) for (const share of list) wipe(share.y);
+    this.seedShares.clear();
+    this.keyShares.clear();
   }
 
   private expectedKeys(v: number): boolean {
@@ -390,6 +398,7 @@ export class SecAggServer {
       const code = e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL';
       return this.abort(code, e instanceof Error ? e.message : String(e));
     }
+    this.wipeShares();
     this.stats.unmaskMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     this.stats.unmaskCpuMs = (cpu.user + cpu.system) / 1000;
