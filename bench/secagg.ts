@@ -9,6 +9,7 @@
 import { cpus } from 'node:os';
 import { SecAggClient } from '../privacy/secagg/client.ts';
 import { ed25519FromSeed, type Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
+import { DEFAULT_SECAGG_CLIENT_POLICY } from '../privacy/secagg/client-policy.ts';
 import { findSecAggParams } from '../privacy/secagg/params.ts';
 import { quantizationParams, quantize } from '../privacy/secagg/quantize.ts';
 import { SecAggServer, type Outgoing } from '../privacy/secagg/server.ts';
@@ -19,16 +20,25 @@ interface Config {
   clients: number;
   dim: number;
   dropout: number;
+  /** Clients sign the survivor set before unmasking (the default since issue 10). */
+  consistencyCheck: boolean;
 }
 
+/**
+ * Every configuration runs the default protocol: semi-malicious parameters (privacy/secagg/params.ts) with the
+ * consistency check, clients holding the default policy. Two are repeated without the check (clients then
+ * hold a policy that allows that) to measure what the check adds.
+ */
 const CONFIGS: Config[] = [
-  { clients: 100, dim: 100_000, dropout: 0 },
-  { clients: 100, dim: 100_000, dropout: 0.1 },
-  { clients: 100, dim: 100_000, dropout: 0.3 },
-  { clients: 100, dim: 1_000_000, dropout: 0 },
-  { clients: 100, dim: 1_000_000, dropout: 0.1 },
-  { clients: 100, dim: 1_000_000, dropout: 0.3 },
-  { clients: 500, dim: 100_000, dropout: 0.3 },
+  { clients: 100, dim: 100_000, dropout: 0, consistencyCheck: true },
+  { clients: 100, dim: 100_000, dropout: 0.1, consistencyCheck: true },
+  { clients: 100, dim: 100_000, dropout: 0.1, consistencyCheck: false },
+  { clients: 100, dim: 100_000, dropout: 0.3, consistencyCheck: true },
+  { clients: 100, dim: 1_000_000, dropout: 0, consistencyCheck: true },
+  { clients: 100, dim: 1_000_000, dropout: 0.1, consistencyCheck: true },
+  { clients: 100, dim: 1_000_000, dropout: 0.3, consistencyCheck: true },
+  { clients: 500, dim: 100_000, dropout: 0.3, consistencyCheck: true },
+  { clients: 500, dim: 100_000, dropout: 0.3, consistencyCheck: false },
 ];
 const CORRUPT_RATE = 0.05;
 
@@ -62,8 +72,10 @@ function median(xs: number[]): number {
 }
 
 export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
-  const { clients: n, dim, dropout } = cfg;
-  const params = findSecAggParams({ clients: n, dropoutRate: dropout, corruptRate: CORRUPT_RATE });
+  const { clients: n, dim, dropout, consistencyCheck } = cfg;
+  // The job plans for at least the clients' own dropout assumption (a sparser graph is refused: rule connectivity).
+  const params = findSecAggParams({ clients: n, dropoutRate: Math.max(dropout, DEFAULT_SECAGG_CLIENT_POLICY.dropoutRate), corruptRate: CORRUPT_RATE, threatModel: 'semi-malicious' });
+  const policy = { ...DEFAULT_SECAGG_CLIENT_POLICY, requireConsistencyCheck: consistencyCheck };
   const quant = quantizationParams({ clipRange: 1, clients: n });
   const ids = Array.from({ length: n }, (_, i) => `org-${i}`);
   const idRng = seededRandom(`bench-ids-${n}`);
@@ -100,8 +112,8 @@ export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
     for (let i = 0; i < dim; i++) expected[i] = (expected[i] as number) + (q[i] as number);
     return q;
   };
-  const clients = ids.map((clientId, u) => new SecAggClient({ clientId, identity: identities[u] as Ed25519Identity, resolveIdentity, input: inputOf(u), rng }));
-  const server = new SecAggServer({ roundId: `bench/${n}/${dim}/${dropout}`, clients: ids, k: params.k, t: params.t, dim, resolveIdentity, rng });
+  const clients = ids.map((clientId, u) => new SecAggClient({ clientId, identity: identities[u] as Ed25519Identity, resolveIdentity, input: inputOf(u), rng, policy }));
+  const server = new SecAggServer({ roundId: `bench/${n}/${dim}/${dropout}/${consistencyCheck}`, clients: ids, k: params.k, t: params.t, dim, consistencyCheck, resolveIdentity, rng });
 
   // Per-stage times of every surviving client (medians are reported: one client alone is a noisy sample).
   const stageMs = new Map<string, number[]>();
@@ -163,6 +175,7 @@ export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
     clients: n,
     dim,
     dropout,
+    consistencyCheck,
     k: params.k,
     t: params.t,
     complete: params.complete,
@@ -177,6 +190,7 @@ export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
     serverUnmaskCpuMs: round2(server.stats.unmaskCpuMs),
     serverMasksRemoved: server.stats.masksRemoved,
     serverMsByStage,
+    serverTotalMs: round2(Object.values(serverMsByStage).reduce((a, b) => a + b, 0)),
     bytesPerClient: bytesSent,
     bytesReceivedPerClient: bytesReceived,
     expansion: Math.round((bytesSent / (4 * dim)) * 10_000) / 10_000,
@@ -185,14 +199,39 @@ export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
   };
 }
 
+/** The consistency check's added cost: the same configuration with and without it, from the same run. */
+function checkCost(runs: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const key = (r: Record<string, unknown>): string => `${String(r.clients)}/${String(r.dim)}/${String(r.dropout)}`;
+  const off = new Map(runs.filter((r) => r.consistencyCheck === false).map((r) => [key(r), r]));
+  return runs.flatMap((on) => {
+    const o = on.consistencyCheck === true ? off.get(key(on)) : undefined;
+    if (o === undefined) return [];
+    const stage = (r: Record<string, unknown>, s: string): number => ((r.clientMsByStage as Record<string, number>)[s] ?? 0);
+    return [
+      {
+        clients: on.clients,
+        dim: on.dim,
+        dropout: on.dropout,
+        serverTotalMs: { on: on.serverTotalMs, off: o.serverTotalMs },
+        serverConsistencyStageMs: (on.serverMsByStage as Record<string, number>).consistency ?? 0,
+        clientConsistencyMs: stage(on, 'consistency'),
+        clientUnmaskMs: { on: stage(on, 'unmask'), off: stage(o, 'unmask') },
+        serverUnmaskMs: { on: on.serverUnmaskMs, off: o.serverUnmaskMs },
+        bytesPerClient: { on: on.bytesPerClient, off: o.bytesPerClient },
+      },
+    ];
+  });
+}
+
 export async function benchSecagg(): Promise<object> {
   const runs: Array<Record<string, unknown>> = [];
   for (const cfg of CONFIGS) {
-    process.stderr.write(`secagg bench: n=${cfg.clients} d=${cfg.dim} dropout=${cfg.dropout}…\n`);
+    process.stderr.write(`secagg bench: n=${cfg.clients} d=${cfg.dim} dropout=${cfg.dropout} consistencyCheck=${cfg.consistencyCheck}…\n`);
     runs.push(await benchOne(cfg));
   }
   return {
     runs,
+    consistencyCheckCost: checkCost(runs),
     notes: {
       clientMaskMcoordsPerSec: 'median over surviving clients of mask coordinates per second: (1 self mask + one pairwise mask per live neighbour) × dim / wall time of key agreement, HKDF, PRG expansion and modular addition; …PerCpuSec divides by process CPU time instead (less sensitive to other load on the machine)',
       clientMsByStage: 'median over surviving clients of the time to handle each coordinator message and build the reply (quantize: one client quantising its update)',
@@ -202,6 +241,8 @@ export async function benchSecagg(): Promise<object> {
       expansion: 'bytes the representative client sends in the round / (4 · dim), the float32 update size',
       dropouts: 'clients leave after sharing keys, before their masked input (the costliest case for the coordinator)',
       corruptRate: CORRUPT_RATE,
+      parameters: 'semi-malicious finder (the default threat model) at dropoutRate max(dropout, 0.1), the default policy\'s assumption; clients hold DEFAULT_SECAGG_CLIENT_POLICY (with requireConsistencyCheck = consistencyCheck)',
+      consistencyCheckCost: 'the same configuration with and without the consistency check: the check adds one stage (clients sign U3; the coordinator verifies every signature) and, at unmasking, each client verifies its neighbours\' signatures',
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     },
   };

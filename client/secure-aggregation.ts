@@ -2,18 +2,27 @@
  * The client node's secure aggregation: implements the `SecureSubmission` port with the SecAgg+ client state
  * machine (privacy/secagg/client.ts). The update it receives is already clipped and noised (the DP mod runs
  * before); here it is quantised (stochastic rounding from the CSPRNG) and masked, and the stage messages are
- * answered. An evaluate task's input is its integer evaluation vector, masked as is (exact sums). The round's setup arrives right after the TrainTask and is held until the update is ready; the
- * key advertisement then answers the task. The client checks the coordinator's (n, k, t, dim) against what it
- * computes itself from the job spec, and resolves other clients' identity keys from its OWN roster copy.
- * A refusal (e.g. a request for both shares of one neighbour) is logged as an error and ends this client's
- * part in the round; nothing more is revealed.
+ * answered. An evaluate task's input is its integer evaluation vector, masked as is (exact sums). The round's
+ * setup arrives right after the TrainTask and is held until the update is ready; the key advertisement then
+ * answers the task. The setup is judged by the ORGANISATION's policy (`policy`, privacy/secagg/acceptance.ts),
+ * never by figures the coordinator sends: a setup below it is declined with TESSERA_ERR_SECAGG_POLICY naming
+ * the rule. The round id must be the one derived from (job id, round, task id) and never seen before; the
+ * setup hash binds the job spec (its canonical hash), roster, n, k, t, seed and flags into every signature.
+ * Other clients' identity keys come from this organisation's OWN roster copy. A refusal before any key is
+ * advertised is a coded decline of the task; a later one (e.g. a request for both shares of one neighbour)
+ * is logged as an error and ends this client's part in the round; nothing more is revealed.
  */
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
 import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
+import { canonicalHash } from '../lib/canonical-json.ts';
+import { dpPlanForJob } from '../privacy/dp/config.ts';
 import { SecAggClient } from '../privacy/secagg/client.ts';
+import { DEFAULT_SECAGG_CLIENT_POLICY, type SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
+import { hexToBytes } from '../privacy/secagg/crypto/bytes.ts';
+import { ReplayRegister, roundIdForTask } from '../privacy/secagg/round-id.ts';
 import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
@@ -30,6 +39,8 @@ export interface SecureAggregationOptions {
   readonly logger: Logger;
   /** Quantisation rounding and protocol secrets: a CSPRNG (seeded only in tests that say so). */
   readonly rng?: RandomSource;
+  /** The organisation's secure-aggregation policy (its policy file); DEFAULT_SECAGG_CLIENT_POLICY when absent. */
+  readonly policy?: SecAggClientPolicy;
   /** Sees the quantised input before masking (tests recompute the plain sum from it). Never sent anywhere. */
   readonly onEncoded?: (task: TrainTask | EvaluateTask, input: Uint32Array) => void;
 }
@@ -48,6 +59,8 @@ const MAX_SESSIONS = 16;
 export class SecureAggregation implements SecureSubmission {
   private readonly sessions = new Map<string, Session>();
   private readonly rng: RandomSource;
+  /** Round ids this node already took part in: a replayed round id is refused. */
+  private readonly replays = new ReplayRegister();
   /** Refusals and aborts, for operators and tests (codes and messages; never secrets). */
   readonly refusals: Array<{ taskId: string; code: string; message: string }> = [];
 
@@ -101,25 +114,39 @@ export class SecureAggregation implements SecureSubmission {
       return;
     }
     try {
-      const plan = planInput(task, input, setup.message.clients.length, this.rng);
-      if (setup.message.dim !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the coordinator's round expects ${setup.message.dim} coordinates; this client's ${task.type} input has ${plan.dim} (another job layout)`);
-      const encoded = plan.encoded;
-      this.options.onEncoded?.(task, encoded);
-      s.client = new SecAggClient({
+      const setupMsg = setup.message;
+      const derived = roundIdForTask(task);
+      if (setupMsg.roundId !== derived.roundId || setupMsg.index !== derived.index) {
+        throw new TesseraError('TESSERA_ERR_SECAGG_ROUND_REPLAY', `the setup names round ${setupMsg.roundId} (index ${setupMsg.index}); this task derives ${derived.roundId} (index ${derived.index})`);
+      }
+      const plan = planInput(task, input, setupMsg.clients.length, this.rng);
+      if (setupMsg.dim !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the coordinator's round expects ${setupMsg.dim} coordinates; this client's ${task.type} input has ${plan.dim} (another job layout)`);
+      // The coordinator's own job spec gives (k, t) for this n: a setup that departs from it is inconsistent.
+      if (setupMsg.k !== plan.k || setupMsg.t !== plan.t) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the setup's k = ${setupMsg.k}, t = ${setupMsg.t} are not what the job spec gives for n = ${plan.clients} (k = ${plan.k}, t = ${plan.t})`);
+      // Under DP each client's noise share assumes ≥ m survivors in any released sum (privacy/dp/config.ts).
+      const minSurvivors = task.job.dp.enabled ? dpPlanForJob(task.job).minSurvivors : 1;
+      const client = new SecAggClient({
         clientId: this.options.clientId,
         identity: this.options.identity,
         resolveIdentity: this.options.resolveIdentity,
-        input: encoded,
+        input: plan.encoded,
         rng: this.rng,
-        // The coordinator's (k, t) must be what the job spec gives for this n, so it cannot lower the threshold.
-        acceptParams: (p) => p.k === plan.k && p.t === plan.t,
+        policy: this.options.policy ?? DEFAULT_SECAGG_CLIENT_POLICY,
+        jobHash: hexToBytes(canonicalHash(task.job)),
+        expectedRoundId: derived.roundId,
+        minSurvivors,
       });
+      // The policy check runs on the setup itself: a refusal here is a decline, before any key exists.
+      this.replays.claim(derived.roundId);
+      const first = client.handle(setupMsg);
+      this.options.onEncoded?.(task, plan.encoded);
+      s.client = client;
       log.info({ clients: plan.clients, k: plan.k, t: plan.t, dim: plan.dim, task: task.type }, `secure aggregation: ${task.type === 'train' ? 'update quantised' : 'evaluation counts ready'}, advertising keys`);
+      if (first !== undefined) send({ type: 'secagg', jobId: setup.jobId, round: setup.round, taskId: s.taskId, message: first });
     } catch (e) {
       this.refuse(s, task, e, send, log);
       return;
     }
-    this.step(s, setup, send);
   }
 
   private step(s: Session, msg: SecAggToClient, send: (m: ClientMessage) => void): void {
@@ -149,7 +176,8 @@ export class SecureAggregation implements SecureSubmission {
   private refuse(s: Session, task: TrainTask | EvaluateTask, e: unknown, send: (m: ClientMessage) => void, log: Logger): void {
     const err = asError(e);
     this.refusals.push({ taskId: s.taskId, code: err.code, message: err.message });
-    log.error({ code: err.code }, `secure aggregation refused the round: ${err.message}`);
+    const rule = err.details?.['rule'];
+    log.error({ code: err.code, ...(typeof rule === 'string' ? { rule } : {}) }, `secure aggregation declined the round: ${err.message}`);
     this.sessions.delete(s.taskId);
     send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: { code: err.code, message: err.message.slice(0, 500) } });
   }

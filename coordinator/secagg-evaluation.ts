@@ -15,11 +15,12 @@ import { encodeFloat32 } from '../protocol/tensor.ts';
 import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
 import { decodeEvaluationSum, evaluationPlanForJob, type EvaluationSumPlan } from '../privacy/secagg/evaluation-input.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
+import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { fairnessLayoutForJob } from './features/fairness.ts';
 import type { EvaluationContext, EvaluationProtocol, FederatedEvaluation } from './federated-eval.ts';
-import { runSecAggExchange } from './secagg-exchange.ts';
+import { jobHashOf, runSecAggExchange } from './secagg-exchange.ts';
 
 export const SECAGG_EVALUATION_NAME = 'secagg+ evaluation';
 
@@ -58,12 +59,13 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
   if (ids.length < spec.minClients) return abort('TESSERA_ERR_TOO_FEW_CLIENTS', `${ids.length} client(s) can evaluate; the job needs at least ${spec.minClients} in any unmasked sum`);
   let plan: EvaluationSumPlan;
   let server: SecAggServer;
-  const roundId = `${jobId}/e${round}/${randomUUID()}`;
+  const nonce = randomUUID();
+  const roundId = secAggRoundId({ jobId, round, kind: 'evaluate', nonce });
   try {
     // The same layout the clients derive; its length is the fairness part of the vector.
     const cells = spec.fairness.enabled ? fairnessLayoutForJob(spec).length : 0;
     plan = evaluationPlanForJob(spec, ids.length, cells);
-    server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng });
+    server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng, jobHash: jobHashOf(spec) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
     return abort(err.code, err.message);
@@ -79,6 +81,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     logger: log,
     server,
     roundId,
+    nonce,
     task: (taskId) => ({ type: 'evaluate', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
   });

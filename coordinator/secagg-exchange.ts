@@ -9,13 +9,15 @@
  * gone (disconnected, declined, refused), or at the round deadline (`SecAggServer.closeStage()`). The server
  * never reveals shares for a sum of fewer than `spec.minClients` masked inputs: it aborts first.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { EvaluateTask, TrainTask } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
+import { canonicalHash } from '../lib/canonical-json.ts';
+import { hexToBytes } from '../privacy/secagg/crypto/bytes.ts';
+import { secAggTaskId } from '../privacy/secagg/round-id.ts';
 import type { SecAggServer, Outgoing } from '../privacy/secagg/server.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
@@ -30,6 +32,8 @@ export interface SecAggExchangeOptions {
   /** The planned server for exactly `selected` (in order). */
   readonly server: SecAggServer;
   readonly roundId: string;
+  /** The round's nonce (privacy/secagg/round-id.ts): client i's task id is `${nonce}.${i}`. */
+  readonly nonce: string;
   /** The task each client answers with its first stage message. */
   readonly task: (taskId: string) => TrainTask | EvaluateTask;
   /** How often to look for clients that disconnected mid-stage. */
@@ -55,7 +59,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
   const byId = new Map(o.selected.map((c) => [c.clientId, c]));
   const ids = o.selected.map((c) => c.clientId);
   const exclude = (c: ConnectedClient, code: string, reason: string): ExcludedClient => ({ clientId: c.clientId, orgId: c.orgId, code, reason });
-  const taskIds = new Map(ids.map((id) => [id, randomUUID()]));
+  const taskIds = new Map(ids.map((id, i) => [id, secAggTaskId(o.nonce, i)]));
   const gone = new Map<string, { code: string; reason: string }>();
   const declined = new Map<string, ExcludedClient>();
   const dataChecks: ContractCheckSummary[] = [];
@@ -190,4 +194,9 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
 function alignBinary(message: SecAggClientMessage): SecAggClientMessage {
   if (message.type !== 'secagg.masked-input' || message.vector.byteOffset % 4 === 0) return message;
   return { ...message, vector: new Uint8Array(message.vector) };
+}
+
+/** The job-spec hash both sides bind into the setup hash: SHA-256 of the RFC 8785 form of the spec the task carries. */
+export function jobHashOf(spec: JobSpec): Uint8Array {
+  return hexToBytes(canonicalHash(spec));
 }

@@ -14,13 +14,14 @@ import { encodeFloat32 } from '../protocol/tensor.ts';
 import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
+import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import type { SecAggPlan } from '../privacy/secagg/plan.ts';
 import { decodeSecAggSum } from '../privacy/secagg/plan.ts';
 import { dequantizeSum } from '../privacy/secagg/quantize.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import type { ConnectedClient } from './federation.ts';
-import { runSecAggExchange } from './secagg-exchange.ts';
+import { jobHashOf, runSecAggExchange } from './secagg-exchange.ts';
 import type { TrainingContext, TrainingOutcome, TrainingProtocol } from './plain-round.ts';
 import type { ExcludedClient } from './round-records.ts';
 import type { Aggregate } from './strategy.ts';
@@ -64,10 +65,12 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
   const exclude = (c: ConnectedClient, code: string, reason: string): ExcludedClient => ({ clientId: c.clientId, orgId: c.orgId, code, reason });
   let plan: SecAggPlan;
   let server: SecAggServer;
-  const roundId = `${jobId}/r${round}/${randomUUID()}`;
+  // One nonce per secure round: client i's task id is `${nonce}.${i}`, from which it derives the round id.
+  const nonce = randomUUID();
+  const roundId = secAggRoundId({ jobId, round, kind: 'train', nonce });
   try {
     plan = planForJob(spec, ids.length, ctx.global.length);
-    server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng });
+    server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng, jobHash: jobHashOf(spec) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
     log.warn({ code: err.code, selected: ids.length }, `secure aggregation cannot run this round: ${err.message}`);
@@ -84,6 +87,7 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
     logger: log,
     server,
     roundId,
+    nonce,
     task: (taskId) => ({ type: 'train', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     ...(ctx.beforeRelease ? { beforeRelease: ctx.beforeRelease } : {}),

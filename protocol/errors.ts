@@ -34,6 +34,13 @@ export const ERROR_CODES = {
   TESSERA_ERR_SECAGG_CRYPTO: 'A secure-aggregation message failed authentication or verification.',
   TESSERA_ERR_SECAGG_PROTOCOL: 'A secure-aggregation request violated the protocol (e.g. both shares asked).',
   TESSERA_ERR_SECAGG_PARAMS: 'No secure-aggregation parameters meet the targets (n, dropout, corruption), or a given k, t or bit width is unsafe.',
+  // Secure aggregation against a malicious coordinator (issue 10, secagg area): the client's own checks.
+  TESSERA_ERR_SECAGG_POLICY: "The coordinator's secure-aggregation setup is weaker than this organisation's policy (the message names the rule: min-clients, consistency-check, threshold, connectivity, dp-min-survivors, field-limit).",
+  TESSERA_ERR_SECAGG_SETUP_MISMATCH: "A neighbour's signed setup hash differs from this client's (the coordinator sent different setups to different clients).",
+  TESSERA_ERR_SECAGG_ROUND_REPLAY: 'The round id is not the one derived from (job id, round, task id), or this client already took part in a round with that id.',
+  TESSERA_ERR_SECAGG_KEYS_FLOOR: "Too few neighbours' keys reached this client to mask safely (fewer than its policy's floor); it aborts before masking.",
+  TESSERA_ERR_SECAGG_CERTIFICATION: 'Too few valid neighbour signatures on the same survivor set U3 to rule out a second, conflicting survivor set; the client reveals nothing.',
+  TESSERA_ERR_SECAGG_DP_SURVIVORS: "The survivor set is smaller than the job's DP minimum survivors m; the client will not sign or unmask it.",
   // Governance.
   TESSERA_ERR_STATE: 'The state directory or database is unusable.',
   TESSERA_ERR_STATE_LOCKED: 'Another coordinator holds the state directory (one writer per state directory); the message names the holder.',

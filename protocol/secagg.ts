@@ -54,6 +54,11 @@ export const Advertisement = z.object({
   sPk: BytesOf(PUBLIC_KEY_BYTES),
   /** SHA-256 commitment to the self-mask seed b, so a wrongly reconstructed b is detected. */
   commitment: BytesOf(32),
+  /**
+   * The hash of the setup this client accepted (privacy/secagg/transcripts.ts setupHash); also inside the
+   * signed transcript. A neighbour with another setup hash is refused (the coordinator split the setup).
+   */
+  setupHash: BytesOf(32),
   signature: BytesOf(SIGNATURE_BYTES),
 });
 export type Advertisement = z.infer<typeof Advertisement>;

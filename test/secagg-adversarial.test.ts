@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SecAggClient } from '../privacy/secagg/client.ts';
+import { DEFAULT_SECAGG_CLIENT_POLICY } from '../privacy/secagg/client-policy.ts';
 import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import { generateX25519 } from '../privacy/secagg/crypto/x25519.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
@@ -128,13 +129,15 @@ describe('key substitution and routing', () => {
     const o = runRound({
       n: big,
       k: 4,
-      t: 2,
+      t: 3,
       dim,
       seed: 'sparse',
       graphSeed,
       identities: ids,
+      // A policy that assumes no corrupt clients and no dropouts accepts k = 4, t = 3 here (the point is the routing check).
+      policy: { ...DEFAULT_SECAGG_CLIENT_POLICY, corruptRate: 0, dropoutRate: 0 },
       onClientMessage: (from, m) => {
-        if (from === `client-${stranger}` && m.type === 'secagg.advertise') strangerAdvert = { index: m.index, cPk: m.cPk, sPk: m.sPk, commitment: m.commitment, signature: m.signature };
+        if (from === `client-${stranger}` && m.type === 'secagg.advertise') strangerAdvert = { index: m.index, cPk: m.cPk, sPk: m.sPk, commitment: m.commitment, setupHash: m.setupHash, signature: m.signature };
         return m;
       },
       onServerMessage: (out) => {
@@ -225,7 +228,8 @@ describe('replays from another round', () => {
       roundId: 'job-1/round-2',
       onClientMessage: (from, m) => (from === 'client-2' && m.type === 'secagg.advertise' ? { ...fromA('secagg.advertise', 2), roundId: 'job-1/round-2' } : m),
     });
-    expect(codeOf(errorsOf(o, 2, 'server')[0])).toBe('TESSERA_ERR_SECAGG_CRYPTO');
+    // Round A's advertisement carries round A's setup hash (the round id is part of it).
+    expect(codeOf(errorsOf(o, 2, 'server')[0])).toBe('TESSERA_ERR_SECAGG_SETUP_MISMATCH');
     expectExactOver(o, [0, 1, 3, 4]);
   });
 
@@ -256,7 +260,7 @@ describe('out-of-order, duplicated and malformed messages', () => {
 
   it('the server refuses out-of-order, duplicate, misattributed and malformed messages without changing state', () => {
     const roundId = 'job-1/round-1/srv';
-    const server = new SecAggServer({ roundId, clients: identities.ids, k, t, dim, resolveIdentity: identities.resolve, rng: seededRandom('srv') });
+    const server = new SecAggServer({ roundId, clients: identities.ids, k, t, dim, consistencyCheck: true, resolveIdentity: identities.resolve, rng: seededRandom('srv') });
     const clients = identities.ids.map(
       (clientId, i) => new SecAggClient({ clientId, identity: identities.keys[i] as Ed25519Identity, resolveIdentity: identities.resolve, input: inputs[i] as Uint32Array, rng: seededRandom(`c${i}`) }),
     );

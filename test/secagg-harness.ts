@@ -4,6 +4,7 @@
  * it sent its message for a given stage; the coordinator's deadline is `closeStage()`.
  */
 import { SecAggClient } from '../privacy/secagg/client.ts';
+import { DEFAULT_SECAGG_CLIENT_POLICY, type SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
 import { ed25519FromSeed, type Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import { quantizationParams, quantize } from '../privacy/secagg/quantize.ts';
 import { SecAggServer, type Outgoing, type SecAggResult } from '../privacy/secagg/server.ts';
@@ -27,7 +28,12 @@ export interface RoundSpec {
   k: number;
   t: number;
   dim: number;
+  /** Default true (the new default of the job spec and of client policies). */
   consistencyCheck?: boolean;
+  /** The clients' policy; default: DEFAULT_SECAGG_CLIENT_POLICY, with the consistency check required iff it is on. */
+  policy?: SecAggClientPolicy;
+  /** Under DP: the clients' minimum survivors m. */
+  minSurvivors?: number;
   seed: string;
   roundId?: string;
   /** Client index → the point after which it goes silent. */
@@ -96,11 +102,13 @@ export function runRound(spec: RoundSpec): RoundOutcome {
   const identities = spec.identities ?? makeIdentities(n, seed);
   const inputs = spec.inputs ?? makeInputs(n, dim, seed);
   const rngFor = (label: string | number): RandomSource => seededRandom(deriveSeed(seed, roundId, label));
+  const consistencyCheck = spec.consistencyCheck ?? true;
+  const policy = spec.policy ?? { ...DEFAULT_SECAGG_CLIENT_POLICY, requireConsistencyCheck: consistencyCheck };
   const clients = identities.ids.map(
     (clientId, i) =>
-      new SecAggClient({ clientId, identity: identities.keys[i] as Ed25519Identity, resolveIdentity: identities.resolve, input: inputs[i] as Uint32Array, rng: rngFor(i) }),
+      new SecAggClient({ clientId, identity: identities.keys[i] as Ed25519Identity, resolveIdentity: identities.resolve, input: inputs[i] as Uint32Array, rng: rngFor(i), policy, ...(spec.minSurvivors === undefined ? {} : { minSurvivors: spec.minSurvivors }) }),
   );
-  const server = new SecAggServer({ roundId, clients: identities.ids, k, t, dim, consistencyCheck: spec.consistencyCheck ?? false, resolveIdentity: identities.resolve, rng: rngFor('server'), ...(spec.graphSeed === undefined ? {} : { graphSeed: spec.graphSeed }) });
+  const server = new SecAggServer({ roundId, clients: identities.ids, k, t, dim, consistencyCheck, resolveIdentity: identities.resolve, rng: rngFor('server'), ...(spec.graphSeed === undefined ? {} : { graphSeed: spec.graphSeed }) });
   const byId = new Map(identities.ids.map((id, i) => [id, i]));
   const silent = new Set<number>();
   const drops = spec.drops ?? new Map<number, DropPoint>();

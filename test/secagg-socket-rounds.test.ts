@@ -82,7 +82,7 @@ function tampering(federation: Federation, tamper: Tamper): Federation {
 }
 
 function expectExact(r: { outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }, expectedSurvivors: string[]): void {
-  expect(r.report.abort).toBeUndefined();
+  expect(r.report.abort, JSON.stringify(r.report.abort)).toBeUndefined();
   expect([...r.report.survivors].sort()).toEqual([...expectedSurvivors].sort());
   expect(r.outcome.participants.map((p) => p.clientId).sort()).toEqual([...expectedSurvivors].sort());
   const dim = r.report.plan.dim;
@@ -169,12 +169,14 @@ describe('secure aggregation over real sockets, n = 100 (SecAgg+ sparse graph fr
   it('finder parameters at 10% expected dropout; 10 clients vanish across the stages: exact', async () => {
     const drops = new Map<number, DropPoint>();
     [3, 14, 25, 36, 47, 58, 69, 80, 91, 99].forEach((i, j) => drops.set(i, STAGES[j % STAGES.length] as DropPoint));
-    const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops });
-    // Bell et al. 2020 via the project's finder (privacy/secagg/README.md): n = 100, δ = 0.1, γ = 0.05 → k = 16, t = 6.
-    expect([r.report.plan.k, r.report.plan.t]).toEqual([16, 6]);
+    // A generous stage deadline: with the consistency check each client verifies up to k signatures, and on a
+    // loaded 2-core machine a 10 s stage could close on a slow (not vanished) client.
+    const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops, deadlineMs: 25_000 });
+    // Bell et al. 2020 via the project's finder (privacy/secagg/README.md): n = 100, δ = 0.1, γ = 0.05, semi-malicious (the default) → k = 28, t = 18.
+    expect([r.report.plan.k, r.report.plan.t]).toEqual([28, 18]);
     const survivors = clientIds(100).filter((_, i) => !drops.has(i) || drops.get(i) === 'masked-input');
     expectExact(r, survivors);
-  }, 30_000);
+  }, 90_000);
   it('95 clients vanish after advertising keys (fewer than t = 6 left): aborts before any share is revealed', async () => {
     const drops = new Map<number, DropPoint>(Array.from({ length: 95 }, (_, i) => [i + 5, 'advertise'] as const));
     const r = await secureRound({ n: 100, secagg: { dropoutRate: 0.1, corruptRate: 0.05 }, drops });

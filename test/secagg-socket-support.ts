@@ -8,6 +8,7 @@ import { SecureAggregation } from '../client/secure-aggregation.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import type { SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
 import { simulatedIdentities, type SimulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import { ServerMessage, type ClientMessage } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
@@ -43,7 +44,10 @@ export interface LightFederation {
 
 export const clientIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `client-${String(i).padStart(3, '0')}`);
 
-export function lightFederation(server: CoordinatorServer, o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint> }): LightFederation {
+export function lightFederation(
+  server: CoordinatorServer,
+  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; policy?: (i: number) => SecAggClientPolicy | undefined },
+): LightFederation {
   const ids = clientIds(o.n);
   // Seeded identities and rounding: reproducible test runs, not private.
   const identities = simulatedIdentities(ids, seededRandom(deriveSeed(o.seed, 'identities')));
@@ -51,7 +55,8 @@ export function lightFederation(server: CoordinatorServer, o: { n: number; seed:
   const logger = silentLogger();
   const clients = ids.map((id, i): LightClient => {
     const transport = authenticatedTransport(server, id, o.examples(i));
-    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, rng: seededRandom(deriveSeed(o.seed, 'client', id)), onEncoded: (_, x) => inputs.set(id, x.slice()) });
+    const policy = o.policy?.(i);
+    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, rng: seededRandom(deriveSeed(o.seed, 'client', id)), onEncoded: (_, x) => inputs.set(id, x.slice()), ...(policy === undefined ? {} : { policy }) });
     const drop = o.drops?.get(i);
     const sent: ClientMessage[] = [];
     // socket.io drops an event that arrives in the same tick as the sender's disconnect, so the client closes its

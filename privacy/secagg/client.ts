@@ -7,6 +7,10 @@
  * a throw and changes nothing. Stage table: SECAGG_CLIENT_TRANSITIONS in protocol/secagg.ts.
  *
  * Protocol: Bonawitz et al., CCS 2017 (Fig. 4, rounds 0–4), over the neighbour graph of Bell et al., CCS 2020.
+ * Against an actively malicious coordinator (issue 10): the setup is accepted only if it meets the
+ * organisation's policy (acceptance.ts), every signed transcript is bound to the setup hash (transcripts.ts),
+ * masking needs the policy's floor of neighbours' keys, and revealing needs a certified survivor set
+ * (client-checks.ts).
  */
 import { TesseraError, describeZodIssues, type ErrorCode } from '../../protocol/errors.ts';
 import {
@@ -27,12 +31,14 @@ import {
 } from '../../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource } from '../random.ts';
 import { aeadOpen, aeadSeal } from './crypto/aead.ts';
-import { concatBytes, uint32ToBytes, wipe } from './crypto/bytes.ts';
+import { bytesEqual, concatBytes, uint32ToBytes, wipe } from './crypto/bytes.ts';
 import { ed25519Verify, type Ed25519Identity } from './crypto/ed25519.ts';
 import { applyMasks, pairwiseMaskKey, selfMaskKey, type MaskSpec } from './crypto/prg.ts';
 import { generateX25519, x25519, type X25519KeyPair } from './crypto/x25519.ts';
+import { acceptSetup, type Acceptance } from './acceptance.ts';
+import { checkIndexList, checkSurvivorSet, checkUnmaskRequest, type CheckContext, type ShareKind } from './client-checks.ts';
+import { DEFAULT_SECAGG_CLIENT_POLICY, type SecAggClientPolicy } from './client-policy.ts';
 import { neighbourGraph, neighboursOf } from './graph.ts';
-import { checkSecAggParams } from './params.ts';
 import { shamirSplit } from './shamir.ts';
 import * as T from './transcripts.ts';
 
@@ -51,8 +57,14 @@ export interface SecAggClientOptions {
    */
   input: Uint32Array | (() => Uint32Array);
   rng?: RandomSource;
-  /** Optional policy on the coordinator's (n, k, t), e.g. "t at least what the finder gives for our job". */
-  acceptParams?: (p: { clients: number; k: number; t: number }) => boolean;
+  /** The organisation's own demands (acceptance.ts); DEFAULT_SECAGG_CLIENT_POLICY when absent. */
+  policy?: SecAggClientPolicy;
+  /** SHA-256 of the canonical job spec of the task (bound into the setup hash); 32 zero bytes when absent. */
+  jobHash?: Uint8Array;
+  /** The round id this client derived from its task (round-id.ts); a setup naming another is refused. */
+  expectedRoundId?: string;
+  /** Under DP: the fewest survivors whose noise the client's share assumes (dpPlanForJob(job).minSurvivors). */
+  minSurvivors?: number;
 }
 
 /** Where the client spent its time (for benchmarks; no secrets). */
@@ -65,6 +77,10 @@ export interface SecAggClientStats {
 
 interface Round {
   setup: SecAggSetup;
+  binding: T.RoundBinding;
+  accepted: Acceptance;
+  /** Which kind of share of each client this client revealed this round (never both). */
+  revealed: Map<number, ShareKind>;
   neighbours: Set<number>;
   c: X25519KeyPair;
   s: X25519KeyPair;
@@ -150,28 +166,30 @@ export class SecAggClient {
     return this.round;
   }
 
-  /** Round 0 (AdvertiseKeys): two fresh X25519 pairs and the self-mask seed, signed by the identity. */
+  /** Round 0 (AdvertiseKeys): accept the setup under the policy, then two fresh X25519 pairs and the self-mask seed, signed. */
   private onSetup(setup: SecAggSetup): SecAggAdvertise {
     const { clientId, input, identity } = this.options;
     if (setup.clients[setup.index] !== clientId) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `setup names index ${setup.index} as ${setup.clients[setup.index]}`);
     if (new Set(setup.clients).size !== setup.clients.length) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'roster lists a client twice');
-    checkSecAggParams({ clients: setup.clients.length, k: setup.k, t: setup.t });
-    if (this.options.acceptParams !== undefined && !this.options.acceptParams({ clients: setup.clients.length, k: setup.k, t: setup.t })) {
-      this.fail('TESSERA_ERR_SECAGG_PARAMS', `parameters n = ${setup.clients.length}, k = ${setup.k}, t = ${setup.t} refused by local policy`);
+    if (this.options.expectedRoundId !== undefined && setup.roundId !== this.options.expectedRoundId) {
+      this.fail('TESSERA_ERR_SECAGG_ROUND_REPLAY', `setup names round ${setup.roundId}; this client's task derives ${this.options.expectedRoundId}`);
     }
+    const minSurvivors = this.options.minSurvivors ?? 1;
+    const accepted = acceptSetup({ clients: setup.clients.length, k: setup.k, t: setup.t, consistencyCheck: setup.consistencyCheck }, this.options.policy ?? DEFAULT_SECAGG_CLIENT_POLICY, { minSurvivors });
     if (typeof input !== 'function' && setup.dim !== input.length) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `round expects ${setup.dim} coordinates, this client has ${input.length}`);
     const graph = neighbourGraph({ n: setup.clients.length, k: setup.k, seed: setup.graphSeed });
+    const binding: T.RoundBinding = { roundId: setup.roundId, setupHash: T.setupHash({ ...setup, jobHash: this.options.jobHash ?? new Uint8Array(32) }) };
     const c = generateX25519(this.rng);
     const s = generateX25519(this.rng);
     const seed = new Uint8Array(32);
     this.rng.fillBytes(seed);
-    this.round = { setup, neighbours: new Set(neighboursOf(graph, setup.index)), c, s, seed, keys: new Map(), sealKeys: new Map(), received: new Map() };
+    this.round = { setup, binding, accepted, revealed: new Map(), neighbours: new Set(neighboursOf(graph, setup.index)), c, s, seed, keys: new Map(), sealKeys: new Map(), received: new Map() };
     const commitment = T.seedCommitment(setup.roundId, setup.index, seed);
-    const signature = identity.sign(T.advertiseTranscript(setup.roundId, setup.index, c.publicKey, s.publicKey, commitment));
-    return { type: 'secagg.advertise', roundId: setup.roundId, index: setup.index, cPk: c.publicKey, sPk: s.publicKey, commitment, signature };
+    const signature = identity.sign(T.advertiseTranscript(binding, setup.index, c.publicKey, s.publicKey, commitment));
+    return { type: 'secagg.advertise', roundId: setup.roundId, index: setup.index, cPk: c.publicKey, sPk: s.publicKey, commitment, setupHash: binding.setupHash, signature };
   }
 
-  /** Round 1 (ShareKeys): verify neighbours' signed keys, then Shamir-share s_sk and b to them, sealed. */
+  /** Round 1 (ShareKeys): verify neighbours' signed keys (same setup), then Shamir-share s_sk and b to them, sealed. */
   private onKeys(msg: SecAggKeys): SecAggShareKeys {
     const r = this.need();
     const { roundId, index, clients, t } = r.setup;
@@ -181,7 +199,9 @@ export class SecAggClient {
       if (r.keys.has(adv.index)) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `received keys of client ${adv.index} twice`);
       const owner = this.options.resolveIdentity(clients[adv.index] as string);
       if (owner === undefined) this.fail('TESSERA_ERR_SECAGG_CRYPTO', `no trusted identity key for client ${clients[adv.index]}`);
-      if (!ed25519Verify(owner, T.advertiseTranscript(roundId, adv.index, adv.cPk, adv.sPk, adv.commitment), adv.signature)) {
+      // A neighbour that was given another setup (parameters, roster, graph seed, flags, job) is refused.
+      if (!bytesEqual(adv.setupHash, r.binding.setupHash)) this.fail('TESSERA_ERR_SECAGG_SETUP_MISMATCH', `client ${clients[adv.index]} advertised keys for another setup than this client's`);
+      if (!ed25519Verify(owner, T.advertiseTranscript(r.binding, adv.index, adv.cPk, adv.sPk, adv.commitment), adv.signature)) {
         this.fail('TESSERA_ERR_SECAGG_CRYPTO', `keys of client ${clients[adv.index]} are not signed by its identity`);
       }
       // Bonawitz et al. §4: all advertised keys must be distinct (no key reflected back or reused).
@@ -192,7 +212,7 @@ export class SecAggClient {
       }
       r.keys.set(adv.index, { cPk: adv.cPk, sPk: adv.sPk });
     }
-    if (r.keys.size + 1 < t) this.fail('TESSERA_ERR_SECAGG_ABORT', `only ${r.keys.size} neighbours advertised keys; threshold ${t} needs ${t - 1}`);
+    this.checkKeysFloor(r, r.keys.size, 'advertised keys');
 
     const holders = [...r.keys.keys(), index].sort((a, b) => a - b);
     const xs = holders.map((h) => h + 1);
@@ -208,32 +228,41 @@ export class SecAggClient {
         return;
       }
       const peer = r.keys.get(h) as { cPk: Uint8Array };
-      const key = T.sharesKey(x25519(r.c.keyObject, peer.cPk), roundId, index, h);
+      const agreed = x25519(r.c.keyObject, peer.cPk);
+      const key = T.sharesKey(agreed, roundId, index, h);
+      wipe(agreed);
       r.sealKeys.set(h, key);
       const nonce = new Uint8Array(12);
       this.rng.fillBytes(nonce);
-      shares.push({ to: h, nonce, ciphertext: aeadSeal(key, nonce, concatBytes(sk, sd), T.sharesAad(roundId, index, h)) });
-      wipe(sk, sd);
+      const plain = concatBytes(sk, sd);
+      shares.push({ to: h, nonce, ciphertext: aeadSeal(key, nonce, plain, T.sharesAad(r.binding, index, h)) });
+      wipe(sk, sd, plain);
     });
-    const signature = this.options.identity.sign(T.shareKeysTranscript(roundId, index, shares));
+    const signature = this.options.identity.sign(T.shareKeysTranscript(r.binding, index, shares));
     return { type: 'secagg.share-keys', roundId, index, shares, signature };
+  }
+
+  /** A client masks only with at least its policy's floor of neighbours (acceptance.ts), never "any t − 1". */
+  private checkKeysFloor(r: Round, have: number, what: string): void {
+    const { keysFloor } = r.accepted;
+    if (have < keysFloor) this.fail('TESSERA_ERR_SECAGG_KEYS_FLOOR', `only ${have} neighbours ${what}; this client masks only with at least ${keysFloor} (its policy's floor for n = ${r.setup.clients.length}, k = ${r.setup.k})`);
   }
 
   /** Round 2 (MaskedInputCollection): open neighbours' shares, then send x + PRG(b) + Σ ±PRG(s_uv). */
   private onShares(msg: SecAggShares): SecAggMaskedInput {
     const r = this.need();
-    const { roundId, index, t } = r.setup;
+    const { roundId, index } = r.setup;
     for (const s of msg.shares) {
       const key = r.sealKeys.get(s.from);
       if (key === undefined) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `received shares from client ${s.from}, which did not advertise keys as a neighbour`);
       if (r.received.has(s.from)) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `received shares from client ${s.from} twice`);
-      const plain = aeadOpen(key, s.nonce, s.ciphertext, T.sharesAad(roundId, s.from, index));
+      const plain = aeadOpen(key, s.nonce, s.ciphertext, T.sharesAad(r.binding, s.from, index));
       r.received.set(s.from, { sk: plain.slice(0, 32), seed: plain.slice(32, 64) });
       wipe(plain);
     }
     for (const key of r.sealKeys.values()) wipe(key);
     r.sealKeys.clear();
-    if (r.received.size + 1 < t) this.fail('TESSERA_ERR_SECAGG_ABORT', `only ${r.received.size} neighbours shared keys; threshold ${t} needs ${t - 1}`);
+    this.checkKeysFloor(r, r.received.size, 'shared keys');
 
     const input = typeof this.options.input === 'function' ? this.options.input() : this.options.input;
     if (input.length !== r.setup.dim) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `round expects ${r.setup.dim} coordinates, this client has ${input.length}`);
@@ -257,41 +286,47 @@ export class SecAggClient {
     // The raw secrets are no longer needed; only the shares remain until unmasking.
     wipe(r.seed, r.s.secretKey, r.c.secretKey);
     const vector = uint32ToBytes(y);
-    const signature = this.options.identity.sign(T.maskedInputTranscript(roundId, index, vector));
+    const signature = this.options.identity.sign(T.maskedInputTranscript(r.binding, index, vector));
     return { type: 'secagg.masked-input', roundId, index, vector, signature };
   }
 
-  /** Round 3 (ConsistencyCheck): sign the survivor set U3. */
-  private onConsistency(msg: SecAggConsistency): SecAggConsistencySignature {
-    const r = this.need();
-    const { roundId, index, t, clients } = r.setup;
-    const survivors = this.checkIndexList(msg.survivors, 'survivors', clients.length);
-    if (!survivors.includes(index)) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'survivor set omits this client, which sent its masked input');
-    const partnersAlive = survivors.filter((v) => r.received.has(v)).length;
-    if (partnersAlive + 1 < t) this.fail('TESSERA_ERR_SECAGG_ABORT', `only ${partnersAlive} neighbours survived; threshold ${t} needs ${t - 1}`);
-    r.survivors = survivors;
-    return { type: 'secagg.consistency-signature', roundId, index, signature: this.options.identity.sign(T.survivorsTranscript(roundId, index, survivors)) };
+  private checks(r: Round): CheckContext {
+    return {
+      index: r.setup.index,
+      n: r.setup.clients.length,
+      binding: r.binding,
+      clients: r.setup.clients,
+      partners: new Set(r.received.keys()),
+      resolveIdentity: this.options.resolveIdentity,
+      certifyFloor: r.accepted.certifyFloor,
+      minSurvivors: this.options.minSurvivors ?? 1,
+      fail: (code, message) => this.fail(code, message),
+    };
   }
 
-  /** Round 4 (Unmasking): reveal, per neighbour, the seed share if it survived or the key share if it dropped. */
+  /** Round 3 (ConsistencyCheck): sign the survivor set U3, once, if it holds this client and could be certified. */
+  private onConsistency(msg: SecAggConsistency): SecAggConsistencySignature {
+    const r = this.need();
+    const { roundId, index, t } = r.setup;
+    const c = this.checks(r);
+    const survivors = checkIndexList(c, msg.survivors, 'survivors');
+    checkSurvivorSet(c, survivors, t);
+    r.survivors = survivors;
+    return { type: 'secagg.consistency-signature', roundId, index, signature: this.options.identity.sign(T.survivorsTranscript(r.binding, index, survivors)) };
+  }
+
+  /** Round 4 (Unmasking): reveal, per partner, the seed share if it survived or the key share if it dropped. */
   private onUnmask(msg: SecAggUnmaskRequest): SecAggUnmaskShares {
     const r = this.need();
-    const { roundId, index, t, clients, consistencyCheck } = r.setup;
+    const { roundId, index, t, consistencyCheck } = r.setup;
     if (consistencyCheck && this.stageValue !== 'signed') this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'unmask requested before the consistency check');
-    const selfFor = this.checkIndexList(msg.selfMaskFor, 'selfMaskFor', clients.length);
-    const keyFor = this.checkIndexList(msg.maskKeyFor, 'maskKeyFor', clients.length);
-    const both = selfFor.filter((v) => keyFor.includes(v));
-    // The heart of SecAgg's security (Bonawitz et al. §4, round 4): never reveal both shares of one client.
-    if (both.length > 0) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `coordinator asked for both the self-mask and the mask-key share of client(s) ${both.join(', ')}`);
-    if (keyFor.includes(index)) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'coordinator asked for this client’s own mask-key share');
-    for (const v of [...selfFor, ...keyFor]) {
-      if (v !== index && !r.received.has(v)) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `asked for shares of client ${v}, which did not share keys with this client`);
-    }
-    if (consistencyCheck) this.checkSurvivorSignatures(r, msg, selfFor, keyFor);
+    const { selfFor, keyFor } = checkUnmaskRequest(this.checks(r), msg, consistencyCheck ? r.survivors : undefined, r.revealed);
     if (selfFor.length < t) this.fail('TESSERA_ERR_SECAGG_ABORT', `only ${selfFor.length} survivors in this neighbourhood; threshold ${t}`);
     const selfMaskShares = selfFor.map((v) => ({ of: v, share: v === index ? (r.ownSeedShare as Uint8Array) : (r.received.get(v) as { seed: Uint8Array }).seed }));
     const maskKeyShares = keyFor.map((v) => ({ of: v, share: (r.received.get(v) as { sk: Uint8Array }).sk }));
-    const signature = this.options.identity.sign(T.unmaskTranscript(roundId, index, selfMaskShares, maskKeyShares));
+    for (const v of selfFor) r.revealed.set(v, 'seed');
+    for (const v of keyFor) r.revealed.set(v, 'key');
+    const signature = this.options.identity.sign(T.unmaskTranscript(r.binding, index, selfMaskShares, maskKeyShares));
     const reply: SecAggUnmaskShares = {
       type: 'secagg.unmask-shares',
       roundId,
@@ -302,37 +337,6 @@ export class SecAggClient {
     };
     this.wipeAll();
     return reply;
-  }
-
-  private checkSurvivorSignatures(r: Round, msg: SecAggUnmaskRequest, selfFor: number[], keyFor: number[]): void {
-    const { roundId, clients, t } = r.setup;
-    const survivors = r.survivors as number[];
-    if (msg.survivors === undefined || msg.survivorSignatures === undefined) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'unmask request lacks the survivor signatures');
-    if (msg.survivors.length !== survivors.length || msg.survivors.some((v, i) => v !== survivors[i])) {
-      this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'unmask request names a survivor set other than the one this client signed');
-    }
-    if (selfFor.some((v) => !survivors.includes(v)) || keyFor.some((v) => survivors.includes(v))) {
-      this.fail('TESSERA_ERR_SECAGG_PROTOCOL', 'unmask request contradicts the signed survivor set');
-    }
-    const signers = new Set<number>();
-    for (const { index: v, signature } of msg.survivorSignatures) {
-      if (!r.received.has(v) || !survivors.includes(v) || signers.has(v)) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `unexpected survivor signature from client ${v}`);
-      const owner = this.options.resolveIdentity(clients[v] as string);
-      if (owner === undefined || !ed25519Verify(owner, T.survivorsTranscript(roundId, v, survivors), signature)) {
-        this.fail('TESSERA_ERR_SECAGG_CRYPTO', `survivor signature of client ${clients[v]} does not verify`);
-      }
-      signers.add(v);
-    }
-    if (signers.size + 1 < t) this.fail('TESSERA_ERR_SECAGG_ABORT', `only ${signers.size} neighbours signed the survivor set; threshold ${t} needs ${t - 1}`);
-  }
-
-  private checkIndexList(list: number[], what: string, n: number): number[] {
-    const sorted = [...list].sort((a, b) => a - b);
-    sorted.forEach((v, i) => {
-      if (v >= n) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `${what} names client ${v}, outside the roster`);
-      if (i > 0 && sorted[i - 1] === v) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `${what} names client ${v} twice`);
-    });
-    return sorted;
   }
 
   private wipeAll(): void {

@@ -54,8 +54,35 @@ export interface FinderOptions {
 /** Adding a hair before flooring keeps 0.05·1000 = 50.000000000000007 from being read as 49.99…. */
 const EPS = 1e-12;
 
-function worstCounts(o: FinderOptions): { A: number; D: number } {
+export function worstCounts(o: Pick<FinderOptions, 'clients' | 'dropoutRate' | 'corruptRate'>): { A: number; D: number } {
   return { A: Math.floor(o.corruptRate * o.clients + EPS), D: Math.floor(o.dropoutRate * o.clients + EPS) };
+}
+
+/**
+ * Shamir shares use x = index + 1 in GF(2^16) (shamir.ts), so a round holds at most 2^16 − 1 clients; the wire
+ * schema's ClientIndex stops one short of that (65 534 clients), which is the limit enforced here.
+ */
+export const MAX_SECAGG_CLIENTS = 65_534;
+
+/**
+ * t1: the most corrupt neighbours any client has, except with probability 2^−(σ+1) over all n clients (bound 2
+ * above). Exact in the complete graph (every other client is a neighbour): t1 = A.
+ */
+export function corruptNeighbourBound(o: { clients: number; k: number; corruptRate: number; securityBits?: number }): number {
+  const n = o.clients;
+  const { A } = worstCounts({ clients: n, corruptRate: o.corruptRate, dropoutRate: 0 });
+  if (o.k >= n - 1) return A;
+  const sigma = o.securityBits ?? 40;
+  return upperQuantile({ population: n - 1, marked: A, draws: o.k }, 2 ** -(sigma + 1) / n);
+}
+
+/**
+ * The semi-malicious bound of Bell et al. 2020 (bound 2 above): the smallest count c with 2c > k + 1 + t1. Two
+ * disjoint sets of honest members of one closed neighbourhood (k + 1 clients, at most t1 of them corrupt, who
+ * may join both) cannot both reach c. Used for t and, on the client, for the survivor-set certification.
+ */
+export function splitProofCount(k: number, t1: number): number {
+  return Math.floor((k + 1 + t1) / 2) + 1;
 }
 
 /** log2 of the union bound (1) on the honest-survivor graph of H(n, k) being disconnected. */
@@ -66,7 +93,7 @@ export function log2DisconnectBound(n: number, k: number, bad: number): number {
 }
 
 function threshold(threatModel: ThreatModel, k: number, t1: number): number {
-  const base = threatModel === 'semi-malicious' ? Math.floor((k + 1 + t1) / 2) + 1 : t1 + 1;
+  const base = threatModel === 'semi-malicious' ? splitProofCount(k, t1) : t1 + 1;
   return Math.max(2, base);
 }
 
@@ -127,6 +154,9 @@ export function findSecAggParams(options: FinderOptions): SecAggParams {
  */
 export function checkSecAggParams(options: { clients: number; k: number; t: number }): void {
   const { clients: n, k, t } = options;
+  if (Number.isInteger(n) && n > MAX_SECAGG_CLIENTS) {
+    throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `a SecAgg round holds at most ${MAX_SECAGG_CLIENTS} clients (Shamir shares live in GF(2^16), x = index + 1), got n = ${n}; split the round`, { details: { clients: n, max: MAX_SECAGG_CLIENTS } });
+  }
   checkDegree(n, k);
   if (!Number.isInteger(t) || t < 2 || t > k) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `threshold t must be an integer in [2, k = ${k}], got ${t}`);
 }

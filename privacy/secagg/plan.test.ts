@@ -5,11 +5,12 @@ import { seededRandom } from '../random.ts';
 import { decodeSecAggSum, encodeForSecAgg, planSecAggRound } from './plan.ts';
 
 describe('planSecAggRound', () => {
-  it('defaults from the job spec: off, finder-chosen (k, t), example weighting with one extra coordinate', () => {
+  it('defaults from the job spec: off, semi-malicious finder-chosen (k, t) with the consistency check, example weighting with one extra coordinate', () => {
     const spec = parseJobSpec({ model: { kind: 'logistic', inputs: 4, classes: 2 }, data: { dataset: 'adult' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 100 } });
     expect(spec.secagg.enabled).toBe(false);
     const plan = planSecAggRound({ section: spec.secagg, clients: 100, updateLength: 10 });
-    expect([plan.k, plan.t, plan.dim]).toEqual([16, 6, 11]);
+    // Defaults since issue 10: semi-malicious parameters with the consistency check (semi-honest gave k = 16, t = 6).
+    expect([plan.k, plan.t, plan.dim, plan.threatModel, plan.consistencyCheck]).toEqual([28, 18, 11, 'semi-malicious', true]);
   });
 
   it('pinned degree and threshold are used as given (and both are required)', () => {

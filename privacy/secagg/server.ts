@@ -18,7 +18,7 @@ import {
   type SecAggUnmaskRequest,
 } from '../../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource } from '../random.ts';
-import { bytesToUint32 } from './crypto/bytes.ts';
+import { bytesEqual, bytesToUint32, wipe } from './crypto/bytes.ts';
 import { ed25519Verify } from './crypto/ed25519.ts';
 import { neighbourGraph, neighboursOf } from './graph.ts';
 import { checkSecAggParams } from './params.ts';
@@ -39,6 +39,8 @@ export interface SecAggServerOptions {
   rng?: RandomSource;
   /** The public graph seed; drawn from `rng` when absent. */
   graphSeed?: Uint8Array;
+  /** SHA-256 of the canonical job spec sent with the task (the clients bind it into the setup hash). */
+  jobHash?: Uint8Array;
 }
 
 export interface Outgoing {
@@ -58,6 +60,8 @@ export interface SecAggServerStats {
   unmaskMs: number;
   unmaskCpuMs: number;
   masksRemoved: number;
+  /** Clients whose revealed share was off the verified polynomial (tolerated: another subset rebuilt it). */
+  badShareHolders: string[];
 }
 
 type Stage = SecAggServerStage;
@@ -69,6 +73,7 @@ export class SecAggServer {
   private readonly index = new Map<string, number>();
   private readonly neighbours: ReadonlyArray<ReadonlySet<number>>;
   private readonly graphSeed: Uint8Array;
+  private readonly binding: T.RoundBinding;
   /** Clients expected to answer in the current stage, and those that did. */
   private expected = new Set<number>();
   private responded = new Set<number>();
@@ -83,7 +88,7 @@ export class SecAggServer {
   private readonly sum: Uint32Array;
   private outcome: SecAggResult | undefined;
   private abortError: TesseraError | undefined;
-  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, masksRemoved: 0 };
+  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, masksRemoved: 0, badShareHolders: [] };
 
   constructor(private readonly options: SecAggServerOptions) {
     const { clients, k, t, dim } = options;
@@ -97,6 +102,10 @@ export class SecAggServer {
     this.graphSeed = options.graphSeed ?? new Uint8Array(32);
     if (options.graphSeed === undefined) (options.rng ?? cryptoRandom()).fillBytes(this.graphSeed);
     const graph = neighbourGraph({ n: this.n, k, seed: this.graphSeed });
+    this.binding = {
+      roundId: options.roundId,
+      setupHash: T.setupHash({ jobHash: options.jobHash ?? new Uint8Array(32), roundId: options.roundId, clients, k, t, dim, modulusBits: 32, graphSeed: this.graphSeed, consistencyCheck: options.consistencyCheck ?? false }),
+    };
     this.neighbours = clients.map((_, u) => new Set(neighboursOf(graph, u)));
     this.sum = new Uint32Array(dim);
   }
@@ -147,14 +156,15 @@ export class SecAggServer {
     if (!this.expected.has(u) || this.responded.has(u)) throw new TesseraError('TESSERA_ERR_UNEXPECTED_MESSAGE', `${msg.type} from ${clientId} is late, repeated or not expected`);
     const identity = this.options.resolveIdentity(clientId);
     if (identity === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `no trusted identity key for ${clientId}`);
-    const { roundId } = this.options;
+    const b = this.binding;
     const bad = (what: string): never => {
       throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `${what} from ${clientId} is not signed by its identity (tampered or replayed)`);
     };
     switch (msg.type) {
       case 'secagg.advertise':
-        if (!ed25519Verify(identity, T.advertiseTranscript(roundId, u, msg.cPk, msg.sPk, msg.commitment), msg.signature)) bad('advertisement');
-        this.adverts.set(u, { index: u, cPk: msg.cPk, sPk: msg.sPk, commitment: msg.commitment, signature: msg.signature });
+        if (!bytesEqual(msg.setupHash, b.setupHash)) throw new TesseraError('TESSERA_ERR_SECAGG_SETUP_MISMATCH', `${clientId} advertised keys for another setup than this round's`);
+        if (!ed25519Verify(identity, T.advertiseTranscript(b, u, msg.cPk, msg.sPk, msg.commitment), msg.signature)) bad('advertisement');
+        this.adverts.set(u, { index: u, cPk: msg.cPk, sPk: msg.sPk, commitment: msg.commitment, setupHash: msg.setupHash, signature: msg.signature });
         break;
       case 'secagg.share-keys': {
         const want = [...this.neighbours[u] as Set<number>].filter((v) => this.expectedKeys(v)).sort((a, b) => a - b);
@@ -162,13 +172,13 @@ export class SecAggServer {
         if (want.length !== got.length || want.some((v, i) => v !== got[i])) {
           throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', `${clientId} sent shares to [${got.join(',')}], expected its keyed neighbours [${want.join(',')}]`);
         }
-        if (!ed25519Verify(identity, T.shareKeysTranscript(roundId, u, msg.shares), msg.signature)) bad('shares');
+        if (!ed25519Verify(identity, T.shareKeysTranscript(b, u, msg.shares), msg.signature)) bad('shares');
         this.sealed.set(u, msg.shares);
         break;
       }
       case 'secagg.masked-input': {
         if (msg.vector.length !== 4 * this.options.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', `${clientId} sent ${msg.vector.length} bytes, expected ${4 * this.options.dim}`);
-        if (!ed25519Verify(identity, T.maskedInputTranscript(roundId, u, msg.vector), msg.signature)) bad('masked input');
+        if (!ed25519Verify(identity, T.maskedInputTranscript(b, u, msg.vector), msg.signature)) bad('masked input');
         // Only a running sum is kept: memory stays O(dim) whatever the number of clients.
         const y = bytesToUint32(msg.vector);
         const acc = this.sum;
@@ -176,7 +186,7 @@ export class SecAggServer {
         break;
       }
       case 'secagg.consistency-signature':
-        if (!ed25519Verify(identity, T.survivorsTranscript(roundId, u, [...this.U3].sort((a, b) => a - b)), msg.signature)) bad('survivor signature');
+        if (!ed25519Verify(identity, T.survivorsTranscript(b, u, [...this.U3].sort((x, y) => x - y)), msg.signature)) bad('survivor signature');
         this.survivorSignatures.set(u, msg.signature);
         break;
       case 'secagg.unmask-shares':
@@ -197,10 +207,18 @@ export class SecAggServer {
   abort(code: ErrorCode, reason: string): Outgoing[] {
     const notify = new Set([...this.expected, ...this.responded]);
     this.abortError = new TesseraError(code, `secure aggregation round ${this.options.roundId} aborted: ${reason}`);
+    this.wipeShares();
     this.stageValue = 'aborted';
     this.expected.clear();
     const { roundId, clients } = this.options;
     return [...notify].map((u) => ({ to: clients[u] as string, message: { type: 'secagg.abort', roundId, code, reason } }));
+  }
+
+  /** Revealed shares serve once: overwrite them after unmasking or an abort (best effort, crypto/bytes.ts wipe). */
+  private wipeShares(): void {
+    for (const list of [...this.seedShares.values(), ...this.keyShares.values()]) for (const share of list) wipe(share.y);
+    this.seedShares.clear();
+    this.keyShares.clear();
   }
 
   private expectedKeys(v: number): boolean {
@@ -213,7 +231,7 @@ export class SecAggServer {
     if (!same(msg.selfMaskShares.map((s) => s.of), req.selfMaskFor) || !same(msg.maskKeyShares.map((s) => s.of), req.maskKeyFor)) {
       throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', `${clientId} revealed shares other than those requested`);
     }
-    if (!ed25519Verify(identity, T.unmaskTranscript(this.options.roundId, u, msg.selfMaskShares, msg.maskKeyShares), msg.signature)) {
+    if (!ed25519Verify(identity, T.unmaskTranscript(this.binding, u, msg.selfMaskShares, msg.maskKeyShares), msg.signature)) {
       throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `unmask shares from ${clientId} are not signed by its identity (tampered or replayed)`);
     }
     const add = (into: Map<number, ShamirShare[]>, of: number, share: Uint8Array): void => {
@@ -364,7 +382,7 @@ export class SecAggServer {
       if (partners.length > 0) dropped.set(d, partners);
     }
     try {
-      this.stats.masksRemoved = unmaskSum({
+      const outcome = unmaskSum({
         roundId: this.options.roundId,
         t: this.options.t,
         sum: this.sum,
@@ -374,10 +392,13 @@ export class SecAggServer {
         seedShares: this.seedShares,
         keyShares: this.keyShares,
       });
+      this.stats.masksRemoved = outcome.masksRemoved;
+      this.stats.badShareHolders = outcome.badShareHolders.map((u) => this.options.clients[u] as string);
     } catch (e) {
       const code = e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL';
       return this.abort(code, e instanceof Error ? e.message : String(e));
     }
+    this.wipeShares();
     this.stats.unmaskMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     this.stats.unmaskCpuMs = (cpu.user + cpu.system) / 1000;

@@ -85,14 +85,17 @@ export function shamirSplit(options: { secret: Uint8Array; threshold: number; xs
   return xs.map((x, i) => ({ x, y: writeSymbols(field, ys[i] as number[]) }));
 }
 
-/** Lagrange basis at 0: λ_j = Π_{m≠j} x_m / (x_m − x_j); in characteristic 2, minus is XOR. */
-function lagrangeAtZero(field: BinaryField, xs: ReadonlyArray<number>): number[] {
+/**
+ * Lagrange basis at the point z: λ_j(z) = Π_{m≠j} (z − x_m) / (x_j − x_m); in characteristic 2, minus is XOR
+ * (so at z = 0 the numerator is Π x_m).
+ */
+function lagrangeAt(field: BinaryField, xs: ReadonlyArray<number>, z: number): number[] {
   return xs.map((xj, j) => {
     let num = 1;
     let den = 1;
     xs.forEach((xm, m) => {
       if (m === j) return;
-      num = field.mul(num, xm);
+      num = field.mul(num, z ^ xm);
       den = field.mul(den, xm ^ xj);
     });
     return field.div(num, den);
@@ -104,14 +107,23 @@ function lagrangeAtZero(field: BinaryField, xs: ReadonlyArray<number>): number[]
  * uniformly random-looking wrong value — the caller must check counts and, where it can, a commitment).
  */
 export function shamirCombine(options: { shares: ReadonlyArray<ShamirShare>; field?: BinaryField }): Uint8Array {
+  return shamirInterpolate({ ...options, at: 0 });
+}
+
+/**
+ * The value at `at` of the polynomials through exactly the shares given (at = 0: the secret). Used to check
+ * other shares against a subset that reconstructed a verified secret (a share off the polynomial is bad).
+ */
+export function shamirInterpolate(options: { shares: ReadonlyArray<ShamirShare>; at: number; field?: BinaryField }): Uint8Array {
   const field = options.field ?? GF65536;
-  const { shares } = options;
+  const { shares, at } = options;
   if (shares.length === 0) throw new RangeError('Shamir: no shares to combine');
   const xs = shares.map((s) => s.x);
   checkPoints(field, xs);
+  if (!Number.isInteger(at) || at < 0 || at >= field.size) throw new RangeError(`Shamir: interpolation point ${at} is outside the field`);
   const len = (shares[0] as ShamirShare).y.length;
   if (shares.some((s) => s.y.length !== len)) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'Shamir: shares have different lengths');
-  const lambda = lagrangeAtZero(field, xs);
+  const lambda = lagrangeAt(field, xs, at);
   const ys = shares.map((s) => readSymbols(field, s.y));
   const nSymbols = (ys[0] as number[]).length;
   const out = new Array<number>(nSymbols).fill(0);

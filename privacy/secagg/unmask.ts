@@ -5,12 +5,12 @@
  *   Σ_{u∈U3} x_u = Σ_{u∈U3} y_u − Σ_{u∈U3} PRG(b_u) + Σ_{d∈U2∖U3} Σ_{v∈N(d)∩U3} Δ_{v,d}·PRG(s_{v,d})·(−1).
  * Pure: no I/O, no state beyond its arguments.
  */
-import { TesseraError } from '../../protocol/errors.ts';
 import type { Advertisement } from '../../protocol/secagg.ts';
 import { bytesEqual, wipe } from './crypto/bytes.ts';
 import { applyMasks, pairwiseMaskKey, selfMaskKey, type MaskSpec } from './crypto/prg.ts';
 import { x25519, x25519KeyPairFromSecret, x25519PublicKeyObject } from './crypto/x25519.ts';
-import { shamirCombine, type ShamirShare } from './shamir.ts';
+import { reconstructVerified } from './robust-reconstruct.ts';
+import type { ShamirShare } from './shamir.ts';
 import { seedCommitment } from './transcripts.ts';
 
 export interface UnmaskInput {
@@ -28,33 +28,39 @@ export interface UnmaskInput {
   keyShares: ReadonlyMap<number, ReadonlyArray<ShamirShare>>;
 }
 
-function firstT(shares: ReadonlyArray<ShamirShare> | undefined, t: number, what: string): ShamirShare[] {
-  if (shares === undefined || shares.length < t) {
-    throw new TesseraError('TESSERA_ERR_SECAGG_ABORT', `only ${shares?.length ?? 0} shares of ${what}; threshold ${t}`);
-  }
-  return [...shares].sort((a, b) => a.x - b.x).slice(0, t);
+export interface UnmaskOutcome {
+  readonly masksRemoved: number;
+  /** Holders (roster index) that revealed a share off the verified polynomial: misbehaving clients. */
+  readonly badShareHolders: number[];
 }
 
-/** Turns the sum of masked inputs into the sum of inputs, in place; returns the number of masks removed. */
-export function unmaskSum(input: UnmaskInput): number {
+/**
+ * Turns the sum of masked inputs into the sum of inputs, in place. Each secret is rebuilt from any t of its
+ * shares that verify against its commitment or signed public key (robust-reconstruct.ts), so one bad share
+ * no longer aborts a round in which other clients already revealed theirs.
+ */
+export function unmaskSum(input: UnmaskInput): UnmaskOutcome {
   const { roundId, t, sum, adverts, survivors, dropped, seedShares, keyShares } = input;
   const masks: MaskSpec[] = [];
+  const bad = new Set<number>();
   for (const u of survivors) {
-    const seed = shamirCombine({ shares: firstT(seedShares.get(u), t, `client ${u}'s self-mask seed`) });
     const adv = adverts.get(u) as Advertisement;
-    if (!bytesEqual(seedCommitment(roundId, u, seed), adv.commitment)) {
-      throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `reconstructed self-mask seed of client ${u} does not match its commitment (a neighbour revealed a wrong share)`);
-    }
+    const { secret: seed, bad: b } = reconstructVerified(seedShares.get(u), t, (s) => bytesEqual(seedCommitment(roundId, u, s), adv.commitment), `client ${u}'s self-mask seed`);
+    for (const x of b) bad.add(x - 1);
     masks.push({ key: selfMaskKey(seed, roundId, u), sign: -1 });
     wipe(seed);
   }
   for (const [d, partners] of dropped) {
-    const sk = shamirCombine({ shares: firstT(keyShares.get(d), t, `client ${d}'s mask key`) });
+    const sPk = (adverts.get(d) as Advertisement).sPk;
+    const verifyKey = (sk: Uint8Array): boolean => {
+      const candidate = x25519KeyPairFromSecret(sk);
+      wipe(candidate.secretKey);
+      return bytesEqual(candidate.publicKey, sPk);
+    };
+    const { secret: sk, bad: b } = reconstructVerified(keyShares.get(d), t, verifyKey, `client ${d}'s mask key`);
+    for (const x of b) bad.add(x - 1);
     const pair = x25519KeyPairFromSecret(sk);
-    wipe(sk);
-    if (!bytesEqual(pair.publicKey, (adverts.get(d) as Advertisement).sPk)) {
-      throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', `reconstructed mask key of client ${d} does not match its advertised key (a neighbour revealed a wrong share)`);
-    }
+    wipe(sk, pair.secretKey);
     for (const v of partners) {
       const agreed = x25519(pair.keyObject, x25519PublicKeyObject((adverts.get(v) as Advertisement).sPk));
       // v added Δ_{v,d}·PRG(s_{v,d}) with Δ = +1 if v > d; remove it.
@@ -64,5 +70,5 @@ export function unmaskSum(input: UnmaskInput): number {
   }
   applyMasks(sum, masks);
   for (const m of masks) wipe(m.key);
-  return masks.length;
+  return { masksRemoved: masks.length, badShareHolders: [...bad].sort((a, b) => a - b) };
 }

@@ -12,10 +12,11 @@ export const SecAggSection = z
     /** Assumed fraction of clients colluding with the coordinator (for the parameter finder). */
     corruptRate: z.number().min(0).lt(1).default(0.05),
     /**
-     * semi-honest: the coordinator follows the protocol but is curious. semi-malicious: it may also lie about
-     * who dropped out (Bell et al. 2020); the finder then needs a larger threshold.
+     * semi-honest: the coordinator follows the protocol but is curious. semi-malicious (default, issue 10): it
+     * may also deviate — lie about who dropped out, forward keys selectively (Bell et al. 2020); the finder then
+     * needs t > (k + 1 + t1)/2. Client nodes refuse setups below their own policy whatever this says.
      */
-    threatModel: z.enum(['semi-honest', 'semi-malicious']).default('semi-honest'),
+    threatModel: z.enum(['semi-honest', 'semi-malicious']).default('semi-malicious'),
     /** Absolute bound on each update coordinate before quantisation (updates are clipped to [−r, r]). */
     clipRange: z.number().positive().default(1),
     /**
@@ -23,8 +24,11 @@ export const SecAggSection = z
      * round's clients cannot wrap modulo 2^32; a width that could wrap is refused.
      */
     bitsPerCoordinate: z.number().int().min(2).max(32).optional(),
-    /** Clients sign the survivor set before unmasking (Bonawitz et al. 2017, round 3; active adversaries). */
-    consistencyCheck: z.boolean().default(false),
+    /**
+     * Clients sign the survivor set before unmasking (Bonawitz et al. 2017, round 3; active adversaries). On by
+     * default: client nodes' default policy requires it (docs/security-model.md).
+     */
+    consistencyCheck: z.boolean().default(true),
     /** Pin the neighbour degree k and threshold t instead of running the finder (give both or neither). */
     degree: z.number().int().min(1).optional(),
     threshold: z.number().int().min(2).optional(),
