@@ -118,7 +118,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         }
         try {
           // Limits before trust (issue 12): a proven client may still send a poisoned update.
-          checkPlainUpdate({ update, examples: weighting === 'examples' ? reply.examples : undefined, declaredExamples: c.examples, maxNorm });
+          checkPlainUpdate({ update, examples: reply.examples, weighted: weighting === 'examples', declaredExamples: c.examples, maxNorm });
         } catch (e) {
           const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
           ctx.logger.warn({ client: c.clientId, org: c.orgId, round, code: err.code }, `update refused: ${err.message}`);

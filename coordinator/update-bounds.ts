@@ -39,8 +39,10 @@ export function maxPlainUpdateNorm(spec: Pick<JobSpec, 'dp' | 'sampling' | 'minC
 
 export interface PlainUpdateCheck {
   readonly update: Float32Array;
-  /** The example count the update claims, when the round weights by it (else undefined: nothing to bound). */
+  /** The example count the update claims (undefined when the client keeps it to itself). */
   readonly examples: number | undefined;
+  /** True when the round weights updates by their example counts (FedAvg without DP). */
+  readonly weighted: boolean;
   /** What the client declared in its handshake (undefined: its policy keeps the count to itself). */
   readonly declaredExamples: number | undefined;
   /** From maxPlainUpdateNorm (computed once per round). */
@@ -48,16 +50,16 @@ export interface PlainUpdateCheck {
 }
 
 /** Throws TESSERA_ERR_UPDATE_NONFINITE or TESSERA_ERR_UPDATE_OUT_OF_BOUNDS; the message holds numbers, never values. */
-export function checkPlainUpdate({ update, examples, declaredExamples, maxNorm }: PlainUpdateCheck): void {
+export function checkPlainUpdate({ update, examples, weighted, declaredExamples, maxNorm }: PlainUpdateCheck): void {
   let sq = 0;
   for (let i = 0; i < update.length; i++) {
     const v = update[i] as number;
     if (!Number.isFinite(v)) throw new TesseraError('TESSERA_ERR_UPDATE_NONFINITE', `the update holds a non-finite value (NaN or ±Infinity) at coordinate ${i}`);
     sq += v * v;
   }
-  // A weight is bounded by what the client declared when it connected; a client that declared nothing cannot claim
-  // a weight (it takes part in uniformly weighted rounds only, e.g. under DP).
-  if (examples !== undefined && (declaredExamples === undefined || examples > declaredExamples)) {
+  // A claimed count is bounded by what the client declared when it connected; a client that declared nothing
+  // cannot claim a weight (it takes part in uniformly weighted rounds only, e.g. under DP).
+  if ((examples !== undefined && declaredExamples !== undefined && examples > declaredExamples) || (weighted && examples !== undefined && declaredExamples === undefined)) {
     throw new TesseraError(
       'TESSERA_ERR_UPDATE_OUT_OF_BOUNDS',
       declaredExamples === undefined

@@ -27,6 +27,7 @@ import { thrownTesseraError } from './support/thrown.ts';
 import { consortium, coordinator, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
 import { provenRawClient, type RawClient } from './support/raw-socket-client.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
+import { plainTrainingProtocol } from '../coordinator/plain-round.ts';
 
 /** The nodes of this file share the process's one TensorFlow.js backend. */
 const turns = new TrainingTurns();
@@ -140,10 +141,10 @@ describe('bounds on plain updates', () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const update = new Float32Array(4);
       update[2] = bad;
-      expect(thrownTesseraError(() => checkPlainUpdate({ update, examples: 1, declaredExamples: 1, maxNorm: undefined })).code).toBe('TESSERA_ERR_UPDATE_NONFINITE');
+      expect(thrownTesseraError(() => checkPlainUpdate({ update, examples: 1, weighted: true, declaredExamples: 1, maxNorm: undefined })).code).toBe('TESSERA_ERR_UPDATE_NONFINITE');
     }
-    expect(thrownTesseraError(() => checkPlainUpdate({ update: new Float32Array([3, 4]), examples: 1, declaredExamples: 1, maxNorm: 4.99 })).code).toBe('TESSERA_ERR_UPDATE_OUT_OF_BOUNDS');
-    expect(() => checkPlainUpdate({ update: new Float32Array([3, 4]), examples: 1, declaredExamples: 1, maxNorm: 5 })).not.toThrow();
+    expect(thrownTesseraError(() => checkPlainUpdate({ update: new Float32Array([3, 4]), examples: 1, weighted: true, declaredExamples: 1, maxNorm: 4.99 })).code).toBe('TESSERA_ERR_UPDATE_OUT_OF_BOUNDS');
+    expect(() => checkPlainUpdate({ update: new Float32Array([3, 4]), examples: 1, weighted: true, declaredExamples: 1, maxNorm: 5 })).not.toThrow();
   });
 
   it('states the noise allowance: C = 1, local σ = 1, 7,850 weights allow ‖Δ‖ ≤ about 95, so 283 is out', () => {
@@ -188,7 +189,9 @@ describe('bounds on plain updates', () => {
     const m = buildModel(spec.model, { seed: spec.seed });
     const initialWeights = getFlatWeights(m);
     m.dispose();
-    const result = await runJob({ jobId: 'poison', spec, federation: server.federation, logger: captured, rng: seededRandom(5), initialWeights });
+    // A DP job's updates are weighted uniformly (what assembleJob's DP feature asks for; DP clients keep their counts).
+    const result = await runJob({ jobId: 'poison', spec, federation: server.federation, logger: captured, rng: seededRandom(5), initialWeights, protocol: plainTrainingProtocol('uniform') });
+    expect(result.message).toBe('job completed after 4 rounds');
     expect(result.status).toBe('completed');
     expect(result.rounds).toHaveLength(4);
     const codes = result.rounds.map((r) => r.dropped.find((x) => x.clientId === 'poisoner')?.code);
