@@ -50,8 +50,8 @@ const spec = (f: number) =>
   });
 
 describe('the client recomputes the ε the ledger charges, whatever δ reserve the spec declares', () => {
-  // GAP (open): the client converts at the full δ, the ledger at (1 − f)·δ.
-  it.fails('f = 0.999: the client ε equals the ledger ε, and a job above the default cap is declined', () => {
+  // Was a gap (the client converted at the full δ, the ledger at (1 − f)·δ); fixed in client/policy/epsilon.ts.
+  it('f = 0.999: the client ε equals the ledger ε, and a job above the default cap is declined', () => {
     const f = 0.999;
     const ledger = ledgerEpsilon(f);
     const client = recomputeJobEpsilon(spec(f), { centralTrusted: false }).epsilon;
@@ -63,8 +63,7 @@ describe('the client recomputes the ε the ledger charges, whatever δ reserve t
     expect(e.violations.map((v) => v.rule)).toContain('dp.maxEpsilon');
   });
 
-  // GAP (open): same mismatch at the default f.
-  it.fails('the default reserve (f = 0.1): client and ledger agree too', () => {
+  it('the default reserve (f = 0.1): client and ledger agree too', () => {
     expect(recomputeJobEpsilon(spec(0.1), { centralTrusted: false }).epsilon).toBeCloseTo(ledgerEpsilon(0.1), 6);
   });
 });
