@@ -54,8 +54,12 @@ export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions
   const eff = effectiveNoiseMultiplier({ placement: plan.placement, sigma, minSurvivors: plan.minSurvivors, secureAggregation: job.secagg.enabled, centralTrusted: options.centralTrusted });
   const base = { delta: plan.delta, samplingRate: plan.samplingRate, noiseMultiplier: sigma, effectiveNoiseMultiplier: eff.sigma, rounds: job.rounds };
   if (!(eff.sigma > 0)) return { ...base, epsilon: Number.POSITIVE_INFINITY, basis: eff.basis };
-  const r = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: plan.delta, accountant: plan.accountant, conversion: plan.conversion });
-  return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} (${plan.accountant} accountant)` };
+  // The ledger converts RDP at δ_acc = (1 − f)·δ: the rest of δ pays for short rounds (privacy/dp/underfill.ts,
+  // coupling lemma), and f is the coordinator's choice. Converting at the full δ would understate ε by as much
+  // as f allows (f → 1 pushes δ_acc → 0), so the client converts where the ledger does.
+  const deltaAccounted = plan.delta * (1 - plan.underfillDeltaFraction);
+  const r = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
+  return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} of which ${plan.delta * plan.underfillDeltaFraction} reserved for short rounds (${plan.accountant} accountant)` };
 }
 
 export function effectiveNoiseMultiplier(o: { placement: JobSpec['dp']['placement']; sigma: number; minSurvivors: number; secureAggregation: boolean; centralTrusted: boolean }): { sigma: number; basis: string } {
