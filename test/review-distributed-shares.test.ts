@@ -15,10 +15,13 @@
  * update ≈ 0, so the unmasked sum is the clients' noise alone: its sample std over 7,850 coordinates is
  * measured against the accounted σC = 2. Expected (and measured): σC·√(3/100) ≈ 0.35.
  *
- * GAP (open in this branch, it.fails): the client must refuse a round of n < m clients and, since it sees the
- * survivor set only under the consistency check, require that check and refuse |U3| < m. The secure-
- * aggregation hardening (branch `secagg`, privacy/secagg/acceptance.ts rule `dp-min-survivors`) does exactly
- * this; once it is merged this test should pass — flip it to `it` then.
+ * CLOSED by the malicious-secure secure aggregation (merge c5daf7f): each client judges the setup by its
+ * ORGANISATION's policy (`SecureAggregation({ policy })`, here secAggClientPolicy(DEFAULT_CLIENT_POLICY)) in
+ * privacy/secagg/acceptance.ts, whose rule `dp-min-survivors` refuses a round of n = 3 when the job's DP noise
+ * assumes m = 100 (and, under DP, demands the consistency check so |U3| < m is refused too). Every client
+ * declines the task with TESSERA_ERR_SECAGG_POLICY (rule dp-min-survivors) before advertising a key, the server
+ * aborts, no unmask request goes out and the harness gets no sum at all (before the merge the same harness
+ * released the sum and measured its noise std at 0.35 against the accounted σC = 2).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,21 +31,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientNode } from '../client/node.ts';
 import { standardClientMods } from '../client/mods/index.ts';
 import { fileParticipationRecord } from '../client/policy/participation.ts';
-import { DEFAULT_CLIENT_POLICY } from '../client/policy/schema.ts';
+import { DEFAULT_CLIENT_POLICY, secAggClientPolicy } from '../client/policy/schema.ts';
 import { SecureAggregation } from '../client/secure-aggregation.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
-import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
-import { runSecAggExchange } from '../coordinator/secagg-exchange.ts';
+import { jobHashOf, runSecAggExchange } from '../coordinator/secagg-exchange.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { initBackend } from '../ml/backend.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
-import { dequantizeSum } from '../privacy/secagg/quantize.ts';
+import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
-import { PROTOCOL_VERSION } from '../protocol/version.ts';
-import { coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { authenticatedTransport, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
 
 const DIM = 784 * 10 + 10;
 const IDS = ['a', 'b', 'c'] as const;
@@ -51,6 +52,7 @@ const CLIP = 1;
 const root = mkdtempSync(join(tmpdir(), 'tessera-review-shares-'));
 let server: CoordinatorServer;
 const nodes: ClientNode[] = [];
+const secures: SecureAggregation[] = [];
 const identities = simulatedIdentities([...IDS], cryptoRandom());
 
 /** What the clients are told: m = minClients = 100, so each adds σC/10. */
@@ -67,8 +69,9 @@ beforeAll(async () => {
   await initBackend();
   server = await coordinator();
   IDS.forEach((id, i) => {
-    const transport = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}` }, reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
-    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger });
+    const transport = authenticatedTransport(server, id, 40);
+    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, policy: secAggClientPolicy(DEFAULT_CLIENT_POLICY) });
+    secures.push(secure);
     const mods = standardClientMods({ policy: DEFAULT_CLIENT_POLICY, record: fileParticipationRecord(join(root, id)) });
     nodes.push(new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data: { train: mnistSlice(i * 40, 40) }, logger, mods, disclosure: DEFAULT_CLIENT_POLICY.disclose, turns: new TrainingTurns(), secure }));
   });
@@ -83,15 +86,18 @@ afterAll(async () => {
 });
 
 describe('distributed noise shares sized for m = 100, released in a sum of 3', () => {
-  it.fails('the released sum carries at least the accounted noise σC', async () => {
+  it('is declined by every client (dp-min-survivors), so no sum with less than the accounted noise σC is released', async () => {
     const selected = server.federation.clients().filter((c) => (IDS as readonly string[]).includes(c.clientId));
     // The (k, t) each client checks: what the spec it was sent gives for n = 3.
     const plan = planForJob(sent, selected.length, DIM);
-    const roundId = `review-shares/r1/${randomUUID()}`;
-    const secagg = new SecAggServer({ roundId, clients: selected.map((c) => c.clientId), k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: identities.resolve, rng: cryptoRandom() });
+    // Round and task ids as the real round derives them (coordinator/secagg-round.ts), so the clients accept them.
+    const nonce = randomUUID();
+    const roundId = secAggRoundId({ jobId: 'review-shares', round: 1, kind: 'train', nonce });
+    // The setup hash binds the spec the clients were sent.
+    const secagg = new SecAggServer({ roundId, clients: selected.map((c) => c.clientId), k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: identities.resolve, rng: cryptoRandom(), jobHash: jobHashOf(sent) });
     const weights = encodeFloat32(new Float32Array(DIM));
     // The deviation: the coordinator's guard sees minClients = 3, the clients' tasks say 100.
-    await runSecAggExchange({
+    const exchange = await runSecAggExchange({
       jobId: 'review-shares',
       round: 1,
       spec: { ...sent, minClients: 3 },
@@ -100,19 +106,15 @@ describe('distributed noise shares sized for m = 100, released in a sum of 3', (
       logger,
       server: secagg,
       roundId,
+      nonce,
       pollMs: 10,
       task: (taskId) => ({ type: 'train', jobId: 'review-shares', round: 1, taskId, job: sent, weights, deadlineMs: 20_000 }),
     });
-    expect(secagg.stage).toBe('done');
-    const { sum, survivors } = secagg.result();
-    expect(survivors).toHaveLength(3);
-    const released = dequantizeSum(sum, plan.quant, survivors.length);
-    let ss = 0;
-    for (const x of released) ss += x * x;
-    const std = Math.sqrt(ss / released.length);
-    // Sanity: the noise is what three shares of σC/√100 give (updates ≈ 0), not something else.
-    expect(std).toBeGreaterThan(0.8 * SIGMA * CLIP * Math.sqrt(3 / 100));
-    // The claim the ledger and each client's record rely on.
-    expect(std).toBeGreaterThanOrEqual(0.95 * SIGMA * CLIP);
+    // The documented reason: every client declines the setup under its own policy's dp-min-survivors rule.
+    expect([...exchange.declined.values()].map((d) => d.code)).toEqual(IDS.map(() => 'TESSERA_ERR_SECAGG_POLICY'));
+    for (const d of exchange.declined.values()) expect(d.reason).toContain('rule dp-min-survivors');
+    expect(secures.flatMap((x) => x.refusals.map((r) => r.code))).toEqual(IDS.map(() => 'TESSERA_ERR_SECAGG_POLICY'));
+    // So nothing is released: the round aborts and the harness has no sum to measure.
+    expect(secagg.stage).toBe('aborted');
   }, 60_000);
 });
