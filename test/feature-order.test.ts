@@ -86,7 +86,7 @@ async function run(factories: readonly FeatureFactory[]): Promise<Run> {
           purpose: PURPOSE,
           consent: { required: true },
           dp: { enabled: true, epsilon: 4, noiseMultiplier: 6 },
-          fairness: { enabled: true, sensitive: ['sex'], rules: [{ metric: 'accuracyGap', attribute: 'sex', max: 0.5 }] },
+          fairness: { enabled: true, sensitive: ['sex'], policy: [{ metric: 'accuracyGap', attribute: 'sex', max: 0.5 }] },
         },
       },
       { logger: silentLogger(), features: factories },

@@ -54,13 +54,16 @@ describe('secure aggregation with tessera client processes', () => {
         model: { kind: 'logistic', inputs: 15, classes: 2 },
         data: { dataset: 'heart' },
         rounds: 2,
-        sampling: { mode: 'fixed', clientsPerRound: 3 },
-        minClients: 3,
+        sampling: { mode: 'poisson', rate: 1 },
+        // m = 2: with N = 3 organisations a neighbouring federation has 2, and a DP round is never re-sampled.
+        minClients: 2,
         roundDeadlineMs: 30_000,
         consent: { required: false },
-        // What the client nodes' strict default policy demands (docs/client-policy.md): a malicious-coordinator
-        // threat model with the consistency check; a weaker job would be declined by every node.
-        secagg: { enabled: true, threatModel: 'semi-malicious', consistencyCheck: true },
+        // What the client nodes' strict default policy demands (docs/client-policy.md): distributed DP (the client
+        // recomputes ε = 7.8 for q = 1, σ = 1, 2 rounds, under its cap of 10) and a malicious-coordinator threat
+        // model with the consistency check; a weaker job would be declined by every node.
+        dp: { enabled: true, placement: 'distributed', epsilon: 9, noiseMultiplier: 1 },
+        secagg: { enabled: true, threatModel: 'semi-malicious', consistencyCheck: true, weighting: 'uniform' },
       });
       const jobId = 'heart-secure-1';
       const rng = seededRandom('secagg-cli');

@@ -37,8 +37,13 @@ export const SecAggPolicySection = z.strictObject({
 });
 
 export const DpPolicySection = z.strictObject({
-  /** Decline training tasks of jobs without differential privacy. */
-  required: z.boolean().default(false),
+  /**
+   * Decline training tasks of jobs without differential privacy. On by default: secure aggregation alone reveals
+   * only the sum of one round, but a coordinator that runs the same round twice with and without one organisation
+   * (two job ids, same weights and seed) subtracts the sums and gets that organisation's exact update back
+   * (test/review-nodp-differencing.test.ts); only noise the organisation adds itself makes that difference useless.
+   */
+  required: z.boolean().default(true),
   /** Placements accepted. Central is honoured only for a coordinator listed in trustedCoordinatorKeys. */
   allowedPlacements: z.array(z.enum(['central', 'distributed', 'local'])).min(1).default(['distributed', 'local']),
   /** Coordinators trusted with central placement, by the Ed25519 key they prove in the connection handshake. */
