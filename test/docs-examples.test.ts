@@ -69,7 +69,11 @@ describe('the front door', () => {
     for (const b of [...skipped, ...pending]) expect(b.directive.reason.length, where(b)).toBeGreaterThan(10);
     console.info(`skipped blocks (${skipped.length}):\n${skipped.map((b) => `  ${where(b)}: ${b.directive.reason}`).join('\n')}`);
     console.info(`pending blocks (${pending.length}):\n${pending.map((b) => `  ${where(b)}: ${b.directive.reason}`).join('\n') || '  none'}`);
-    // Skips are the exception: a page whose examples cannot run is a page nobody checks.
-    expect(skipped.length).toBeLessThanOrEqual(8);
+    // Skips are the exception: a page whose examples cannot run is a page nobody checks. The ninth is
+    // docs/access.md's deployment on three machines (a coordinator on --host 0.0.0.0 with the consortium's
+    // certificates, each organisation's client on its own host): it cannot run on one machine as written, and
+    // the single-machine federation right above it runs every other flag it uses (mutual TLS, roster, identity,
+    // client state) on loopback, so raising the limit from 8 to 9 leaves no flag unchecked.
+    expect(skipped.length).toBeLessThanOrEqual(9);
   });
 });

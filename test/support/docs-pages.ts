@@ -18,6 +18,7 @@ export const PAGE_PARTS = {
   'client-policy': [{ file: 'docs/client-policy.md' }],
   'privacy-accounting': [{ file: 'docs/privacy-accounting.md' }],
   'governance-integrity': [{ file: 'docs/governance-integrity.md' }],
+  access: [{ file: 'docs/access.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
