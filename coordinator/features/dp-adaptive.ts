@@ -118,7 +118,7 @@ export class AdaptiveClipTracker {
    * Resuming after a restart (issue 14 §1): the last committed round's release holds C_{t+1} and the σ_b the job
    * resolved, which is all the tracker carries between rounds. A round charged but never committed moved nothing.
    */
-  restore(last: AdaptiveClipRelease): void {
+  restore(last: Pick<AdaptiveClipRelease, 'nextClipNorm' | 'countNoiseStd'>): void {
     this.clipNorm = last.nextClipNorm;
     this.countNoiseStd = last.countNoiseStd;
     this.pending = null;

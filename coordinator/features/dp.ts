@@ -30,7 +30,7 @@ import { participationReport } from '../../privacy/dp/sampling.ts';
 import { underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import { roundStream } from '../../privacy/random.ts';
-import { roundRecords } from '../state/job-store.ts';
+import { z } from 'zod';
 import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
@@ -82,7 +82,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
   if (!spec.dp.enabled) return null;
   const adaptive = spec.dp.adaptiveClipping?.enabled === true ? new AdaptiveClipTracker(spec) : null;
   // A resumed job continues from the clip norm its last committed round set (dp-adaptive.ts restore).
-  const resumedClip = ctx.db && adaptive ? roundRecords(ctx.db, jobId).at(-1)?.extra.privacy?.adaptiveClipping : undefined;
+  const resumedClip = ctx.db && adaptive ? lastCommittedClip(ctx.db, jobId) : null;
   if (adaptive && resumedClip) adaptive.restore(resumedClip);
   // With adaptive clipping and no explicit σ_b, σ_b (and so σ_Δ) is known from the first round's population;
   // the job-level plan then checks everything else, and each round's plan is derived in `beforeRound`.
@@ -283,3 +283,14 @@ export const dpFeature: FeatureFactory = (ctx) => {
     }),
   };
 };
+
+/** The part of a stored round record adaptive clipping resumes from (read directly: job-store imports this file). */
+const StoredClip = z.looseObject({
+  extra: z.looseObject({ privacy: z.looseObject({ adaptiveClipping: z.looseObject({ nextClipNorm: z.number().positive(), countNoiseStd: z.number().min(0) }).optional() }).optional() }).optional(),
+});
+
+function lastCommittedClip(db: Db, jobId: string): { nextClipNorm: number; countNoiseStd: number } | null {
+  const json = db.prepare('SELECT record_json FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1').pluck().get(jobId) as string | undefined;
+  if (json === undefined) return null;
+  return StoredClip.parse(JSON.parse(json)).extra?.privacy?.adaptiveClipping ?? null;
+}
