@@ -184,8 +184,15 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const lock = config.stateDir !== undefined ? lockStateDirectory(config.stateDir, 'tessera simulate') : undefined;
   const db: Db | undefined = config.stateDir !== undefined ? openDatabase(config.stateDir) : undefined;
   if (db && config.fresh) {
-    const { discarded } = startFresh(db, jobId, 'tessera simulate --fresh');
-    options.logger.info({ job: jobId, discarded }, 'starting the job over (--fresh)');
+    try {
+      const { discarded } = startFresh(db, jobId, 'tessera simulate --fresh');
+      options.logger.info({ job: jobId, discarded }, 'starting the job over (--fresh)');
+    } catch (e) {
+      // Refused: let go of the state before reporting it.
+      db.close();
+      lock?.release();
+      throw e;
+    }
   }
   // Resume (issue 14 §1): after the last round committed or charged, from the last committed weights; the
   // committed rounds stay part of the job's result and its model's lineage.
