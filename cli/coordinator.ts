@@ -12,6 +12,7 @@ interface CoordinatorOptions {
   waitClientsMs: number;
   serve?: boolean;
   state?: string;
+  fresh?: boolean;
   json?: boolean;
   roster?: string;
   tlsCert?: string;
@@ -32,6 +33,7 @@ export function registerCoordinator(program: Command): void {
     .option('--port <port>', 'port to listen on (0 = any free port)', integerOption('--port', 0, 65535), 8740)
     .option('--wait-clients-ms <ms>', 'how long to wait for minClients before each round', integerOption('--wait-clients-ms', 1), 300_000)
     .option('--state <dir>', 'state directory (SQLite: jobs, ledger, audit log, consent, registry; model artifacts): consent is enforced, the model is registered, deployed models are served')
+    .option('--fresh', 'with --state: start the job over instead of resuming it (refused once its privacy budget is partly spent)')
     .option('--serve', 'keep serving after the job ends (admin API; with --state, POST /v1/models/:name/predict) until SIGINT')
     .option('--json', 'print the job result as one JSON document')
     .option('--roster <file>', 'consortium roster (tessera keys roster): the clients admitted, their public keys and organisations (default <state>/secagg-identities.json)')
@@ -67,10 +69,15 @@ export function registerCoordinator(program: Command): void {
         const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state, ...access });
         const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
-        const { resumePoint, stableJobId } = await import('../coordinator/state/resume.ts');
+        const { resumePoint, stableJobId, startFresh } = await import('../coordinator/state/resume.ts');
+        const { roundRecords } = await import('../coordinator/state/job-store.ts');
         const model = buildModel(spec.model, { seed: spec.seed });
         // The job id is the spec's (name + spec hash): a restart on the same spec resumes the same job and ledger.
         const jobId = stableJobId(spec);
+        if (db && o.fresh === true) {
+          const { discarded } = startFresh(db, jobId, 'tessera coordinator --fresh');
+          log(`starting job ${jobId} over (--fresh): ${discarded} committed round(s) discarded`);
+        }
         const resume = db ? resumePoint(db, jobId) : null;
         if (resume && resume.startRound > 1) log(`resuming job ${jobId} at round ${resume.startRound} (last committed ${resume.lastCommitted}, last charged ${resume.lastCharged})`);
         const initialWeights = resume?.weights ?? getFlatWeights(model);
@@ -91,7 +98,7 @@ export function registerCoordinator(program: Command): void {
           ...assembled,
           waitForClientsMs: o.waitClientsMs,
           signal: stop.signal,
-          ...(resume ? { startRound: resume.startRound } : {}),
+          ...(resume && db ? { startRound: resume.startRound, previousRounds: roundRecords(db, jobId) } : {}),
           onRound: (r) => {
             server.jobs.get(jobId)?.rounds.push(r);
             log(`round ${r.round}: participants ${r.participants}, dropped ${r.dropped.length}, declined ${r.declined.length}, ${(r.durationMs / 1000).toFixed(1)}s`);

@@ -18,6 +18,7 @@ interface SimulateOptions {
   minClients?: number;
   job?: string;
   state?: string;
+  fresh?: boolean;
   contract: boolean;
   fairness?: string;
   reweighing?: boolean;
@@ -58,6 +59,7 @@ export function registerSimulate(program: Command): void {
     .option('--sampling-rate <q>', 'Poisson sampling rate per round (default: every client every round)', numberOption('--sampling-rate', 0, 1))
     .option('--min-clients <n>', 'fewest participants with which a round may complete', integerOption('--min-clients', 1))
     .option('--state <dir>', "coordinator state directory (SQLite ledger, audit log, registry); default: none, state stays in memory")
+    .option('--fresh', 'with --state: start the job over instead of resuming it (refused once its privacy budget is partly spent)')
     .option('--no-contract', "skip the clients' data-contract check before each round (Adult, Heart)")
     .option('--job <file>', 'JSON object merged into the job spec (model, training, dp, secagg, fairness …)')
     .option('--fairness <attrs>', "federated fairness evaluation per group of these sensitive attributes (and their intersections) on each client's held-out split, e.g. sex,race")
@@ -95,6 +97,7 @@ export function registerSimulate(program: Command): void {
           job: withSecAggFlags(withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o), o),
           ...(o.seededNoise === true ? { seededNoise: true } : {}),
           ...(o.state !== undefined ? { stateDir: o.state } : {}),
+          ...(o.fresh === true ? { fresh: true } : {}),
           ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
         };

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
 import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
-import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
+import { cryptoRandom, type RandomSource, roundStream } from '../privacy/random.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
 import { dpPlanForJob } from '../privacy/dp/config.ts';
 import { SecAggClient } from '../privacy/secagg/client.ts';
@@ -119,7 +119,8 @@ export class SecureAggregation implements SecureSubmission {
       if (setupMsg.roundId !== derived.roundId || setupMsg.index !== derived.index) {
         throw new TesseraError('TESSERA_ERR_SECAGG_ROUND_REPLAY', `the setup names round ${setupMsg.roundId} (index ${setupMsg.index}); this task derives ${derived.roundId} (index ${derived.index})`);
       }
-      const plan = planInput(task, input, setupMsg.clients.length, this.rng);
+      // Stochastic rounding from round r's own stream when seeded: a resumed simulation encodes the same sum (issue 14 §1).
+      const plan = planInput(task, input, setupMsg.clients.length, roundStream(this.rng, task.round, `secagg-encode-${task.type}`));
       if (setupMsg.dim !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the coordinator's round expects ${setupMsg.dim} coordinates; this client's ${task.type} input has ${plan.dim} (another job layout)`);
       // The coordinator's own job spec gives (k, t) for this n: a setup that departs from it is inconsistent.
       if (setupMsg.k !== plan.k || setupMsg.t !== plan.t) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the setup's k = ${setupMsg.k}, t = ${setupMsg.t} are not what the job spec gives for n = ${plan.clients} (k = ${plan.k}, t = ${plan.t})`);

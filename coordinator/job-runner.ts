@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
-import type { RandomSource } from '../privacy/random.ts';
+import { roundStream, type RandomSource } from '../privacy/random.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import { federatedEvaluate, type EvaluationProtocol, type FederatedEvaluation } from './federated-eval.ts';
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
@@ -80,6 +80,11 @@ export interface RunJobOptions {
    * below `startRound` were committed or charged before the restart (coordinator/state/resume.ts).
    */
   readonly startRound?: number;
+  /**
+   * The rounds committed before the restart (job_rows), oldest first: the job's result, its final figures and
+   * the registered model's lineage cover the whole job, not just the rounds this process ran.
+   */
+  readonly previousRounds?: readonly RoundRecord[];
 }
 
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
@@ -92,9 +97,11 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     assertJobTransition(state, next);
     state = next;
   };
-  const rounds: RoundRecord[] = [];
+  const rounds: RoundRecord[] = [...(options.previousRounds ?? [])];
   let weights: Float32Array = Float32Array.from(options.initialWeights);
-  let finalEval: Evaluation | null = null;
+  // Resumed: the last committed round's figures stand until a round of this run replaces them.
+  const last = rounds.at(-1);
+  let finalEval: Evaluation | null = last && last.accuracy !== null && last.loss !== null ? { accuracy: last.accuracy, loss: last.loss } : null;
 
   const finish = (status: JobStatus, message: string): JobResult => {
     move(status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : 'stopped');
@@ -125,7 +132,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       const { eligible, excluded } = await eligibleClients(options, round);
       const decision = hooks.beforeRound?.(round, eligible) ?? { proceed: true };
       if (!decision.proceed) return finish(decision.status, decision.message);
-      const { selected, expected } = selectClients(spec.sampling, eligible, options.rng);
+      // Sorted by id and drawn from the (seed, round, 'sampling', attempt) stream: a seeded run samples the same
+      // clients in round r whatever order they connected in and whether or not the process restarted before it.
+      const { selected, expected } = selectClients(spec.sampling, [...eligible].sort(byClientId), roundStream(options.rng, round, 'sampling', attempt + 1));
       attempt++;
       log.info({ eligible: eligible.length, selected: selected.length, expected }, 'round started');
       if (selected.length < spec.minClients) {
@@ -156,6 +165,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         // After the gate's transaction committed: from here the aggregate is computable and the round is charged.
         log.info({ participants: participants.length, stage: 'release' }, 'release gate passed');
       };
+      // Stage cues (the crash matrix, test/resume-crash-matrix.test.ts, kills on them): tasks leave now.
+      log.info({ selected: selected.length, stage: 'training' }, 'training dispatched');
       const outcome = await protocol.run({ jobId: options.jobId, spec: roundSpec, round, selected, global: weights, federation, logger: log, beforeRelease });
       const refused = refusal as TesseraError | null;
       if (refused !== null) {
@@ -173,6 +184,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       }
       lifecycle.to('aggregating');
       const next = strategy.apply(weights, outcome.aggregate);
+      log.info({ stage: 'aggregated' }, 'round aggregated');
       lifecycle.to('evaluating');
       const evaluation = await evaluateRound(options, round, next, eligible);
       const record: RoundRecord = {
@@ -245,6 +257,10 @@ async function eligibleClients(options: RunJobOptions, round: number): Promise<{
     // A new connection, or the wait's end (the next pass then returns what is eligible by then).
     await federation.waitForConnection(until - Date.now());
   }
+}
+
+function byClientId(a: ConnectedClient, b: ConnectedClient): number {
+  return a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0;
 }
 
 /** A short, growing pause before retrying a round, so retries do not burn out in milliseconds. */

@@ -136,6 +136,9 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
         ctx.logger.warn({ code: err.code, updates: accepted.length }, `round not released: ${err.message}`);
       }
+      // Summed in client-id order, not arrival order: floating-point addition is not associative, and a seeded
+      // simulation must reach bit-identical weights however the replies raced (issue 14 §1).
+      accepted.sort((a, b) => (a.client.clientId < b.client.clientId ? -1 : a.client.clientId > b.client.clientId ? 1 : 0));
       for (const { client: c, reply, update } of refused ? [] : accepted) {
         const features = reply.features ?? {};
         const w = weighting === 'examples' ? (reply.examples ?? 0) : 1;

@@ -16,6 +16,12 @@ export interface RandomSource {
   nextUint32(): number;
   /** A uniform double in [0, 1) with 53 random bits. */
   nextFloat(): number;
+  /**
+   * Seeded generators only: an independent stream for these labels, the same whatever was drawn from this one
+   * before (so a resumed simulation draws in round r exactly what an uninterrupted one draws). Absent on the
+   * CSPRNG, which has no position to reproduce.
+   */
+  readonly derive?: (...labels: Array<string | number>) => RandomSource;
 }
 
 const TWO_POW_32 = 4294967296;
@@ -59,6 +65,7 @@ export function seededRandom(seed: string | number): RandomSource {
   const nextUint32 = (): number => rng.int32() >>> 0;
   return {
     isPrivate: false,
+    derive: (...labels) => seededRandom(deriveSeed(seed, ...labels)),
     fillBytes(out) {
       for (let i = 0; i < out.length; i += 4) {
         const v = nextUint32();
@@ -77,6 +84,15 @@ export function seededRandom(seed: string | number): RandomSource {
 /** Derives an independent seeded stream (for per-client generators in simulations). */
 export function deriveSeed(seed: string | number, ...labels: Array<string | number>): string {
   return [String(seed), ...labels.map(String)].join('/');
+}
+
+/**
+ * The stream a round draws for one purpose (issue 14 §1): for a seeded source a fresh generator keyed by
+ * (seed, round, purpose), so the draws of round r do not depend on how many numbers earlier rounds — or an
+ * earlier process, before a crash — consumed; the CSPRNG itself otherwise.
+ */
+export function roundStream(rng: RandomSource, round: number, purpose: string, ...more: Array<string | number>): RandomSource {
+  return rng.derive ? rng.derive('round', round, purpose, ...more) : rng;
 }
 
 /** Uniform integer in [0, n) without modulo bias (rejection sampling). */

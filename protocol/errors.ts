@@ -82,6 +82,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_UNAUTHENTICATED: 'An operator API request carried no valid token (HTTP 401).',
   TESSERA_ERR_FORBIDDEN: "The operator token's role may not use this route (HTTP 403).",
   TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
+  // Durable jobs (issue 14 resume).
+  TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

@@ -22,7 +22,8 @@ import { contractHash } from '../governance/contract/schema.ts';
 import { heldOutSplitForJob } from '../client/held-out-split.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { lockStateDirectory } from '../governance/state/lock.ts';
-import { resumePoint, stableJobId } from '../coordinator/state/resume.ts';
+import { resumePoint, stableJobId, startFresh } from '../coordinator/state/resume.ts';
+import { roundRecords } from '../coordinator/state/job-store.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
@@ -66,6 +67,11 @@ export const SimulationConfig = z.object({
   seededNoise: z.boolean().default(false),
   /** The coordinator's state directory (SQLite ledger, audit log, registry …); none keeps state in memory. */
   stateDir: z.string().optional(),
+  /**
+   * Start the job over instead of resuming it (coordinator/state/resume.ts startFresh): its committed rounds are
+   * discarded; refused (TESSERA_ERR_FRESH_REFUSED) once the privacy ledger holds a charge for it.
+   */
+  fresh: z.boolean().default(false),
   /** Local consent files (parsed JSON) by organisation id: that organisation's clients enforce them. */
   localConsent: z.record(z.string(), z.unknown()).optional(),
   /**
@@ -177,7 +183,22 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   // One writer per state directory (governance/state/lock.ts), taken before the database is opened.
   const lock = config.stateDir !== undefined ? lockStateDirectory(config.stateDir, 'tessera simulate') : undefined;
   const db: Db | undefined = config.stateDir !== undefined ? openDatabase(config.stateDir) : undefined;
+  if (db && config.fresh) {
+    try {
+      const { discarded } = startFresh(db, jobId, 'tessera simulate --fresh');
+      options.logger.info({ job: jobId, discarded }, 'starting the job over (--fresh)');
+    } catch (e) {
+      // Refused: let go of the state before reporting it.
+      db.close();
+      lock?.release();
+      throw e;
+    }
+  }
+  // Resume (issue 14 §1): after the last round committed or charged, from the last committed weights; the
+  // committed rounds stay part of the job's result and its model's lineage.
   const resume = db ? resumePoint(db, jobId) : null;
+  const previousRounds = db ? roundRecords(db, jobId) : [];
+  if (resume && resume.startRound > 1) options.logger.info({ job: jobId, startRound: resume.startRound, lastCommitted: resume.lastCommitted, lastCharged: resume.lastCharged }, 'resuming job');
   let server: CoordinatorServer | undefined;
   let federation: Federation;
   let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
@@ -229,7 +250,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       logger: coordinatorLog,
       rng,
       initialWeights: resume?.weights ?? initialWeights,
-      ...(resume ? { startRound: resume.startRound } : {}),
+      ...(resume ? { startRound: resume.startRound, previousRounds } : {}),
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
       ...assembled,

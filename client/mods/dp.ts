@@ -28,7 +28,7 @@ import { dpPlanForJob } from '../../privacy/dp/config.ts';
 import { unclippedIndicator } from '../../privacy/dp/adaptive-clipping.ts';
 import { addGaussianNoise, gaussianNoise } from '../../privacy/dp/gaussian.ts';
 import { noiseStdPerClient, splitNoise } from '../../privacy/dp/placement.ts';
-import { cryptoRandom, type RandomSource } from '../../privacy/random.ts';
+import { cryptoRandom, roundStream, type RandomSource } from '../../privacy/random.ts';
 import type { ClientMod } from './mod.ts';
 
 export const DP_MOD_NAME = 'dp';
@@ -42,13 +42,15 @@ export interface DpModOptions {
 }
 
 export function dpClientMod(options: DpModOptions = {}): ClientMod {
-  const rng = options.rng ?? cryptoRandom();
+  const source = options.rng ?? cryptoRandom();
   return {
     name: DP_MOD_NAME,
     transformUpdate(update, ctx) {
       const job = ctx.task.job;
       if (!job.dp.enabled) return { update };
       const plan = dpPlanForJob(job);
+      // A seeded (simulation) source draws round r's noise from its own stream, so a resumed run adds the same.
+      const rng = roundStream(source, ctx.task.round, 'dp-noise');
       const { clipped, wasClipped, norm } = clipL2(update, plan.clipNorm);
       const std = noiseStdPerClient({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
       const out = std > 0 ? addGaussianNoise(clipped, std, rng) : clipped;

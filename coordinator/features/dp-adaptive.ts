@@ -114,6 +114,16 @@ export class AdaptiveClipTracker {
     return { ...base, unclippedFraction: next.unclippedFraction, nextClipNorm: next.clipNorm };
   }
 
+  /**
+   * Resuming after a restart (issue 14 §1): the last committed round's release holds C_{t+1} and the σ_b the job
+   * resolved, which is all the tracker carries between rounds. A round charged but never committed moved nothing.
+   */
+  restore(last: Pick<AdaptiveClipRelease, 'nextClipNorm' | 'countNoiseStd'>): void {
+    this.clipNorm = last.nextClipNorm;
+    this.countNoiseStd = last.countNoiseStd;
+    this.pending = null;
+  }
+
   /** Round `round` committed: its C_{t+1} becomes the clip norm of the next round. */
   commit(round: number): void {
     if (this.pending?.round === round) this.clipNorm = this.pending.clipNorm;

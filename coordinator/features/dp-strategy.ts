@@ -27,8 +27,11 @@ export interface DpStrategyOptions {
   readonly expectedParticipants?: number;
   /** m: fewest participants whose noise shares make up σ²C² (distributed placement). */
   readonly minSurvivors: number;
-  /** The coordinator's randomness (a CSPRNG outside seeded simulations). */
-  readonly rng: RandomSource;
+  /**
+   * The coordinator's randomness (a CSPRNG outside seeded simulations); a function when each round draws from
+   * its own stream (privacy/random.ts roundStream), so a resumed simulation adds the same noise.
+   */
+  readonly rng: RandomSource | (() => RandomSource);
 }
 
 /** The aggregate the inner strategy sees: noised sum over the fixed denominator q·N (pure given the noise). */
@@ -50,7 +53,7 @@ export function dpStrategy(inner: Strategy, o: DpStrategyOptions): Strategy {
       }
       const denominator = o.expectedParticipants ?? expectedParticipants(o.samplingRate, o.population());
       const std = typeof o.serverNoiseStd === 'function' ? o.serverNoiseStd() : o.serverNoiseStd;
-      const noise = gaussianNoise(aggregate.sum.length, std, o.rng);
+      const noise = gaussianNoise(aggregate.sum.length, std, typeof o.rng === 'function' ? o.rng() : o.rng);
       return inner.apply(global, dpAggregate(aggregate, noise, denominator));
     },
   };

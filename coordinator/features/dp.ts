@@ -29,6 +29,8 @@ import { noiseStdServer } from '../../privacy/dp/placement.ts';
 import { participationReport } from '../../privacy/dp/sampling.ts';
 import { underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
+import { roundStream } from '../../privacy/random.ts';
+import { z } from 'zod';
 import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
@@ -79,6 +81,9 @@ export const dpFeature: FeatureFactory = (ctx) => {
   const { spec, jobId, logger } = ctx;
   if (!spec.dp.enabled) return null;
   const adaptive = spec.dp.adaptiveClipping?.enabled === true ? new AdaptiveClipTracker(spec) : null;
+  // A resumed job continues from the clip norm its last committed round set (dp-adaptive.ts restore).
+  const resumedClip = ctx.db && adaptive ? lastCommittedClip(ctx.db, jobId) : null;
+  if (adaptive && resumedClip) adaptive.restore(resumedClip);
   // With adaptive clipping and no explicit σ_b, σ_b (and so σ_Δ) is known from the first round's population;
   // the job-level plan then checks everything else, and each round's plan is derived in `beforeRound`.
   const plan = coordinatorDpPlan(adaptive && spec.dp.adaptiveClipping?.countNoiseStd === undefined ? { ...spec, dp: { ...spec.dp, adaptiveClipping: undefined } } : spec);
@@ -141,7 +146,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
         serverNoiseStd: () => serverNoiseStd(planned().plan),
         minSurvivors: plan.minSurvivors,
         ...(spec.dp.expectedParticipants === undefined ? {} : { expectedParticipants: spec.dp.expectedParticipants }),
-        rng: ctx.rng,
+        rng: () => roundStream(ctx.rng, rounds.now().round, 'central-noise'),
       }),
     provides: ['privacy-eligibility', 'privacy-charge'],
     // Caps apply to the clients consent leaves; the charge goes with the round row when there is a state database.
@@ -239,7 +244,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
             expectedParticipants: spec.dp.expectedParticipants ?? expectedParticipants(plan.samplingRate, current.eligibleOrgIds.length),
             placement: plan.placement,
             minSurvivors: plan.minSurvivors,
-            rng: ctx.rng,
+            rng: roundStream(ctx.rng, round, 'clip-count-noise'),
             logger,
           });
         }
@@ -278,3 +283,14 @@ export const dpFeature: FeatureFactory = (ctx) => {
     }),
   };
 };
+
+/** The part of a stored round record adaptive clipping resumes from (read directly: job-store imports this file). */
+const StoredClip = z.looseObject({
+  extra: z.looseObject({ privacy: z.looseObject({ adaptiveClipping: z.looseObject({ nextClipNorm: z.number().positive(), countNoiseStd: z.number().min(0) }).optional() }).optional() }).optional(),
+});
+
+function lastCommittedClip(db: Db, jobId: string): { nextClipNorm: number; countNoiseStd: number } | null {
+  const json = db.prepare('SELECT record_json FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1').pluck().get(jobId) as string | undefined;
+  if (json === undefined) return null;
+  return StoredClip.parse(JSON.parse(json)).extra?.privacy?.adaptiveClipping ?? null;
+}

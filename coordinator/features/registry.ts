@@ -87,6 +87,9 @@ export const registryFeature: FeatureFactory = (ctx) => {
         }
         const run = async (): Promise<RegistrationOutcome> => {
           try {
+            // A restart after a crash here registers the same weights and lineage again: registerModel returns the
+            // existing row (content-addressed version), so the registry still holds one model (issue 14 §3).
+            ctx.logger.info({ stage: 'registration' }, 'model registering');
             const model = await registerModel(db, stateDir, { modelSpec: ctx.spec.model, weights: result.weights, lineage: jobLineage(ctx.jobId, ctx.spec, result), jobSpec: ctx.spec, actor: 'coordinator' });
             checkpointAudit(db);
             ctx.logger.info({ version: model.version, name: model.name }, 'model registered');

@@ -10,6 +10,9 @@
 import { canonicalHash } from '../../lib/canonical-json.ts';
 import type { Db } from '../../governance/state/database.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
+import { TesseraError } from '../../protocol/errors.ts';
+import { appendAudit } from '../../governance/audit/log.ts';
+import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
 
 export function stableJobId(spec: JobSpec): string {
   return `${spec.name}-${canonicalHash(spec).slice(0, 12)}`;
@@ -31,4 +34,26 @@ export function resumePoint(db: Db, jobId: string): ResumePoint {
   // Copy out of the Buffer (its offset need not be 4-byte aligned).
   const weights = row ? new Float32Array(new Uint8Array(row.weights).buffer) : null;
   return { startRound: Math.max(committed, charged) + 1, weights, lastCommitted: committed, lastCharged: charged };
+}
+
+/**
+ * `--fresh` (issue 14 §1): discards the job's committed rounds (and so its weights) so that it starts over at
+ * round 1, with a `job.restarted` audit entry naming how many were dropped. Refused with TESSERA_ERR_FRESH_REFUSED
+ * once the privacy ledger holds a charge for the job: its rounds 1…k were released and stay charged (the ledger
+ * is append-only and keyed by round), so a second round 1 could be neither charged nor left uncharged.
+ */
+export function startFresh(db: Db, jobId: string, actor: string): { discarded: number } {
+  return db.transaction(() => {
+    const charged = db.prepare('SELECT COUNT(*) FROM ledger_rounds WHERE job_id = ?').pluck().get(jobId) as number;
+    if (charged > 0) {
+      throw new TesseraError(
+        'TESSERA_ERR_FRESH_REFUSED',
+        `job ${jobId} has ${charged} round(s) charged to its privacy budget; it cannot start over under the same id. Resume it (drop --fresh), or run the job under a new name, which a privacy officer budgets separately.`,
+        { details: { jobId, charged } },
+      );
+    }
+    const discarded = db.prepare('DELETE FROM job_rounds WHERE job_id = ?').run(jobId).changes;
+    if (discarded > 0) appendAudit(db, { actor, action: AUDIT_ACTIONS.jobRestarted, subject: jobId, details: { discarded } });
+    return { discarded };
+  }).immediate();
 }

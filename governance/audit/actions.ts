@@ -28,6 +28,8 @@ export const AUDIT_ACTIONS = {
   deploymentPaused: 'deployment.paused',
   deploymentFlagged: 'deployment.flagged',
   rollbackRefused: 'rollback.refused',
+  /** `--fresh`: a job's committed rounds were discarded to start it over (issue 14; never with ledger charges). */
+  jobRestarted: 'job.restarted',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
