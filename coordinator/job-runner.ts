@@ -33,6 +33,11 @@ export type BeforeRoundDecision = { proceed: true } | { proceed: false; status: 
 export interface JobHooks {
   /** Filters connected clients before sampling (consent in force, organisation privacy caps). */
   eligible?(clients: readonly ConnectedClient[], round: number): { eligible: ConnectedClient[]; excluded: ExcludedClient[] };
+  /**
+   * How many eligible clients the round should wait for (up to its deadline) beyond minClients — e.g. DP: enough
+   * that a short sample stays within the δ reserve, so a round does not start while nodes are still connecting.
+   */
+  eligibleWanted?(round: number): number;
   /** Before sampling: refuse a round that would overspend a budget. */
   beforeRound?(round: number, eligible: readonly ConnectedClient[]): BeforeRoundDecision;
   /** The spec sent with this round's training tasks (e.g. DP's per-round clip norm); default the job's own. */
@@ -250,10 +255,11 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
 async function eligibleClients(options: RunJobOptions, round: number): Promise<{ eligible: ConnectedClient[]; excluded: ExcludedClient[] }> {
   const { federation, hooks = {}, spec } = options;
   const until = Date.now() + (options.waitForClientsMs ?? spec.roundDeadlineMs);
+  const wanted = Math.max(spec.minClients, hooks.eligibleWanted?.(round) ?? 0);
   for (;;) {
     const connected = federation.clients();
     const r = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
-    if (r.eligible.length >= spec.minClients || Date.now() >= until) return r;
+    if (r.eligible.length >= wanted || Date.now() >= until) return r;
     // A new connection, or the wait's end (the next pass then returns what is eligible by then).
     await federation.waitForConnection(until - Date.now());
   }

@@ -109,6 +109,26 @@ export const dpFeature: FeatureFactory = (ctx) => {
   const allowanceAt = (epsilon: number): number => underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: Math.min(budget, epsilon) });
   const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: plan.delta * (1 - underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
   let firstRoundOfRun = true;
+  /**
+   * The fewest eligible organisations with which this round (and, at the first round of a run, the rest of the
+   * job) stays within the δ reserve for short samples: the round loop waits for that many before it starts, so a
+   * federation whose nodes are still connecting is not refused for being momentarily small. η(N) falls with N,
+   * so a binary search finds the smallest; when no N ≤ 10^6 suffices, beforeRound refuses with the reason.
+   */
+  const wantedPopulation = (round: number): number => {
+    const remaining = firstRoundOfRun ? spec.rounds - round + 1 : 1;
+    const room = allowanceAt(jobEpsilon) - underfillSpent(db, jobId);
+    const fits = (n: number): boolean => remaining * underfillProbability({ population: n, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) <= room;
+    let lo = spec.minClients;
+    let hi = 1_000_000;
+    if (!fits(hi)) return spec.minClients;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (fits(mid)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
@@ -152,7 +172,9 @@ export const dpFeature: FeatureFactory = (ctx) => {
     // Caps apply to the clients consent leaves; the charge goes with the round row when there is a state database.
     after: ['consent-eligibility'],
     needs: ctx.db ? ['job-rows'] : [],
-    hooks: rounds.hooks({
+    hooks: {
+      eligibleWanted: wantedPopulation,
+      ...rounds.hooks({
       eligible(clients, _round, state) {
         const excluded: ExcludedClient[] = [];
         const seen = new Set<string>();
@@ -280,7 +302,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
         logger.info({ status: result.status, epsilon: result.rounds.at(-1)?.extra.privacy?.epsilon ?? 0, budget, rounds: result.rounds.length }, 'privacy spent');
         if (ownsDb) db.close();
       },
-    }),
+    }) },
   };
 };
 

@@ -126,6 +126,9 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
         }
         return { eligible, excluded };
       },
+      eligibleWanted(round) {
+        return hooks.reduce((most, { h }) => Math.max(most, h.eligibleWanted?.(round) ?? 0), 0);
+      },
       beforeRound(round, eligible) {
         for (const { h } of hooks) {
           const d = h.beforeRound?.(round, eligible);
