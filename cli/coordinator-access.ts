@@ -27,8 +27,13 @@ function readPem(path: string, what: string): string {
   }
 }
 
+/** The roster file the coordinator admits clients by (and secure aggregation resolves their keys from). */
+export function rosterPathOf(o: AccessFlags): string | undefined {
+  return o.roster ?? (o.state !== undefined ? join(o.state, 'secagg-identities.json') : undefined);
+}
+
 export function accessOptions(o: AccessFlags): Pick<CoordinatorOptions, 'roster' | 'tls' | 'insecure' | 'maxConnections' | 'maxConnectionsPerAddress'> {
-  const rosterPath = o.roster ?? (o.state !== undefined ? join(o.state, 'secagg-identities.json') : undefined);
+  const rosterPath = rosterPathOf(o);
   if (rosterPath === undefined || !existsSync(rosterPath)) {
     throw new TesseraError(
       'TESSERA_ERR_INVALID_ARGUMENT',

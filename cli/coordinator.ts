@@ -47,15 +47,16 @@ export function registerCoordinator(program: Command): void {
       action(async (o: CoordinatorOptions) => {
         const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
         // Roster, TLS files and caps are checked before TensorFlow.js loads: a misconfiguration fails at once.
-        const { accessOptions } = await import('./coordinator-access.ts');
+        const { accessOptions, rosterPathOf } = await import('./coordinator-access.ts');
         const access = accessOptions(o);
+        const rosterPath = rosterPathOf(o) as string; // accessOptions refused a missing roster
         // Loaded on use, so other commands do not pay for TensorFlow.js and fastify.
         const { startCoordinator } = await import('../coordinator/server.ts');
         const { runJob } = await import('../coordinator/job-runner.ts');
         const { initBackend } = await import('../ml/backend.ts');
         const { buildModel } = await import('../ml/model.ts');
         const { getFlatWeights } = await import('../ml/weights.ts');
-        const { assembleJob } = await import('../coordinator/features/assemble.ts');
+        const { assembleJob, FEATURE_FACTORIES } = await import('../coordinator/features/assemble.ts');
         const { openDatabase } = await import('../governance/state/database.ts');
         const { lockStateDirectory } = await import('../governance/state/lock.ts');
         // One writer: taken before anything else touches the state, held until the process exits.
@@ -67,64 +68,75 @@ export function registerCoordinator(program: Command): void {
         const state = db && o.state !== undefined ? { db, stateDir: o.state } : {};
         if (!db && spec.consent.required) logger.warn('no --state: consent records are not checked on the coordinator (client nodes still enforce their local consent)');
         const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state, ...access });
-        const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
-        log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
-        const { resumePoint, stableJobId, startFresh } = await import('../coordinator/state/resume.ts');
-        const { roundRecords } = await import('../coordinator/state/job-store.ts');
-        const model = buildModel(spec.model, { seed: spec.seed });
-        // The job id is the spec's (name + spec hash): a restart on the same spec resumes the same job and ledger.
-        const jobId = stableJobId(spec);
-        if (db && o.fresh === true) {
-          const { discarded } = startFresh(db, jobId, 'tessera coordinator --fresh');
-          log(`starting job ${jobId} over (--fresh): ${discarded} committed round(s) discarded`);
-        }
-        const resume = db ? resumePoint(db, jobId) : null;
-        if (resume && resume.startRound > 1) log(`resuming job ${jobId} at round ${resume.startRound} (last committed ${resume.lastCommitted}, last charged ${resume.lastCharged})`);
-        const initialWeights = resume?.weights ?? getFlatWeights(model);
-        model.dispose();
-        const entry = { jobId, name: spec.name, status: 'running' as const, message: '', rounds: [], startedAt: new Date().toISOString() };
-        server.jobs.set(jobId, entry);
-        const stop = new AbortController();
-        process.once('SIGINT', () => stop.abort());
-        const rng = cryptoRandom();
-        const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, ...state });
-        const result = await runJob({
-          jobId,
-          spec,
-          federation: server.federation,
-          logger,
-          rng,
-          initialWeights,
-          ...assembled,
-          waitForClientsMs: o.waitClientsMs,
-          signal: stop.signal,
-          ...(resume && db ? { startRound: resume.startRound, previousRounds: roundRecords(db, jobId) } : {}),
-          onRound: (r) => {
-            server.jobs.get(jobId)?.rounds.push(r);
-            log(`round ${r.round}: participants ${r.participants}, dropped ${r.dropped.length}, declined ${r.declined.length}, ${(r.durationMs / 1000).toFixed(1)}s`);
-          },
-        });
-        const e = server.jobs.get(jobId);
-        if (e) Object.assign(e, { status: result.status, message: result.message });
-        // The registry feature registers the model after the job (with --state); wait for it.
-        const registration = await assembled.outcomes.registration();
-        if (registration?.status === 'failed') log(`model registration failed [${registration.error.code}]: ${registration.error.message}`);
-        const registered = registration?.status === 'registered' ? { version: registration.model.version, name: registration.model.name } : null;
-        if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });
-        else log(`${result.status}: ${result.message}`);
-        if (registered) log(`registered model ${registered.version} (${registered.name})`);
-        if (o.serve) {
-          log(`serving on ${server.url} until SIGINT${db ? ` (predictions: POST ${server.url}/v1/models/:name/predict)` : ''}`);
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
+        // Anything that fails before the job runs must not leave a listening server (it would never exit).
+        const shutdown = async (): Promise<void> => {
+          await server.close();
+          db?.close();
+          lock?.release();
+        };
+        try {
+          const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
+          log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
+          const { resumePoint, stableJobId, startFresh } = await import('../coordinator/state/resume.ts');
+          const { roundRecords } = await import('../coordinator/state/job-store.ts');
+          const model = buildModel(spec.model, { seed: spec.seed });
+          // The job id is the spec's (name + spec hash): a restart on the same spec resumes the same job and ledger.
+          const jobId = stableJobId(spec);
+          if (db && o.fresh === true) {
+            const { discarded } = startFresh(db, jobId, 'tessera coordinator --fresh');
+            log(`starting job ${jobId} over (--fresh): ${discarded} committed round(s) discarded`);
+          }
+          const resume = db ? resumePoint(db, jobId) : null;
+          if (resume && resume.startRound > 1) log(`resuming job ${jobId} at round ${resume.startRound} (last committed ${resume.lastCommitted}, last charged ${resume.lastCharged})`);
+          const initialWeights = resume?.weights ?? getFlatWeights(model);
+          model.dispose();
+          const entry = { jobId, name: spec.name, status: 'running' as const, message: '', rounds: [], startedAt: new Date().toISOString() };
+          server.jobs.set(jobId, entry);
+          const stop = new AbortController();
+          process.once('SIGINT', () => stop.abort());
+          const rng = cryptoRandom();
+          // Secure aggregation resolves identities from the same roster the connection gate admits by (--roster).
+          const { withSecAggIdentities } = await import('../coordinator/features/secagg.ts');
+          const { readSecAggRoster } = await import('../governance/identity/secagg-roster.ts');
+          const factories = withSecAggIdentities(FEATURE_FACTORIES, readSecAggRoster(rosterPath));
+          const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, ...state }, factories);
+          const result = await runJob({
+            jobId,
+            spec,
+            federation: server.federation,
+            logger,
+            rng,
+            initialWeights,
+            ...assembled,
+            waitForClientsMs: o.waitClientsMs,
+            signal: stop.signal,
+            ...(resume && db ? { startRound: resume.startRound, previousRounds: roundRecords(db, jobId) } : {}),
+            onRound: (r) => {
+              server.jobs.get(jobId)?.rounds.push(r);
+              log(`round ${r.round}: participants ${r.participants}, dropped ${r.dropped.length}, declined ${r.declined.length}, ${(r.durationMs / 1000).toFixed(1)}s`);
+            },
           });
+          const e = server.jobs.get(jobId);
+          if (e) Object.assign(e, { status: result.status, message: result.message });
+          // The registry feature registers the model after the job (with --state); wait for it.
+          const registration = await assembled.outcomes.registration();
+          if (registration?.status === 'failed') log(`model registration failed [${registration.error.code}]: ${registration.error.message}`);
+          const registered = registration?.status === 'registered' ? { version: registration.model.version, name: registration.model.name } : null;
+          if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });
+          else log(`${result.status}: ${result.message}`);
+          if (registered) log(`registered model ${registered.version} (${registered.name})`);
+          if (o.serve) {
+            log(`serving on ${server.url} until SIGINT${db ? ` (predictions: POST ${server.url}/v1/models/:name/predict)` : ''}`);
+            await new Promise<void>((resolve) => {
+              process.once('SIGINT', resolve);
+              process.once('SIGTERM', resolve);
+            });
+          }
+          const ok = (result.status === 'completed' || result.status === 'budget-exhausted') && registration?.status !== 'failed';
+          return ok ? 0 : 1;
+        } finally {
+          await shutdown();
         }
-        await server.close();
-        db?.close();
-        lock?.release();
-        const ok = (result.status === 'completed' || result.status === 'budget-exhausted') && registration?.status !== 'failed';
-        return ok ? 0 : 1;
       }),
     );
 }
