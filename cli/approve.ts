@@ -15,12 +15,15 @@ import { action, printJson, printLine } from './run.ts';
 import { readStrictJson } from './out-file.ts';
 import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
 
+/** How long a decision holds when --expires is not given (30 days). */
+const DEFAULT_VALIDITY_MS = 30 * 86_400_000;
+
 interface ApproveOptions {
   state: string;
   model?: string;
   role?: string;
   key?: string;
-  expires: number;
+  expires?: number;
   reject?: boolean;
   reason?: string;
   record?: string;
@@ -39,7 +42,7 @@ export function registerApprove(program: Command): void {
     .option('--model <version>', 'model version (or a unique prefix of at least 8 hex characters)')
     .option('--role <role>', 'the role you sign for (you must hold it in the trust registry)')
     .option('--key <file>', 'your private key file (from `tessera keys generate`)')
-    .option('--expires <duration>', "how long the decision holds: 30d, 12h, 2w … (at most the policy's maxApprovalValidityDays)", parseWith(parseDuration), parseDuration('30d'))
+    .option('--expires <duration>', "how long the decision holds: 30d, 12h, 2w … (at most the policy's maxApprovalValidityDays; default 30d)", parseWith(parseDuration))
     .option('--stage <stage>', 'the stage you approve for: production (also covers the canary) or canary', 'production')
     .option('--reject', 'record a rejection instead of an approval (needs --reason)')
     .option('--reason <text>', 'why (required with --reject)')
@@ -64,7 +67,7 @@ export function registerApprove(program: Command): void {
               const model = resolveModel(db, o.model);
               if (o.stage !== 'production' && o.stage !== 'canary') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--stage must be production or canary, got '${o.stage}'`);
               const maxDays = resolvePolicy({ db, model, stateDir: o.state }).policy.maxApprovalValidityDays;
-              if (o.expires > maxDays * 86_400_000) {
+              if ((o.expires ?? DEFAULT_VALIDITY_MS) > maxDays * 86_400_000) {
                 throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--expires is longer than the policy's maxApprovalValidityDays (${maxDays} days)`);
               }
               const key = readPrivateKeyFile(o.key);
@@ -79,7 +82,7 @@ export function registerApprove(program: Command): void {
               const cc = evidence.contractChecks;
               say(`  contract checks: ${cc === null ? 'not recorded' : `${cc.passed ? 'passed' : 'FAILED'}${cc.checked !== undefined ? ` (${cc.checked} checked, ${cc.passedChecks ?? 0} passed, ${cc.declined ?? 0} declined)` : ''}`}`);
               say(`  stage: ${o.stage}`);
-              record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires, stage: o.stage });
+              record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires ?? DEFAULT_VALIDITY_MS, stage: o.stage });
             }
             const stored = recordApproval(db, record);
             if (o.out !== undefined) writeOutFile(o.out, `${JSON.stringify(stored.record, null, 2)}\n`, { force: o.force ?? false });

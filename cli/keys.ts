@@ -31,7 +31,7 @@ export function registerKeys(program: Command): void {
         printLine(`key id      ${out.keyId}`);
         printLine(`public key  ${out.publicKey}`);
         printLine(`private key written to ${out.privateKeyFile} (mode 0600); public key to ${out.publicKeyFile}`);
-        printLine('Give the .pub file to your registry administrator: tessera approvers add --name NAME --public-key FILE.pub --roles ROLE');
+        printLine('Give the .pub file to your registry administrators; they enrol it with their signatures: tessera approvers add --name NAME --public-key FILE.pub --roles ROLE --admin-key ADMIN.key (docs/governance-integrity.md)');
       }),
     );
   keys
