@@ -6,7 +6,7 @@
  * their pairwise masks removed). `plainRoundMs` is the same round without secure aggregation (summing the
  * survivors' float32 updates), measured in the same run.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { SecAggClient } from '../privacy/secagg/client.ts';
 import { ed25519FromSeed, type Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import { DEFAULT_SECAGG_CLIENT_POLICY } from '../privacy/secagg/client-policy.ts';
@@ -188,6 +188,7 @@ export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
     clientCpuMsByStage: medians(stageCpuMs),
     serverUnmaskMs: round2(server.stats.unmaskMs),
     serverUnmaskCpuMs: round2(server.stats.unmaskCpuMs),
+    serverUnmaskStripMs: round2(server.stats.unmaskStripMs),
     serverMasksRemoved: server.stats.masksRemoved,
     serverMsByStage,
     serverTotalMs: round2(Object.values(serverMsByStage).reduce((a, b) => a + b, 0)),
@@ -196,6 +197,7 @@ export async function benchOne(cfg: Config): Promise<Record<string, unknown>> {
     expansion: Math.round((bytesSent / (4 * dim)) * 10_000) / 10_000,
     sumExact,
     plainRoundMs: round2(plainRoundMs),
+    loadAverage1m: round2(loadavg()[0] ?? 0),
   };
 }
 
@@ -236,7 +238,8 @@ export async function benchSecagg(): Promise<object> {
       clientMaskMcoordsPerSec: 'median over surviving clients of mask coordinates per second: (1 self mask + one pairwise mask per live neighbour) × dim / wall time of key agreement, HKDF, PRG expansion and modular addition; …PerCpuSec divides by process CPU time instead (less sensitive to other load on the machine)',
       clientMsByStage: 'median over surviving clients of the time to handle each coordinator message and build the reply (quantize: one client quantising its update)',
       bytesPerClient: 'bytes one surviving client sends in the round (binary fields at their length, the rest as JSON)',
-      serverUnmaskMs: 'wall time of reconstructing seeds and keys and removing every mask from the sum; serverUnmaskCpuMs is its CPU time',
+      serverUnmaskMs: 'wall time of reconstructing seeds and keys and removing every mask from the sum; serverUnmaskCpuMs is its CPU time (all threads: mask stripping runs on worker threads too); serverUnmaskStripMs the wall time of removing the masks alone',
+      loadAverage1m: 'the machine\'s 1-minute load average when the run ended (other processes share the cores)',
       clientInputMcoordsPerSec: 'input coordinates per second over the median masked-input stage (opening shares, masking, hashing and signing the vector)',
       expansion: 'bytes the representative client sends in the round / (4 · dim), the float32 update size',
       dropouts: 'clients leave after sharing keys, before their masked input (the costliest case for the coordinator)',

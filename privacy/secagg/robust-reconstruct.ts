@@ -19,7 +19,7 @@
  */
 import { TesseraError } from '../../protocol/errors.ts';
 import { bytesEqual, wipe } from './crypto/bytes.ts';
-import { shamirCombine, shamirInterpolate, type ShamirShare } from './shamir.ts';
+import { shamirInterpolator, type ShamirShare } from './shamir.ts';
 
 export const MAX_SUBSETS = 2048;
 
@@ -54,7 +54,9 @@ export function reconstructVerified(shares: ReadonlyArray<ShamirShare> | undefin
   for (const subset of candidateSubsets(m, t)) {
     if (++tried > MAX_SUBSETS) break;
     const chosen = subset.map((i) => sorted[i] as ShamirShare);
-    const secret = shamirCombine({ shares: chosen });
+    // One O(t²) setup per subset; then the secret (at 0) and each other share's point cost O(t) apiece.
+    const interpolate = shamirInterpolator({ shares: chosen });
+    const secret = interpolate(0);
     if (!verify(secret)) {
       wipe(secret);
       continue;
@@ -63,7 +65,7 @@ export function reconstructVerified(shares: ReadonlyArray<ShamirShare> | undefin
     const bad: number[] = [];
     sorted.forEach((s, i) => {
       if (inSubset.has(i)) return;
-      const expected = shamirInterpolate({ shares: chosen, at: s.x });
+      const expected = interpolate(s.x);
       if (!bytesEqual(expected, s.y)) bad.push(s.x);
       wipe(expected);
     });

@@ -59,6 +59,8 @@ export interface SecAggServerStats {
   /** Wall and CPU time of the final reconstruction and mask removal. */
   unmaskMs: number;
   unmaskCpuMs: number;
+  /** Of unmaskMs, the wall time of stripping the masks (the rest: reconstructing seeds and keys, deriving mask keys). */
+  unmaskStripMs: number;
   masksRemoved: number;
   /** Clients whose revealed share was off the verified polynomial (tolerated: another subset rebuilt it). */
   badShareHolders: string[];
@@ -88,7 +90,7 @@ export class SecAggServer {
   private readonly sum: Uint32Array;
   private outcome: SecAggResult | undefined;
   private abortError: TesseraError | undefined;
-  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, masksRemoved: 0, badShareHolders: [] };
+  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, unmaskStripMs: 0, masksRemoved: 0, badShareHolders: [] };
 
   constructor(private readonly options: SecAggServerOptions) {
     const { clients, k, t, dim } = options;
@@ -393,6 +395,7 @@ export class SecAggServer {
         keyShares: this.keyShares,
       });
       this.stats.masksRemoved = outcome.masksRemoved;
+      this.stats.unmaskStripMs = outcome.stripMs;
       this.stats.badShareHolders = outcome.badShareHolders.map((u) => this.options.clients[u] as string);
     } catch (e) {
       const code = e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom, shuffleInPlace } from '../random.ts';
 import { bytesToHex } from './crypto/bytes.ts';
 import { GF16, GF256, GF65536, binaryField } from './gf2m.ts';
-import { shamirCombine, shamirSplit } from './shamir.ts';
+import { shamirCombine, shamirInterpolate, shamirInterpolator, shamirSplit } from './shamir.ts';
 
 describe('GF(2^m)', () => {
   it('GF(2^16) and GF(2^8) are fields: every non-zero element has an inverse, multiplication distributes over XOR', () => {
@@ -90,5 +90,25 @@ describe('Shamir t-of-n over GF(2^16)', () => {
     expect(() => shamirSplit({ secret, threshold: 2, xs: [1, 1], rng })).toThrow(/repeats/);
     expect(() => shamirSplit({ secret, threshold: 2, xs: [0, 1], rng })).toThrow(/outside/);
     expect(() => shamirSplit({ secret, threshold: 3, xs: [1, 2], rng })).toThrow(/threshold/);
+  });
+});
+
+describe('barycentric interpolator (robust reconstruction checks every other share with it)', () => {
+  it('equals shamirInterpolate at 0, at every other share\'s point and at the nodes (t = 123 over GF(2^16), t = 5 over GF(2^8))', () => {
+    for (const [field, t, n] of [[GF65536, 123, 160], [GF256, 5, 12]] as const) {
+      const rng = seededRandom(`bary-${t}`);
+      const secret = new Uint8Array(32);
+      rng.fillBytes(secret);
+      const xs = Array.from({ length: n }, (_, i) => i + 1);
+      const shares = shamirSplit({ secret, threshold: t, xs, rng, field });
+      const chosen = shuffleInPlace(rng, [...shares]).slice(0, t);
+      const at = shamirInterpolator({ shares: chosen, field });
+      expect(bytesToHex(at(0))).toBe(bytesToHex(secret));
+      for (const z of [0, ...xs, field.size - 1]) expect(bytesToHex(at(z))).toBe(bytesToHex(shamirInterpolate({ shares: chosen, at: z, field })));
+      // Every share lies on the polynomial through any t of them; a corrupted one does not.
+      for (const s of shares) expect(bytesToHex(at(s.x))).toBe(bytesToHex(s.y));
+      const bad = { x: (chosen[0] as { x: number }).x, y: Uint8Array.from((chosen[0] as { y: Uint8Array }).y, (b, i) => (i === 0 ? b ^ 1 : b)) };
+      expect(bytesToHex(shamirInterpolator({ shares: [bad, ...chosen.slice(1)], field })(0))).not.toBe(bytesToHex(secret));
+    }
   });
 });

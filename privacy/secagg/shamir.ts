@@ -134,3 +134,45 @@ export function shamirInterpolate(options: { shares: ReadonlyArray<ShamirShare>;
   }
   return writeSymbols(field, out);
 }
+
+/**
+ * The polynomials through exactly the shares given, evaluated at many points: the barycentric form of the
+ * Lagrange interpolant (Berrut & Trefethen, "Barycentric Lagrange Interpolation", SIAM Review 46(3), 2004,
+ * eq. (3.3)), exact over any field: with weights w_j = 1 / Π_{m≠j} (x_j − x_m), computed once in O(t²),
+ *   λ_j(z) = ℓ(z) · w_j / (z − x_j),   ℓ(z) = Π_m (z − x_m)   (z not a node; minus is XOR in GF(2^m)),
+ * so each further point costs O(t) instead of lagrangeAt's O(t²). Same values as shamirInterpolate, bit for
+ * bit (field arithmetic is exact); robust reconstruction checks every other revealed share this way.
+ */
+export function shamirInterpolator(options: { shares: ReadonlyArray<ShamirShare>; field?: BinaryField }): (at: number) => Uint8Array {
+  const field = options.field ?? GF65536;
+  const { shares } = options;
+  if (shares.length === 0) throw new RangeError('Shamir: no shares to combine');
+  const xs = shares.map((s) => s.x);
+  checkPoints(field, xs);
+  const len = (shares[0] as ShamirShare).y.length;
+  if (shares.some((s) => s.y.length !== len)) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'Shamir: shares have different lengths');
+  const weights = xs.map((xj, j) => {
+    let den = 1;
+    xs.forEach((xm, m) => {
+      if (m !== j) den = field.mul(den, xm ^ xj);
+    });
+    return field.inv(den);
+  });
+  const ys = shares.map((s) => readSymbols(field, s.y));
+  const nSymbols = (ys[0] as number[]).length;
+  return (at: number): Uint8Array => {
+    if (!Number.isInteger(at) || at < 0 || at >= field.size) throw new RangeError(`Shamir: interpolation point ${at} is outside the field`);
+    const node = xs.indexOf(at);
+    if (node >= 0) return writeSymbols(field, ys[node] as number[]);
+    let ell = 1;
+    for (const xm of xs) ell = field.mul(ell, at ^ xm);
+    const lambda = weights.map((w, j) => field.div(field.mul(ell, w), at ^ (xs[j] as number)));
+    const out = new Array<number>(nSymbols).fill(0);
+    for (let s = 0; s < nSymbols; s++) {
+      let acc = 0;
+      for (let j = 0; j < ys.length; j++) acc ^= field.mul(lambda[j] as number, (ys[j] as number[])[s] as number);
+      out[s] = acc;
+    }
+    return writeSymbols(field, out);
+  };
+}

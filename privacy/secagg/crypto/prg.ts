@@ -4,18 +4,20 @@
  * §4 "PRG(s_u,v)") or of the self-mask seed b_u, with `info` binding the round and the pair, and the counter
  * starts at zero: every key is used for exactly one stream, so a fixed IV never repeats a keystream.
  *
- * Masks are applied chunk by chunk (64 KiB of keystream at a time, all masks per chunk) so that the
- * accumulator chunk stays in cache and node:crypto's output buffers stay below the allocator's mmap
- * threshold — measured 3–5× faster than expanding whole 4 MB masks one after the other.
+ * Masks are accumulated by mask-kernel.mjs (keystream 64 KiB at a time, added with a WebAssembly SIMD loop) and,
+ * for large jobs, split across worker threads (mask-threads.ts). The result is bit-exact mod 2^32 whatever
+ * the split: Z_(2^32) addition is associative and commutative.
  */
-import { createCipheriv, type Cipher } from 'node:crypto';
 import { hkdfSha256 } from './hkdf.ts';
-import { Transcript } from './bytes.ts';
+import { Transcript, wipe } from './bytes.ts';
+import { accumulateHere, accumulateParallel, defaultMaskWorkers } from './mask-threads.ts';
 
 export const MASK_KEY_BYTES = 32;
-const ZERO_IV = Buffer.alloc(16);
-const CHUNK_WORDS = 16_384;
-const ZERO_CHUNK = Buffer.alloc(CHUNK_WORDS * 4);
+/**
+ * Below this many mask words (masks × length) the work stays on the calling thread: waking workers costs
+ * about a millisecond, and starting them the first time tens of milliseconds.
+ */
+export const PARALLEL_MIN_WORDS = 1 << 24;
 
 /** One mask to add (+1) or subtract (−1) modulo 2^32. */
 export interface MaskSpec {
@@ -35,28 +37,26 @@ export function selfMaskKey(seed: Uint8Array, roundId: string, index: number): U
   return hkdfSha256(seed, new Uint8Array(0), info, MASK_KEY_BYTES);
 }
 
-function keystream(key: Uint8Array): Cipher {
-  return createCipheriv('aes-256-ctr', key, ZERO_IV);
+export interface ApplyMasksOptions {
+  /** Worker threads besides the caller's; default: cores − 1 (capped) when the job is ≥ PARALLEL_MIN_WORDS, else 0. */
+  readonly workers?: number;
 }
 
-function nextWords(c: Cipher, words: number): Uint32Array {
-  const ks = c.update(words === CHUNK_WORDS ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, words * 4));
-  // Outputs of this size are never pool slices, but stay correct if one ever is.
-  return ks.byteOffset % 4 === 0 ? new Uint32Array(ks.buffer, ks.byteOffset, words) : new Uint32Array(new Uint8Array(ks).buffer);
-}
-
-/** acc ← acc + Σ sign·PRG(key) mod 2^32, in place. */
-export function applyMasks(acc: Uint32Array, masks: ReadonlyArray<MaskSpec>): void {
-  const streams = masks.map((m) => keystream(m.key));
-  const d = acc.length;
-  for (let off = 0; off < d; off += CHUNK_WORDS) {
-    const words = Math.min(CHUNK_WORDS, d - off);
-    for (let m = 0; m < masks.length; m++) {
-      const ks = nextWords(streams[m] as Cipher, words);
-      // Uint32Array stores reduce modulo 2^32, which is exactly the arithmetic of Z_(2^32).
-      if ((masks[m] as MaskSpec).sign === 1) for (let i = 0; i < words; i++) acc[off + i] = (acc[off + i] as number) + (ks[i] as number);
-      else for (let i = 0; i < words; i++) acc[off + i] = (acc[off + i] as number) - (ks[i] as number);
-    }
+/** acc ← acc + Σ sign·PRG(key) mod 2^32, in place. The caller still owns (and wipes) the keys. */
+export function applyMasks(acc: Uint32Array, masks: ReadonlyArray<MaskSpec>, options: ApplyMasksOptions = {}): void {
+  if (masks.length === 0 || acc.length === 0) return;
+  const keys = new Uint8Array(MASK_KEY_BYTES * masks.length);
+  const signs = new Int8Array(masks.length);
+  masks.forEach((m, i) => {
+    keys.set(m.key, MASK_KEY_BYTES * i);
+    signs[i] = m.sign;
+  });
+  const workers = options.workers ?? (masks.length * acc.length >= PARALLEL_MIN_WORDS ? defaultMaskWorkers() : 0);
+  try {
+    if (workers > 0 && masks.length > 1) accumulateParallel(acc, keys, signs, workers);
+    else accumulateHere(acc, keys, signs);
+  } finally {
+    wipe(keys);
   }
 }
 
