@@ -4,8 +4,9 @@ import { parseJobSpec } from '../protocol/job/spec.ts';
 import { createLogger } from '../lib/logger.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { action, integerOption, printJson, printLine, readJsonFile } from './run.ts';
+import type { AccessFlags } from './coordinator-access.ts';
 
-interface CoordinatorOptions {
+interface CoordinatorOptions extends AccessFlags {
   job: string;
   host: string;
   port: number;
@@ -14,13 +15,6 @@ interface CoordinatorOptions {
   state?: string;
   fresh?: boolean;
   json?: boolean;
-  roster?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsClientCa?: string;
-  insecure?: boolean;
-  maxConnections?: number;
-  maxConnectionsPerAddress?: number;
 }
 
 

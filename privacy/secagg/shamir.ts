@@ -86,23 +86,6 @@ export function shamirSplit(options: { secret: Uint8Array; threshold: number; xs
 }
 
 /**
- * Lagrange basis at the point z: λ_j(z) = Π_{m≠j} (z − x_m) / (x_j − x_m); in characteristic 2, minus is XOR
- * (so at z = 0 the numerator is Π x_m).
- */
-function lagrangeAt(field: BinaryField, xs: ReadonlyArray<number>, z: number): number[] {
-  return xs.map((xj, j) => {
-    let num = 1;
-    let den = 1;
-    xs.forEach((xm, m) => {
-      if (m === j) return;
-      num = field.mul(num, z ^ xm);
-      den = field.mul(den, xm ^ xj);
-    });
-    return field.div(num, den);
-  });
-}
-
-/**
  * Reconstructs the secret from exactly the shares given (pass t of them: with fewer the result is a
  * uniformly random-looking wrong value — the caller must check counts and, where it can, a commitment).
  */
@@ -115,24 +98,7 @@ export function shamirCombine(options: { shares: ReadonlyArray<ShamirShare>; fie
  * other shares against a subset that reconstructed a verified secret (a share off the polynomial is bad).
  */
 export function shamirInterpolate(options: { shares: ReadonlyArray<ShamirShare>; at: number; field?: BinaryField }): Uint8Array {
-  const field = options.field ?? GF65536;
-  const { shares, at } = options;
-  if (shares.length === 0) throw new RangeError('Shamir: no shares to combine');
-  const xs = shares.map((s) => s.x);
-  checkPoints(field, xs);
-  if (!Number.isInteger(at) || at < 0 || at >= field.size) throw new RangeError(`Shamir: interpolation point ${at} is outside the field`);
-  const len = (shares[0] as ShamirShare).y.length;
-  if (shares.some((s) => s.y.length !== len)) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'Shamir: shares have different lengths');
-  const lambda = lagrangeAt(field, xs, at);
-  const ys = shares.map((s) => readSymbols(field, s.y));
-  const nSymbols = (ys[0] as number[]).length;
-  const out = new Array<number>(nSymbols).fill(0);
-  for (let s = 0; s < nSymbols; s++) {
-    let acc = 0;
-    for (let j = 0; j < ys.length; j++) acc ^= field.mul(lambda[j] as number, (ys[j] as number[])[s] as number);
-    out[s] = acc;
-  }
-  return writeSymbols(field, out);
+  return shamirInterpolator({ shares: options.shares, ...(options.field ? { field: options.field } : {}) })(options.at);
 }
 
 /**
@@ -140,7 +106,7 @@ export function shamirInterpolate(options: { shares: ReadonlyArray<ShamirShare>;
  * Lagrange interpolant (Berrut & Trefethen, "Barycentric Lagrange Interpolation", SIAM Review 46(3), 2004,
  * eq. (3.3)), exact over any field: with weights w_j = 1 / Π_{m≠j} (x_j − x_m), computed once in O(t²),
  *   λ_j(z) = ℓ(z) · w_j / (z − x_j),   ℓ(z) = Π_m (z − x_m)   (z not a node; minus is XOR in GF(2^m)),
- * so each further point costs O(t) instead of lagrangeAt's O(t²). Same values as shamirInterpolate, bit for
+ * so each further point costs O(t) instead of the O(t²) of the Lagrange basis λ_j(z) = Π_{m≠j} (z − x_m)/(x_j − x_m). Same values as shamirInterpolate, bit for
  * bit (field arithmetic is exact); robust reconstruction checks every other revealed share this way.
  */
 export function shamirInterpolator(options: { shares: ReadonlyArray<ShamirShare>; field?: BinaryField }): (at: number) => Uint8Array {
