@@ -21,6 +21,7 @@ import type { ClientMessage } from '../protocol/messages.ts';
 import { decodeFloat32 } from '../protocol/tensor.ts';
 import { coordinator, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
 import { sendTask, startVictim, updateBearing, type Victim, type VictimOptions } from './support/policy-harness.ts';
+import { waitUntilConnected } from './support/policy-node.ts';
 
 const DIM = 784 * 10 + 10;
 const root = mkdtempSync(join(tmpdir(), 'tessera-policy-attacks-'));
@@ -44,13 +45,8 @@ async function victim(o: Partial<VictimOptions> & { policy: VictimOptions['polic
   const id = o.id ?? `victim-${++n}`;
   const v = startVictim(server, { id, stateDir: o.stateDir ?? join(root, id), data: { train: mnistSlice(0, 64) }, ...o });
   victims.push(v);
-  await waitConnected(id);
+  await waitUntilConnected(server, [id]);
   return v;
-}
-
-async function waitConnected(id: string): Promise<void> {
-  for (let i = 0; i < 200 && !server.federation.isConnected(id); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(server.federation.isConnected(id)).toBe(true);
 }
 
 const policy = (p: Omit<ClientPolicyFileInput, 'version'>) => parseClientPolicy({ version: 1, ...p }, 'test policy');

@@ -28,12 +28,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientNode } from '../client/node.ts';
-import { standardClientMods } from '../client/mods/index.ts';
-import { fileParticipationRecord } from '../client/policy/participation.ts';
-import { DEFAULT_CLIENT_POLICY, secAggClientPolicy } from '../client/policy/schema.ts';
-import { SecureAggregation } from '../client/secure-aggregation.ts';
-import { TrainingTurns } from '../client/training-turns.ts';
+import type { ClientNode } from '../client/node.ts';
+import { DEFAULT_CLIENT_POLICY } from '../client/policy/schema.ts';
+import type { SecureAggregation } from '../client/secure-aggregation.ts';
 import { jobHashOf, runSecAggExchange } from '../coordinator/secagg-exchange.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { initBackend } from '../ml/backend.ts';
@@ -44,6 +41,7 @@ import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { authenticatedTransport, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { policyNode, waitUntilConnected } from './support/policy-node.ts';
 
 const DIM = 784 * 10 + 10;
 const IDS = ['a', 'b', 'c'] as const;
@@ -70,13 +68,11 @@ beforeAll(async () => {
   server = await coordinator();
   IDS.forEach((id, i) => {
     const transport = authenticatedTransport(server, id, 40);
-    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, policy: secAggClientPolicy(DEFAULT_CLIENT_POLICY) });
+    const { node, secure } = policyNode({ id, transport, data: { train: mnistSlice(i * 40, 40) }, policy: DEFAULT_CLIENT_POLICY, identities, recordRoot: root });
     secures.push(secure);
-    const mods = standardClientMods({ policy: DEFAULT_CLIENT_POLICY, record: fileParticipationRecord(join(root, id)) });
-    nodes.push(new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data: { train: mnistSlice(i * 40, 40) }, logger, mods, disclosure: DEFAULT_CLIENT_POLICY.disclose, turns: new TrainingTurns(), secure }));
+    nodes.push(node);
   });
-  for (let i = 0; i < 200 && IDS.some((id) => !server.federation.isConnected(id)); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(IDS.every((id) => server.federation.isConnected(id))).toBe(true);
+  await waitUntilConnected(server, IDS);
 }, 60_000);
 
 afterAll(async () => {

@@ -27,20 +27,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientNode } from '../client/node.ts';
-import { standardClientMods } from '../client/mods/index.ts';
-import { fileParticipationRecord } from '../client/policy/participation.ts';
-import { DEFAULT_CLIENT_POLICY, secAggClientPolicy } from '../client/policy/schema.ts';
-import { SecureAggregation } from '../client/secure-aggregation.ts';
+import type { ClientNode } from '../client/node.ts';
+import { DEFAULT_CLIENT_POLICY } from '../client/policy/schema.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
-import { TrainingTurns } from '../client/training-turns.ts';
 import { secAggEvaluationProtocol, type SecAggEvaluationReport } from '../coordinator/secagg-evaluation.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { initBackend } from '../ml/backend.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
-import { consortium, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { consortium, coordinator, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { policyNode, waitUntilConnected } from './support/policy-node.ts';
 
 const DIM = 784 * 10 + 10;
 const SIZES = { a: 50, b: 61, c: 72, victim: 37 } as const;
@@ -65,13 +62,10 @@ beforeAll(async () => {
   for (const id of IDS) {
     // Authenticated with the test consortium's key; no example count in the handshake (disclose.exampleCount off).
     const transport = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}` }, identity: consortium.identityOf(id, `org-${id}`), reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
-    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, policy: secAggClientPolicy(DEFAULT_CLIENT_POLICY) });
-    const mods = standardClientMods({ policy: DEFAULT_CLIENT_POLICY, record: fileParticipationRecord(join(root, id)) });
-    nodes.push(new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data: { train: mnistSlice(from, SIZES[id]) }, logger, mods, disclosure: DEFAULT_CLIENT_POLICY.disclose, turns: new TrainingTurns(), secure }));
+    nodes.push(policyNode({ id, transport, data: { train: mnistSlice(from, SIZES[id]) }, policy: DEFAULT_CLIENT_POLICY, identities, recordRoot: root }).node);
     from += SIZES[id];
   }
-  for (let i = 0; i < 200 && IDS.some((id) => !server.federation.isConnected(id)); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(IDS.every((id) => server.federation.isConnected(id))).toBe(true);
+  await waitUntilConnected(server, IDS);
   // The coordinator's own roster copy.
   evaluate = async (members, round) => {
     let report: SecAggEvaluationReport | undefined;

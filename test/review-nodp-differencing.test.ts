@@ -28,12 +28,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientNode } from '../client/node.ts';
-import { standardClientMods } from '../client/mods/index.ts';
-import { fileParticipationRecord } from '../client/policy/participation.ts';
-import { DEFAULT_CLIENT_POLICY, secAggClientPolicy, type ClientPolicy } from '../client/policy/schema.ts';
-import { SecureAggregation } from '../client/secure-aggregation.ts';
-import { TrainingTurns } from '../client/training-turns.ts';
+import type { ClientNode } from '../client/node.ts';
+import { DEFAULT_CLIENT_POLICY, type ClientPolicy } from '../client/policy/schema.ts';
 import type { ConnectedClient } from '../coordinator/federation.ts';
 import { jobHashOf, runSecAggExchange } from '../coordinator/secagg-exchange.ts';
 import type { ExcludedClient } from '../coordinator/round-records.ts';
@@ -48,6 +44,7 @@ import { dequantizeSum } from '../privacy/secagg/quantize.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { authenticatedTransport, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { policyNode, waitUntilConnected } from './support/policy-node.ts';
 
 const DIM = 784 * 10 + 10;
 const IDS = ['a', 'b', 'c', 'victim'] as const;
@@ -74,19 +71,19 @@ beforeAll(async () => {
   IDS.forEach((id, i) => {
     const transport = authenticatedTransport(server, id, 60);
     const policy = id === 'victim' ? DEFAULT_CLIENT_POLICY : WITHOUT_DP_REQUIRED;
-    const secure = new SecureAggregation({
-      clientId: id,
-      identity: identities.identityOf(id),
-      resolveIdentity: identities.resolve,
-      logger,
-      policy: secAggClientPolicy(policy),
-      ...(id === 'victim' ? { onEncoded: (task: { jobId: string }, input: Uint32Array) => void victimInput.set(task.jobId, input.slice()) } : {}),
-    });
-    const mods = standardClientMods({ policy, record: fileParticipationRecord(join(root, id)) });
-    nodes.push(new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data: { train: mnistSlice(i * 60, 60) }, logger, mods, disclosure: policy.disclose, turns: new TrainingTurns(), secure }));
+    nodes.push(
+      policyNode({
+        id,
+        transport,
+        data: { train: mnistSlice(i * 60, 60) },
+        policy,
+        identities,
+        recordRoot: root,
+        ...(id === 'victim' ? { onEncoded: (task: { jobId: string }, input: Uint32Array) => void victimInput.set(task.jobId, input.slice()) } : {}),
+      }).node,
+    );
   });
-  for (let i = 0; i < 200 && IDS.some((id) => !server.federation.isConnected(id)); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(IDS.every((id) => server.federation.isConnected(id))).toBe(true);
+  await waitUntilConnected(server, IDS);
 }, 60_000);
 
 afterAll(async () => {

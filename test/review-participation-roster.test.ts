@@ -25,12 +25,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientNode } from '../client/node.ts';
-import { standardClientMods } from '../client/mods/index.ts';
-import { fileParticipationRecord } from '../client/policy/participation.ts';
-import { DEFAULT_CLIENT_POLICY, secAggClientPolicy } from '../client/policy/schema.ts';
-import { SecureAggregation } from '../client/secure-aggregation.ts';
-import { TrainingTurns } from '../client/training-turns.ts';
+import type { ClientNode } from '../client/node.ts';
+import { DEFAULT_CLIENT_POLICY } from '../client/policy/schema.ts';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../coordinator/secagg-round.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { initBackend } from '../ml/backend.ts';
@@ -38,6 +34,7 @@ import { cryptoRandom } from '../privacy/random.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import { authenticatedTransport, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { policyNode, waitUntilConnected } from './support/policy-node.ts';
 
 const DIM = 784 * 10 + 10;
 const IDS = ['observer', 'a', 'b', 'c'] as const;
@@ -63,12 +60,9 @@ beforeAll(async () => {
   IDS.forEach((id, i) => {
     const inner = authenticatedTransport(server, id, 40);
     const transport: ClientTransport = id === 'observer' ? { ...inner, send: (m) => inner.send(m), close: () => inner.close(), onConnect: (h) => inner.onConnect(h), onDisconnect: (h) => inner.onDisconnect(h), onRefused: (h) => inner.onRefused(h), onMessage: (h) => inner.onMessage((raw) => { observed.push(raw); h(raw); }) } : inner;
-    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, policy: secAggClientPolicy(DEFAULT_CLIENT_POLICY) });
-    const mods = standardClientMods({ policy: DEFAULT_CLIENT_POLICY, record: fileParticipationRecord(join(root, id)) });
-    nodes.push(new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data: { train: mnistSlice(i * 40, 40) }, logger, mods, disclosure: DEFAULT_CLIENT_POLICY.disclose, turns: new TrainingTurns(), secure }));
+    nodes.push(policyNode({ id, transport, data: { train: mnistSlice(i * 40, 40) }, policy: DEFAULT_CLIENT_POLICY, identities, recordRoot: root }).node);
   });
-  for (let i = 0; i < 200 && IDS.some((id) => !server.federation.isConnected(id)); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(IDS.every((id) => server.federation.isConnected(id))).toBe(true);
+  await waitUntilConnected(server, IDS);
 }, 60_000);
 
 afterAll(async () => {
