@@ -124,7 +124,7 @@ export function socketIoClientTransport(options: SocketClientOptions): ClientTra
     coordinatorKey = undefined;
     if (final || reason !== 'io server disconnect') return;
     // socket.io-client leaves a server-side disconnect alone; a client node must come back (issue 12).
-    // Exponential back-off with jitter from the OS CSPRNG (house rule 5: no Math.random here).
+    // Exponential back-off with jitter from the OS CSPRNG (house rule 5: randomness here comes from a CSPRNG).
     const delay = Math.min(maxDelay, baseDelay * 2 ** Math.min(attempts, 16));
     attempts++;
     retry = setTimeout(() => {
