@@ -14,12 +14,8 @@ import { z } from 'zod';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { TOKEN_ROLES, createOperatorToken, operatorTokensPath, revokeOperatorToken, type TokenRole } from '../governance/identity/operator-tokens.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
-import { registerModel } from '../governance/registry/registry.ts';
-import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
-import { createApproval } from '../governance/approvals/record.ts';
-import { recordApproval } from '../governance/approvals/store.ts';
-import { deployModel } from '../governance/deploy/deployments.ts';
-import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, initTestRegistry, tempStateDir } from './governance-fixtures.ts';
+import { tempStateDir } from './governance-fixtures.ts';
+import { HEART_ROW, deployHeartModel } from './support/deployed-model.ts';
 import { consortium, logger } from './support/federation-fixtures.ts';
 import { provenRawClient, type RawClient } from './support/raw-socket-client.ts';
 import { parsePrometheus } from './support/prometheus.ts';
@@ -35,7 +31,6 @@ let revoked: string;
  * One request per operation of the document: the concrete path and body a 200 needs. An operation of the
  * document without an entry here fails the test — add the route's request when you add a route.
  */
-const heartRow = Array.from({ length: 13 }, (_, i) => i / 13);
 const REQUESTS: Record<string, { path: string; body?: unknown }> = {
   'GET /v1/openapi.json': { path: '/v1/openapi.json' },
   'GET /v1/health': { path: '/v1/health' },
@@ -43,7 +38,7 @@ const REQUESTS: Record<string, { path: string; body?: unknown }> = {
   'GET /v1/clients': { path: '/v1/clients' },
   'GET /v1/jobs': { path: '/v1/jobs' },
   'GET /v1/jobs/{id}': { path: '/v1/jobs/job-1' },
-  'POST /v1/models/{name}/predict': { path: '/v1/models/heart/predict', body: { instances: [heartRow] } },
+  'POST /v1/models/{name}/predict': { path: '/v1/models/heart/predict', body: { instances: [HEART_ROW] } },
   'GET /v1/models/{name}/status': { path: '/v1/models/heart/status' },
   'GET /v1/audit/checkpoint': { path: '/v1/audit/checkpoint' },
 };
@@ -63,16 +58,8 @@ beforeAll(async () => {
   const r = createOperatorToken(state.dir, { name: 'former', role: 'auditor' });
   revokeOperatorToken(state.dir, r.record.id);
   revoked = r.token;
-  // A deployed model (registry, two approvals, production), so predict and status answer 200.
-  const officer = keyPairFromSeed(new Uint8Array(32).fill(41));
-  const owner = keyPairFromSeed(new Uint8Array(32).fill(42));
-  initTestRegistry(db, [
-    { name: 'Officer', key: officer, roles: ['privacy-officer'] },
-    { name: 'Owner', key: owner, roles: ['model-owner'] },
-  ]);
-  const m = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'api'), lineage: fixtureLineage(), name: 'heart' });
-  for (const [key, role] of [[officer, 'privacy-officer'], [owner, 'model-owner']] as const) recordApproval(db, createApproval({ model: m, role, decision: 'approve', key, validForMs: 86_400_000 }));
-  expect(deployModel(db, state.dir, { version: m.version, stage: 'production', actor: 'test' }).ok).toBe(true);
+  // A deployed model, so predict and status answer 200.
+  await deployHeartModel(db, state.dir);
 
   server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db, rateLimits: { tokenFailuresPerMinute: 10_000 } });
   client = await provenRawClient(server.url, 'api-client', consortium.identityOf('api-client', 'org-api'), { orgId: 'org-api' });
