@@ -4,6 +4,8 @@
  * nodes training a logistic model on MNIST) the round families hold that round's figures. The body is read with
  * an independent Prometheus text parser. Two coordinators in one process keep separate registries.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingTurns } from '../client/training-turns.ts';
 import type { ClientNode } from '../client/node.ts';
@@ -20,6 +22,7 @@ import { startCoordinator } from '../coordinator/server.ts';
 import { tempStateDir } from './governance-fixtures.ts';
 import { consortium, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
 import { parsePrometheus, sampleValue } from './support/prometheus.ts';
+import { REPO_ROOT } from './paths.ts';
 
 const state = tempStateDir('tessera-metrics-');
 const turns = new TrainingTurns();
@@ -58,6 +61,13 @@ describe('/v1/metrics', () => {
     }
     expect(sampleValue(families, 'tessera_clients_connected')).toBe(0);
     expect(families.get('tessera_rounds_committed_total')?.metrics).toEqual([]);
+  });
+
+  it('docs/access.md lists every family with its type and labels', () => {
+    const text = readFileSync(join(REPO_ROOT, 'docs', 'access.md'), 'utf8');
+    const documented = [...text.matchAll(/^\| `(tessera_[a-z_]+)` \| (counter|gauge) \| ([^|]*?) ?\|$/gm)].map((m) => `${m[1]} ${m[2]} [${m[3]}]`).sort();
+    const declared = Object.entries(METRIC_FAMILIES).map(([name, f]) => `${name} ${f.type} [${f.labelNames.join(', ')}]`).sort();
+    expect(documented).toEqual(declared);
   });
 
   it('after a real round over sockets, holds its figures; another coordinator in the process does not', async () => {

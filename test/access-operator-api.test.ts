@@ -8,6 +8,7 @@
  * /v1/openapi.json validates as OpenAPI 3.1 (@readme/openapi-parser); /v1/metrics parses as Prometheus text.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { dereference, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -19,6 +20,7 @@ import { HEART_ROW, deployHeartModel } from './support/deployed-model.ts';
 import { consortium, logger } from './support/federation-fixtures.ts';
 import { provenRawClient, type RawClient } from './support/raw-socket-client.ts';
 import { parsePrometheus } from './support/prometheus.ts';
+import { REPO_ROOT } from './paths.ts';
 
 const state = tempStateDir('tessera-operator-api-');
 let db: Db;
@@ -185,6 +187,13 @@ describe('operator API: roles and schemas, enumerated from the OpenAPI document'
     expect(await none.json()).toMatchObject({ error: { code: 'TESSERA_ERR_NOT_FOUND' } });
     const head = await fetch(`${server.url}/v1/clients`, { method: 'HEAD' });
     expect(head.status).toBe(404);
+  });
+
+  it('docs/access.md states the roles of every route exactly as the coordinator declares them', () => {
+    const text = readFileSync(join(REPO_ROOT, 'docs', 'access.md'), 'utf8');
+    const documented = [...text.matchAll(/^\| `((?:GET|POST|PUT|PATCH|DELETE) \/v1\/[^`]*)` \| ([^|]+?) \|$/gm)].map((m) => `${m[1]} → ${m[2]}`).sort();
+    const declared = server.api.routes().map((r) => `${r.method} ${r.url} → ${r.access === 'public' ? 'public' : r.access.join(', ')}`).sort();
+    expect(documented).toEqual(declared);
   });
 
   it('stores tokens hashed, in a 0600 file', () => {
