@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { TrainingTurns } from '../client/training-turns.ts';
 import type { ClientNode } from '../client/node.ts';
 import { assembleJob } from '../coordinator/features/assemble.ts';
@@ -94,6 +95,13 @@ describe('/v1/metrics', () => {
     for (const name of Object.keys(METRIC_FAMILIES)) expect([name, families.has(name)]).toEqual([name, true]);
     const labels = [...families.values()].flatMap((f) => f.metrics.flatMap((m) => Object.values(m.labels ?? {})));
     expect(labels.filter((l) => /m-[12]|org-/.test(l))).toEqual([]);
+    // The real round record passes GET /v1/jobs/:id's response schema (a mismatch would be a 500).
+    server.jobs.set('metrics-job', { jobId: 'metrics-job', name: spec.name, status: result.status, message: result.message, rounds: [...result.rounds], startedAt: new Date().toISOString() });
+    const operator = createOperatorToken(state.dir, { name: 'ops', role: 'operator' }).token;
+    const detail = await fetch(`${server.url}/v1/jobs/metrics-job`, { headers: { authorization: `Bearer ${operator}` } });
+    expect(detail.status).toBe(200);
+    const body = z.object({ status: z.string(), rounds: z.array(z.object({ round: z.number(), participants: z.number(), participantOrgs: z.array(z.string()) })) }).parse(await detail.json());
+    expect([body.status, body.rounds.length, body.rounds[0]?.participants, [...(body.rounds[0]?.participantOrgs ?? [])].sort()]).toEqual(['completed', 1, 2, ['org-m-1', 'org-m-2']]);
     const separate = await scrape(other);
     expect(separate.get('tessera_rounds_committed_total')?.metrics).toEqual([]);
     expect(sampleValue(separate, 'tessera_clients_connected')).toBe(0);
