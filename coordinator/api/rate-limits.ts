@@ -3,8 +3,9 @@
  * --rate-limit-predict`, `--rate-limit-auth-failures`):
  *  - predictions: requests per address per minute, by @fastify/rate-limit on the predict route (429,
  *    TESSERA_ERR_RATE_LIMITED, with retry-after) — a served model is an oracle, and each request costs inference;
- *  - failed authentication: operator-API bearer tokens and client key handshakes that fail, per address per
- *    minute (failure-limiter.ts); past the limit the address is refused outright until its window ends.
+ *  - failed authentication: operator-API bearer tokens that resolve to no token, and client key proofs that do
+ *    not verify, per address per minute (failure-limiter.ts); past the limit the address is refused outright
+ *    until its window ends. Handshakes that time out without a proof are not counted.
  */
 import type { FailureLimits } from './failure-limiter.ts';
 
@@ -13,7 +14,7 @@ export interface RateLimits {
   readonly predictPerMinute?: number;
   /** Failed bearer tokens per address per minute before every request from it is 429 (default 20). */
   readonly tokenFailuresPerMinute?: number;
-  /** Failed client key handshakes per address per minute before its connections are refused (default 30). */
+  /** Client key proofs that fail to verify, per address per minute, before its connections are refused (default 30). */
   readonly handshakeFailuresPerMinute?: number;
 }
 

@@ -132,7 +132,9 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
       if (!socket.connected) return;
       if (!outcome.ok) {
         log.warn({ code: outcome.code, claimedClient: handshake.clientId, address }, `connection refused: ${outcome.message}`);
-        options.handshakeFailures?.fail(address);
+        // Only a proof that was checked and failed is a guess; a peer that proves nothing in time is held by the
+        // handshake deadline and the connection caps, and counting it would let slow honest clients lock an address.
+        if (outcome.proofFailed) options.handshakeFailures?.fail(address);
         options.onRefusal?.(outcome.code);
         refuse(outcome.code, outcome.message);
         return;
