@@ -17,6 +17,8 @@ export interface AccessFlags {
   insecure?: boolean;
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
+  rateLimitPredict?: number;
+  rateLimitAuthFailures?: number;
 }
 
 function readPem(path: string, what: string): string {
@@ -32,7 +34,7 @@ export function rosterPathOf(o: AccessFlags): string | undefined {
   return o.roster ?? (o.state !== undefined ? join(o.state, 'secagg-identities.json') : undefined);
 }
 
-export function accessOptions(o: AccessFlags): Pick<CoordinatorOptions, 'roster' | 'tls' | 'insecure' | 'maxConnections' | 'maxConnectionsPerAddress'> {
+export function accessOptions(o: AccessFlags): Pick<CoordinatorOptions, 'roster' | 'tls' | 'insecure' | 'maxConnections' | 'maxConnectionsPerAddress' | 'rateLimits'> {
   const rosterPath = rosterPathOf(o);
   if (rosterPath === undefined || !existsSync(rosterPath)) {
     throw new TesseraError(
@@ -52,5 +54,10 @@ export function accessOptions(o: AccessFlags): Pick<CoordinatorOptions, 'roster'
     ...(o.insecure === true ? { insecure: true } : {}),
     ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
     ...(o.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: o.maxConnectionsPerAddress } : {}),
+    rateLimits: {
+      ...(o.rateLimitPredict !== undefined ? { predictPerMinute: o.rateLimitPredict } : {}),
+      // One flag for both authentication channels: failed operator tokens and failed client key handshakes.
+      ...(o.rateLimitAuthFailures !== undefined ? { tokenFailuresPerMinute: o.rateLimitAuthFailures, handshakeFailuresPerMinute: o.rateLimitAuthFailures } : {}),
+    },
   };
 }

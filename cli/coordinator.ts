@@ -37,6 +37,8 @@ export function registerCoordinator(program: Command): void {
     .option('--insecure', 'allow plain HTTP on a non-loopback --host (announced at start and on /v1/health)')
     .option('--max-connections <n>', 'open connections in total', integerOption('--max-connections', 1), 1024)
     .option('--max-connections-per-address <n>', 'open connections from one remote address', integerOption('--max-connections-per-address', 1), 64)
+    .option('--rate-limit-predict <n>', 'prediction requests per address per minute (then 429 TESSERA_ERR_RATE_LIMITED; default 300)', integerOption('--rate-limit-predict', 1))
+    .option('--rate-limit-auth-failures <n>', 'failed operator tokens, and failed client key handshakes, per address per minute before the address is refused until the minute ends (default 20 tokens, 30 handshakes)', integerOption('--rate-limit-auth-failures', 1))
     .action(
       action(async (o: CoordinatorOptions) => {
         const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));

@@ -3,23 +3,23 @@
  * The token text is printed once, at creation; the state directory keeps only its SHA-256 hash.
  */
 import type { Command } from 'commander';
-import { OPERATOR_ROLES, OperatorRole, createOperatorToken, readTokenRecords, revokeOperatorToken } from '../governance/identity/operator-tokens.ts';
+import { TOKEN_ROLES, TokenRole, createOperatorToken, readTokenRecords, revokeOperatorToken } from '../governance/identity/operator-tokens.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, printJson, printLine } from './run.ts';
 
 export function registerTokens(program: Command): void {
-  const tokens = program.command('tokens').description(`Operator API tokens, one role each (${OPERATOR_ROLES.join(', ')}); stored hashed in <state>/operator-tokens.json.`);
+  const tokens = program.command('tokens').description(`API tokens, one role each: operator roles (viewer, operator, privacy-officer, auditor, ml-lead) or predict, the serving credential; stored hashed in <state>/operator-tokens.json.`);
   tokens
     .command('create')
     .description('Create a token and print it once: give it to the person or system as Authorization: Bearer <token>.')
     .requiredOption('--state <dir>', 'the coordinator state directory')
     .requiredOption('--name <name>', 'who or what holds the token')
-    .requiredOption('--role <role>', `one of ${OPERATOR_ROLES.join(', ')}`)
+    .requiredOption('--role <role>', `one of ${TOKEN_ROLES.join(', ')} (predict: may only call POST /v1/models/:name/predict)`)
     .option('--json', 'print one JSON document: {"token", "id", "name", "role"}')
     .action(
       action((o: { state: string; name: string; role: string; json?: boolean }) => {
-        const role = OperatorRole.safeParse(o.role);
-        if (!role.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--role must be one of ${OPERATOR_ROLES.join(', ')}, got "${o.role}"`);
+        const role = TokenRole.safeParse(o.role);
+        if (!role.success) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--role must be one of ${TOKEN_ROLES.join(', ')}, got "${o.role}"`);
         const { token, record } = createOperatorToken(o.state, { name: o.name, role: role.data });
         if (o.json) return printJson({ token, id: record.id, name: record.name, role: record.role });
         printLine(`token ${token}`);

@@ -1,19 +1,21 @@
 /**
- * Read-only admin API for coordinators watching a federation: health, connected clients, jobs and their
+ * Read-only admin API for coordinators watching a federation: health, metrics, connected clients, jobs and their
  * rounds. Responses carry counts and metrics only — never updates, weights or client data.
  *
- * Every route declares the operator roles that may call it (ADMIN_ROUTES); a request needs
- * `Authorization: Bearer <token>` (governance/identity/operator-tokens.ts) — no token or an unknown one is 401,
- * a role the route does not allow is 403, both as coded errors. Only /v1/health is open, and it names no
- * organisation. Viewers see summaries; per-organisation detail (clients, a job's per-client reasons) needs an
- * operator, privacy-officer, auditor or ml-lead role.
+ * Each route declares who may call it in its own declaration (`config.access`, coordinator/api/access.ts) and its
+ * schemas (protocol/api.ts); coordinator/api/conventions.ts turns that into the guard, the OpenAPI document and
+ * the roles table. Only /v1/health is open, and it names no organisation. Viewers see summaries; per-organisation
+ * detail (clients, a job's per-client reasons) needs an operator, privacy-officer, auditor or ml-lead role.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { Federation } from './federation.ts';
 import type { Metrics } from './metrics.ts';
 import type { JobResult, RoundRecord } from './round-records.ts';
+import { RoundRecordSchema } from './state/round-record-codec.ts';
+import { ApiError, ClientsResponse, Health, JobIdParams, JobRunStatus, JobsResponse } from '../protocol/api.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
-import type { OperatorIdentity, OperatorRole } from '../governance/identity/operator-tokens.ts';
+import { ANY_OPERATOR, DETAIL_ROLES } from './api/access.ts';
 
 export interface JobEntry {
   readonly jobId: string;
@@ -26,6 +28,16 @@ export interface JobEntry {
 
 export type JobBoard = Map<string, JobEntry>;
 
+/** A job with its round records (per-client reasons included): detail roles only. */
+export const JobDetail = z.object({
+  jobId: z.string(),
+  name: z.string(),
+  status: JobRunStatus,
+  message: z.string(),
+  startedAt: z.string(),
+  rounds: z.array(RoundRecordSchema),
+});
+
 /** How the coordinator is reachable: announced on /v1/health so an operator sees an insecure set-up at a glance. */
 export interface SecurityPosture {
   readonly tls: boolean;
@@ -34,60 +46,45 @@ export interface SecurityPosture {
   readonly insecure: boolean;
 }
 
-const ANY_ROLE: readonly OperatorRole[] = ['viewer', 'operator', 'privacy-officer', 'auditor', 'ml-lead'];
-const DETAIL_ROLES: readonly OperatorRole[] = ['operator', 'privacy-officer', 'auditor', 'ml-lead'];
-
-/** Who may call what: one line per route, so a new route cannot be added without deciding it. */
-export const ADMIN_ROUTES = {
-  '/v1/health': 'public',
-  '/v1/metrics': ANY_ROLE,
-  '/v1/clients': ['operator', 'auditor'],
-  '/v1/jobs': ANY_ROLE,
-  '/v1/jobs/:id': DETAIL_ROLES,
-} as const satisfies Record<string, 'public' | readonly OperatorRole[]>;
-
 export interface AdminDeps {
   federation: Federation;
   jobs: JobBoard;
   metrics: Metrics;
   security?: SecurityPosture;
-  /** Resolves a bearer token to its operator (undefined: unknown or revoked). Without it every guarded route is 401. */
-  verifyToken?: (token: string) => OperatorIdentity | undefined;
 }
 
-function guard(deps: AdminDeps, roles: readonly OperatorRole[]) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const header = req.headers.authorization;
-    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const who = token !== undefined ? deps.verifyToken?.(token) : undefined;
-    if (who === undefined) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: { code: 'TESSERA_ERR_UNAUTHENTICATED', message: 'this route needs an operator token: Authorization: Bearer <token> (tessera tokens create)' } });
-      return;
-    }
-    if (!roles.includes(who.role)) {
-      await reply.code(403).send({ error: { code: 'TESSERA_ERR_FORBIDDEN', message: `role ${who.role} may not use ${req.routeOptions.url ?? req.url}; it needs one of: ${roles.join(', ')}` } });
-    }
-  };
-}
+const METRICS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
-export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+export const adminRoutes: FastifyPluginAsyncZod<AdminDeps> = async (app, deps) => {
   const security: SecurityPosture = deps.security ?? { tls: false, mutualTls: false, insecure: false };
-  const r = ADMIN_ROUTES;
-  app.get('/v1/health', async () => ({
-    ok: true,
+  app.get('/v1/health', { config: { access: 'public' }, schema: { summary: 'Liveness, protocol version, client count and transport security', tags: ['admin'], response: { 200: Health } } }, async () => ({
+    ok: true as const,
     protocolVersion: PROTOCOL_VERSION,
     clients: deps.federation.clients().length,
     security: { ...security, ...(security.insecure ? { warning: 'plain HTTP on a non-loopback interface: traffic can be read and altered' } : {}) },
   }));
-  app.get('/v1/metrics', { preHandler: guard(deps, r['/v1/metrics']) }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
-  app.get('/v1/clients', { preHandler: guard(deps, r['/v1/clients']) }, async () => ({ clients: deps.federation.clients(), stats: deps.federation.stats }));
-  app.get('/v1/jobs', { preHandler: guard(deps, r['/v1/jobs']) }, async () => ({ jobs: [...deps.jobs.values()].map(({ rounds, ...j }) => ({ ...j, roundsCompleted: rounds.length })) }));
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { preHandler: guard(deps, r['/v1/jobs/:id']) }, async (req, reply) => {
-    const job = deps.jobs.get(req.params.id);
-    if (!job) return reply.code(404).send({ error: { code: 'TESSERA_ERR_JOB_NOT_FOUND', message: `No job ${req.params.id}` } });
-    return job;
-  });
-}
+  app.get(
+    '/v1/metrics',
+    {
+      config: { access: ANY_OPERATOR },
+      schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', tags: ['admin'], response: { 200: { description: 'Prometheus text', content: { 'text/plain': { schema: z.string() } } } } },
+    },
+    async (_req, reply) => reply.type(METRICS_TEXT).send(await deps.metrics.render()),
+  );
+  app.get('/v1/clients', { config: { access: ['operator', 'auditor'] }, schema: { summary: 'Connected clients and their roster organisations', tags: ['admin'], response: { 200: ClientsResponse } } }, async () => ({
+    clients: deps.federation.clients(),
+    stats: deps.federation.stats,
+  }));
+  app.get('/v1/jobs', { config: { access: ANY_OPERATOR }, schema: { summary: 'Jobs (summaries, no per-organisation detail)', tags: ['jobs'], response: { 200: JobsResponse } } }, async () => ({
+    jobs: [...deps.jobs.values()].map(({ rounds, ...j }) => ({ ...j, roundsCompleted: rounds.length })),
+  }));
+  app.get(
+    '/v1/jobs/:id',
+    { config: { access: DETAIL_ROLES }, schema: { summary: 'One job with its round records and per-client reasons', tags: ['jobs'], params: JobIdParams, response: { 200: JobDetail, 404: ApiError } } },
+    async (req, reply) => {
+      const job = deps.jobs.get(req.params.id);
+      if (!job) return reply.code(404).send({ error: { code: 'TESSERA_ERR_JOB_NOT_FOUND' as const, message: `No job ${req.params.id}` } });
+      return job;
+    },
+  );
+};

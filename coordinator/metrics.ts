@@ -1,56 +1,77 @@
 /**
- * Operator metrics: monotone counters and last-value gauges with labels, exposed at GET /v1/metrics in the
- * Prometheus text format (https://prometheus.io/docs/instrumenting/exposition_formats/). Counts and
- * aggregate statistics only — never anything about a single client's data.
+ * Operator metrics through prom-client, exposed at GET /v1/metrics in the Prometheus text format. Each
+ * coordinator owns its Registry (never prom-client's global one: several coordinators run in one test process
+ * and must not see each other's counts), with every family of metric-families.ts registered at construction.
+ * prom-client does the exposition (escaping of label values and help text included).
  */
-type Labels = Readonly<Record<string, string>>;
-
-/** Label values escape backslash, double quote and line feed (exposition format, "Text format details"). */
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-/** HELP text escapes backslash and line feed. */
-function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function key(name: string, labels: Labels): string {
-  const parts = Object.entries(labels)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length > 0 ? `${name}{${parts.join(',')}}` : name;
-}
+import { Counter, Gauge, Registry } from 'prom-client';
+import { METRIC_FAMILIES, type CounterName, type GaugeName, type LabelsOf, type MetricName } from './metric-families.ts';
 
 export class Metrics {
-  private readonly counters = new Map<string, number>();
-  private readonly gauges = new Map<string, number>();
-  private readonly help = new Map<string, { type: 'counter' | 'gauge'; text: string }>();
+  readonly registry = new Registry();
+  private readonly counters = new Map<string, Counter>();
+  private readonly gauges = new Map<string, Gauge>();
 
-  inc(name: string, help: string, labels: Labels = {}, by = 1): void {
-    this.help.set(name, { type: 'counter', text: help });
-    const k = key(name, labels);
-    this.counters.set(k, (this.counters.get(k) ?? 0) + by);
-  }
-
-  set(name: string, help: string, labels: Labels, value: number): void {
-    this.help.set(name, { type: 'gauge', text: help });
-    this.gauges.set(key(name, labels), value);
-  }
-
-  value(name: string, labels: Labels = {}): number | undefined {
-    const k = key(name, labels);
-    return this.counters.get(k) ?? this.gauges.get(k);
-  }
-
-  /** Prometheus text exposition. */
-  render(): string {
-    const lines: string[] = [];
-    for (const [name, h] of this.help) {
-      lines.push(`# HELP ${name} ${escapeHelp(h.text)}`, `# TYPE ${name} ${h.type}`);
-      const source = h.type === 'counter' ? this.counters : this.gauges;
-      for (const [k, v] of source) if (k === name || k.startsWith(`${name}{`)) lines.push(`${k} ${v}`);
+  constructor() {
+    for (const [name, f] of Object.entries(METRIC_FAMILIES)) {
+      const config = { name, help: f.help, labelNames: [...f.labelNames], registers: [this.registry] };
+      if (f.type === 'counter') this.counters.set(name, new Counter(config));
+      else this.gauges.set(name, new Gauge(config));
     }
-    return `${lines.join('\n')}\n`;
+  }
+
+  /**
+   * Adds `by` to a counter. `help` documents the call site; the family's declared help text is what is served.
+   * Labels the family does not declare are dropped rather than thrown on: a metric must never fail a round.
+   */
+  inc<N extends CounterName>(name: N, _help: string, labels: LabelsOf<N> = {}, by = 1): void {
+    this.counters.get(name)?.inc(this.known(name, labels), by);
+  }
+
+  /** Sets a gauge (last value wins). */
+  set<N extends GaugeName>(name: N, _help: string, labels: LabelsOf<N>, value: number): void {
+    this.gauges.get(name)?.set(this.known(name, labels), value);
+  }
+
+  /** Computes a gauge at each scrape (e.g. clients connected now). */
+  collect(name: GaugeName, read: () => number): void {
+    const gauge = this.gauges.get(name);
+    if (gauge === undefined) return;
+    this.registry.removeSingleMetric(name);
+    const f = METRIC_FAMILIES[name];
+    this.gauges.set(
+      name,
+      new Gauge({
+        name,
+        help: f.help,
+        labelNames: [...f.labelNames],
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      }),
+    );
+  }
+
+  /** The current value of one series (undefined when it has no sample yet). */
+  async value<N extends MetricName>(name: N, labels: LabelsOf<N> = {}): Promise<number | undefined> {
+    const metric = this.counters.get(name) ?? this.gauges.get(name);
+    if (metric === undefined) return undefined;
+    const want = Object.entries(labels);
+    const { values } = await metric.get();
+    const hit = values.find((v) => want.length === Object.keys(v.labels).length && want.every(([k, x]) => String(v.labels[k]) === x));
+    return hit?.value;
+  }
+
+  /** Prometheus text exposition (format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private known(name: MetricName, labels: Readonly<Record<string, string | undefined>>): Record<string, string> {
+    const allowed: readonly string[] = METRIC_FAMILIES[name].labelNames;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(labels)) if (v !== undefined && allowed.includes(k)) out[k] = v;
+    return out;
   }
 }

@@ -13,8 +13,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
 import { socketIoServerTransport, type SocketServerOptions } from './transport/socketio-server.ts';
-import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
+import { adminRoutes, type JobBoard } from './admin-routes.ts';
 import { Metrics } from './metrics.ts';
+import { installApiConventions, type ApiConventions } from './api/conventions.ts';
+import { failureLimiter } from './api/failure-limiter.ts';
+import { handshakeFailureLimits, tokenFailureLimits, type RateLimits } from './api/rate-limits.ts';
 import type { Db } from '../governance/state/database.ts';
 import type { ClientRoster } from '../governance/identity/client-roster.ts';
 import { keyPairFromSeed, type Ed25519KeyPair } from '../governance/identity/ed25519.ts';
@@ -51,6 +54,8 @@ export interface CoordinatorOptions extends ConnectionCaps {
    */
   readonly stateDir?: string;
   readonly db?: Db;
+  /** Predictions and failed authentication per address (coordinator/api/rate-limits.ts). */
+  readonly rateLimits?: RateLimits;
 }
 
 export interface CoordinatorServer {
@@ -63,6 +68,8 @@ export interface CoordinatorServer {
   /** The public key clients see proven in their handshake. */
   readonly coordinatorKey: Uint8Array;
   readonly transport: { refusedConnections(): number; openConnections(): number };
+  /** Every /v1 route with its declared access (the route → roles table). */
+  readonly api: ApiConventions;
   close(): Promise<void>;
 }
 
@@ -84,15 +91,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const httpLogger = options.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger;
   const tls = options.tls;
   // Request lines are noise for operators of a federation; the http child logs warnings and errors only.
+  // No automatic HEAD routes: every method a route answers is one it declares (and guards).
   const app: FastifyInstance = tls
     ? (Fastify({
         loggerInstance: httpLogger,
+        exposeHeadRoutes: false,
         https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
       }) as unknown as FastifyInstance)
-    : Fastify({ loggerInstance: httpLogger });
+    : Fastify({ loggerInstance: httpLogger, exposeHeadRoutes: false });
   const metrics = new Metrics();
   const transportOptions: SocketServerOptions = {
     onRefusal: (code) => metrics.inc('tessera_connections_refused_total', 'Connections refused before they reached the federation, by error code', { code }),
+    handshakeFailures: failureLimiter(handshakeFailureLimits(options.rateLimits)),
     roster: options.roster,
     coordinatorKey,
     logger: options.logger,
@@ -106,11 +116,17 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
   const jobs: JobBoard = new Map();
   const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
-  registerAdminRoutes(app, { federation, jobs, metrics, security, verifyToken: operatorTokenVerifier(options.stateDir) });
+  metrics.collect('tessera_clients_connected', () => federation.clients().length);
+  const api = await installApiConventions(app, {
+    verifyToken: operatorTokenVerifier(options.stateDir),
+    tokenFailures: failureLimiter(tokenFailureLimits(options.rateLimits)),
+    onRefused: (code) => metrics.inc('tessera_api_requests_refused_total', 'Operator API requests refused by the access guard (401, 403, 429), by error code', { code }),
+  });
+  await app.register(adminRoutes, { federation, jobs, metrics, security });
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');
-    await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger });
+    await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger, metrics, ...(options.rateLimits?.predictPerMinute !== undefined ? { predictPerMinute: options.rateLimits.predictPerMinute } : {}) });
     await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
   }
   await app.listen({ host, port: options.port ?? 0 });
@@ -126,6 +142,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     port: address.port,
     coordinatorKey: coordinatorKey.publicKey,
     transport,
+    api,
     async close() {
       if (closed) return;
       closed = true;

@@ -82,6 +82,10 @@ export const ERROR_CODES = {
   TESSERA_ERR_UNAUTHENTICATED: 'An operator API request carried no valid token (HTTP 401).',
   TESSERA_ERR_FORBIDDEN: "The operator token's role may not use this route (HTTP 403).",
   TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
+  // Operator API conventions and rate limits (issue 12 item 4: coordinator/api/).
+  TESSERA_ERR_RATE_LIMITED: 'Too many requests, or too many failed authentication attempts, from one address within the window (HTTP 429; a socket handshake is refused); retry after the time the answer names.',
+  TESSERA_ERR_ROUTE_UNDECLARED: 'An HTTP route under /v1 was registered without declaring who may call it (roles or public) and the schema of its success response; a programming error, refused when the coordinator starts.',
+  TESSERA_ERR_RESPONSE_INVALID: 'A response did not match the schema its route declares and was not sent (HTTP 500); a bug.',
   // Durable jobs (issue 14 resume).
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
   // Internal.

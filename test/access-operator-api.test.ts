@@ -1,36 +1,84 @@
 /**
- * The operator API's roles (issue 12, item 4), over HTTP on 127.0.0.1 against a coordinator with a state
- * directory: every route of ADMIN_ROUTES is called with no credential (401, coded), an unknown or revoked token
- * (401), a role the route does not allow (403, coded) and every role it allows (200). Tokens are stored hashed:
- * the token file holds no token text. /v1/health is open and names no organisation.
+ * The operator API's roles and schemas (issue 12 item 4), over HTTP on 127.0.0.1 against a real coordinator with
+ * a state directory, real tokens and a deployed model. The routes are enumerated from the served OpenAPI document
+ * — not from a list in this file — so a route added later without a request below fails the first test. Each is
+ * called with no credential, an unknown and a revoked token (401, coded), every role it does not declare (403,
+ * coded) and every role it does (200), and each answer is validated against the response schema the DOCUMENT
+ * declares for its status (built with z.fromJSONSchema from the document, not the code's zod schema).
+ * /v1/openapi.json validates as OpenAPI 3.1 (@readme/openapi-parser); /v1/metrics parses as Prometheus text.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { dereference, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_ROUTES } from '../coordinator/admin-routes.ts';
+import { z } from 'zod';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
-import { OPERATOR_ROLES, createOperatorToken, operatorTokensPath, revokeOperatorToken, type OperatorRole } from '../governance/identity/operator-tokens.ts';
+import { TOKEN_ROLES, createOperatorToken, operatorTokensPath, revokeOperatorToken, type TokenRole } from '../governance/identity/operator-tokens.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { tempStateDir } from './governance-fixtures.ts';
+import { HEART_ROW, deployHeartModel } from './support/deployed-model.ts';
 import { consortium, logger } from './support/federation-fixtures.ts';
-import { provenRawClient, rawClient, type RawClient } from './support/raw-socket-client.ts';
-import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
+import { provenRawClient, type RawClient } from './support/raw-socket-client.ts';
+import { parsePrometheus } from './support/prometheus.ts';
+import { REPO_ROOT } from './paths.ts';
 
 const state = tempStateDir('tessera-operator-api-');
 let db: Db;
 let server: CoordinatorServer;
 let client: RawClient;
-const tokens = new Map<OperatorRole, string>();
+const tokens = new Map<TokenRole, string>();
 let revoked: string;
+
+/**
+ * One request per operation of the document: the concrete path and body a success needs. An operation of the
+ * document without an entry here fails the test — add the route's request when you add a route. A route that
+ * changes state (submit, cancel) may make a fresh request per call: `path`/`body` may be functions of the call.
+ */
+type PerCall<T> = T | ((call: number) => T);
+const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> }> = {
+  'GET /v1/openapi.json': { path: '/v1/openapi.json' },
+  'GET /v1/health': { path: '/v1/health' },
+  'GET /v1/metrics': { path: '/v1/metrics' },
+  'GET /v1/clients': { path: '/v1/clients' },
+  'GET /v1/jobs': { path: '/v1/jobs' },
+  'GET /v1/jobs/{id}': { path: '/v1/jobs/job-1' },
+  'POST /v1/models/{name}/predict': { path: '/v1/models/heart/predict', body: { instances: [HEART_ROW] } },
+  'GET /v1/models/{name}/status': { path: '/v1/models/heart/status' },
+  'GET /v1/audit/checkpoint': { path: '/v1/audit/checkpoint' },
+};
+
+interface Operation {
+  readonly key: string;
+  readonly roles: 'public' | readonly TokenRole[];
+  readonly responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
+
+let served: unknown;
+let operations: Operation[] = [];
 
 beforeAll(async () => {
   db = openDatabase(state.dir);
-  for (const role of OPERATOR_ROLES) tokens.set(role, createOperatorToken(state.dir, { name: `${role}-person`, role }).token);
+  for (const role of TOKEN_ROLES) tokens.set(role, createOperatorToken(state.dir, { name: `${role}-holder`, role }).token);
   const r = createOperatorToken(state.dir, { name: 'former', role: 'auditor' });
   revokeOperatorToken(state.dir, r.record.id);
   revoked = r.token;
-  server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db });
+  // A deployed model, so predict and status answer 200.
+  await deployHeartModel(db, state.dir);
+
+  server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db, rateLimits: { tokenFailuresPerMinute: 10_000 } });
   client = await provenRawClient(server.url, 'api-client', consortium.identityOf('api-client', 'org-api'), { orgId: 'org-api' });
   server.jobs.set('job-1', { jobId: 'job-1', name: 'j', status: 'running', message: '', rounds: [], startedAt: new Date().toISOString() });
+
+  served = await (await fetch(`${server.url}/v1/openapi.json`)).json();
+  // A dereferenced copy: every $ref (the shared ApiError) replaced by its schema, for the validators below.
+  const doc = z.object({ paths: z.record(z.string(), z.record(z.string(), z.unknown())) }).parse(await dereference(structuredClone(served) as never));
+  const Op = z.object({ 'x-tessera-roles': z.union([z.literal('public'), z.array(z.enum(TOKEN_ROLES))]), responses: z.record(z.string(), z.object({ content: z.record(z.string(), z.object({ schema: z.unknown() })).optional() })) });
+  operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => {
+      const o = Op.parse(op);
+      return { key: `${method.toUpperCase()} ${path}`, roles: o['x-tessera-roles'], responses: o.responses };
+    }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -40,72 +88,122 @@ afterAll(async () => {
   state.cleanup();
 });
 
-const get = async (path: string, token?: string): Promise<{ status: number; body: unknown }> => {
-  const res = await fetch(`${server.url}${path}`, token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {});
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // metrics are text
-  }
-  return { status: res.status, body };
-};
+let calls = 0;
+const at = <T,>(v: PerCall<T>, n: number): T => (typeof v === 'function' ? (v as (call: number) => T)(n) : v);
 
-const concrete = (route: string): string => route.replace(':id', 'job-1');
+async function call(key: string, token?: string): Promise<{ status: number; type: string; text: string }> {
+  const req = REQUESTS[key];
+  if (req === undefined) throw new Error(`no request for ${key}`);
+  const n = calls++;
+  const method = key.split(' ')[0] ?? 'GET';
+  const headers: Record<string, string> = token !== undefined ? { authorization: `Bearer ${token}` } : {};
+  const body = req.body === undefined ? undefined : at(req.body, n);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${server.url}${at(req.path, n)}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+}
 
-describe('operator API roles', () => {
-  for (const [route, allowed] of Object.entries(ADMIN_ROUTES)) {
-    if (allowed === 'public') continue;
-    it(`${route}: 401 without a valid token, 403 for other roles, 200 for ${allowed.join(', ')}`, async () => {
-      const path = concrete(route);
+/** A success: a 2xx status the operation declares (200 for reads; e.g. 202 for a submission). */
+const succeeded = (op: Operation, status: number): boolean => status >= 200 && status < 300 && op.responses[String(status)] !== undefined;
+
+/** Checks an answer against the schema the document declares for that status and media type. */
+function expectMatchesDocument(op: Operation, answer: { status: number; type: string; text: string }): void {
+  const response = op.responses[String(answer.status)];
+  expect(response, `${op.key} answered ${answer.status}, which the document does not declare`).toBeDefined();
+  const media = Object.keys(response?.content ?? {}).find((m) => answer.type.startsWith(m));
+  expect(media, `${op.key} ${answer.status}: content type ${answer.type} not declared`).toBeDefined();
+  const schema = response?.content?.[media ?? '']?.schema;
+  const body: unknown = media === 'application/json' ? JSON.parse(answer.text) : answer.text;
+  const check = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]).safeParse(body);
+  expect(check.success, `${op.key} ${answer.status}: ${check.success ? '' : JSON.stringify(check.error.issues)}`).toBe(true);
+}
+
+describe('operator API: roles and schemas, enumerated from the OpenAPI document', () => {
+  it('the document is valid OpenAPI 3.1 and every operation in it has a request in this test', async () => {
+    const result = await validate(structuredClone(served) as never);
+    expect(result.valid, JSON.stringify(result)).toBe(true);
+    expect(z.object({ openapi: z.string() }).parse(served).openapi).toBe('3.1.0');
+    expect(operations.map((o) => o.key).filter((k) => REQUESTS[k] === undefined)).toEqual([]);
+    // …and the document lists exactly the routes the coordinator registered, with their declared access.
+    expect(operations.map((o) => o.key).sort()).toEqual(server.api.routes().map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`).sort());
+  });
+
+  it('every guarded operation: 401 without a valid token, 403 for each undeclared role, success (2xx) for each declared role, each answer as documented', async () => {
+    for (const op of operations) {
+      if (op.roles === 'public') {
+        const a = await call(op.key);
+        expect([op.key, a.status, succeeded(op, a.status)]).toEqual([op.key, a.status, true]);
+        expectMatchesDocument(op, a);
+        continue;
+      }
       for (const token of [undefined, 'tsk_not-a-real-token', revoked]) {
-        const r = await get(path, token);
-        expect(r.status).toBe(401);
-        expect(r.body).toMatchObject({ error: { code: 'TESSERA_ERR_UNAUTHENTICATED' } });
+        const a = await call(op.key, token);
+        expect([op.key, a.status]).toEqual([op.key, 401]);
+        expect(JSON.parse(a.text)).toMatchObject({ error: { code: 'TESSERA_ERR_UNAUTHENTICATED' } });
+        expectMatchesDocument(op, a);
       }
-      for (const role of OPERATOR_ROLES) {
-        const r = await get(path, tokens.get(role));
-        if ((allowed as readonly string[]).includes(role)) expect([role, r.status]).toEqual([role, 200]);
-        else {
-          expect([role, r.status]).toEqual([role, 403]);
-          expect(r.body).toMatchObject({ error: { code: 'TESSERA_ERR_FORBIDDEN' } });
+      for (const role of TOKEN_ROLES) {
+        const a = await call(op.key, tokens.get(role));
+        if (op.roles.includes(role)) {
+          expect([op.key, role, a.status, succeeded(op, a.status)]).toEqual([op.key, role, a.status, true]);
+        } else {
+          expect([op.key, role, a.status]).toEqual([op.key, role, 403]);
+          expect(JSON.parse(a.text)).toMatchObject({ error: { code: 'TESSERA_ERR_FORBIDDEN' } });
         }
+        expectMatchesDocument(op, a);
       }
-    });
-  }
+    }
+  }, 60_000);
+
+  it('the serving credential: an operator token alone cannot predict; the predict token reads nothing else', async () => {
+    for (const role of ['operator', 'ml-lead', 'privacy-officer', 'auditor', 'viewer'] as const) {
+      expect([role, (await call('POST /v1/models/{name}/predict', tokens.get(role))).status]).toEqual([role, 403]);
+    }
+    const predict = tokens.get('predict');
+    expect((await call('POST /v1/models/{name}/predict', predict)).status).toBe(200);
+    for (const key of ['GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/clients', 'GET /v1/metrics', 'GET /v1/models/{name}/status', 'GET /v1/audit/checkpoint']) {
+      expect([key, (await call(key, predict)).status]).toEqual([key, 403]);
+    }
+  });
+
+  it('guards run before the body is read: an unauthenticated malformed prediction is 401, not 400', async () => {
+    const res = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances": "not rows"' });
+    expect(res.status).toBe(401);
+    const bad = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get('predict')}` }, body: JSON.stringify({ instances: 'not rows' }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'TESSERA_ERR_MESSAGE_INVALID' } });
+  });
 
   it('viewers get no per-organisation detail; an operator sees the roster organisation of each client', async () => {
-    expect((await get('/v1/clients', tokens.get('viewer'))).status).toBe(403);
-    expect((await get('/v1/jobs/job-1', tokens.get('viewer'))).status).toBe(403);
-    const r = await get('/v1/clients', tokens.get('operator'));
-    expect(r.body).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api' }] });
+    expect((await call('GET /v1/clients', tokens.get('viewer'))).status).toBe(403);
+    expect((await call('GET /v1/jobs/{id}', tokens.get('viewer'))).status).toBe(403);
+    const r = JSON.parse((await call('GET /v1/clients', tokens.get('operator'))).text) as unknown;
+    expect(r).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api' }] });
+    // Metrics carry no organisation or client either (a viewer may read them).
+    const metrics = (await call('GET /v1/metrics', tokens.get('viewer'))).text;
+    expect(metrics).not.toMatch(/org-api|api-client/);
   });
 
-  it('/v1/metrics is valid Prometheus text and counts refused connections by code', async () => {
-    const impostor = rawClient(server.url, 'api-client', { orgId: 'org-api' });
-    impostor.sendProof(await impostor.proofFor(keyPairFromSeed(new Uint8Array(32).fill(9))));
-    expect(await impostor.verdict()).toMatchObject({ code: 'TESSERA_ERR_DUPLICATE_CLIENT' });
-    impostor.close();
-    server.metrics.inc('tessera_test_total', 'help with a backslash \\ and\na newline', { job: 'quote " backslash \\ newline \n end' });
-    const r = await get('/v1/metrics', tokens.get('viewer'));
-    const text = String(r.body);
-    // The exposition grammar, line by line (Prometheus "Text format details"): comments, then samples whose label
-    // values contain no raw quote, backslash or line feed except as the escapes \", \\ and \n.
-    const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-    const label = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
-    const sample = new RegExp(`^${name}(?:\\{${label}(?:,${label})*\\})? -?(?:[0-9.e+-]+|NaN|\\+Inf|-Inf)$`);
-    const comment = new RegExp(`^# (?:HELP ${name} (?:[^\\\\\\n]|\\\\[\\\\n])*|TYPE ${name} (?:counter|gauge|histogram|summary|untyped))$`);
-    const lines = text.trimEnd().split('\n');
-    for (const l of lines) expect([l, sample.test(l) || comment.test(l)]).toEqual([l, true]);
-    expect(text).toMatch(/^tessera_connections_refused_total\{code="TESSERA_ERR_DUPLICATE_CLIENT"\} 1$/m);
-    expect(text).toContain('tessera_test_total{job="quote \\" backslash \\\\ newline \\n end"} 1');
+  it('/v1/metrics parses as Prometheus text and counts refused API requests by code', async () => {
+    const families = parsePrometheus((await call('GET /v1/metrics', tokens.get('viewer'))).text);
+    const refused = families.get('tessera_api_requests_refused_total');
+    expect(refused?.metrics.map((m) => m.labels?.code).sort()).toEqual(['TESSERA_ERR_FORBIDDEN', 'TESSERA_ERR_UNAUTHENTICATED']);
+    expect(families.get('tessera_clients_connected')?.metrics[0]?.value).toBe('1');
   });
 
-  it('/v1/health is open and names no organisation', async () => {
-    const r = await get('/v1/health');
-    expect(r.status).toBe(200);
-    expect(JSON.stringify(r.body)).not.toMatch(/org-api|api-client/);
+  it('unknown routes and HEAD requests get coded answers, never an unguarded handler', async () => {
+    const none = await fetch(`${server.url}/v1/no-such-route`);
+    expect(none.status).toBe(404);
+    expect(await none.json()).toMatchObject({ error: { code: 'TESSERA_ERR_NOT_FOUND' } });
+    const head = await fetch(`${server.url}/v1/clients`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
+  });
+
+  it('docs/access.md states the roles of every route exactly as the coordinator declares them', () => {
+    const text = readFileSync(join(REPO_ROOT, 'docs', 'access.md'), 'utf8');
+    const documented = [...text.matchAll(/^\| `((?:GET|POST|PUT|PATCH|DELETE) \/v1\/[^`]*)` \| ([^|]+?) \|$/gm)].map((m) => `${m[1]} → ${m[2]}`).sort();
+    const declared = server.api.routes().map((r) => `${r.method} ${r.url} → ${r.access === 'public' ? 'public' : r.access.join(', ')}`).sort();
+    expect(documented).toEqual(declared);
   });
 
   it('stores tokens hashed, in a 0600 file', () => {

@@ -9,12 +9,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import nacl from 'tweetnacl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databasePath, openDatabase, type Db } from '../governance/state/database.ts';
 import { registerModel, type RegisteredModel } from '../governance/registry/registry.ts';
 import { servingRoutes } from '../coordinator/serving/routes.ts';
+import { apiTestApp, type ApiTestApp } from './support/api-app.ts';
 import { PredictResponse } from '../protocol/serving.ts';
 import { REPO_ROOT } from './paths.ts';
 import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from './governance-fixtures.ts';
@@ -41,11 +42,12 @@ async function tessera(...args: string[]): Promise<Result> {
 let state: { dir: string; cleanup: () => void };
 let db: Db;
 let app: FastifyInstance;
+let api: ApiTestApp;
 let v1: RegisteredModel;
 let v2: RegisteredModel;
 
 async function served(): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', payload: { instances: [Array.from({ length: 13 }, (_, i) => i / 13)] } });
+  const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: api.auth('predict'), payload: { instances: [Array.from({ length: 13 }, (_, i) => i / 13)] } });
   return res.statusCode === 200 ? PredictResponse.parse(res.json()).version : `HTTP ${res.statusCode}`;
 }
 
@@ -54,8 +56,9 @@ beforeAll(async () => {
   db = openDatabase(state.dir);
   v1 = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'cli-1'), lineage: fixtureLineage(), name: 'heart' });
   v2 = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'cli-2'), lineage: fixtureLineage(), name: 'heart' });
-  app = Fastify();
-  await app.register(servingRoutes, { stateDir: state.dir, db });
+  api = await apiTestApp(state.dir);
+  app = api.app;
+  await app.register(servingRoutes, { stateDir: state.dir, db, predictPerMinute: 100_000 });
   await app.ready();
 });
 

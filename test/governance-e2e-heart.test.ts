@@ -20,6 +20,7 @@ import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
 import { readAuditEntries } from '../governance/audit/log.ts';
 import { loadModelArtifact } from '../governance/registry/artifacts.ts';
 import { getModel } from '../governance/registry/registry.ts';
+import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
 import { databasePath, openDatabase, type Db } from '../governance/state/database.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { buildModel } from '../ml/model.ts';
@@ -48,6 +49,7 @@ let server: CoordinatorServer;
 let first: SimulationResult;
 let second: SimulationResult;
 let instances: number[][];
+let predictAuth: string;
 
 async function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -60,7 +62,7 @@ async function tessera(...args: string[]): Promise<{ code: number; stdout: strin
 }
 
 async function predict(): Promise<PredictResponse> {
-  const res = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances }) });
+  const res = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances }) });
   expect(res.status).toBe(200);
   return PredictResponse.parse(await res.json());
 }
@@ -86,6 +88,8 @@ beforeAll(async () => {
   db = openDatabase(state.dir);
   // Serving only: no client connects, so the roster admits nobody.
   server = await startCoordinator({ logger: silentLogger(), port: 0, stateDir: state.dir, db, roster: { lookup: () => undefined } });
+  // The serving credential (tessera tokens create --role predict).
+  predictAuth = `Bearer ${createOperatorToken(state.dir, { name: 'scoring-app', role: 'predict' }).token}`;
   const test = loadDataset('heart', { dataDir: SHARED_DATA_DIR, seed: 7 }).test;
   const d = test.x.length / test.n;
   instances = Array.from({ length: 12 }, (_, r) => Array.from(test.x.subarray(r * d, (r + 1) * d)));
@@ -141,7 +145,7 @@ describe('Heart Disease: train → register → approve → canary → productio
     expect((await tessera('approvers', 'add', '--name', 'Mo Owner', '--public-key', `${ownerKey}.pub`, '--roles', 'model-owner', '--admin-key', officerKey)).code).toBe(0);
 
     // Nothing deployed: the API says so; the gate refuses v1 without approvals.
-    const none = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances }) });
+    const none = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances }) });
     expect(none.status).toBe(404);
     const refused = await tessera('deploy', '--model', v1, '--stage', 'production', '--json');
     expect(refused.code).toBe(1);

@@ -4,7 +4,7 @@
  * changing answers, and a rollback made through another database connection (as `tessera rollback` in
  * another process would) takes effect on the next request.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { registerModel, type RegisteredModel } from '../governance/registry/registry.ts';
@@ -14,6 +14,7 @@ import { recordApproval } from '../governance/approvals/store.ts';
 import { deployModel, rollbackModel } from '../governance/deploy/deployments.ts';
 import { ModelCache, argmax, predictProbabilities } from '../coordinator/serving/model-cache.ts';
 import { servingRoutes } from '../coordinator/serving/routes.ts';
+import { apiTestApp, type ApiTestApp } from './support/api-app.ts';
 import { PredictResponse, ServingStatus } from '../protocol/serving.ts';
 import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir, initTestRegistry } from './governance-fixtures.ts';
 
@@ -21,6 +22,7 @@ let state: { dir: string; cleanup: () => void };
 let db: Db;
 let ops: Db;
 let app: FastifyInstance;
+let api: ApiTestApp;
 const models: RegisteredModel[] = [];
 const instances = Array.from({ length: 8 }, (_, i) => Array.from({ length: 13 }, (_, j) => Math.sin(i * 13 + j)));
 
@@ -40,8 +42,9 @@ beforeAll(async () => {
     for (const [key, role] of [[officer, 'privacy-officer'], [owner, 'model-owner']] as const) recordApproval(ops, createApproval({ model: m, role, decision: 'approve', key, validForMs: 86_400_000 }));
     models.push(m);
   }
-  app = Fastify();
-  await app.register(servingRoutes, { stateDir: state.dir, db });
+  api = await apiTestApp(state.dir);
+  app = api.app;
+  await app.register(servingRoutes, { stateDir: state.dir, db, predictPerMinute: 100_000 });
   await app.ready();
 });
 
@@ -53,12 +56,12 @@ afterAll(async () => {
 });
 
 async function predict(body: unknown = { instances }): Promise<{ status: number; json: unknown }> {
-  const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', payload: body as object });
+  const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: api.auth('predict'), payload: body as object });
   return { status: res.statusCode, json: res.json() };
 }
 
 async function status(): Promise<ServingStatus> {
-  return ServingStatus.parse((await app.inject({ method: 'GET', url: '/v1/models/heart/status' })).json());
+  return ServingStatus.parse((await app.inject({ method: 'GET', url: '/v1/models/heart/status', headers: api.auth('ml-lead') })).json());
 }
 
 /** What a version predicts, computed directly from its registered artifacts. */
@@ -108,7 +111,7 @@ describe('serving', () => {
     for (const caller of ['clinic-a', 'clinic-b', 'clinic-c']) {
       const seen = new Set<string>();
       for (let i = 0; i < 15; i++) {
-        const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: { 'x-tessera-caller': caller }, payload: { instances: instances.slice(0, 1) } });
+        const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: { ...api.auth('predict'), 'x-tessera-caller': caller }, payload: { instances: instances.slice(0, 1) } });
         seen.add(PredictResponse.parse(res.json()).version);
       }
       expect(seen.size).toBe(1);

@@ -15,6 +15,7 @@ import { auditFeature } from './audit.ts';
 import { registryFeature } from './registry.ts';
 import { dpFeature } from './dp.ts';
 import { secAggFeature } from './secagg.ts';
+import { roundMetricsFeature } from './round-metrics.ts';
 import { JobOutcomes } from './job-outcomes.ts';
 
 /** A feature factory: returns null when the job does not use the feature. */
@@ -24,7 +25,7 @@ export type FeatureFactory = (ctx: FeatureContext) => CoordinatorFeature | null;
  * Every coordinator feature. The order of this list carries no meaning: the features' declarations
  * (provides / needs / after, capabilities.ts) decide the order their hooks run in (feature-order.ts).
  */
-export const FEATURE_FACTORIES: readonly FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, secAggFeature, auditFeature, registryFeature];
+export const FEATURE_FACTORIES: readonly FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, secAggFeature, auditFeature, registryFeature, roundMetricsFeature];
 
 export interface AssembledJob extends Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation'> {
   /** What the features hand back after the job (the model registration); await it before closing the database. */

@@ -6,16 +6,26 @@
  * (one primary-key lookup), so a `tessera deploy` or `tessera rollback` from another process takes effect
  * on the next request, without a restart.
  *
- *   await app.register(servingRoutes, { stateDir, db, logger });
+ * Predict takes the serving credential only (a token of role `predict`, coordinator/api/access.ts): no operator
+ * role may predict, and a predict token reads nothing else. Predictions are rate-limited per address by
+ * @fastify/rate-limit (coordinator/api/rate-limits.ts). The status route is for operators.
+ *
+ *   await app.register(servingRoutes, { stateDir, db, logger });   // after installApiConventions
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Db } from '../../governance/state/database.ts';
 import { deploymentRevision, getDeploymentState, type DeploymentState } from '../../governance/deploy/deployments.ts';
 import { initBackend } from '../../ml/backend.ts';
-import { describeZodIssues } from '../../protocol/errors.ts';
-import { PredictRequest, type PredictResponse, type ServingStatus } from '../../protocol/serving.ts';
+import { ApiError, ModelNameParams } from '../../protocol/api.ts';
+import type { ErrorCode } from '../../protocol/errors.ts';
+import { PredictRequest, PredictResponse, ServingStatus } from '../../protocol/serving.ts';
 import { silentLogger } from '../../lib/logger.ts';
+import { ANY_OPERATOR, SERVING_ONLY } from '../api/access.ts';
+import { DEFAULT_PREDICT_PER_MINUTE, RATE_WINDOW_MS } from '../api/rate-limits.ts';
+import type { Metrics } from '../metrics.ts';
 import { canarySplit, type CanarySplit } from './canary-split.ts';
 import { ModelCache, argmax, predictProbabilities } from './model-cache.ts';
 
@@ -23,6 +33,9 @@ export interface ServingOptions {
   readonly stateDir: string;
   readonly db: Db;
   readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Prediction requests per address per minute (default 300). */
+  readonly predictPerMinute?: number;
 }
 
 /** Routing and counters for one model name, rebuilt when its deployment revision moves. */
@@ -34,12 +47,14 @@ interface Router {
   shadow: { requests: number; instances: number; agreed: number };
 }
 
-function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+function fail(reply: FastifyReply, status: 400 | 404 | 500, code: ErrorCode, message: string): FastifyReply {
   return reply.code(status).send({ error: { code, message } });
 }
 
-export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, options) => {
+export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, options) => {
   const { db } = options;
+  // Scoped to this plugin: only routes that ask (config.rateLimit) are limited.
+  await app.register(rateLimit, { global: false });
   const logger = (options.logger ?? silentLogger()).child({ component: 'serving' });
   await initBackend();
   const cache = new ModelCache(options.stateDir);
@@ -70,10 +85,20 @@ export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, opt
     return router;
   };
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req, reply) => {
+  const predictConfig = {
+    access: SERVING_ONLY,
+    rateLimit: { max: options.predictPerMinute ?? DEFAULT_PREDICT_PER_MINUTE, timeWindow: RATE_WINDOW_MS },
+  };
+  const predictSchema = {
+    summary: 'Predict with the deployed model (production, or the canary for its share of callers)',
+    tags: ['serving'],
+    params: ModelNameParams,
+    body: PredictRequest,
+    response: { 200: PredictResponse, 404: ApiError },
+  };
+  app.post('/v1/models/:name/predict', { config: predictConfig, schema: predictSchema }, async (req, reply) => {
     const { name } = req.params;
-    const body = PredictRequest.safeParse(req.body);
-    if (!body.success) return fail(reply, 400, 'TESSERA_ERR_MESSAGE_INVALID', `Invalid prediction request: ${describeZodIssues(body.error.issues)}`);
+    const { instances } = req.body;
     let router: Router;
     try {
       router = routerFor(name);
@@ -88,17 +113,17 @@ export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, opt
     const toCanary = state.canary !== null && router.split.routes(typeof caller === 'string' ? caller : undefined);
     const version = toCanary && state.canary !== null ? state.canary : state.production;
     const served = cache.get(version);
-    const bad = body.data.instances.findIndex((row) => row.length !== served.inputSize);
-    if (bad >= 0) return fail(reply, 400, 'TESSERA_ERR_MESSAGE_INVALID', `instances[${bad}] has ${body.data.instances[bad]?.length} features; model '${name}' takes ${served.inputSize}`);
+    const bad = instances.findIndex((row) => row.length !== served.inputSize);
+    if (bad >= 0) return fail(reply, 400, 'TESSERA_ERR_MESSAGE_INVALID', `instances[${bad}] has ${instances[bad]?.length} features; model '${name}' takes ${served.inputSize}`);
 
-    const predictions = predictProbabilities(served, body.data.instances);
+    const predictions = predictProbabilities(served, instances);
     const classes = predictions.map(argmax);
     router.served[toCanary ? 'canary' : 'production']++;
 
     if (state.shadow !== null && state.shadow !== version) {
       // Score with the shadow version; its answers are compared, never returned.
       try {
-        const shadowClasses = predictProbabilities(cache.get(state.shadow), body.data.instances).map(argmax);
+        const shadowClasses = predictProbabilities(cache.get(state.shadow), instances).map(argmax);
         const agreed = shadowClasses.reduce((n, c, i) => n + (c === classes[i] ? 1 : 0), 0);
         router.shadow.requests++;
         router.shadow.instances += classes.length;
@@ -109,10 +134,12 @@ export const servingRoutes: FastifyPluginAsync<ServingOptions> = async (app, opt
       }
     }
     const response: PredictResponse = { model: name, version, stage: toCanary ? 'canary' : 'production', predictions, classes };
+    options.metrics?.inc('tessera_predictions_total', 'Prediction requests answered, by model and the stage that answered', { model: name, stage: response.stage });
     return response;
   });
 
-  app.get<{ Params: { name: string } }>('/v1/models/:name/status', async (req, reply) => {
+  const statusSchema = { summary: 'Routing (production, canary, shadow) and request counters of a served model', tags: ['serving'], params: ModelNameParams, response: { 200: ServingStatus, 404: ApiError } };
+  app.get('/v1/models/:name/status', { config: { access: ANY_OPERATOR }, schema: statusSchema }, async (req, reply) => {
     const { name } = req.params;
     if (deploymentRevision(db, name) === 0) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `Model '${name}' has never been deployed`);
     const r = routerFor(name);

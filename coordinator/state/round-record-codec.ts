@@ -40,9 +40,9 @@ const Core = z.object({
   expectedParticipants: z.number().min(0),
   selected: z.number().int().min(0),
   participants: z.number().int().min(0),
-  participantOrgs: z.array(z.string()),
-  dropped: z.array(Excluded),
-  declined: z.array(Excluded),
+  participantOrgs: z.array(z.string()).readonly(),
+  dropped: z.array(Excluded).readonly(),
+  declined: z.array(Excluded).readonly(),
   trainLoss: z.number().nullable(),
   accuracy: z.number().nullable(),
   loss: z.number().nullable(),
@@ -51,8 +51,8 @@ const Core = z.object({
   totalTrainMs: z.number().min(0),
 });
 
-/** Version 2: every slot by its own schema. */
-const RecordV2 = Core.extend({ extra: RoundSlotsSchema });
+/** Version 2: every slot by its own schema. Also the round records of the operator API (`GET /v1/jobs/:id`). */
+export const RoundRecordSchema = Core.extend({ extra: RoundSlotsSchema });
 
 export interface DecodedRound {
   readonly record: RoundRecord;
@@ -76,7 +76,7 @@ function parseJson(json: string): unknown {
 export function decodeRoundRecord(version: number, json: string): DecodedRound {
   const raw = parseJson(json);
   if (version === 2) {
-    const r = RecordV2.safeParse(raw);
+    const r = RoundRecordSchema.safeParse(raw);
     if (!r.success) throw unreadable(describeZodIssues(r.error.issues));
     return { record: r.data, droppedSlots: [] };
   }

@@ -7,9 +7,12 @@
  *    announcing more is refused from its header (RFC 6455 §5.2 carries the length before the payload; ws
  *    closes with 1009 without buffering the body). After the key handshake, the connection's own limit is
  *    raised to what its job needs (setMessageLimit) — never the server-wide default.
+ *  - Failed key handshakes: an address past its limit of failed handshakes (coordinator/api/failure-limiter.ts)
+ *    is refused at the upgrade like a capped one, with TESSERA_ERR_RATE_LIMITED, until its window ends.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
+import type { FailureLimiter } from '../api/failure-limiter.ts';
 
 export interface ConnectionCaps {
   /** Open connections in total, authenticated or not. Default 1024. */
@@ -33,7 +36,7 @@ function addressOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-export function connectionGate(caps: ConnectionCaps, onRefuse: (address: string, why: string) => void): ConnectionGate {
+export function connectionGate(caps: ConnectionCaps, onRefuse: (address: string, why: string, code: 'TESSERA_ERR_CONNECTION_LIMIT' | 'TESSERA_ERR_RATE_LIMITED') => void, handshakeFailures?: FailureLimiter): ConnectionGate {
   const maxTotal = caps.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const maxPerAddress = caps.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const perAddress = new Map<string, number>();
@@ -48,10 +51,17 @@ export function connectionGate(caps: ConnectionCaps, onRefuse: (address: string,
     refused,
     open: () => total,
     allowRequest(req, callback) {
+      const limited = handshakeFailures?.blocked(addressOf(req));
+      if (limited?.blocked === true) {
+        refused.total++;
+        onRefuse(addressOf(req), `more than ${handshakeFailures?.limits.maxFailures} failed key handshakes from this address within ${(handshakeFailures?.limits.windowMs ?? 0) / 1000} s; retry in ${limited.retryAfterSeconds} s`, 'TESSERA_ERR_RATE_LIMITED');
+        callback('TESSERA_ERR_RATE_LIMITED', false);
+        return;
+      }
       const why = overLimit(addressOf(req), 1);
       if (why !== undefined) {
         refused.total++;
-        onRefuse(addressOf(req), why);
+        onRefuse(addressOf(req), why, 'TESSERA_ERR_CONNECTION_LIMIT');
         callback('TESSERA_ERR_CONNECTION_LIMIT', false);
         return;
       }
@@ -63,7 +73,7 @@ export function connectionGate(caps: ConnectionCaps, onRefuse: (address: string,
         const why = overLimit(address, 1);
         if (why !== undefined) {
           refused.total++;
-          onRefuse(address, why);
+          onRefuse(address, why, 'TESSERA_ERR_CONNECTION_LIMIT');
           conn.close();
           return;
         }

@@ -28,7 +28,8 @@ export interface SocketAuthOptions {
   readonly isConnected: (clientId: string) => boolean;
 }
 
-export type AuthOutcome = { ok: true; identity: AuthenticatedIdentity } | { ok: false; code: ErrorCode; message: string };
+/** A refusal says whether a proof was checked and failed (`proofFailed`): only those count as key guesses. */
+export type AuthOutcome = { ok: true; identity: AuthenticatedIdentity } | { ok: false; code: ErrorCode; message: string; proofFailed: boolean };
 
 /** Runs the handshake on a freshly connected socket; resolves once, with the identity or the refusal. */
 export function authenticateSocket(socket: Socket, handshake: Handshake, o: SocketAuthOptions): Promise<AuthOutcome> {
@@ -42,7 +43,7 @@ export function authenticateSocket(socket: Socket, handshake: Handshake, o: Sock
       socket.off(AUTH_EVENT, onProof);
       resolve(outcome);
     };
-    const refuse = (code: ErrorCode, message: string): void => finish({ ok: false, code, message });
+    const refuse = (code: ErrorCode, message: string, proofFailed = false): void => finish({ ok: false, code, message, proofFailed });
     const timer = setTimeout(() => {
       const code = o.isConnected(handshake.clientId) ? 'TESSERA_ERR_DUPLICATE_CLIENT' : 'TESSERA_ERR_AUTH_REQUIRED';
       refuse(code, `no proof of the roster key of ${handshake.clientId} within the handshake deadline of ${o.handshakeTimeoutMs} ms`);
@@ -71,17 +72,17 @@ export function authenticateSocket(socket: Socket, handshake: Handshake, o: Sock
       // One proof per connection: the nonce is spent whatever the answer, so a second try needs a new connection.
       socket.off(AUTH_EVENT, onProof);
       const proof = AuthProof.safeParse(raw);
-      if (!proof.success) return refuse(failCode(), 'the key proof is malformed');
+      if (!proof.success) return refuse(failCode(), 'the key proof is malformed', true);
       const entry = o.roster.lookup(handshake.clientId);
-      if (entry === undefined) return refuse(failCode(), `client ${handshake.clientId} is not in the consortium roster`);
+      if (entry === undefined) return refuse(failCode(), `client ${handshake.clientId} is not in the consortium roster`, true);
       if (!verifyDetached(clientTranscript(fields), fromBase64(proof.data.signature), entry.publicKey)) {
-        return refuse(failCode(), `the proof for ${handshake.clientId} does not verify against its roster key (wrong key, or a proof made for another connection)`);
+        return refuse(failCode(), `the proof for ${handshake.clientId} does not verify against its roster key (wrong key, or a proof made for another connection)`, true);
       }
       if (entry.orgId === undefined) {
-        return refuse('TESSERA_ERR_AUTH_FAILED', `the roster names no organisation for ${handshake.clientId}: rebuild it with tessera keys roster --org ${handshake.clientId}=ORG`);
+        return refuse('TESSERA_ERR_AUTH_FAILED', `the roster names no organisation for ${handshake.clientId}: rebuild it with tessera keys roster --org ${handshake.clientId}=ORG`, true);
       }
       if (entry.orgId !== handshake.orgId) {
-        return refuse('TESSERA_ERR_AUTH_FAILED', `client ${handshake.clientId} claims organisation ${handshake.orgId}, but the roster lists it for ${entry.orgId}`);
+        return refuse('TESSERA_ERR_AUTH_FAILED', `client ${handshake.clientId} claims organisation ${handshake.orgId}, but the roster lists it for ${entry.orgId}`, true);
       }
       finish({ ok: true, identity: { clientId: handshake.clientId, orgId: entry.orgId, publicKey: entry.publicKey } });
     }

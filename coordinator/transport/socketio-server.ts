@@ -18,6 +18,7 @@ import { socketIoParser } from '../../protocol/socketio-parser.ts';
 import type { Ed25519KeyPair } from '../../governance/identity/ed25519.ts';
 import type { ClientRoster } from '../../governance/identity/client-roster.ts';
 import { connectionGate, setWebSocketMaxPayload, type ConnectionCaps } from './connection-limits.ts';
+import type { FailureLimiter } from '../api/failure-limiter.ts';
 import { authenticateSocket } from './socket-auth.ts';
 
 /** socket.io event name carrying every message in both directions. */
@@ -44,6 +45,8 @@ export interface SocketServerOptions extends ConnectionCaps {
   handshakeTimeoutMs?: number;
   /** Called with the code of every refused connection (connection caps, failed handshakes): for metrics. */
   onRefusal?: (code: string) => void;
+  /** Failed key handshakes per address: counted here, and an address past its limit is refused at the upgrade. */
+  handshakeFailures?: FailureLimiter;
 }
 
 export interface SocketServerTransport extends ServerTransport {
@@ -66,10 +69,14 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
   const afterAuth = options.authenticatedMessageBytes ?? DEFAULT_AUTHENTICATED_MESSAGE_BYTES;
   const ceiling = options.maxMessageBytes ?? 512 * 1024 * 1024;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  const gate = connectionGate(options, (address, why) => {
-    log.warn({ code: 'TESSERA_ERR_CONNECTION_LIMIT', address }, `connection refused: ${why}`);
-    options.onRefusal?.('TESSERA_ERR_CONNECTION_LIMIT');
-  });
+  const gate = connectionGate(
+    options,
+    (address, why, code) => {
+      log.warn({ code, address }, `connection refused: ${why}`);
+      options.onRefusal?.(code);
+    },
+    options.handshakeFailures,
+  );
   const io = new Server(http, {
     maxHttpBufferSize: preAuth,
     // Websocket only: engine.io's long-polling transport would buffer request bodies by its own rules.
@@ -125,6 +132,9 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
       if (!socket.connected) return;
       if (!outcome.ok) {
         log.warn({ code: outcome.code, claimedClient: handshake.clientId, address }, `connection refused: ${outcome.message}`);
+        // Only a proof that was checked and failed is a guess; a peer that proves nothing in time is held by the
+        // handshake deadline and the connection caps, and counting it would let slow honest clients lock an address.
+        if (outcome.proofFailed) options.handshakeFailures?.fail(address);
         options.onRefusal?.(outcome.code);
         refuse(outcome.code, outcome.message);
         return;

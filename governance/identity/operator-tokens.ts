@@ -1,6 +1,6 @@
 /**
- * API tokens for the people and automation that operate a coordinator (issue 12, item 4): each token has one
- * role and is stored only as its SHA-256 hash in `<state>/operator-tokens.json` (mode 0600). A token is 32
+ * API tokens for the people and automation that operate a coordinator, and for the applications that call its
+ * prediction API (issue 12, item 4): each token has one role and is stored only as its SHA-256 hash in `<state>/operator-tokens.json` (mode 0600). A token is 32
  * random bytes from the OS CSPRNG, so a fast hash suffices: guessing a preimage of a 256-bit secret is as hard
  * as guessing the secret (a slow password hash only helps low-entropy secrets, NIST SP 800-63B §5.1.1.2). The
  * token text is shown once, when created. Revocation is a record, never a deletion.
@@ -12,9 +12,20 @@ import { z } from 'zod';
 import { TesseraError, describeZodIssues } from '../../protocol/errors.ts';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../state/file-modes.ts';
 
+/** The roles of people and automation that operate the coordinator. */
 export const OPERATOR_ROLES = ['viewer', 'operator', 'privacy-officer', 'auditor', 'ml-lead'] as const;
 export const OperatorRole = z.enum(OPERATOR_ROLES);
 export type OperatorRole = z.infer<typeof OperatorRole>;
+/**
+ * The serving credential: a token of this role may call the prediction API and nothing else, and no operator
+ * role may predict. Model consumers (an application scoring patients) are not operators of the federation, and
+ * an operator token leaked from a dashboard must not turn into a scoring oracle.
+ */
+export const SERVING_ROLE = 'predict';
+/** Every role a token can carry: the operator roles and the serving role. */
+export const TOKEN_ROLES = [...OPERATOR_ROLES, SERVING_ROLE] as const;
+export const TokenRole = z.enum(TOKEN_ROLES);
+export type TokenRole = z.infer<typeof TokenRole>;
 
 const TOKENS_TYPE = 'tessera.operator-tokens/v1';
 const TOKEN_PREFIX = 'tsk_';
@@ -22,7 +33,7 @@ const TOKEN_PREFIX = 'tsk_';
 const TokenRecord = z.strictObject({
   id: z.string().regex(/^[0-9a-f]{16}$/),
   name: z.string().min(1).max(128),
-  role: OperatorRole,
+  role: TokenRole,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
@@ -59,7 +70,7 @@ function writeTokenRecords(stateDir: string, tokens: TokenRecord[]): void {
 }
 
 /** Creates a token; returns its text (shown once) and the stored record. */
-export function createOperatorToken(stateDir: string, input: { name: string; role: OperatorRole; at?: Date }): { token: string; record: TokenRecord } {
+export function createOperatorToken(stateDir: string, input: { name: string; role: TokenRole; at?: Date }): { token: string; record: TokenRecord } {
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const record: TokenRecord = { id: randomBytes(8).toString('hex'), name: input.name, role: input.role, sha256: sha256(token), createdAt: (input.at ?? new Date()).toISOString(), revokedAt: null };
   writeTokenRecords(stateDir, [...readTokenRecords(stateDir), TokenRecord.parse(record)]);
@@ -79,7 +90,7 @@ export function revokeOperatorToken(stateDir: string, id: string, at: Date = new
 export interface OperatorIdentity {
   readonly tokenId: string;
   readonly name: string;
-  readonly role: OperatorRole;
+  readonly role: TokenRole;
 }
 
 /**
