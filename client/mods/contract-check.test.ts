@@ -72,7 +72,7 @@ describe('the contract check cache', () => {
   });
 
   it('fingerprints are unambiguous about cell boundaries', () => {
-    const base = { header: ['a', 'b'], hasHeader: true, lines: [2] } as const;
+    const base = { header: ['a', 'b'], hasHeader: true, lines: [2], source: 'test' } as const;
     const t1: CsvTable = { ...base, rows: [['ab', 'c']] };
     const t2: CsvTable = { ...base, rows: [['a', 'bc']] };
     expect(tableFingerprint(t1)).not.toBe(tableFingerprint(t2));
