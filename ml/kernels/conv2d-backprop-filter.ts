@@ -2,18 +2,18 @@
  * The filter gradient of a 2-D convolution for the wasm backend, which ships no `Conv2DBackpropFilter`
  * kernel (tfjs-backend-wasm 4.22), so `model.fit` of any CNN fails there without it.
  *
- * Method: im2col (Chellapilla, Puri & Simard, "High Performance Convolutional Neural Networks for Document
- * Processing", 2006). For a convolution y[b,oh,ow,o] = Σ_{i,j,c} xpad[b, oh·sh+i, ow·sw+j, c] · w[i,j,c,o]
+ * Method. For a convolution y[b,oh,ow,o] = Σ_{i,j,c} xpad[b, oh·sh+i, ow·sw+j, c] · w[i,j,c,o]
  * (dilation 1), the filter gradient is
  *   dW[i,j,c,o] = Σ_{b,oh,ow} xpad[b, oh·sh+i, ow·sw+j, c] · dy[b,oh,ow,o],
  * i.e. one matrix product Pᵀ·DY where row (b,oh,ow) of P holds the fh·fw·inC input values under the filter
- * at that output position and DY is dy flattened to [N, outC]. The same sum, renamed, is a forward convolution:
- * with X′[c, h, w, b] = xpad[b, h, w, c] (channels as the batch, the batch as input channels) and the filter
+ * at that output position and DY is dy flattened to [N, outC] (im2col: Chellapilla, Puri & Simard, "High
+ * Performance Convolutional Neural Networks for Document Processing", 2006). The same sum, renamed, is a
+ * forward convolution: with X′[c, h, w, b] = xpad[b, h, w, c] (channels as the batch, the batch as input channels) and the filter
  * F′[oh, ow, b, o] = dy[b, oh, ow, o],
  *   dW[i,j,c,o] = Σ_{oh,ow,b} X′[c, i + oh·sh, j + ow·sw, b] · F′[oh, ow, b, o],
- * which is conv2d(X′, F′) with stride 1, 'valid' padding and dilation (sh, sw) — the backward-filter-as-
- * convolution identity cuDNN and TensorFlow use (Chetlur et al., "cuDNN: Efficient Primitives for Deep
- * Learning", 2014, §3). XNNPACK runs it as one implicit GEMM; around it are two transposes and a pad, each
+ * which is conv2d(X′, F′) with stride 1, 'valid' padding and dilation (sh, sw): the filter gradient of a
+ * convolution is a convolution of its input with its output gradient, strides becoming dilations (the
+ * arithmetic is in Dumoulin & Visin, "A guide to convolution arithmetic for deep learning", 2016). XNNPACK runs it as one implicit GEMM; around it are two transposes and a pad, each
  * one memory pass. (The earlier form — fh·fw strided slices, a concat and a transposed matMul — spent ~23 of
  * conv1's 25.6 ms per batch copying; a GatherV2 im2col measured 12.7 ms: wasm's gather costs ~56 ns/element.)
  */
