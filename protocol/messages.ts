@@ -4,7 +4,7 @@
  * Secure-aggregation stage messages are defined in protocol/secagg.ts and carried inside `secagg` envelopes.
  */
 import { z } from 'zod';
-import { JobSpec } from './job/spec.ts';
+import { JobSpecOnWire } from './job/spec-on-wire.ts';
 import { ContractCheckSummary } from './data-check.ts';
 import { SecAggClientMessage, SecAggServerMessage } from './secagg.ts';
 import { Float32Tensor, Uint32Tensor } from './tensor.ts';
@@ -48,7 +48,7 @@ export const TrainTask = z.object({
   jobId: Id,
   round: z.number().int().min(1),
   taskId: Id,
-  job: JobSpec,
+  job: JobSpecOnWire,
   weights: Float32Tensor,
   deadlineMs: z.number().int().positive(),
 });
@@ -59,7 +59,7 @@ export const EvaluateTask = z.object({
   jobId: Id,
   round: z.number().int().min(0),
   taskId: Id,
-  job: JobSpec,
+  job: JobSpecOnWire,
   weights: Float32Tensor,
   deadlineMs: z.number().int().positive(),
 });
