@@ -11,6 +11,8 @@
  *  - release: `chargeRound` in its own transaction at the first moment the round's aggregate can be computed
  *    (`beforeRelease`: before the unmask request, before plain updates are summed), so no aggregate, model or
  *    evaluation request ever exists for an uncharged round; the round row and audit entry follow at commit;
+ *  - sampling: each round's draw is recorded in the ledger before any task leaves (`drawSample`), and a restarted
+ *    coordinator reuses it instead of drawing the round again (governance/ledger/draws.ts);
  *  - short rounds: never re-sampled (`shortRound` ends the job); the probability of a short round is paid from
  *    the δ reserve (privacy/dp/underfill.ts), and a job that would be short too often is refused;
  *  - adaptive clipping (dp-adaptive.ts): each round's tasks carry C_t (`taskSpec`), the clients' noised
@@ -20,14 +22,14 @@
  * its ledger in an in-memory SQLite database, with the same migrations and triggers; its round records say so.
  */
 import Database from 'better-sqlite3';
-import { chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
+import { chargeRound, chargedRounds, getJobBudget, latestDraw, planRound, recordDraw, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
 import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
 import { expectedParticipants } from '../../privacy/dp/estimator.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
 import { participationReport } from '../../privacy/dp/sampling.ts';
-import { underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
+import { accountedDelta, underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import { roundStream } from '../../privacy/random.ts';
 import { z } from 'zod';
@@ -107,7 +109,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
   // Σ η_t may not exceed f·δ/(1 + e^ε) at the ε reached (privacy/dp/underfill.ts). Checked each round at that
   // round's ε_after; at the first round of a run also for the whole job, at the ε all its rounds would reach.
   const allowanceAt = (epsilon: number): number => underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: Math.min(budget, epsilon) });
-  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: plan.delta * (1 - underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
+  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
   let firstRoundOfRun = true;
   /**
    * The fewest eligible organisations with which this round (and, at the first round of a run, the rest of the
@@ -128,6 +130,12 @@ export const dpFeature: FeatureFactory = (ctx) => {
       else lo = mid + 1;
     }
     return lo;
+  };
+  // A round drawn by an earlier process (and not short) is run on that draw: wait for as many eligible
+  // organisations as it was drawn from, so its organisations have reconnected before the round starts.
+  const recordedPopulation = (round: number): number => {
+    const d = latestDraw(db, jobId, round);
+    return d && !d.short ? d.eligibleOrgIds.length : 0;
   };
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
@@ -173,7 +181,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
     after: ['consent-eligibility'],
     needs: ctx.db ? ['job-rows'] : [],
     hooks: {
-      eligibleWanted: wantedPopulation,
+      eligibleWanted: (round) => Math.max(wantedPopulation(round), recordedPopulation(round)),
       ...rounds.hooks({
       eligible(clients, _round, state) {
         const excluded: ExcludedClient[] = [];
@@ -230,6 +238,27 @@ export const dpFeature: FeatureFactory = (ctx) => {
         }
         state.planned = { eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan, underfill, charged: false };
         return { proceed: true };
+      },
+      drawSample(round, attempt, eligible, draw, state) {
+        const current = state.planned;
+        if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${round} drawn before it was planned`);
+        const recorded = latestDraw(db, jobId, round);
+        if (recorded && !recorded.short) {
+          // Drawn before a restart: the round runs on that sample, over the population it was drawn from (its
+          // organisations are the ones charged). An organisation of the sample that is not here now simply does
+          // not take part, like a dropout; it is never replaced by a fresh draw.
+          const drawn = new Set(recorded.selectedOrgIds);
+          const selected = eligible.filter((c) => drawn.has(c.orgId));
+          state.planned = { ...current, eligibleOrgIds: recorded.eligibleOrgIds, underfill: underfillProbability({ population: recorded.eligibleOrgIds.length, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) };
+          logger.info({ round, attempt: recorded.attempt, drawn: recorded.selectedOrgIds.length, present: selected.length }, 'round sample reused');
+          return { selected, expected: plan.samplingRate * recorded.eligibleOrgIds.length };
+        }
+        // After a short draw (nothing released; paid from the δ reserve) a resumed job draws the round afresh.
+        const a = recorded ? Math.max(attempt, recorded.attempt + 1) : attempt;
+        const sample = draw(a);
+        // Durable before the round loop sends a single task.
+        recordDraw(db, { jobId, round, attempt: a, eligibleOrgIds: current.eligibleOrgIds, selectedOrgIds: sample.selected.map((c) => c.orgId), short: sample.selected.length < spec.minClients });
+        return sample;
       },
       beforeRelease(round, participants, state) {
         const planned = state.planned;

@@ -59,6 +59,19 @@ export function underfillProbability({ population, samplingRate, minParticipants
   return binomialBelow(Math.max(0, population - 1), samplingRate, minParticipants);
 }
 
+/**
+ * δ_acc = (1 − f)·δ: the δ at which a job's RDP is converted to ε, f·δ being the reserve for short rounds (the
+ * lemma above). The ONE place this split is made: the ledger's charges (governance/ledger/store.ts), the client's
+ * recomputation of a job's ε (client/policy/epsilon.ts) and `tessera privacy plan|epsilon` (cli/privacy.ts) all
+ * call it, so a σ planned for (ε, δ) is exactly the σ the ledger and the clients find within ε (test/dp-plan-
+ * agrees.test.ts). f = 0 is the bare accountant (no reserve).
+ */
+export function accountedDelta(delta: number, underfillDeltaFraction: number): number {
+  if (!(delta > 0 && delta < 1)) throw new TesseraError('TESSERA_ERR_DP_CONFIG', `delta must be in (0, 1), got ${delta}`);
+  if (!(underfillDeltaFraction >= 0 && underfillDeltaFraction < 1)) throw new TesseraError('TESSERA_ERR_DP_CONFIG', `the short-round share of delta must be in [0, 1), got ${underfillDeltaFraction}`);
+  return delta * (1 - underfillDeltaFraction);
+}
+
 /** The δ the coupling lemma adds for a total under-fill probability η at ε: (1 + e^ε)·η. */
 export function underfillDelta(eta: number, epsilon: number): number {
   return eta === 0 ? 0 : (1 + Math.exp(epsilon)) * eta;
