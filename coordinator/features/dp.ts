@@ -65,7 +65,7 @@ interface PlannedRound {
   readonly epsilonAfter: number;
   /** The plan of this round (with adaptive clipping: its C_t and σ_Δ). */
   readonly plan: DpPlan;
-  /** η_t: probability that this round's sample had been short (add/remove neighbours, N − 1 others). */
+  /** η_t: probability that this round's sample had been short (bounded with N − 1 others; privacy/dp/underfill.ts). */
   readonly underfill: number;
   charged: boolean;
   adaptive?: AdaptiveClipRelease;

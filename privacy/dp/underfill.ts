@@ -17,9 +17,10 @@
  * P(E) ≤ Σ_t η_t by the union bound.)
  *
  * Here M is the T-round subsampled Gaussian that the accountant charges (rounds always released) and M' the
- * mechanism that runs (a short round ends the job: no release of that round or any later one). Under
- * add/remove neighbours a round is short with probability η_t = P(Bin(N_t − 1, q) < m) at most (the smaller
- * population is the worse one), N_t the eligible count of round t. The ledger therefore converts RDP at
+ * mechanism that runs (a short round ends the job: no release of that round or any later one). A round is
+ * short with probability η_t = P(Bin(N_t − 1, q) < m) at most, N_t the eligible count of round t: under the
+ * zero-out neighbours Tessera's guarantee is stated for (docs/privacy-accounting.md) both neighbours have N_t
+ * members and the chance is P(Bin(N_t, q) < m) ≤ η_t; N_t − 1 also covers a federation with one member fewer. The ledger therefore converts RDP at
  * δ_acc = (1 − f)·δ and admits a round only while (1 + e^{ε_budget})·Σ_t η_t ≤ f·δ, so that
  * δ_acc + (1 + e^ε)·Σ η_t ≤ δ for every ε the ledger can reach (ε ≤ ε_budget). f is the job's
  * `dp.underfillDeltaFraction`.
