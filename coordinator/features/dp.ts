@@ -22,7 +22,7 @@
  * its ledger in an in-memory SQLite database, with the same migrations and triggers; its round records say so.
  */
 import Database from 'better-sqlite3';
-import { chargeRound, chargedRounds, getJobBudget, latestDraw, planRound, recordDraw, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
+import { chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
 import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
@@ -37,6 +37,7 @@ import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
 import { AdaptiveClipTracker, type AdaptiveClipRelease } from './dp-adaptive.ts';
+import { drawOrReuse, recordedPopulation } from './dp-draws.ts';
 import { dpStrategy } from './dp-strategy.ts';
 import { RoundScope } from './round-scope.ts';
 
@@ -131,12 +132,6 @@ export const dpFeature: FeatureFactory = (ctx) => {
     }
     return lo;
   };
-  // A round drawn by an earlier process (and not short) is run on that draw: wait for as many eligible
-  // organisations as it was drawn from, so its organisations have reconnected before the round starts.
-  const recordedPopulation = (round: number): number => {
-    const d = latestDraw(db, jobId, round);
-    return d && !d.short ? d.eligibleOrgIds.length : 0;
-  };
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
@@ -181,7 +176,8 @@ export const dpFeature: FeatureFactory = (ctx) => {
     after: ['consent-eligibility'],
     needs: ctx.db ? ['job-rows'] : [],
     hooks: {
-      eligibleWanted: (round) => Math.max(wantedPopulation(round), recordedPopulation(round)),
+      // A round drawn before a restart waits for as many eligible organisations as it was drawn from (dp-draws.ts).
+      eligibleWanted: (round) => Math.max(wantedPopulation(round), recordedPopulation(db, jobId, round)),
       ...rounds.hooks({
       eligible(clients, _round, state) {
         const excluded: ExcludedClient[] = [];
@@ -242,23 +238,12 @@ export const dpFeature: FeatureFactory = (ctx) => {
       drawSample(round, attempt, eligible, draw, state) {
         const current = state.planned;
         if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${round} drawn before it was planned`);
-        const recorded = latestDraw(db, jobId, round);
-        if (recorded && !recorded.short) {
-          // Drawn before a restart: the round runs on that sample, over the population it was drawn from (its
-          // organisations are the ones charged). An organisation of the sample that is not here now simply does
-          // not take part, like a dropout; it is never replaced by a fresh draw.
-          const drawn = new Set(recorded.selectedOrgIds);
-          const selected = eligible.filter((c) => drawn.has(c.orgId));
-          state.planned = { ...current, eligibleOrgIds: recorded.eligibleOrgIds, underfill: underfillProbability({ population: recorded.eligibleOrgIds.length, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) };
-          logger.info({ round, attempt: recorded.attempt, drawn: recorded.selectedOrgIds.length, present: selected.length }, 'round sample reused');
-          return { selected, expected: plan.samplingRate * recorded.eligibleOrgIds.length };
+        const { selection, reused } = drawOrReuse({ db, jobId, round, attempt, eligible, draw, eligibleOrgIds: current.eligibleOrgIds, samplingRate: plan.samplingRate, minClients: spec.minClients });
+        if (reused) {
+          state.planned = { ...current, eligibleOrgIds: reused.eligibleOrgIds, underfill: underfillProbability({ population: reused.eligibleOrgIds.length, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) };
+          logger.info({ round, attempt: reused.attempt, drawn: reused.drawn, present: selection.selected.length }, 'round sample reused');
         }
-        // After a short draw (nothing released; paid from the δ reserve) a resumed job draws the round afresh.
-        const a = recorded ? Math.max(attempt, recorded.attempt + 1) : attempt;
-        const sample = draw(a);
-        // Durable before the round loop sends a single task.
-        recordDraw(db, { jobId, round, attempt: a, eligibleOrgIds: current.eligibleOrgIds, selectedOrgIds: sample.selected.map((c) => c.orgId), short: sample.selected.length < spec.minClients });
-        return sample;
+        return selection;
       },
       beforeRelease(round, participants, state) {
         const planned = state.planned;
