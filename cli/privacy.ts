@@ -1,10 +1,15 @@
 /**
  * `tessera privacy …`: the accountant for people. `epsilon` answers "what does this schedule cost?", `plan`
- * answers "how much noise do I need for this budget?" (the smallest σ whose ε stays within it).
+ * answers "how much noise do I need for this budget?" (the smallest σ whose ε stays within it). Both answer for a
+ * JOB with that (ε, δ): the ledger converts at δ_acc = (1 − f)·δ, f·δ paying for short rounds
+ * (privacy/dp/underfill.ts `accountedDelta`, the function the ledger and the clients use too); f is
+ * `--underfill-delta-fraction`, default the job spec's default, and 0 gives the bare accountant at δ.
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Accountant, Conversion } from '../privacy/accountant/index.ts';
 import { epsilonFor, planNoiseMultiplier } from '../privacy/accountant/index.ts';
+import { DEFAULT_UNDERFILL_DELTA_FRACTION } from '../privacy/dp/config.ts';
+import { accountedDelta } from '../privacy/dp/underfill.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
 
@@ -30,8 +35,12 @@ interface CommonOptions {
   steps: number;
   conversion: string;
   accountant: string;
+  underfillDeltaFraction: number;
   json?: boolean;
 }
+
+/** δ_acc of the options, the same split as the ledger's. */
+const deltaOf = (o: CommonOptions): number => accountedDelta(o.delta, o.underfillDeltaFraction);
 
 function parseConversion(v: string): Conversion {
   if (v === 'improved' || v === 'classic') return v;
@@ -44,6 +53,16 @@ function parseAccountant(v: string, samplingRate: number): Accountant {
     throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant analytic_gaussian is exact only for --sampling-rate 1, got ${samplingRate}`);
   }
   return v;
+}
+
+function checkFraction(f: number): void {
+  if (!(f >= 0 && f < 1)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--underfill-delta-fraction must be in [0, 1), got ${f}`);
+}
+
+function reserveLine(o: CommonOptions, accounted: number): string {
+  return o.underfillDeltaFraction === 0
+    ? '(no δ reserved for short rounds: the bare accountant)'
+    : `(converted at ${accounted} = ${1 - o.underfillDeltaFraction} × delta, as the ledger does; ${o.underfillDeltaFraction} of delta is reserved for short rounds)`;
 }
 
 function checkDelta(delta: number): void {
@@ -63,6 +82,12 @@ function common(cmd: Command): Command {
     .requiredOption('--steps <t>', 'number of rounds', int('--steps', 0))
     .option('--conversion <kind>', 'RDP → (ε, δ): improved (Canonne–Kamath–Steinke 2020) | classic (Mironov 2017)', 'improved')
     .option('--accountant <kind>', 'rdp | analytic_gaussian (exact, only with --sampling-rate 1)', 'rdp')
+    .option(
+      '--underfill-delta-fraction <f>',
+      'share f of δ a job reserves for short rounds (dp.underfillDeltaFraction); ε is converted at (1 − f)·δ as the ledger does; 0 = the bare accountant at δ',
+      num('--underfill-delta-fraction', 0, 1),
+      DEFAULT_UNDERFILL_DELTA_FRACTION,
+    )
     .option('--json', 'print one JSON document on stdout');
 }
 
@@ -80,18 +105,20 @@ export function registerPrivacy(program: Command): void {
       if (!(o.noiseMultiplier >= 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--noise-multiplier must be ≥ 0, got ${o.noiseMultiplier}`);
       const conversion = parseConversion(o.conversion);
       const accountant = parseAccountant(o.accountant, o.samplingRate);
-      const r = epsilonFor({ samplingRate: o.samplingRate, noiseMultiplier: o.noiseMultiplier, steps: o.steps, delta: o.delta, conversion, accountant });
+      checkFraction(o.underfillDeltaFraction);
+      const r = epsilonFor({ samplingRate: o.samplingRate, noiseMultiplier: o.noiseMultiplier, steps: o.steps, delta: deltaOf(o), conversion, accountant });
       // No noise (or too little for any finite bound): no privacy at this δ. JSON has no ∞, so it says so in words.
       const infinite = !Number.isFinite(r.epsilon);
       if (o.json) {
-        printJson({ epsilon: infinite ? null : r.epsilon, infinite, order: infinite ? null : r.order, delta: r.delta, accountant: r.accountant, conversion: r.conversion });
+        printJson({ epsilon: infinite ? null : r.epsilon, infinite, order: infinite ? null : r.order, delta: o.delta, accountedDelta: r.delta, accountant: r.accountant, conversion: r.conversion });
       } else if (infinite) {
-        printLine(`epsilon = ∞ at delta = ${r.delta}: noise multiplier ${o.noiseMultiplier} gives no finite guarantee`);
+        printLine(`epsilon = ∞ at delta = ${o.delta}: noise multiplier ${o.noiseMultiplier} gives no finite guarantee`);
         printLine(`for ${o.steps} rounds with sampling rate ${o.samplingRate}`);
       } else {
         const how = r.accountant === 'rdp' ? `RDP accountant, ${r.conversion} conversion, optimal order ${r.order}` : 'analytic Gaussian mechanism (exact)';
-        printLine(`epsilon = ${r.epsilon} at delta = ${r.delta} (${how})`);
+        printLine(`epsilon = ${r.epsilon} at delta = ${o.delta} (${how})`);
         printLine(`for ${o.steps} rounds with sampling rate ${o.samplingRate} and noise multiplier ${o.noiseMultiplier}`);
+        printLine(reserveLine(o, r.delta));
       }
     }),
   );
@@ -109,12 +136,14 @@ export function registerPrivacy(program: Command): void {
       if (o.steps < 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--steps must be ≥ 1');
       const conversion = parseConversion(o.conversion);
       const accountant = parseAccountant(o.accountant, o.samplingRate);
-      const plan = planNoiseMultiplier({ epsilon: o.epsilon, delta: o.delta, samplingRate: o.samplingRate, steps: o.steps, conversion, accountant });
+      checkFraction(o.underfillDeltaFraction);
+      const plan = planNoiseMultiplier({ epsilon: o.epsilon, delta: deltaOf(o), samplingRate: o.samplingRate, steps: o.steps, conversion, accountant });
       if (o.json) {
-        printJson({ noiseMultiplier: plan.noiseMultiplier, epsilon: plan.epsilon });
+        printJson({ noiseMultiplier: plan.noiseMultiplier, epsilon: plan.epsilon, delta: o.delta, accountedDelta: deltaOf(o) });
       } else {
         printLine(`noise multiplier = ${roundUp(plan.noiseMultiplier, 6)}`);
         printLine(`gives epsilon = ${plan.epsilon} ≤ ${o.epsilon} at delta = ${o.delta} after ${o.steps} rounds with sampling rate ${o.samplingRate}`);
+        printLine(reserveLine(o, deltaOf(o)));
         printLine('(printed σ rounded up; use --json for the exact value)');
       }
     }),

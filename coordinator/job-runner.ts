@@ -18,7 +18,7 @@ import { federatedEvaluate, type EvaluationProtocol, type FederatedEvaluation } 
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } from './round-records.ts';
-import { selectClients } from './sampling.ts';
+import { selectClients, type Selection } from './sampling.ts';
 import { fedAvg, type Strategy } from './strategy.ts';
 
 export interface Evaluation {
@@ -40,6 +40,13 @@ export interface JobHooks {
   eligibleWanted?(round: number): number;
   /** Before sampling: refuse a round that would overspend a budget. */
   beforeRound?(round: number, eligible: readonly ConnectedClient[]): BeforeRoundDecision;
+  /**
+   * Draws the round's sample. `draw(attempt)` is the loop's own draw from the (seed, round, 'sampling', attempt)
+   * stream over `eligible` (sorted by client id). A feature may record the draw durably before it returns — tasks
+   * leave only afterwards — and return the sample an earlier process drew for this round instead of drawing
+   * again (DP: a restart must not re-roll a round's sample). At most one feature supplies it.
+   */
+  drawSample?(round: number, attempt: number, eligible: readonly ConnectedClient[], draw: (attempt: number) => Selection<ConnectedClient>): Selection<ConnectedClient>;
   /** The spec sent with this round's training tasks (e.g. DP's per-round clip norm); default the job's own. */
   taskSpec?(round: number, spec: JobSpec): JobSpec;
   /**
@@ -139,7 +146,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       if (!decision.proceed) return finish(decision.status, decision.message);
       // Sorted by id and drawn from the (seed, round, 'sampling', attempt) stream: a seeded run samples the same
       // clients in round r whatever order they connected in and whether or not the process restarted before it.
-      const { selected, expected } = selectClients(spec.sampling, [...eligible].sort(byClientId), roundStream(options.rng, round, 'sampling', attempt + 1));
+      const pool = [...eligible].sort(byClientId);
+      const draw = (a: number): Selection<ConnectedClient> => selectClients(spec.sampling, pool, roundStream(options.rng, round, 'sampling', a));
+      const { selected, expected } = hooks.drawSample ? hooks.drawSample(round, attempt + 1, pool, draw) : draw(attempt + 1);
       attempt++;
       log.info({ eligible: eligible.length, selected: selected.length, expected }, 'round started');
       if (selected.length < spec.minClients) {

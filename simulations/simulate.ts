@@ -36,7 +36,7 @@ import { initBackend, type BackendInfo } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
 import { evaluate } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
-import { cryptoRandom, deriveSeed, seededRandom } from '../privacy/random.ts';
+import { cryptoRandom, deriveSeed, seededRandom, type RandomSource } from '../privacy/random.ts';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../protocol/job/spec.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { createMemoryHub } from './memory-transport.ts';
@@ -148,6 +148,12 @@ export interface SimulationOptions {
   onFederatedEvaluation?: (round: number, e: FederatedEvaluation) => void;
   /** The coordinator's features (default FEATURE_FACTORIES); their declarations, not this order, order them. */
   features?: readonly FeatureFactory[];
+  /**
+   * The coordinator's randomness (sampling, central noise). Default: a generator seeded from the config's seed —
+   * reproducible and NOT private. A CSPRNG (`cryptoRandom()`) draws as a deployment does, e.g. for tests of what
+   * a restart may re-draw.
+   */
+  coordinatorRng?: RandomSource;
 }
 
 export async function runSimulation(input: SimulationConfigInput, options: SimulationOptions): Promise<SimulationResult> {
@@ -238,7 +244,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   try {
     await federation.waitForClients(nodes.length, 30_000);
     // Seeded randomness makes the run reproducible — and therefore not private.
-    const rng = seededRandom(deriveSeed(config.seed, 'sampling'));
+    const rng = options.coordinatorRng ?? seededRandom(deriveSeed(config.seed, 'sampling'));
     const metrics = server?.metrics ?? new Metrics();
     const features = options.features ?? FEATURE_FACTORIES;
     const factories = identities ? withSecAggIdentities(features, identities.resolve) : features;

@@ -3,22 +3,13 @@
  * defaults, every failing rule of a job with the ε the client recomputes, and the exit codes 0 ok / 1 refused /
  * 2 unusable input; `--help` on each command.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ClientPolicyFile, DEFAULT_CLIENT_POLICY, policyDocument } from '../client/policy/schema.ts';
-import { REPO_ROOT } from './paths.ts';
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
-  });
-}
+import { cli } from './support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-policy-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,53 +3,41 @@
  * JSON parsed with zod. Reference numbers: ../shared/vectors/dp-epsilon-reference.json (first and classic rows,
  * from tensorflow/privacy rdp_accountant.py; see that file's sources).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { epsilonFor } from '../privacy/accountant/index.ts';
-import { REPO_ROOT } from './paths.ts';
+import { cli } from './support/cli.ts';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const EpsilonJson = z.strictObject({
   epsilon: z.number(),
   infinite: z.literal(false),
   order: z.number().nullable(),
   delta: z.number(),
+  accountedDelta: z.number(),
   accountant: z.enum(['rdp', 'analytic_gaussian']),
   conversion: z.enum(['improved', 'classic', 'exact']),
 });
-const PlanJson = z.strictObject({ noiseMultiplier: z.number(), epsilon: z.number() });
+const PlanJson = z.strictObject({ noiseMultiplier: z.number(), epsilon: z.number(), delta: z.number(), accountedDelta: z.number() });
 
 const state = mkdtempSync(join(tmpdir(), 'tessera-dp-cli-'));
 afterAll(() => rmSync(state, { recursive: true, force: true }));
 
 describe('tessera privacy', () => {
-  it('epsilon --json reproduces the reference vectors (improved by default, classic on request)', async () => {
+  it('epsilon --json reproduces the reference vectors with no δ reserve (improved by default, classic on request)', async () => {
+    // The vectors are the bare accountant at δ: no share of δ reserved for short rounds.
+    const bare = ['--underfill-delta-fraction', '0'];
     const [improved, classic, analytic] = await Promise.all([
-      cli('privacy', 'epsilon', '--sampling-rate', '0.01', '--noise-multiplier', '1.1', '--steps', '10000', '--delta', '1e-5', '--json'),
-      cli('privacy', 'epsilon', '--sampling-rate', '0.01', '--noise-multiplier', '4', '--steps', '10000', '--delta', '1e-5', '--conversion', 'classic', '--json'),
-      cli('privacy', 'epsilon', '--sampling-rate', '1', '--noise-multiplier', '2', '--steps', '1', '--delta', '1e-6', '--accountant', 'analytic_gaussian', '--json'),
+      cli('privacy', 'epsilon', '--sampling-rate', '0.01', '--noise-multiplier', '1.1', '--steps', '10000', '--delta', '1e-5', ...bare, '--json'),
+      cli('privacy', 'epsilon', '--sampling-rate', '0.01', '--noise-multiplier', '4', '--steps', '10000', '--delta', '1e-5', '--conversion', 'classic', ...bare, '--json'),
+      cli('privacy', 'epsilon', '--sampling-rate', '1', '--noise-multiplier', '2', '--steps', '1', '--delta', '1e-6', '--accountant', 'analytic_gaussian', ...bare, '--json'),
     ]);
     expect(improved.code).toBe(0);
     const a = EpsilonJson.parse(JSON.parse(improved.stdout));
-    expect(a).toMatchObject({ order: 4.7, delta: 1e-5, accountant: 'rdp', conversion: 'improved' });
+    expect(a).toMatchObject({ order: 4.7, delta: 1e-5, accountedDelta: 1e-5, accountant: 'rdp', conversion: 'improved' });
     expect(Math.abs(a.epsilon - 5.63199236854841) / 5.63199236854841).toBeLessThan(1e-8);
     const b = EpsilonJson.parse(JSON.parse(classic.stdout));
     expect(b).toMatchObject({ order: 20, conversion: 'classic' });
@@ -59,13 +47,15 @@ describe('tessera privacy', () => {
     expect(Math.abs(c.epsilon - 2.254084650219736) / 2.254084650219736).toBeLessThan(1e-8);
   });
 
-  it('plan --json gives the smallest σ within the target, and epsilon agrees', async () => {
+  it('plan --json gives the smallest σ within the target at the ledger’s δ (0.9 δ by default), and epsilon agrees', async () => {
     const plan = await cli('privacy', 'plan', '--epsilon', '3', '--delta', '1e-5', '--sampling-rate', '0.05', '--steps', '200', '--json');
     expect(plan.code).toBe(0);
     const p = PlanJson.parse(JSON.parse(plan.stdout));
     expect(p.epsilon).toBeLessThanOrEqual(3);
-    expect(epsilonFor({ samplingRate: 0.05, noiseMultiplier: p.noiseMultiplier, steps: 200, delta: 1e-5 }).epsilon).toBeLessThanOrEqual(3);
-    expect(epsilonFor({ samplingRate: 0.05, noiseMultiplier: p.noiseMultiplier * (1 - 1e-6), steps: 200, delta: 1e-5 }).epsilon).toBeGreaterThan(3);
+    expect(p).toMatchObject({ delta: 1e-5 });
+    expect(p.accountedDelta).toBeCloseTo(9e-6, 15);
+    expect(epsilonFor({ samplingRate: 0.05, noiseMultiplier: p.noiseMultiplier, steps: 200, delta: p.accountedDelta }).epsilon).toBeLessThanOrEqual(3);
+    expect(epsilonFor({ samplingRate: 0.05, noiseMultiplier: p.noiseMultiplier * (1 - 1e-6), steps: 200, delta: p.accountedDelta }).epsilon).toBeGreaterThan(3);
     const back = await cli('privacy', 'epsilon', '--sampling-rate', '0.05', '--noise-multiplier', String(p.noiseMultiplier), '--steps', '200', '--delta', '1e-5', '--json');
     expect(EpsilonJson.parse(JSON.parse(back.stdout)).epsilon).toBe(p.epsilon);
   });

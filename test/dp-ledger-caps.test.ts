@@ -11,7 +11,6 @@
  *  - a spent job's budget changes only through `tessera ledger budget change` (officer and reason, audited);
  *  - a DP job refuses to run without durable state unless it is a seeded (not private) simulation.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,7 @@ import { silentLogger } from '../lib/logger.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { thrownTesseraError } from './support/thrown.ts';
-import { REPO_ROOT } from './paths.ts';
+import { cli } from './support/cli.ts';
 
 const state = mkdtempSync(join(tmpdir(), 'tessera-caps-'));
 afterAll(() => rmSync(state, { recursive: true, force: true }));
@@ -41,14 +40,6 @@ function thrown(f: () => unknown): unknown {
 }
 const next = { samplingRate: 0.1, noiseMultiplier: 2 };
 const orgs = ['org-a', 'org-b', 'org-c', 'org-d'];
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
-  });
-}
 
 /** One job, run like the coordinator: plan each round, charge the organisations the plan lets in. */
 function runJob(jobId: string): { rounds: number; aIncluded: number } {

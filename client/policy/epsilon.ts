@@ -14,6 +14,7 @@
  */
 import { epsilonFor, epsilonForRounds, type RoundGroup } from '../../privacy/accountant/index.ts';
 import { dpPlanForJob } from '../../privacy/dp/config.ts';
+import { accountedDelta } from '../../privacy/dp/underfill.ts';
 import { isTesseraError, type TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 
@@ -57,7 +58,7 @@ export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions
   // The ledger converts RDP at δ_acc = (1 − f)·δ: the rest of δ pays for short rounds (privacy/dp/underfill.ts,
   // coupling lemma), and f is the coordinator's choice. Converting at the full δ would understate ε by as much
   // as f allows (f → 1 pushes δ_acc → 0), so the client converts where the ledger does.
-  const deltaAccounted = plan.delta * (1 - plan.underfillDeltaFraction);
+  const deltaAccounted = accountedDelta(plan.delta, plan.underfillDeltaFraction);
   const r = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
   return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} of which ${plan.delta * plan.underfillDeltaFraction} reserved for short rounds (${plan.accountant} accountant)` };
 }

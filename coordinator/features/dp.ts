@@ -11,6 +11,8 @@
  *  - release: `chargeRound` in its own transaction at the first moment the round's aggregate can be computed
  *    (`beforeRelease`: before the unmask request, before plain updates are summed), so no aggregate, model or
  *    evaluation request ever exists for an uncharged round; the round row and audit entry follow at commit;
+ *  - sampling: each round's draw is recorded in the ledger before any task leaves (`drawSample`), and a restarted
+ *    coordinator reuses it instead of drawing the round again (governance/ledger/draws.ts);
  *  - short rounds: never re-sampled (`shortRound` ends the job); the probability of a short round is paid from
  *    the δ reserve (privacy/dp/underfill.ts), and a job that would be short too often is refused;
  *  - adaptive clipping (dp-adaptive.ts): each round's tasks carry C_t (`taskSpec`), the clients' noised
@@ -27,7 +29,7 @@ import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
 import { expectedParticipants } from '../../privacy/dp/estimator.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
 import { participationReport } from '../../privacy/dp/sampling.ts';
-import { underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
+import { accountedDelta, underfillAllowance, underfillProbability } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import { roundStream } from '../../privacy/random.ts';
 import { z } from 'zod';
@@ -35,6 +37,7 @@ import type { ConnectedClient } from '../federation.ts';
 import type { ExcludedClient } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
 import { AdaptiveClipTracker, type AdaptiveClipRelease } from './dp-adaptive.ts';
+import { drawOrReuse, recordedPopulation } from './dp-draws.ts';
 import { dpStrategy } from './dp-strategy.ts';
 import { RoundScope } from './round-scope.ts';
 
@@ -63,7 +66,7 @@ interface PlannedRound {
   readonly epsilonAfter: number;
   /** The plan of this round (with adaptive clipping: its C_t and σ_Δ). */
   readonly plan: DpPlan;
-  /** η_t: probability that this round's sample had been short (add/remove neighbours, N − 1 others). */
+  /** η_t: probability that this round's sample had been short (bounded with N − 1 others; privacy/dp/underfill.ts). */
   readonly underfill: number;
   charged: boolean;
   adaptive?: AdaptiveClipRelease;
@@ -107,7 +110,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
   // Σ η_t may not exceed f·δ/(1 + e^ε) at the ε reached (privacy/dp/underfill.ts). Checked each round at that
   // round's ε_after; at the first round of a run also for the whole job, at the ε all its rounds would reach.
   const allowanceAt = (epsilon: number): number => underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: Math.min(budget, epsilon) });
-  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: plan.delta * (1 - underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
+  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
   let firstRoundOfRun = true;
   /**
    * The fewest eligible organisations with which this round (and, at the first round of a run, the rest of the
@@ -173,7 +176,8 @@ export const dpFeature: FeatureFactory = (ctx) => {
     after: ['consent-eligibility'],
     needs: ctx.db ? ['job-rows'] : [],
     hooks: {
-      eligibleWanted: wantedPopulation,
+      // A round drawn before a restart waits for as many eligible organisations as it was drawn from (dp-draws.ts).
+      eligibleWanted: (round) => Math.max(wantedPopulation(round), recordedPopulation(db, jobId, round)),
       ...rounds.hooks({
       eligible(clients, _round, state) {
         const excluded: ExcludedClient[] = [];
@@ -230,6 +234,16 @@ export const dpFeature: FeatureFactory = (ctx) => {
         }
         state.planned = { eligibleOrgIds: eligible.map((c) => c.orgId), epsilonAfter: decision.epsilonAfter, plan: roundPlan, underfill, charged: false };
         return { proceed: true };
+      },
+      drawSample(round, attempt, eligible, draw, state) {
+        const current = state.planned;
+        if (!current) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${round} drawn before it was planned`);
+        const { selection, reused } = drawOrReuse({ db, jobId, round, attempt, eligible, draw, eligibleOrgIds: current.eligibleOrgIds, samplingRate: plan.samplingRate, minClients: spec.minClients });
+        if (reused) {
+          state.planned = { ...current, eligibleOrgIds: reused.eligibleOrgIds, underfill: underfillProbability({ population: reused.eligibleOrgIds.length, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) };
+          logger.info({ round, attempt: reused.attempt, drawn: reused.drawn, present: selection.selected.length }, 'round sample reused');
+        }
+        return selection;
       },
       beforeRelease(round, participants, state) {
         const planned = state.planned;

@@ -101,6 +101,9 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
   const evaluators = features.filter((f) => f.evaluationProtocol !== undefined);
   if (evaluators.length > 1) throw new TesseraError('TESSERA_ERR_INTERNAL', `two features replace the evaluation protocol: ${evaluators.map((f) => f.name).join(', ')}`);
   const hooks = features.map((f) => ({ name: f.name, h: f.hooks ?? {} }));
+  const drawers = hooks.filter(({ h }) => h.drawSample !== undefined);
+  if (drawers.length > 1) throw new TesseraError('TESSERA_ERR_INTERNAL', `two features draw the round's sample: ${drawers.map((d) => d.name).join(', ')}`);
+  const drawSample = drawers[0]?.h.drawSample;
   const commit = (record: Parameters<NonNullable<JobHooks['commitRound']>>[0], weights: Float32Array): void => {
     for (const { h } of hooks) h.commitRound?.(record, weights);
   };
@@ -144,6 +147,7 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
         if (db && !db.inTransaction) db.transaction(run).immediate();
         else run();
       },
+      ...(drawSample ? { drawSample } : {}),
       shortRound(round, got) {
         for (const { h } of hooks) {
           const d = h.shortRound?.(round, got);

@@ -9,6 +9,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { BeforeRoundDecision, JobHooks } from '../job-runner.ts';
 import type { ConnectedClient } from '../federation.ts';
 import type { TrainingOutcome } from '../plain-round.ts';
+import type { Selection } from '../sampling.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { ExcludedClient, JobResult, RoundRecord, RoundSlots } from '../round-records.ts';
 
@@ -17,6 +18,8 @@ export interface RoundScopedHooks<S> {
   eligible?(clients: readonly ConnectedClient[], round: number, state: S): { eligible: ConnectedClient[]; excluded: ExcludedClient[] };
   beforeRound?(round: number, eligible: readonly ConnectedClient[], state: S): BeforeRoundDecision;
   taskSpec?(round: number, spec: JobSpec, state: S): JobSpec;
+  /** The round's sample (JobHooks.drawSample). */
+  drawSample?(round: number, attempt: number, eligible: readonly ConnectedClient[], draw: (attempt: number) => Selection<ConnectedClient>, state: S): Selection<ConnectedClient>;
   /** The release gate (JobHooks.beforeRelease): the last moment before the round's aggregate can exist. */
   beforeRelease?(round: number, participants: readonly ConnectedClient[], state: S): void;
   /** A round with fewer than minClients (JobHooks.shortRound). */
@@ -57,6 +60,7 @@ export class RoundScope<S extends { readonly round: number }> {
         return h.eligible ? h.eligible(clients, round, this.current) : { eligible: [...clients], excluded: [] };
       },
       ...(h.beforeRound ? { beforeRound: (round, eligible) => h.beforeRound?.(round, eligible, this.of(round)) ?? { proceed: true } } : {}),
+      ...(h.drawSample ? { drawSample: (round, attempt, eligible, draw) => h.drawSample?.(round, attempt, eligible, draw, this.of(round)) ?? draw(attempt) } : {}),
       ...(h.taskSpec ? { taskSpec: (round, spec) => h.taskSpec?.(round, spec, this.of(round)) ?? spec } : {}),
       ...(h.beforeRelease ? { beforeRelease: (round, participants) => h.beforeRelease?.(round, participants, this.of(round)) } : {}),
       ...(h.shortRound ? { shortRound: (round, got) => h.shortRound?.(round, got, this.of(round)) ?? { proceed: true } } : {}),

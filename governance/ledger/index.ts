@@ -15,6 +15,8 @@ export {
   setOrgCap,
 } from './store.ts';
 export { budgetChanges, changeJobBudget } from './budget-changes.ts';
+export { jobDraws, latestDraw, recordDraw } from './draws.ts';
+export type { RoundDraw } from './draws.ts';
 export type { BudgetChange } from './budget-changes.ts';
 export type { ChargedRound, JobBudget, OrgSpend, OrgTotal, RoundCharge, RoundPlan } from './store.ts';
 export { ledgerReport } from './report.ts';

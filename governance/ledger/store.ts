@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import type { Accountant, Conversion, RoundGroup } from '../../privacy/accountant/index.ts';
+import { accountedDelta } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { DpPlacement } from '../../protocol/job/dp.ts';
 import { type Db, migrate } from '../state/database.ts';
@@ -165,7 +166,7 @@ function requireBudget(db: Db, jobId: string): JobBudget {
 }
 
 /** The accountant converts at δ_acc = (1 − f)·δ: the rest of δ pays for under-filled rounds (privacy/dp/underfill.ts). */
-const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: b.delta * (1 - (b.underfillFraction ?? 0)), accountant: b.accountant, conversion: b.conversion });
+const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: accountedDelta(b.delta, b.underfillFraction ?? 0), accountant: b.accountant, conversion: b.conversion });
 
 /** ε each organisation has been charged by every job other than `jobId` (the rest of its cumulative total). */
 function otherJobsEpsilon(db: Db, jobId: string): Map<string, number> {

@@ -17,9 +17,10 @@
  * P(E) ≤ Σ_t η_t by the union bound.)
  *
  * Here M is the T-round subsampled Gaussian that the accountant charges (rounds always released) and M' the
- * mechanism that runs (a short round ends the job: no release of that round or any later one). Under
- * add/remove neighbours a round is short with probability η_t = P(Bin(N_t − 1, q) < m) at most (the smaller
- * population is the worse one), N_t the eligible count of round t. The ledger therefore converts RDP at
+ * mechanism that runs (a short round ends the job: no release of that round or any later one). A round is
+ * short with probability η_t = P(Bin(N_t − 1, q) < m) at most, N_t the eligible count of round t: under the
+ * zero-out neighbours Tessera's guarantee is stated for (docs/privacy-accounting.md) both neighbours have N_t
+ * members and the chance is P(Bin(N_t, q) < m) ≤ η_t; N_t − 1 also covers a federation with one member fewer. The ledger therefore converts RDP at
  * δ_acc = (1 − f)·δ and admits a round only while (1 + e^{ε_budget})·Σ_t η_t ≤ f·δ, so that
  * δ_acc + (1 + e^ε)·Σ η_t ≤ δ for every ε the ledger can reach (ε ≤ ε_budget). f is the job's
  * `dp.underfillDeltaFraction`.
@@ -57,6 +58,19 @@ export function binomialBelow(n: number, q: number, m: number): number {
 /** η_t: probability that a round over `population` eligible organisations is short, under add/remove neighbours. */
 export function underfillProbability({ population, samplingRate, minParticipants }: { population: number; samplingRate: number; minParticipants: number }): number {
   return binomialBelow(Math.max(0, population - 1), samplingRate, minParticipants);
+}
+
+/**
+ * δ_acc = (1 − f)·δ: the δ at which a job's RDP is converted to ε, f·δ being the reserve for short rounds (the
+ * lemma above). The ONE place this split is made: the ledger's charges (governance/ledger/store.ts), the client's
+ * recomputation of a job's ε (client/policy/epsilon.ts) and `tessera privacy plan|epsilon` (cli/privacy.ts) all
+ * call it, so a σ planned for (ε, δ) is exactly the σ the ledger and the clients find within ε (test/dp-plan-
+ * agrees.test.ts). f = 0 is the bare accountant (no reserve).
+ */
+export function accountedDelta(delta: number, underfillDeltaFraction: number): number {
+  if (!(delta > 0 && delta < 1)) throw new TesseraError('TESSERA_ERR_DP_CONFIG', `delta must be in (0, 1), got ${delta}`);
+  if (!(underfillDeltaFraction >= 0 && underfillDeltaFraction < 1)) throw new TesseraError('TESSERA_ERR_DP_CONFIG', `the short-round share of delta must be in [0, 1), got ${underfillDeltaFraction}`);
+  return delta * (1 - underfillDeltaFraction);
 }
 
 /** The δ the coupling lemma adds for a total under-fill probability η at ε: (1 + e^ε)·η. */

@@ -58,9 +58,11 @@ export const DpSection = z
      */
     underfillDeltaFraction: z.number().gt(0).lt(1).optional(),
     /**
-     * n̄: the fixed, public expected number of participants per round (q·N declared in advance). When set, the
+     * n̄: a fixed expected number of participants per round (q·N declared in advance). When set, the
      * fixed-denominator estimator divides by n̄ instead of the live q·N_t, so the released model's scale does not
-     * depend on how many organisations happened to be eligible (issue 11 §5; docs/privacy-accounting.md).
+     * move with how many organisations happened to be eligible. A choice about stability, not privacy: under the
+     * zero-out neighbours of Tessera's guarantee N_t is public and the same for both neighbours
+     * (docs/privacy-accounting.md).
      */
     expectedParticipants: z.number().positive().optional(),
   })

@@ -20,6 +20,13 @@ export interface RoundPair {
   readonly pIn: number;
   readonly qIn: number;
   readonly sigma: number;
+  /**
+   * Std of Q's components when it differs from P's (default `sigma`): e.g. add/remove neighbours under distributed
+   * noise, where the neighbour without the organisation also lacks its noise share. The loss is then quadratic
+   * in y and convex where σ_P > σ_Q, so a cell's maximum still lies at an endpoint (pessimistic stays an upper
+   * bound); the optimistic bound may miss an interior minimum in the one cell holding the vertex.
+   */
+  readonly sigmaQ?: number;
 }
 
 type Bound = 'pessimistic' | 'optimistic';
@@ -29,9 +36,12 @@ const normPdf = (x: number, s: number): number => Math.exp(-(x * x) / (2 * s * s
 /** One round's loss distribution on the grid: mass[i] at loss (i + offset)·h, plus the mass at +∞. */
 function roundLoss(pair: RoundPair, h: number, bound: Bound): { mass: Float64Array; offset: number; infinite: number } {
   const { sigma: s } = pair;
-  const dens = (y: number, inc: number): number => (1 - inc) * normPdf(y, s) + inc * normPdf(y - 1, s);
-  const lo = -14 * s;
-  const hi = 1 + 14 * s;
+  const sQ = pair.sigmaQ ?? s;
+  const densWith = (sd: number) => (y: number, inc: number): number => (1 - inc) * normPdf(y, sd) + inc * normPdf(y - 1, sd);
+  const dens = densWith(s);
+  const densQ = densWith(sQ);
+  const lo = -14 * Math.max(s, sQ);
+  const hi = 1 + 14 * Math.max(s, sQ);
   const cells = 40_000;
   const dy = (hi - lo) / cells;
   const atoms: Array<[number, number]> = [];
@@ -42,7 +52,7 @@ function roundLoss(pair: RoundPair, h: number, bound: Bound): { mass: Float64Arr
   }
   const keepP = 1 - pair.abortP;
   const keepQ = 1 - pair.abortQ;
-  const loss = (y: number): number => Math.log((keepP * dens(y, pair.pIn)) / (keepQ * dens(y, pair.qIn)));
+  const loss = (y: number): number => Math.log((keepP * dens(y, pair.pIn)) / (keepQ * densQ(y, pair.qIn)));
   let covered = 0;
   for (let c = 0; c < cells; c++) {
     const a = lo + c * dy;

@@ -165,7 +165,39 @@ CREATE TRIGGER ledger_budget_changes_no_delete BEFORE DELETE ON ledger_budget_ch
 BEGIN SELECT RAISE(ABORT, 'ledger: budget changes are append-only'); END;
 `;
 
+/**
+ * ledger-003 (review finding 4): ledger_draws, each DP round's Poisson draw — the organisations it was drawn from
+ * and the organisations drawn — written before any task of the round leaves the coordinator. A restart then reuses
+ * the draw instead of drawing the round again (governance/ledger/draws.ts). Append-only; a round gets a second
+ * draw (attempt + 1) only after a draw that came out short (fewer than minClients: released nothing, its chance is
+ * paid from the δ reserve), so no code path — ours or a hand-written INSERT — re-rolls a round that had its sample.
+ */
+const MIGRATION_003 = `
+CREATE TABLE ledger_draws (
+  job_id TEXT NOT NULL REFERENCES ledger_job_budgets(job_id),
+  round INTEGER NOT NULL CHECK (round >= 1),
+  attempt INTEGER NOT NULL CHECK (attempt >= 1),
+  -- JSON arrays of organisation ids: the population the sample was drawn from, and the sample.
+  eligible TEXT NOT NULL,
+  selected TEXT NOT NULL,
+  short INTEGER NOT NULL CHECK (short IN (0, 1)),
+  drawn_at TEXT NOT NULL,
+  PRIMARY KEY (job_id, round, attempt)
+);
+
+CREATE TRIGGER ledger_draws_once BEFORE INSERT ON ledger_draws
+WHEN EXISTS (SELECT 1 FROM ledger_draws WHERE job_id = NEW.job_id AND round = NEW.round AND (short = 0 OR attempt >= NEW.attempt))
+BEGIN SELECT RAISE(ABORT, 'ledger: a round is drawn again only after a short draw, with a larger attempt number'); END;
+
+CREATE TRIGGER ledger_draws_no_update BEFORE UPDATE ON ledger_draws
+BEGIN SELECT RAISE(ABORT, 'ledger: draws are append-only'); END;
+
+CREATE TRIGGER ledger_draws_no_delete BEFORE DELETE ON ledger_draws
+BEGIN SELECT RAISE(ABORT, 'ledger: draws are append-only'); END;
+`;
+
 export const LEDGER_MIGRATIONS: readonly Migration[] = [
   { id: 'ledger-001', sql: MIGRATION_001 },
   { id: 'ledger-002', sql: MIGRATION_002 },
+  { id: 'ledger-003', sql: MIGRATION_003 },
 ];
