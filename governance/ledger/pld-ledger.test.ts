@@ -1,5 +1,5 @@
 /**
- * The ledger with the PLD accountant: a state directory made before ledger-003 is upgraded in place (budgets,
+ * The ledger with the PLD accountant: a state directory made before ledger-004 is upgraded in place (budgets,
  * charged rounds, foreign keys and the append-only triggers survive the table rebuild), and a job whose budget
  * names 'pld' is charged exactly the PLD accountant's ε for all its rounds, which is below what RDP would charge.
  */
@@ -26,13 +26,13 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const charge = (db: ReturnType<typeof openDatabase>, jobId: string, round: number) =>
   db.transaction(() => chargeRound(db, { jobId, round, ...params, clipNorm: 1, eligibleOrgIds: orgs, participants: 2 }))();
 
-describe('ledger-003: the PLD accountant in the ledger', () => {
+describe('ledger-004: the PLD accountant in the ledger', () => {
   it('upgrades a state made before it without losing or loosening anything', () => {
-    // The state as the previous release left it: every migration but ledger-003, one budget, two charged rounds.
+    // The state as the previous release left it: every migration but ledger-004, one budget, two charged rounds.
     const raw = new Database(databasePath(dir));
     raw.exec('CREATE TABLE schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
     for (const m of MIGRATIONS) {
-      if (m.id === 'ledger-003') continue;
+      if (m.id === 'ledger-004') continue;
       raw.exec(m.sql);
       raw.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(m.id, new Date().toISOString());
     }
@@ -54,7 +54,7 @@ describe('ledger-003: the PLD accountant in the ledger', () => {
       expect(() => db.prepare("UPDATE ledger_job_budgets SET accountant = 'bogus'").run()).toThrow(/CHECK/);
       // The budget trigger of ledger_rounds reads the rebuilt table.
       expect(() => db.prepare("INSERT INTO ledger_rounds VALUES ('old-job', 2, 0.2, 1.5, 1, 'distributed', 10, 2, 99, 1e-5, 1, 't', 0)").run()).toThrow(/exceed the job budget/);
-      expect(db.prepare("SELECT id FROM schema_migrations WHERE id = 'ledger-003'").pluck().get()).toBe('ledger-003');
+      expect(db.prepare("SELECT id FROM schema_migrations WHERE id = 'ledger-004'").pluck().get()).toBe('ledger-004');
     } finally {
       db.close();
     }
