@@ -114,7 +114,7 @@ export function registerLedger(program: Command): void {
     .option('--delta <d>', 'job δ, in (0, 1)', num('--delta', 0, 1), 1e-5)
     .option('--placement <p>', 'job noise placement: central | distributed | local', 'distributed')
     .option('--trusted-coordinator', 'the job declares its coordinator trusted (required for central placement)')
-    .option('--accountant <kind>', 'rdp | analytic_gaussian', 'rdp')
+    .option('--accountant <kind>', 'rdp | pld | analytic_gaussian', 'rdp')
     .option('--conversion <kind>', 'improved | classic', 'improved')
     .option('--json', 'print one JSON document on stdout')
     .action(
@@ -122,7 +122,7 @@ export function registerLedger(program: Command): void {
         if ((o.job === undefined) === (o.org === undefined)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give exactly one of --job or --org');
         if (!(o.epsilon > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--epsilon must be > 0, got ${o.epsilon}`);
         if (!['central', 'distributed', 'local'].includes(o.placement)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--placement must be central, distributed or local, got "${o.placement}"`);
-        if (!['rdp', 'analytic_gaussian'].includes(o.accountant)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant must be rdp or analytic_gaussian, got "${o.accountant}"`);
+        if (!['rdp', 'pld', 'analytic_gaussian'].includes(o.accountant)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant must be rdp, pld or analytic_gaussian, got "${o.accountant}"`);
         if (!['improved', 'classic'].includes(o.conversion)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--conversion must be improved or classic, got "${o.conversion}"`);
         if (!(o.delta > 0 && o.delta < 1)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--delta must be in (0, 1), got ${o.delta}`);
         const db = openDatabase(o.state);
@@ -138,7 +138,7 @@ export function registerLedger(program: Command): void {
               delta: o.delta,
               placement: o.placement as 'central' | 'distributed' | 'local',
               trustedCoordinator: o.trustedCoordinator === true,
-              accountant: o.accountant as 'rdp' | 'analytic_gaussian',
+              accountant: o.accountant as 'rdp' | 'pld' | 'analytic_gaussian',
               conversion: o.conversion as 'improved' | 'classic',
             });
             const saved = getJobBudget(db, o.job);

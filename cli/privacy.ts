@@ -48,7 +48,7 @@ function parseConversion(v: string): Conversion {
 }
 
 function parseAccountant(v: string, samplingRate: number): Accountant {
-  if (v !== 'rdp' && v !== 'analytic_gaussian') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant must be rdp or analytic_gaussian, got "${v}"`);
+  if (v !== 'rdp' && v !== 'analytic_gaussian' && v !== 'pld') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant must be rdp, analytic_gaussian or pld, got "${v}"`);
   if (v === 'analytic_gaussian' && samplingRate !== 1) {
     throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--accountant analytic_gaussian is exact only for --sampling-rate 1, got ${samplingRate}`);
   }
@@ -81,7 +81,7 @@ function common(cmd: Command): Command {
     .requiredOption('--sampling-rate <q>', 'Poisson sampling rate of organisations per round, in (0, 1]', num('--sampling-rate', 0, 1))
     .requiredOption('--steps <t>', 'number of rounds', int('--steps', 0))
     .option('--conversion <kind>', 'RDP → (ε, δ): improved (Canonne–Kamath–Steinke 2020) | classic (Mironov 2017)', 'improved')
-    .option('--accountant <kind>', 'rdp | analytic_gaussian (exact, only with --sampling-rate 1)', 'rdp')
+    .option('--accountant <kind>', 'rdp | pld (privacy-loss distribution: tighter, seconds per answer) | analytic_gaussian (exact, only with --sampling-rate 1)', 'rdp')
     .option(
       '--underfill-delta-fraction <f>',
       'share f of δ a job reserves for short rounds (dp.underfillDeltaFraction); ε is converted at (1 − f)·δ as the ledger does; 0 = the bare accountant at δ',
@@ -97,7 +97,7 @@ export function registerPrivacy(program: Command): void {
   common(
     privacy
       .command('epsilon')
-      .description('ε after T rounds of the Poisson-subsampled Gaussian mechanism (RDP accountant, Mironov–Talwar–Zhang 2019).')
+      .description('ε after T rounds of the Poisson-subsampled Gaussian mechanism (RDP accountant, Mironov–Talwar–Zhang 2019; or --accountant pld).')
       .requiredOption('--noise-multiplier <s>', 'noise multiplier σ (noise std / clip norm), ≥ 0 (0 or vanishing noise gives ε = ∞)', num('--noise-multiplier', 0)),
   ).action(
     action((o: CommonOptions & { noiseMultiplier: number }) => {
@@ -115,7 +115,12 @@ export function registerPrivacy(program: Command): void {
         printLine(`epsilon = ∞ at delta = ${o.delta}: noise multiplier ${o.noiseMultiplier} gives no finite guarantee`);
         printLine(`for ${o.steps} rounds with sampling rate ${o.samplingRate}`);
       } else {
-        const how = r.accountant === 'rdp' ? `RDP accountant, ${r.conversion} conversion, optimal order ${r.order}` : 'analytic Gaussian mechanism (exact)';
+        const how =
+          r.accountant === 'rdp'
+            ? `RDP accountant, ${r.conversion} conversion, optimal order ${r.order}`
+            : r.accountant === 'pld'
+              ? 'privacy-loss-distribution accountant, add/remove or zero-out neighbours (both directions), pessimistic connect-the-dots grid h = 1e-4'
+              : 'analytic Gaussian mechanism (exact)';
         printLine(`epsilon = ${r.epsilon} at delta = ${o.delta} (${how})`);
         printLine(`for ${o.steps} rounds with sampling rate ${o.samplingRate} and noise multiplier ${o.noiseMultiplier}`);
         printLine(reserveLine(o, r.delta));

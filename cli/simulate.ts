@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { SimulationConfigInput } from '../simulations/simulate.ts';
+import type { AuditReport } from '../simulations/audit-run.ts';
 import type { RoundRecord } from '../coordinator/round-records.ts';
 import { action, integerOption, numberOption, printJson, printLine, readJsonFile } from './run.ts';
 
 interface SimulateOptions {
+  auditPrivacy?: true | string;
   dataset: string;
   dataDir?: string;
   clients?: number;
@@ -76,6 +78,7 @@ export function registerSimulate(program: Command): void {
     .option('--secagg-clip-range <r>', 'bound r on each update coordinate before quantisation (default 1); implies --secagg', numberOption('--secagg-clip-range', 0))
     .option('--seeded-noise', 'clients draw DP noise from a seeded generator: reproducible, NOT private')
     .option('--client-policy <file>', 'client policy JSON for every simulated client (docs/client-policy.md); default: the permissive research policy')
+    .option('--audit-privacy [canaries]', 'empirical privacy audit: insert this many canary clients (default 20) and report the canary ε estimate beside the accountant\'s ε, and a membership-inference attack on the final model (Andrew et al. 2024; Yeom et al. 2018)')
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -100,6 +103,7 @@ export function registerSimulate(program: Command): void {
           ...(o.fresh === true ? { fresh: true } : {}),
           ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
+          ...(o.auditPrivacy !== undefined ? { auditPrivacy: { canaries: o.auditPrivacy === true ? 20 : parseCanaries(o.auditPrivacy) } } : {}),
         };
         const fairnessOutput = await import('../simulations/fairness-report.ts');
         config.job = fairnessOutput.withFairnessFlags(config.job ?? {}, o);
@@ -113,11 +117,12 @@ export function registerSimulate(program: Command): void {
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
-        if (o.json) printJson(sim.registered ? { ...summary, registered: sim.registered } : summary);
+        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}) });
         else {
           printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
           const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });
           if (fairness !== null) printLine(`\n${fairness.trimEnd()}\n`);
+          if (sim.privacyAudit) printLine(auditLines(sim.privacyAudit));
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);
           if (sim.registered) printLine(`registered model ${sim.registered.version} (${sim.registered.name}) in ${o.state ?? ''}`);
         }
@@ -168,6 +173,23 @@ function roundLine(r: RoundRecord): string {
   const drift = dataContract?.driftAlerts ?? [];
   if (drift.length > 0) parts.push(`drift alerts: ${[...new Set(drift.map((d) => d.column))].join(', ')}`);
   return parts.join('  ');
+}
+
+function parseCanaries(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 2) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--audit-privacy takes a number of canaries ≥ 2, got "${v}"`);
+  return Number(v);
+}
+
+function auditLines(a: AuditReport): string {
+  const c = a.canary;
+  const m = a.membershipInference;
+  const iv = (i: { low: number; high: number }): string => `[${i.low.toFixed(3)}, ${i.high.toFixed(3)}]`;
+  return [
+    `\nPrivacy audit (${c.canaries} canary clients, ${c.heldOutCanaries} held-out directions, d = ${c.dimension}):`,
+    `  empirical epsilon ≥ ${c.epsilonLowerBound.toFixed(3)} (95 % ${iv(c.epsilonInterval95)}) at delta ${c.delta}; accountant epsilon ${a.accountantEpsilon === null ? '— (no DP: no guarantee)' : a.accountantEpsilon.toFixed(3)}`,
+    `  canary cosine: inserted ${c.insertedCosine.mean.toExponential(2)} ± ${c.insertedCosine.std.toExponential(2)}, held-out ${c.heldOutCosine.mean.toExponential(2)} ± ${c.heldOutCosine.std.toExponential(2)}`,
+    `  membership inference (loss threshold, ${m.members} members vs ${m.nonMembers} non-members): AUC ${m.auc.toFixed(3)} ${iv(m.aucInterval95)}, advantage ${m.advantage.toFixed(3)} ${iv(m.advantageInterval95)}`,
+  ].join('\n');
 }
 
 function fmt(v: number | null): string {

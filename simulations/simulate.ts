@@ -43,6 +43,8 @@ import { createMemoryHub } from './memory-transport.ts';
 import { DATASET_DEFAULTS } from './defaults.ts';
 import { partitionClients } from './federation-setup.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
+import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
+import { canaryMod } from './privacy-audit.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -83,6 +85,8 @@ export const SimulationConfig = z.object({
   clientPolicySource: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
+  /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
+  auditPrivacy: z.strictObject({ canaries: z.number().int().min(2).default(20), heldOutCanaries: z.number().int().min(10).default(1000) }).optional(),
 });
 export type SimulationConfig = z.infer<typeof SimulationConfig>;
 export type SimulationConfigInput = z.input<typeof SimulationConfig>;
@@ -100,6 +104,8 @@ export interface SimulationResult {
   readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
+  /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
+  readonly privacyAudit?: AuditReport;
 }
 
 /**
@@ -168,8 +174,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   });
   const defaults = DATASET_DEFAULTS[config.dataset];
   const clientCount = config.clients ?? (config.partition === 'natural' || (config.partition === undefined && defaults.partition === 'natural') ? (dataset.natural?.length ?? defaults.clients) : defaults.clients);
-  const parts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
-  const spec = buildJobSpec(config, dataset, parts.length);
+  const realParts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
+  // Fixed-size sampling draws from every client, canaries included.
+  const spec = buildJobSpec(config, dataset, realParts.length + (config.auditPrivacy?.canaries ?? 0));
   const test = forModel(dataset.test, spec.model);
   const policy: ClientPolicy = config.clientPolicy === undefined ? PERMISSIVE_RESEARCH_POLICY : parseClientPolicy(config.clientPolicy, config.clientPolicySource ?? 'simulate --client-policy');
   options.logger.info({ clientPolicy: policy.source }, policy === PERMISSIVE_RESEARCH_POLICY ? 'simulated clients run the PERMISSIVE research policy (not for deployments)' : 'simulated clients run the given client policy');
@@ -177,6 +184,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
 
   const evalModel = buildModel(spec.model, { seed: spec.seed });
   const initialWeights = getFlatWeights(evalModel);
+  // --audit-privacy: canary clients join the federation like any other (their own organisations).
+  const auditRng = seededRandom(deriveSeed(config.seed, 'privacy-audit'));
+  const canaries = config.auditPrivacy ? canaryClients(config.auditPrivacy, spec, initialWeights.length, realParts.map((p) => forModel(p.train, spec.model)), auditRng) : [];
+  const parts = [...realParts, ...canaries.map((c) => ({ clientId: c.clientId, orgId: c.orgId, train: c.train, table: undefined }))];
+  const canaryOf = new Map(canaries.map((c) => [c.clientId, c]));
   const evaluateCentral = async (weights: Float32Array) => {
     setFlatWeights(evalModel, weights);
     return evaluate(evalModel, test);
@@ -238,7 +250,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
     const data = clientData(p.train, spec, p.clientId);
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
-    const mods = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
+    const canary = canaryOf.get(p.clientId);
+    const standard = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
+    const mods = canary ? [canaryMod(canary.direction), ...standard] : standard;
     return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
   });
   try {
@@ -267,8 +281,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const registration = await assembled.outcomes.registration();
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
+    const privacyAudit = config.auditPrivacy
+      ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
+      : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
-    return { config: { ...shown, clients: parts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();

@@ -67,7 +67,7 @@ const BudgetRow = z.object({
   delta: z.number(),
   placement: z.enum(['central', 'distributed', 'local']),
   trusted_coordinator: z.number(),
-  accountant: z.enum(['rdp', 'analytic_gaussian']),
+  accountant: z.enum(['rdp', 'analytic_gaussian', 'pld']),
   conversion: z.enum(['improved', 'classic']),
   underfill_fraction: z.number(),
 });

@@ -50,8 +50,8 @@ export function openDatabase(stateDir: string): Db {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
     migrate(db);
+    db.pragma('foreign_keys = ON');
   } catch (cause) {
     db.close();
     throw new TesseraError('TESSERA_ERR_STATE', `Cannot prepare the state database in ${resolve(stateDir)}: ${String(cause)}`, { cause });
@@ -62,8 +62,23 @@ export function openDatabase(stateDir: string): Db {
 /** How long a statement waits for another process's lock on the state database before failing. */
 export const BUSY_TIMEOUT_MS = 15_000;
 
-/** Applies, in one exclusive (IMMEDIATE) transaction, every migration of `MIGRATIONS` not yet recorded. */
+/**
+ * Applies, in one exclusive (IMMEDIATE) transaction, every migration of `MIGRATIONS` not yet recorded.
+ * Foreign keys are off while it runs (a pragma that cannot change inside a transaction), so a migration may
+ * rebuild a referenced table by SQLite's documented procedure; `PRAGMA foreign_key_check` must then find no
+ * violation before the transaction commits. The caller's setting is restored afterwards.
+ */
 export function migrate(db: Db): void {
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    migrateWithoutForeignKeys(db);
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON');
+  }
+}
+
+function migrateWithoutForeignKeys(db: Db): void {
   const apply = db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
     const done = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[]);
@@ -73,6 +88,8 @@ export function migrate(db: Db): void {
       db.exec(m.sql);
       record.run(m.id, new Date().toISOString());
     }
+    const violations = db.pragma('foreign_key_check') as unknown[];
+    if (violations.length > 0) throw new Error(`migrations left ${violations.length} foreign-key violation(s): ${JSON.stringify(violations.slice(0, 3))}`);
   });
   apply.immediate();
 }

@@ -7,8 +7,14 @@
  * Kullback–Leibler Divergence", Thm. 9). Bisection on σ therefore converges to the threshold. The answer is
  * always the upper end of the bracket, a σ at which ε was evaluated and found ≤ target: calibration never
  * overshoots the budget, whatever the rounding.
+ *
+ * With the PLD accountant each evaluation is a composition of loss distributions (seconds, not microseconds),
+ * so the bisection runs on a grid ten times coarser (h = 1e-3) to a 1e-4 relative bracket, and the answer is
+ * then evaluated once on the accountant's own grid. The coarse grid's points are a subset of the fine grid's,
+ * so its connect-the-dots curve lies above the fine one (pld-gaussian.ts) and the fine ε is ≤ the coarse ε ≤
+ * target: the answer still never overshoots.
  */
-import { TesseraError } from '../../protocol/errors.ts';
+import { TesseraError, isTesseraError } from '../../protocol/errors.ts';
 import type { AccountingOptions, EpsilonResult } from './epsilon.ts';
 import { epsilonFor } from './epsilon.ts';
 
@@ -35,14 +41,24 @@ export interface NoisePlan {
 }
 
 export function planNoiseMultiplier(options: PlanOptions): NoisePlan {
-  const { epsilon: target, samplingRate, steps, relativeTolerance = 1e-8, maxNoiseMultiplier = 1e4, ...accounting } = options;
+  const { epsilon: target, samplingRate, steps, maxNoiseMultiplier = 1e4, ...rest } = options;
+  const pld = rest.accountant === 'pld';
+  const relativeTolerance = options.relativeTolerance ?? (pld ? 1e-4 : 1e-8);
+  const fine = rest.pld?.valueDiscretizationInterval ?? 1e-4;
+  const accounting = pld ? { ...rest, pld: { ...rest.pld, valueDiscretizationInterval: fine * 10 } } : rest;
   if (!(target > 0) || !Number.isFinite(target)) throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `target epsilon must be a positive number, got ${target}`);
   if (!(samplingRate > 0 && samplingRate <= 1)) throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `sampling rate must be in (0, 1], got ${samplingRate}`);
   if (!Number.isInteger(steps) || steps < 1) throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `steps must be an integer ≥ 1, got ${steps}`);
   let evaluations = 0;
   const at = (sigma: number): EpsilonResult => {
     evaluations++;
-    return epsilonFor({ samplingRate, noiseMultiplier: sigma, steps, ...accounting });
+    try {
+      return epsilonFor({ samplingRate, noiseMultiplier: sigma, steps, ...accounting });
+    } catch (e) {
+      // The PLD grid cannot hold this small a σ: treat it as over the target (it certifies nothing here).
+      if (pld && isTesseraError(e) && e.code === 'TESSERA_ERR_ACCOUNTANT') return { epsilon: Infinity, order: null, delta: rest.delta, accountant: 'pld', conversion: 'pld' };
+      throw e;
+    }
   };
   // Bracket: hi meets the target, lo does not.
   let hi = 1;
@@ -81,6 +97,10 @@ export function planNoiseMultiplier(options: PlanOptions): NoisePlan {
     } else {
       lo = mid;
     }
+  }
+  if (pld) {
+    evaluations++;
+    hiResult = epsilonFor({ samplingRate, noiseMultiplier: hi, steps, ...rest });
   }
   return { noiseMultiplier: hi, epsilon: hiResult.epsilon, order: hiResult.order, lowerNoiseMultiplier: lo, evaluations };
 }

@@ -2,15 +2,19 @@
  * The accountant's front door: ε after some rounds of the Poisson-subsampled Gaussian mechanism, at a given δ.
  * RDP composes by addition over rounds (Mironov 2017, Prop. 1), so rounds with different (q, σ) are grouped
  * and summed before one conversion to (ε, δ). With q = 1 in every round the analytic Gaussian mechanism
- * (Balle & Wang 2018) may be asked for instead: it is exact for that case.
+ * (Balle & Wang 2018) may be asked for instead: it is exact for that case. The privacy-loss-distribution
+ * accountant (pld.ts) composes the exact loss distributions instead of RDP bounds and is tighter for every q;
+ * it is never below the true ε, and costs seconds where RDP costs microseconds.
  */
 import { TesseraError } from '../../protocol/errors.ts';
 import { analyticGaussianEpsilon, composedGaussianSigma } from './analytic-gaussian.ts';
 import type { Conversion } from './conversion.ts';
 import { rdpToEpsilon } from './conversion.ts';
+import type { PldOptions } from './pld.ts';
+import { pldEpsilonForRounds } from './pld.ts';
 import { DEFAULT_ORDERS, EXTENDED_ORDERS, computeRdp } from './rdp.ts';
 
-export type Accountant = 'rdp' | 'analytic_gaussian';
+export type Accountant = 'rdp' | 'analytic_gaussian' | 'pld';
 
 export interface AccountingOptions {
   delta: number;
@@ -18,16 +22,19 @@ export interface AccountingOptions {
   conversion?: Conversion;
   /** Default 'rdp'. 'analytic_gaussian' requires q = 1 in every round. */
   accountant?: Accountant;
+  /** The PLD accountant's grid and truncation (default: h = 1e-4, tail 1e-15 per step). */
+  pld?: PldOptions;
   orders?: readonly number[];
 }
 
 export interface EpsilonResult {
   epsilon: number;
-  /** Optimal RDP order; null for the analytic Gaussian. */
+  /** Optimal RDP order; null for the analytic Gaussian and the PLD accountant. */
   order: number | null;
   delta: number;
   accountant: Accountant;
-  conversion: Conversion | 'exact';
+  /** How ε was read: an RDP conversion, exactly (analytic Gaussian), or off the composed loss distribution. */
+  conversion: Conversion | 'exact' | 'pld';
 }
 
 /** One group of identical rounds. */
@@ -59,6 +66,14 @@ export function epsilonForRounds(rounds: readonly RoundGroup[], options: Account
   for (const r of rounds) {
     const steps = r.steps ?? 1;
     if (!Number.isInteger(steps) || steps < 0) throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `steps must be an integer ≥ 0, got ${steps}`);
+  }
+  if (accountant === 'pld') {
+    const epsilon = pldEpsilonForRounds(
+      rounds.map((r) => ({ samplingRate: r.samplingRate, noiseMultiplier: r.noiseMultiplier, steps: r.steps ?? 1 })),
+      delta,
+      options.pld,
+    );
+    return { epsilon, order: null, delta, accountant, conversion: 'pld' };
   }
   if (accountant === 'analytic_gaussian') {
     const sigmas: number[] = [];

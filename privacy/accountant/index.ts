@@ -9,3 +9,7 @@ export { epsilonFor, epsilonForRounds } from './epsilon.ts';
 export type { Accountant, AccountingOptions, EpsilonForOptions, EpsilonResult, RoundGroup } from './epsilon.ts';
 export { planNoiseMultiplier } from './calibrate.ts';
 export type { NoisePlan, PlanOptions } from './calibrate.ts';
+export { composePld, pldDelta, pldEpsilon, pldEpsilonForRounds, roundsPld, selfComposePld } from './pld.ts';
+export type { PldOptions, PldRoundGroup } from './pld.ts';
+export { subsampledGaussianHockeyStick, subsampledGaussianPld } from './pld-gaussian.ts';
+export type { DiscretePld, PldDirection } from './pld-gaussian.ts';

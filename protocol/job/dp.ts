@@ -45,8 +45,11 @@ export const DpSection = z
     trustedCoordinator: z.boolean().default(false),
     // The fields below are optional (not defaulted) so that code building a DpSection by hand keeps compiling;
     // resolveDpPlan (privacy/dp/config.ts) applies the defaults named here.
-    /** RDP accountant (any q; default) or the analytic Gaussian (exact, only with q = 1). */
-    accountant: z.enum(['rdp', 'analytic_gaussian']).optional(),
+    /**
+     * RDP accountant (any q; default), the analytic Gaussian (exact, only with q = 1), or the privacy-loss-
+     * distribution accountant (any q; tighter than RDP, never below the true ε; seconds per evaluation).
+     */
+    accountant: z.enum(['rdp', 'analytic_gaussian', 'pld']).optional(),
     /** RDP → (ε, δ) conversion: improved (default; Canonne–Kamath–Steinke 2020 Prop. 12) or classic (Mironov 2017 Prop. 3). */
     conversion: z.enum(['improved', 'classic']).optional(),
     /** Absent = fixed clip norm. */

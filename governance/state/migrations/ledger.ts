@@ -196,8 +196,39 @@ CREATE TRIGGER ledger_draws_no_delete BEFORE DELETE ON ledger_draws
 BEGIN SELECT RAISE(ABORT, 'ledger: draws are append-only'); END;
 `;
 
+/**
+ * ledger-004 (issue 19): a job's budget may name the privacy-loss-distribution accountant ('pld'). SQLite cannot
+ * change a CHECK constraint in place, so ledger_job_budgets is rebuilt by the documented procedure (create the new
+ * table, copy, drop, rename; https://www.sqlite.org/lang_altertable.html#otheralter), which `migrate` runs with
+ * foreign keys off and checks with `PRAGMA foreign_key_check` before committing. The triggers of other tables
+ * that read ledger_job_budgets name it, not its old definition, so they keep working on the rebuilt table;
+ * legacy_alter_table stops the rename from re-validating them while the name is briefly absent.
+ */
+const MIGRATION_004 = `
+CREATE TABLE ledger_job_budgets_004 (
+  job_id TEXT PRIMARY KEY,
+  epsilon REAL NOT NULL CHECK (epsilon > 0),
+  delta REAL NOT NULL CHECK (delta > 0 AND delta < 1),
+  placement TEXT NOT NULL CHECK (placement IN ('central', 'distributed', 'local')),
+  trusted_coordinator INTEGER NOT NULL CHECK (trusted_coordinator IN (0, 1)),
+  accountant TEXT NOT NULL DEFAULT 'rdp' CHECK (accountant IN ('rdp', 'analytic_gaussian', 'pld')),
+  conversion TEXT NOT NULL DEFAULT 'improved' CHECK (conversion IN ('improved', 'classic')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  underfill_fraction REAL NOT NULL DEFAULT 0 CHECK (underfill_fraction >= 0 AND underfill_fraction < 1),
+  CHECK (placement <> 'central' OR trusted_coordinator = 1)
+);
+INSERT INTO ledger_job_budgets_004 (job_id, epsilon, delta, placement, trusted_coordinator, accountant, conversion, created_at, updated_at, underfill_fraction)
+  SELECT job_id, epsilon, delta, placement, trusted_coordinator, accountant, conversion, created_at, updated_at, underfill_fraction FROM ledger_job_budgets;
+DROP TABLE ledger_job_budgets;
+PRAGMA legacy_alter_table = ON;
+ALTER TABLE ledger_job_budgets_004 RENAME TO ledger_job_budgets;
+PRAGMA legacy_alter_table = OFF;
+`;
+
 export const LEDGER_MIGRATIONS: readonly Migration[] = [
   { id: 'ledger-001', sql: MIGRATION_001 },
   { id: 'ledger-002', sql: MIGRATION_002 },
   { id: 'ledger-003', sql: MIGRATION_003 },
+  { id: 'ledger-004', sql: MIGRATION_004 },
 ];
