@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
   // Durable jobs (issue 14 resume).
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
+  // Secure extensions: feature data inside the secure sum (issue 21 §3).
+  TESSERA_ERR_CONTRACT_UNAVAILABLE: "The coordinator does not hold the data contract the job names (by hash), so it cannot lay out or decode the clients' contract-check sums under secure aggregation (give the contract to the coordinator).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

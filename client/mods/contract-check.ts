@@ -1,20 +1,23 @@
 /**
  * Before each training round the client checks its local data against the job's data contract
  * (governance/contract). A failing check declines the round with codes and counts only — never values,
- * messages about single rows, or row numbers — and a passing one sends its drift statistics (numbers) along
- * with the update, for the coordinator to aggregate per feature.
+ * messages about single rows, or row numbers — and a passing one adds its check to the update as the
+ * dataContract extension (governance/contract/drift-extension.ts): counts and n-weighted drift sums that the
+ * coordinator only ever sees summed over the round (inside the secure sum under secure aggregation).
  */
 import type { CsvTable } from '../../lib/csv.ts';
 import { checkData } from '../../governance/contract/check.ts';
 import { compileContract } from '../../governance/contract/compile.ts';
 import { contractHash, type Contract } from '../../governance/contract/schema.ts';
 import { summariseForCoordinator } from '../../governance/contract/summary.ts';
+import { dataContractContribution, driftLayout } from '../../governance/contract/drift-extension.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
 import type { ClientMod } from './mod.ts';
 
 export function contractCheckMod(options: { contract: Contract; table: CsvTable }): ClientMod {
   const compiled = compileContract(options.contract);
   const hash = contractHash(options.contract);
+  const layout = driftLayout(options.contract);
   return {
     name: 'data-contract',
     admit(ctx) {
@@ -28,7 +31,7 @@ export function contractCheckMod(options: { contract: Contract; table: CsvTable 
       }
       const report = checkData(compiled, options.table, { maxExamples: 0 });
       const summary = summariseForCoordinator(report);
-      if (report.passed) return { accept: true, dataCheck: summary };
+      if (report.passed) return { accept: true, extensions: { dataContract: dataContractContribution(summary, layout, ctx.task.job) } };
       const columns = [...new Set(summary.violations.map((v) => v.column ?? '(file)'))];
       const drifted = summary.drift.filter((d) => d.drifted).map((d) => d.column);
       const what = [summary.violations.length > 0 ? `${summary.violations.length} violation(s) in ${columns.join(', ')}` : '', drifted.length > 0 ? `drift in ${drifted.join(', ')}` : ''].filter((s) => s !== '').join('; ');
