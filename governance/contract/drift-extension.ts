@@ -143,5 +143,7 @@ export function decodeDataContractSum(sum: ArrayLike<number>, keys: readonly Dri
     const threshold = n === 0 ? 0 : at(CHECKS + 4 * K + i) / n;
     drift.push({ ...k, clients, driftedClients, n, meanValue: roundTo(meanValue, 4), threshold: roundTo(threshold, 4), alert: meanValue > threshold || driftedClients > DRIFT_ALERT_FRACTION * clients });
   });
+  // By column, then statistic: the order reports and round records have always listed them in.
+  drift.sort((a, b) => (a.column === b.column ? (a.statistic < b.statistic ? -1 : 1) : a.column < b.column ? -1 : 1));
   return { checked: Math.round(at(0)), passed: Math.round(at(1)), drift };
 }
