@@ -11,6 +11,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RoundRecord } from '../coordinator/round-records.ts';
+import { dataContractFeature } from '../coordinator/features/data-contract.ts';
+import { loadBuiltinContract } from '../datasets/contracts/index.ts';
+import { contractHash } from '../governance/contract/schema.ts';
+import { cryptoRandom } from '../privacy/random.ts';
+import { parseJobSpec } from '../protocol/job/spec.ts';
+import { thrownTesseraError } from './support/thrown.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
@@ -78,4 +84,17 @@ describe('secure extensions: the same figures with and without secure aggregatio
     expect(s.at(-1)?.nextClipNorm).toBeLessThan(4);
     expect(p.at(-1)?.nextClipNorm).toBeLessThan(4);
   }, 60_000);
+
+  it('a coordinator without the named contract refuses a secure job (it could not lay out the sums); a wrong contract is named', () => {
+    const spec = (contract: string, secagg: boolean) => parseJobSpec({ model: { kind: 'logistic', inputs: 15, classes: 2 }, data: { dataset: 'csv', contractHash: contract }, rounds: 1, sampling: { mode: 'poisson', rate: 1 }, secagg: { enabled: secagg } });
+    const ctx = (s: ReturnType<typeof spec>, extra = {}) => ({ jobId: 'j', spec: s, logger: silentLogger(), rng: cryptoRandom(), ...extra });
+    const unknown = 'e'.repeat(64);
+    expect(thrownTesseraError(() => dataContractFeature(ctx(spec(unknown, true)))).code).toBe('TESSERA_ERR_CONTRACT_UNAVAILABLE');
+    // Plain: it still counts declines, without alerts.
+    expect(dataContractFeature(ctx(spec(unknown, false)))?.name).toBe('data-contract');
+    const heart = loadBuiltinContract('heart');
+    expect(thrownTesseraError(() => dataContractFeature(ctx(spec(unknown, true), { contract: heart }))).code).toBe('TESSERA_ERR_CONTRACT_MISMATCH');
+    // A built-in contract is found by its hash.
+    expect(dataContractFeature(ctx(spec(contractHash(heart), true)))?.name).toBe('data-contract');
+  });
 });

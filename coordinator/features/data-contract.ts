@@ -29,6 +29,9 @@ export const dataContractFeature: FeatureFactory = (ctx) => {
   const metrics = ctx.metrics;
   const hash = ctx.spec.data.contractHash;
   if (hash === undefined) return null;
+  if (ctx.contract !== undefined && contractHash(ctx.contract) !== hash) {
+    throw new TesseraError('TESSERA_ERR_CONTRACT_MISMATCH', `the coordinator was given contract ${ctx.contract.name} ${ctx.contract.version} (${contractHash(ctx.contract).slice(0, 12)}…); the job names ${hash.slice(0, 12)}…`);
+  }
   const layout = jobDriftLayout(ctx.spec, ctx.contract);
   if (layout === undefined) {
     // Under secure aggregation the clients append the contract-check sums to their masked input: without the
