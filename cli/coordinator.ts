@@ -8,6 +8,7 @@ import type { AccessFlags } from './coordinator-access.ts';
 
 interface CoordinatorOptions extends AccessFlags {
   job: string;
+  contract?: string;
   host: string;
   port: number;
   waitClientsMs: number;
@@ -23,6 +24,7 @@ export function registerCoordinator(program: Command): void {
     .command('coordinator')
     .description('Start the coordinator (fastify + socket.io) and run the job in --job once enough clients have connected.')
     .requiredOption('--job <file>', 'job spec (JSON)')
+    .option('--contract <file>', "the data contract the job names (data.contractHash), when it is not a built-in one: it lays out and names the clients' contract-check sums (needed under secure aggregation)")
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', integerOption('--port', 0, 65535), 8740)
     .option('--wait-clients-ms <ms>', 'how long to wait for minClients before each round', integerOption('--wait-clients-ms', 1), 300_000)
@@ -42,6 +44,8 @@ export function registerCoordinator(program: Command): void {
     .action(
       action(async (o: CoordinatorOptions) => {
         const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
+        const { loadContract } = await import('../governance/contract/load.ts');
+        const contract = o.contract === undefined ? undefined : loadContract(o.contract);
         // Roster, TLS files and caps are checked before TensorFlow.js loads: a misconfiguration fails at once.
         const { accessOptions, rosterPathOf } = await import('./coordinator-access.ts');
         const access = accessOptions(o);
@@ -95,7 +99,7 @@ export function registerCoordinator(program: Command): void {
           const { withSecAggIdentities } = await import('../coordinator/features/secagg.ts');
           const { readSecAggRoster } = await import('../governance/identity/secagg-roster.ts');
           const factories = withSecAggIdentities(FEATURE_FACTORIES, readSecAggRoster(rosterPath));
-          const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, ...state }, factories);
+          const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, ...state, ...(contract ? { contract } : {}) }, factories);
           const result = await runJob({
             jobId,
             spec,

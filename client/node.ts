@@ -6,9 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
-import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
-import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask, type UpdateFeatures } from '../protocol/messages.ts';
+import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask, type UpdateExtensions, type UpdateFeatures } from '../protocol/messages.ts';
 import { decodeFloat32, decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
@@ -145,7 +144,7 @@ export class ClientNode {
       return;
     }
     try {
-      if (task.type === 'train') await this.train(task, { ...ctx, task }, mods, admission.dataCheck);
+      if (task.type === 'train') await this.train(task, { ...ctx, task }, mods, admission.extensions ?? {});
       else await this.evaluateTask(task, { ...ctx, task }, mods);
     } catch (e) {
       const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
@@ -154,7 +153,7 @@ export class ClientNode {
     }
   }
 
-  private async train(task: TrainTask, ctx: TaskContext & { task: TrainTask }, mods: readonly ClientMod[], dataCheck: ContractCheckSummary | undefined): Promise<void> {
+  private async train(task: TrainTask, ctx: TaskContext & { task: TrainTask }, mods: readonly ClientMod[], admitted: UpdateExtensions): Promise<void> {
     const model = this.model(task);
     const global = decodeFloat32(task.weights);
     setFlatWeights(model, global);
@@ -174,13 +173,15 @@ export class ClientNode {
     ctx.logger.debug({ loss: result.loss, ms: result.millis }, 'local training done');
     // The last moment to refuse: the policy mod records the contribution here (a throw declines the task).
     beforeRelease(mods, ctx);
+    // The numeric feature data (contract-check sums, adaptive-clipping indicator): one definition for both paths.
+    const extensions: UpdateExtensions = { ...admitted, ...out.extensions };
     if (task.job.secagg.enabled && this.options.secure) {
-      this.options.secure.begin(task, { update: out.update, weight: result.examples }, (m) => this.send(m));
+      // Inside the masked input; the diagnostics (loss, time, clipped bit) are not sent at all.
+      this.options.secure.begin(task, { update: out.update, weight: result.examples, extensions }, (m) => this.send(m));
       return;
     }
-    const features: UpdateFeatures = { ...(dataCheck !== undefined ? { dataCheck } : {}), ...out.features };
     const diagnostics = !task.job.dp.enabled || this.options.disclosure?.trainingDiagnostics === true;
-    this.send(encodeUpdate({ task, update: out.update, features: diagnostics ? features : withoutDiagnostics(features), ...(diagnostics ? { diagnostics: { examples: result.examples, loss: result.loss, millis: result.millis } } : {}) }));
+    this.send(encodeUpdate({ task, update: out.update, features: diagnostics ? out.features : {}, extensions, ...(diagnostics ? { diagnostics: { examples: result.examples, loss: result.loss, millis: result.millis } } : {}) }));
   }
 
   private async evaluateTask(task: EvaluateTask, ctx: TaskContext & { task: EvaluateTask }, mods: readonly ClientMod[]): Promise<void> {
@@ -205,15 +206,7 @@ export class ClientNode {
   }
 }
 
-/** The DP section without the clipped bit (kept: the noised adaptive-clipping indicator, part of the mechanism). */
-function withoutDiagnostics(f: UpdateFeatures): UpdateFeatures {
-  if (f.dp === undefined) return f;
-  const { clipped: _clipped, ...dp } = f.dp;
-  const { dp: _dp, ...rest } = f;
-  return Object.keys(dp).length > 0 ? { ...rest, dp } : rest;
-}
-
-function encodeUpdate(o: { task: TrainTask; update: Float32Array; features: UpdateFeatures; diagnostics?: { examples: number; loss: number; millis: number } }): ClientMessage {
+function encodeUpdate(o: { task: TrainTask; update: Float32Array; features: UpdateFeatures; extensions: UpdateExtensions; diagnostics?: { examples: number; loss: number; millis: number } }): ClientMessage {
   const d = o.diagnostics;
   return {
     type: 'update',
@@ -223,5 +216,6 @@ function encodeUpdate(o: { task: TrainTask; update: Float32Array; features: Upda
     update: encodeFloat32(o.update),
     ...(d ? { examples: d.examples, trainLoss: d.loss, trainMillis: d.millis } : {}),
     ...(Object.keys(o.features).length > 0 ? { features: o.features } : {}),
+    ...(Object.keys(o.extensions).length > 0 ? { extensions: o.extensions } : {}),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The client node's secure aggregation: implements the `SecureSubmission` port with the SecAgg+ client state
  * machine (privacy/secagg/client.ts). The update it receives is already clipped and noised (the DP mod runs
- * before); here it is quantised (stochastic rounding from the CSPRNG) and masked, and the stage messages are
+ * before); here it is quantised (stochastic rounding from the CSPRNG), its secure extensions (contract-check
+ * sums, adaptive-clipping indicator: privacy/secagg/extension.ts) are appended, and the whole vector is masked; the stage messages are
  * answered. An evaluate task's input is its integer evaluation vector, masked as is (exact sums). The round's
  * setup arrives right after the TrainTask and is held until the update is ready; the key advertisement then
  * answers the task. The setup is judged by the ORGANISATION's policy (`policy`, privacy/secagg/acceptance.ts),
@@ -27,6 +28,8 @@ import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
+import { driftKeysInVector } from '../governance/contract/drift-extension.ts';
+import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
 import { encodeEvaluationInput, EVALUATION_HEADER, evaluationPlanForJob } from '../privacy/secagg/evaluation-input.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
@@ -196,8 +199,11 @@ function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: 
     return { ...plan, encoded: encodeEvaluationInput(input.counts, plan) };
   }
   if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure training round needs the update; integer counts are sent by federated evaluation');
-  const plan = planForJob(task.job, clients, input.update.length);
-  return { ...plan, encoded: encodeForSecAgg(plan, input.update, Math.max(0, Math.round(input.weight)), rng) };
+  // The drift layout's size comes from this client's own contract (its dataContract vector); the coordinator's
+  // setup must have the same vector length, or the round is refused below as another job layout.
+  const contract = input.extensions?.dataContract;
+  const plan = planForJob(task.job, clients, input.update.length, updateExtensionsForJob(task.job, contract === undefined ? undefined : driftKeysInVector(contract.length)));
+  return { ...plan, encoded: encodeForSecAgg(plan, input.update, Math.max(0, Math.round(input.weight)), rng, input.extensions ?? {}) };
 }
 
 function asError(e: unknown): TesseraError {

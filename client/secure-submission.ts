@@ -3,7 +3,7 @@
  * its (clipped, noised) update to a `SecureSubmission` instead of sending it in the clear, and routes the
  * round's stage messages to it. The implementation lives with the SecAgg client state machine.
  */
-import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask } from '../protocol/messages.ts';
+import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask, UpdateExtensions } from '../protocol/messages.ts';
 
 export interface SecureInput {
   /** The update (train) — quantised and masked by the implementation. */
@@ -12,6 +12,8 @@ export interface SecureInput {
   readonly counts?: Uint32Array;
   /** The FedAvg weight of this client's contribution (its example count). */
   readonly weight: number;
+  /** Train: the update's secure extensions (privacy/secagg/extension.ts), appended to the quantised update and masked with it. */
+  readonly extensions?: UpdateExtensions;
 }
 
 export interface SecureSubmission {

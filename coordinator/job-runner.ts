@@ -9,6 +9,8 @@
  * before a sample is drawn is not an attempt. Features hook in at the marked points (`JobHooks`) instead of
  * forking this loop.
  */
+import type { UpdateExtension } from '../privacy/secagg/extension.ts';
+import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
@@ -74,6 +76,12 @@ export interface RunJobOptions {
   readonly initialWeights: Float32Array;
   readonly strategy?: Strategy;
   readonly protocol?: TrainingProtocol;
+  /**
+   * The secure extensions of a round (privacy/secagg/extension.ts) from the spec its tasks carry: what the
+   * clients add to their updates and the protocol sums. Default: those derivable from the spec alone
+   * (adaptive clipping); assembleJob adds the data contract's drift layout.
+   */
+  readonly updateExtensions?: (roundSpec: JobSpec) => readonly UpdateExtension[];
   /** Central evaluation of the global model (simulations hold a test set); federated evaluation is a hook. */
   readonly evaluate?: (weights: Float32Array, round: number) => Promise<Evaluation>;
   readonly hooks?: JobHooks;
@@ -181,7 +189,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       };
       // Stage cues (the crash matrix, test/resume-crash-matrix.test.ts, kills on them): tasks leave now.
       log.info({ selected: selected.length, stage: 'training' }, 'training dispatched');
-      const outcome = await protocol.run({ jobId: options.jobId, spec: roundSpec, round, selected, global: weights, federation, logger: log, beforeRelease });
+      const extensions = options.updateExtensions?.(roundSpec) ?? updateExtensionsForJob(roundSpec, undefined);
+      const outcome = await protocol.run({ jobId: options.jobId, spec: roundSpec, round, selected, global: weights, federation, logger: log, beforeRelease, extensions });
       const refused = refusal as TesseraError | null;
       if (refused !== null) {
         const status: JobStatus = refused.code === 'TESSERA_ERR_BUDGET_EXCEEDED' ? 'budget-exhausted' : 'failed';

@@ -14,6 +14,7 @@ import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
 import { accumulate, type Aggregate } from './strategy.ts';
 import { checkPlainUpdate, maxPlainUpdateNorm } from './update-bounds.ts';
+import { addExtensionValues, checkExtensionValues, type ExtensionKey, type ExtensionSums, type UpdateExtension } from '../privacy/secagg/extension.ts';
 
 export interface TrainingContext {
   readonly jobId: string;
@@ -31,6 +32,8 @@ export interface TrainingContext {
    * releases nothing: the plain sum is not formed, the secure round aborts before any share is revealed.
    */
   readonly beforeRelease?: (participants: readonly ConnectedClient[]) => void;
+  /** The round's secure extensions (privacy/secagg/extension.ts): summed here, inside the masked sum under SecAgg. None when absent. */
+  readonly extensions?: readonly UpdateExtension[];
 }
 
 export interface TrainingOutcome {
@@ -45,10 +48,13 @@ export interface TrainingOutcome {
   readonly totalTrainMs: number;
   /** Fraction of participants whose update was clipped (DP), when clients report it. */
   readonly clippedFraction: number | null;
-  /** The clients' data-contract check summaries (from updates and contract declines): numbers only. */
-  readonly dataChecks: readonly ContractCheckSummary[];
-  /** Adaptive clipping: Σ of the participants' noised shifted indicators, and how many reported one. */
-  readonly unclippedIndicators?: { readonly sum: number; readonly reports: number };
+  /** The data-contract summaries that came with contract declines (a decline is sent in the clear on both paths). */
+  readonly declinedChecks: readonly ContractCheckSummary[];
+  /**
+   * The sums of the participants' secure extensions (the contract-check sums, the adaptive-clipping indicators),
+   * each with how many participants it holds: added up here, unmasked as one sum under secure aggregation.
+   */
+  readonly extensions: ExtensionSums;
 }
 
 export interface TrainingProtocol {
@@ -84,10 +90,9 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       let slowestTrainMs = 0;
       let totalTrainMs = 0;
       let clipped = 0;
-      const dataChecks: ContractCheckSummary[] = [];
+      const declinedChecks: ContractCheckSummary[] = [];
       let clipReports = 0;
-      let indicatorSum = 0;
-      let indicatorReports = 0;
+      const extensionSums = new Map<ExtensionKey, { values: Float64Array; reports: number }>();
       const accepted: Array<{ client: ConnectedClient; reply: UpdateResult; update: Float32Array }> = [];
       const maxNorm = maxPlainUpdateNorm(spec, ctx.global.length);
       replies.forEach((r, i) => {
@@ -99,7 +104,7 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         }
         const reply = r.value;
         if (reply.type === 'decline') {
-          if (reply.reason.dataCheck) dataChecks.push(reply.reason.dataCheck);
+          if (reply.reason.dataCheck) declinedChecks.push(reply.reason.dataCheck);
           declined.push({ clientId: c.clientId, orgId: c.orgId, code: reply.reason.code, reason: reply.reason.message, ...(reply.reason.counts ? { counts: reply.reason.counts } : {}) });
           return;
         }
@@ -107,8 +112,6 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           dropped.push({ clientId: c.clientId, orgId: c.orgId, code: 'TESSERA_ERR_UNEXPECTED_MESSAGE', reason: `answered a plain training task with a ${reply.type} message` });
           return;
         }
-        const features = reply.features ?? {};
-        if (features.dataCheck) dataChecks.push(features.dataCheck);
         const update = decodeUpdate(reply, ctx.global.length, c, dropped, ctx.logger);
         if (!update) return;
         // A DP client omits its example count (client policy `disclose`): DP jobs weight uniformly anyway.
@@ -119,6 +122,11 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         try {
           // Limits before trust (issue 12): a proven client may still send a poisoned update.
           checkPlainUpdate({ update, examples: reply.examples, weighted: weighting === 'examples', declaredExamples: c.examples, maxNorm });
+          // Extension values outside the job's layout or public ranges would corrupt the round's sums.
+          for (const ext of ctx.extensions ?? []) {
+            const v = reply.extensions?.[ext.key];
+            if (v !== undefined) checkExtensionValues(ext, v);
+          }
         } catch (e) {
           const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
           ctx.logger.warn({ client: c.clientId, org: c.orgId, round, code: err.code }, `update refused: ${err.message}`);
@@ -159,9 +167,10 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           clipReports++;
           if (dp.clipped) clipped++;
         }
-        if (dp?.unclippedIndicator !== undefined) {
-          indicatorSum += dp.unclippedIndicator;
-          indicatorReports++;
+        // The same vectors a secure round appends to its masked input; extensions outside the round's layout are ignored.
+        for (const ext of ctx.extensions ?? []) {
+          const v = reply.extensions?.[ext.key];
+          if (v !== undefined) addExtensionValues(extensionSums, ext, v);
         }
       }
       return {
@@ -173,8 +182,8 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
         slowestTrainMs,
         totalTrainMs,
         clippedFraction: clipReports > 0 ? clipped / clipReports : null,
-        dataChecks,
-        ...(indicatorReports > 0 ? { unclippedIndicators: { sum: indicatorSum, reports: indicatorReports } } : {}),
+        declinedChecks,
+        extensions: Object.fromEntries(extensionSums),
       };
     },
   };

@@ -50,7 +50,8 @@ export interface SecAggExchange {
   /** Clients that will not answer again this round, with why. */
   readonly gone: Map<string, { code: string; reason: string }>;
   readonly declined: Map<string, ExcludedClient>;
-  readonly dataChecks: ContractCheckSummary[];
+  /** The data-contract summaries that came with contract declines (in the clear, as on the plain path). */
+  readonly declinedChecks: ContractCheckSummary[];
 }
 
 export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAggExchange> {
@@ -62,7 +63,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
   const taskIds = new Map(ids.map((id, i) => [id, secAggTaskId(o.nonce, i)]));
   const gone = new Map<string, { code: string; reason: string }>();
   const declined = new Map<string, ExcludedClient>();
-  const dataChecks: ContractCheckSummary[] = [];
+  const declinedChecks: ContractCheckSummary[] = [];
   const stageOf = (): string => server.stage;
   const finished = (): boolean => server.stage === 'done' || server.stage === 'aborted';
   let resolveDone: () => void = () => undefined;
@@ -162,7 +163,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
       .then((reply) => {
         if (reply.type === 'secagg') return deliver(c.clientId, reply.message);
         if (reply.type === 'decline') {
-          if (reply.reason.dataCheck) dataChecks.push(reply.reason.dataCheck);
+          if (reply.reason.dataCheck) declinedChecks.push(reply.reason.dataCheck);
           declined.set(c.clientId, { ...exclude(c, reply.reason.code, reply.reason.message), ...(reply.reason.counts ? { counts: reply.reason.counts } : {}) });
           markGone(c.clientId, reply.reason.code, reply.reason.message);
         } else markGone(c.clientId, 'TESSERA_ERR_UNEXPECTED_MESSAGE', `answered a secure ${task.type} task with a ${reply.type} message (a result in the clear is refused)`);
@@ -184,7 +185,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
     clearTimeout(stageTimer);
     unsubscribe();
   }
-  return { gone, declined, dataChecks };
+  return { gone, declined, declinedChecks };
 }
 
 /**

@@ -16,7 +16,7 @@ import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import type { SecAggPlan } from '../privacy/secagg/plan.ts';
-import { decodeSecAggSum } from '../privacy/secagg/plan.ts';
+import { decodeSecAggExtensions, decodeSecAggSum } from '../privacy/secagg/plan.ts';
 import { dequantizeSum } from '../privacy/secagg/quantize.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
@@ -54,8 +54,8 @@ export function secAggTrainingProtocol(options: SecAggProtocolOptions): Training
   return { name: SECAGG_PROTOCOL_NAME, run: (ctx) => runSecureRound(ctx, options, rng) };
 }
 
-function emptyOutcome(dim: number, dropped: ExcludedClient[], declined: ExcludedClient[], dataChecks: ContractCheckSummary[]): TrainingOutcome {
-  return { aggregate: { sum: new Float64Array(dim), totalWeight: 0, participants: 0 }, participants: [], dropped, declined, trainLoss: null, slowestTrainMs: 0, totalTrainMs: 0, clippedFraction: null, dataChecks };
+function emptyOutcome(dim: number, dropped: ExcludedClient[], declined: ExcludedClient[], declinedChecks: ContractCheckSummary[]): TrainingOutcome {
+  return { aggregate: { sum: new Float64Array(dim), totalWeight: 0, participants: 0 }, participants: [], dropped, declined, trainLoss: null, slowestTrainMs: 0, totalTrainMs: 0, clippedFraction: null, declinedChecks, extensions: {} };
 }
 
 async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptions, rng: RandomSource): Promise<TrainingOutcome> {
@@ -69,7 +69,8 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
   const nonce = randomUUID();
   const roundId = secAggRoundId({ jobId, round, kind: 'train', nonce });
   try {
-    plan = planForJob(spec, ids.length, ctx.global.length);
+    // The round's secure extensions ride in the same masked vector, after the update.
+    plan = planForJob(spec, ids.length, ctx.global.length, ctx.extensions ?? []);
     server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng, jobHash: jobHashOf(spec) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
@@ -78,7 +79,7 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
   }
   log.info({ clients: ids.length, k: plan.k, t: plan.t, dim: plan.dim, complete: plan.complete }, 'secure aggregation round started');
   const weights = encodeFloat32(ctx.global);
-  const { gone, declined, dataChecks } = await runSecAggExchange({
+  const { gone, declined, declinedChecks } = await runSecAggExchange({
     jobId,
     round,
     spec,
@@ -92,7 +93,7 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     ...(ctx.beforeRelease ? { beforeRelease: ctx.beforeRelease } : {}),
   });
-  return conclude({ ctx, plan, server, gone, declined, dataChecks, onReport: options.onReport, log });
+  return conclude({ ctx, plan, server, gone, declined, declinedChecks, onReport: options.onReport, log });
 }
 
 function conclude(o: {
@@ -101,7 +102,7 @@ function conclude(o: {
   server: SecAggServer;
   gone: Map<string, { code: string; reason: string }>;
   declined: Map<string, ExcludedClient>;
-  dataChecks: ContractCheckSummary[];
+  declinedChecks: ContractCheckSummary[];
   onReport: SecAggProtocolOptions['onReport'];
   log: TrainingContext['logger'];
 }): TrainingOutcome {
@@ -115,7 +116,7 @@ function conclude(o: {
     o.log.warn({ code: err.code, gone: gone.size, t: plan.t }, `secure aggregation aborted; nothing was unmasked: ${err.message}`);
     o.onReport?.({ round: ctx.round, plan, survivors: [], abort: { code: err.code, reason: err.message }, serverUnmaskMs: 0 });
     const dropped = ctx.selected.filter((c) => !declined.has(c.clientId)).map((c) => excluded(c, { code: err.code, reason: err.message }));
-    return emptyOutcome(ctx.global.length, dropped, [...declined.values()], o.dataChecks);
+    return emptyOutcome(ctx.global.length, dropped, [...declined.values()], o.declinedChecks);
   }
   const result = server.result();
   const survivors = new Set(result.survivors);
@@ -135,7 +136,9 @@ function conclude(o: {
     slowestTrainMs: 0,
     totalTrainMs: 0,
     clippedFraction: null,
-    dataChecks: o.dataChecks,
+    declinedChecks: o.declinedChecks,
+    // Only the sums of the survivors' extensions: every survivor's vector is in the masked sum by construction.
+    extensions: decodeSecAggExtensions(plan, result.sum, participants.length),
   };
 }
 
@@ -151,5 +154,5 @@ export function toAggregate(plan: SecAggPlan, sum: Uint32Array, survivors: numbe
     for (let i = 0; i < mean.length; i++) mean[i] = (mean[i] as number) * total;
     return { sum: mean, totalWeight: total, participants: survivors };
   }
-  return { sum: dequantizeSum(sum, plan.quant, survivors), totalWeight: survivors, participants: survivors };
+  return { sum: dequantizeSum(sum.subarray(0, plan.updateLength), plan.quant, survivors), totalWeight: survivors, participants: survivors };
 }

@@ -88,6 +88,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_RESPONSE_INVALID: 'A response did not match the schema its route declares and was not sent (HTTP 500); a bug.',
   // Durable jobs (issue 14 resume).
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
+  // Secure extensions: feature data inside the secure sum (issue 21 §3).
+  TESSERA_ERR_CONTRACT_UNAVAILABLE: "The coordinator does not hold the data contract the job names (by hash), so it cannot lay out or decode the clients' contract-check sums under secure aggregation (give the contract to the coordinator).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

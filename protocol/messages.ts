@@ -97,27 +97,35 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 // ---- client → coordinator ----
 
 /**
- * The DP mod's section of an update (client/mods/dp.ts). `clipped` (did clipping change the update?) is a bit
- * about local data that the ε does not cover: with DP on, a client sends it only when its policy opts in to
- * training diagnostics. `unclippedIndicator` is part of the DP mechanism (adaptive clipping, Andrew et al. 2021):
- * the shifted indicator 1[‖Δ‖ ≤ C_t] − 1/2 plus this client's share of the count noise.
+ * The DP mod's diagnostics section of an update (client/mods/dp.ts): `clipped` (did clipping change the update?)
+ * is a bit about local data that the ε does not cover: with DP on, a client sends it only when its policy opts in
+ * to training diagnostics, and never under secure aggregation.
  */
-export const DpUpdateFeature = z.object({
+export const DpUpdateFeature = z.strictObject({
   clipped: z.boolean().optional(),
-  unclippedIndicator: z.number().finite().optional(),
 });
 export type DpUpdateFeature = z.infer<typeof DpUpdateFeature>;
 
-/**
- * Feature data that travels with an update (issue 21 §3): one typed section per feature, produced by the
- * client's mods (client/mods/mod.ts `UpdateTransform.features`) and read with these types by the coordinator.
- */
-export const UpdateFeatures = z.object({
+/** Diagnostics that travel with a plain update only, one typed section per feature. */
+export const UpdateFeatures = z.strictObject({
   dp: DpUpdateFeature.optional(),
-  /** The data-contract check that preceded training (codes, counts and drift numbers only). */
-  dataCheck: ContractCheckSummary.optional(),
 });
 export type UpdateFeatures = z.infer<typeof UpdateFeatures>;
+
+const ExtensionVector = z.array(z.number().finite()).max(100_000);
+
+/**
+ * The numeric feature data of an update (issue 21 §3), one vector per secure extension whose layout the job spec
+ * fixes (privacy/secagg/extension.ts): the data-contract check as sums (governance/contract/drift-extension.ts)
+ * and adaptive clipping's noised indicator (privacy/dp/adaptive-extension.ts). A plain update carries them here
+ * and the coordinator adds them up; under secure aggregation the same vectors are appended to the masked input
+ * and never appear in the clear.
+ */
+export const UpdateExtensions = z.strictObject({
+  dataContract: ExtensionVector.optional(),
+  adaptiveClipping: ExtensionVector.optional(),
+});
+export type UpdateExtensions = z.infer<typeof UpdateExtensions>;
 
 export const UpdateResult = z.object({
   type: z.literal('update'),
@@ -134,6 +142,7 @@ export const UpdateResult = z.object({
   trainLoss: z.number().optional(),
   trainMillis: z.number().min(0).optional(),
   features: UpdateFeatures.optional(),
+  extensions: UpdateExtensions.optional(),
 });
 export type UpdateResult = z.infer<typeof UpdateResult>;
 

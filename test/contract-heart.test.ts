@@ -11,7 +11,9 @@ import { checkData } from '../governance/contract/check.ts';
 import { compileContract } from '../governance/contract/compile.ts';
 import { inferContract } from '../governance/contract/infer.ts';
 import { readContractTable } from '../governance/contract/load.ts';
-import { aggregateDrift, summariseForCoordinator } from '../governance/contract/summary.ts';
+import { summariseForCoordinator } from '../governance/contract/summary.ts';
+import { dataContractContribution, decodeDataContractSum, driftLayout } from '../governance/contract/drift-extension.ts';
+import { parseJobSpec } from '../protocol/job/spec.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 
@@ -78,8 +80,14 @@ describe('built-in heart contract', () => {
     // VA: 49 zeros + 7 '?' = 56 of 200 = 28% missing, within the limit.
     expect(reports.va?.columns.find((c) => c.column === 'chol')).toMatchObject({ missing: 56, missingRate: 0.28 });
 
-    const summaries = HOSPITALS.map((h) => summariseForCoordinator(reports[h] as NonNullable<(typeof reports)[string]>));
-    const thalach = aggregateDrift(summaries).find((a) => a.column === 'thalach' && a.statistic === 'ks');
+    // What the coordinator sees: the sum of the hospitals' contract-check vectors (drift-extension.ts), decoded.
+    const job = parseJobSpec({ model: { kind: 'logistic', inputs: 15, classes: 2 }, data: { dataset: 'heart' }, rounds: 1, sampling: { mode: 'poisson', rate: 1 } });
+    const layout = driftLayout(contract);
+    const vectors = HOSPITALS.map((h) => dataContractContribution(summariseForCoordinator(reports[h] as NonNullable<(typeof reports)[string]>), layout, job));
+    const sum = vectors.reduce((acc, v) => acc.map((x, i) => x + (v[i] as number)));
+    const decoded = decodeDataContractSum(sum, layout);
+    expect(decoded).toMatchObject({ checked: 4, passed: 3 });
+    const thalach = decoded.drift.find((a) => a.column === 'thalach' && a.statistic === 'ks');
     expect(thalach).toMatchObject({ clients: 4 });
     expect(thalach?.driftedClients).toBeGreaterThanOrEqual(2);
   });

@@ -128,7 +128,7 @@ describe('adaptive clipping on Adult', () => {
       ...t,
       send(m) {
         const u = UpdateResult.safeParse(m);
-        if (u.success) updates.push({ key: `${u.data.round}/${clientId}`, norm: l2Norm(decodeFloat32(u.data.update)), indicator: u.data.features?.dp?.unclippedIndicator });
+        if (u.success) updates.push({ key: `${u.data.round}/${clientId}`, norm: l2Norm(decodeFloat32(u.data.update)), indicator: u.data.extensions?.adaptiveClipping?.[0] });
         t.send(m);
       },
       onMessage(handler) {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { neighbourGraph, neighboursOf, type NeighbourGraph } from '../privacy/secagg/graph.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
+import type { UpdateExtension } from '../privacy/secagg/extension.ts';
 import { secAggRoundId, secAggTaskId } from '../privacy/secagg/round-id.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
@@ -55,12 +56,13 @@ export interface DeviatingRun extends DeviatingView {
 }
 
 /** One round, every stage bent by `deviation`; each stage waits for every expected answer or `stageMs`. */
-export async function runDeviatingRound(o: { server: CoordinatorServer; ids: readonly string[]; job: JobSpec; jobId: string; round: number; updateLength: number; deviation?: Deviation; nonce?: string; graphSeed?: Uint8Array; stageMs?: number }): Promise<DeviatingRun> {
+export async function runDeviatingRound(o: { server: CoordinatorServer; ids: readonly string[]; job: JobSpec; jobId: string; round: number; updateLength: number; extensions?: readonly UpdateExtension[]; deviation?: Deviation; nonce?: string; graphSeed?: Uint8Array; stageMs?: number }): Promise<DeviatingRun> {
   const { server, ids, job, jobId, round } = o;
   const fed = server.federation;
   const dev = o.deviation ?? {};
   const n = ids.length;
-  const plan = planForJob(job, n, o.updateLength);
+  // The secure extensions the clients append (privacy/secagg/extension.ts): the same vector length as theirs.
+  const plan = planForJob(job, n, o.updateLength, o.extensions ?? []);
   const nonce = o.nonce ?? randomUUID();
   const roundId = secAggRoundId({ jobId, round, kind: 'train', nonce });
   const graphSeed = o.graphSeed ?? DEVIATING_GRAPH_SEED;

@@ -1,13 +1,14 @@
 /**
  * Before each training round the client checks its local data against the job's data contract
  * (governance/contract). A failing check declines the round with codes and counts only — never values,
- * messages about single rows, or row numbers — and a passing one sends its drift statistics (numbers) along
- * with the update, for the coordinator to aggregate per feature.
+ * messages about single rows, or row numbers — and a passing one adds its check to the update as the
+ * dataContract extension (governance/contract/drift-extension.ts): counts and n-weighted drift sums that the
+ * coordinator only ever sees summed over the round (inside the secure sum under secure aggregation).
  *
  * The check is a pure function of (the data, the contract), so its outcome is cached per (data fingerprint,
  * contract hash) and re-run only when either changes (issue 16: re-running it on every task was ≈ 2 ms per
- * client-task, about a quarter of an Adult round). The compiled contract and its hash are computed once per
- * contract object (a simulation's clients share one), the fingerprint once per table object.
+ * client-task, about a quarter of an Adult round). The compiled contract, its hash and drift layout are computed
+ * once per contract object (a simulation's clients share one), the fingerprint once per table object.
  */
 import { createHash } from 'node:crypto';
 import type { CsvTable } from '../../lib/csv.ts';
@@ -15,12 +16,14 @@ import { checkData } from '../../governance/contract/check.ts';
 import { compileContract, type CompiledContract } from '../../governance/contract/compile.ts';
 import { contractHash, type Contract } from '../../governance/contract/schema.ts';
 import { summariseForCoordinator } from '../../governance/contract/summary.ts';
+import { dataContractContribution, driftLayout } from '../../governance/contract/drift-extension.ts';
 import { CONTRACT_DECLINE_CODE, type ContractCheckSummary } from '../../protocol/data-check.ts';
 import type { ClientMod } from './mod.ts';
 
 interface PreparedContract {
   readonly compiled: CompiledContract;
   readonly hash: string;
+  readonly layout: ReturnType<typeof driftLayout>;
 }
 
 interface CheckOutcome {
@@ -38,7 +41,7 @@ let checksRun = 0;
 function prepared(contract: Contract): PreparedContract {
   let p = preparedContracts.get(contract);
   if (p === undefined) {
-    p = { compiled: compileContract(contract), hash: contractHash(contract) };
+    p = { compiled: compileContract(contract), hash: contractHash(contract), layout: driftLayout(contract) };
     preparedContracts.set(contract, p);
   }
   return p;
@@ -100,7 +103,7 @@ export function contractCheckMod(options: { contract: Contract; table: CsvTable 
         };
       }
       const { passed, summary } = checkOutcome(contract, options.table);
-      if (passed) return { accept: true, dataCheck: summary };
+      if (passed) return { accept: true, extensions: { dataContract: dataContractContribution(summary, contract.layout, ctx.task.job) } };
       const columns = [...new Set(summary.violations.map((v) => v.column ?? '(file)'))];
       const drifted = summary.drift.filter((d) => d.drifted).map((d) => d.column);
       const what = [summary.violations.length > 0 ? `${summary.violations.length} violation(s) in ${columns.join(', ')}` : '', drifted.length > 0 ? `drift in ${drifted.join(', ')}` : ''].filter((s) => s !== '').join('; ');

@@ -25,7 +25,8 @@ function run(job: Partial<JobSpecInput>, update: Float32Array): { update: Float3
   const out = mod.transformUpdate?.(update, { task, clientId: 'c', orgId: 'o', logger: silentLogger() });
   if (!out) throw new Error('no transform');
   const dp = out.features?.dp;
-  return { update: out.update, ...(dp?.clipped !== undefined ? { clipped: dp.clipped } : {}), ...(dp?.unclippedIndicator !== undefined ? { unclippedIndicator: dp.unclippedIndicator } : {}) };
+  const indicator = out.extensions?.adaptiveClipping?.[0];
+  return { update: out.update, ...(dp?.clipped !== undefined ? { clipped: dp.clipped } : {}), ...(indicator !== undefined ? { unclippedIndicator: indicator } : {}) };
 }
 
 function sampleStd(v: Float32Array): number {
@@ -79,8 +80,8 @@ describe('DP client mod', () => {
     expect(() => run({ dp: { ...central, clipNorm: 0.1 } }, big)).toThrow(/outside/);
     // Without σ_b (the coordinator always sends it) the client cannot derive σ_Δ and refuses.
     expect(() => run({ dp: { ...central, clipNorm: 2, adaptiveClipping: { enabled: true } } }, big)).toThrow(/countNoiseStd/);
-    // Under secure aggregation the indicator has no channel yet: refused.
-    expect(() => run({ secagg: { enabled: true, weighting: 'uniform' }, dp: { ...central, placement: 'distributed', trustedCoordinator: false, clipNorm: 2 } }, big)).toThrow(/secure aggregation/);
+    // Under secure aggregation the indicator is a secure extension: the same value, carried inside the masked input.
+    expect(run({ secagg: { enabled: true, weighting: 'uniform' }, dp: { ...central, placement: 'central', clipNorm: 2 } }, big)).toMatchObject({ clipped: true, unclippedIndicator: -0.5 });
   });
 
   it('adaptive clipping, distributed: update noise σ_Δ·C/√m and count noise σ_b/√m', () => {

@@ -10,14 +10,15 @@
  *  - distributed: clip, add N(0, σ²C²/m) — any m or more survivors give the sum at least σ²C²
  *    (privacy/dp/placement.ts);
  *  - local: clip, add N(0, σ²C²).
- * A spec the plan refuses (central without a trusted coordinator, fixed-size sampling, adaptive clipping with
- * secure aggregation or with a clip norm outside the job's [minClipNorm, maxClipNorm]) throws
+ * A spec the plan refuses (central without a trusted coordinator, fixed-size sampling, adaptive clipping with a
+ * clip norm outside the job's [minClipNorm, maxClipNorm]) throws
  * TESSERA_ERR_DP_CONFIG and the node declines the task: the client enforces the spec even if the coordinator
  * does not.
  *
  * Adaptive clipping (Andrew et al. 2021, Algorithm 1): the task's `dp.clipNorm` is the round's C_t; the update
  * gets σ_Δ ≥ σ (privacy/dp/adaptive-clipping.ts) and the client also reports b_i − 1/2 = ±1/2 (was its norm
- * ≤ C_t?) plus its share of the count noise σ_b, split by placement exactly like the update noise.
+ * ≤ C_t?) plus its share of the count noise σ_b, split by placement exactly like the update noise, as the
+ * adaptiveClipping extension (in the clear on the plain path, inside the masked input under secure aggregation).
  *
  * Noise comes from a CSPRNG (`cryptoRandom()`) unless a simulation passes a seeded source, whose results are
  * then not private. The `clipped` bit it reports (was the norm above C?) is a fact the ε does not cover: the
@@ -59,7 +60,8 @@ export function dpClientMod(options: DpModOptions = {}): ClientMod {
         const countStd = splitNoise({ placement: plan.placement, sumStd: ac.countNoiseStd, minSurvivors: plan.minSurvivors }).clientStd;
         const indicator = unclippedIndicator(norm, plan.clipNorm) + (countStd > 0 ? (gaussianNoise(1, countStd, rng)[0] as number) : 0);
         ctx.logger.debug({ placement: plan.placement, clipNorm: plan.clipNorm, wasClipped, norm, noiseStd: std, countNoiseStd: countStd, privateNoise: rng.isPrivate }, 'update clipped and noised (adaptive clipping)');
-        return { update: out, features: { dp: { clipped: wasClipped, unclippedIndicator: indicator } } };
+        // The indicator is a secure extension (privacy/dp/adaptive-extension.ts): inside the masked input under secure aggregation.
+        return { update: out, features: { dp: { clipped: wasClipped } }, extensions: { adaptiveClipping: [indicator] } };
       }
       // The norm is a statistic of local data: it stays in the local debug log, never on the wire.
       ctx.logger.debug({ placement: plan.placement, wasClipped, norm, noiseStd: std, privateNoise: rng.isPrivate }, 'update clipped and noised');

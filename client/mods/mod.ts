@@ -6,8 +6,7 @@
 import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
 import type { Examples } from '../../datasets/types.ts';
-import type { ContractCheckSummary } from '../../protocol/data-check.ts';
-import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask, UpdateFeatures } from '../../protocol/messages.ts';
+import type { DeclineReason, EvaluateResult, EvaluateTask, TrainTask, UpdateExtensions, UpdateFeatures } from '../../protocol/messages.ts';
 
 export interface TaskContext {
   readonly task: TrainTask | EvaluateTask;
@@ -19,13 +18,19 @@ export interface TaskContext {
 }
 
 export type Admission =
-  | { readonly accept: true; readonly dataCheck?: ContractCheckSummary }
+  /** `extensions`: numeric feature data the admission produced (the contract check as sums), sent with the update. */
+  | { readonly accept: true; readonly extensions?: UpdateExtensions }
   | { readonly accept: false; readonly reason: DeclineReason };
 
 export interface UpdateTransform {
   readonly update: Float32Array;
-  /** Typed feature sections to send with the update (protocol/messages.ts UpdateFeatures), e.g. the DP mod's. */
+  /** Diagnostics for a plain update only (protocol/messages.ts UpdateFeatures), e.g. the DP mod's clipped bit. */
   readonly features?: UpdateFeatures;
+  /**
+   * Numeric feature data in the job's secure-extension layout (privacy/secagg/extension.ts), e.g. the adaptive-
+   * clipping indicator: sent with a plain update, inside the masked input under secure aggregation.
+   */
+  readonly extensions?: UpdateExtensions;
 }
 
 /** Extra fields an evaluation may add to its result (e.g. fairness counts). */
@@ -48,15 +53,15 @@ export interface ClientMod {
   evaluationExtras?(model: tf.LayersModel, data: Examples, ctx: TaskContext & { readonly task: EvaluateTask }): EvaluationExtras;
 }
 
-/** Runs every mod's admission check; the first refusal wins. A data-check summary is passed along. */
+/** Runs every mod's admission check; the first refusal wins. The admissions' extension values are passed along. */
 export async function admit(mods: readonly ClientMod[], ctx: TaskContext): Promise<Admission> {
-  let dataCheck: ContractCheckSummary | undefined;
+  let extensions: UpdateExtensions = {};
   for (const m of mods) {
     const a = (await m.admit?.(ctx)) ?? { accept: true as const };
     if (!a.accept) return a;
-    dataCheck = a.dataCheck ?? dataCheck;
+    extensions = { ...extensions, ...a.extensions };
   }
-  return dataCheck ? { accept: true, dataCheck } : { accept: true };
+  return Object.keys(extensions).length > 0 ? { accept: true, extensions } : { accept: true };
 }
 
 export function prepareTrainingData(mods: readonly ClientMod[], data: Examples, ctx: TaskContext & { readonly task: TrainTask }): Examples {
@@ -68,16 +73,18 @@ export function evaluationExtras(mods: readonly ClientMod[], model: tf.LayersMod
 }
 
 /** Applies every mod's update transform in order; each feature section comes from the last mod that sets it. */
-export function transformUpdate(mods: readonly ClientMod[], update: Float32Array, ctx: TaskContext & { readonly task: TrainTask }): UpdateTransform {
+export function transformUpdate(mods: readonly ClientMod[], update: Float32Array, ctx: TaskContext & { readonly task: TrainTask }): UpdateTransform & { readonly features: UpdateFeatures; readonly extensions: UpdateExtensions } {
   let current: Float32Array = update;
   let features: UpdateFeatures = {};
+  let extensions: UpdateExtensions = {};
   for (const m of mods) {
     if (!m.transformUpdate) continue;
     const next = m.transformUpdate(current, ctx);
     current = next.update;
     features = { ...features, ...next.features };
+    extensions = { ...extensions, ...next.extensions };
   }
-  return { update: current, features };
+  return { update: current, features, extensions };
 }
 
 /** Runs every mod's `beforeRelease` hook in order (a throw stops the release). */

@@ -7,7 +7,8 @@ import type { RunJobOptions } from '../job-runner.ts';
 import { plainTrainingProtocol } from '../plain-round.ts';
 import { fedAvg } from '../strategy.ts';
 import { composeFeatures, type CoordinatorFeature, type FeatureContext } from './feature.ts';
-import { dataContractFeature } from './data-contract.ts';
+import { dataContractFeature, jobDriftLayout } from './data-contract.ts';
+import { updateExtensionsForJob } from '../../privacy/secagg/extensions-for-job.ts';
 import { jobRecordFeature } from './job-record.ts';
 import { fairnessFeature } from './fairness.ts';
 import { consentFeature } from './consent.ts';
@@ -27,7 +28,7 @@ export type FeatureFactory = (ctx: FeatureContext) => CoordinatorFeature | null;
  */
 export const FEATURE_FACTORIES: readonly FeatureFactory[] = [consentFeature, dataContractFeature, fairnessFeature, jobRecordFeature, dpFeature, secAggFeature, auditFeature, registryFeature, roundMetricsFeature];
 
-export interface AssembledJob extends Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation'> {
+export interface AssembledJob extends Pick<RunJobOptions, 'hooks' | 'strategy' | 'protocol' | 'federatedEvaluation' | 'updateExtensions'> {
   /** What the features hand back after the job (the model registration); await it before closing the database. */
   readonly outcomes: JobOutcomes;
   /** The features in the order their hooks run. */
@@ -46,7 +47,10 @@ export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFact
   const composed = composeFeatures(features, ctx.db);
   composed.start();
   const base = fedAvg({ serverLearningRate: ctx.spec.strategy.serverLearningRate });
+  // The secure extensions of each round, derived as every client derives them (the drift layout from the contract).
+  const driftKeys = jobDriftLayout(ctx.spec, ctx.contract)?.length;
   return {
+    updateExtensions: (roundSpec) => updateExtensionsForJob(roundSpec, driftKeys),
     outcomes,
     featureOrder: composed.order,
     hooks: composed.hooks,

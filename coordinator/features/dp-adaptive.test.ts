@@ -30,8 +30,8 @@ const outcome = (participants: number, indicators?: { sum: number; reports: numb
   slowestTrainMs: 0,
   totalTrainMs: 0,
   clippedFraction: null,
-  dataChecks: [],
-  ...(indicators ? { unclippedIndicators: indicators } : {}),
+  declinedChecks: [],
+  extensions: indicators ? { adaptiveClipping: { values: Float64Array.of(indicators.sum), reports: indicators.reports } } : {},
 });
 
 const release = (t: AdaptiveClipTracker, round: number, o: TrainingOutcome, placement: 'central' | 'distributed' = 'distributed') =>

@@ -90,7 +90,9 @@ export class AdaptiveClipTracker {
    */
   release(o: AdaptiveReleaseOptions): AdaptiveClipRelease {
     const sigmaB = this.countNoiseStd ?? 0;
-    const reported = o.outcome.unclippedIndicators;
+    // The adaptiveClipping extension's sum (plain: added up; secure: unmasked with the update, never one client's).
+    const ext = o.outcome.extensions.adaptiveClipping;
+    const reported = ext === undefined ? undefined : { sum: ext.values[0] ?? 0, reports: ext.reports };
     const participants = o.outcome.participants.length;
     const base = { clipNorm: this.clipNorm, targetQuantile: this.section.targetQuantile, countNoiseStd: sigmaB, reports: reported?.reports ?? 0 };
     const enough = reported !== undefined && reported.reports === participants && (o.placement !== 'distributed' || reported.reports >= o.minSurvivors);

@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../../governance/state/database.ts';
+import type { Contract } from '../../governance/contract/schema.ts';
 import type { RandomSource } from '../../privacy/random.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import { TesseraError } from '../../protocol/errors.ts';
@@ -34,6 +35,11 @@ export interface FeatureContext {
   readonly metrics?: Metrics;
   /** What features hand back to whoever ran the job (the model registration); made by `assembleJob`. */
   readonly outcomes?: JobOutcomes;
+  /**
+   * The data contract the job names, when the coordinator was given it (a built-in contract with the job's hash
+   * is found without it): its drift layout places and names the clients' contract-check sums.
+   */
+  readonly contract?: Contract;
 }
 
 /** What a feature declares about its place among the others (see capabilities.ts for the vocabulary). */

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsvText } from '../../lib/csv.ts';
 import { checkData } from './check.ts';
 import { inferContract } from './infer.ts';
-import type { ContractCheckSummary } from './summary.ts';
-import { aggregateDrift, summariseForCoordinator } from './summary.ts';
+import { summariseForCoordinator } from './summary.ts';
 
 function table(rows: string[], source = 'mem.csv') {
   return parseCsvText(['height,city,label', ...rows].join('\n'), {}, source);
@@ -43,32 +42,5 @@ describe('summariseForCoordinator', () => {
     const summary = summariseForCoordinator(checkData(contract, ref));
     expect(summary).toMatchObject({ passed: true, violations: [] });
     expect(summary.reason).toBeUndefined();
-  });
-});
-
-describe('aggregateDrift', () => {
-  const hash = 'a'.repeat(64);
-  const client = (n: number, value: number, drifted: boolean): ContractCheckSummary => ({
-    contractHash: hash,
-    passed: true,
-    rows: n,
-    violations: [],
-    drift: [{ column: 'age', statistic: 'psi', value, threshold: 0.25, drifted, n }],
-  });
-
-  it('weights each client by its sample size and alerts when the weighted mean crosses the threshold', () => {
-    // (100·0.1 + 300·0.3) / 400 = (10 + 90) / 400 = 0.25: not above 0.25, and 1 of 2 clients drifted (not more than half).
-    const [calm] = aggregateDrift([client(100, 0.1, false), client(300, 0.3, true)]);
-    expect(calm).toMatchObject({ column: 'age', statistic: 'psi', clients: 2, driftedClients: 1, n: 400, meanValue: 0.25, maxValue: 0.3, threshold: 0.25, alert: false });
-    // (100·0.1 + 300·0.4) / 400 = 130 / 400 = 0.325 > 0.25.
-    expect(aggregateDrift([client(100, 0.1, false), client(300, 0.4, true)])[0]?.alert).toBe(true);
-    // Most clients drifted although the weighted mean is low: (1000·0.01 + 10·0.5 + 10·0.5) / 1020 = 0.0196.
-    const spread = aggregateDrift([client(1000, 0.01, false), client(10, 0.5, true), client(10, 0.5, true)])[0];
-    expect(spread?.meanValue).toBeCloseTo(20 / 1020, 6);
-    expect(spread?.alert).toBe(true);
-  });
-
-  it('refuses to mix contracts', () => {
-    expect(() => aggregateDrift([client(1, 0, false), { ...client(1, 0, false), contractHash: 'b'.repeat(64) }])).toThrow(/different contracts/);
   });
 });

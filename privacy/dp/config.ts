@@ -112,20 +112,14 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
  * The DP plan of a whole job, the one derivation both sides use (the client mod for its noise share, the
  * coordinator feature for the ledger and estimator): m = max(minClients, secagg threshold), counting the
  * threshold only when the job pins it. Refuses example weighting under secure aggregation, which would rescale
- * each clipped, noised update by its example count, and adaptive clipping under secure aggregation (the
- * clients' unclipped indicators travel in the plain UpdateResult, which a secure round does not carry).
+ * each clipped, noised update by its example count. Adaptive clipping works on both paths: the noised indicator
+ * is a secure extension (adaptive-extension.ts), inside the secure sum under secure aggregation.
  *
  * With adaptive clipping the spec a client receives is the coordinator's per-round spec (coordinator/features/
  * dp.ts `taskSpec`): `dp.clipNorm` is that round's C_t and `dp.adaptiveClipping.countNoiseStd` is set, so both
  * sides derive the same σ_Δ without knowing the population; `population` is only needed when it is not set.
  */
 export function dpPlanForJob(job: JobSpec, population?: number): DpPlan {
-  if (job.dp.adaptiveClipping?.enabled === true && job.secagg.enabled) {
-    throw new TesseraError(
-      'TESSERA_ERR_DP_CONFIG',
-      'adaptive clipping is not available with secure aggregation yet (the noised unclipped count would need its own secure coordinate); turn dp.adaptiveClipping or secagg off',
-    );
-  }
   if (job.secagg.enabled && job.secagg.weighting === 'examples') {
     throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'with DP on, secure aggregation must use secagg.weighting = "uniform": example weighting would rescale each clipped, noised update (and its noise) by its example count');
   }

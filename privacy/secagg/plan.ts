@@ -10,6 +10,7 @@ import type { RandomSource } from '../random.ts';
 import { checkSecAggParams, findSecAggParams, type ThreatModel } from './params.ts';
 import { dequantizeSum, dpQuantizationRange, quantizationParams, quantize, type QuantizationParams } from './quantize.ts';
 import { decodeWeightedMean, encodeWeightedUpdate, weightedParams, type WeightedParams } from './weighting.ts';
+import { checkExtensions, decodeExtensionSums, encodeExtensions, extensionsLength, type ExtensionSums, type ExtensionValues, type UpdateExtension } from './extension.ts';
 
 export interface SecAggPlan {
   readonly clients: number;
@@ -21,7 +22,9 @@ export interface SecAggPlan {
   readonly weighting: 'examples' | 'uniform';
   readonly quant: QuantizationParams;
   readonly weighted: WeightedParams | undefined;
-  /** Length of the vector that is masked: the update length, plus one under example weighting. */
+  /** The features' extensions appended after the update (extension.ts), in their canonical order. */
+  readonly extensions: readonly UpdateExtension[];
+  /** Length of the vector that is masked: the update length, plus one under example weighting, plus the extensions. */
   readonly dim: number;
   readonly updateLength: number;
 }
@@ -45,8 +48,10 @@ export function planSecAggGraph(section: SecAggSection, clients: number): { k: n
  * and noised: they are quantised WITHOUT clamping (modular), over a range widened to C + k·σ_client so the sum
  * wraps only with negligible probability (quantize.ts). Both sides pass the same values (job-plan.ts).
  */
-export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number; dp?: { clipNorm: number; clientNoiseStd: number } | undefined }): SecAggPlan {
+export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number; dp?: { clipNorm: number; clientNoiseStd: number } | undefined; extensions?: readonly UpdateExtension[] }): SecAggPlan {
   const { section: s, clients, updateLength, dp } = options;
+  const extensions = options.extensions ?? [];
+  checkExtensions(extensions, clients);
   const { k, t, complete } = planSecAggGraph(s, clients);
   const weighted = s.weighting === 'examples' ? weightedParams({ clipRange: s.clipRange, clients, bits: s.bitsPerCoordinate, maxExamples: s.maxExamplesPerClient }) : undefined;
   const quant =
@@ -64,22 +69,42 @@ export function planSecAggRound(options: { section: SecAggSection; clients: numb
     weighting: s.weighting,
     quant,
     weighted,
-    dim: updateLength + (weighted === undefined ? 0 : 1),
+    extensions,
+    dim: updateLength + (weighted === undefined ? 0 : 1) + extensionsLength(extensions),
     updateLength,
   };
 }
 
-/** The client's input to secure aggregation: its (already clipped and noised) update, quantised per the plan. */
-export function encodeForSecAgg(plan: SecAggPlan, update: ArrayLike<number>, examples: number, rng: RandomSource): Uint32Array {
+/**
+ * The client's input to secure aggregation: its (already clipped and noised) update, quantised per the plan,
+ * followed by its extension values (encoded per extension.ts) — one vector, masked once.
+ */
+export function encodeForSecAgg(plan: SecAggPlan, update: ArrayLike<number>, examples: number, rng: RandomSource, extensions: ExtensionValues = {}): Uint32Array {
   if (update.length !== plan.updateLength) throw new RangeError(`update has ${update.length} coordinates, the plan expects ${plan.updateLength}`);
-  return plan.weighted === undefined ? quantize(update, plan.quant, rng) : encodeWeightedUpdate({ update, examples, params: plan.weighted, rng });
+  const head = plan.weighted === undefined ? quantize(update, plan.quant, rng) : encodeWeightedUpdate({ update, examples, params: plan.weighted, rng });
+  if (plan.extensions.length === 0) return head;
+  const out = new Uint32Array(plan.dim);
+  out.set(head);
+  out.set(encodeExtensions(plan.extensions, extensions, plan.clients, rng), head.length);
+  return out;
+}
+
+/** The update part of an unmasked sum (the update, and the count coordinate under example weighting). */
+function updatePart(plan: SecAggPlan, sum: Uint32Array): Uint32Array {
+  return sum.subarray(0, plan.updateLength + (plan.weighted === undefined ? 0 : 1));
+}
+
+/** The extensions' sums from an unmasked sum of `survivors` inputs: the coordinator's only view of them. */
+export function decodeSecAggExtensions(plan: SecAggPlan, sum: Uint32Array, survivors: number): ExtensionSums {
+  return decodeExtensionSums(plan.extensions, sum.subarray(updatePart(plan, sum).length), plan.clients, survivors);
 }
 
 /**
  * The coordinator's view after unmasking: the aggregate update (the example-weighted mean, or the plain mean
  * under uniform weighting) and, under example weighting, the total capped example count.
  */
-export function decodeSecAggSum(plan: SecAggPlan, sum: Uint32Array, survivors: number): { mean: Float64Array; totalExamples: number | undefined } {
+export function decodeSecAggSum(plan: SecAggPlan, full: Uint32Array, survivors: number): { mean: Float64Array; totalExamples: number | undefined } {
+  const sum = updatePart(plan, full);
   if (plan.weighted !== undefined) return decodeWeightedMean(sum, plan.weighted, survivors);
   const total = dequantizeSum(sum, plan.quant, survivors);
   if (survivors > 0) for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) / survivors;

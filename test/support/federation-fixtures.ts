@@ -81,11 +81,11 @@ export function clientTls(url: string): { ca: string } | undefined {
   return url.startsWith('https:') && trustedCa !== undefined ? { ca: trustedCa } : undefined;
 }
 
-/** A socket transport for `id`, proving its consortium key (reconnecting fast, as tests want). */
-export function authenticatedTransport(server: { url: string }, id: string, examples: number, orgId = `org-${id}`): ReturnType<typeof socketIoClientTransport> {
+/** A socket transport for `id`, proving its consortium key (reconnecting fast, as tests want); `examples` undefined: not disclosed. */
+export function authenticatedTransport(server: { url: string }, id: string, examples: number | undefined, orgId = `org-${id}`): ReturnType<typeof socketIoClientTransport> {
   return socketIoClientTransport({
     url: server.url,
-    handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId, examples },
+    handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId, ...(examples === undefined ? {} : { examples }) },
     identity: consortium.identityOf(id, orgId),
     ...(clientTls(server.url) ? { tls: clientTls(server.url) } : {}),
     reconnectDelayMs: 100,
