@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
 import { socketIoServerTransport, type SocketServerOptions } from './transport/socketio-server.ts';
 import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
+import { codedHttpErrors, frameworkErrors } from './http-errors.ts';
 import { Metrics } from './metrics.ts';
 import type { Db } from '../governance/state/database.ts';
 import type { ClientRoster } from '../governance/identity/client-roster.ts';
@@ -87,9 +88,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const app: FastifyInstance = tls
     ? (Fastify({
         loggerInstance: httpLogger,
+        frameworkErrors,
         https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
       }) as unknown as FastifyInstance)
-    : Fastify({ loggerInstance: httpLogger });
+    : Fastify({ loggerInstance: httpLogger, frameworkErrors });
   const metrics = new Metrics();
   const transportOptions: SocketServerOptions = {
     onRefusal: (code) => metrics.inc('tessera_connections_refused_total', 'Connections refused before they reached the federation, by error code', { code }),
@@ -106,6 +108,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
   const jobs: JobBoard = new Map();
   const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
+  codedHttpErrors(app, options.logger.child({ component: 'http' }));
   registerAdminRoutes(app, { federation, jobs, metrics, security, verifyToken: operatorTokenVerifier(options.stateDir) });
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.

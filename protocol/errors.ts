@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
   // Durable jobs (issue 14 resume).
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
+  // Durable jobs: load and fuzzing (issue 14 §4–6): what the fuzz tests found without a code of its own.
+  TESSERA_ERR_ROUTE_NOT_FOUND: 'No HTTP route of the coordinator matches this method and path (HTTP 404).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
