@@ -3,7 +3,8 @@
  * process (state directory, roster, DP + secure aggregation under the malicious-secure defaults) and one or two
  * client processes (bench/load-clients.ts) whose nodes each prove their own roster key over their own socket on
  * 127.0.0.1. Cases: n = 1,000 at a tiny model (d = 18), and n = 100 at d = 10⁴ and 10⁵. One case only:
- * `npm run bench -- load --clients=N --dim=D [--rounds=R] [--processes=P]` (d = 2·features + 2, even, ≥ 6).
+ * `npm run bench -- load --clients=N --dim=D [--rounds=R] [--processes=P] [--log=FILE]` (d = 2·features + 2, even,
+ * ≥ 6; FILE receives the coordinator's log).
  *
  * All clients connect from one address, so the coordinator's per-address cap (64 by default, against one host
  * opening many connections) is raised with its documented flag `--max-connections-per-address`, and the total
@@ -11,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +63,8 @@ function jobSpec(c: LoadCase, features: number): object {
     sampling: { mode: 'poisson', rate: 1 },
     // m, the number of noise shares; 10 % of the clients may be missing from a round, as the default dropout rate assumes.
     minClients: Math.floor(c.clients * 0.9),
-    roundDeadlineMs: 600_000,
+    // Per stage; generous, because on a loaded 2-core machine 1,000 clients training in turn take minutes.
+    roundDeadlineMs: 1_800_000,
     training: { epochs: 1, batchSize: rowsFor(c.dim), learningRate: 0.1 },
     // Federated evaluation (also through secure aggregation) at the last round only; W = 100 keeps the
     // evaluation sum of 1,000 clients inside 2^32 (the default W = 10,000 allows 429).
@@ -120,6 +122,9 @@ export async function benchLoadCase(c: LoadCase): Promise<Record<string, unknown
     }, 250);
     let stdout = '';
     const stderrTail: string[] = [];
+    // --log=FILE keeps the coordinator's own log (pino JSON lines) for a post-mortem.
+    const logFile = process.argv.find((a) => a.startsWith('--log='))?.slice('--log='.length);
+    if (logFile !== undefined) coordinator.stderr?.pipe(createWriteStream(logFile));
     const url = new Promise<string>((resolve, reject) => {
       lines(coordinator, 'stderr', (l) => {
         stderrTail.push(l);

@@ -10,11 +10,18 @@ import fc from 'fast-check';
 import type { Db } from '../../governance/state/database.ts';
 import { ERROR_CODES } from '../../protocol/errors.ts';
 
-/** fast-check parameters: `runs` cases (scaled by `TESSERA_FUZZ_RUNS` / the CI default) from a fixed seed. */
-export function fuzzParameters(ciRuns: number): { seed: number; numRuns: number; endOnFailure: true } {
+/**
+ * fast-check parameters from a fixed seed: `ciRuns` cases, or `TESSERA_FUZZ_RUNS / costFactor` when that is set
+ * (a property whose one case costs as much as `costFactor` cheap ones — a whole secure round — runs fewer).
+ */
+export function fuzzParameters(ciRuns: number, costFactor = 1): { seed: number; numRuns: number; endOnFailure: true } {
   const runs = Number(process.env.TESSERA_FUZZ_RUNS ?? '');
   const seed = Number(process.env.TESSERA_FUZZ_SEED ?? '');
-  return { seed: Number.isInteger(seed) && process.env.TESSERA_FUZZ_SEED !== undefined ? seed : 20261205, numRuns: Number.isInteger(runs) && runs > 0 ? runs : ciRuns, endOnFailure: true };
+  return {
+    seed: Number.isInteger(seed) && process.env.TESSERA_FUZZ_SEED !== undefined ? seed : 20261205,
+    numRuns: Number.isInteger(runs) && runs > 0 ? Math.max(1, Math.ceil(runs / costFactor)) : ciRuns,
+    endOnFailure: true,
+  };
 }
 
 /** Every row of every table (in rowid order), and every file of the directory with its size. */
