@@ -20,7 +20,7 @@ import { TrainingTurns } from '../client/training-turns.ts';
 import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
 import { readSecAggRoster } from '../governance/identity/secagg-roster.ts';
-import { silentLogger } from '../lib/logger.ts';
+import { createLogger, silentLogger } from '../lib/logger.ts';
 import { initBackend } from '../ml/backend.ts';
 import { ed25519FromSeed } from '../privacy/secagg/crypto/ed25519.ts';
 import { seededRandom } from '../privacy/random.ts';
@@ -84,7 +84,14 @@ function syntheticRows(clientId: string, features: number, rows: number): { x: F
 async function main(): Promise<void> {
   const config = LoadClientsConfig.parse(JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')));
   await initBackend();
-  const logger = silentLogger();
+  // Warnings and errors of the nodes (declines, refusals, protocol errors) go to stderr with a progress line, so
+  // a round that stalls at scale can be diagnosed; nothing secret is logged (house rule 10).
+  const verbose = process.env.TESSERA_LOAD_CLIENT_LOG === '1';
+  const logger = verbose ? createLogger({ level: 'warn' }) : silentLogger();
+  const sentByType = new Map<string, number>();
+  const progress = setInterval(() => {
+    if (verbose) process.stderr.write(`load-clients ${process.pid}: sent ${JSON.stringify(Object.fromEntries(sentByType))}\n`);
+  }, 15_000);
   const resolveIdentity = readSecAggRoster(config.roster);
   const turns = new TrainingTurns();
   const policy = DEFAULT_CLIENT_POLICY;
@@ -99,6 +106,8 @@ async function main(): Promise<void> {
       ...raw,
       send(m: ClientMessage) {
         sent += wireBytes(m);
+        const kind = m.type === 'secagg' ? m.message.type : m.type;
+        sentByType.set(kind, (sentByType.get(kind) ?? 0) + 1);
         raw.send(m);
       },
       onMessage(h) {
@@ -121,6 +130,7 @@ async function main(): Promise<void> {
     return new ClientNode({ clientId, orgId: clientId, transport, data, logger, mods, disclosure: policy.disclose, turns, secure });
   });
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  clearInterval(progress);
   const errors = nodes.reduce((a, n) => a + n.received.errors.length, 0);
   process.stdout.write(`${JSON.stringify({ clients: nodes.length, peakRssMb: peakRssMb('self'), bytesSent: sent, bytesReceived: received, errors })}\n`);
   for (const n of nodes) n.close();

@@ -4,7 +4,8 @@
  * client processes (bench/load-clients.ts) whose nodes each prove their own roster key over their own socket on
  * 127.0.0.1. Cases: n = 1,000 at a tiny model (d = 18), and n = 100 at d = 10⁴ and 10⁵. One case only:
  * `npm run bench -- load --clients=N --dim=D [--rounds=R] [--processes=P] [--log=FILE]` (d = 2·features + 2, even,
- * ≥ 6; FILE receives the coordinator's log).
+ * ≥ 6; FILE receives the coordinator's log; TESSERA_LOAD_CLIENT_LOG=1 makes the client processes log their warnings and
+ * a progress line to stderr).
  *
  * All clients connect from one address, so the coordinator's per-address cap (64 by default, against one host
  * opening many connections) is raised with its documented flag `--max-connections-per-address`, and the total
@@ -116,9 +117,10 @@ export async function benchLoadCase(c: LoadCase): Promise<Record<string, unknown
       { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TESSERA_LOG_LEVEL: 'info' } },
     );
     children.push(coordinator);
-    let coordinatorPeakMb = 0;
+    // Peak resident sets (VmHWM) of every process, sampled here: a process's own report may never come.
+    const peaks = new Map<number, number>();
     const sampler = setInterval(() => {
-      coordinatorPeakMb = Math.max(coordinatorPeakMb, peakRssMb(coordinator.pid as number) ?? 0);
+      for (const c of children) if (c.pid !== undefined) peaks.set(c.pid, Math.max(peaks.get(c.pid) ?? 0, peakRssMb(c.pid) ?? 0));
     }, 250);
     let stdout = '';
     const stderrTail: string[] = [];
@@ -163,10 +165,12 @@ export async function benchLoadCase(c: LoadCase): Promise<Record<string, unknown
     await Promise.all(ready);
     const connectMs = performance.now() - t0;
     const code = await exited;
-    clearInterval(sampler);
     const wallMs = performance.now() - t0;
     for (const child of children.slice(1)) killGroup(child, 'SIGTERM');
-    const clientReports = await Promise.all(reports);
+    // A client process busy with reconnecting nodes may answer SIGTERM late; its bytes are then missing.
+    const clientReports = await Promise.all(reports.map((r) => Promise.race([r, new Promise<Record<string, unknown>>((res) => setTimeout(() => res({}), 15_000))])));
+    clearInterval(sampler);
+    const coordinatorPeakMb = peaks.get(coordinator.pid as number) ?? 0;
     const summary = stdout.trim() === '' ? {} : (JSON.parse(stdout) as { jobId?: string; status?: string; message?: string });
     const db = openDatabase(state);
     const records = summary.jobId !== undefined ? roundRecords(db, summary.jobId) : [];
@@ -189,7 +193,7 @@ export async function benchLoadCase(c: LoadCase): Promise<Record<string, unknown
       epsilonSpent: records.at(-1)?.extra.privacy?.epsilon,
       coordinatorRssMb: round1(coordinatorPeakMb),
       clientProcesses: c.processes,
-      clientProcessRssMb: clientReports.map((r) => round1(Number(r.peakRssMb ?? Number.NaN))),
+      clientProcessRssMb: children.slice(1).map((c) => round1(peaks.get(c.pid as number) ?? Number.NaN)),
       bytesPerClient: Math.round(sent / c.clients / Math.max(records.length, 1)),
       bytesReceivedPerClient: Math.round(received / c.clients / Math.max(records.length, 1)),
       clientErrors: clientReports.reduce((a, r) => a + Number(r.errors ?? 0), 0),
