@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   let sent = 0;
   let received = 0;
   let connected = 0;
+  let refused = 0;
   const seen = new Set<string>();
   const nodes = config.clients.map(({ clientId, seed }) => {
     const seedBytes = new Uint8Array(Buffer.from(seed, 'hex'));
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
         });
       },
     };
+    raw.onRefused(() => void refused++);
     raw.onConnect(() => {
       if (seen.has(clientId)) return;
       seen.add(clientId);
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
   clearInterval(progress);
   const errors = nodes.reduce((a, n) => a + n.received.errors.length, 0);
-  process.stdout.write(`${JSON.stringify({ clients: nodes.length, peakRssMb: peakRssMb('self'), bytesSent: sent, bytesReceived: received, errors })}\n`);
+  process.stdout.write(`${JSON.stringify({ clients: nodes.length, peakRssMb: peakRssMb('self'), bytesSent: sent, bytesReceived: received, errors, refused })}\n`);
   for (const n of nodes) n.close();
   process.exit(0);
 }

@@ -162,7 +162,8 @@ export async function benchLoadCase(c: LoadCase): Promise<Record<string, unknown
         }),
       );
     }
-    await Promise.all(ready);
+    // The coordinator starts at minClients connected; a client refused at its handshake never says `ready`.
+    await Promise.race([Promise.all(ready), exited]);
     const connectMs = performance.now() - t0;
     const code = await exited;
     const wallMs = performance.now() - t0;
@@ -197,6 +198,7 @@ export async function benchLoadCase(c: LoadCase): Promise<Record<string, unknown
       bytesPerClient: Math.round(sent / c.clients / Math.max(records.length, 1)),
       bytesReceivedPerClient: Math.round(received / c.clients / Math.max(records.length, 1)),
       clientErrors: clientReports.reduce((a, r) => a + Number(r.errors ?? 0), 0),
+      clientsRefused: clientReports.reduce((a, r) => a + Number(r.refused ?? 0), 0),
       connectMs: Math.round(connectMs),
       wallMs: Math.round(wallMs),
       loadAverage: { start: loadStart.map(round1), end: loadavg().map(round1) },
