@@ -14,7 +14,7 @@
  *  4. the key handshake: random handshake fields and proofs are refused with codes; none is admitted.
  * Soak: TESSERA_FUZZ_RUNS=2000 npx vitest run test/fuzz-wire.test.ts
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -221,6 +221,7 @@ describe('wire fuzzing against a real client node', () => {
     expect(snapshot()).toBe(before);
     expect(server.federation.isConnected('victim')).toBe(true);
     node.close();
+    rmSync(records, { recursive: true, force: true });
   }, 120_000);
 });
 
