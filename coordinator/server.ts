@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
 import { socketIoServerTransport, type SocketServerOptions } from './transport/socketio-server.ts';
 import { adminRoutes, type JobBoard } from './admin-routes.ts';
+import { frameworkErrors } from './http-errors.ts';
 import { Metrics } from './metrics.ts';
 import { installApiConventions, type ApiConventions } from './api/conventions.ts';
 import { failureLimiter } from './api/failure-limiter.ts';
@@ -96,9 +97,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ? (Fastify({
         loggerInstance: httpLogger,
         exposeHeadRoutes: false,
+        frameworkErrors,
         https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
       }) as unknown as FastifyInstance)
-    : Fastify({ loggerInstance: httpLogger, exposeHeadRoutes: false });
+    : Fastify({ loggerInstance: httpLogger, exposeHeadRoutes: false, frameworkErrors });
   const metrics = new Metrics();
   const transportOptions: SocketServerOptions = {
     onRefusal: (code) => metrics.inc('tessera_connections_refused_total', 'Connections refused before they reached the federation, by error code', { code }),

@@ -5,9 +5,10 @@
  *
  * Every failure is a TesseraError naming the file and, where it applies, the line:
  * TESSERA_ERR_FILE_UNREADABLE (cannot read), TESSERA_ERR_DATA_EMPTY (no rows), TESSERA_ERR_DATA_MALFORMED
- * (binary or non-UTF-8 content, broken quoting, rows with differing numbers of fields).
+ * (binary or non-UTF-8 content, broken quoting, rows with differing numbers of fields), TESSERA_ERR_DATA_TOO_LARGE
+ * (a file above `maxFileBytes`, refused from its size before any byte is read, or a line above `maxLineBytes`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { TesseraError } from '../protocol/errors.ts';
 
@@ -24,7 +25,19 @@ export interface CsvOptions {
   skipLines?: number;
   /** Lines starting with this prefix are comments and skipped (e.g. '|' for the UCI Adult files). */
   commentPrefix?: string;
+  /** Largest file read, in bytes (default DEFAULT_MAX_FILE_BYTES): a larger file is refused without reading it. */
+  maxFileBytes?: number;
+  /** Longest record (line, or quoted multi-line record), in characters (default DEFAULT_MAX_LINE_CHARS). */
+  maxLineChars?: number;
 }
+
+/**
+ * Limits before parsing (issue 14 §5, found by the data-file fuzz test: the reader took any size whole into memory).
+ * 512 MiB is about 100 times the largest tabular data set used here (Adult, 5.6 MB); a 1 MiB line is far beyond any
+ * row of a tabular contract. A caller with a larger file passes its own limits.
+ */
+export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_CHARS = 1024 * 1024;
 
 export interface CsvTable {
   /** Column names: from the header line, from `columns`, or column1…columnN. */
@@ -48,8 +61,14 @@ interface CsvRecord {
 export function readCsv(path: string, options: CsvOptions = {}): CsvTable {
   let bytes: Buffer;
   try {
+    const max = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    const size = statSync(path).size;
+    if (size > max) {
+      throw new TesseraError('TESSERA_ERR_DATA_TOO_LARGE', `Data file ${path} is ${size} bytes, above the reader's limit of ${max} bytes; split the file or raise the limit`, { details: { path, size, max } });
+    }
     bytes = readFileSync(path);
   } catch (cause) {
+    if (cause instanceof TesseraError) throw cause;
     const reason = cause instanceof Error && 'code' in cause ? String((cause as NodeJS.ErrnoException).code) : 'unreadable';
     throw new TesseraError('TESSERA_ERR_FILE_UNREADABLE', `Cannot read data file ${path} (${reason})`, { cause, details: { path } });
   }
@@ -87,10 +106,18 @@ export function parseCsvText(text: string, options: CsvOptions, source: string):
       relax_column_count: true, // checked below, with a clearer message naming both lines
       from_line: (options.skipLines ?? 0) + 1,
       info: true,
+      max_record_size: options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS,
+      // Any mix of LF, CRLF and CR ends a line (found by the data-file fuzz test: csv-parse otherwise takes the first
+      // line's ending for the whole file, and a CRLF file with one LF line merged two rows into one).
+      record_delimiter: ['\r\n', '\n', '\r'],
       ...(options.commentPrefix === undefined ? {} : { comment: options.commentPrefix, comment_no_infix: true }),
     }) as unknown as CsvRecord[];
   } catch (cause) {
     const line = typeof cause === 'object' && cause !== null && 'lines' in cause ? ` at line ${String((cause as { lines: unknown }).lines)}` : '';
+    if (typeof cause === 'object' && cause !== null && 'code' in cause && cause.code === 'CSV_MAX_RECORD_SIZE') {
+      const max = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+      throw new TesseraError('TESSERA_ERR_DATA_TOO_LARGE', `${source}${line}: a line is longer than the reader's limit of ${max} characters`, { cause, details: { source, max } });
+    }
     const why = cause instanceof Error ? cause.message.replace(/^Invalid [^:]*: /, '') : String(cause);
     throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `${source} is not valid delimited text${line}: ${why}`, { cause, details: { source } });
   }

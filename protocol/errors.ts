@@ -90,6 +90,9 @@ export const ERROR_CODES = {
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
   // Secure extensions: feature data inside the secure sum (issue 21 §3).
   TESSERA_ERR_CONTRACT_UNAVAILABLE: "The coordinator does not hold the data contract the job names (by hash), so it cannot lay out or decode the clients' contract-check sums under secure aggregation (give the contract to the coordinator).",
+  // Durable jobs: load and fuzzing (issue 14 §4–6): what the fuzz tests found without a code of its own.
+  TESSERA_ERR_ROUTE_NOT_FOUND: 'No HTTP route of the coordinator matches this method and path (HTTP 404).',
+  TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -103,6 +106,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_FILE_UNREADABLE',
   'TESSERA_ERR_DATA_MALFORMED',
   'TESSERA_ERR_DATA_EMPTY',
+  'TESSERA_ERR_DATA_TOO_LARGE',
   'TESSERA_ERR_CONTRACT_INVALID',
   'TESSERA_ERR_MODEL_SPEC',
   'TESSERA_ERR_BACKEND_UNAVAILABLE',

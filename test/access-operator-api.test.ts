@@ -194,7 +194,7 @@ describe('operator API: roles and schemas, enumerated from the OpenAPI document'
   it('unknown routes and HEAD requests get coded answers, never an unguarded handler', async () => {
     const none = await fetch(`${server.url}/v1/no-such-route`);
     expect(none.status).toBe(404);
-    expect(await none.json()).toMatchObject({ error: { code: 'TESSERA_ERR_NOT_FOUND' } });
+    expect(await none.json()).toMatchObject({ error: { code: 'TESSERA_ERR_ROUTE_NOT_FOUND' } });
     const head = await fetch(`${server.url}/v1/clients`, { method: 'HEAD' });
     expect(head.status).toBe(404);
   });

@@ -46,7 +46,7 @@ const errorBody = (code: ErrorCode, message: string): ApiError => ({ error: { co
 
 /** The status a TesseraError thrown from a handler is answered with. */
 function statusOf(code: ErrorCode): number {
-  if (code === 'TESSERA_ERR_NOT_FOUND' || code === 'TESSERA_ERR_JOB_NOT_FOUND') return 404;
+  if (code === 'TESSERA_ERR_NOT_FOUND' || code === 'TESSERA_ERR_ROUTE_NOT_FOUND' || code === 'TESSERA_ERR_JOB_NOT_FOUND') return 404;
   if (code === 'TESSERA_ERR_UNAUTHENTICATED') return 401;
   if (code === 'TESSERA_ERR_FORBIDDEN') return 403;
   if (code === 'TESSERA_ERR_RATE_LIMITED') return 429;
@@ -148,7 +148,7 @@ export async function installApiConventions(app: FastifyInstance, access: ApiAcc
     req.log.error({ err }, 'request failed');
     return reply.code(500).send(errorBody('TESSERA_ERR_INTERNAL', 'internal error (see the coordinator log)'));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('TESSERA_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('TESSERA_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
 
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/openapi.json',
