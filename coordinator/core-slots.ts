@@ -11,7 +11,15 @@ export const CLIPPING_SLOT = defineSlot('clippedFraction', 'round-loop', z.numbe
 export const FEDERATED_EVALUATION_SLOT = defineSlot(
   'federatedEvaluation',
   'round-loop',
-  z.object({ loss: z.number(), accuracy: z.number(), examples: z.number().int().min(0), clients: z.number().int().min(0) }),
+  z.object({
+    loss: z.number(),
+    accuracy: z.number(),
+    examples: z.number().int().min(0),
+    clients: z.number().int().min(0),
+    // The performance evidence's inputs (governance/registry/performance.ts); absent in records from before them.
+    brier: z.number().min(0).optional(),
+    labelCounts: z.array(z.number().int().min(0)).optional(),
+  }),
 );
 
 export type RoundFederatedEvaluation = SlotValue<typeof FEDERATED_EVALUATION_SLOT>;

@@ -243,7 +243,7 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   options.logger.info({ job: options.jobId, round, stage: 'evaluation' }, 'evaluation dispatched');
   const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights, logger: options.logger.child({ job: options.jobId, round }), protocol: options.federatedEvaluation?.protocol });
   if (e === null) return central;
-  const extra: RoundSlots = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
+  const extra: RoundSlots = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients, ...(e.brier !== undefined && e.labelCounts !== undefined ? { brier: e.brier, labelCounts: [...e.labelCounts] } : {}) }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
   return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };
 }
 
