@@ -4,7 +4,8 @@
  * a registry row with the lineage, and the `model.registered` audit entry. The lineage is read from what the
  * job recorded: the job-spec hash, the data-contract hash, the organisations of each round, the privacy
  * spent (the DP feature's `privacy` slot of the last round), the fairness report (the `fairness` slot of the
- * last evaluated round), the contract-check evidence and the final figures.
+ * last evaluated round), the contract-check evidence, the performance evidence (the last federated evaluation
+ * with its baselines) and the final figures.
  *
  * `registerModel` is asynchronous (it writes tfjs artifacts) and must not run inside the round-commit
  * transaction, so `onJobEnd` starts it and hands the promise to the job's `JobOutcomes` (job-outcomes.ts); the
@@ -16,6 +17,7 @@ import type { LineageInput } from '../../governance/registry/lineage.ts';
 import { registerModel } from '../../governance/registry/registry.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
 import { contractEvidenceFromRounds } from '../../governance/registry/contract-evidence.ts';
+import { performanceEvidence } from '../../governance/registry/performance.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobResult } from '../round-records.ts';
@@ -46,6 +48,9 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     };
   }
   const fairness = lastRoundFairness(rounds);
+  // The last federated evaluation on the clients' held-out splits, with its baselines (issue 13 §6).
+  const evaluated = [...rounds].reverse().find((r) => r.extra.federatedEvaluation !== undefined);
+  const performance = evaluated?.extra.federatedEvaluation ? performanceEvidence({ round: evaluated.round, ...evaluated.extra.federatedEvaluation }) : null;
   return {
     jobId,
     jobName: spec.name,
@@ -61,6 +66,7 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     contractChecks: spec.data.contractHash === undefined
       ? null
       : contractEvidenceFromRounds(rounds.map((r) => ({ round: r.round, participants: r.participants, contractDeclines: r.declined.filter((d) => d.code === CONTRACT_DECLINE_CODE || d.code === 'TESSERA_ERR_CONTRACT_MISMATCH').length }))),
+    ...(performance !== null ? { performance } : {}),
     metrics: { accuracy: result.final.accuracy, loss: result.final.loss },
   };
 }
