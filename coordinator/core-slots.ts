@@ -19,6 +19,8 @@ export const FEDERATED_EVALUATION_SLOT = defineSlot(
     // The performance evidence's inputs (governance/registry/performance.ts); absent in records from before them.
     brier: z.number().min(0).optional(),
     labelCounts: z.array(z.number().int().min(0)).optional(),
+    // The production version when the job started, evaluated on the same held-out splits (job-runner.ts).
+    previousProduction: z.object({ version: z.string(), accuracy: z.number(), loss: z.number(), brier: z.number() }).optional(),
   }),
 );
 

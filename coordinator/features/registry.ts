@@ -12,7 +12,11 @@
  * caller that ran the job awaits `assembled.outcomes.registration()` before closing the database.
  */
 import { checkpointAudit } from '../../governance/audit/log.ts';
-import { canonicalHash } from '../../lib/canonical-json.ts';
+import type { Logger } from 'pino';
+import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
+import { getDeploymentState } from '../../governance/deploy/deployments.ts';
+import { loadModelArtifact } from '../../governance/registry/artifacts.ts';
+import type { Db } from '../../governance/state/database.ts';
 import type { LineageInput } from '../../governance/registry/lineage.ts';
 import { registerModel } from '../../governance/registry/registry.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
@@ -50,7 +54,8 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
   const fairness = lastRoundFairness(rounds);
   // The last federated evaluation on the clients' held-out splits, with its baselines (issue 13 §6).
   const evaluated = [...rounds].reverse().find((r) => r.extra.federatedEvaluation !== undefined);
-  const performance = evaluated?.extra.federatedEvaluation ? performanceEvidence({ round: evaluated.round, ...evaluated.extra.federatedEvaluation }) : null;
+  const fe = evaluated?.extra.federatedEvaluation;
+  const performance = evaluated && fe ? performanceEvidence({ round: evaluated.round, ...fe, previousProduction: fe.previousProduction ?? null }) : null;
   return {
     jobId,
     jobName: spec.name,
@@ -69,6 +74,27 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     ...(performance !== null ? { performance } : {}),
     metrics: { accuracy: result.final.accuracy, loss: result.final.loss },
   };
+}
+
+/**
+ * The current production version of the job's model (registered under the job's name), when its artifacts
+ * verify and its architecture is the job's: the previous-production baseline the job evaluates beside its own
+ * model on the same held-out splits. Null when there is none; a broken or different one is logged and skipped.
+ */
+export function productionBaseline(db: Db, stateDir: string, spec: JobSpec, logger: Logger): { version: string; weights: Float32Array } | null {
+  const version = getDeploymentState(db, spec.name).production;
+  if (version === null) return null;
+  try {
+    const artifact = loadModelArtifact(stateDir, version);
+    if (canonicalJson(artifact.modelSpec) !== canonicalJson(spec.model)) {
+      logger.warn({ baseline: version }, 'the production version has another architecture than this job: no previous-production baseline');
+      return null;
+    }
+    return { version, weights: artifact.weights };
+  } catch (e) {
+    logger.warn({ baseline: version, code: e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL' }, `the production version's artifacts cannot be read: no previous-production baseline (${String(e)})`);
+    return null;
+  }
 }
 
 export const registryFeature: FeatureFactory = (ctx) => {
