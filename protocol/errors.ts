@@ -82,6 +82,9 @@ export const ERROR_CODES = {
   TESSERA_ERR_UNAUTHENTICATED: 'An operator API request carried no valid token (HTTP 401).',
   TESSERA_ERR_FORBIDDEN: "The operator token's role may not use this route (HTTP 403).",
   TESSERA_ERR_FILE_PERMISSIONS: 'A key or state file is readable or writable by other users (chmod 600 a key file, 700 a state directory).',
+  // Signed consent (issue 12 §6, governance/consent/signed.ts) — gov2 area.
+  TESSERA_ERR_CONSENT_UNSIGNED: "A consent record has no valid signature by the organisation's roster key (RFC 8785 + Ed25519): refused outside simulations (forged, signed by another organisation's key, or terms edited after signing).",
+  TESSERA_ERR_CONSENT_REPLAY: "A signed consent cannot be recorded: it has expired, was recorded before, or is not newer than the organisation's latest recorded grant or withdrawal for that data set.",
   // Durable jobs (issue 14 resume).
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
   // Internal.
