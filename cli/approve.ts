@@ -81,6 +81,8 @@ export function registerApprove(program: Command): void {
               for (const r of evidence.fairness?.rules ?? []) say(`    ${r.attribute} ${r.metric} = ${r.value ?? '—'}: ${r.status}`);
               const cc = evidence.contractChecks;
               say(`  contract checks: ${cc === null ? 'not recorded' : `${cc.passed ? 'passed' : 'FAILED'}${cc.checked !== undefined ? ` (${cc.checked} checked, ${cc.passedChecks ?? 0} passed, ${cc.declined ?? 0} declined)` : ''}`}`);
+              const pf = evidence.performance;
+              say(`  held-out performance: ${pf === undefined ? 'not recorded' : `accuracy ${fmt(pf.accuracy)}, loss ${fmt(pf.loss)}, Brier ${fmt(pf.brier)} on ${pf.examples} examples; majority-class baseline ${fmt(pf.majorityAccuracy)}${pf.previousProduction ? `; previous production ${pf.previousProduction.version.slice(0, 12)} accuracy ${fmt(pf.previousProduction.accuracy)}` : ''}`}`);
               say(`  stage: ${o.stage}`);
               record = createApproval({ model, role: o.role, decision: o.reject ? 'reject' : 'approve', ...(o.reason !== undefined ? { reason: o.reason } : {}), key, validForMs: o.expires ?? DEFAULT_VALIDITY_MS, stage: o.stage });
             }
@@ -95,4 +97,8 @@ export function registerApprove(program: Command): void {
         ),
       ),
     );
+}
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(4)).toString();
 }

@@ -1,6 +1,17 @@
-/** `tessera consent grant|revoke|list`: what each organisation allows its data to be used for. */
+/**
+ * `tessera consent sign|record|grant|revoke|list`: what each organisation allows its data to be used for.
+ * An organisation signs its consent with its roster key (`sign`); the operator records the signed file
+ * (`record --roster`), which a coordinator accepts. `grant` enters unsigned terms, which count only in
+ * simulations: a coordinator with a consortium roster excludes them (CONSENT_UNSIGNED, issue 12 §6).
+ */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { grantConsent, listConsents, revokeConsent } from '../governance/consent/store.ts';
+import { grantConsent, listConsents, recordSignedConsent, revokeConsent } from '../governance/consent/store.ts';
+import { signConsent } from '../governance/consent/signed.ts';
+import { readClientRoster } from '../governance/identity/client-roster.ts';
+import { readPrivateKeyFile } from '../governance/identity/key-file.ts';
+import { parseJsonStrict } from '../lib/canonical-json.ts';
+import { writeOutFile } from './out-file.ts';
 import type { ConsentRecord } from '../governance/consent/terms.ts';
 import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
 import { DEFAULT_STATE, STATE_HELP, cliActor, parseWith, withState } from './models.ts';
@@ -40,8 +51,54 @@ export function registerConsent(program: Command): void {
   const consent = program.command('consent').description('Consent records per organisation and data set (purposes, expiry, maximum ε, retention).');
 
   consent
+    .command('sign')
+    .description("For an organisation: sign its consent terms with its roster key (the key its client proves when it connects).")
+    .requiredOption('--org <id>', 'your organisation id (as in the consortium roster)')
+    .requiredOption('--client <id>', "your client id in the roster (whose key is --key)")
+    .requiredOption('--key <file>', 'your private key file (tessera keys generate)')
+    .requiredOption('--dataset <name>', "data set name (a job's data.dataset, e.g. heart)")
+    .requiredOption('--purposes <a,b>', "comma-separated purposes allowed (a job's purpose must be one of them)")
+    .requiredOption('--expires <date>', 'end of the consent: ISO date or date-time (exclusive; recorded in UTC)')
+    .requiredOption('--max-epsilon <e>', 'largest job ε the organisation accepts', parseWith(numberOption('--max-epsilon', 0)))
+    .requiredOption('--retention <days>', 'days records derived from the contribution may be kept', parseWith(integerOption('--retention', 0)))
+    .requiredOption('--out <file>', 'write the signed record here (never overwrites without --force, never follows a link)')
+    .option('--force', 'overwrite --out')
+    .action(
+      action(async (o: { org: string; client: string; key: string; dataset: string; purposes: string; expires: string; maxEpsilon: number; retention: number; out: string; force?: boolean }) => {
+        const signed = signConsent(
+          { organisation: o.org, clientId: o.client, dataset: o.dataset, purposes: o.purposes.split(','), expiresAt: o.expires, maxEpsilon: o.maxEpsilon, retentionDays: o.retention },
+          readPrivateKeyFile(o.key),
+        );
+        writeOutFile(o.out, `${JSON.stringify(signed, null, 2)}\n`, { force: o.force ?? false });
+        printLine(`signed consent of ${o.org} for ${o.dataset} (${signed.payload.purposes.join(', ')}) until ${signed.payload.expiresAt}, ε ≤ ${o.maxEpsilon}: ${o.out}`);
+      }),
+    );
+
+  consent
+    .command('record')
+    .description("For the operator: record an organisation's signed consent after verifying it against the consortium roster.")
+    .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
+    .requiredOption('--file <signed.json>', 'the signed record (tessera consent sign)')
+    .requiredOption('--roster <file>', 'the consortium roster the coordinator admits clients by (tessera keys roster)')
+    .option('--json', 'print the record as one JSON document')
+    .action(
+      action(async (o: { state: string; file: string; roster: string; json?: boolean }) =>
+        withState(
+          o.state,
+          (db) => {
+            const raw = parseJsonStrict(readFileSync(o.file, 'utf8'), o.file);
+            const c = recordSignedConsent(db, raw, { roster: readClientRoster(o.roster), actor: cliActor() });
+            if (o.json) return printJson(c);
+            printLine(`signed consent recorded: ${c.organisation} / ${c.dataset} for ${c.purposes.join(', ')} until ${c.expiresAt}, ε ≤ ${c.maxEpsilon}, retention ${c.retentionDays} days`);
+          },
+          { checkpoint: true },
+        ),
+      ),
+    );
+
+  consent
     .command('grant')
-    .description('Record (or replace) an organisation\'s consent for a data set.')
+    .description("Enter an organisation's consent unsigned (simulations only: a coordinator with a roster counts signed consent only; see `consent record`).")
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .requiredOption('--org <id>', 'organisation id (as its clients register)')
     .requiredOption('--dataset <name>', "data set name (a job's data.dataset, e.g. heart)")
@@ -57,6 +114,7 @@ export function registerConsent(program: Command): void {
           (db) => {
             const c = grantConsent(db, { organisation: o.org, dataset: o.dataset, purposes: o.purposes.split(','), expiresAt: o.expires, maxEpsilon: o.maxEpsilon, retentionDays: o.retention, actor: cliActor() });
             if (o.json) return printJson(c);
+            process.stderr.write('note: unsigned consent counts in simulations only; a coordinator with a roster needs `tessera consent record` of a record the organisation signed\n');
             printLine(`consent recorded: ${c.organisation} / ${c.dataset} for ${c.purposes.join(', ')} until ${c.expiresAt}, ε ≤ ${c.maxEpsilon}, retention ${c.retentionDays} days`);
           },
           { checkpoint: true },

@@ -99,7 +99,9 @@ export function registerCoordinator(program: Command): void {
           const { withSecAggIdentities } = await import('../coordinator/features/secagg.ts');
           const { readSecAggRoster } = await import('../governance/identity/secagg-roster.ts');
           const factories = withSecAggIdentities(FEATURE_FACTORIES, readSecAggRoster(rosterPath));
-          const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, ...state, ...(contract ? { contract } : {}) }, factories);
+          // Consent counts only when signed by the organisation's key in this same roster (issue 12 §6).
+          const { readClientRoster } = await import('../governance/identity/client-roster.ts');
+          const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, consentRoster: readClientRoster(rosterPath), ...state, ...(contract ? { contract } : {}) }, factories);
           const result = await runJob({
             jobId,
             spec,

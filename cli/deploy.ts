@@ -4,7 +4,7 @@
  * and exits 1.
  */
 import type { Command } from 'commander';
-import { checkGate, deployModel, getDeploymentState, listDeploymentStates, rollbackModel, type DeployOutcome } from '../governance/deploy/deployments.ts';
+import { deployModel, getDeploymentState, listDeploymentStates, planDeployment, rollbackModel, type DeployOutcome } from '../governance/deploy/deployments.ts';
 import type { GateResult } from '../governance/deploy/gate.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
 import { readPolicyFile } from '../governance/deploy/policy.ts';
@@ -42,10 +42,14 @@ interface RollbackOptions {
   json?: boolean;
 }
 
+/**
+ * The header counts the unmet conditions and exactly those lines carry ✗ (the role tallies once carried ✗ too,
+ * so "3 unmet conditions" sat above five ✗ lines); the tallies are one summary line.
+ */
 function printGate(gate: GateResult & { policySource: string }): void {
   printLine(`gate (policy: ${gate.policySource}): ${gate.ok ? 'all conditions met' : `${gate.unmet.length} unmet condition${gate.unmet.length === 1 ? '' : 's'}`}`);
   for (const r of gate.raisedByFloor) printLine(`  ! raised by the policy floor: ${r}`);
-  for (const r of gate.roles) printLine(`  ${r.approvals >= r.min ? '✓' : '✗'} ${r.role}: ${r.approvals} of ${r.min}${r.of !== null ? ` (panel of ${r.of})` : ''}`);
+  if (gate.roles.length > 0) printLine(`  approvals: ${gate.roles.map((r) => `${r.role} ${r.approvals} of ${r.min}${r.of !== null ? ` (panel of ${r.of})` : ''}`).join(', ')}`);
   for (const u of gate.unmet) printLine(`  ✗ ${u.code}: ${u.message}`);
   for (const n of gate.notCounted) printLine(`  - not counted: approval ${n.approvalId?.slice(0, 12) ?? '?'} (${n.code}): ${n.reason}`);
 }
@@ -75,10 +79,14 @@ export function registerDeploy(program: Command): void {
             const model = resolveModel(db, o.model);
             const policyFile = o.policy !== undefined ? { policyFile: o.policy } : {};
             if (o.dryRun) {
-              const gate = checkGate(db, o.state, model, { ...policyFile, stage: stage === 'canary' ? 'canary' : 'production' });
-              if (o.json) printJson({ ok: gate.ok, name: model.name, version: model.version, stage, gate, state: getDeploymentState(db, model.name) });
-              else printGate(gate);
-              return gate.ok ? 0 : 1;
+              // The same checks as the deploy itself (planDeployment), without writing or auditing.
+              const plan = planDeployment(db, o.state, { version: model.version, stage, ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
+              const ok = plan.gate === null || plan.gate.ok;
+              if (o.json) printJson({ ok, name: model.name, version: model.version, stage, gate: plan.gate, state: plan.state });
+              else if (plan.gate) printGate(plan.gate);
+              else printLine(`gate: none for ${stage} (a shadow scores beside production; its answers are not returned)`);
+              if (!o.json) printLine(ok ? `would deploy ${model.version.slice(0, 12)} to ${stage}${plan.percent !== null ? ` at ${plan.percent}%` : ''}` : `would refuse (TESSERA_ERR_DEPLOY_GATE: ${plan.gate?.unmet.map((u) => u.code).join(', ') ?? 'gate'}): ${model.version.slice(0, 12)} stays ${plan.from}`);
+              return ok ? 0 : 1;
             }
             const who = attributeTo(db, o.key);
             const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: who.actor, attest: who.attest, ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
@@ -89,7 +97,7 @@ export function registerDeploy(program: Command): void {
                 const s = out.state;
                 printLine(`${out.name}: ${out.version.slice(0, 12)} is now ${out.stage}${out.stage === 'canary' ? ` at ${s.canaryPercent ?? 0}%` : ''}`);
                 printLine(`  production ${s.production?.slice(0, 12) ?? '-'}; canary ${s.canary ? `${s.canary.slice(0, 12)} (${s.canaryPercent}%)` : '-'}; shadow ${s.shadow?.slice(0, 12) ?? '-'}`);
-              } else printLine(`refused: ${out.version.slice(0, 12)} stays ${out.stage}`);
+              } else printLine(`refused (TESSERA_ERR_DEPLOY_GATE: ${out.gate?.unmet.map((u) => u.code).join(', ') ?? 'gate'}): ${out.version.slice(0, 12)} stays ${out.stage}`);
             }
             return out.ok ? 0 : 1;
           },

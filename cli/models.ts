@@ -147,6 +147,12 @@ export function registerModels(program: Command): void {
           printLine(`  fairness: ${fairnessVerdict}${l.fairness ? ` (report ${l.fairness.reportHash})` : ''}`);
           const cc = l.contractChecks;
           printLine(`  contract checks: ${cc === null ? 'not recorded' : `${cc.passed ? 'passed' : 'FAILED'}${cc.checked !== undefined ? ` — ${cc.checked} checked, ${cc.passedChecks ?? 0} passed, ${cc.declined ?? 0} declined` : ''}; ${cc.summary}`}`);
+          const pf = l.performance;
+          printLine(`  held-out performance: ${pf === undefined ? 'not recorded' : `accuracy ${num(pf.model.accuracy)}, loss ${num(pf.model.loss)}, Brier ${num(pf.model.brier)} on ${pf.examples} examples from ${pf.clients} clients (round ${pf.round})`}`);
+          if (pf !== undefined) {
+            const b = pf.baselines;
+            printLine(`    baselines on the same examples: majority class ${b.majority.class} accuracy ${num(b.majority.accuracy)}; class prior loss ${num(b.prior.loss)}, Brier ${num(b.prior.brier)}; previous production ${b.previousProduction === null ? '-' : `${b.previousProduction.version.slice(0, 12)} accuracy ${num(b.previousProduction.accuracy)}, loss ${num(b.previousProduction.loss)}, Brier ${num(b.previousProduction.brier)}`}`);
+          }
           for (const f of listDeploymentFlags(db, m.name).filter((x) => x.version === m.version)) printLine(`  FLAGGED at ${f.at}: ${f.reason}`);
           for (const p of modelIntegrityProblems(db, m.version)) printLine(`  INTEGRITY: ${p}`);
           printLine(`  code ${l.code.version}${l.code.gitCommit ? ` @ ${l.code.gitCommit}` : ''}; TensorFlow.js ${l.runtime.tfjsVersion} (${l.runtime.tfjsBackend}); Node ${l.runtime.node}`);
@@ -176,4 +182,8 @@ export function registerModels(program: Command): void {
         }),
       ),
     );
+}
+
+function num(x: number): string {
+  return Number(x.toPrecision(4)).toString();
 }

@@ -191,9 +191,9 @@ export class ClientNode {
     const data = local.heldOut ?? local.train;
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
-    const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n) };
+    const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), brierSum: r.brierSum, labelCounts: [...r.labelCounts] };
     if (task.job.secagg.enabled && this.options.secure) {
-      // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, ...counts].
+      // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, Brier, ...label counts, ...counts].
       const counts = evaluationInput({ ...sums, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined });
       this.options.secure.begin(task, { counts, weight: data.n }, (m) => this.send(m));
       return;

@@ -30,7 +30,7 @@ import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
 import { driftKeysInVector } from '../governance/contract/drift-extension.ts';
 import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
-import { encodeEvaluationInput, EVALUATION_HEADER, evaluationPlanForJob } from '../privacy/secagg/evaluation-input.ts';
+import { encodeEvaluationInput, evaluationPlanForJob, evaluationPrefixLength } from '../privacy/secagg/evaluation-input.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
 export interface SecureAggregationOptions {
@@ -194,8 +194,9 @@ export class SecureAggregation implements SecureSubmission {
  */
 function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: number, rng: RandomSource): { clients: number; k: number; t: number; dim: number; encoded: Uint32Array } {
   if (task.type === 'evaluate') {
-    if (input.counts === undefined || input.counts.length < EVALUATION_HEADER) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, ...counts]');
-    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - EVALUATION_HEADER);
+    const prefix = evaluationPrefixLength(task.job);
+    if (input.counts === undefined || input.counts.length < prefix) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, Brier, ...label counts, ...fairness counts]');
+    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - prefix);
     return { ...plan, encoded: encodeEvaluationInput(input.counts, plan) };
   }
   if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure training round needs the update; integer counts are sent by federated evaluation');

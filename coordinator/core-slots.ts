@@ -11,7 +11,17 @@ export const CLIPPING_SLOT = defineSlot('clippedFraction', 'round-loop', z.numbe
 export const FEDERATED_EVALUATION_SLOT = defineSlot(
   'federatedEvaluation',
   'round-loop',
-  z.object({ loss: z.number(), accuracy: z.number(), examples: z.number().int().min(0), clients: z.number().int().min(0) }),
+  z.object({
+    loss: z.number(),
+    accuracy: z.number(),
+    examples: z.number().int().min(0),
+    clients: z.number().int().min(0),
+    // The performance evidence's inputs (governance/registry/performance.ts); absent in records from before them.
+    brier: z.number().min(0).optional(),
+    labelCounts: z.array(z.number().int().min(0)).optional(),
+    // The production version when the job started, evaluated on the same held-out splits (job-runner.ts).
+    previousProduction: z.object({ version: z.string(), accuracy: z.number(), loss: z.number(), brier: z.number() }).optional(),
+  }),
 );
 
 export type RoundFederatedEvaluation = SlotValue<typeof FEDERATED_EVALUATION_SLOT>;

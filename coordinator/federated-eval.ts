@@ -24,6 +24,12 @@ export interface FederatedEvaluation {
   readonly examples: number;
   readonly clients: number;
   /**
+   * Mean multi-class Brier score and the examples per true label, when every evaluating client sent them
+   * (the lineage's calibration and majority-baseline evidence; absent otherwise, never partial).
+   */
+  readonly brier?: number;
+  readonly labelCounts?: readonly number[];
+  /**
    * Element-wise sum of the clients' fairness count vectors (when the job asks for fairness). Under secure
    * aggregation it is the unmasked sum (its modulus exceeds maxCellValue(layout, n·W): evaluation-input.ts).
    */
@@ -66,6 +72,7 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
   let examples = 0;
   let clients = 0;
   const counts: Uint32Array[] = [];
+  const performance: Array<{ brierSum: number; labelCounts: readonly number[] }> = [];
   for (const r of replies) {
     if (r.status !== 'fulfilled' || r.value.type !== 'evaluate-result') continue;
     lossSum += r.value.lossSum;
@@ -73,9 +80,22 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
     examples += r.value.examples;
     clients++;
     if (r.value.fairnessCounts) counts.push(decodeUint32(r.value.fairnessCounts));
+    if (r.value.brierSum !== undefined && r.value.labelCounts !== undefined) performance.push({ brierSum: r.value.brierSum, labelCounts: r.value.labelCounts });
   }
   if (examples === 0) return null;
-  return { loss: lossSum / examples, accuracy: correct / examples, examples, clients, ...summedCounts(counts, clients) };
+  return { loss: lossSum / examples, accuracy: correct / examples, examples, clients, ...summedPerformance(performance, clients, examples, spec.model.classes), ...summedCounts(counts, clients) };
+}
+
+/**
+ * The pooled Brier score and label counts: only when every answering client sent them, one count per class of
+ * the job's model, adding up to the examples evaluated — else none (a baseline over part of the held-out data
+ * would be compared with accuracy over all of it).
+ */
+function summedPerformance(parts: ReadonlyArray<{ brierSum: number; labelCounts: readonly number[] }>, clients: number, examples: number, classes: number): { brier?: number; labelCounts?: number[] } {
+  if (parts.length !== clients || parts.some((p) => p.labelCounts.length !== classes)) return {};
+  const labelCounts = Array.from({ length: classes }, (_, c) => parts.reduce((a, p) => a + (p.labelCounts[c] ?? 0), 0));
+  if (labelCounts.reduce((a, b) => a + b, 0) !== examples) return {};
+  return { brier: parts.reduce((a, p) => a + p.brierSum, 0) / examples, labelCounts };
 }
 
 /**

@@ -90,7 +90,16 @@ export interface RunJobOptions {
    * the end when there is no central evaluator, or always when this is set (fairness needs the clients'
    * subgroup counts); its figures are merged into the round record.
    */
-  readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => RoundSlots; readonly protocol?: EvaluationProtocol };
+  readonly federatedEvaluation?: {
+    readonly always: boolean;
+    readonly after?: (round: number, evaluation: FederatedEvaluation) => RoundSlots;
+    readonly protocol?: EvaluationProtocol;
+    /**
+     * The production version of this model when the job started (same architecture), evaluated on the same
+     * held-out splits in every federated evaluation: the lineage's previous-production baseline (issue 13 §6).
+     */
+    readonly baseline?: { readonly version: string; readonly weights: Float32Array } | null;
+  };
   /** How long to wait for `minClients` to connect before each round. */
   readonly waitForClientsMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
@@ -261,8 +270,35 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   options.logger.info({ job: options.jobId, round, stage: 'evaluation' }, 'evaluation dispatched');
   const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights, logger: options.logger.child({ job: options.jobId, round }), protocol: options.federatedEvaluation?.protocol });
   if (e === null) return central;
-  const extra: RoundSlots = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
+  const previousProduction = await evaluateBaseline(options, round, clients, e);
+  const extra: RoundSlots = {
+    ...(central?.extra ?? {}),
+    federatedEvaluation: {
+      loss: e.loss,
+      accuracy: e.accuracy,
+      examples: e.examples,
+      clients: e.clients,
+      ...(e.brier !== undefined && e.labelCounts !== undefined ? { brier: e.brier, labelCounts: [...e.labelCounts] } : {}),
+      ...(previousProduction !== null ? { previousProduction } : {}),
+    },
+    ...(options.federatedEvaluation?.after?.(round, e) ?? {}),
+  };
   return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };
+}
+
+/**
+ * The previous production version evaluated the same way on the same clients' held-out splits. Its figures
+ * count only when the same clients answered with the same examples (else they are about other data: none).
+ */
+async function evaluateBaseline(options: RunJobOptions, round: number, clients: readonly ConnectedClient[], model: FederatedEvaluation): Promise<{ version: string; accuracy: number; loss: number; brier: number } | null> {
+  const baseline = options.federatedEvaluation?.baseline;
+  if (!baseline) return null;
+  const b = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights: baseline.weights, logger: options.logger.child({ job: options.jobId, round, baseline: baseline.version }), protocol: options.federatedEvaluation?.protocol });
+  if (b === null || b.brier === undefined || b.examples !== model.examples || b.clients !== model.clients) {
+    options.logger.warn({ job: options.jobId, round, baseline: baseline.version }, 'the previous production version could not be evaluated on the same held-out data: no previous-production baseline this round');
+    return null;
+  }
+  return { version: baseline.version, accuracy: b.accuracy, loss: b.loss, brier: Math.min(2, b.brier) };
 }
 
 /**

@@ -2,7 +2,7 @@
  * Federated evaluation under secure aggregation (issue 5: "counts are summed across clients — through secure
  * aggregation when it is on: they are integer vectors"). Each evaluating client answers its EvaluateTask with
  * its first SecAgg+ message; its secure input is the integer vector [examples, correct, round(1000·lossSum),
- * ...fairnessCounts] (privacy/secagg/evaluation-input.ts), and the coordinator unmasks only the exact sum of
+ * round(1000·brierSum), ...labelCounts, ...fairnessCounts] (privacy/secagg/evaluation-input.ts), and the coordinator unmasks only the exact sum of
  * the survivors' vectors — never one client's counts, loss or accuracy. The result has the same
  * `FederatedEvaluation` shape as the plain path, so the fairness feature downstream is unchanged.
  *
@@ -100,6 +100,8 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     accuracy: summed.correct / summed.examples,
     examples: summed.examples,
     clients: result.survivors.length,
+    // Exact sums of every survivor's label counts and Brier sum (the same vector; nothing partial is possible).
+    ...(summed.labelCounts.reduce((a, b) => a + b, 0) === summed.examples ? { brier: summed.brierSum / summed.examples, labelCounts: summed.labelCounts } : {}),
     ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
   };
 }

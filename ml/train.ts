@@ -35,6 +35,13 @@ export interface EvalResult {
   /** Mean cross-entropy (natural log) over the examples, without regularisation penalties. */
   readonly loss: number;
   readonly accuracy: number;
+  /**
+   * Σ over examples of the multi-class Brier score Σ_c (p_c − 1[c = y])² (Brier 1950, Monthly Weather Review
+   * 78(1); range [0, 2] per example): a sum, so federated evaluation can add it across clients like the loss.
+   */
+  readonly brierSum: number;
+  /** Examples per true label (index = class): what the majority-class baseline is computed from. */
+  readonly labelCounts: readonly number[];
 }
 
 /** Probabilities are clipped away from 0 before the log, as Keras does (epsilon 1e-7). */
@@ -140,6 +147,8 @@ export function evaluate(model: tf.LayersModel, examples: Examples, opts: { batc
   const k = examples.classes;
   let lossSum = 0;
   let correct = 0;
+  let brierSum = 0;
+  const labelCounts = new Array<number>(k).fill(0);
   predictBatches(model, examples.x, examples.n, opts.batchSize ?? 512, (probs, start, rows) => {
     for (let i = 0; i < rows; i++) {
       const label = examples.y[start + i] ?? 0;
@@ -147,9 +156,11 @@ export function evaluate(model: tf.LayersModel, examples: Examples, opts: { batc
       for (let c = 1; c < k; c++) if ((probs[i * k + c] ?? 0) > (probs[i * k + best] ?? 0)) best = c;
       if (best === label) correct++;
       lossSum -= Math.log(Math.max(probs[i * k + label] ?? 0, EPSILON));
+      for (let c = 0; c < k; c++) brierSum += ((probs[i * k + c] ?? 0) - (c === label ? 1 : 0)) ** 2;
+      labelCounts[label] = (labelCounts[label] ?? 0) + 1;
     }
   });
-  return { loss: lossSum / examples.n, accuracy: correct / examples.n };
+  return { loss: lossSum / examples.n, accuracy: correct / examples.n, brierSum, labelCounts };
 }
 
 /** Class probabilities for `n` rows of row-major features: n × classes, row-major. */

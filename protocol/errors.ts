@@ -86,6 +86,9 @@ export const ERROR_CODES = {
   TESSERA_ERR_RATE_LIMITED: 'Too many requests, or too many failed authentication attempts, from one address within the window (HTTP 429; a socket handshake is refused); retry after the time the answer names.',
   TESSERA_ERR_ROUTE_UNDECLARED: 'An HTTP route under /v1 was registered without declaring who may call it (roles or public) and the schema of its success response; a programming error, refused when the coordinator starts.',
   TESSERA_ERR_RESPONSE_INVALID: 'A response did not match the schema its route declares and was not sent (HTTP 500); a bug.',
+  // Signed consent (issue 12 §6, governance/consent/signed.ts) — gov2 area.
+  TESSERA_ERR_CONSENT_UNSIGNED: "A consent record has no valid signature by the organisation's roster key (RFC 8785 + Ed25519): refused outside simulations (forged, signed by another organisation's key, or terms edited after signing).",
+  TESSERA_ERR_CONSENT_REPLAY: "A signed consent cannot be recorded: it has expired, was recorded before, or is not newer than the organisation's latest recorded grant or withdrawal for that data set.",
   // Durable jobs (issue 14 resume).
   TESSERA_ERR_FRESH_REFUSED: "`--fresh` was refused: the job has privacy-ledger charges, which a fresh start would leave unaccounted; resume it instead.",
   // Secure extensions: feature data inside the secure sum (issue 21 §3).

@@ -155,6 +155,13 @@ export const EvaluateResult = z.object({
   /** Sum of per-example losses and the number correct, so the coordinator can form exact weighted means. */
   lossSum: z.number(),
   correct: z.number().int().min(0),
+  /**
+   * Σ of the per-example multi-class Brier scores and the examples per true label (index = class): the
+   * calibration and majority-baseline evidence of the model's lineage (governance/registry/performance.ts).
+   * Optional on the wire for older clients; an evaluation without them from any client gives no baseline.
+   */
+  brierSum: z.number().min(0).optional(),
+  labelCounts: z.array(z.number().int().min(0)).max(100_000).optional(),
   /** Per-subgroup confusion and calibration counts (governance/fairness layout), when the job asks for fairness. */
   fairnessCounts: Uint32Tensor.optional(),
 });

@@ -6,6 +6,7 @@ import { canonicalHash } from '../lib/canonical-json.ts';
 import { seededRandom } from '../privacy/random.ts';
 import type { ModelSpec } from '../protocol/job/model.ts';
 import type { LineageInput } from '../governance/registry/lineage.ts';
+import { performanceEvidence } from '../governance/registry/performance.ts';
 import type { Db } from '../governance/state/database.ts';
 import { toBase64, type Ed25519KeyPair } from '../governance/identity/ed25519.ts';
 import { personIdOf } from '../governance/identity/approvers.ts';
@@ -44,6 +45,16 @@ export function fixtureFairnessReport(passed: boolean): Record<string, unknown> 
   };
 }
 
+/**
+ * Held-out performance evidence as the federated evaluation records it (governance/registry/performance.ts):
+ * 200 examples, 110 of class 1, so the majority-class baseline is 0.55.
+ */
+export function fixturePerformance(accuracy: number): NonNullable<LineageInput['performance']> {
+  const evidence = performanceEvidence({ round: 3, examples: 200, clients: 4, accuracy, loss: 0.5, brier: 0.35, labelCounts: [90, 110] });
+  if (evidence === null) throw new Error('fixturePerformance: no evidence');
+  return evidence;
+}
+
 export function fixtureLineage(overrides: Partial<LineageInput> = {}): LineageInput {
   return {
     jobId: 'job-heart-1',
@@ -61,6 +72,7 @@ export function fixtureLineage(overrides: Partial<LineageInput> = {}): LineageIn
     privacy: { epsilon: 2.5, delta: 1e-5, placement: 'distributed', accountant: 'rdp', unit: 'organisation' },
     fairness: { report: fixtureFairnessReport(true) },
     contractChecks: { passed: true, violations: 0, summary: '' },
+    performance: fixturePerformance(0.79),
     metrics: { accuracy: 0.79 },
     ...overrides,
   };

@@ -130,15 +130,18 @@ describe('federated evaluation through secure aggregation over sockets (Adult, 6
       expect(groupSize(decoded.overall)).toBe(union.n);
       expect(last?.accuracy).toBe((decoded.overall.tp + decoded.overall.tn) / union.n);
       // The loss travels in thousandths per client: at most 6 · 0.0005 off the central loss sum.
-      const centralLoss = evaluate(model, union).loss;
-      expect(Math.abs((last?.loss ?? 0) - centralLoss) * union.n).toBeLessThanOrEqual(CLIENTS * 0.0005 + 1e-6);
+      const centralEval = evaluate(model, union);
+      expect(Math.abs((last?.loss ?? 0) - centralEval.loss) * union.n).toBeLessThanOrEqual(CLIENTS * 0.0005 + 1e-6);
+      // The performance evidence: label counts exact, the Brier sum in thousandths per client.
+      expect(last?.labelCounts).toEqual(centralEval.labelCounts);
+      expect(Math.abs((last?.brier ?? 0) * union.n - centralEval.brierSum)).toBeLessThanOrEqual(CLIENTS * 0.0005 + 1e-6);
     } finally {
       model.dispose();
     }
     for (const r of secure.sim.result.rounds) {
       expect(slotOf(r, 'fairness').ok).toBe(true);
-      // 3 header cells + the sex, race, sex×race count layout; every client's vector is in the sum.
-      expect(r.extra.secaggEvaluation).toMatchObject({ clients: CLIENTS, survivors: CLIENTS, dim: 3 + layout.length });
+      // 4 header cells, 2 label counts, then the sex, race, sex×race count layout; every client's vector is in the sum.
+      expect(r.extra.secaggEvaluation).toMatchObject({ clients: CLIENTS, survivors: CLIENTS, dim: 4 + 2 + layout.length });
     }
   });
 
@@ -182,10 +185,10 @@ describe('the secure evaluation protocol with light clients (real sockets, real 
     secagg: { enabled: true, maxExamplesPerClient: 1000 },
   });
   const vectors = [
-    { examples: 100, correct: 80, lossSum: 41.2345 },
-    { examples: 250, correct: 200, lossSum: 99.9 },
-    { examples: 1000, correct: 0, lossSum: 16118 },
-    { examples: 7, correct: 7, lossSum: 0.0004 },
+    { examples: 100, correct: 80, lossSum: 41.2345, brierSum: 30.5, labelCounts: [60, 40] },
+    { examples: 250, correct: 200, lossSum: 99.9, brierSum: 70.25, labelCounts: [100, 150] },
+    { examples: 1000, correct: 0, lossSum: 16118, brierSum: 2000, labelCounts: [1000, 0] },
+    { examples: 7, correct: 7, lossSum: 0.0004, brierSum: 0.001, labelCounts: [3, 4] },
   ];
   let server: CoordinatorServer;
   const transports: ClientTransport[] = [];
@@ -227,7 +230,10 @@ describe('the secure evaluation protocol with light clients (real sockets, real 
     expect(e?.fairnessCounts).toBeUndefined();
     // Σ round(1000·lossSum) = 41235 + 99900 + 16118000 + 0.
     expect(e?.loss).toBeCloseTo(16259.135 / 1357, 12);
-    expect([...(reports[0]?.sum ?? [])]).toEqual([1357, 287, 16_259_135]);
+    // Σ round(1000·brierSum) = 30500 + 70250 + 2000000 + 1; label counts [1163, 194] add up to the examples.
+    expect([...(reports[0]?.sum ?? [])]).toEqual([1357, 287, 16_259_135, 2_100_751, 1163, 194]);
+    expect(e?.brier).toBeCloseTo(2100.751 / 1357, 12);
+    expect(e?.labelCounts).toEqual([1163, 194]);
   }, 20_000);
 
   it('one client declines, so 3 < minClients = 4 masked inputs: aborts before any share is revealed, no figures', async () => {

@@ -13,7 +13,7 @@ import { jobRecordFeature } from './job-record.ts';
 import { fairnessFeature } from './fairness.ts';
 import { consentFeature } from './consent.ts';
 import { auditFeature } from './audit.ts';
-import { registryFeature } from './registry.ts';
+import { productionBaseline, registryFeature } from './registry.ts';
 import { dpFeature } from './dp.ts';
 import { secAggFeature } from './secagg.ts';
 import { roundMetricsFeature } from './round-metrics.ts';
@@ -56,6 +56,12 @@ export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFact
     hooks: composed.hooks,
     strategy: composed.wrapStrategy(base),
     protocol: composed.protocol ?? plainTrainingProtocol(composed.weighting),
-    federatedEvaluation: { always: ctx.spec.fairness.enabled, after: composed.afterEvaluation, ...(composed.evaluationProtocol ? { protocol: composed.evaluationProtocol } : {}) },
+    federatedEvaluation: {
+      always: ctx.spec.fairness.enabled,
+      after: composed.afterEvaluation,
+      ...(composed.evaluationProtocol ? { protocol: composed.evaluationProtocol } : {}),
+      // With state: the production version of this model, evaluated beside the job's own (its lineage's baseline).
+      ...(ctx.db && ctx.stateDir !== undefined ? { baseline: productionBaseline(ctx.db, ctx.stateDir, ctx.spec, ctx.logger) } : {}),
+    },
   };
 }

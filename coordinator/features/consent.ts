@@ -8,6 +8,9 @@
  * When it applies: the coordinator keeps state (a database) and the job spec's `consent.required` is true —
  * the default for job files run by `tessera coordinator`; the built-in simulation job sets it false unless the
  * user's `--job` file says otherwise. Client nodes enforce their own local copy whatever the coordinator does.
+ * With a consortium roster (every `tessera coordinator`), a record counts only when the organisation signed it
+ * with its roster key and the stored terms are the signed ones (governance/consent/signed.ts); an unsigned,
+ * forged or edited record excludes the organisation with CONSENT_UNSIGNED.
  */
 import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
 import { appendAudit } from '../../governance/audit/log.ts';
@@ -34,7 +37,7 @@ export const consentFeature: FeatureFactory = (ctx) => {
     provides: ['consent-eligibility'],
     hooks: {
       eligible(clients, round) {
-        const e = eligibleOrganisations(db, { purpose: spec.purpose, at: new Date(), epsilonNeeded, dataset: spec.data.dataset });
+        const e = eligibleOrganisations(db, { purpose: spec.purpose, at: new Date(), epsilonNeeded, dataset: spec.data.dataset, ...(ctx.consentRoster ? { roster: ctx.consentRoster } : {}) });
         const allowed = new Set(e.eligible);
         const why = new Map(e.excluded.map((x) => [x.organisation, x]));
         const eligible = clients.filter((c) => allowed.has(c.orgId));

@@ -22,6 +22,7 @@ import type { Strategy } from '../strategy.ts';
 import type { Capability } from './capabilities.ts';
 import { orderFeatures } from './feature-order.ts';
 import type { JobOutcomes } from './job-outcomes.ts';
+import type { ClientRoster } from '../../governance/identity/client-roster.ts';
 
 export interface FeatureContext {
   readonly jobId: string;
@@ -33,6 +34,11 @@ export interface FeatureContext {
   /** Randomness for mechanisms run on the coordinator (central noise): a CSPRNG unless a simulation says otherwise. */
   readonly rng: RandomSource;
   readonly metrics?: Metrics;
+  /**
+   * The consortium roster (`tessera coordinator --roster`): consent then counts only when signed by the
+   * organisation's roster key (issue 12 §6). Absent in simulations, where operator-entered consent is accepted.
+   */
+  readonly consentRoster?: ClientRoster;
   /** What features hand back to whoever ran the job (the model registration); made by `assembleJob`. */
   readonly outcomes?: JobOutcomes;
   /**

@@ -4,18 +4,24 @@
  * a registry row with the lineage, and the `model.registered` audit entry. The lineage is read from what the
  * job recorded: the job-spec hash, the data-contract hash, the organisations of each round, the privacy
  * spent (the DP feature's `privacy` slot of the last round), the fairness report (the `fairness` slot of the
- * last evaluated round), the contract-check evidence and the final figures.
+ * last evaluated round), the contract-check evidence, the performance evidence (the last federated evaluation
+ * with its baselines) and the final figures.
  *
  * `registerModel` is asynchronous (it writes tfjs artifacts) and must not run inside the round-commit
  * transaction, so `onJobEnd` starts it and hands the promise to the job's `JobOutcomes` (job-outcomes.ts); the
  * caller that ran the job awaits `assembled.outcomes.registration()` before closing the database.
  */
 import { checkpointAudit } from '../../governance/audit/log.ts';
-import { canonicalHash } from '../../lib/canonical-json.ts';
+import type { Logger } from 'pino';
+import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
+import { getDeploymentState } from '../../governance/deploy/deployments.ts';
+import { loadModelArtifact } from '../../governance/registry/artifacts.ts';
+import type { Db } from '../../governance/state/database.ts';
 import type { LineageInput } from '../../governance/registry/lineage.ts';
 import { registerModel } from '../../governance/registry/registry.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
 import { contractEvidenceFromRounds } from '../../governance/registry/contract-evidence.ts';
+import { performanceEvidence } from '../../governance/registry/performance.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobResult } from '../round-records.ts';
@@ -46,6 +52,10 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     };
   }
   const fairness = lastRoundFairness(rounds);
+  // The last federated evaluation on the clients' held-out splits, with its baselines (issue 13 §6).
+  const evaluated = [...rounds].reverse().find((r) => r.extra.federatedEvaluation !== undefined);
+  const fe = evaluated?.extra.federatedEvaluation;
+  const performance = evaluated && fe ? performanceEvidence({ round: evaluated.round, ...fe, previousProduction: fe.previousProduction ?? null }) : null;
   return {
     jobId,
     jobName: spec.name,
@@ -61,8 +71,30 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     contractChecks: spec.data.contractHash === undefined
       ? null
       : contractEvidenceFromRounds(rounds.map((r) => ({ round: r.round, participants: r.participants, contractDeclines: r.declined.filter((d) => d.code === CONTRACT_DECLINE_CODE || d.code === 'TESSERA_ERR_CONTRACT_MISMATCH').length }))),
+    ...(performance !== null ? { performance } : {}),
     metrics: { accuracy: result.final.accuracy, loss: result.final.loss },
   };
+}
+
+/**
+ * The current production version of the job's model (registered under the job's name), when its artifacts
+ * verify and its architecture is the job's: the previous-production baseline the job evaluates beside its own
+ * model on the same held-out splits. Null when there is none; a broken or different one is logged and skipped.
+ */
+export function productionBaseline(db: Db, stateDir: string, spec: JobSpec, logger: Logger): { version: string; weights: Float32Array } | null {
+  const version = getDeploymentState(db, spec.name).production;
+  if (version === null) return null;
+  try {
+    const artifact = loadModelArtifact(stateDir, version);
+    if (canonicalJson(artifact.modelSpec) !== canonicalJson(spec.model)) {
+      logger.warn({ baseline: version }, 'the production version has another architecture than this job: no previous-production baseline');
+      return null;
+    }
+    return { version, weights: artifact.weights };
+  } catch (e) {
+    logger.warn({ baseline: version, code: e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL' }, `the production version's artifacts cannot be read: no previous-production baseline (${String(e)})`);
+    return null;
+  }
 }
 
 export const registryFeature: FeatureFactory = (ctx) => {

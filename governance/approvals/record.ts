@@ -1,6 +1,6 @@
 /**
  * Signed approval records (issue 6 §3). A record states, over RFC 8785 canonical JSON, which model (version
- * and lineage hash) the signer approved or rejected, the privacy and fairness evidence they saw (hashes and
+ * and lineage hash) the signer approved or rejected, the privacy, fairness and performance evidence they saw (hashes and
  * headline numbers), their role, key id, and when the decision was issued and expires; an Ed25519 signature
  * covers exactly those bytes. Pure: building, signing and verifying need no storage.
  */
@@ -48,6 +48,22 @@ export const ApprovalEvidence = z.object({
   contractChecks: z
     .object({ passed: z.boolean(), violations: z.number().int().min(0), checked: z.number().int().min(0).optional(), passedChecks: z.number().int().min(0).optional(), declined: z.number().int().min(0).optional() })
     .nullable(),
+  /**
+   * Held-out performance and its baselines (governance/registry/performance.ts): the canonical hash of the
+   * lineage's performance section and its headline figures. Absent when the lineage has none (older models),
+   * so records signed before it still match their evidence.
+   */
+  performance: z
+    .object({
+      hash: Hex64,
+      examples: z.number().int().min(1),
+      accuracy: z.number(),
+      loss: z.number(),
+      brier: z.number(),
+      majorityAccuracy: z.number(),
+      previousProduction: z.object({ version: Hex64, accuracy: z.number(), loss: z.number(), brier: z.number() }).nullable(),
+    })
+    .optional(),
 });
 export type ApprovalEvidence = z.infer<typeof ApprovalEvidence>;
 
@@ -93,6 +109,21 @@ export function evidenceFor(model: RegisteredModel): ApprovalEvidence {
       ? null
       : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report) },
     contractChecks: lineage.contractChecks === null ? null : contractHeadline(lineage.contractChecks),
+    ...(lineage.performance !== undefined ? { performance: performanceHeadline(lineage.performance) } : {}),
+  };
+}
+
+/** What approvers sign about held-out performance: the section's hash and the figures they compare. */
+function performanceHeadline(p: NonNullable<RegisteredModel['lineage']['performance']>): NonNullable<ApprovalEvidence['performance']> {
+  const prev = p.baselines.previousProduction;
+  return {
+    hash: canonicalHash(p),
+    examples: p.examples,
+    accuracy: p.model.accuracy,
+    loss: p.model.loss,
+    brier: p.model.brier,
+    majorityAccuracy: p.baselines.majority.accuracy,
+    previousProduction: prev === null ? null : { version: prev.version, accuracy: prev.accuracy, loss: prev.loss, brier: prev.brier },
   };
 }
 

@@ -9,9 +9,10 @@
 import { userInfo } from 'node:os';
 import { canonicalJson } from '../../lib/canonical-json.ts';
 import type { Db } from '../state/database.ts';
-import { decodeKeyText, signDetached, toBase64, verifyDetached } from '../identity/ed25519.ts';
+import { decodeKeyText, keyIdOf, signDetached, toBase64, verifyDetached } from '../identity/ed25519.ts';
 import { readPrivateKeyFile } from '../identity/key-file.ts';
 import { trustedApprovers } from '../identity/registry-store.ts';
+import type { AuditEntry } from './chain.ts';
 
 export const ATTESTATION_TYPE = 'tessera.audit-attestation/v1';
 
@@ -63,4 +64,31 @@ export function attributeTo(db: Db, keyFile: string | undefined): Attributed {
 export function verifyAttestation(a: Attestation, action: string, subject: string, details: Record<string, unknown>, time: string): boolean {
   const key = decodeKeyText(a.publicKey, 32);
   return key !== undefined && verifyDetached(message(action, subject, details, new Date(time)), new Uint8Array(Buffer.from(a.signature, 'base64')), key);
+}
+
+/**
+ * What an audit entry's attribution claims against what its attestation proves (issue 13 §6), for
+ * `audit verify`: an attestation must verify over this entry's own action, subject, details and time (a
+ * signature copied from another entry does not), its key id must be its key's, and the actor must name that
+ * key — and, for `person:` actors, the person the approver registry binds it to. An actor that claims a
+ * signed identity (`person:` or `key:`) without an attestation is a forgery. Null when consistent.
+ */
+export function attributionProblem(entry: AuditEntry, personOfKey: (keyId: string) => string | undefined): string | null {
+  const details = typeof entry.details === 'object' && entry.details !== null && !Array.isArray(entry.details) ? (entry.details as Record<string, unknown>) : null;
+  const raw = details?.['attestation'];
+  const claimsKey = /^(person:[^/]+\/|key:)([0-9a-f]{32})$/.exec(entry.actor);
+  if (raw === undefined) return claimsKey ? `entry ${entry.seq}: the actor '${entry.actor}' claims a signed identity but the entry carries no attestation` : null;
+  const a = raw as Partial<Attestation>;
+  if (a.type !== ATTESTATION_TYPE || typeof a.keyId !== 'string' || typeof a.publicKey !== 'string' || typeof a.signature !== 'string') return `entry ${entry.seq}: malformed attestation`;
+  const key = decodeKeyText(a.publicKey, 32);
+  if (key === undefined || keyIdOf(key) !== a.keyId) return `entry ${entry.seq}: the attestation's key id is not its public key's`;
+  const { attestation: _omit, ...rest } = details as Record<string, unknown>;
+  if (!verifyAttestation(a as Attestation, entry.action, entry.subject, rest, entry.time)) {
+    return `entry ${entry.seq}: the attestation by ${a.keyId} does not verify over this entry's action, subject, details and time (edited, or a signature replayed from another action)`;
+  }
+  if (!claimsKey || claimsKey[2] !== a.keyId) return `entry ${entry.seq}: the actor '${entry.actor}' is not the signer of its attestation (${a.keyId})`;
+  const person = personOfKey(a.keyId);
+  const claimed = entry.actor.startsWith('person:') ? entry.actor.slice('person:'.length).split('/')[0] : undefined;
+  if (claimed !== undefined && claimed !== person) return `entry ${entry.seq}: the actor names person '${claimed}', but key ${a.keyId} belongs to ${person === undefined ? 'no registered person' : `'${person}'`}`;
+  return null;
 }

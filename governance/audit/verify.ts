@@ -16,6 +16,8 @@ import { verifyAuditChain, type AuditCheckpoint, type AuditEntry, type AuditVeri
 import { readAuditCheckpoints, readAuditEntries } from './log.ts';
 import { checkAnchors, type WitnessedCheckpoint } from './anchor.ts';
 import { checkpointKeyLocation } from './checkpoint-key.ts';
+import { attributionProblem } from './attribution.ts';
+import { trustedApprovers } from '../identity/registry-store.ts';
 
 export interface VerifyOptions {
   /** The coordinator public key to trust; by default the configured checkpoint key's (checkpoint-key.ts). */
@@ -46,8 +48,11 @@ export function verifyAuditLog(db: Db, options: VerifyOptions = {}): StateVerifi
   const entries = readAuditEntries(db);
   const chain = verifyAuditChain(entries, readAuditCheckpoints(db), trustedKey ? { trustedKey } : {});
   const anchorFailures = checkAnchors(entries, options.anchors ?? [], trustedKey);
+  // Signed attributions (issue 13 §6): each attestation verifies over its own entry and names its actor.
+  const people = new Map(trustedApprovers(db).map((a) => [a.keyId, a.person]));
   const problems = [
     ...anchorFailures.map((f) => f.reason),
+    ...entries.map((e) => attributionProblem(e, (k) => people.get(k))).filter((p): p is string => p !== null),
     ...registryIntegrityProblems(db),
     ...[readRegistry(db).problem, recordedPolicy(db).problem].filter((p): p is string => p !== null),
   ];

@@ -8,8 +8,8 @@ import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
 import { ConsentTerms, consentCovers, type ConsentCode, type ConsentRecord } from './terms.ts';
-
-
+import { verifySignedConsent, type SignedConsent } from './signed.ts';
+import type { ClientRoster } from '../identity/client-roster.ts';
 
 interface Row {
   id: number;
@@ -22,6 +22,7 @@ interface Row {
   granted_at: string;
   revoked_at: string | null;
   revoked_reason: string | null;
+  signed: string | null;
 }
 
 function toRecord(r: Row): ConsentRecord {
@@ -85,6 +86,74 @@ export function grantConsent(db: Db, input: GrantInput): ConsentRecord {
   }).immediate();
 }
 
+/**
+ * Records a consent the organisation signed (issue 12 §6), after verifying it against the consortium roster
+ * (signed.ts) and refusing replays: an expired record, one already recorded, or one not issued after the
+ * organisation's latest recorded grant or withdrawal for the data set (so a withdrawn or superseded grant
+ * cannot be put back). The row keeps the signed record; eligibility re-verifies it on every read.
+ */
+export function recordSignedConsent(db: Db, raw: unknown, options: { roster: ClientRoster; actor: string; at?: Date }): ConsentRecord {
+  const check = verifySignedConsent(raw, options.roster);
+  if (!check.ok) throw new TesseraError('TESSERA_ERR_CONSENT_UNSIGNED', `Consent refused: ${check.reason}`);
+  const p = check.consent.payload;
+  const at = options.at ?? new Date();
+  if (Date.parse(p.expiresAt) <= at.getTime()) throw new TesseraError('TESSERA_ERR_CONSENT_REPLAY', `Consent refused: it expired at ${p.expiresAt}`);
+  return db.transaction(() => {
+    if (db.prepare('SELECT 1 FROM consents WHERE consent_id = ?').get(check.id) !== undefined) {
+      throw new TesseraError('TESSERA_ERR_CONSENT_REPLAY', `Consent refused: this signed record (${check.id.slice(0, 16)}…) was recorded before`);
+    }
+    const latest = db.prepare('SELECT * FROM consents WHERE organisation = ? AND dataset = ? ORDER BY id DESC LIMIT 1').get(p.organisation, p.dataset) as Row | undefined;
+    if (latest) {
+      const prior = latest.signed !== null ? (JSON.parse(latest.signed) as SignedConsent).payload.issuedAt : latest.granted_at;
+      const newest = Math.max(Date.parse(prior), latest.revoked_at !== null ? Date.parse(latest.revoked_at) : -Infinity);
+      if (!(Date.parse(p.issuedAt) > newest)) {
+        throw new TesseraError(
+          'TESSERA_ERR_CONSENT_REPLAY',
+          `Consent refused: issued at ${p.issuedAt}, not after ${p.organisation}'s latest ${latest.revoked_at !== null && Date.parse(latest.revoked_at) >= Date.parse(prior) ? `withdrawal (${latest.revoked_at})` : `grant (${prior})`} for ${p.dataset} — an old record replayed`,
+        );
+      }
+    }
+    db.prepare('INSERT INTO consents (organisation, dataset, purposes, expires_at, max_epsilon, retention_days, granted_at, signed, consent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      p.organisation,
+      p.dataset,
+      JSON.stringify(p.purposes),
+      p.expiresAt,
+      p.maxEpsilon,
+      p.retentionDays,
+      at.toISOString(),
+      JSON.stringify(check.consent),
+      check.id,
+    );
+    appendAudit(db, {
+      actor: options.actor,
+      action: AUDIT_ACTIONS.consentGranted,
+      subject: p.organisation,
+      details: { organisation: p.organisation, dataset: p.dataset, purposes: p.purposes, expiresAt: p.expiresAt, maxEpsilon: p.maxEpsilon, retentionDays: p.retentionDays, signedBy: p.signer.clientId, consentId: check.id, issuedAt: p.issuedAt },
+      time: at,
+    });
+    return currentConsent(db, p.organisation, p.dataset) as ConsentRecord;
+  }).immediate();
+}
+
+/**
+ * Whether a stored row is backed by its organisation's signature under `roster`, with terms equal to the row's
+ * (an insider who edits `purposes` or `max_epsilon` in SQLite, or writes a row, is caught here).
+ */
+function signatureProblem(r: Row, roster: ClientRoster): string | null {
+  if (r.signed === null) return `the consent of '${r.organisation}' for ${r.dataset} was entered without the organisation's signature (TESSERA_ERR_CONSENT_UNSIGNED)`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(r.signed);
+  } catch {
+    return `the stored signed consent of '${r.organisation}' is not JSON`;
+  }
+  const check = verifySignedConsent(raw, roster);
+  if (!check.ok) return `the stored consent of '${r.organisation}' does not verify: ${check.reason}`;
+  const p = check.consent.payload;
+  const same = p.organisation === r.organisation && p.dataset === r.dataset && JSON.stringify(p.purposes) === r.purposes && p.expiresAt === r.expires_at && p.maxEpsilon === r.max_epsilon && p.retentionDays === r.retention_days;
+  return same ? null : `the stored terms of '${r.organisation}' for ${r.dataset} differ from what it signed (edited in storage)`;
+}
+
 /** Revokes the current consent of an organisation for one data set, or for all of them. */
 export function revokeConsent(db: Db, input: { organisation: string; dataset?: string; reason: string; actor: string; at?: Date }): ConsentRecord[] {
   const reason = input.reason.trim();
@@ -112,13 +181,16 @@ export function currentConsent(db: Db, organisation: string, dataset: string): C
 
 /** The current record per (organisation, data set), optionally for one organisation. */
 export function listConsents(db: Db, options: { organisation?: string } = {}): ConsentRecord[] {
-  const rows = db
+  return currentRows(db, options).map(toRecord);
+}
+
+function currentRows(db: Db, options: { organisation?: string } = {}): Row[] {
+  return db
     .prepare(
       `SELECT c.* FROM consents c JOIN (SELECT MAX(id) AS id FROM consents GROUP BY organisation, dataset) latest ON latest.id = c.id
        WHERE (? IS NULL OR c.organisation = ?) ORDER BY c.organisation, c.dataset`,
     )
     .all(options.organisation ?? null, options.organisation ?? null) as Row[];
-  return rows.map(toRecord);
 }
 
 export interface EligibilityQuery {
@@ -128,6 +200,11 @@ export interface EligibilityQuery {
   readonly epsilonNeeded: number;
   /** Only consent for this data set counts (a job's `data.dataset`); any data set when absent. */
   readonly dataset?: string;
+  /**
+   * The consortium roster: when given (every non-simulated coordinator), only consent signed by the
+   * organisation's roster key counts; unsigned or tampered records exclude with CONSENT_UNSIGNED.
+   */
+  readonly roster?: ClientRoster;
 }
 
 export interface Eligibility {
@@ -142,15 +219,19 @@ export interface Eligibility {
  * purpose and the job's ε at `at`. Organisations without any record are neither eligible nor listed.
  */
 export function eligibleOrganisations(db: Db, query: EligibilityQuery): Eligibility {
-  const byOrg = new Map<string, ConsentRecord[]>();
-  for (const c of listConsents(db)) {
+  const byOrg = new Map<string, Array<{ record: ConsentRecord; row: Row }>>();
+  for (const row of currentRows(db)) {
+    const c = toRecord(row);
     if (query.dataset !== undefined && c.dataset !== query.dataset) continue;
-    byOrg.set(c.organisation, [...(byOrg.get(c.organisation) ?? []), c]);
+    byOrg.set(c.organisation, [...(byOrg.get(c.organisation) ?? []), { record: c, row }]);
   }
   const eligible: string[] = [];
   const excluded: Eligibility['excluded'][number][] = [];
   for (const [organisation, records] of byOrg) {
-    const checks = records.map((r) => consentCovers(r, { purpose: query.purpose, epsilon: query.epsilonNeeded, at: query.at }));
+    const checks = records.map(({ record, row }): ReturnType<typeof consentCovers> => {
+      const unsigned = query.roster !== undefined ? signatureProblem(row, query.roster) : null;
+      return unsigned !== null ? { ok: false, code: 'CONSENT_UNSIGNED', reason: unsigned } : consentCovers(record, { purpose: query.purpose, epsilon: query.epsilonNeeded, at: query.at });
+    });
     const failed = checks.find((c): c is Extract<typeof c, { ok: false }> => !c.ok);
     if (checks.some((c) => c.ok)) eligible.push(organisation);
     else if (failed) excluded.push({ organisation, code: failed.code, reason: failed.reason });

@@ -29,7 +29,7 @@ export interface ConsentRecord extends ConsentTerms {
 }
 
 /** Stable decline codes; they travel in a client's decline message and in audit entries. */
-export type ConsentCode = 'CONSENT_MISSING' | 'CONSENT_MALFORMED' | 'CONSENT_REVOKED' | 'CONSENT_EXPIRED' | 'CONSENT_PURPOSE' | 'CONSENT_EPSILON';
+export type ConsentCode = 'CONSENT_MISSING' | 'CONSENT_MALFORMED' | 'CONSENT_REVOKED' | 'CONSENT_EXPIRED' | 'CONSENT_PURPOSE' | 'CONSENT_EPSILON' | 'CONSENT_UNSIGNED';
 
 export type ConsentCheck = { readonly ok: true } | { readonly ok: false; readonly code: ConsentCode; readonly reason: string };
 

@@ -188,6 +188,45 @@ export interface DeployOutcome {
   readonly state: DeploymentState;
 }
 
+/** What a deploy would do, checked without changing anything: the one path for `deploy` and `deploy --dry-run`. */
+export interface DeploymentPlan {
+  readonly model: RegisteredModel;
+  readonly state: DeploymentState;
+  readonly from: Stage;
+  readonly gate: (GateResult & { policySource: string }) | null;
+  readonly percent: number | null;
+}
+
+/**
+ * Every check a deploy makes, in the order it makes them, with no write: the stage transition, the
+ * production-first and canary-before-production rules, the gate (canary and production only) and the canary
+ * share. Throws on unusable input exactly as the deploy would; a refused gate is in `gate`. `--dry-run` once
+ * evaluated the production gate for any stage and skipped the transition rules, so it could say "refused"
+ * for a shadow deploy that needs no gate, or pass a production deploy the real one refuses (no canary first).
+ */
+export function planDeployment(db: Db, stateDir: string, input: Omit<DeployInput, 'actor' | 'attest'>): DeploymentPlan {
+  const now = input.now ?? new Date();
+  const model = getModel(db, input.version);
+  if (!model) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `No model version ${input.version} in the registry`);
+  const state = getDeploymentState(db, model.name);
+  const from = stageOf(state, model.version);
+  assertStageTransition(model.version, from, input.stage);
+  if (input.stage !== 'production' && state.production === null) {
+    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `'${model.name}' has no production version yet: deploy the first version straight to production; ${input.stage} is measured against production`);
+  }
+  if (input.stage === 'production' && state.production !== null && from !== 'canary') {
+    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Model ${model.version} must serve as canary before it replaces production version ${state.production} (deploy --stage canary first)`);
+  }
+  const gatedStage = input.stage === 'canary' || input.stage === 'production' ? input.stage : undefined;
+  const gate = gatedStage !== undefined && GATED_STAGES.has(gatedStage) ? checkGate(db, stateDir, model, { ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}), now, stage: gatedStage }) : null;
+  let percent: number | null = null;
+  if (input.stage === 'canary') {
+    percent = input.percent ?? resolvePolicy({ db, model, stateDir, ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) }).policy.canaryPercent;
+    if (!(percent > 0 && percent < 100)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--percent must be between 0 and 100 (exclusive), got ${percent}`);
+  }
+  return { model, state, from, gate, percent };
+}
+
 /**
  * Moves a version to shadow, canary or production. Canary and production need the gate to pass; a refused
  * attempt returns `ok: false` with the gate result (and is audited) instead of throwing, so the caller can
@@ -197,24 +236,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
   const now = input.now ?? new Date();
   const at = now.toISOString();
   return db.transaction((): DeployOutcome => {
-    const model = getModel(db, input.version);
-    if (!model) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `No model version ${input.version} in the registry`);
-    const state = getDeploymentState(db, model.name);
-    const from = stageOf(state, model.version);
-    assertStageTransition(model.version, from, input.stage);
-    if (input.stage !== 'production' && state.production === null) {
-      throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `'${model.name}' has no production version yet: deploy the first version straight to production; ${input.stage} is measured against production`);
-    }
-    if (input.stage === 'production' && state.production !== null && from !== 'canary') {
-      throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Model ${model.version} must serve as canary before it replaces production version ${state.production} (deploy --stage canary first)`);
-    }
-    const gatedStage = input.stage === 'canary' || input.stage === 'production' ? input.stage : undefined;
-    const gate = gatedStage !== undefined && GATED_STAGES.has(gatedStage) ? checkGate(db, stateDir, model, { ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}), now, stage: gatedStage }) : null;
-    let percent: number | null = null;
-    if (input.stage === 'canary') {
-      percent = input.percent ?? resolvePolicy({ db, model, stateDir, ...(input.policyFile !== undefined ? { policyFile: input.policyFile } : {}) }).policy.canaryPercent;
-      if (!(percent > 0 && percent < 100)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--percent must be between 0 and 100 (exclusive), got ${percent}`);
-    }
+    const { model, state, from, gate, percent } = planDeployment(db, stateDir, { ...input, now });
     const audit = (outcome: 'done' | 'refused', previous: string | null): void => {
       const details = {
           name: model.name,

@@ -16,6 +16,11 @@ export const POLICY_FLOOR = {
   requireFairnessPassed: true,
   requireContractChecksPassed: true,
   maxApprovalValidityDays: 365,
+  /**
+   * Held-out accuracy must beat the majority-class baseline by at least this (absolute); performance evidence
+   * is required. Strictly positive: a model no better than always answering the commonest label never deploys.
+   */
+  minAccuracyOverMajority: 0.01,
 } as const;
 
 function tightenRole(a: RoleRequirement, b: RoleRequirement): RoleRequirement {
@@ -32,12 +37,14 @@ export function tighten(a: DeploymentPolicy, b: DeploymentPolicy): DeploymentPol
     roles.set(r.role, prev ? tightenRole(prev, r) : tightenRole(r, r));
   }
   const eps = [a.maxEpsilon, b.maxEpsilon].filter((e): e is number => e !== undefined);
+  const margins = [a.minAccuracyOverMajority, b.minAccuracyOverMajority].filter((m): m is number => m !== undefined);
   return {
     roles: [...roles.values()].sort((x, y) => (x.role < y.role ? -1 : x.role > y.role ? 1 : 0)),
     distinctSigners: a.distinctSigners || b.distinctSigners,
     ...(eps.length ? { maxEpsilon: Math.min(...eps) } : {}),
     requireFairnessPassed: a.requireFairnessPassed || b.requireFairnessPassed,
     requireContractChecksPassed: a.requireContractChecksPassed || b.requireContractChecksPassed,
+    ...(margins.length ? { minAccuracyOverMajority: Math.max(...margins) } : {}),
     canaryPercent: Math.min(a.canaryPercent, b.canaryPercent),
     maxApprovalValidityDays: Math.min(a.maxApprovalValidityDays, b.maxApprovalValidityDays),
     onRevocation: a.onRevocation === 'pause' || b.onRevocation === 'pause' ? 'pause' : 'flag',
@@ -64,6 +71,8 @@ export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; r
   if (!p.distinctSigners) raised.push('distinctSigners: false → true');
   if (!p.requireFairnessPassed) raised.push('requireFairnessPassed: false → true');
   if (!p.requireContractChecksPassed) raised.push('requireContractChecksPassed: false → true');
+  const margin = p.minAccuracyOverMajority;
+  if (margin !== undefined && margin < POLICY_FLOOR.minAccuracyOverMajority) raised.push(`minAccuracyOverMajority: ${margin} → ${POLICY_FLOOR.minAccuracyOverMajority}`);
   return {
     policy: {
       ...normalisePolicy(p),
@@ -71,6 +80,7 @@ export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; r
       requireFairnessPassed: true,
       requireContractChecksPassed: true,
       maxApprovalValidityDays: Math.min(p.maxApprovalValidityDays, POLICY_FLOOR.maxApprovalValidityDays),
+      minAccuracyOverMajority: Math.max(margin ?? 0, POLICY_FLOOR.minAccuracyOverMajority),
     },
     raised,
   };

@@ -11,7 +11,7 @@ import { createApproval, type SignedApproval } from '../approvals/record.ts';
 import { listApprovals, recordApproval } from '../approvals/store.ts';
 import { parsePolicy } from './policy.ts';
 import { evaluateGate } from './gate.ts';
-import { HEART_LOGISTIC, addTestApprover, fixtureFairnessReport, fixtureLineage, fixtureWeights, initTestRegistry, revokeTestKey, tempStateDir } from '../../test/governance-fixtures.ts';
+import { HEART_LOGISTIC, addTestApprover, fixtureFairnessReport, fixtureLineage, fixturePerformance, fixtureWeights, initTestRegistry, revokeTestKey, tempStateDir } from '../../test/governance-fixtures.ts';
 import type { DeploymentPolicy } from '../../protocol/job/governance.ts';
 
 const DAY = 86_400_000;
@@ -32,6 +32,8 @@ let db: Db;
 let model: RegisteredModel;
 let other: RegisteredModel;
 let unfair: RegisteredModel;
+let noBetter: RegisteredModel;
+let unmeasured: RegisteredModel;
 
 beforeAll(async () => {
   state = tempStateDir();
@@ -44,6 +46,9 @@ beforeAll(async () => {
     lineage: fixtureLineage({ fairness: { report: fixtureFairnessReport(false) }, privacy: { epsilon: 8, delta: 1e-5, placement: 'distributed', accountant: 'rdp' } }),
     name: 'heart',
   });
+  // Held-out accuracy 0.555 against the majority-class baseline 0.55 (110 of 200): 0.005 better, under the floor's 0.01.
+  noBetter = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'd'), lineage: fixtureLineage({ performance: fixturePerformance(0.555) }), name: 'heart' });
+  unmeasured = await registerModel(db, state.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'e'), lineage: fixtureLineage({ performance: undefined }), name: 'heart' });
   const at = new Date(T0.getTime() - DAY);
   initTestRegistry(db, [{ name: 'Olivia Officer', key: officer, roles: ['privacy-officer'] }, ...reviewers.map((r, i) => ({ name: `Reviewer ${i + 1}`, key: r, roles: ['fairness-reviewer'] }))], { at });
 });
@@ -127,6 +132,31 @@ describe('deployment gate', () => {
     const g = gate(unfair, completeSet(unfair));
     expect(codes(g)).toEqual(['epsilon-too-high', 'fairness-failed']);
     expect(g.unmet[0]?.message).toBe("ε = 8 spent exceeds the policy's maximum 5");
+  });
+
+  it('refuses a model that does not beat the majority-class baseline by the floor, naming the comparison (issue 13 §6)', () => {
+    const g = gate(noBetter, completeSet(noBetter));
+    expect(codes(g)).toEqual(['performance-below-baseline']);
+    expect(g.unmet[0]?.message).toBe('held-out accuracy 0.555 does not beat the majority-class baseline 0.55 (always predicting class 1) by the required 0.01: the difference is 0.005 on the same 200 held-out examples (4 clients, round 3)');
+    // A policy that asks for margin 0 is raised to the floor (0.01 > 0); a stricter one is kept.
+    expect(gate(noBetter, completeSet(noBetter), undefined, { ...policy, minAccuracyOverMajority: 0 }).ok).toBe(false);
+    const strict = gate(model, completeSet(model), undefined, { ...policy, minAccuracyOverMajority: 0.3 });
+    expect(strict.unmet[0]?.message).toMatch(/accuracy 0\.79 does not beat the majority-class baseline 0\.55 .* by the required 0\.3: the difference is 0\.24/);
+    expect(gate(model, completeSet(model), undefined, { ...policy, minAccuracyOverMajority: 0.2 }).ok).toBe(true);
+  });
+
+  it('refuses a lineage without performance evidence: deleting the evidence does not pass the floor', () => {
+    const g = gate(unmeasured, completeSet(unmeasured));
+    expect(codes(g)).toEqual(['performance-missing']);
+  });
+
+  it('approvers sign the performance evidence: a record with the accuracy edited after signing is forged', () => {
+    const genuine = approve(model, reviewers[1], 'fairness-reviewer');
+    expect(genuine.payload.evidence.performance).toMatchObject({ accuracy: 0.79, majorityAccuracy: 0.55, examples: 200, previousProduction: null });
+    const perf = genuine.payload.evidence.performance;
+    if (perf === undefined) throw new Error('no performance evidence signed');
+    const altered = { ...genuine, payload: { ...genuine.payload, evidence: { ...genuine.payload.evidence, performance: { ...perf, majorityAccuracy: 0.1 } } } };
+    expect(codes(gate(model, [approve(model, officer, 'privacy-officer'), approve(model, reviewers[0], 'fairness-reviewer'), altered]))).toEqual(['signature-invalid', 'quorum-unmet']);
   });
 
   it('lets a rejection by a required role block, until the same signer approves later', () => {

@@ -26,6 +26,9 @@ export type GateFailureCode =
   | 'fairness-missing'
   | 'contract-checks-failed'
   | 'contract-checks-missing'
+  // Issue 13 §6: held-out performance against the majority-class baseline.
+  | 'performance-missing'
+  | 'performance-below-baseline'
   // Issue 13: the floor and the integrity of what the gate reads.
   | 'policy-below-floor'
   | 'policy-tampered'
@@ -206,6 +209,8 @@ export function evaluateGate(input: GateInput): GateResult {
     else if (!c.passed) unmet.push({ code: 'contract-checks-failed', message: `data-contract checks failed (${c.violations} violation${c.violations === 1 ? '' : 's'}${c.summary ? `: ${c.summary}` : ''})` });
   }
 
+  unmet.push(...performanceFailures(model, policy));
+
   const counted = approvals
     .filter((d) => roles.some((r) => r.role === d.role && r.signers.includes(d.keyId)))
     .map((d) => ({ approvalId: d.approvalId, keyId: d.keyId, person: d.person, name: d.name, role: d.role }));
@@ -214,4 +219,23 @@ export function evaluateGate(input: GateInput): GateResult {
     unmet.push({ code: 'quorum-unmet', message: `the policy floor requires approvals from ${POLICY_FLOOR.minPeople} distinct people; ${people.size} counted${people.size ? ` (${[...people].join(', ')})` : ''} — several keys of one person count once` });
   }
   return { ok: unmet.length === 0, modelVersion: model.version, evaluatedAt: now.toISOString(), unmet, notCounted, roles, counted, raisedByFloor: input.raisedByFloor ?? [] };
+}
+
+/**
+ * The performance floor (issue 13 §6): the lineage must hold held-out evidence, and its accuracy must beat the
+ * majority-class baseline on the same held-out examples by the policy's margin (never less than the floor's).
+ */
+function performanceFailures(model: RegisteredModel, policy: DeploymentPolicy): GateFailure[] {
+  const perf = model.lineage.performance;
+  const margin = Math.max(policy.minAccuracyOverMajority ?? 0, POLICY_FLOOR.minAccuracyOverMajority);
+  if (perf === undefined) {
+    return [{ code: 'performance-missing', message: 'the lineage holds no held-out performance evidence (accuracy, loss, calibration and the majority-class baseline from a federated evaluation); the floor requires it' }];
+  }
+  const m = perf.baselines.majority;
+  const gain = perf.model.accuracy - m.accuracy;
+  if (gain >= margin) return [];
+  return [{
+    code: 'performance-below-baseline',
+    message: `held-out accuracy ${fmt(perf.model.accuracy)} does not beat the majority-class baseline ${fmt(m.accuracy)} (always predicting class ${m.class}) by the required ${fmt(margin)}: the difference is ${fmt(gain)} on the same ${perf.examples} held-out examples (${perf.clients} clients, round ${perf.round})`,
+  }];
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { canonicalHash } from '../../lib/canonical-json.ts';
+import { PerformanceEvidence } from './performance.ts';
 
 export const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256');
 
@@ -66,6 +67,12 @@ export const Lineage = z.object({
   privacy: PrivacySpent,
   fairness: FairnessEvidence.nullable().default(null),
   contractChecks: ContractEvidence.nullable().default(null),
+  /**
+   * Held-out accuracy, loss and calibration with the majority-class, class-prior and previous-production
+   * baselines on the same held-out data (governance/registry/performance.ts). Optional, not defaulted: a lineage
+   * registered before it keeps hashing to its stored hash; the gate treats its absence as missing evidence.
+   */
+  performance: PerformanceEvidence.optional(),
   /** Headline evaluation figures (e.g. accuracy, loss) for the card. */
   metrics: z.record(z.string(), z.number().nullable()).default({}),
   code: z.object({ version: z.string(), gitCommit: z.string().nullable() }),

@@ -29,11 +29,11 @@ describe('exact integer sums mod 2^32', () => {
   it('evaluation vectors: [examples, correct, loss (thousandths), ...counts] sum and decode exactly', () => {
     const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 3 }, secagg: { enabled: true, maxExamplesPerClient: 100 }, fairness: { enabled: true, sensitive: ['sex'], groupValues: { sex: ['F', 'M'] } } });
     const plan = evaluationPlanForJob(job, 3, 4);
-    expect([plan.dim, plan.k, plan.t]).toEqual([7, 2, 2]);
+    expect([plan.dim, plan.k, plan.t]).toEqual([10, 2, 2]);
     const results = [
-      { examples: 10, correct: 7, lossSum: 4.2344, fairnessCounts: Uint32Array.from([1, 2, 3, 4]) },
-      { examples: 20, correct: 15, lossSum: 9.1, fairnessCounts: Uint32Array.from([5, 6, 7, 8]) },
-      { examples: 100, correct: 0, lossSum: 100 * 16.1, fairnessCounts: Uint32Array.from([0, 0, 0, 1000 * 100]) },
+      { examples: 10, correct: 7, lossSum: 4.2344, brierSum: 2.5, labelCounts: [4, 6], fairnessCounts: Uint32Array.from([1, 2, 3, 4]) },
+      { examples: 20, correct: 15, lossSum: 9.1, brierSum: 5.0004, labelCounts: [20, 0], fairnessCounts: Uint32Array.from([5, 6, 7, 8]) },
+      { examples: 100, correct: 0, lossSum: 100 * 16.1, brierSum: 200, labelCounts: [0, 100], fairnessCounts: Uint32Array.from([0, 0, 0, 1000 * 100]) },
     ];
     const sum = new Uint32Array(plan.dim);
     for (const r of results) {
@@ -44,9 +44,12 @@ describe('exact integer sums mod 2^32', () => {
     expect(d.examples).toBe(130);
     expect(d.correct).toBe(22);
     expect(d.lossSum).toBeCloseTo(4.234 + 9.1 + 1610, 9);
+    // Brier sums in thousandths (at most 2 per example), label counts exact.
+    expect(d.brierSum).toBeCloseTo(2.5 + 5 + 200, 9);
+    expect(d.labelCounts).toEqual([24, 106]);
     expect([...(d.fairnessCounts ?? [])]).toEqual([6, 8, 10, 100_012]);
     // A held-out split above the public cap W is refused, not truncated.
-    expect(() => encodeIntegerInput(evaluationInput({ examples: 101, correct: 0, lossSum: 0 }), evaluationPlanForJob(job, 3, 0).integer)).toThrow(/examples\[0\] is 101/);
+    expect(() => encodeIntegerInput(evaluationInput({ examples: 101, correct: 0, lossSum: 0, brierSum: 0, labelCounts: [101, 0] }), evaluationPlanForJob(job, 3, 0).integer)).toThrow(/examples\[0\] is 101/);
   });
 
   it('coarsens the loss unit when n · W · loss bound could wrap 2^32, and refuses when the counts cannot fit', () => {
@@ -55,11 +58,13 @@ describe('exact integer sums mod 2^32', () => {
     expect(Math.floor((2 ** 32 - 1) / (10_000 * MAX_EXAMPLE_LOSS_MILLI))).toBe(26);
     expect([26, 27, 266, 267, 2651].map((n) => evaluationPlanForJob(job, n, 0).lossScale)).toEqual([1000, 100, 100, 10, 10]);
     const plan = evaluationPlanForJob(job, 100, 0);
-    const x = encodeEvaluationInput(evaluationInput({ examples: 10, correct: 3, lossSum: 6.789 }), plan);
-    expect([...x]).toEqual([10, 3, 679]);
+    const x = encodeEvaluationInput(evaluationInput({ examples: 10, correct: 3, lossSum: 6.789, brierSum: 1.25, labelCounts: [7, 3] }), plan);
+    expect([...x]).toEqual([10, 3, 679, 1250, 7, 3]);
+    // The Brier sum (≤ 2W per client in thousandths) coarsens at its own bound: 214 clients in thousandths.
+    expect([214, 215].map((n) => evaluationPlanForJob(job, n, 0).brierScale)).toEqual([1000, 100]);
     expect(decodeEvaluationSum(x, plan, 1).lossSum).toBeCloseTo(6.79, 12);
     // Calibration score sums (SCORE_SCALE · W per client) bind at 429 clients.
-    expect(evaluationPlanForJob(job, 429, 8).dim).toBe(11);
+    expect(evaluationPlanForJob(job, 429, 8).dim).toBe(14);
     expect(() => evaluationPlanForJob(job, 430, 8)).toThrow(/fairnessCounts sum can wrap/);
   });
 });

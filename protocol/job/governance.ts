@@ -46,6 +46,12 @@ export const DeploymentSection = z
     requireFairnessPassed: z.boolean().default(true),
     /** The lineage must record that every participant's data passed the data contract. */
     requireContractChecksPassed: z.boolean().default(true),
+    /**
+     * Held-out accuracy (federated evaluation) must beat the majority-class baseline on the same held-out data
+     * by at least this much (absolute, e.g. 0.05 = five percentage points). The floor in code raises it to at
+     * least 0.01 (governance/deploy/floor.ts); optional so policies recorded before it keep their hash.
+     */
+    minAccuracyOverMajority: z.number().min(0).lt(1).optional(),
     /** Share of prediction requests a canary receives when `--percent` is not given. */
     canaryPercent: z.number().gt(0).lt(100).default(10),
     /** Longest validity an approval may carry (`tessera approve --expires`); the floor caps it at 365 days. */

@@ -21,4 +21,13 @@ export const CONSENT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX consents_org ON consents (organisation, dataset, id);
     `,
   },
+  {
+    // Signed consent (issue 12 §6): the organisation's signed record as received, and its id (canonical hash).
+    id: 'consent-002',
+    sql: `
+      ALTER TABLE consents ADD COLUMN signed TEXT;
+      ALTER TABLE consents ADD COLUMN consent_id TEXT;
+      CREATE UNIQUE INDEX consents_signed_id ON consents (consent_id) WHERE consent_id IS NOT NULL;
+    `,
+  },
 ];
