@@ -59,8 +59,15 @@ export interface SecAggServerStats {
   /** Wall and CPU time of the final reconstruction and mask removal. */
   unmaskMs: number;
   unmaskCpuMs: number;
-  /** Of unmaskMs, the wall time of stripping the masks (the rest: reconstructing seeds and keys, deriving mask keys). */
-  unmaskStripMs: number;
+  /** Of unmaskMs, the wall time of rebuilding and verifying the seeds and mask keys (calling thread). */
+  unmaskReconstructMs: number;
+  /** Of unmaskMs, the wall time of removing the masks: deriving pairwise keys and stripping, on the mask threads. */
+  unmaskMaskMs: number;
+  /** Thread time (summed over the mask threads) of deriving pairwise keys (X25519 + HKDF), and of stripping. */
+  unmaskDeriveThreadMs: number;
+  unmaskStripThreadMs: number;
+  /** Threads that shared the mask work (the calling thread and the workers that finished). */
+  unmaskThreads: number;
   masksRemoved: number;
   /** Clients whose revealed share was off the verified polynomial (tolerated: another subset rebuilt it). */
   badShareHolders: string[];
@@ -90,7 +97,17 @@ export class SecAggServer {
   private readonly sum: Uint32Array;
   private outcome: SecAggResult | undefined;
   private abortError: TesseraError | undefined;
-  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, unmaskStripMs: 0, masksRemoved: 0, badShareHolders: [] };
+  readonly stats: SecAggServerStats = {
+    unmaskMs: 0,
+    unmaskCpuMs: 0,
+    unmaskReconstructMs: 0,
+    unmaskMaskMs: 0,
+    unmaskDeriveThreadMs: 0,
+    unmaskStripThreadMs: 0,
+    unmaskThreads: 0,
+    masksRemoved: 0,
+    badShareHolders: [],
+  };
 
   constructor(private readonly options: SecAggServerOptions) {
     const { clients, k, t, dim } = options;
@@ -395,7 +412,11 @@ export class SecAggServer {
         keyShares: this.keyShares,
       });
       this.stats.masksRemoved = outcome.masksRemoved;
-      this.stats.unmaskStripMs = outcome.stripMs;
+      this.stats.unmaskReconstructMs = outcome.reconstructMs;
+      this.stats.unmaskMaskMs = outcome.maskMs;
+      this.stats.unmaskDeriveThreadMs = outcome.deriveThreadMs;
+      this.stats.unmaskStripThreadMs = outcome.stripThreadMs;
+      this.stats.unmaskThreads = outcome.threads;
       this.stats.badShareHolders = outcome.badShareHolders.map((u) => this.options.clients[u] as string);
     } catch (e) {
       const code = e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL';
