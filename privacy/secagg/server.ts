@@ -41,6 +41,8 @@ export interface SecAggServerOptions {
   graphSeed?: Uint8Array;
   /** SHA-256 of the canonical job spec sent with the task (the clients bind it into the setup hash). */
   jobHash?: Uint8Array;
+  /** Worker threads for removing the masks (default: cores − 1, capped; 0: the calling thread only). */
+  maskWorkers?: number;
 }
 
 export interface Outgoing {
@@ -410,6 +412,7 @@ export class SecAggServer {
         dropped,
         seedShares: this.seedShares,
         keyShares: this.keyShares,
+        ...(this.options.maskWorkers === undefined ? {} : { workers: this.options.maskWorkers }),
       });
       this.stats.masksRemoved = outcome.masksRemoved;
       this.stats.unmaskReconstructMs = outcome.reconstructMs;

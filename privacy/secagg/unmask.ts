@@ -26,6 +26,8 @@ export interface UnmaskInput {
   /** Revealed shares: seed shares per survivor, key shares per dropped client (x = holder index + 1). */
   seedShares: ReadonlyMap<number, ReadonlyArray<ShamirShare>>;
   keyShares: ReadonlyMap<number, ReadonlyArray<ShamirShare>>;
+  /** Mask worker threads (prg.ts ApplyMasksOptions.workers); default: chosen by the size of the work. */
+  workers?: number;
 }
 
 export interface UnmaskOutcome {
@@ -79,7 +81,7 @@ export function unmaskSum(input: UnmaskInput): UnmaskOutcome {
       for (const v of partners) publicKeys.set(v, (adverts.get(v) as Advertisement).sPk);
     }
     const t1 = performance.now();
-    const work = applyMasks(sum, { direct: selfMasks, pairwise: { roundId, owners, publicKeys } });
+    const work = applyMasks(sum, { direct: selfMasks, pairwise: { roundId, owners, publicKeys } }, input.workers === undefined ? {} : { workers: input.workers });
     return {
       masksRemoved: selfMasks.length + owners.reduce((a, o) => a + o.partners.length, 0),
       reconstructMs: t1 - t0,
