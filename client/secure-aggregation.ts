@@ -22,7 +22,7 @@ import { dpPlanForJob } from '../privacy/dp/config.ts';
 import { SecAggClient } from '../privacy/secagg/client.ts';
 import { DEFAULT_SECAGG_CLIENT_POLICY, type SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
 import { hexToBytes } from '../privacy/secagg/crypto/bytes.ts';
-import { ReplayRegister, roundIdForTask } from '../privacy/secagg/round-id.ts';
+import { ReplayRegister, roundIdForTask, type RoundIdRegister } from '../privacy/secagg/round-id.ts';
 import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
@@ -41,6 +41,11 @@ export interface SecureAggregationOptions {
   readonly rng?: RandomSource;
   /** The organisation's secure-aggregation policy (its policy file); DEFAULT_SECAGG_CLIENT_POLICY when absent. */
   readonly policy?: SecAggClientPolicy;
+  /**
+   * Where the round ids this node took part in are remembered: the node's participation record under --state
+   * (client/policy/participation.ts), so a replay after a restart is refused too. Default: in memory only.
+   */
+  readonly roundIds?: RoundIdRegister;
   /** Sees the quantised input before masking (tests recompute the plain sum from it). Never sent anywhere. */
   readonly onEncoded?: (task: TrainTask | EvaluateTask, input: Uint32Array) => void;
 }
@@ -60,12 +65,13 @@ export class SecureAggregation implements SecureSubmission {
   private readonly sessions = new Map<string, Session>();
   private readonly rng: RandomSource;
   /** Round ids this node already took part in: a replayed round id is refused. */
-  private readonly replays = new ReplayRegister();
+  private readonly replays: RoundIdRegister;
   /** Refusals and aborts, for operators and tests (codes and messages; never secrets). */
   readonly refusals: Array<{ taskId: string; code: string; message: string }> = [];
 
   constructor(private readonly options: SecureAggregationOptions) {
     this.rng = options.rng ?? cryptoRandom();
+    this.replays = options.roundIds ?? new ReplayRegister();
   }
 
   begin(task: TrainTask | EvaluateTask, input: SecureInput, send: (m: ClientMessage) => void): void {
