@@ -34,6 +34,8 @@ export interface UnmaskOutcome {
   readonly masksRemoved: number;
   /** Wall time of rebuilding and verifying every seed and mask key (calling thread, before any mask work). */
   readonly reconstructMs: number;
+  /** Its CPU time (only the calling thread works then, so this is steady under other load). */
+  readonly reconstructCpuMs: number;
   /** Wall time of removing the masks: deriving the pairwise keys and stripping, across the worker threads. */
   readonly maskMs: number;
   /** Of maskMs, thread time (summed over threads) spent deriving pairwise keys (X25519 + HKDF) … */
@@ -55,6 +57,7 @@ export interface UnmaskOutcome {
 export function unmaskSum(input: UnmaskInput): UnmaskOutcome {
   const { roundId, t, sum, adverts, survivors, dropped, seedShares, keyShares } = input;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const selfMasks: MaskSpec[] = [];
   const bad = new Set<number>();
   const owners: Array<PairwiseMasks['owners'][number]> = [];
@@ -81,10 +84,12 @@ export function unmaskSum(input: UnmaskInput): UnmaskOutcome {
       for (const v of partners) publicKeys.set(v, (adverts.get(v) as Advertisement).sPk);
     }
     const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     const work = applyMasks(sum, { direct: selfMasks, pairwise: { roundId, owners, publicKeys } }, input.workers === undefined ? {} : { workers: input.workers });
     return {
       masksRemoved: selfMasks.length + owners.reduce((a, o) => a + o.partners.length, 0),
       reconstructMs: t1 - t0,
+      reconstructCpuMs: (cpu.user + cpu.system) / 1000,
       maskMs: performance.now() - t1,
       deriveThreadMs: work.deriveMs,
       stripThreadMs: work.streamMs,
