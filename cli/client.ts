@@ -112,7 +112,8 @@ export function registerClient(program: Command): void {
         const [ca, cert, key] = [pem(o.ca, '--ca certificate'), pem(o.tlsCert, '--tls-cert certificate'), pem(o.tlsKey, '--tls-key key')];
         const tls = { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
         // The organisation's secure-aggregation floors go to the SecAgg client, which enforces them at setup.
-        const secureOptions = o.roster !== undefined ? { clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger, policy: secAggClientPolicy(policy) } : undefined;
+        // Round ids go to the participation record (under --state: durable), so a replayed round is refused after a restart too.
+        const secureOptions = o.roster !== undefined ? { clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger, policy: secAggClientPolicy(policy), roundIds: record } : undefined;
         const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
         const backend = await initBackend();
         logger.info({ backend: backend.name, examples: examples.n, holdout: o.holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');

@@ -143,6 +143,8 @@ export class ClientNode {
       this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: admission.reason });
       return;
     }
+    // The round's secure-aggregation setup is judged before training, so a declined round costs no training.
+    if (task.job.secagg.enabled && this.options.secure && !(await this.options.secure.screen(task, (m) => this.send(m)))) return;
     try {
       if (task.type === 'train') await this.train(task, { ...ctx, task }, mods, admission.extensions ?? {});
       else await this.evaluateTask(task, { ...ctx, task }, mods);

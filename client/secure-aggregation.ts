@@ -4,7 +4,8 @@
  * before); here it is quantised (stochastic rounding from the CSPRNG), its secure extensions (contract-check
  * sums, adaptive-clipping indicator: privacy/secagg/extension.ts) are appended, and the whole vector is masked; the stage messages are
  * answered. An evaluate task's input is its integer evaluation vector, masked as is (exact sums). The round's
- * setup arrives right after the TrainTask and is held until the update is ready; the key advertisement then
+ * setup arrives right after the TrainTask; the node screens it (`screen`) BEFORE training, so a setup the
+ * policy refuses costs no training, and it is held until the update is ready; the key advertisement then
  * answers the task. The setup is judged by the ORGANISATION's policy (`policy`, privacy/secagg/acceptance.ts),
  * never by figures the coordinator sends: a setup below it is declined with TESSERA_ERR_SECAGG_POLICY naming
  * the rule. The round id must be the one derived from (job id, round, task id) and never seen before; the
@@ -16,14 +17,15 @@
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
 import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask } from '../protocol/messages.ts';
-import type { SecAggClientMessage } from '../protocol/secagg.ts';
+import type { SecAggClientMessage, SecAggSetup } from '../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource, roundStream } from '../privacy/random.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
 import { dpPlanForJob } from '../privacy/dp/config.ts';
 import { SecAggClient } from '../privacy/secagg/client.ts';
+import { acceptSetup } from '../privacy/secagg/acceptance.ts';
 import { DEFAULT_SECAGG_CLIENT_POLICY, type SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
 import { hexToBytes } from '../privacy/secagg/crypto/bytes.ts';
-import { ReplayRegister, roundIdForTask } from '../privacy/secagg/round-id.ts';
+import { ReplayRegister, roundIdForTask, type RoundIdRegister } from '../privacy/secagg/round-id.ts';
 import type { Ed25519Identity } from '../privacy/secagg/crypto/ed25519.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
@@ -44,6 +46,11 @@ export interface SecureAggregationOptions {
   readonly rng?: RandomSource;
   /** The organisation's secure-aggregation policy (its policy file); DEFAULT_SECAGG_CLIENT_POLICY when absent. */
   readonly policy?: SecAggClientPolicy;
+  /**
+   * Where the round ids this node took part in are remembered: the node's participation record under --state
+   * (client/policy/participation.ts), so a replay after a restart is refused too. Default: in memory only.
+   */
+  readonly roundIds?: RoundIdRegister;
   /** Sees the quantised input before masking (tests recompute the plain sum from it). Never sent anywhere. */
   readonly onEncoded?: (task: TrainTask | EvaluateTask, input: Uint32Array) => void;
 }
@@ -54,6 +61,10 @@ interface Session {
   input?: SecureInput;
   setup?: SecAggToClient;
   client?: SecAggClient;
+  /** The round id this session recorded in the replay register (recorded once, at screening or start). */
+  claimed?: string;
+  /** A screen() waiting for this task's setup. */
+  onSetup?: () => void;
 }
 
 /** Sessions for tasks whose setup arrived but whose update never came are forgotten beyond this many. */
@@ -63,12 +74,47 @@ export class SecureAggregation implements SecureSubmission {
   private readonly sessions = new Map<string, Session>();
   private readonly rng: RandomSource;
   /** Round ids this node already took part in: a replayed round id is refused. */
-  private readonly replays = new ReplayRegister();
+  private readonly replays: RoundIdRegister;
   /** Refusals and aborts, for operators and tests (codes and messages; never secrets). */
   readonly refusals: Array<{ taskId: string; code: string; message: string }> = [];
 
   constructor(private readonly options: SecureAggregationOptions) {
     this.rng = options.rng ?? cryptoRandom();
+    this.replays = options.roundIds ?? new ReplayRegister();
+  }
+
+  /**
+   * Judges the task's setup before any training (issue 10): waits for it (up to the job's round deadline) and
+   * checks everything that does not need the update — the round id, (k, t) against the job spec, the update's
+   * length, the organisation's policy floors — and records the round id. A refusal is the same coded decline
+   * begin() would send, sent now, so a declined round costs no training. Resolves false when declined.
+   */
+  async screen(task: TrainTask | EvaluateTask, send: (m: ClientMessage) => void): Promise<boolean> {
+    const s = this.session(task.taskId);
+    s.task = task;
+    if (s.setup === undefined) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, task.job.roundDeadlineMs);
+        timer.unref();
+        s.onSetup = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      s.onSetup = undefined;
+    }
+    // No setup yet (a slow coordinator): train anyway; begin() checks everything when it comes.
+    if (s.setup === undefined) return this.sessions.has(task.taskId);
+    const log = this.options.logger.child({ job: task.jobId, round: task.round });
+    try {
+      // A training update has the global model's length; an evaluation vector's length is known only after evaluating.
+      this.checkSetup(s, task, task.type === 'train' ? task.weights.shape.reduce((a, b) => a * b, 1) : undefined);
+      log.info({ task: task.type }, 'secure aggregation: setup accepted by this organisation\'s policy before local work');
+      return true;
+    } catch (e) {
+      this.refuse(s, task, e, send, log);
+      return false;
+    }
   }
 
   begin(task: TrainTask | EvaluateTask, input: SecureInput, send: (m: ClientMessage) => void): void {
@@ -87,6 +133,7 @@ export class SecureAggregation implements SecureSubmission {
     if (s.client === undefined) {
       if (msg.message.type === 'secagg.setup') {
         s.setup = msg;
+        s.onSetup?.();
         this.tryStart(s, send);
       } else if (msg.message.type === 'secagg.abort') this.sessions.delete(s.taskId);
       else this.options.logger.warn({ code: 'TESSERA_ERR_UNEXPECTED_MESSAGE', type: msg.message.type }, 'secure-aggregation message before the setup ignored');
@@ -108,27 +155,44 @@ export class SecureAggregation implements SecureSubmission {
     return s;
   }
 
+  /**
+   * Every check of a setup against the task that needs no key: setup for this task, round id derived from
+   * (job, round, task id) and not used before (recorded here, once per session), (k, t) as the job spec gives for
+   * this n, `dim` (when known) as the input's, and the organisation's policy floors (acceptance.ts; the SecAgg
+   * client checks them again). Returns the plan's inputs the caller needs; throws the coded refusal.
+   */
+  private checkSetup(s: Session, task: TrainTask | EvaluateTask, updateLength: number | undefined): { roundId: string; minSurvivors: number } {
+    const setup = s.setup as SecAggToClient;
+    if (setup.jobId !== task.jobId || setup.round !== task.round || setup.message.type !== 'secagg.setup') {
+      throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', 'secure-aggregation setup does not belong to this task');
+    }
+    const setupMsg = setup.message;
+    const derived = roundIdForTask(task);
+    if (setupMsg.roundId !== derived.roundId || setupMsg.index !== derived.index) {
+      throw new TesseraError('TESSERA_ERR_SECAGG_ROUND_REPLAY', `the setup names round ${setupMsg.roundId} (index ${setupMsg.index}); this task derives ${derived.roundId} (index ${derived.index})`);
+    }
+    if (setupMsg.clients[setupMsg.index] !== this.options.clientId) throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', `the setup names index ${setupMsg.index} as ${setupMsg.clients[setupMsg.index]}, not this client`);
+    if (task.type === 'train' && updateLength !== undefined) checkPlan(setupMsg, planForJob(task.job, setupMsg.clients.length, updateLength), task.type);
+    // Under DP each client's noise share assumes ≥ m survivors in any released sum (privacy/dp/config.ts).
+    const minSurvivors = task.job.dp.enabled ? dpPlanForJob(task.job).minSurvivors : 1;
+    acceptSetup({ clients: setupMsg.clients.length, k: setupMsg.k, t: setupMsg.t, consistencyCheck: setupMsg.consistencyCheck }, this.options.policy ?? DEFAULT_SECAGG_CLIENT_POLICY, { minSurvivors });
+    if (s.claimed !== derived.roundId) {
+      this.replays.claim(derived.roundId);
+      s.claimed = derived.roundId;
+    }
+    return { roundId: derived.roundId, minSurvivors };
+  }
+
   private tryStart(s: Session, send: (m: ClientMessage) => void): void {
     const { task, input, setup } = s;
     if (task === undefined || input === undefined || setup === undefined) return;
     const log = this.options.logger.child({ job: task.jobId, round: task.round });
-    if (setup.jobId !== task.jobId || setup.round !== task.round || setup.message.type !== 'secagg.setup') {
-      this.refuse(s, task, new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', 'secure-aggregation setup does not belong to this task'), send, log);
-      return;
-    }
     try {
-      const setupMsg = setup.message;
-      const derived = roundIdForTask(task);
-      if (setupMsg.roundId !== derived.roundId || setupMsg.index !== derived.index) {
-        throw new TesseraError('TESSERA_ERR_SECAGG_ROUND_REPLAY', `the setup names round ${setupMsg.roundId} (index ${setupMsg.index}); this task derives ${derived.roundId} (index ${derived.index})`);
-      }
+      const { roundId, minSurvivors } = this.checkSetup(s, task, undefined);
+      const setupMsg = setup.message as SecAggSetup;
       // Stochastic rounding from round r's own stream when seeded: a resumed simulation encodes the same sum (issue 14 §1).
       const plan = planInput(task, input, setupMsg.clients.length, roundStream(this.rng, task.round, `secagg-encode-${task.type}`));
-      if (setupMsg.dim !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the coordinator's round expects ${setupMsg.dim} coordinates; this client's ${task.type} input has ${plan.dim} (another job layout)`);
-      // The coordinator's own job spec gives (k, t) for this n: a setup that departs from it is inconsistent.
-      if (setupMsg.k !== plan.k || setupMsg.t !== plan.t) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the setup's k = ${setupMsg.k}, t = ${setupMsg.t} are not what the job spec gives for n = ${plan.clients} (k = ${plan.k}, t = ${plan.t})`);
-      // Under DP each client's noise share assumes ≥ m survivors in any released sum (privacy/dp/config.ts).
-      const minSurvivors = task.job.dp.enabled ? dpPlanForJob(task.job).minSurvivors : 1;
+      checkPlan(setupMsg, plan, task.type);
       const client = new SecAggClient({
         clientId: this.options.clientId,
         identity: this.options.identity,
@@ -137,11 +201,10 @@ export class SecureAggregation implements SecureSubmission {
         rng: this.rng,
         policy: this.options.policy ?? DEFAULT_SECAGG_CLIENT_POLICY,
         jobHash: hexToBytes(canonicalHash(task.job)),
-        expectedRoundId: derived.roundId,
+        expectedRoundId: roundId,
         minSurvivors,
       });
       // The policy check runs on the setup itself: a refusal here is a decline, before any key exists.
-      this.replays.claim(derived.roundId);
       const first = client.handle(setupMsg);
       this.options.onEncoded?.(task, plan.encoded);
       s.client = client;
@@ -205,6 +268,13 @@ function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: 
   const contract = input.extensions?.dataContract;
   const plan = planForJob(task.job, clients, input.update.length, updateExtensionsForJob(task.job, contract === undefined ? undefined : driftKeysInVector(contract.length)));
   return { ...plan, encoded: encodeForSecAgg(plan, input.update, Math.max(0, Math.round(input.weight)), rng, input.extensions ?? {}) };
+}
+
+/** The setup's dimension and (k, t) must be what the job spec gives for this n and this input. */
+function checkPlan(setup: SecAggSetup, plan: { clients: number; k: number; t: number; dim: number }, kind: string): void {
+  if (setup.dim !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the coordinator's round expects ${setup.dim} coordinates; this client's ${kind} input has ${plan.dim} (another job layout)`);
+  // The coordinator's own job spec gives (k, t) for this n: a setup that departs from it is inconsistent.
+  if (setup.k !== plan.k || setup.t !== plan.t) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the setup's k = ${setup.k}, t = ${setup.t} are not what the job spec gives for n = ${plan.clients} (k = ${plan.k}, t = ${plan.t})`);
 }
 
 function asError(e: unknown): TesseraError {

@@ -8,7 +8,11 @@
  * exactly when the organisation's policy is weak, so the tests have the power to fail.
  * Bounds behind each defence: privacy/secagg/acceptance.ts and docs/security-model.md.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileParticipationRecord, memoryParticipationRecord, type ParticipationRecord } from '../client/policy/participation.ts';
 import { secAggTrainingProtocol } from '../coordinator/secagg-round.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { coordinator } from './support/federation-fixtures.ts';
@@ -236,6 +240,42 @@ describe('replayed round ids', () => {
     expect(again.declines.size).toBe(N);
     for (const d of again.declines.values()) expect(d.code).toBe('TESSERA_ERR_SECAGG_ROUND_REPLAY');
     expect(again.adverts.size).toBe(0);
+  });
+});
+
+describe('a round id replayed after the clients restart', () => {
+  /** N clients that keep their participation records in `dirs` (file) or in memory, all from one seed. */
+  async function restartable(records: () => Array<ParticipationRecord>): Promise<LightFederation> {
+    for (const f of feds.splice(0)) f.close();
+    await waitUntil(() => server.federation.clients().length === 0);
+    const list = records();
+    const fed = lightFederation(server, { n: N, seed: 'attack-restart', update, examples: () => 50, roundIds: (i) => list[i] as ParticipationRecord });
+    feds.push(fed);
+    await server.federation.waitForClients(N, 10_000);
+    return fed;
+  }
+
+  it('is declined by every client: the round ids are in its durable participation record (--state)', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'tessera-replay-restart-'));
+    const onDisk = (): ParticipationRecord[] => ids.map((_, i) => fileParticipationRecord(join(base, `client-${i}`)));
+    const first = await attack(await restartable(onDisk), job({}), {}, { nonce: 'restart-nonce', round: 91 });
+    expect(first.unmasked.size).toBe(N);
+    // Restart: every client process is gone; new nodes open the same state directories.
+    const fed = await restartable(onDisk);
+    const again = await attack(fed, job({}), {}, { nonce: 'restart-nonce', round: 91 });
+    expect(again.declines.size).toBe(N);
+    for (const d of again.declines.values()) expect(d.code).toBe('TESSERA_ERR_SECAGG_ROUND_REPLAY');
+    expect(again.adverts.size).toBe(0); // no key, hence no signature from the old run, is ever reused
+    expect(refusalCodes(fed)).toEqual(Array.from({ length: N }, () => 'TESSERA_ERR_SECAGG_ROUND_REPLAY'));
+  });
+
+  it('control: with records kept only in memory the restarted clients take part again (the test can fail)', async () => {
+    const inMemory = (): ParticipationRecord[] => ids.map(() => memoryParticipationRecord());
+    const first = await attack(await restartable(inMemory), job({}), {}, { nonce: 'restart-control', round: 92 });
+    expect(first.unmasked.size).toBe(N);
+    const again = await attack(await restartable(inMemory), job({}), {}, { nonce: 'restart-control', round: 92 });
+    expect(again.declines.size).toBe(0);
+    expect(again.adverts.size).toBe(N);
   });
 });
 

@@ -9,6 +9,7 @@ import type { CoordinatorServer } from '../coordinator/server.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
 import type { SecAggClientPolicy } from '../privacy/secagg/client-policy.ts';
+import type { RoundIdRegister } from '../privacy/secagg/round-id.ts';
 import { simulatedIdentities, type SimulatedIdentities } from '../privacy/secagg/identity-directory.ts';
 import { ServerMessage, type ClientMessage } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
@@ -46,7 +47,7 @@ export const clientIds = (n: number): string[] => Array.from({ length: n }, (_, 
 
 export function lightFederation(
   server: CoordinatorServer,
-  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; policy?: (i: number) => SecAggClientPolicy | undefined },
+  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; policy?: (i: number) => SecAggClientPolicy | undefined; roundIds?: (i: number) => RoundIdRegister },
 ): LightFederation {
   const ids = clientIds(o.n);
   // Seeded identities and rounding: reproducible test runs, not private.
@@ -56,7 +57,17 @@ export function lightFederation(
   const clients = ids.map((id, i): LightClient => {
     const transport = authenticatedTransport(server, id, o.examples(i));
     const policy = o.policy?.(i);
-    const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger, rng: seededRandom(deriveSeed(o.seed, 'client', id)), onEncoded: (_, x) => inputs.set(id, x.slice()), ...(policy === undefined ? {} : { policy }) });
+    const roundIds = o.roundIds?.(i);
+    const secure = new SecureAggregation({
+      clientId: id,
+      identity: identities.identityOf(id),
+      resolveIdentity: identities.resolve,
+      logger,
+      rng: seededRandom(deriveSeed(o.seed, 'client', id)),
+      onEncoded: (_, x) => inputs.set(id, x.slice()),
+      ...(policy === undefined ? {} : { policy }),
+      ...(roundIds === undefined ? {} : { roundIds }),
+    });
     const drop = o.drops?.get(i);
     const sent: ClientMessage[] = [];
     // socket.io drops an event that arrives in the same tick as the sender's disconnect, so the client closes its

@@ -29,7 +29,19 @@ const Entry = z.strictObject({
 });
 export type ParticipationEntry = z.infer<typeof Entry>;
 
-const RecordFile = z.strictObject({ version: z.literal(1), contributions: z.array(Entry) });
+/** Secure-aggregation round ids kept at most (the oldest are forgotten first); ≈ 60 bytes each. */
+export const MAX_ROUND_IDS = 10_000;
+
+const RecordFile = z.strictObject({
+  version: z.literal(1),
+  contributions: z.array(Entry),
+  /**
+   * Secure-aggregation round ids this node took part in (privacy/secagg/round-id.ts), so that a round id
+   * replayed after a restart is refused too. Absent in records written before it existed.
+   */
+  secaggRoundIds: z.array(z.string().min(1)).max(MAX_ROUND_IDS).optional(),
+});
+type RecordContent = { contributions: ParticipationEntry[]; secaggRoundIds: string[] };
 
 export interface ParticipationRecord {
   /** Where it is kept ('memory' without --state). */
@@ -37,11 +49,33 @@ export interface ParticipationRecord {
   contributions(): readonly ParticipationEntry[];
   /** Appends one contribution durably; throws TESSERA_ERR_POLICY_RECORD when it cannot be written. */
   add(entry: ParticipationEntry): void;
+  /**
+   * Records a secure-aggregation round id durably before the node takes part (round-id.ts RoundIdRegister);
+   * throws TESSERA_ERR_SECAGG_ROUND_REPLAY if it was recorded before, TESSERA_ERR_POLICY_RECORD when it cannot
+   * be written.
+   */
+  claim(roundId: string): void;
 }
+
+function refuseReplay(roundId: string, known: readonly string[]): void {
+  if (known.includes(roundId)) throw new TesseraError('TESSERA_ERR_SECAGG_ROUND_REPLAY', `round ${roundId} was already run with this client (its participation record lists it): a replayed round id is refused`);
+}
+
+/** The last MAX_ROUND_IDS round ids after appending `roundId`. */
+const appendRoundId = (known: readonly string[], roundId: string): string[] => [...known, roundId].slice(-MAX_ROUND_IDS);
 
 export function memoryParticipationRecord(): ParticipationRecord {
   const list: ParticipationEntry[] = [];
-  return { location: 'memory', contributions: () => list, add: (e) => void list.push(e) };
+  let roundIds: string[] = [];
+  return {
+    location: 'memory',
+    contributions: () => list,
+    add: (e) => void list.push(e),
+    claim(roundId) {
+      refuseReplay(roundId, roundIds);
+      roundIds = appendRoundId(roundIds, roundId);
+    },
+  };
 }
 
 /**
@@ -54,12 +88,18 @@ export function fileParticipationRecord(stateDir: string): ParticipationRecord {
   const path = join(stateDir, PARTICIPATION_FILE);
   claimDirectory(stateDir);
   read(path);
+  const write = (c: RecordContent): void => writeAtomically(stateDir, path, `${JSON.stringify({ version: 1, ...c }, null, 1)}\n`);
   return {
     location: path,
-    contributions: () => read(path),
+    contributions: () => read(path).contributions,
     add(e) {
-      const next = [...read(path), e];
-      writeAtomically(stateDir, path, `${JSON.stringify({ version: 1, contributions: next }, null, 1)}\n`);
+      const now = read(path);
+      write({ ...now, contributions: [...now.contributions, e] });
+    },
+    claim(roundId) {
+      const now = read(path);
+      refuseReplay(roundId, now.secaggRoundIds);
+      write({ ...now, secaggRoundIds: appendRoundId(now.secaggRoundIds, roundId) });
     },
   };
 }
@@ -100,8 +140,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function read(path: string): ParticipationEntry[] {
-  if (!existsSync(path)) return [];
+function read(path: string): RecordContent {
+  if (!existsSync(path)) return { contributions: [], secaggRoundIds: [] };
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -110,7 +150,7 @@ function read(path: string): ParticipationEntry[] {
   }
   const parsed = RecordFile.safeParse(raw);
   if (!parsed.success) throw new TesseraError('TESSERA_ERR_POLICY_RECORD', `the participation record ${path} is invalid: ${describeZodIssues(parsed.error.issues)}`);
-  return parsed.data.contributions;
+  return { contributions: parsed.data.contributions, secaggRoundIds: parsed.data.secaggRoundIds ?? [] };
 }
 
 function writeAtomically(dir: string, path: string, text: string): void {

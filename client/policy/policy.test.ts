@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { epsilonFor } from '../../privacy/accountant/index.ts';
 import { parseJobSpec, type JobSpecInput } from '../../protocol/job/spec.ts';
 import { cumulativeEpsilon, recomputeJobEpsilon } from './epsilon.ts';
-import { fileParticipationRecord, PARTICIPATION_FILE, PARTICIPATION_LOCK } from './participation.ts';
+import { fileParticipationRecord, MAX_ROUND_IDS, memoryParticipationRecord, PARTICIPATION_FILE, PARTICIPATION_LOCK } from './participation.ts';
 import { evaluatePolicy } from './rules.ts';
 import { DEFAULT_CLIENT_POLICY, parseClientPolicy, policyDocument } from './schema.ts';
 
@@ -82,6 +82,31 @@ describe('the participation record file', () => {
     expect(() => fileParticipationRecord(state)).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_POLICY_RECORD' }));
     writeFileSync(join(state, PARTICIPATION_FILE), '{"version":1,');
     expect(() => fileParticipationRecord(state)).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_POLICY_RECORD' }));
+  });
+});
+
+describe('secure-aggregation round ids in the participation record', () => {
+  it('a claimed round id survives a reload and is refused again (TESSERA_ERR_SECAGG_ROUND_REPLAY); contributions are kept beside it', () => {
+    const state = join(dir, 'round-ids');
+    const r = fileParticipationRecord(state);
+    r.add({ jobId: 'j', round: 1, declaredRounds: 3, effectiveNoiseMultiplier: 1, at: '2026-01-01T00:00:00.000Z' });
+    r.claim('j/r1/nonce-a');
+    r.claim('j/e1/nonce-b');
+    const reopened = fileParticipationRecord(state);
+    expect(() => reopened.claim('j/r1/nonce-a')).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_SECAGG_ROUND_REPLAY' }));
+    expect(() => reopened.claim('j/r1/nonce-c')).not.toThrow();
+    expect(reopened.contributions()).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(state, PARTICIPATION_FILE), 'utf8'))).toMatchObject({ secaggRoundIds: ['j/r1/nonce-a', 'j/e1/nonce-b', 'j/r1/nonce-c'] });
+    // A record written before round ids were kept still loads.
+    writeFileSync(join(state, PARTICIPATION_FILE), '{"version":1,"contributions":[]}');
+    expect(() => fileParticipationRecord(state).claim('j/r1/nonce-a')).not.toThrow();
+  });
+
+  it('keeps the last MAX_ROUND_IDS ids (the oldest forgotten first), in memory too', () => {
+    const m = memoryParticipationRecord();
+    for (let i = 0; i <= MAX_ROUND_IDS; i++) m.claim(`j/r${i}/n`);
+    expect(() => m.claim(`j/r${MAX_ROUND_IDS}/n`)).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_SECAGG_ROUND_REPLAY' }));
+    expect(() => m.claim('j/r0/n')).not.toThrow();
   });
 });
 

@@ -33,7 +33,7 @@ import { cryptoRandom, type RandomSource } from '../random.ts';
 import { aeadOpen, aeadSeal } from './crypto/aead.ts';
 import { bytesEqual, concatBytes, uint32ToBytes, wipe } from './crypto/bytes.ts';
 import { ed25519Verify, type Ed25519Identity } from './crypto/ed25519.ts';
-import { applyMasks, pairwiseMaskKey, selfMaskKey, type MaskSpec } from './crypto/prg.ts';
+import { applyMasks, selfMaskKey, type MaskSpec } from './crypto/prg.ts';
 import { generateX25519, x25519, type X25519KeyPair } from './crypto/x25519.ts';
 import { acceptSetup, type Acceptance } from './acceptance.ts';
 import { checkIndexList, checkSurvivorSet, checkUnmaskRequest, type CheckContext, type ShareKind } from './client-checks.ts';
@@ -268,21 +268,21 @@ export class SecAggClient {
     if (input.length !== r.setup.dim) this.fail('TESSERA_ERR_SECAGG_PROTOCOL', `round expects ${r.setup.dim} coordinates, this client has ${input.length}`);
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const masks: MaskSpec[] = [{ key: selfMaskKey(r.seed, roundId, index), sign: 1 }];
-    for (const v of r.received.keys()) {
-      const peer = r.keys.get(v) as { sPk: Uint8Array };
-      const agreed = x25519(r.s.keyObject, peer.sPk);
-      // Bonawitz et al. §4: p_{u,v} = Δ·PRG(s_{u,v}), Δ = +1 if u > v else −1, so each pair cancels in the sum.
-      masks.push({ key: pairwiseMaskKey(agreed, roundId, index, v), sign: index > v ? 1 : -1 });
-      wipe(agreed);
-    }
+    const self: MaskSpec = { key: selfMaskKey(r.seed, roundId, index), sign: 1 };
+    const partners = [...r.received.keys()];
+    const publicKeys = new Map(partners.map((v) => [v, (r.keys.get(v) as { sPk: Uint8Array }).sPk]));
     const y = input.slice();
-    applyMasks(y, masks);
+    // Bonawitz et al. §4: y = x + PRG(b_u) + Σ_v Δ·PRG(s_{u,v}), Δ = +1 if u > v else −1 (prg.ts PairwiseMasks),
+    // so each pair's masks cancel in the sum.
+    try {
+      applyMasks(y, { direct: [self], pairwise: { roundId, owners: [{ index, secretKey: r.s.secretKey, partners }], publicKeys } });
+    } finally {
+      wipe(self.key);
+    }
     this.stats.maskMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     this.stats.maskCpuMs = (cpu.user + cpu.system) / 1000;
-    this.stats.masks = masks.length;
-    for (const m of masks) wipe(m.key);
+    this.stats.masks = 1 + partners.length;
     // The raw secrets are no longer needed; only the shares remain until unmasking.
     wipe(r.seed, r.s.secretKey, r.c.secretKey);
     const vector = uint32ToBytes(y);

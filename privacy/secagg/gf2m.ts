@@ -14,6 +14,14 @@ export interface BinaryField {
   div(a: number, b: number): number;
   /** Multiplicative inverse; throws on 0. */
   inv(a: number): number;
+  /**
+   * The tables behind mul: exp[i] = g^i for 0 ≤ i < 2·order (doubled so a sum of two logs needs no reduction),
+   * log[a] = i with g^i = a (log[0] = −1). Hot loops (shamir.ts interpolation) work in the log domain with them.
+   */
+  readonly exp: Uint16Array;
+  readonly log: Int32Array;
+  /** Order of the multiplicative group, 2^m − 1. */
+  readonly order: number;
 }
 
 /** Carry-less multiply of a and b reduced modulo the field polynomial (the slow path used to build tables). */
@@ -65,6 +73,9 @@ export function binaryField(bits: number, poly: number, generator: number): Bina
     mul,
     inv,
     div: (a, b) => mul(a, inv(b)),
+    exp,
+    log,
+    order,
   };
 }
 

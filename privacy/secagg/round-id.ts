@@ -2,8 +2,9 @@
  * Round ids a client can check (issue 10, "the round id is derived from (job id, round, task id)"). The
  * coordinator draws one fresh nonce per secure round; client i's task id is `${nonce}.${i}` and the round id is
  * `${jobId}/${r|e}${round}/${nonce}` (r: training, e: evaluation). A client recomputes the round id from the
- * task it was given and refuses any other, and refuses a round id it has already used (replayRegister): a
- * replayed round would let old signatures (on advertisements, survivor sets) verify in a new run.
+ * task it was given and refuses any other, and refuses a round id it has already used (a RoundIdRegister: in
+ * memory, or the node's durable participation record so a restart does not forget): a replayed round would let
+ * old signatures (on advertisements, survivor sets) verify in a new run.
  */
 import { TesseraError } from '../../protocol/errors.ts';
 
@@ -28,8 +29,14 @@ export function roundIdForTask(task: { jobId: string; round: number; type: Secur
   return { roundId: secAggRoundId({ jobId: task.jobId, round: task.round, kind: task.type, nonce }), index };
 }
 
-/** Remembers the round ids a client took part in (bounded; the oldest are forgotten first). */
-export class ReplayRegister {
+/** Where a client remembers the round ids it took part in: in memory (ReplayRegister) or durably (client/policy/participation.ts). */
+export interface RoundIdRegister {
+  /** Records `roundId`; throws TESSERA_ERR_SECAGG_ROUND_REPLAY if it was recorded before. */
+  claim(roundId: string): void;
+}
+
+/** Remembers the round ids a client took part in, in memory (bounded; the oldest are forgotten first). */
+export class ReplayRegister implements RoundIdRegister {
   private readonly seen = new Set<string>();
   constructor(private readonly capacity = 10_000) {}
 

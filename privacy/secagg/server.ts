@@ -41,6 +41,8 @@ export interface SecAggServerOptions {
   graphSeed?: Uint8Array;
   /** SHA-256 of the canonical job spec sent with the task (the clients bind it into the setup hash). */
   jobHash?: Uint8Array;
+  /** Worker threads for removing the masks (default: cores − 1, capped; 0: the calling thread only). */
+  maskWorkers?: number;
 }
 
 export interface Outgoing {
@@ -59,8 +61,17 @@ export interface SecAggServerStats {
   /** Wall and CPU time of the final reconstruction and mask removal. */
   unmaskMs: number;
   unmaskCpuMs: number;
-  /** Of unmaskMs, the wall time of stripping the masks (the rest: reconstructing seeds and keys, deriving mask keys). */
-  unmaskStripMs: number;
+  /** Of unmaskMs, the wall time of rebuilding and verifying the seeds and mask keys (calling thread). */
+  unmaskReconstructMs: number;
+  /** Its CPU time (only the calling thread works then). */
+  unmaskReconstructCpuMs: number;
+  /** Of unmaskMs, the wall time of removing the masks: deriving pairwise keys and stripping, on the mask threads. */
+  unmaskMaskMs: number;
+  /** Thread time (summed over the mask threads) of deriving pairwise keys (X25519 + HKDF), and of stripping. */
+  unmaskDeriveThreadMs: number;
+  unmaskStripThreadMs: number;
+  /** Threads that shared the mask work (the calling thread and the workers that finished). */
+  unmaskThreads: number;
   masksRemoved: number;
   /** Clients whose revealed share was off the verified polynomial (tolerated: another subset rebuilt it). */
   badShareHolders: string[];
@@ -90,7 +101,18 @@ export class SecAggServer {
   private readonly sum: Uint32Array;
   private outcome: SecAggResult | undefined;
   private abortError: TesseraError | undefined;
-  readonly stats: SecAggServerStats = { unmaskMs: 0, unmaskCpuMs: 0, unmaskStripMs: 0, masksRemoved: 0, badShareHolders: [] };
+  readonly stats: SecAggServerStats = {
+    unmaskMs: 0,
+    unmaskCpuMs: 0,
+    unmaskReconstructMs: 0,
+    unmaskReconstructCpuMs: 0,
+    unmaskMaskMs: 0,
+    unmaskDeriveThreadMs: 0,
+    unmaskStripThreadMs: 0,
+    unmaskThreads: 0,
+    masksRemoved: 0,
+    badShareHolders: [],
+  };
 
   constructor(private readonly options: SecAggServerOptions) {
     const { clients, k, t, dim } = options;
@@ -393,9 +415,15 @@ export class SecAggServer {
         dropped,
         seedShares: this.seedShares,
         keyShares: this.keyShares,
+        ...(this.options.maskWorkers === undefined ? {} : { workers: this.options.maskWorkers }),
       });
       this.stats.masksRemoved = outcome.masksRemoved;
-      this.stats.unmaskStripMs = outcome.stripMs;
+      this.stats.unmaskReconstructMs = outcome.reconstructMs;
+      this.stats.unmaskReconstructCpuMs = outcome.reconstructCpuMs;
+      this.stats.unmaskMaskMs = outcome.maskMs;
+      this.stats.unmaskDeriveThreadMs = outcome.deriveThreadMs;
+      this.stats.unmaskStripThreadMs = outcome.stripThreadMs;
+      this.stats.unmaskThreads = outcome.threads;
       this.stats.badShareHolders = outcome.badShareHolders.map((u) => this.options.clients[u] as string);
     } catch (e) {
       const code = e instanceof TesseraError ? e.code : 'TESSERA_ERR_INTERNAL';

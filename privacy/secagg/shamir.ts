@@ -117,26 +117,49 @@ export function shamirInterpolator(options: { shares: ReadonlyArray<ShamirShare>
   checkPoints(field, xs);
   const len = (shares[0] as ShamirShare).y.length;
   if (shares.some((s) => s.y.length !== len)) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'Shamir: shares have different lengths');
-  const weights = xs.map((xj, j) => {
-    let den = 1;
-    xs.forEach((xm, m) => {
-      if (m !== j) den = field.mul(den, xm ^ xj);
-    });
-    return field.inv(den);
-  });
+  // Everything below is in the log domain (gf2m.ts tables): a product is a sum of logs, an inverse a negated
+  // log, so the O(t²) weights and the O(t·symbols) evaluations are integer additions and table reads — about
+  // 20× faster than calling field.mul, which robust reconstruction (every other share checked) needs at
+  // n = 500. x_j ≠ x_m, so every difference below is non-zero and has a log.
+  const { exp, log, order } = field;
+  const t = xs.length;
+  const logW = new Int32Array(t);
+  for (let j = 0; j < t; j++) {
+    const xj = xs[j] as number;
+    let acc = 0;
+    for (let m = 0; m < t; m++) if (m !== j) acc += log[xj ^ (xs[m] as number)] as number;
+    logW[j] = (order - (acc % order)) % order; // log w_j = −Σ_{m≠j} log(x_j − x_m)
+  }
   const ys = shares.map((s) => readSymbols(field, s.y));
   const nSymbols = (ys[0] as number[]).length;
+  // log y_{j,s}, symbol-major (row s holds every share's symbol s), −1 for a zero symbol (it adds nothing).
+  const logY = new Int32Array(t * nSymbols);
+  ys.forEach((y, j) => y.forEach((v, s) => (logY[s * t + j] = log[v] as number)));
+  const logLambda = new Int32Array(t);
+  const xv = Int32Array.from(xs);
   return (at: number): Uint8Array => {
     if (!Number.isInteger(at) || at < 0 || at >= field.size) throw new RangeError(`Shamir: interpolation point ${at} is outside the field`);
     const node = xs.indexOf(at);
     if (node >= 0) return writeSymbols(field, ys[node] as number[]);
-    let ell = 1;
-    for (const xm of xs) ell = field.mul(ell, at ^ xm);
-    const lambda = weights.map((w, j) => field.div(field.mul(ell, w), at ^ (xs[j] as number)));
-    const out = new Array<number>(nSymbols).fill(0);
-    for (let s = 0; s < nSymbols; s++) {
+    const lg = log;
+    const ex = exp;
+    const ll = logLambda;
+    const ly = logY;
+    let logEll = 0; // log ℓ(z) = Σ_m log(z − x_m)
+    for (let m = 0; m < t; m++) logEll += lg[at ^ (xv[m] as number)] as number;
+    logEll %= order;
+    for (let j = 0; j < t; j++) {
+      // log λ_j(z) = log ℓ(z) + log w_j − log(z − x_j), reduced into [0, order)
+      const l = logEll + (logW[j] as number) - (lg[at ^ (xv[j] as number)] as number);
+      ll[j] = l < 0 ? l + order : l >= order ? l - order : l;
+    }
+    const out = new Array<number>(nSymbols);
+    for (let s = 0, row = 0; s < nSymbols; s++, row += t) {
       let acc = 0;
-      for (let j = 0; j < ys.length; j++) acc ^= field.mul(lambda[j] as number, (ys[j] as number[])[s] as number);
+      for (let j = 0; j < t; j++) {
+        const y = ly[row + j] as number;
+        if (y >= 0) acc ^= ex[(ll[j] as number) + y] as number;
+      }
       out[s] = acc;
     }
     return writeSymbols(field, out);

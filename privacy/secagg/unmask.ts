@@ -7,8 +7,8 @@
  */
 import type { Advertisement } from '../../protocol/secagg.ts';
 import { bytesEqual, wipe } from './crypto/bytes.ts';
-import { applyMasks, pairwiseMaskKey, selfMaskKey, type MaskSpec } from './crypto/prg.ts';
-import { x25519, x25519KeyPairFromSecret, x25519PublicKeyObject } from './crypto/x25519.ts';
+import { applyMasks, selfMaskKey, type MaskSpec, type PairwiseMasks } from './crypto/prg.ts';
+import { x25519KeyPairFromSecret } from './crypto/x25519.ts';
 import { reconstructVerified } from './robust-reconstruct.ts';
 import type { ShamirShare } from './shamir.ts';
 import { seedCommitment } from './transcripts.ts';
@@ -26,12 +26,24 @@ export interface UnmaskInput {
   /** Revealed shares: seed shares per survivor, key shares per dropped client (x = holder index + 1). */
   seedShares: ReadonlyMap<number, ReadonlyArray<ShamirShare>>;
   keyShares: ReadonlyMap<number, ReadonlyArray<ShamirShare>>;
+  /** Mask worker threads (prg.ts ApplyMasksOptions.workers); default: chosen by the size of the work. */
+  workers?: number;
 }
 
 export interface UnmaskOutcome {
   readonly masksRemoved: number;
-  /** Wall time of stripping the masks (applyMasks), the rest being reconstruction and key derivation. */
-  readonly stripMs: number;
+  /** Wall time of rebuilding and verifying every seed and mask key (calling thread, before any mask work). */
+  readonly reconstructMs: number;
+  /** Its CPU time (only the calling thread works then, so this is steady under other load). */
+  readonly reconstructCpuMs: number;
+  /** Wall time of removing the masks: deriving the pairwise keys and stripping, across the worker threads. */
+  readonly maskMs: number;
+  /** Of maskMs, thread time (summed over threads) spent deriving pairwise keys (X25519 + HKDF) … */
+  readonly deriveThreadMs: number;
+  /** … and generating and subtracting keystream. */
+  readonly stripThreadMs: number;
+  /** Threads that shared the mask work. */
+  readonly threads: number;
   /** Holders (roster index) that revealed a share off the verified polynomial: misbehaving clients. */
   readonly badShareHolders: number[];
 }
@@ -39,50 +51,53 @@ export interface UnmaskOutcome {
 /**
  * Turns the sum of masked inputs into the sum of inputs, in place. Each secret is rebuilt from any t of its
  * shares that verify against its commitment or signed public key (robust-reconstruct.ts), so one bad share
- * no longer aborts a round in which other clients already revealed theirs.
+ * no longer aborts a round in which other clients already revealed theirs. The ≈ |dropped| · k pairwise mask
+ * keys are not derived here: each mask thread derives those of the batches it takes (crypto/mask-plan.mjs).
  */
 export function unmaskSum(input: UnmaskInput): UnmaskOutcome {
   const { roundId, t, sum, adverts, survivors, dropped, seedShares, keyShares } = input;
-  const masks: MaskSpec[] = [];
-  const bad = new Set<number>();
-  for (const u of survivors) {
-    const adv = adverts.get(u) as Advertisement;
-    const { secret: seed, bad: b } = reconstructVerified(seedShares.get(u), t, (s) => bytesEqual(seedCommitment(roundId, u, s), adv.commitment), `client ${u}'s self-mask seed`);
-    for (const x of b) bad.add(x - 1);
-    masks.push({ key: selfMaskKey(seed, roundId, u), sign: -1 });
-    wipe(seed);
-  }
-  // One public-key object per survivor, not per (dropped, survivor) pair: importing a key costs ≈ 17 µs, and
-  // a round with 150 dropouts of degree ≈ 150 would import 22,500 of them.
-  const publicKeyObjects = new Map<number, ReturnType<typeof x25519PublicKeyObject>>();
-  const publicKeyOf = (v: number): ReturnType<typeof x25519PublicKeyObject> => {
-    let o = publicKeyObjects.get(v);
-    if (o === undefined) publicKeyObjects.set(v, (o = x25519PublicKeyObject((adverts.get(v) as Advertisement).sPk)));
-    return o;
-  };
-  for (const [d, partners] of dropped) {
-    const sPk = (adverts.get(d) as Advertisement).sPk;
-    const verifyKey = (sk: Uint8Array): boolean => {
-      const candidate = x25519KeyPairFromSecret(sk);
-      wipe(candidate.secretKey);
-      return bytesEqual(candidate.publicKey, sPk);
-    };
-    const { secret: sk, bad: b } = reconstructVerified(keyShares.get(d), t, verifyKey, `client ${d}'s mask key`);
-    for (const x of b) bad.add(x - 1);
-    const pair = x25519KeyPairFromSecret(sk);
-    wipe(sk, pair.secretKey);
-    for (const v of partners) {
-      const agreed = x25519(pair.keyObject, publicKeyOf(v));
-      // v added Δ_{v,d}·PRG(s_{v,d}) with Δ = +1 if v > d; remove it.
-      masks.push({ key: pairwiseMaskKey(agreed, roundId, v, d), sign: v > d ? -1 : 1 });
-      wipe(agreed);
-    }
-  }
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const selfMasks: MaskSpec[] = [];
+  const bad = new Set<number>();
+  const owners: Array<PairwiseMasks['owners'][number]> = [];
+  const publicKeys = new Map<number, Uint8Array>();
   try {
-    applyMasks(sum, masks);
+    for (const u of survivors) {
+      const adv = adverts.get(u) as Advertisement;
+      const { secret: seed, bad: b } = reconstructVerified(seedShares.get(u), t, (s) => bytesEqual(seedCommitment(roundId, u, s), adv.commitment), `client ${u}'s self-mask seed`);
+      for (const x of b) bad.add(x - 1);
+      selfMasks.push({ key: selfMaskKey(seed, roundId, u), sign: -1 });
+      wipe(seed);
+    }
+    for (const [d, partners] of dropped) {
+      const sPk = (adverts.get(d) as Advertisement).sPk;
+      const verifyKey = (sk: Uint8Array): boolean => {
+        const candidate = x25519KeyPairFromSecret(sk);
+        wipe(candidate.secretKey);
+        return bytesEqual(candidate.publicKey, sPk);
+      };
+      const { secret: sk, bad: b } = reconstructVerified(keyShares.get(d), t, verifyKey, `client ${d}'s mask key`);
+      for (const x of b) bad.add(x - 1);
+      // Survivor v added Δ_{v,d}·PRG(s_{v,d}); adding d's own pairwise masks (its signs, its key) cancels them.
+      owners.push({ index: d, secretKey: sk, partners });
+      for (const v of partners) publicKeys.set(v, (adverts.get(v) as Advertisement).sPk);
+    }
+    const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    const work = applyMasks(sum, { direct: selfMasks, pairwise: { roundId, owners, publicKeys } }, input.workers === undefined ? {} : { workers: input.workers });
+    return {
+      masksRemoved: selfMasks.length + owners.reduce((a, o) => a + o.partners.length, 0),
+      reconstructMs: t1 - t0,
+      reconstructCpuMs: (cpu.user + cpu.system) / 1000,
+      maskMs: performance.now() - t1,
+      deriveThreadMs: work.deriveMs,
+      stripThreadMs: work.streamMs,
+      threads: work.threads,
+      badShareHolders: [...bad].sort((a, b) => a - b),
+    };
   } finally {
-    for (const m of masks) wipe(m.key);
+    for (const m of selfMasks) wipe(m.key);
+    for (const o of owners) wipe(o.secretKey);
   }
-  return { masksRemoved: masks.length, stripMs: performance.now() - t0, badShareHolders: [...bad].sort((a, b) => a - b) };
 }

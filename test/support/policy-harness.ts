@@ -8,6 +8,7 @@
  * proves (ClientTransport.coordinatorIdentity, implemented for socket.io by the identity/access work).
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { ClientNode, type ClientData } from '../../client/node.ts';
 import { standardClientMods } from '../../client/mods/index.ts';
 import { TrainingTurns } from '../../client/training-turns.ts';
@@ -44,6 +45,8 @@ export interface VictimOptions {
   readonly secure?: boolean;
   /** The coordinator key the connection proves (stands in for the socket handshake's proof). */
   readonly provenCoordinatorKey?: Uint8Array;
+  /** Where the node logs (default: the fixtures' silent logger). */
+  readonly logger?: Logger;
 }
 
 export function startVictim(server: CoordinatorServer, o: VictimOptions): Victim {
@@ -62,9 +65,10 @@ export function startVictim(server: CoordinatorServer, o: VictimOptions): Victim
     ...(o.provenCoordinatorKey ? { coordinatorIdentity: () => o.provenCoordinatorKey } : inner.coordinatorIdentity ? { coordinatorIdentity: () => inner.coordinatorIdentity?.() } : {}),
   };
   const identities = o.secure ? simulatedIdentities([o.id, `${o.id}-peer-1`, `${o.id}-peer-2`], cryptoRandom()) : undefined;
-  const secure = identities ? new SecureAggregation({ clientId: o.id, identity: identities.identityOf(o.id), resolveIdentity: identities.resolve, logger }) : undefined;
+  const log = o.logger ?? logger;
   const record = fileParticipationRecord(o.stateDir);
-  const node = new ClientNode({ clientId: o.id, orgId: `org-${o.id}`, transport, data: o.data, logger, mods: standardClientMods({ policy: o.policy, record }), disclosure: o.policy.disclose, turns: new TrainingTurns(), ...(secure ? { secure } : {}) });
+  const secure = identities ? new SecureAggregation({ clientId: o.id, identity: identities.identityOf(o.id), resolveIdentity: identities.resolve, logger: log, roundIds: record }) : undefined;
+  const node = new ClientNode({ clientId: o.id, orgId: `org-${o.id}`, transport, data: o.data, logger: log, mods: standardClientMods({ policy: o.policy, record }), disclosure: o.policy.disclose, turns: new TrainingTurns(), ...(secure ? { secure } : {}) });
   return { id: o.id, node, sent, close: () => node.close() };
 }
 

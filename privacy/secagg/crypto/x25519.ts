@@ -1,16 +1,13 @@
 /**
  * X25519 key agreement (RFC 7748) through node:crypto, in tweetnacl's raw formats: a 32-byte private scalar
- * (clamped by the function, as nacl.scalarMult does) and a 32-byte public u-coordinate. Raw keys enter
- * node:crypto as JWK (RFC 8037 §2): measured 10–20× faster here than the DER route, whose OpenSSL 3 decoder
- * costs about 1 ms per private key. For a private JWK node requires `x` but derives the public key from `d`
- * alone, so we pass a placeholder and read the real public key back (the tweetnacl cross-check pins this).
+ * (clamped by the function, as nacl.scalarMult does) and a 32-byte public u-coordinate. The key import and the
+ * agreement itself are defined once in pairwise-keys.mjs (plain JavaScript, so the mask worker threads run the
+ * same code); this module adds the length checks and typed errors.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { TesseraError } from '../../../protocol/errors.ts';
 import type { RandomSource } from '../../random.ts';
-
-const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
-const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+import { importX25519Private, importX25519Public, x25519Agree } from './pairwise-keys.mjs';
 
 export interface X25519KeyPair {
   /** The 32-byte private scalar (nacl.box.keyPair().secretKey format). */
@@ -28,12 +25,12 @@ function checkLength(b: Uint8Array, what: string): void {
 
 export function x25519PrivateKeyObject(secretKey: Uint8Array): KeyObject {
   checkLength(secretKey, 'X25519 private key');
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: PLACEHOLDER_X }, format: 'jwk' });
+  return importX25519Private(secretKey);
 }
 
 export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   checkLength(publicKey, 'X25519 public key');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(publicKey) }, format: 'jwk' });
+  return importX25519Public(publicKey);
 }
 
 /** The public key of a private key object (node derives it from the scalar). */
@@ -63,14 +60,8 @@ export function generateX25519(rng: RandomSource): X25519KeyPair {
 export function x25519(privateKey: KeyObject | Uint8Array, publicKey: KeyObject | Uint8Array): Uint8Array {
   const priv = privateKey instanceof Uint8Array ? x25519PrivateKeyObject(privateKey) : privateKey;
   const pub = publicKey instanceof Uint8Array ? x25519PublicKeyObject(publicKey) : publicKey;
-  let out: Buffer;
-  try {
-    out = diffieHellman({ privateKey: priv, publicKey: pub });
-  } catch (cause) {
-    // OpenSSL refuses the all-zero shared secret of a low-order point.
-    throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'X25519 agreement failed (low-order public key?)', { cause });
-  }
-  const secret = new Uint8Array(out);
-  if (secret.every((b) => b === 0)) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'X25519 produced the all-zero shared secret');
+  const secret = x25519Agree(priv, pub);
+  // OpenSSL refuses the all-zero shared secret of a low-order point; x25519Agree refuses it too.
+  if (secret === null) throw new TesseraError('TESSERA_ERR_SECAGG_CRYPTO', 'X25519 agreement failed: low-order public key (all-zero shared secret)');
   return secret;
 }
