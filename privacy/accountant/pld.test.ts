@@ -76,7 +76,7 @@ describe('composed PLD accountant', () => {
   });
 
   it.each([
-    [0.1, 1, 50],
+    [0.1, 1, 20],
     [0.2, 2, 30],
   ])('q = %f, σ = %f, %i rounds: inside the independent PLD bracket, within 1 percent of its pessimistic bound', (q, sigma, steps) => {
     const delta = 1e-5;
