@@ -40,8 +40,11 @@ function nextPow2(n: number): number {
   return p;
 }
 
-/** In-place iterative radix-2 FFT (inverse when `inverse`), unnormalised. */
-function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
+/**
+ * In-place iterative radix-2 FFT (inverse when `inverse`), unnormalised. Exported for the independent test
+ * accountant (test/support/pld.ts), whose independence lies in its discretisation, not in the transform.
+ */
+export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
   const n = re.length;
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;

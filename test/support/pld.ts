@@ -11,6 +11,7 @@
  * The per-round pairs here are Gaussian mixtures (plus an optional atom ⊥, "the round aborted"), integrated on a
  * fine y-grid by the midpoint rule with each cell's loss bounded by its endpoints (the loss is monotone in y).
  */
+import { fft } from '../../privacy/accountant/fft.ts';
 
 export interface RoundPair {
   /** P(⊥) and Q(⊥): the round releases nothing (0 when it always releases). */
@@ -80,36 +81,6 @@ function roundLoss(pair: RoundPair, h: number, bound: Bound): { mass: Float64Arr
   return { mass, offset, infinite };
 }
 
-/** In-place iterative radix-2 FFT (Cooley–Tukey); `inverse` without the 1/n. */
-function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
-  const n = re.length;
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) {
-      [re[i], re[j]] = [re[j] as number, re[i] as number];
-      [im[i], im[j]] = [im[j] as number, im[i] as number];
-    }
-  }
-  for (let len = 2; len <= n; len <<= 1) {
-    const ang = ((inverse ? 2 : -2) * Math.PI) / len;
-    for (let i = 0; i < n; i += len) {
-      for (let k = 0; k < len / 2; k++) {
-        const wr = Math.cos(ang * k);
-        const wi = Math.sin(ang * k);
-        const a = i + k;
-        const b = a + len / 2;
-        const xr = (re[b] as number) * wr - (im[b] as number) * wi;
-        const xi = (re[b] as number) * wi + (im[b] as number) * wr;
-        re[b] = (re[a] as number) - xr;
-        im[b] = (im[a] as number) - xi;
-        re[a] = (re[a] as number) + xr;
-        im[a] = (im[a] as number) + xi;
-      }
-    }
-  }
-}
 
 /** δ(ε) after T independent rounds of `pair`, bounded from above (pessimistic) or below (optimistic). */
 export function composedDelta(pair: RoundPair, rounds: number, bound: Bound, h = 2e-3): (epsilon: number) => number {
