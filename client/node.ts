@@ -89,11 +89,7 @@ export class ClientNode {
           return;
         case 'train':
         case 'evaluate':
-          // One task at a time per process: training is CPU-bound and the backend is single-threaded.
-          void this.options.turns.run(
-            () => this.handle(msg),
-            (e: unknown) => this.logger.error({ err: e }, 'task failed'),
-          );
+          void this.handle(msg).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
       }
     });
   }
@@ -143,16 +139,24 @@ export class ClientNode {
       this.send({ type: 'decline', jobId: task.jobId, round: task.round, taskId: task.taskId, reason: admission.reason });
       return;
     }
-    // The round's secure-aggregation setup is judged before training, so a declined round costs no training.
-    if (task.job.secagg.enabled && this.options.secure && !(await this.options.secure.screen(task, (m) => this.send(m)))) return;
-    try {
-      if (task.type === 'train') await this.train(task, { ...ctx, task }, mods, admission.extensions ?? {});
-      else await this.evaluateTask(task, { ...ctx, task }, mods);
-    } catch (e) {
-      const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
-      log.error({ code: err.code }, `task failed: ${err.message}`);
-      decline(err.code, err.message.slice(0, 500));
-    }
+    // The round's secure-aggregation setup is judged before training, so a declined round costs no training. The
+    // wait for the setup holds no training turn: a coordinator that never sends one cannot stall this node's (or,
+    // in a simulation, every node's) other tasks.
+    if (task.job.secagg.enabled && this.options.secure && !(await this.options.secure.screen(task, (m) => this.send(m), admission.extensions))) return;
+    // One task at a time per process: training is CPU-bound and the backend is single-threaded.
+    await this.options.turns.run(
+      async () => {
+        try {
+          if (task.type === 'train') await this.train(task, { ...ctx, task }, mods, admission.extensions ?? {});
+          else await this.evaluateTask(task, { ...ctx, task }, mods);
+        } catch (e) {
+          const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', (e as Error).message, { cause: e });
+          log.error({ code: err.code }, `task failed: ${err.message}`);
+          decline(err.code, err.message.slice(0, 500));
+        }
+      },
+      (e: unknown) => this.logger.error({ err: e }, 'task failed'),
+    );
   }
 
   private async train(task: TrainTask, ctx: TaskContext & { task: TrainTask }, mods: readonly ClientMod[], admitted: UpdateExtensions): Promise<void> {

@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
-import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask } from '../protocol/messages.ts';
+import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask, UpdateExtensions } from '../protocol/messages.ts';
 import type { SecAggClientMessage, SecAggSetup } from '../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource, roundStream } from '../privacy/random.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
@@ -89,7 +89,7 @@ export class SecureAggregation implements SecureSubmission {
    * length, the organisation's policy floors — and records the round id. A refusal is the same coded decline
    * begin() would send, sent now, so a declined round costs no training. Resolves false when declined.
    */
-  async screen(task: TrainTask | EvaluateTask, send: (m: ClientMessage) => void): Promise<boolean> {
+  async screen(task: TrainTask | EvaluateTask, send: (m: ClientMessage) => void, extensions?: UpdateExtensions): Promise<boolean> {
     const s = this.session(task.taskId);
     s.task = task;
     if (s.setup === undefined) {
@@ -108,7 +108,7 @@ export class SecureAggregation implements SecureSubmission {
     const log = this.options.logger.child({ job: task.jobId, round: task.round });
     try {
       // A training update has the global model's length; an evaluation vector's length is known only after evaluating.
-      this.checkSetup(s, task, task.type === 'train' ? task.weights.shape.reduce((a, b) => a * b, 1) : undefined);
+      this.checkSetup(s, task, task.type === 'train' ? task.weights.shape.reduce((a, b) => a * b, 1) : undefined, extensions);
       log.info({ task: task.type }, 'secure aggregation: setup accepted by this organisation\'s policy before local work');
       return true;
     } catch (e) {
@@ -161,7 +161,7 @@ export class SecureAggregation implements SecureSubmission {
    * this n, `dim` (when known) as the input's, and the organisation's policy floors (acceptance.ts; the SecAgg
    * client checks them again). Returns the plan's inputs the caller needs; throws the coded refusal.
    */
-  private checkSetup(s: Session, task: TrainTask | EvaluateTask, updateLength: number | undefined): { roundId: string; minSurvivors: number } {
+  private checkSetup(s: Session, task: TrainTask | EvaluateTask, updateLength: number | undefined, extensions?: UpdateExtensions): { roundId: string; minSurvivors: number } {
     const setup = s.setup as SecAggToClient;
     if (setup.jobId !== task.jobId || setup.round !== task.round || setup.message.type !== 'secagg.setup') {
       throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', 'secure-aggregation setup does not belong to this task');
@@ -172,7 +172,13 @@ export class SecureAggregation implements SecureSubmission {
       throw new TesseraError('TESSERA_ERR_SECAGG_ROUND_REPLAY', `the setup names round ${setupMsg.roundId} (index ${setupMsg.index}); this task derives ${derived.roundId} (index ${derived.index})`);
     }
     if (setupMsg.clients[setupMsg.index] !== this.options.clientId) throw new TesseraError('TESSERA_ERR_SECAGG_PROTOCOL', `the setup names index ${setupMsg.index} as ${setupMsg.clients[setupMsg.index]}, not this client`);
-    if (task.type === 'train' && updateLength !== undefined) checkPlan(setupMsg, planForJob(task.job, setupMsg.clients.length, updateLength), task.type);
+    if (task.type === 'train' && updateLength !== undefined) {
+      // The masked vector is the update plus the job's secure extensions (the contract check's sums, whose layout the
+      // admission fixed, and the adaptive-clipping indicator), so the expected length includes them.
+      const contract = extensions?.dataContract;
+      const layout = updateExtensionsForJob(task.job, contract === undefined ? undefined : driftKeysInVector(contract.length));
+      checkPlan(setupMsg, planForJob(task.job, setupMsg.clients.length, updateLength, layout), task.type);
+    }
     // Under DP each client's noise share assumes ≥ m survivors in any released sum (privacy/dp/config.ts).
     const minSurvivors = task.job.dp.enabled ? dpPlanForJob(task.job).minSurvivors : 1;
     acceptSetup({ clients: setupMsg.clients.length, k: setupMsg.k, t: setupMsg.t, consistencyCheck: setupMsg.consistencyCheck }, this.options.policy ?? DEFAULT_SECAGG_CLIENT_POLICY, { minSurvivors });

@@ -21,7 +21,8 @@ export interface SecureSubmission {
    * Before any local work: waits for the task's setup and judges it by the organisation's policy. False: the
    * round was declined (the decline is sent) and the task must not be worked on.
    */
-  screen(task: TrainTask | EvaluateTask, send: (m: ClientMessage) => void): Promise<boolean>;
+  /** `extensions`: the admission's secure extensions (their layout is part of the vector's length). */
+  screen(task: TrainTask | EvaluateTask, send: (m: ClientMessage) => void, extensions?: UpdateExtensions): Promise<boolean>;
   /** Starts the protocol for a task's result; sends the first stage message as the task's reply. */
   begin(task: TrainTask | EvaluateTask, input: SecureInput, send: (m: ClientMessage) => void): void;
   /** A later stage message from the coordinator. */
