@@ -1,6 +1,7 @@
 /**
- * Read-only admin API for coordinators watching a federation: health, connected clients, jobs and their
- * rounds. Responses carry counts and metrics only — never updates, weights or client data.
+ * Read-only admin API for coordinators watching a federation: health, connected clients, metrics (the jobs'
+ * routes are in job-routes.ts, with the same guard). Responses carry counts and metrics only — never updates,
+ * weights or client data.
  *
  * Every route declares the operator roles that may call it (ADMIN_ROUTES); a request needs
  * `Authorization: Bearer <token>` (governance/identity/operator-tokens.ts) — no token or an unknown one is 401,
@@ -11,20 +12,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Federation } from './federation.ts';
 import type { Metrics } from './metrics.ts';
-import type { JobResult, RoundRecord } from './round-records.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import type { OperatorIdentity, OperatorRole } from '../governance/identity/operator-tokens.ts';
-
-export interface JobEntry {
-  readonly jobId: string;
-  readonly name: string;
-  status: 'running' | JobResult['status'];
-  message: string;
-  readonly rounds: RoundRecord[];
-  readonly startedAt: string;
-}
-
-export type JobBoard = Map<string, JobEntry>;
 
 /** How the coordinator is reachable: announced on /v1/health so an operator sees an insecure set-up at a glance. */
 export interface SecurityPosture {
@@ -34,28 +23,32 @@ export interface SecurityPosture {
   readonly insecure: boolean;
 }
 
-const ANY_ROLE: readonly OperatorRole[] = ['viewer', 'operator', 'privacy-officer', 'auditor', 'ml-lead'];
-const DETAIL_ROLES: readonly OperatorRole[] = ['operator', 'privacy-officer', 'auditor', 'ml-lead'];
+export const ANY_ROLE: readonly OperatorRole[] = ['viewer', 'operator', 'privacy-officer', 'auditor', 'ml-lead'];
+export const DETAIL_ROLES: readonly OperatorRole[] = ['operator', 'privacy-officer', 'auditor', 'ml-lead'];
 
 /** Who may call what: one line per route, so a new route cannot be added without deciding it. */
 export const ADMIN_ROUTES = {
   '/v1/health': 'public',
   '/v1/metrics': ANY_ROLE,
   '/v1/clients': ['operator', 'auditor'],
-  '/v1/jobs': ANY_ROLE,
-  '/v1/jobs/:id': DETAIL_ROLES,
 } as const satisfies Record<string, 'public' | readonly OperatorRole[]>;
 
 export interface AdminDeps {
   federation: Federation;
-  jobs: JobBoard;
   metrics: Metrics;
   security?: SecurityPosture;
   /** Resolves a bearer token to its operator (undefined: unknown or revoked). Without it every guarded route is 401. */
   verifyToken?: (token: string) => OperatorIdentity | undefined;
 }
 
-function guard(deps: AdminDeps, roles: readonly OperatorRole[]) {
+/** The operator a guarded request was admitted for (set by `guard`), e.g. to name the actor of a submission. */
+const admitted = new WeakMap<FastifyRequest, OperatorIdentity>();
+export function operatorOf(req: FastifyRequest): OperatorIdentity | undefined {
+  return admitted.get(req);
+}
+
+/** A preHandler admitting a bearer token whose role is in `roles` (401 / 403 as coded errors otherwise). */
+export function guard(deps: Pick<AdminDeps, 'verifyToken'>, roles: readonly OperatorRole[]) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = req.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
@@ -69,7 +62,9 @@ function guard(deps: AdminDeps, roles: readonly OperatorRole[]) {
     }
     if (!roles.includes(who.role)) {
       await reply.code(403).send({ error: { code: 'TESSERA_ERR_FORBIDDEN', message: `role ${who.role} may not use ${req.routeOptions.url ?? req.url}; it needs one of: ${roles.join(', ')}` } });
+      return;
     }
+    admitted.set(req, who);
   };
 }
 
@@ -84,10 +79,4 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   }));
   app.get('/v1/metrics', { preHandler: guard(deps, r['/v1/metrics']) }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
   app.get('/v1/clients', { preHandler: guard(deps, r['/v1/clients']) }, async () => ({ clients: deps.federation.clients(), stats: deps.federation.stats }));
-  app.get('/v1/jobs', { preHandler: guard(deps, r['/v1/jobs']) }, async () => ({ jobs: [...deps.jobs.values()].map(({ rounds, ...j }) => ({ ...j, roundsCompleted: rounds.length })) }));
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { preHandler: guard(deps, r['/v1/jobs/:id']) }, async (req, reply) => {
-    const job = deps.jobs.get(req.params.id);
-    if (!job) return reply.code(404).send({ error: { code: 'TESSERA_ERR_JOB_NOT_FOUND', message: `No job ${req.params.id}` } });
-    return job;
-  });
 }

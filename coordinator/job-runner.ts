@@ -20,6 +20,7 @@ import { RoundLifecycle, assertJobTransition, type JobState } from './round-stat
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } from './round-records.ts';
 import { selectClients } from './sampling.ts';
 import { fedAvg, type Strategy } from './strategy.ts';
+import { explainShortfall, explainShortRound } from './shortfall.ts';
 
 export interface Evaluation {
   readonly loss: number;
@@ -76,8 +77,18 @@ export interface RunJobOptions {
    * subgroup counts); its figures are merged into the round record.
    */
   readonly federatedEvaluation?: { readonly always: boolean; readonly after?: (round: number, evaluation: FederatedEvaluation) => RoundSlots; readonly protocol?: EvaluationProtocol };
-  /** How long to wait for `minClients` to connect before each round. */
+  /** How long to wait for `minClients` to connect, and for enough of them to be eligible, before each round. */
   readonly waitForClientsMs?: number;
+  /**
+   * How many clients could ever connect (the roster's size). With all of them connected and too few eligible,
+   * waiting cannot help: the job ends at once with the reasons (issue 15 §3) instead of at the deadline.
+   */
+  readonly population?: number;
+  /**
+   * A resumed job's first round waits up to this long for the whole `population` to reconnect (clients back off
+   * for up to ~12 s after a coordinator restart), so it does not start with whoever happened to be back first.
+   */
+  readonly resumeGraceMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
   readonly signal?: AbortSignal;
   /**
@@ -117,24 +128,40 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   };
 
   move('waiting');
-  logger.info({ rounds: spec.rounds, minClients: spec.minClients, protocol: protocol.name, strategy: strategy.name }, 'job started');
+  const waitMs = options.waitForClientsMs ?? spec.roundDeadlineMs;
+  // The deadline is stated at the start, so an operator knows when a job that cannot start will say why.
+  logger.info({ rounds: spec.rounds, minClients: spec.minClients, protocol: protocol.name, strategy: strategy.name, waitForEligibleMs: waitMs, population: options.population ?? null }, `job started: each round waits up to ${Math.round(waitMs / 1000)} s for ${spec.minClients}+ eligible client(s)`);
   move('running');
-  for (let round = options.startRound ?? 1; round <= spec.rounds; round++) {
+  const firstRound = options.startRound ?? 1;
+  if (firstRound > 1 && options.resumeGraceMs !== undefined && options.population !== undefined) {
+    await reconnectGrace(federation, options.population, options.resumeGraceMs, options.signal);
+    logger.info({ connected: federation.clients().length, population: options.population }, 'resume grace period over');
+  }
+  for (let round = firstRound; round <= spec.rounds; round++) {
     let committed = false;
     let attempt = 0;
     for (let tries = 1; tries <= spec.maxRoundRetries + 1 && !committed; tries++) {
       if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
       const log = logger.child({ round, attempt: attempt + 1 });
-      try {
-        await federation.waitForClients(spec.minClients, options.waitForClientsMs ?? spec.roundDeadlineMs);
-      } catch (e) {
-        logger.warn({ round, tries }, (e as Error).message);
-        if (tries <= spec.maxRoundRetries) continue;
-        return finish('failed', `Round ${round} failed after ${tries} attempt(s) (TESSERA_ERR_TOO_FEW_CLIENTS): ${(e as Error).message}`);
-      }
       const started = Date.now();
+      const enough = await waitForConnected(federation, spec.minClients, started + waitMs, options.signal);
+      if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
+      if (!enough) {
+        // The whole deadline was spent waiting for connections: another attempt would only wait again.
+        const connected = federation.clients().length;
+        logger.warn({ round, tries, connected, minClients: spec.minClients }, 'too few clients connected by the deadline');
+        return finish('failed', explainShortfall({ round, connected, eligible: connected, needed: spec.minClients, excluded: [], everyoneConnected: false, waitedMs: Date.now() - started }));
+      }
       const lifecycle = new RoundLifecycle();
-      const { eligible, excluded } = await eligibleClients(options, round);
+      const { eligible, excluded, connected, everyoneConnected } = await eligibleClients(options, round);
+      if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
+      // Too few ELIGIBLE clients after the wait (or with everyone on the roster connected): the reasons are known
+      // and no sample was drawn, so the job ends now, naming them — except when only privacy caps kept clients
+      // out, which the DP feature reports as an exhausted budget (beforeRound below).
+      const capsOnly = excluded.length > 0 && excluded.every((x) => x.code === 'TESSERA_ERR_BUDGET_EXCEEDED');
+      if (eligible.length < spec.minClients && !capsOnly) {
+        return finish('failed', explainShortfall({ round, connected, eligible: eligible.length, needed: spec.minClients, excluded, everyoneConnected, waitedMs: Date.now() - started }));
+      }
       const decision = hooks.beforeRound?.(round, eligible) ?? { proceed: true };
       if (!decision.proceed) return finish(decision.status, decision.message);
       // Sorted by id and drawn from the (seed, round, 'sampling', attempt) stream: a seeded run samples the same
@@ -183,7 +210,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         const stop = hooks.shortRound?.(round, outcome.participants.length);
         if (stop && !stop.proceed) return finish(stop.status, stop.message);
         log.warn({ participants: outcome.participants.length, dropped: outcome.dropped.length, declined: outcome.declined.length }, 'too few updates; retrying');
-        if (tries > spec.maxRoundRetries) return finish('failed', tooFew(round, outcome.participants.length, spec.minClients, attempt));
+        if (tries > spec.maxRoundRetries) return finish('failed', `Round ${round} failed after ${attempt} attempt(s). ${explainShortRound(round, outcome.participants.length, spec.minClients, [...outcome.dropped, ...outcome.declined])}`);
         await pauseBeforeRetry(tries);
         continue;
       }
@@ -252,16 +279,38 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
  * while fewer than `minClients` are eligible the coordinator waits for further connections (up to
  * `waitForClientsMs`) before the attempt counts as short.
  */
-async function eligibleClients(options: RunJobOptions, round: number): Promise<{ eligible: ConnectedClient[]; excluded: ExcludedClient[] }> {
+async function eligibleClients(options: RunJobOptions, round: number): Promise<{ eligible: ConnectedClient[]; excluded: ExcludedClient[]; connected: number; everyoneConnected: boolean }> {
   const { federation, hooks = {}, spec } = options;
   const until = Date.now() + (options.waitForClientsMs ?? spec.roundDeadlineMs);
   const wanted = Math.max(spec.minClients, hooks.eligibleWanted?.(round) ?? 0);
   for (;;) {
     const connected = federation.clients();
     const r = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
-    if (r.eligible.length >= wanted || Date.now() >= until) return r;
-    // A new connection, or the wait's end (the next pass then returns what is eligible by then).
-    await federation.waitForConnection(until - Date.now());
+    // Everyone the roster admits is here: no later connection can add an eligible client.
+    const everyoneConnected = options.population !== undefined && connected.length >= options.population;
+    if (r.eligible.length >= wanted || everyoneConnected || Date.now() >= until || options.signal?.aborted === true) {
+      return { ...r, connected: connected.length, everyoneConnected };
+    }
+    // A new connection, or the wait's end (the next pass then returns what is eligible by then); a cancel is
+    // noticed within a second.
+    await federation.waitForConnection(Math.min(until - Date.now(), 1000));
+  }
+}
+
+/** Waits until `min` clients are connected (true), the deadline passes or the job is cancelled (false); a cancel is noticed within a second. */
+async function waitForConnected(federation: Federation, min: number, until: number, signal: AbortSignal | undefined): Promise<boolean> {
+  while (federation.clients().length < min) {
+    if (Date.now() >= until || signal?.aborted === true) return false;
+    await federation.waitForConnection(Math.min(until - Date.now(), 1000));
+  }
+  return true;
+}
+
+/** After a restart: wait (up to `graceMs`) until the whole population has reconnected, or a cancel. */
+async function reconnectGrace(federation: Federation, population: number, graceMs: number, signal: AbortSignal | undefined): Promise<void> {
+  const until = Date.now() + graceMs;
+  while (federation.clients().length < population && Date.now() < until && signal?.aborted !== true) {
+    await federation.waitForConnection(Math.min(until - Date.now(), 1000));
   }
 }
 
@@ -275,5 +324,5 @@ function pauseBeforeRetry(attempt: number): Promise<void> {
 }
 
 function tooFew(round: number, got: number, min: number, attempts: number): string {
-  return `Round ${round} failed after ${attempts} attempt(s): ${got} client(s) took part, the job needs at least ${min} (TESSERA_ERR_TOO_FEW_CLIENTS). Connect more clients, lower minClients, or raise the sampling rate.`;
+  return `Round ${round} failed after ${attempts} attempt(s): the sample drew ${got} client(s), the job needs at least ${min} (TESSERA_ERR_TOO_FEW_CLIENTS). Fix: raise the sampling rate (sampling.rate or clientsPerRound), or connect more eligible clients.`;
 }

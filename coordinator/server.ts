@@ -13,7 +13,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
 import { socketIoServerTransport, type SocketServerOptions } from './transport/socketio-server.ts';
-import { registerAdminRoutes, type JobBoard } from './admin-routes.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
+import { registerJobRoutes } from './job-routes.ts';
+import { JobService, type JobServiceDeps } from './job-service.ts';
+import { cryptoRandom } from '../privacy/random.ts';
 import { Metrics } from './metrics.ts';
 import type { Db } from '../governance/state/database.ts';
 import type { ClientRoster } from '../governance/identity/client-roster.ts';
@@ -51,12 +54,21 @@ export interface CoordinatorOptions extends ConnectionCaps {
    */
   readonly stateDir?: string;
   readonly db?: Db;
+  /**
+   * The job service's settings (job-service.ts): how long rounds wait for eligible clients, the resume grace,
+   * secure aggregation's identities, the roster for preflight. Jobs run only after `server.jobs.start()`.
+   */
+  readonly jobs?: Partial<Pick<JobServiceDeps, 'waitClientsMs' | 'resumeGraceMs' | 'rng'>> & Pick<JobServiceDeps, 'secAggIdentities' | 'population' | 'preflightContext' | 'say'>;
 }
+
+/** Defaults of the job service: rounds wait up to 5 minutes for eligible clients; a resumed job 15 s for reconnections (client back-off is ≤ ~12 s). */
+export const JOB_SERVICE_DEFAULTS = { waitClientsMs: 300_000, resumeGraceMs: 15_000 } as const;
 
 export interface CoordinatorServer {
   readonly app: FastifyInstance;
   readonly federation: Federation;
-  readonly jobs: JobBoard;
+  /** The jobs this coordinator hosts (submit, list, cancel; `start()` runs them). */
+  readonly jobs: JobService;
   readonly metrics: Metrics;
   readonly url: string;
   readonly port: number;
@@ -104,9 +116,25 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
   const transport = socketIoServerTransport(app.server, transportOptions);
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
-  const jobs: JobBoard = new Map();
+  const j = options.jobs;
+  const jobs = new JobService({
+    federation,
+    metrics,
+    logger: options.logger,
+    rng: j?.rng ?? cryptoRandom(),
+    waitClientsMs: j?.waitClientsMs ?? JOB_SERVICE_DEFAULTS.waitClientsMs,
+    resumeGraceMs: j?.resumeGraceMs ?? JOB_SERVICE_DEFAULTS.resumeGraceMs,
+    ...(options.db !== undefined ? { db: options.db } : {}),
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+    ...(j?.secAggIdentities ? { secAggIdentities: j.secAggIdentities } : {}),
+    ...(j?.population ? { population: j.population } : {}),
+    ...(j?.preflightContext ? { preflightContext: j.preflightContext } : {}),
+    ...(j?.say ? { say: j.say } : {}),
+  });
   const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
-  registerAdminRoutes(app, { federation, jobs, metrics, security, verifyToken: operatorTokenVerifier(options.stateDir) });
+  const verifyToken = operatorTokenVerifier(options.stateDir);
+  registerAdminRoutes(app, { federation, metrics, security, verifyToken });
+  await registerJobRoutes(app, { jobs, verifyToken });
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');
@@ -129,7 +157,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     async close() {
       if (closed) return;
       closed = true;
+      // The running job stops (and stays queued for the next start) before the clients' tasks are cancelled.
+      const stopping = jobs.close();
       federation.cancelAll('coordinator shutting down');
+      await stopping;
       await transport.close();
       await app.close();
     },

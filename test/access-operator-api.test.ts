@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ROUTES } from '../coordinator/admin-routes.ts';
+import { JOB_ROUTES } from '../coordinator/job-routes.ts';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { OPERATOR_ROLES, createOperatorToken, operatorTokensPath, revokeOperatorToken, type OperatorRole } from '../governance/identity/operator-tokens.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
@@ -21,6 +22,7 @@ let server: CoordinatorServer;
 let client: RawClient;
 const tokens = new Map<OperatorRole, string>();
 let revoked: string;
+let jobId = '';
 
 beforeAll(async () => {
   db = openDatabase(state.dir);
@@ -30,7 +32,8 @@ beforeAll(async () => {
   revoked = r.token;
   server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db });
   client = await provenRawClient(server.url, 'api-client', consortium.identityOf('api-client', 'org-api'), { orgId: 'org-api' });
-  server.jobs.set('job-1', { jobId: 'job-1', name: 'j', status: 'running', message: '', rounds: [], startedAt: new Date().toISOString() });
+  // A hosted job (never started: the service is not running jobs here), so /v1/jobs/:id has something to show.
+  jobId = server.jobs.submit({ name: 'j', model: { kind: 'logistic', inputs: 784, classes: 10 }, data: { dataset: 'mnist' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 2 } }).jobId;
 }, 60_000);
 
 afterAll(async () => {
@@ -52,11 +55,16 @@ const get = async (path: string, token?: string): Promise<{ status: number; body
   return { status: res.status, body };
 };
 
-const concrete = (route: string): string => route.replace(':id', 'job-1');
+const concrete = (route: string): string => route.replace(':id', jobId);
+
+/** Every read-only route that needs a token: the admin routes and the job routes' GETs. */
+const READ_ROUTES: Array<[string, readonly string[]]> = [
+  ...Object.entries(ADMIN_ROUTES).flatMap(([route, allowed]): Array<[string, readonly string[]]> => (allowed === 'public' ? [] : [[route, allowed]])),
+  ...Object.values(JOB_ROUTES).flatMap((r): Array<[string, readonly string[]]> => (r.method === 'GET' ? [[r.url, r.roles]] : [])),
+];
 
 describe('operator API roles', () => {
-  for (const [route, allowed] of Object.entries(ADMIN_ROUTES)) {
-    if (allowed === 'public') continue;
+  for (const [route, allowed] of READ_ROUTES) {
     it(`${route}: 401 without a valid token, 403 for other roles, 200 for ${allowed.join(', ')}`, async () => {
       const path = concrete(route);
       for (const token of [undefined, 'tsk_not-a-real-token', revoked]) {
@@ -66,7 +74,7 @@ describe('operator API roles', () => {
       }
       for (const role of OPERATOR_ROLES) {
         const r = await get(path, tokens.get(role));
-        if ((allowed as readonly string[]).includes(role)) expect([role, r.status]).toEqual([role, 200]);
+        if (allowed.includes(role)) expect([role, r.status]).toEqual([role, 200]);
         else {
           expect([role, r.status]).toEqual([role, 403]);
           expect(r.body).toMatchObject({ error: { code: 'TESSERA_ERR_FORBIDDEN' } });
@@ -77,7 +85,7 @@ describe('operator API roles', () => {
 
   it('viewers get no per-organisation detail; an operator sees the roster organisation of each client', async () => {
     expect((await get('/v1/clients', tokens.get('viewer'))).status).toBe(403);
-    expect((await get('/v1/jobs/job-1', tokens.get('viewer'))).status).toBe(403);
+    expect((await get(`/v1/jobs/${jobId}`, tokens.get('viewer'))).status).toBe(403);
     const r = await get('/v1/clients', tokens.get('operator'));
     expect(r.body).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api' }] });
   });

@@ -52,7 +52,9 @@ const Core = z.object({
 });
 
 /** Version 2: every slot by its own schema. */
-const RecordV2 = Core.extend({ extra: RoundSlotsSchema });
+export const RecordV2 = Core.extend({ extra: RoundSlotsSchema });
+/** The current round record's schema (the job API's responses declare it). */
+export const RoundRecordSchema = RecordV2;
 
 export interface DecodedRound {
   readonly record: RoundRecord;
