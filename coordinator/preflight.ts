@@ -141,7 +141,7 @@ function consentFindings(spec: JobSpec, db: Db, orgs: readonly string[], at: Dat
   const missing = orgs.filter((o) => !covered.has(o)).map((o) => ({ clientId: o, orgId: o, code: why.get(o)?.code ?? 'CONSENT_MISSING', reason: why.get(o)?.reason ?? `no consent of '${o}' is recorded for data set '${spec.data.dataset}'` }));
   if (missing.length === 0) return [];
   const enough = orgs.length - missing.length >= spec.minClients;
-  const perOrg: Finding[] = missing.map((m) => ({ level: enough ? 'warning' : 'error', code: m.code, where: `consent.${m.orgId}`, message: `${m.orgId}: ${m.reason}`, fix: m.code === 'CONSENT_MISSING' ? `tessera consent record --state DIR --file ${m.orgId}-consent.json` : 'record consent that covers the job, or change the job to fit the consent' }));
+  const perOrg: Finding[] = missing.map((m) => ({ level: enough ? 'warning' : 'error', code: m.code, where: `consent.${m.orgId}`, message: `${m.orgId}: ${m.reason}`, fix: m.code === 'CONSENT_MISSING' ? `tessera consent grant --state DIR --org ${m.orgId} --dataset ${spec.data.dataset} --purposes ${spec.purpose} --expires DATE --max-epsilon ${Number.isFinite(jobEpsilon(spec)) ? jobEpsilon(spec) : 'E'} --retention DAYS` : 'record consent that covers the job, or change the job to fit the consent' }));
   return [
     { level: enough ? 'warning' : 'error', code: 'TESSERA_ERR_CONSENT', where: 'consent', message: `consent covers ${orgs.length - missing.length} of ${orgs.length} organisation(s), the job needs ${spec.minClients}: ${groupReasons(missing).join(', ')}`, fix: 'record each organisation\'s consent for the job\'s purpose, data set and ε' },
     ...perOrg,

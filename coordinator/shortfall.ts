@@ -9,7 +9,7 @@ import type { ExcludedClient } from './round-records.ts';
 
 /** What to do about each exclusion or decline code; codes not listed get the generic advice. */
 const ADVICE: ReadonlyArray<{ readonly match: (code: string) => boolean; readonly advice: string }> = [
-  { match: (c) => c === 'CONSENT_MISSING', advice: 'record each organisation\'s consent on the coordinator (tessera consent record --state DIR --file consent.json)' },
+  { match: (c) => c === 'CONSENT_MISSING', advice: "record each organisation's consent on the coordinator: tessera consent grant --state DIR --org ORG --dataset DATASET --purposes PURPOSE --expires DATE --max-epsilon E --retention DAYS" },
   { match: (c) => c === 'CONSENT_PURPOSE', advice: 'the job\'s purpose is not one the organisations consented to: change the job\'s "purpose" or record consent that covers it' },
   { match: (c) => c === 'CONSENT_EPSILON', advice: 'the job\'s ε exceeds what the organisations consented to: lower dp.epsilon or record consent with a higher cap' },
   { match: (c) => c === 'CONSENT_EXPIRED' || c === 'CONSENT_REVOKED', advice: 'the organisations\' consent expired or was revoked: ask them for a new consent record' },
