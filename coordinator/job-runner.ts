@@ -144,13 +144,15 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
       const log = logger.child({ round, attempt: attempt + 1 });
       const started = Date.now();
-      const enough = await waitForConnected(federation, spec.minClients, started + waitMs, options.signal);
+      // A roster smaller than minClients can never fill a round: no wait.
+      const reachable = options.population === undefined || options.population >= spec.minClients;
+      const enough = reachable && (await waitForConnected(federation, spec.minClients, started + waitMs, options.signal));
       if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
       if (!enough) {
         // The whole deadline was spent waiting for connections: another attempt would only wait again.
         const connected = federation.clients().length;
         logger.warn({ round, tries, connected, minClients: spec.minClients }, 'too few clients connected by the deadline');
-        return finish('failed', explainShortfall({ round, connected, eligible: connected, needed: spec.minClients, excluded: [], everyoneConnected: false, waitedMs: Date.now() - started }));
+        return finish('failed', explainShortfall({ round, connected, eligible: connected, needed: spec.minClients, excluded: [], everyoneConnected: !reachable, waitedMs: Date.now() - started, ...(options.population !== undefined ? { population: options.population } : {}) }));
       }
       const lifecycle = new RoundLifecycle();
       const { eligible, excluded, connected, everyoneConnected } = await eligibleClients(options, round);

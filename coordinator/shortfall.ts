@@ -55,6 +55,8 @@ export interface Shortfall {
   /** Whether every client the roster admits was connected (so waiting longer could not have helped). */
   readonly everyoneConnected: boolean;
   readonly waitedMs: number;
+  /** The roster's size, when known. */
+  readonly population?: number;
 }
 
 /**
@@ -65,6 +67,7 @@ export function explainShortfall(s: Shortfall): string {
   const head = `Round ${s.round} cannot start (TESSERA_ERR_TOO_FEW_CLIENTS): ${s.connected} connected, ${s.eligible} eligible, ${s.needed} needed`;
   const waited = s.everyoneConnected ? 'every client on the roster is connected' : `after waiting ${Math.round(s.waitedMs / 1000)} s`;
   if (s.excluded.length === 0) {
+    if (s.population !== undefined && s.population < s.needed) return `${head}: the roster admits only ${s.population} client(s). Fix: add organisations to the roster (tessera keys roster), or lower minClients.`;
     return `${head} (${waited}). Fix: start more client nodes (every node needs a roster entry), or raise --wait-clients-ms.`;
   }
   return `${head}: ${groupReasons(s.excluded).join(', ')} (${waited}). Fix: ${adviceFor(mostFrequentCode(s.excluded) ?? '')}.`;
