@@ -68,7 +68,12 @@ function schemaFindings(raw: unknown): Finding[] {
   });
 }
 
-function secAggFindings(spec: JobSpec): Finding[] {
+/**
+ * `population`: the roster's organisations, when known. minClients is a floor, not the round's size (a round has
+ * as many clients as were sampled), so a minClients too small for the parameters is a warning — rounds that
+ * small abort — and an error only when even a round of the whole population has no safe parameters.
+ */
+function secAggFindings(spec: JobSpec, population: number | undefined): Finding[] {
   if (!spec.secagg.enabled) {
     return [{ level: 'warning', code: 'TESSERA_ERR_POLICY_SECAGG_REQUIRED', where: 'secagg.enabled', message: "secure aggregation is off: client nodes under the default policy decline the job", fix: 'set "secagg": {"enabled": true, "weighting": "uniform"}, unless every organisation\'s policy allows plain updates' }];
   }
@@ -88,8 +93,11 @@ function secAggFindings(spec: JobSpec): Finding[] {
   if (!works(n)) {
     let least = n + 1;
     while (least <= Math.min(MAX_SECAGG_CLIENTS, n + 500) && !works(least)) least++;
-    const fix = works(least) ? `raise minClients to at least ${least}` : 'lower secagg.dropoutRate or secagg.corruptRate, or unpin secagg.degree/threshold';
-    out.push({ level: 'error', code: 'TESSERA_ERR_SECAGG_PARAMS', where: 'minClients', message: `secure aggregation (${s.threatModel}, dropout ${s.dropoutRate}, corrupt ${s.corruptRate}) has no safe parameters for a round of ${n} client(s)`, fix });
+    const found = works(least);
+    const fatal = !found || (population !== undefined && population < least);
+    const fix = found ? `raise minClients to at least ${least}${fatal ? ` and admit at least ${least} organisations` : ''}` : 'lower secagg.dropoutRate or secagg.corruptRate, or unpin secagg.degree/threshold';
+    const scope = fatal ? (found ? `; the roster's ${population ?? 0} organisation(s) can never make a round of ${least}` : ' or any larger round') : `; a round that samples fewer than ${least} clients aborts (under DP the job then ends)`;
+    out.push({ level: fatal ? 'error' : 'warning', code: 'TESSERA_ERR_SECAGG_PARAMS', where: 'minClients', message: `secure aggregation (${s.threatModel}, dropout ${s.dropoutRate}, corrupt ${s.corruptRate}) has no safe parameters for a round of ${n} client(s)${scope}`, fix });
   }
   if (n < DEFAULT_SECAGG_CLIENT_POLICY.minClients) {
     out.push({ level: 'warning', code: 'TESSERA_ERR_SECAGG_POLICY', where: 'minClients', message: `minClients = ${n}: client nodes under the default policy decline secure-aggregation rounds of fewer than ${DEFAULT_SECAGG_CLIENT_POLICY.minClients} clients`, fix: `raise minClients to ${DEFAULT_SECAGG_CLIENT_POLICY.minClients}` });
@@ -181,7 +189,7 @@ export function preflight(raw: unknown, context: PreflightContext = {}): Preflig
   const spec = lenient.data;
   const jobId = stableJobId(spec);
   const roster = rosterFindings(spec, context.roster);
-  findings.push(...dpFindings(spec, roster.orgs.length || undefined, context.db), ...secAggFindings(spec), ...roster.findings);
+  findings.push(...dpFindings(spec, roster.orgs.length || undefined, context.db), ...secAggFindings(spec, context.roster?.document ? roster.orgs.length : undefined), ...roster.findings);
   if (context.db !== undefined) {
     findings.push(...consentFindings(spec, context.db, roster.orgs, context.at ?? new Date()), ...ledgerFindings(spec, jobId, context.db, roster.orgs));
   } else if (spec.consent.required) {

@@ -76,8 +76,8 @@ describe('tessera jobs check', () => {
     expect(r.stdout).toContain('fix: set secagg.weighting to "uniform"');
   }, 60_000);
 
-  it('names the fewest clients the secure-aggregation parameters allow', async () => {
-    const r = await tessera(['check', file('secagg-n.json', { ...good, minClients: 2, secagg: { enabled: true, weighting: 'uniform', dropoutRate: 0.5, corruptRate: 0.3 } }), '--json']);
+  it('names the fewest clients the secure-aggregation parameters allow: an error when the roster can never reach it', async () => {
+    const r = await tessera(['check', file('secagg-n.json', { ...good, minClients: 2, secagg: { enabled: true, weighting: 'uniform', dropoutRate: 0.5, corruptRate: 0.3 } }), '--roster', join(stateDir, 'secagg-identities.json'), '--json']);
     const doc = JSON.parse(r.stdout) as { ok: boolean; findings: Array<{ level: string; code: string; where: string; fix: string }> };
     expect(r.code).toBe(1);
     expect(doc.ok).toBe(false);
