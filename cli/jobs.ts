@@ -62,16 +62,24 @@ export function registerJobs(program: Command): void {
 
   apiOptions(jobs.command('submit <file>').description('Submit a job spec to the coordinator: it is preflighted, queued and run after the jobs before it (exit 1 when it fails at submission).'))
     .option('--fresh', 'start the job over instead of resuming it (refused once its privacy budget is partly spent)')
+    .option('--wait', 'wait until the job ends; exit 0 when it completed, 1 when it failed or was cancelled')
     .action(
-      action(async (file: string, o: ApiFlags & { fresh?: boolean }) => {
+      action(async (file: string, o: ApiFlags & { fresh?: boolean; wait?: boolean }) => {
         const { HostedJobView } = await import('../coordinator/job-views.ts');
-        const view = await call(o, 'POST', '/v1/jobs', HostedJobView, { spec: readJsonFile(file, 'job spec'), ...(o.fresh === true ? { fresh: true } : {}) });
+        let view = await call(o, 'POST', '/v1/jobs', HostedJobView, { spec: readJsonFile(file, 'job spec'), ...(o.fresh === true ? { fresh: true } : {}) });
+        if (o.wait === true) {
+          // Polls once a second: a job's end is an operator-scale event, not a latency-critical one.
+          while (view.state === 'queued' || view.state === 'running') {
+            await new Promise((r) => setTimeout(r, 1000));
+            view = await call(o, 'GET', `/v1/jobs/${encodeURIComponent(view.jobId)}`, HostedJobView);
+          }
+        }
         if (o.json) printJson(view);
         else {
           const { formatJob } = await import('./jobs-format.ts');
           printLine(formatJob(view));
         }
-        return view.state === 'failed' ? 1 : 0;
+        return view.state === 'failed' || view.state === 'cancelled' ? 1 : 0;
       }),
     );
 
