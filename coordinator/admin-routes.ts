@@ -78,5 +78,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     security: { ...security, ...(security.insecure ? { warning: 'plain HTTP on a non-loopback interface: traffic can be read and altered' } : {}) },
   }));
   app.get('/v1/metrics', { preHandler: guard(deps, r['/v1/metrics']) }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
-  app.get('/v1/clients', { preHandler: guard(deps, r['/v1/clients']) }, async () => ({ clients: deps.federation.clients(), stats: deps.federation.stats }));
+  app.get('/v1/clients', { preHandler: guard(deps, r['/v1/clients']) }, async () => ({
+    // Timestamps leave the API as ISO 8601 UTC (issue 15 §6), whatever the federation keeps internally.
+    clients: deps.federation.clients().map((c) => ({ ...c, connectedAt: new Date(c.connectedAt).toISOString() })),
+    stats: deps.federation.stats,
+  }));
 }

@@ -87,7 +87,7 @@ describe('operator API roles', () => {
     expect((await get('/v1/clients', tokens.get('viewer'))).status).toBe(403);
     expect((await get(`/v1/jobs/${jobId}`, tokens.get('viewer'))).status).toBe(403);
     const r = await get('/v1/clients', tokens.get('operator'));
-    expect(r.body).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api' }] });
+    expect(r.body).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api', connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) }] });
   });
 
   it('/v1/metrics is valid Prometheus text and counts refused connections by code', async () => {
