@@ -18,7 +18,7 @@
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
-import { endJobRow, jobRowSummaries, pendingJobRows, queueJobRow } from './state/job-store.ts';
+import { endJobRow, jobRowSummaries, pendingJobRows, queueJobRow, roundRecords } from './state/job-store.ts';
 import { startFresh } from './state/resume.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
 import { preflight, type Finding, type PreflightContext } from './preflight.ts';
@@ -71,7 +71,8 @@ export class JobService {
     // Ended jobs of earlier runs are listed; the running and queued ones are taken up again (start()).
     for (const row of jobRowSummaries(db)) {
       const state: HostedJobState = row.status === 'queued' || row.status === 'running' ? 'queued' : row.status === 'failed' ? 'failed' : row.status === 'stopped' || row.status === 'cancelled' ? 'cancelled' : 'completed';
-      this.entries.set(row.id, this.newEntry({ jobId: row.id, name: row.name, state, reason: { code: row.errorCode, message: row.message }, outcome: null, submittedAt: row.queuedAt ?? row.createdAt, startedAt: null, endedAt: row.endedAt, roundsCompleted: 0, registered: null, findings: [] }, null));
+      const outcome = row.status === 'completed' || row.status === 'failed' || row.status === 'stopped' || row.status === 'budget-exhausted' ? row.status : null;
+      this.entries.set(row.id, this.newEntry({ jobId: row.id, name: row.name, state, reason: { code: row.errorCode, message: row.message }, outcome, submittedAt: row.queuedAt ?? row.createdAt, startedAt: null, endedAt: row.endedAt, roundsCompleted: row.rounds, registered: null, findings: [] }, null));
     }
     for (const row of pendingJobRows(db)) {
       const e = this.entries.get(row.id);
@@ -144,7 +145,10 @@ export class JobService {
 
   get(jobId: string): { view: HostedJobView; rounds: readonly RoundRecord[] } | undefined {
     const e = this.entries.get(jobId);
-    return e ? { view: e.view, rounds: e.rounds } : undefined;
+    if (!e) return undefined;
+    // A job of an earlier run (or one not yet running again): its committed rounds are in the state database.
+    const rounds = e.rounds.length === 0 && this.deps.db && e.view.roundsCompleted > 0 ? roundRecords(this.deps.db, jobId) : e.rounds;
+    return { view: e.view, rounds };
   }
 
   /** The runner's own outcome of a job this service ran (the CLI's --job mode prints it). */

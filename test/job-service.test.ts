@@ -28,6 +28,7 @@ let server: CoordinatorServer;
 let nodes: ClientNode[] = [];
 let operator = '';
 let viewer = '';
+let firstJobId = '';
 
 /** A plain job (no DP, no consent) the test clients accept; `name` makes each a distinct job. */
 const plainJob = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -91,6 +92,7 @@ afterAll(async () => {
 describe('a coordinator that hosts jobs', () => {
   it('runs three jobs submitted over the API one after another; a fatal configuration error fails at once and the next job runs', async () => {
     const first = await submit(plainJob('svc-first'));
+    firstJobId = first.jobId;
     expect(['queued', 'running']).toContain(first.state);
     const t0 = Date.now();
     // DP with secure aggregation weighted by examples: the README's old example (TESSERA_ERR_DP_CONFIG).
@@ -165,6 +167,10 @@ describe('a coordinator that hosts jobs', () => {
     const again = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db });
     expect(again.jobs.get(job.jobId)?.view).toMatchObject({ state: 'queued', reason: { message: 'queued before a restart' } });
     expect(again.jobs.list().map((j) => j.jobId)).toContain(job.jobId);
+    // Jobs that ended before the restart are listed with their state and rounds, read back from the database.
+    const earlier = again.jobs.get(firstJobId);
+    expect(earlier?.view).toMatchObject({ state: 'completed', outcome: 'completed', roundsCompleted: 1 });
+    expect(earlier?.rounds.map((r) => r.round)).toEqual([1]);
     again.jobs.cancel(job.jobId);
     await again.close();
   }, 30_000);

@@ -120,13 +120,18 @@ const EndedRow = z.object({
   queuedAt: z.string().nullable(),
   createdAt: z.string(),
   endedAt: z.string().nullable(),
+  rounds: z.number().int(),
 });
 export type JobRowSummary = z.infer<typeof EndedRow>;
 
 /** Every job row (the service lists ended jobs of earlier runs from here). */
 export function jobRowSummaries(db: Db): JobRowSummary[] {
   const rows = db
-    .prepare('SELECT id, name, status, message, error_code AS errorCode, queued_at AS queuedAt, created_at AS createdAt, ended_at AS endedAt FROM jobs ORDER BY COALESCE(queued_at, created_at), id')
+    .prepare(
+      `SELECT j.id, j.name, j.status, j.message, j.error_code AS errorCode, j.queued_at AS queuedAt, j.created_at AS createdAt, j.ended_at AS endedAt,
+              (SELECT COUNT(*) FROM job_rounds r WHERE r.job_id = j.id) AS rounds
+       FROM jobs j ORDER BY COALESCE(j.queued_at, j.created_at), j.id`,
+    )
     .all();
   return z.array(EndedRow).parse(rows);
 }
