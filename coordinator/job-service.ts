@@ -114,11 +114,21 @@ export class JobService {
     }
     const { spec, jobId } = report;
     const existing = this.entries.get(jobId);
-    if (existing && (existing.view.state === 'queued' || existing.view.state === 'running')) return existing.view;
-    if (options.fresh === true && this.deps.db) {
+    if (existing?.view.state === 'running') {
+      if (options.fresh === true) throw new TesseraError('TESSERA_ERR_JOB_STATE', `job ${jobId} is running; cancel it before starting it over`);
+      return existing.view;
+    }
+    const fresh = (): void => {
+      if (options.fresh !== true || !this.deps.db) return;
       const { discarded } = startFresh(this.deps.db, jobId, options.actor ?? 'tessera coordinator --fresh');
       this.deps.say?.(`starting job ${jobId} over (--fresh): ${discarded} committed round(s) discarded`);
+    };
+    // Queued (e.g. taken up again after a restart): the same job; --fresh still applies before it runs.
+    if (existing?.view.state === 'queued') {
+      fresh();
+      return existing.view;
     }
+    fresh();
     const errors = report.findings.filter((f) => f.level === 'error');
     const at = now();
     const entry = this.newEntry({ jobId, name: spec.name, state: 'queued', reason: { code: null, message: 'queued' }, outcome: null, submittedAt: at, startedAt: null, endedAt: null, roundsCompleted: 0, registered: null, findings: [...report.findings] }, spec);
