@@ -125,11 +125,11 @@ export class JobService {
     };
     // Queued (e.g. taken up again after a restart): the same job; --fresh still applies before it runs.
     if (existing?.view.state === 'queued') {
-      fresh();
+      if (!report.findings.some((f) => f.level === 'error')) fresh();
       return existing.view;
     }
-    fresh();
     const errors = report.findings.filter((f) => f.level === 'error');
+    if (errors.length === 0) fresh();
     const at = now();
     const entry = this.newEntry({ jobId, name: spec.name, state: 'queued', reason: { code: null, message: 'queued' }, outcome: null, submittedAt: at, startedAt: null, endedAt: null, roundsCompleted: 0, registered: null, findings: [...report.findings] }, spec);
     this.entries.set(jobId, entry);
