@@ -4,9 +4,11 @@
  * round's aggregate can be computed — features charge the round there (the DP ledger), so nothing is released
  * uncharged; (3) apply the strategy; (4) evaluate; (5) commit the round. A round with fewer than `minClients`
  * participants is retried up to `maxRoundRetries` times with a fresh sample, then the job fails with a clear
- * message — unless a feature forbids re-sampling (`shortRound`: under DP a re-sampled round would raise every
- * organisation's inclusion probability above q, uncharged; the job ends instead). Waiting for connections
- * before a sample is drawn is not an attempt. Features hook in at the marked points (`JobHooks`) instead of
+ * message naming the clients' reasons — unless a feature forbids re-sampling (`shortRound`: under DP a re-sampled
+ * round would raise every organisation's inclusion probability above q, uncharged; the job ends instead). Waiting
+ * for connections and eligible clients (eligible-wait.ts) before a sample is drawn is not an attempt; too few
+ * eligible clients when the wait ends fail the job at once with the reasons grouped (shortfall.ts) — no sample
+ * was drawn, so retrying would only wait again. Features hook in at the marked points (`JobHooks`) instead of
  * forking this loop.
  */
 import type { Logger } from 'pino';
@@ -21,6 +23,7 @@ import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } fr
 import { selectClients } from './sampling.ts';
 import { fedAvg, type Strategy } from './strategy.ts';
 import { explainShortfall, explainShortRound } from './shortfall.ts';
+import { eligibleClients, reconnectGrace, waitForConnected } from './eligible-wait.ts';
 
 export interface Evaluation {
   readonly loss: number;
@@ -274,46 +277,6 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   if (e === null) return central;
   const extra: RoundSlots = { ...(central?.extra ?? {}), federatedEvaluation: { loss: e.loss, accuracy: e.accuracy, examples: e.examples, clients: e.clients }, ...(options.federatedEvaluation?.after?.(round, e) ?? {}) };
   return central ? { ...central, extra } : { loss: e.loss, accuracy: e.accuracy, extra };
-}
-
-/**
- * The clients a round may sample. Connected is not enough: consent or a privacy cap may exclude some, so
- * while fewer than `minClients` are eligible the coordinator waits for further connections (up to
- * `waitForClientsMs`) before the attempt counts as short.
- */
-async function eligibleClients(options: RunJobOptions, round: number): Promise<{ eligible: ConnectedClient[]; excluded: ExcludedClient[]; connected: number; everyoneConnected: boolean }> {
-  const { federation, hooks = {}, spec } = options;
-  const until = Date.now() + (options.waitForClientsMs ?? spec.roundDeadlineMs);
-  const wanted = Math.max(spec.minClients, hooks.eligibleWanted?.(round) ?? 0);
-  for (;;) {
-    const connected = federation.clients();
-    const r = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
-    // Everyone the roster admits is here: no later connection can add an eligible client.
-    const everyoneConnected = options.population !== undefined && connected.length >= options.population;
-    if (r.eligible.length >= wanted || everyoneConnected || Date.now() >= until || options.signal?.aborted === true) {
-      return { ...r, connected: connected.length, everyoneConnected };
-    }
-    // A new connection, or the wait's end (the next pass then returns what is eligible by then); a cancel is
-    // noticed within a second.
-    await federation.waitForConnection(Math.min(until - Date.now(), 1000));
-  }
-}
-
-/** Waits until `min` clients are connected (true), the deadline passes or the job is cancelled (false); a cancel is noticed within a second. */
-async function waitForConnected(federation: Federation, min: number, until: number, signal: AbortSignal | undefined): Promise<boolean> {
-  while (federation.clients().length < min) {
-    if (Date.now() >= until || signal?.aborted === true) return false;
-    await federation.waitForConnection(Math.min(until - Date.now(), 1000));
-  }
-  return true;
-}
-
-/** After a restart: wait (up to `graceMs`) until the whole population has reconnected, or a cancel. */
-async function reconnectGrace(federation: Federation, population: number, graceMs: number, signal: AbortSignal | undefined): Promise<void> {
-  const until = Date.now() + graceMs;
-  while (federation.clients().length < population && Date.now() < until && signal?.aborted !== true) {
-    await federation.waitForConnection(Math.min(until - Date.now(), 1000));
-  }
 }
 
 function byClientId(a: ConnectedClient, b: ConnectedClient): number {
