@@ -112,7 +112,8 @@ export function registerCoordinator(program: Command): void {
           const submitted = server.jobs.submit(rawJob, { ...(o.fresh === true ? { fresh: true } : {}), actor: 'tessera coordinator --job' });
           const name = submitted.name;
           const minClients = (rawJob as { minClients?: unknown }).minClients;
-          log(`coordinator listening on ${server.url} (job ${name}); waiting for ${typeof minClients === 'number' ? minClients : 1} client(s)`);
+          if (submitted.state === 'failed') log(`coordinator listening on ${server.url} (job ${name}); the job failed its preflight`);
+          else log(`coordinator listening on ${server.url} (job ${name}); waiting for ${typeof minClients === 'number' ? minClients : 1} client(s)`);
           server.jobs.start();
           const ended = await Promise.race([server.jobs.waitFor(submitted.jobId), stopSignal.then(() => null)]);
           const outcome = server.jobs.outcome(submitted.jobId);
@@ -121,9 +122,15 @@ export function registerCoordinator(program: Command): void {
             return 1;
           }
           if (outcome === null) {
-            // Failed before it ran (preflight, or a configuration error found while assembling it): the coded error.
+            // Failed before it ran (preflight, or a configuration error found while assembling it): the coded error;
+            // with --serve the service stays up (model serving, the job API) and exits 1 when stopped.
             const code = ended.reason.code ?? 'TESSERA_ERR_INTERNAL';
-            throw new TesseraError(isErrorCode(code) ? code : 'TESSERA_ERR_INTERNAL', ended.reason.message);
+            const err = new TesseraError(isErrorCode(code) ? code : 'TESSERA_ERR_INTERNAL', ended.reason.message);
+            if (o.serve !== true) throw err;
+            process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+            log(`serving on ${server.url} until SIGINT${db ? ` (predictions: POST ${server.url}/v1/models/:name/predict)` : ''}`);
+            await stopSignal;
+            return 1;
           }
           const { result, registered, registrationError } = outcome;
           if (o.json) printJson({ jobId: submitted.jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });
