@@ -77,11 +77,11 @@ describe('tessera jobs check', () => {
   }, 60_000);
 
   it('names the fewest clients the secure-aggregation parameters allow: an error when the roster can never reach it', async () => {
-    const r = await tessera(['check', file('secagg-n.json', { ...good, minClients: 2, secagg: { enabled: true, weighting: 'uniform', dropoutRate: 0.5, corruptRate: 0.3 } }), '--roster', join(stateDir, 'secagg-identities.json'), '--json']);
+    const r = await tessera(['check', file('secagg-n.json', { ...good, minClients: 2, secagg: { enabled: true, weighting: 'uniform', dropoutRate: 0.3, corruptRate: 0.45 } }), '--roster', join(stateDir, 'secagg-identities.json'), '--json']);
     const doc = JSON.parse(r.stdout) as { ok: boolean; findings: Array<{ level: string; code: string; where: string; fix: string }> };
     expect(r.code).toBe(1);
     expect(doc.ok).toBe(false);
-    expect(doc.findings).toContainEqual(expect.objectContaining({ level: 'error', code: 'TESSERA_ERR_SECAGG_PARAMS', where: 'minClients', fix: expect.stringMatching(/^raise minClients to at least \d+$/) }));
+    expect(doc.findings).toContainEqual(expect.objectContaining({ level: 'error', code: 'TESSERA_ERR_SECAGG_PARAMS', where: 'minClients', fix: 'raise minClients to at least 4 and admit at least 4 organisations' }));
     // The clients' default policy refuses rounds under 3: a warning, since an organisation may allow it.
     expect(doc.findings).toContainEqual(expect.objectContaining({ level: 'warning', code: 'TESSERA_ERR_SECAGG_POLICY' }));
   }, 60_000);
