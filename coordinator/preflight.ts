@@ -9,7 +9,7 @@
  * (the ledger's own planRound). Warnings name what the clients' default policy (client/policy) would decline.
  */
 import type { Db } from '../governance/state/database.ts';
-import type { ClientRosterDocument } from '../governance/identity/client-roster.ts';
+import { clientRoster, type ClientRoster, type ClientRosterDocument } from '../governance/identity/client-roster.ts';
 import { eligibleOrganisations } from '../governance/consent/store.ts';
 import { jobEpsilon } from '../governance/consent/terms.ts';
 import { getJobBudget, getOrgCaps, orgTotal, planRound } from '../governance/ledger/index.ts';
@@ -141,15 +141,27 @@ function rosterFindings(spec: JobSpec, roster: PreflightContext['roster']): Rost
   return { orgs, findings };
 }
 
-function consentFindings(spec: JobSpec, db: Db, orgs: readonly string[], at: Date): Finding[] {
+/**
+ * With a roster (every real coordinator) consent counts only when the organisation's roster key signed it, as the
+ * round loop's consent feature counts it (issue 12 §6): the preflight must not pass a job on operator-entered
+ * consent that every round would then exclude.
+ */
+function consentFindings(spec: JobSpec, db: Db, orgs: readonly string[], at: Date, roster: ClientRoster | undefined): Finding[] {
   if (!spec.consent.required) return [];
-  const e = eligibleOrganisations(db, { purpose: spec.purpose, at, epsilonNeeded: jobEpsilon(spec), dataset: spec.data.dataset });
+  const e = eligibleOrganisations(db, { purpose: spec.purpose, at, epsilonNeeded: jobEpsilon(spec), dataset: spec.data.dataset, ...(roster ? { roster } : {}) });
   const covered = new Set(e.eligible);
   const why = new Map(e.excluded.map((x) => [x.organisation, x]));
+  const terms = `--dataset ${spec.data.dataset} --purposes ${spec.purpose} --expires DATE --max-epsilon ${Number.isFinite(jobEpsilon(spec)) ? jobEpsilon(spec) : 'E'} --retention DAYS`;
+  const fixFor = (code: string, org: string): string => {
+    if (code === 'CONSENT_MISSING' || code === 'CONSENT_UNSIGNED') {
+      return roster ? `${org} signs: tessera consent sign --org ${org} --client CLIENT --key KEY ${terms} --out FILE; then tessera consent record --state DIR --file FILE --roster ROSTER` : `tessera consent grant --state DIR --org ${org} ${terms}`;
+    }
+    return 'record consent that covers the job, or change the job to fit the consent';
+  };
   const missing = orgs.filter((o) => !covered.has(o)).map((o) => ({ clientId: o, orgId: o, code: why.get(o)?.code ?? 'CONSENT_MISSING', reason: why.get(o)?.reason ?? `no consent of '${o}' is recorded for data set '${spec.data.dataset}'` }));
   if (missing.length === 0) return [];
   const enough = orgs.length - missing.length >= spec.minClients;
-  const perOrg: Finding[] = missing.map((m) => ({ level: enough ? 'warning' : 'error', code: m.code, where: `consent.${m.orgId}`, message: `${m.orgId}: ${m.reason}`, fix: m.code === 'CONSENT_MISSING' ? `tessera consent grant --state DIR --org ${m.orgId} --dataset ${spec.data.dataset} --purposes ${spec.purpose} --expires DATE --max-epsilon ${Number.isFinite(jobEpsilon(spec)) ? jobEpsilon(spec) : 'E'} --retention DAYS` : 'record consent that covers the job, or change the job to fit the consent' }));
+  const perOrg: Finding[] = missing.map((m) => ({ level: enough ? 'warning' : 'error', code: m.code, where: `consent.${m.orgId}`, message: `${m.orgId}: ${m.reason}`, fix: fixFor(m.code, m.orgId) }));
   return [
     { level: enough ? 'warning' : 'error', code: 'TESSERA_ERR_CONSENT', where: 'consent', message: `consent covers ${orgs.length - missing.length} of ${orgs.length} organisation(s), the job needs ${spec.minClients}: ${groupReasons(missing).join(', ')}`, fix: 'record each organisation\'s consent for the job\'s purpose, data set and ε' },
     ...perOrg,
@@ -191,7 +203,8 @@ export function preflight(raw: unknown, context: PreflightContext = {}): Preflig
   const roster = rosterFindings(spec, context.roster);
   findings.push(...dpFindings(spec, roster.orgs.length || undefined, context.db), ...secAggFindings(spec, context.roster?.document ? roster.orgs.length : undefined), ...roster.findings);
   if (context.db !== undefined) {
-    findings.push(...consentFindings(spec, context.db, roster.orgs, context.at ?? new Date()), ...ledgerFindings(spec, jobId, context.db, roster.orgs));
+    const signers = context.roster?.document ? clientRoster(context.roster.document) : undefined;
+    findings.push(...consentFindings(spec, context.db, roster.orgs, context.at ?? new Date(), signers), ...ledgerFindings(spec, jobId, context.db, roster.orgs));
   } else if (spec.consent.required) {
     findings.push({ level: 'warning', code: 'TESSERA_ERR_CONSENT', where: 'state', message: 'consent coverage, budget and caps are not checked without the coordinator\'s state', fix: 'check with --state DIR' });
   }

@@ -3,7 +3,7 @@
  * `"fairness": {"rules": …}` (an unknown key, named with the key it should be), a DP job whose secure aggregation
  * weights by examples, secure aggregation whose parameters have no safe (k, t) at minClients, a missing roster,
  * a roster with too few organisations, and a federation whose organisations have no consent on the coordinator
- * (CONSENT_MISSING ×3). Each prints its specific finding with a fix and exits 1; a sound job exits 0. Also
+ * (CONSENT_MISSING ×3), then with consent the operator typed in unsigned (CONSENT_UNSIGNED ×3). Each prints its specific finding with a fix and exits 1; a sound job exits 0. Also
  * `tessera jobs schema`: the JSON Schema refuses unknown keys, as the coordinator does.
  */
 import { execFile } from 'node:child_process';
@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientRosterDocument } from '../governance/identity/client-roster.ts';
-import { grantConsent } from '../governance/consent/store.ts';
+import { grantConsent, recordSignedConsent } from '../governance/consent/store.ts';
+import { signConsent } from '../governance/consent/signed.ts';
+import { clientRoster } from '../governance/identity/client-roster.ts';
+import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
 import { openDatabase } from '../governance/state/database.ts';
 import { REPO_ROOT } from './paths.ts';
 
@@ -40,6 +43,8 @@ const file = (name: string, content: unknown): string => {
 };
 
 const ORGS = ['cleveland', 'hungarian', 'va'];
+const orgKey = (i: number) => keyPairFromSeed(new Uint8Array(32).fill(i + 1));
+const rosterDocument = clientRosterDocument(ORGS.map((o, i) => ({ clientId: o, orgId: o, publicKey: orgKey(i).publicKey })));
 /** A sound DP + secure-aggregation heart job for three organisations (docs/operator.md's). */
 const good = {
   name: 'heart-risk',
@@ -54,10 +59,10 @@ const good = {
 };
 
 beforeAll(() => {
-  // The coordinator's state: a roster of three organisations (keys are never used here: 32 bytes each).
+  // The coordinator's state: a roster of three organisations, each with a real key (they sign consent below).
   const db = openDatabase(stateDir);
   db.close();
-  writeFileSync(join(stateDir, 'secagg-identities.json'), JSON.stringify(clientRosterDocument(ORGS.map((o, i) => ({ clientId: o, orgId: o, publicKey: new Uint8Array(32).fill(i + 1) })))));
+  writeFileSync(join(stateDir, 'secagg-identities.json'), JSON.stringify(rosterDocument));
 });
 
 describe('tessera jobs check', () => {
@@ -96,15 +101,27 @@ describe('tessera jobs check', () => {
     expect(few.stdout).toContain('the roster admits 1 organisation(s) (cleveland); the job needs 3 per round');
   }, 60_000);
 
-  it('names every organisation without consent on the coordinator (CONSENT_MISSING ×3), then passes once consent is granted', async () => {
+  it('names every organisation without consent on the coordinator (CONSENT_MISSING ×3); operator-entered consent does not count (CONSENT_UNSIGNED ×3); it passes once each organisation signed its consent', async () => {
     const job = file('heart.json', good);
     const r = await tessera(['check', job, '--state', stateDir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('consent covers 0 of 3 organisation(s), the job needs 3: CONSENT_MISSING ×3 (cleveland, hungarian, va)');
-    expect(r.stdout).toMatch(/fix: tessera consent grant --state DIR --org va --dataset heart --purposes cardiology-research/);
+    expect(r.stdout).toMatch(/fix: va signs: tessera consent sign --org va --client CLIENT --key KEY --dataset heart --purposes cardiology-research .*; then tessera consent record --state DIR --file FILE --roster ROSTER/);
+    // The insider's shortcut: consent typed in by the operator, unsigned. The round loop would exclude every
+    // organisation (the coordinator checks signatures against the roster), so the preflight refuses it too.
     const db = openDatabase(stateDir);
     for (const organisation of ORGS) grantConsent(db, { organisation, dataset: 'heart', purposes: ['cardiology-research'], expiresAt: '2099-01-01', maxEpsilon: 10, retentionDays: 30, actor: 'test' });
     db.close();
+    const unsigned = await tessera(['check', job, '--state', stateDir]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stdout).toContain('CONSENT_UNSIGNED ×3 (cleveland, hungarian, va)');
+    const db2 = openDatabase(stateDir);
+    const roster = clientRoster(rosterDocument);
+    ORGS.forEach((organisation, i) => {
+      const signed = signConsent({ organisation, clientId: organisation, dataset: 'heart', purposes: ['cardiology-research'], expiresAt: '2099-01-01T00:00:00Z', maxEpsilon: 10, retentionDays: 30 }, orgKey(i), new Date(Date.now() - 1000));
+      recordSignedConsent(db2, signed, { roster, actor: 'test' });
+    });
+    db2.close();
     const ok = await tessera(['check', job, '--state', stateDir]);
     expect([ok.code, ok.stdout]).toEqual([0, expect.stringMatching(/^ok: heart-risk-[0-9a-f]{12} passes the preflight/m)]);
   }, 60_000);
