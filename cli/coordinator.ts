@@ -1,37 +1,44 @@
-/** `tessera coordinator`: start the coordinator server and run a job from a job-spec file. */
+/**
+ * `tessera coordinator`: the coordinator service (issue 15). It listens for clients and hosts jobs submitted over
+ * its API (`tessera jobs submit`), running them one after another; `--job FILE` submits one job at start and
+ * exits when it ends (unless --serve) — the way a single job always ran.
+ */
 import type { Command } from 'commander';
-import { parseJobSpec } from '../protocol/job/spec.ts';
+import { readFileSync } from 'node:fs';
 import { createLogger } from '../lib/logger.ts';
-import { cryptoRandom } from '../privacy/random.ts';
+import { ERROR_CODES, TesseraError, type ErrorCode } from '../protocol/errors.ts';
 import { action, integerOption, printJson, printLine, readJsonFile } from './run.ts';
 import type { AccessFlags } from './coordinator-access.ts';
 
 interface CoordinatorOptions extends AccessFlags {
-  job: string;
+  job?: string;
   contract?: string;
   host: string;
   port: number;
   waitClientsMs: number;
+  resumeGraceMs: number;
   serve?: boolean;
   state?: string;
   fresh?: boolean;
   json?: boolean;
 }
 
+const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
 export function registerCoordinator(program: Command): void {
   program
     .command('coordinator')
-    .description('Start the coordinator (fastify + socket.io) and run the job in --job once enough clients have connected.')
-    .requiredOption('--job <file>', 'job spec (JSON)')
-    .option('--contract <file>', "the data contract the job names (data.contractHash), when it is not a built-in one: it lays out and names the clients' contract-check sums (needed under secure aggregation)")
+    .description('Start the coordinator service (fastify + socket.io): it hosts the jobs submitted with tessera jobs submit, one after another; --job FILE runs one job and exits.')
+    .option('--job <file>', 'submit this job spec (JSON) at start and exit when it ends (with --serve: keep hosting)')
+    .option('--contract <file>', "a data contract jobs name (data.contractHash), when it is not a built-in one: it lays out and names the clients' contract-check sums (needed under secure aggregation) for the jobs that name it")
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', integerOption('--port', 0, 65535), 8740)
-    .option('--wait-clients-ms <ms>', 'how long to wait for minClients before each round', integerOption('--wait-clients-ms', 1), 300_000)
-    .option('--state <dir>', 'state directory (SQLite: jobs, ledger, audit log, consent, registry; model artifacts): consent is enforced, the model is registered, deployed models are served')
-    .option('--fresh', 'with --state: start the job over instead of resuming it (refused once its privacy budget is partly spent)')
-    .option('--serve', 'keep serving after the job ends (admin API; with --state, POST /v1/models/:name/predict) until SIGINT')
-    .option('--json', 'print the job result as one JSON document')
+    .option('--wait-clients-ms <ms>', 'how long a round waits for enough eligible clients before the job fails with the reasons', integerOption('--wait-clients-ms', 1), 300_000)
+    .option('--resume-grace-ms <ms>', 'after a restart, how long a resumed job waits for the roster\'s clients to reconnect before its first round', integerOption('--resume-grace-ms', 0), 15_000)
+    .option('--state <dir>', 'state directory (SQLite: jobs and their queue, ledger, audit log, consent, registry; model artifacts): consent is enforced, the model is registered, deployed models are served, queued jobs survive a restart')
+    .option('--fresh', 'with --job and --state: start that job over instead of resuming it (refused once its privacy budget is partly spent)')
+    .option('--serve', 'with --job: keep hosting jobs and serving after it ends (admin API; with --state, POST /v1/models/:name/predict) until SIGINT')
+    .option('--json', 'with --job: print the job result as one JSON document')
     .option('--roster <file>', 'consortium roster (tessera keys roster): the clients admitted, their public keys and organisations (default <state>/secagg-identities.json)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS/WSS (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
@@ -43,7 +50,7 @@ export function registerCoordinator(program: Command): void {
     .option('--rate-limit-auth-failures <n>', 'failed operator tokens, and failed client key handshakes, per address per minute before the address is refused until the minute ends (default 20 tokens, 30 handshakes)', integerOption('--rate-limit-auth-failures', 1))
     .action(
       action(async (o: CoordinatorOptions) => {
-        const spec = parseJobSpec(readJsonFile(o.job, 'job spec'));
+        const rawJob = o.job !== undefined ? readJsonFile(o.job, 'job spec') : undefined;
         const { loadContract } = await import('../governance/contract/load.ts');
         const contract = o.contract === undefined ? undefined : loadContract(o.contract);
         // Roster, TLS files and caps are checked before TensorFlow.js loads: a misconfiguration fails at once.
@@ -52,13 +59,11 @@ export function registerCoordinator(program: Command): void {
         const rosterPath = rosterPathOf(o) as string; // accessOptions refused a missing roster
         // Loaded on use, so other commands do not pay for TensorFlow.js and fastify.
         const { startCoordinator } = await import('../coordinator/server.ts');
-        const { runJob } = await import('../coordinator/job-runner.ts');
         const { initBackend } = await import('../ml/backend.ts');
-        const { buildModel } = await import('../ml/model.ts');
-        const { getFlatWeights } = await import('../ml/weights.ts');
-        const { assembleJob, FEATURE_FACTORIES } = await import('../coordinator/features/assemble.ts');
         const { openDatabase } = await import('../governance/state/database.ts');
         const { lockStateDirectory } = await import('../governance/state/lock.ts');
+        const { readSecAggRoster } = await import('../governance/identity/secagg-roster.ts');
+        const { ClientRosterDocument, readClientRoster } = await import('../governance/identity/client-roster.ts');
         // One writer: taken before anything else touches the state, held until the process exits.
         const lock = o.state !== undefined ? lockStateDirectory(o.state, 'tessera coordinator') : undefined;
         const logger = createLogger();
@@ -66,75 +71,83 @@ export function registerCoordinator(program: Command): void {
         logger.info({ backend: backend.name }, 'TensorFlow.js backend');
         const db = o.state !== undefined ? openDatabase(o.state) : undefined;
         const state = db && o.state !== undefined ? { db, stateDir: o.state } : {};
-        if (!db && spec.consent.required) logger.warn('no --state: consent records are not checked on the coordinator (client nodes still enforce their local consent)');
-        const server = await startCoordinator({ logger, host: o.host, port: o.port, ...state, ...access });
-        // Anything that fails before the job runs must not leave a listening server (it would never exit).
+        if (!db) logger.warn('no --state: consent records are not checked on the coordinator (client nodes still enforce their local consent), and the job queue is not kept across restarts');
+        const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
+        // The roster as it is now, read per job: the preflight's organisations and the population a round can reach.
+        const rosterDocument = () => {
+          try {
+            const parsed = ClientRosterDocument.safeParse(JSON.parse(readFileSync(rosterPath, 'utf8')));
+            return parsed.success ? parsed.data : null;
+          } catch {
+            return null;
+          }
+        };
+        const server = await startCoordinator({
+          logger,
+          host: o.host,
+          port: o.port,
+          ...state,
+          ...access,
+          jobs: {
+            waitClientsMs: o.waitClientsMs,
+            resumeGraceMs: o.resumeGraceMs,
+            // Secure aggregation resolves identities from the same roster the connection gate admits by (--roster).
+            secAggIdentities: () => readSecAggRoster(rosterPath),
+            // Consent counts only when signed by the organisation's key in this same roster (issue 12 §6).
+            consentRoster: () => readClientRoster(rosterPath),
+            ...(contract ? { contracts: [contract] } : {}),
+            population: () => rosterDocument()?.clients.length,
+            preflightContext: () => ({ roster: { document: rosterDocument(), where: rosterPath } }),
+            say: log,
+          },
+        });
         const shutdown = async (): Promise<void> => {
           await server.close();
           db?.close();
           lock?.release();
         };
+        const stopSignal = new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
         try {
-          const log = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
-          log(`coordinator listening on ${server.url} (job ${spec.name}); waiting for ${spec.minClients} client(s)`);
-          const { resumePoint, stableJobId, startFresh } = await import('../coordinator/state/resume.ts');
-          const { roundRecords } = await import('../coordinator/state/job-store.ts');
-          const model = buildModel(spec.model, { seed: spec.seed });
-          // The job id is the spec's (name + spec hash): a restart on the same spec resumes the same job and ledger.
-          const jobId = stableJobId(spec);
-          if (db && o.fresh === true) {
-            const { discarded } = startFresh(db, jobId, 'tessera coordinator --fresh');
-            log(`starting job ${jobId} over (--fresh): ${discarded} committed round(s) discarded`);
+          if (rawJob === undefined) {
+            log(`coordinator listening on ${server.url}; hosting jobs (tessera jobs submit FILE --coordinator ${server.url} --token TOKEN)`);
+            server.jobs.start();
+            await stopSignal;
+            log('stopping: the running job, if any, resumes at the next start');
+            return 0;
           }
-          const resume = db ? resumePoint(db, jobId) : null;
-          if (resume && resume.startRound > 1) log(`resuming job ${jobId} at round ${resume.startRound} (last committed ${resume.lastCommitted}, last charged ${resume.lastCharged})`);
-          const initialWeights = resume?.weights ?? getFlatWeights(model);
-          model.dispose();
-          const entry = { jobId, name: spec.name, status: 'running' as const, message: '', rounds: [], startedAt: new Date().toISOString() };
-          server.jobs.set(jobId, entry);
-          const stop = new AbortController();
-          process.once('SIGINT', () => stop.abort());
-          const rng = cryptoRandom();
-          // Secure aggregation resolves identities from the same roster the connection gate admits by (--roster).
-          const { withSecAggIdentities } = await import('../coordinator/features/secagg.ts');
-          const { readSecAggRoster } = await import('../governance/identity/secagg-roster.ts');
-          const factories = withSecAggIdentities(FEATURE_FACTORIES, readSecAggRoster(rosterPath));
-          // Consent counts only when signed by the organisation's key in this same roster (issue 12 §6).
-          const { readClientRoster } = await import('../governance/identity/client-roster.ts');
-          const assembled = assembleJob({ jobId, spec, logger, rng, metrics: server.metrics, consentRoster: readClientRoster(rosterPath), ...state, ...(contract ? { contract } : {}) }, factories);
-          const result = await runJob({
-            jobId,
-            spec,
-            federation: server.federation,
-            logger,
-            rng,
-            initialWeights,
-            ...assembled,
-            waitForClientsMs: o.waitClientsMs,
-            signal: stop.signal,
-            ...(resume && db ? { startRound: resume.startRound, previousRounds: roundRecords(db, jobId) } : {}),
-            onRound: (r) => {
-              server.jobs.get(jobId)?.rounds.push(r);
-              log(`round ${r.round}: participants ${r.participants}, dropped ${r.dropped.length}, declined ${r.declined.length}, ${(r.durationMs / 1000).toFixed(1)}s`);
-            },
-          });
-          const e = server.jobs.get(jobId);
-          if (e) Object.assign(e, { status: result.status, message: result.message });
-          // The registry feature registers the model after the job (with --state); wait for it.
-          const registration = await assembled.outcomes.registration();
-          if (registration?.status === 'failed') log(`model registration failed [${registration.error.code}]: ${registration.error.message}`);
-          const registered = registration?.status === 'registered' ? { version: registration.model.version, name: registration.model.name } : null;
-          if (o.json) printJson({ jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });
-          else log(`${result.status}: ${result.message}`);
-          if (registered) log(`registered model ${registered.version} (${registered.name})`);
+          const submitted = server.jobs.submit(rawJob, { ...(o.fresh === true ? { fresh: true } : {}), actor: 'tessera coordinator --job' });
+          const name = submitted.name;
+          const minClients = (rawJob as { minClients?: unknown }).minClients;
+          if (submitted.state === 'failed') log(`coordinator listening on ${server.url} (job ${name}); the job failed its preflight`);
+          else log(`coordinator listening on ${server.url} (job ${name}); waiting for ${typeof minClients === 'number' ? minClients : 1} client(s)`);
+          server.jobs.start();
+          const ended = await Promise.race([server.jobs.waitFor(submitted.jobId), stopSignal.then(() => null)]);
+          const outcome = server.jobs.outcome(submitted.jobId);
+          if (ended === null) {
+            log('stopping: the job resumes at the next start');
+            return 1;
+          }
+          if (outcome === null) {
+            // Failed before it ran (preflight, or a configuration error found while assembling it): the coded error;
+            // with --serve the service stays up (model serving, the job API) and exits 1 when stopped.
+            const code = ended.reason.code ?? 'TESSERA_ERR_INTERNAL';
+            const err = new TesseraError(isErrorCode(code) ? code : 'TESSERA_ERR_INTERNAL', ended.reason.message);
+            if (o.serve !== true) throw err;
+            process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+            log(`serving on ${server.url} until SIGINT${db ? ` (predictions: POST ${server.url}/v1/models/:name/predict)` : ''}`);
+            await stopSignal;
+            return 1;
+          }
+          const { result, registered, registrationError } = outcome;
+          if (o.json) printJson({ jobId: submitted.jobId, status: result.status, message: result.message, rounds: result.rounds.length, registered });
           if (o.serve) {
             log(`serving on ${server.url} until SIGINT${db ? ` (predictions: POST ${server.url}/v1/models/:name/predict)` : ''}`);
-            await new Promise<void>((resolve) => {
-              process.once('SIGINT', resolve);
-              process.once('SIGTERM', resolve);
-            });
+            await stopSignal;
           }
-          const ok = (result.status === 'completed' || result.status === 'budget-exhausted') && registration?.status !== 'failed';
+          const ok = (result.status === 'completed' || result.status === 'budget-exhausted') && registrationError === null;
           return ok ? 0 : 1;
         } finally {
           await shutdown();

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerSimulate } from './simulate.ts';
 import { registerCoordinator } from './coordinator.ts';
+import { registerJobs } from './jobs.ts';
 import { registerClient } from './client.ts';
 import { registerPolicy } from './policy.ts';
 import { registerFairness } from './fairness.ts';
@@ -20,4 +21,4 @@ import { registerConsent } from './consent.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];

@@ -32,7 +32,11 @@ interface ShowOptions {
   job?: string;
   org?: string;
   json?: boolean;
+  all?: boolean;
 }
+
+/** Per-organisation lines and rounds printed without --all: a federation of 1,000 organisations gets a summary, not 1,000 lines (issue 15 §6). */
+const SUMMARY_LINES = 20;
 
 interface BudgetOptions {
   state: string;
@@ -49,7 +53,7 @@ interface BudgetOptions {
 
 const fmt = (x: number | null): string => (x === null ? '-' : String(Number(x.toPrecision(6))));
 
-function printReport(r: LedgerReport): void {
+function printReport(r: LedgerReport, all: boolean): void {
   if (r.jobs.length === 0) printLine('no job budgets');
   for (const j of r.jobs) {
     const b = j.budget;
@@ -62,7 +66,9 @@ function printReport(r: LedgerReport): void {
   if (r.rounds && r.rounds.length > 0) {
     printLine('');
     printLine('round  q         σ         C         participants/eligible  ε after      charged at');
-    for (const x of r.rounds) {
+    const rounds = all ? r.rounds : r.rounds.slice(-SUMMARY_LINES);
+    if (rounds.length < r.rounds.length) printLine(`(${r.rounds.length - rounds.length} earlier round(s) not shown; --all shows every round)`);
+    for (const x of rounds) {
       printLine(
         `${String(x.round).padEnd(6)} ${fmt(x.samplingRate).padEnd(9)} ${fmt(x.noiseMultiplier).padEnd(9)} ${fmt(x.clipNorm).padEnd(9)} ${`${x.participants}/${x.eligible}`.padEnd(22)} ${fmt(x.epsilonAfter).padEnd(12)} ${x.chargedAt}${x.privateNoise ? '' : '  NOT PRIVATE'}`,
       );
@@ -70,7 +76,14 @@ function printReport(r: LedgerReport): void {
   }
   if (r.orgs.length > 0) {
     printLine('');
-    for (const o of r.orgs) {
+    // Summary: the organisations closest to their cap (or with the most ε) first; --all lists every one.
+    const ranked = [...r.orgs].sort((a, b) => (b.cap === null ? 0 : b.totalEpsilon / b.cap) - (a.cap === null ? 0 : a.totalEpsilon / a.cap) || b.totalEpsilon - a.totalEpsilon);
+    const orgs = all ? r.orgs : ranked.slice(0, SUMMARY_LINES);
+    if (orgs.length < r.orgs.length) {
+      const total = r.orgs.reduce((m, o) => Math.max(m, o.totalEpsilon), 0);
+      printLine(`${r.orgs.length} organisations; the ${orgs.length} nearest their cap (or with the most ε) are shown, highest total ε ${fmt(total)}; --all lists every one`);
+    }
+    for (const o of orgs) {
       const spend = o.spend.map((s) => `${s.jobId}: ε ${fmt(s.epsilon)} over ${s.rounds} rounds`).join('; ');
       printLine(`org ${o.orgId}: total ε ${fmt(o.totalEpsilon)} at δ ${fmt(o.totalDelta)} over all jobs, cap ${o.cap === null ? 'none' : fmt(o.cap)}${spend ? ` — ${spend}` : ''}`);
     }
@@ -86,7 +99,8 @@ export function registerLedger(program: Command): void {
     .option('--state <dir>', 'state directory holding tessera.db (default $TESSERA_STATE or ./state)', DEFAULT_STATE)
     .option('--job <id>', 'one job: its budget, its charged rounds, and each organisation’s spend on it')
     .option('--org <id>', 'one organisation: its cap and its spend on every job')
-    .option('--json', 'print one JSON document on stdout')
+    .option('--json', 'print one JSON document on stdout (always complete)')
+    .option('--all', `every round and organisation (default: the last ${SUMMARY_LINES} rounds and the ${SUMMARY_LINES} organisations nearest their cap)`)
     .action(
       action((o: ShowOptions) => {
         if (!existsSync(databasePath(o.state))) throw new TesseraError('TESSERA_ERR_STATE', `no state database at ${databasePath(o.state)}`);
@@ -96,7 +110,7 @@ export function registerLedger(program: Command): void {
           if (o.job !== undefined && getJobBudget(db, o.job) === undefined) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `no privacy budget for job ${o.job} in ${resolve(o.state)}`);
           const report = ledgerReport(db, filter);
           if (o.json) printJson(report);
-          else printReport(report);
+          else printReport(report, o.all === true);
         } finally {
           db.close();
         }

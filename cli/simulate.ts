@@ -126,7 +126,12 @@ export function registerSimulate(program: Command): void {
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);
           if (sim.registered) printLine(`registered model ${sim.registered.version} (${sim.registered.name}) in ${o.state ?? ''}`);
         }
-        return sim.result.status === 'completed' || sim.result.status === 'budget-exhausted' ? 0 : 1;
+        // A requested check that fails is a failed run (exit 1, issue 15 §6): the fairness policy's verdict on the
+        // last evaluated round, or a fairness evaluation that could not be made while a policy was set.
+        const fairness = [...sim.result.rounds].reverse().find((r) => r.extra.fairness !== undefined)?.extra.fairness;
+        const policyFailed = fairness !== undefined && (fairness.ok ? fairness.rules.length > 0 && !fairness.passed : sim.job.fairness.policy.length > 0);
+        if (policyFailed) process.stderr.write(`fairness policy FAILED${fairness.ok ? `: ${fairness.rules.filter((r) => r.status !== 'pass').map((r) => r.metric).join(', ')}` : `: ${fairness.error}`} (exit 1)\n`);
+        return (sim.result.status === 'completed' || sim.result.status === 'budget-exhausted') && !policyFailed ? 0 : 1;
       }),
     );
 }

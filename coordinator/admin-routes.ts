@@ -1,6 +1,6 @@
 /**
- * Read-only admin API for coordinators watching a federation: health, metrics, connected clients, jobs and their
- * rounds. Responses carry counts and metrics only — never updates, weights or client data.
+ * Read-only admin API for coordinators watching a federation: health, metrics, connected clients (the jobs'
+ * routes are in job-routes.ts). Responses carry counts and metrics only — never updates, weights or client data.
  *
  * Each route declares who may call it in its own declaration (`config.access`, coordinator/api/access.ts) and its
  * schemas (protocol/api.ts); coordinator/api/conventions.ts turns that into the guard, the OpenAPI document and
@@ -11,32 +11,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Federation } from './federation.ts';
 import type { Metrics } from './metrics.ts';
-import type { JobResult, RoundRecord } from './round-records.ts';
-import { RoundRecordSchema } from './state/round-record-codec.ts';
-import { ApiError, ClientsResponse, Health, JobIdParams, JobRunStatus, JobsResponse } from '../protocol/api.ts';
+import { ClientsResponse, Health } from '../protocol/api.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
-import { ANY_OPERATOR, DETAIL_ROLES } from './api/access.ts';
-
-export interface JobEntry {
-  readonly jobId: string;
-  readonly name: string;
-  status: 'running' | JobResult['status'];
-  message: string;
-  readonly rounds: RoundRecord[];
-  readonly startedAt: string;
-}
-
-export type JobBoard = Map<string, JobEntry>;
-
-/** A job with its round records (per-client reasons included): detail roles only. */
-export const JobDetail = z.object({
-  jobId: z.string(),
-  name: z.string(),
-  status: JobRunStatus,
-  message: z.string(),
-  startedAt: z.string(),
-  rounds: z.array(RoundRecordSchema),
-});
+import { ANY_OPERATOR } from './api/access.ts';
 
 /** How the coordinator is reachable: announced on /v1/health so an operator sees an insecure set-up at a glance. */
 export interface SecurityPosture {
@@ -48,7 +25,6 @@ export interface SecurityPosture {
 
 export interface AdminDeps {
   federation: Federation;
-  jobs: JobBoard;
   metrics: Metrics;
   security?: SecurityPosture;
 }
@@ -72,19 +48,8 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminDeps> = async (app, deps) =
     async (_req, reply) => reply.type(METRICS_TEXT).send(await deps.metrics.render()),
   );
   app.get('/v1/clients', { config: { access: ['operator', 'auditor'] }, schema: { summary: 'Connected clients and their roster organisations', tags: ['admin'], response: { 200: ClientsResponse } } }, async () => ({
-    clients: deps.federation.clients(),
+    // Timestamps leave the API as ISO 8601 UTC (issue 15 §6), whatever the federation keeps internally.
+    clients: deps.federation.clients().map((c) => ({ ...c, connectedAt: new Date(c.connectedAt).toISOString() })),
     stats: deps.federation.stats,
   }));
-  app.get('/v1/jobs', { config: { access: ANY_OPERATOR }, schema: { summary: 'Jobs (summaries, no per-organisation detail)', tags: ['jobs'], response: { 200: JobsResponse } } }, async () => ({
-    jobs: [...deps.jobs.values()].map(({ rounds, ...j }) => ({ ...j, roundsCompleted: rounds.length })),
-  }));
-  app.get(
-    '/v1/jobs/:id',
-    { config: { access: DETAIL_ROLES }, schema: { summary: 'One job with its round records and per-client reasons', tags: ['jobs'], params: JobIdParams, response: { 200: JobDetail, 404: ApiError } } },
-    async (req, reply) => {
-      const job = deps.jobs.get(req.params.id);
-      if (!job) return reply.code(404).send({ error: { code: 'TESSERA_ERR_JOB_NOT_FOUND' as const, message: `No job ${req.params.id}` } });
-      return job;
-    },
-  );
 };

@@ -4,9 +4,11 @@
  * round's aggregate can be computed — features charge the round there (the DP ledger), so nothing is released
  * uncharged; (3) apply the strategy; (4) evaluate; (5) commit the round. A round with fewer than `minClients`
  * participants is retried up to `maxRoundRetries` times with a fresh sample, then the job fails with a clear
- * message — unless a feature forbids re-sampling (`shortRound`: under DP a re-sampled round would raise every
- * organisation's inclusion probability above q, uncharged; the job ends instead). Waiting for connections
- * before a sample is drawn is not an attempt. Features hook in at the marked points (`JobHooks`) instead of
+ * message naming the clients' reasons — unless a feature forbids re-sampling (`shortRound`: under DP a re-sampled
+ * round would raise every organisation's inclusion probability above q, uncharged; the job ends instead). Waiting
+ * for connections and eligible clients (eligible-wait.ts) before a sample is drawn is not an attempt; too few
+ * eligible clients when the wait ends fail the job at once with the reasons grouped (shortfall.ts) — no sample
+ * was drawn, so retrying would only wait again. Features hook in at the marked points (`JobHooks`) instead of
  * forking this loop.
  */
 import type { UpdateExtension } from '../privacy/secagg/extension.ts';
@@ -22,6 +24,8 @@ import { RoundLifecycle, assertJobTransition, type JobState } from './round-stat
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } from './round-records.ts';
 import { selectClients, type Selection } from './sampling.ts';
 import { fedAvg, type Strategy } from './strategy.ts';
+import { explainShortfall, explainShortRound } from './shortfall.ts';
+import { eligibleClients, reconnectGrace, waitForConnected } from './eligible-wait.ts';
 
 export interface Evaluation {
   readonly loss: number;
@@ -100,8 +104,18 @@ export interface RunJobOptions {
      */
     readonly baseline?: { readonly version: string; readonly weights: Float32Array } | null;
   };
-  /** How long to wait for `minClients` to connect before each round. */
+  /** How long to wait for `minClients` to connect, and for enough of them to be eligible, before each round. */
   readonly waitForClientsMs?: number;
+  /**
+   * How many clients could ever connect (the roster's size). With all of them connected and too few eligible,
+   * waiting cannot help: the job ends at once with the reasons (issue 15 §3) instead of at the deadline.
+   */
+  readonly population?: number;
+  /**
+   * A resumed job's first round waits up to this long for the whole `population` to reconnect (clients back off
+   * for up to ~12 s after a coordinator restart), so it does not start with whoever happened to be back first.
+   */
+  readonly resumeGraceMs?: number;
   readonly onRound?: (record: RoundRecord) => void;
   readonly signal?: AbortSignal;
   /**
@@ -141,24 +155,42 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   };
 
   move('waiting');
-  logger.info({ rounds: spec.rounds, minClients: spec.minClients, protocol: protocol.name, strategy: strategy.name }, 'job started');
+  const waitMs = options.waitForClientsMs ?? spec.roundDeadlineMs;
+  // The deadline is stated at the start, so an operator knows when a job that cannot start will say why.
+  logger.info({ rounds: spec.rounds, minClients: spec.minClients, protocol: protocol.name, strategy: strategy.name, waitForEligibleMs: waitMs, population: options.population ?? null }, `job started: each round waits up to ${Math.round(waitMs / 1000)} s for ${spec.minClients}+ eligible client(s)`);
   move('running');
-  for (let round = options.startRound ?? 1; round <= spec.rounds; round++) {
+  const firstRound = options.startRound ?? 1;
+  if (firstRound > 1 && options.resumeGraceMs !== undefined && options.population !== undefined) {
+    await reconnectGrace(federation, options.population, options.resumeGraceMs, options.signal);
+    logger.info({ connected: federation.clients().length, population: options.population }, 'resume grace period over');
+  }
+  for (let round = firstRound; round <= spec.rounds; round++) {
     let committed = false;
     let attempt = 0;
     for (let tries = 1; tries <= spec.maxRoundRetries + 1 && !committed; tries++) {
       if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
       const log = logger.child({ round, attempt: attempt + 1 });
-      try {
-        await federation.waitForClients(spec.minClients, options.waitForClientsMs ?? spec.roundDeadlineMs);
-      } catch (e) {
-        logger.warn({ round, tries }, (e as Error).message);
-        if (tries <= spec.maxRoundRetries) continue;
-        return finish('failed', `Round ${round} failed after ${tries} attempt(s) (TESSERA_ERR_TOO_FEW_CLIENTS): ${(e as Error).message}`);
-      }
       const started = Date.now();
+      // A roster smaller than minClients can never fill a round: no wait.
+      const reachable = options.population === undefined || options.population >= spec.minClients;
+      const enough = reachable && (await waitForConnected(federation, spec.minClients, started + waitMs, options.signal));
+      if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
+      if (!enough) {
+        // The whole deadline was spent waiting for connections: another attempt would only wait again.
+        const connected = federation.clients().length;
+        logger.warn({ round, tries, connected, minClients: spec.minClients }, 'too few clients connected by the deadline');
+        return finish('failed', explainShortfall({ round, connected, eligible: connected, needed: spec.minClients, excluded: [], everyoneConnected: !reachable, waitedMs: Date.now() - started, ...(options.population !== undefined ? { population: options.population } : {}) }));
+      }
       const lifecycle = new RoundLifecycle();
-      const { eligible, excluded } = await eligibleClients(options, round);
+      const { eligible, excluded, connected, everyoneConnected } = await eligibleClients(options, round);
+      if (options.signal?.aborted) return finish('stopped', 'job stopped on request');
+      // Too few ELIGIBLE clients after the wait (or with everyone on the roster connected): the reasons are known
+      // and no sample was drawn, so the job ends now, naming them — except when only privacy caps kept clients
+      // out, which the DP feature reports as an exhausted budget (beforeRound below).
+      const capsOnly = excluded.length > 0 && excluded.every((x) => x.code === 'TESSERA_ERR_BUDGET_EXCEEDED');
+      if (eligible.length < spec.minClients && !capsOnly) {
+        return finish('failed', explainShortfall({ round, connected, eligible: eligible.length, needed: spec.minClients, excluded, everyoneConnected, waitedMs: Date.now() - started }));
+      }
       const decision = hooks.beforeRound?.(round, eligible) ?? { proceed: true };
       if (!decision.proceed) return finish(decision.status, decision.message);
       // Sorted by id and drawn from the (seed, round, 'sampling', attempt) stream: a seeded run samples the same
@@ -210,7 +242,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         const stop = hooks.shortRound?.(round, outcome.participants.length);
         if (stop && !stop.proceed) return finish(stop.status, stop.message);
         log.warn({ participants: outcome.participants.length, dropped: outcome.dropped.length, declined: outcome.declined.length }, 'too few updates; retrying');
-        if (tries > spec.maxRoundRetries) return finish('failed', tooFew(round, outcome.participants.length, spec.minClients, attempt));
+        if (tries > spec.maxRoundRetries) return finish('failed', `Round ${round} failed after ${attempt} attempt(s). ${explainShortRound(round, outcome.participants.length, spec.minClients, [...outcome.dropped, ...outcome.declined])}`);
         await pauseBeforeRetry(tries);
         continue;
       }
@@ -301,24 +333,6 @@ async function evaluateBaseline(options: RunJobOptions, round: number, clients: 
   return { version: baseline.version, accuracy: b.accuracy, loss: b.loss, brier: Math.min(2, b.brier) };
 }
 
-/**
- * The clients a round may sample. Connected is not enough: consent or a privacy cap may exclude some, so
- * while fewer than `minClients` are eligible the coordinator waits for further connections (up to
- * `waitForClientsMs`) before the attempt counts as short.
- */
-async function eligibleClients(options: RunJobOptions, round: number): Promise<{ eligible: ConnectedClient[]; excluded: ExcludedClient[] }> {
-  const { federation, hooks = {}, spec } = options;
-  const until = Date.now() + (options.waitForClientsMs ?? spec.roundDeadlineMs);
-  const wanted = Math.max(spec.minClients, hooks.eligibleWanted?.(round) ?? 0);
-  for (;;) {
-    const connected = federation.clients();
-    const r = hooks.eligible?.(connected, round) ?? { eligible: connected, excluded: [] };
-    if (r.eligible.length >= wanted || Date.now() >= until) return r;
-    // A new connection, or the wait's end (the next pass then returns what is eligible by then).
-    await federation.waitForConnection(until - Date.now());
-  }
-}
-
 function byClientId(a: ConnectedClient, b: ConnectedClient): number {
   return a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0;
 }
@@ -329,5 +343,5 @@ function pauseBeforeRetry(attempt: number): Promise<void> {
 }
 
 function tooFew(round: number, got: number, min: number, attempts: number): string {
-  return `Round ${round} failed after ${attempts} attempt(s): ${got} client(s) took part, the job needs at least ${min} (TESSERA_ERR_TOO_FEW_CLIENTS). Connect more clients, lower minClients, or raise the sampling rate.`;
+  return `Round ${round} failed after ${attempts} attempt(s): the sample drew ${got} client(s), the job needs at least ${min} (TESSERA_ERR_TOO_FEW_CLIENTS). Fix: raise the sampling rate (sampling.rate or clientsPerRound), or connect more eligible clients.`;
 }

@@ -13,8 +13,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Federation } from './federation.ts';
 import { socketIoServerTransport, type SocketServerOptions } from './transport/socketio-server.ts';
-import { adminRoutes, type JobBoard } from './admin-routes.ts';
+import { adminRoutes } from './admin-routes.ts';
 import { frameworkErrors } from './http-errors.ts';
+import { jobRoutes } from './job-routes.ts';
+import { JobService, type JobServiceDeps } from './job-service.ts';
+import { cryptoRandom } from '../privacy/random.ts';
 import { Metrics } from './metrics.ts';
 import { installApiConventions, type ApiConventions } from './api/conventions.ts';
 import { failureLimiter } from './api/failure-limiter.ts';
@@ -57,12 +60,21 @@ export interface CoordinatorOptions extends ConnectionCaps {
   readonly db?: Db;
   /** Predictions and failed authentication per address (coordinator/api/rate-limits.ts). */
   readonly rateLimits?: RateLimits;
+  /**
+   * The job service's settings (job-service.ts): how long rounds wait for eligible clients, the resume grace,
+   * secure aggregation's identities, the roster for preflight. Jobs run only after `server.jobs.start()`.
+   */
+  readonly jobs?: Partial<Pick<JobServiceDeps, 'waitClientsMs' | 'resumeGraceMs' | 'rng'>> & Pick<JobServiceDeps, 'secAggIdentities' | 'consentRoster' | 'contracts' | 'population' | 'preflightContext' | 'say'>;
 }
+
+/** Defaults of the job service: rounds wait up to 5 minutes for eligible clients; a resumed job 15 s for reconnections (client back-off is ≤ ~12 s). */
+export const JOB_SERVICE_DEFAULTS = { waitClientsMs: 300_000, resumeGraceMs: 15_000 } as const;
 
 export interface CoordinatorServer {
   readonly app: FastifyInstance;
   readonly federation: Federation;
-  readonly jobs: JobBoard;
+  /** The jobs this coordinator hosts (submit, list, cancel; `start()` runs them). */
+  readonly jobs: JobService;
   readonly metrics: Metrics;
   readonly url: string;
   readonly port: number;
@@ -116,7 +128,23 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
   const transport = socketIoServerTransport(app.server, transportOptions);
   const federation = new Federation(transport, options.logger.child({ component: 'federation' }));
-  const jobs: JobBoard = new Map();
+  const j = options.jobs;
+  const jobs = new JobService({
+    federation,
+    metrics,
+    logger: options.logger,
+    rng: j?.rng ?? cryptoRandom(),
+    waitClientsMs: j?.waitClientsMs ?? JOB_SERVICE_DEFAULTS.waitClientsMs,
+    resumeGraceMs: j?.resumeGraceMs ?? JOB_SERVICE_DEFAULTS.resumeGraceMs,
+    ...(options.db !== undefined ? { db: options.db } : {}),
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+    ...(j?.secAggIdentities ? { secAggIdentities: j.secAggIdentities } : {}),
+    ...(j?.population ? { population: j.population } : {}),
+    ...(j?.consentRoster ? { consentRoster: j.consentRoster } : {}),
+    ...(j?.contracts ? { contracts: j.contracts } : {}),
+    ...(j?.preflightContext ? { preflightContext: j.preflightContext } : {}),
+    ...(j?.say ? { say: j.say } : {}),
+  });
   const security = { tls: tls !== undefined, mutualTls: tls?.ca !== undefined, insecure: plainOffLoopback };
   metrics.collect('tessera_clients_connected', () => federation.clients().length);
   const api = await installApiConventions(app, {
@@ -124,7 +152,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     tokenFailures: failureLimiter(tokenFailureLimits(options.rateLimits)),
     onRefused: (code) => metrics.inc('tessera_api_requests_refused_total', 'Operator API requests refused by the access guard (401, 403, 429), by error code', { code }),
   });
-  await app.register(adminRoutes, { federation, jobs, metrics, security });
+  await app.register(adminRoutes, { federation, metrics, security });
+  await app.register(jobRoutes, { jobs });
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');
@@ -148,7 +177,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     async close() {
       if (closed) return;
       closed = true;
+      // The running job stops (and stays queued for the next start) before the clients' tasks are cancelled.
+      const stopping = jobs.close();
       federation.cancelAll('coordinator shutting down');
+      await stopping;
       await transport.close();
       await app.close();
     },

@@ -43,7 +43,7 @@ export const ConnectedClientView = z.object({
   orgId: z.string(),
   /** The client's example count, only when its policy discloses it. */
   examples: z.number().int().min(0).optional(),
-  connectedAt: z.number().describe('epoch milliseconds'),
+  connectedAt: z.string().describe('ISO 8601 UTC'),
 });
 
 export const ClientsResponse = z.object({
@@ -56,20 +56,49 @@ export const ClientsResponse = z.object({
 });
 export type ClientsResponse = z.infer<typeof ClientsResponse>;
 
-export const JobRunStatus = z.enum(['running', 'completed', 'failed', 'stopped', 'budget-exhausted']);
+/**
+ * A hosted job's state in the coordinator's job service (coordinator/job-service.ts; its transition table is in
+ * coordinator/job-views.ts).
+ */
+export const HOSTED_JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const HostedJobState = z.enum(HOSTED_JOB_STATES);
+export type HostedJobState = z.infer<typeof HostedJobState>;
 
-/** What every reader role may see of a job: no per-organisation detail. */
-export const JobSummary = z.object({
-  jobId: z.string(),
-  name: z.string(),
-  status: JobRunStatus,
+/** One finding of the preflight (coordinator/preflight.ts): where, what, and the fix. */
+export const PreflightFinding = z.object({
+  level: z.enum(['error', 'warning']),
+  code: z.string(),
+  where: z.string(),
   message: z.string(),
-  startedAt: z.string(),
-  roundsCompleted: z.number().int().min(0),
+  fix: z.string(),
 });
 
-export const JobsResponse = z.object({ jobs: z.array(JobSummary) });
+/** What the job service says about a hosted job (issue 15 §1). Timestamps are ISO 8601 UTC strings. */
+export const HostedJobView = z.object({
+  jobId: z.string(),
+  name: z.string(),
+  state: HostedJobState,
+  /** Why the job is in its state; `code` is the stable TESSERA_ERR_… code of a failure. */
+  reason: z.object({ code: z.string().nullable(), message: z.string() }),
+  /** The round loop's own end status (completed, budget-exhausted, failed, stopped) once the job ran. */
+  outcome: z.enum(['completed', 'failed', 'stopped', 'budget-exhausted']).nullable(),
+  submittedAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  roundsCompleted: z.number().int().min(0),
+  registered: z.object({ name: z.string(), version: z.string() }).nullable(),
+  /** The preflight's findings at submission (errors fail the job at once; warnings stay for the record). */
+  findings: z.array(PreflightFinding),
+});
+export type HostedJobView = z.infer<typeof HostedJobView>;
+
+/** A job in the list, for every reader role: no reason text and no findings (both may name organisations). */
+export const HostedJobSummary = HostedJobView.omit({ reason: true, findings: true }).extend({ reasonCode: z.string().nullable() });
+export const JobsResponse = z.object({ jobs: z.array(HostedJobSummary) });
 export type JobsResponse = z.infer<typeof JobsResponse>;
+
+/** A submission (`POST /v1/jobs`): the job spec (checked by the preflight, which names unknown keys) and whether to start it over. */
+export const JobSubmission = z.strictObject({ spec: z.record(z.string(), z.unknown()), fresh: z.boolean().optional() });
 
 /** Path parameters of a route on one job. */
 export const JobIdParams = z.strictObject({ id: z.string().min(1).max(256) });

@@ -96,6 +96,8 @@ export const ERROR_CODES = {
   // Durable jobs: load and fuzzing (issue 14 §4–6): what the fuzz tests found without a code of its own.
   TESSERA_ERR_ROUTE_NOT_FOUND: 'No HTTP route of the coordinator matches this method and path (HTTP 404).',
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
+  // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
+  TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

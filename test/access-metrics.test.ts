@@ -10,14 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TrainingTurns } from '../client/training-turns.ts';
 import type { ClientNode } from '../client/node.ts';
-import { assembleJob } from '../coordinator/features/assemble.ts';
-import { runJob } from '../coordinator/job-runner.ts';
 import { METRIC_FAMILIES } from '../coordinator/metric-families.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
 import { initBackend } from '../ml/backend.ts';
-import { buildModel } from '../ml/model.ts';
-import { getFlatWeights } from '../ml/weights.ts';
 import { seededRandom } from '../privacy/random.ts';
 import { startCoordinator } from '../coordinator/server.ts';
 import { tempStateDir } from './governance-fixtures.ts';
@@ -36,7 +32,7 @@ beforeAll(async () => {
   await initBackend();
   token = createOperatorToken(state.dir, { name: 'dashboard', role: 'viewer' }).token;
   // Token-only state: no database, so the job below runs without ledger or registry (metrics are what is tested).
-  server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir });
+  server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, jobs: { rng: seededRandom(3) } });
   other = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir });
 }, 60_000);
 
@@ -74,17 +70,17 @@ describe('/v1/metrics', () => {
   it('after a real round over sockets, holds its figures; another coordinator in the process does not', async () => {
     nodes.push(socketClient(server, turns, 'm-1', { train: mnistSlice(0, 60) }), socketClient(server, turns, 'm-2', { train: mnistSlice(60, 60) }));
     await server.federation.waitForClients(2, 20_000);
+    // Through the job service, as an operator's submission would run (seeded here, so the run is reproducible).
     const spec = logisticJob({ name: 'metrics-job', rounds: 1, minClients: 2 });
-    const model = buildModel(spec.model, { seed: spec.seed });
-    const initialWeights = getFlatWeights(model);
-    model.dispose();
-    const rng = seededRandom(3);
-    const assembled = assembleJob({ jobId: 'metrics-job', spec, logger, rng, metrics: server.metrics });
-    const result = await runJob({ jobId: 'metrics-job', spec, federation: server.federation, logger, rng, initialWeights, ...assembled });
+    const submitted = server.jobs.submit(spec, { actor: 'access-metrics test' });
+    server.jobs.start();
+    expect((await server.jobs.waitFor(submitted.jobId)).state).toBe('completed');
+    const result = server.jobs.outcome(submitted.jobId)?.result;
+    if (result === undefined) throw new Error('the job ran but has no outcome');
     expect(result.status).toBe('completed');
     const round = result.rounds[0];
     const families = await scrape(server);
-    const job = { job: 'metrics-job' };
+    const job = { job: submitted.jobId };
     expect(sampleValue(families, 'tessera_rounds_committed_total', job)).toBe(1);
     expect(sampleValue(families, 'tessera_round_participants', job)).toBe(round?.participants);
     expect(round?.participants).toBe(2);
@@ -96,12 +92,11 @@ describe('/v1/metrics', () => {
     const labels = [...families.values()].flatMap((f) => f.metrics.flatMap((m) => Object.values(m.labels ?? {})));
     expect(labels.filter((l) => /m-[12]|org-/.test(l))).toEqual([]);
     // The real round record passes GET /v1/jobs/:id's response schema (a mismatch would be a 500).
-    server.jobs.set('metrics-job', { jobId: 'metrics-job', name: spec.name, status: result.status, message: result.message, rounds: [...result.rounds], startedAt: new Date().toISOString() });
     const operator = createOperatorToken(state.dir, { name: 'ops', role: 'operator' }).token;
-    const detail = await fetch(`${server.url}/v1/jobs/metrics-job`, { headers: { authorization: `Bearer ${operator}` } });
+    const detail = await fetch(`${server.url}/v1/jobs/${submitted.jobId}`, { headers: { authorization: `Bearer ${operator}` } });
     expect(detail.status).toBe(200);
-    const body = z.object({ status: z.string(), rounds: z.array(z.object({ round: z.number(), participants: z.number(), participantOrgs: z.array(z.string()) })) }).parse(await detail.json());
-    expect([body.status, body.rounds.length, body.rounds[0]?.participants, [...(body.rounds[0]?.participantOrgs ?? [])].sort()]).toEqual(['completed', 1, 2, ['org-m-1', 'org-m-2']]);
+    const body = z.object({ state: z.string(), rounds: z.array(z.object({ round: z.number(), participants: z.number(), participantOrgs: z.array(z.string()) })) }).parse(await detail.json());
+    expect([body.state, body.rounds.length, body.rounds[0]?.participants, [...(body.rounds[0]?.participantOrgs ?? [])].sort()]).toEqual(['completed', 1, 2, ['org-m-1', 'org-m-2']]);
     const separate = await scrape(other);
     expect(separate.get('tessera_rounds_committed_total')?.metrics).toEqual([]);
     expect(sampleValue(separate, 'tessera_clients_connected')).toBe(0);

@@ -28,12 +28,15 @@ let server: CoordinatorServer;
 let client: RawClient;
 const tokens = new Map<TokenRole, string>();
 let revoked: string;
+let jobId = '';
 
 /**
  * One request per operation of the document: the concrete path and body a success needs. An operation of the
  * document without an entry here fails the test — add the route's request when you add a route. A route that
  * changes state (submit, cancel) may make a fresh request per call: `path`/`body` may be functions of the call.
  */
+/** A job spec that passes the preflight (the service never runs it here). */
+const jobSpec = (name: string): Record<string, unknown> => ({ name, model: { kind: 'logistic', inputs: 784, classes: 10 }, data: { dataset: 'mnist' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 2 } });
 type PerCall<T> = T | ((call: number) => T);
 const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> }> = {
   'GET /v1/openapi.json': { path: '/v1/openapi.json' },
@@ -41,7 +44,10 @@ const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> 
   'GET /v1/metrics': { path: '/v1/metrics' },
   'GET /v1/clients': { path: '/v1/clients' },
   'GET /v1/jobs': { path: '/v1/jobs' },
-  'GET /v1/jobs/{id}': { path: '/v1/jobs/job-1' },
+  'GET /v1/jobs/{id}': { path: () => `/v1/jobs/${jobId}` },
+  // Each call submits a job of its own name, and cancels a job queued for that call (the service runs none here).
+  'POST /v1/jobs': { path: '/v1/jobs', body: (n: number) => ({ spec: jobSpec(`submitted-${n}`) }) },
+  'POST /v1/jobs/{id}/cancel': { path: (n) => `/v1/jobs/${server.jobs.submit(jobSpec(`to-cancel-${n}`)).jobId}/cancel` },
   'POST /v1/models/{name}/predict': { path: '/v1/models/heart/predict', body: { instances: [HEART_ROW] } },
   'GET /v1/models/{name}/status': { path: '/v1/models/heart/status' },
   'GET /v1/audit/checkpoint': { path: '/v1/audit/checkpoint' },
@@ -67,8 +73,6 @@ beforeAll(async () => {
 
   server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db, rateLimits: { tokenFailuresPerMinute: 10_000 } });
   client = await provenRawClient(server.url, 'api-client', consortium.identityOf('api-client', 'org-api'), { orgId: 'org-api' });
-  server.jobs.set('job-1', { jobId: 'job-1', name: 'j', status: 'running', message: '', rounds: [], startedAt: new Date().toISOString() });
-
   served = await (await fetch(`${server.url}/v1/openapi.json`)).json();
   // A dereferenced copy: every $ref (the shared ApiError) replaced by its schema, for the validators below.
   const doc = z.object({ paths: z.record(z.string(), z.record(z.string(), z.unknown())) }).parse(await dereference(structuredClone(served) as never));
@@ -79,6 +83,8 @@ beforeAll(async () => {
       return { key: `${method.toUpperCase()} ${path}`, roles: o['x-tessera-roles'], responses: o.responses };
     }),
   );
+  // A hosted job (never started: the service does not run jobs here), so GET /v1/jobs/:id has something to show.
+  jobId = server.jobs.submit(jobSpec('j')).jobId;
 }, 60_000);
 
 afterAll(async () => {
@@ -178,7 +184,7 @@ describe('operator API: roles and schemas, enumerated from the OpenAPI document'
     expect((await call('GET /v1/clients', tokens.get('viewer'))).status).toBe(403);
     expect((await call('GET /v1/jobs/{id}', tokens.get('viewer'))).status).toBe(403);
     const r = JSON.parse((await call('GET /v1/clients', tokens.get('operator'))).text) as unknown;
-    expect(r).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api' }] });
+    expect(r).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api', connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) }] });
     // Metrics carry no organisation or client either (a viewer may read them).
     const metrics = (await call('GET /v1/metrics', tokens.get('viewer'))).text;
     expect(metrics).not.toMatch(/org-api|api-client/);

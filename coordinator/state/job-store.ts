@@ -75,3 +75,63 @@ export function storedRounds(db: Db, jobId: string): DecodedRound[] {
   const rows = StoredRoundRows.parse(db.prepare('SELECT record_version AS version, record_json AS json FROM job_rounds WHERE job_id = ? ORDER BY round').all(jobId));
   return rows.map((r) => decodeRoundRecord(r.version, r.json));
 }
+
+/**
+ * Hosted jobs (issue 15, coordinator/job-service.ts). A submitted job's row exists from submission, status
+ * 'queued'; a job submitted again after it ended (same spec, same id) is queued again and resumes where its
+ * rounds and ledger stand. Statuses: queued, running, then the runner's end status (completed, failed, stopped,
+ * budget-exhausted) or cancelled.
+ */
+export function queueJobRow(db: Db, job: { id: string; spec: JobSpec; specHash: string; at: string }): void {
+  db.prepare(
+    `INSERT INTO jobs (id, name, spec_json, spec_hash, status, created_at, queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)
+     ON CONFLICT (id) DO UPDATE SET status = 'queued', message = '', error_code = NULL, ended_at = NULL, queued_at = excluded.queued_at`,
+  ).run(job.id, job.spec.name, JSON.stringify(job.spec), job.specHash, job.at, job.at);
+}
+
+/** Records a job's end (or its failure before it ran) with the coded error when there is one. */
+export function endJobRow(db: Db, jobId: string, end: { status: string; message: string; code: string | null; at: string }): void {
+  db.prepare('UPDATE jobs SET status = ?, message = ?, error_code = ?, ended_at = ? WHERE id = ?').run(end.status, end.message, end.code, end.at, jobId);
+}
+
+const PendingRow = z.object({ id: z.string(), specJson: z.string(), status: z.enum(['queued', 'running']), queuedAt: z.string().nullable(), createdAt: z.string() });
+export type PendingJobRow = z.infer<typeof PendingRow>;
+
+/**
+ * Jobs a restarted service takes up again: the one that was running (it resumes after its last committed or
+ * charged round, resume.ts) first, then the queued ones in the order they were queued.
+ */
+export function pendingJobRows(db: Db): PendingJobRow[] {
+  const rows = db
+    .prepare(
+      `SELECT id, spec_json AS specJson, status, queued_at AS queuedAt, created_at AS createdAt FROM jobs
+       WHERE status IN ('queued', 'running') ORDER BY status = 'queued', COALESCE(queued_at, created_at), id`,
+    )
+    .all();
+  return z.array(PendingRow).parse(rows);
+}
+
+const EndedRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.string(),
+  message: z.string(),
+  errorCode: z.string().nullable(),
+  queuedAt: z.string().nullable(),
+  createdAt: z.string(),
+  endedAt: z.string().nullable(),
+  rounds: z.number().int(),
+});
+export type JobRowSummary = z.infer<typeof EndedRow>;
+
+/** Every job row (the service lists ended jobs of earlier runs from here). */
+export function jobRowSummaries(db: Db): JobRowSummary[] {
+  const rows = db
+    .prepare(
+      `SELECT j.id, j.name, j.status, j.message, j.error_code AS errorCode, j.queued_at AS queuedAt, j.created_at AS createdAt, j.ended_at AS endedAt,
+              (SELECT COUNT(*) FROM job_rounds r WHERE r.job_id = j.id) AS rounds
+       FROM jobs j ORDER BY COALESCE(j.queued_at, j.created_at), j.id`,
+    )
+    .all();
+  return z.array(EndedRow).parse(rows);
+}

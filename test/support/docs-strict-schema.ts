@@ -1,61 +1,16 @@
 /**
- * The job spec in STRICT mode for checking documentation examples: a copy of the real zod schema in which
- * every object refuses unknown keys. The real JobSpec strips unknown keys silently (which is how a README
- * example wrote `"fairness": {"rules": [...]}` for months: dropped, then "passed"); an example a reader
- * copies must not contain a key the code ignores. The copy keeps every check and refinement of the original.
+ * Checking documentation examples against the job spec in STRICT mode (protocol/job/strict.ts, the same strict
+ * copy `tessera jobs check` and job submission use): an example a reader copies must not contain a key the code
+ * ignores, and must pass the cross-section checks a job meets when it starts.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { JobSpec } from '../../protocol/job/spec.ts';
+import { StrictJobSpec, deepStrict } from '../../protocol/job/strict.ts';
+
 import { isTesseraError } from '../../protocol/errors.ts';
 import { dpPlanForJob } from '../../privacy/dp/config.ts';
 
-type AnySchema = z.core.$ZodType;
-
-/** Rebuilds `schema` with `catchall: never` on every object, recursing through wrappers, arrays, unions. */
-export function deepStrict(schema: AnySchema, seen = new Map<AnySchema, AnySchema>()): AnySchema {
-  const done = seen.get(schema);
-  if (done) return done;
-  const def = schema._zod.def;
-  const rebuild = (patch: Record<string, unknown>): AnySchema => {
-    const copy = (schema as z.ZodType).clone({ ...def, ...patch } as typeof def);
-    seen.set(schema, copy);
-    return copy;
-  };
-  switch (def.type) {
-    case 'object': {
-      const d = def as z.core.$ZodObjectDef;
-      const shape: Record<string, AnySchema> = {};
-      for (const [k, v] of Object.entries(d.shape)) shape[k] = deepStrict(v, seen);
-      return rebuild({ shape, catchall: z.never() });
-    }
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'nonoptional':
-    case 'catch':
-      return rebuild({ innerType: deepStrict((def as z.core.$ZodOptionalDef).innerType, seen) });
-    case 'array':
-      return rebuild({ element: deepStrict((def as z.core.$ZodArrayDef).element, seen) });
-    case 'record':
-      return rebuild({ valueType: deepStrict((def as z.core.$ZodRecordDef).valueType, seen) });
-    case 'union':
-      return rebuild({ options: (def as z.core.$ZodUnionDef).options.map((o) => deepStrict(o, seen)) });
-    case 'tuple': {
-      const d = def as z.core.$ZodTupleDef;
-      return rebuild({ items: d.items.map((o) => deepStrict(o, seen)), rest: d.rest === null ? null : deepStrict(d.rest, seen) });
-    }
-    case 'pipe': {
-      const d = def as z.core.$ZodPipeDef;
-      return rebuild({ in: deepStrict(d.in, seen), out: deepStrict(d.out, seen) });
-    }
-    default:
-      return schema;
-  }
-}
-
-export const StrictJobSpec = deepStrict(JobSpec) as typeof JobSpec;
+export { StrictJobSpec, deepStrict };
 
 /** Top-level keys of the job spec, to recognise a fragment of one. */
 export const JOB_SPEC_KEYS: ReadonlySet<string> = new Set(Object.keys(JobSpec.shape));

@@ -31,4 +31,11 @@ export const JOBS_MIGRATIONS: readonly Migration[] = [
     id: 'jobs-002',
     sql: 'ALTER TABLE job_rounds ADD COLUMN record_version INTEGER NOT NULL DEFAULT 1;',
   },
+  {
+    // Hosted jobs (issue 15): a coordinator service queues jobs submitted over the API. A job row now exists from
+    // submission (status 'queued'), keeps when it was queued (the queue's order across restarts) and, when it
+    // failed, the stable error code of the failure (a configuration error is named by its TESSERA_ERR_… code).
+    id: 'jobs-003',
+    sql: 'ALTER TABLE jobs ADD COLUMN queued_at TEXT; ALTER TABLE jobs ADD COLUMN error_code TEXT;',
+  },
 ];
