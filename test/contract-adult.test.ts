@@ -4,7 +4,6 @@
  * reported as drift on age and on no other column (checked by the CLI in a child process). The built-in
  * adult contract reproduces the counts published in ../shared/data/README.md.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,8 @@ import { compileContract } from '../governance/contract/compile.ts';
 import { inferContract } from '../governance/contract/infer.ts';
 import { readContractTable, writeContract } from '../governance/contract/load.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
-import { REPO_ROOT, SHARED_DATA_DIR } from './paths.ts';
+import { SHARED_DATA_DIR } from './paths.ts';
+import { cli, type CliResult } from './support/cli.ts';
 
 const ADULT_COLUMNS = ['age', 'workclass', 'fnlwgt', 'education', 'education-num', 'marital-status', 'occupation', 'relationship', 'race', 'sex', 'capital-gain', 'capital-loss', 'hours-per-week', 'native-country', 'income'];
 const DATA = join(SHARED_DATA_DIR, 'adult', 'adult.data');
@@ -24,13 +24,8 @@ const TEST = join(SHARED_DATA_DIR, 'adult', 'adult.test');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-contract-adult-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function tessera(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+/** `tessera …` as a child process, as a user's shell would run it. */
+const tessera = (args: readonly string[]): Promise<CliResult> => cli(...args);
 
 describe('contract inferred from adult.data', () => {
   // The comment prefix lets the same contract read adult.test, whose first line is "|1x3 Cross validator".

@@ -5,7 +5,6 @@
  * on Cleveland. Each child process loads the whole CLI (seconds), so further error cases are checked
  * in-process in contract-errors.test.ts.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,21 +12,12 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contractHash } from '../governance/contract/schema.ts';
 import { loadContract } from '../governance/contract/load.ts';
-import { REPO_ROOT, SHARED_DATA_DIR } from './paths.ts';
+import { SHARED_DATA_DIR } from './paths.ts';
+import { cli, type CliResult } from './support/cli.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function tessera(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), 'contract', ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+/** `tessera …` as a child process, as a user's shell would run it. */
+const tessera = (args: readonly string[]): Promise<CliResult> => cli('contract', ...args);
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-contract-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,7 +44,7 @@ const good = file('good.csv', 'age,chol,sex\n40,200,F\n50,210,M\n');
 /** A stack trace has lines like "    at fn (file:line:col)". */
 const STACK = /^\s+at\s/m;
 
-function expectClean(run: Run): void {
+function expectClean(run: CliResult): void {
   expect(run.stderr).not.toMatch(STACK);
   expect(run.stdout).not.toMatch(STACK);
 }

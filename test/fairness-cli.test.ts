@@ -2,27 +2,15 @@
  * `tessera fairness` in a child process: the JSON document's shape on a valid file, and exit code 2 with a
  * clear message for a missing column, non-binary labels and an empty group column (issue 5).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './paths.ts';
+import { cli, type CliResult } from './support/cli.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function tessera(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** `tessera …` as a child process, as a user's shell would run it. */
+const tessera = (args: readonly string[]): Promise<CliResult> => cli(...args);
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-fairness-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

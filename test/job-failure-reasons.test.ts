@@ -7,7 +7,6 @@
  * roster document to know the organisations), so the round loop's own explanation is what is tested; then the
  * operator's view of it through `tessera jobs show`, and a fatal configuration error through `tessera jobs submit`.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
@@ -17,8 +16,8 @@ import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { initBackend } from '../ml/backend.ts';
 import { tempStateDir } from './governance-fixtures.ts';
-import { REPO_ROOT } from './paths.ts';
 import { consortium, logger, mnistSlice, socketClient } from './support/federation-fixtures.ts';
+import { cli, type CliResult } from './support/cli.ts';
 
 const state = tempStateDir('tessera-job-reasons-');
 let db: Db;
@@ -27,13 +26,8 @@ let nodes: ClientNode[] = [];
 let token = '';
 const CLIENTS = ['cleveland', 'hungarian', 'va'];
 
-function tessera(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), 'jobs', ...args, '--coordinator', server.url, '--token', token], { cwd: REPO_ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+/** `tessera …` as a child process, as a user's shell would run it. */
+const tessera = (args: readonly string[]): Promise<CliResult> => cli('jobs', ...args, '--coordinator', server.url, '--token', token);
 
 const dpJob = {
   name: 'consent-excluded',

@@ -6,7 +6,6 @@
  * (CONSENT_MISSING ×3), then with consent the operator typed in unsigned (CONSENT_UNSIGNED ×3). Each prints its specific finding with a fix and exits 1; a sound job exits 0. Also
  * `tessera jobs schema`: the JSON Schema refuses unknown keys, as the coordinator does.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,21 +16,11 @@ import { signConsent } from '../governance/consent/signed.ts';
 import { clientRoster } from '../governance/identity/client-roster.ts';
 import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
 import { openDatabase } from '../governance/state/database.ts';
-import { REPO_ROOT } from './paths.ts';
+import { cli, type CliResult } from './support/cli.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function tessera(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), 'jobs', ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+/** `tessera …` as a child process, as a user's shell would run it. */
+const tessera = (args: readonly string[]): Promise<CliResult> => cli('jobs', ...args);
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-jobs-check-'));
 const stateDir = join(dir, 'state');
