@@ -104,10 +104,13 @@ describe('tessera jobs check', () => {
     const unsigned = await tessera(['check', job, '--state', stateDir]);
     expect(unsigned.code).toBe(1);
     expect(unsigned.stdout).toContain('CONSENT_UNSIGNED ×3 (cleveland, hungarian, va)');
+    // A signed consent must be issued after the organisation's latest recorded grant (the unsigned one above), or it
+    // is refused as a replay: sign strictly later than that grant, however fast the machine.
+    await new Promise((r) => setTimeout(r, 5));
     const db2 = openDatabase(stateDir);
     const roster = clientRoster(rosterDocument);
     ORGS.forEach((organisation, i) => {
-      const signed = signConsent({ organisation, clientId: organisation, dataset: 'heart', purposes: ['cardiology-research'], expiresAt: '2099-01-01T00:00:00Z', maxEpsilon: 10, retentionDays: 30 }, orgKey(i), new Date(Date.now() - 1000));
+      const signed = signConsent({ organisation, clientId: organisation, dataset: 'heart', purposes: ['cardiology-research'], expiresAt: '2099-01-01T00:00:00Z', maxEpsilon: 10, retentionDays: 30 }, orgKey(i), new Date());
       recordSignedConsent(db2, signed, { roster, actor: 'test' });
     });
     db2.close();
