@@ -9,6 +9,7 @@ import { action, integerOption, numberOption, printJson, printLine, readJsonFile
 
 interface SimulateOptions {
   auditPrivacy?: true | string;
+  churn?: number;
   dataset: string;
   dataDir?: string;
   clients?: number;
@@ -78,6 +79,7 @@ export function registerSimulate(program: Command): void {
     .option('--secagg-clip-range <r>', 'bound r on each update coordinate before quantisation (default 1); implies --secagg', numberOption('--secagg-clip-range', 0))
     .option('--seeded-noise', 'clients draw DP noise from a seeded generator: reproducible, NOT private')
     .option('--client-policy <file>', 'client policy JSON for every simulated client (docs/client-policy.md); default: the permissive research policy')
+    .option('--churn <rate>', 'with --transport socket: cut each client\'s connection with this probability per round, at a random moment (clients reconnect by themselves; issue 14 soak)', numberOption('--churn', 0, 1))
     .option('--audit-privacy [canaries]', 'empirical privacy audit: insert this many canary clients (default 20) and report the canary ε estimate beside the accountant\'s ε, and a membership-inference attack on the final model (Andrew et al. 2024; Yeom et al. 2018)')
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
@@ -103,6 +105,7 @@ export function registerSimulate(program: Command): void {
           ...(o.fresh === true ? { fresh: true } : {}),
           ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
+          ...(o.churn !== undefined ? { churn: o.churn } : {}),
           ...(o.auditPrivacy !== undefined ? { auditPrivacy: { canaries: o.auditPrivacy === true ? 20 : parseCanaries(o.auditPrivacy) } } : {}),
         };
         const fairnessOutput = await import('../simulations/fairness-report.ts');
@@ -117,12 +120,13 @@ export function registerSimulate(program: Command): void {
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
-        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}) });
+        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}), ...(sim.churn ? { churn: sim.churn } : {}) });
         else {
-          printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
+          printLine(`${sim.result.status}: ${sim.result.message.replace(/\.$/, '')}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
           const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });
           if (fairness !== null) printLine(`\n${fairness.trimEnd()}\n`);
           if (sim.privacyAudit) printLine(auditLines(sim.privacyAudit));
+          if (sim.churn) printLine(`Churn: ${sim.churn.drops} connection(s) cut (rate ${sim.churn.rate} per client per round); clients reconnected by themselves.`);
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);
           if (sim.registered) printLine(`registered model ${sim.registered.version} (${sim.registered.name}) in ${o.state ?? ''}`);
         }

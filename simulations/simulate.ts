@@ -39,12 +39,15 @@ import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { cryptoRandom, deriveSeed, seededRandom, type RandomSource } from '../privacy/random.ts';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../protocol/job/spec.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { TesseraError } from '../protocol/errors.ts';
+import type { ClientTransport } from '../protocol/transport.ts';
 import { createMemoryHub } from './memory-transport.ts';
 import { DATASET_DEFAULTS } from './defaults.ts';
 import { partitionClients } from './federation-setup.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
 import { canaryMod } from './privacy-audit.ts';
+import { ChurnController, type ChurnSummary, type Droppable } from './churn.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -86,6 +89,8 @@ export const SimulationConfig = z.object({
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
+  /** Connection churn over sockets (simulations/churn.ts): each client's connection is cut with this probability per round. */
+  churn: z.number().min(0).max(1).optional(),
   auditPrivacy: z.strictObject({ canaries: z.number().int().min(2).default(20), heldOutCanaries: z.number().int().min(10).default(1000) }).optional(),
 });
 export type SimulationConfig = z.infer<typeof SimulationConfig>;
@@ -106,6 +111,8 @@ export interface SimulationResult {
   readonly registered?: { readonly version: string; readonly name: string };
   /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
   readonly privacyAudit?: AuditReport;
+  /** With `churn`: how many connections were cut. */
+  readonly churn?: ChurnSummary;
 }
 
 /**
@@ -164,6 +171,9 @@ export interface SimulationOptions {
 
 export async function runSimulation(input: SimulationConfigInput, options: SimulationOptions): Promise<SimulationResult> {
   const config = SimulationConfig.parse(input);
+  if (config.churn !== undefined && config.transport !== 'socket') {
+    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--churn cuts real connections: it needs --transport socket');
+  }
   const backend = await initBackend();
   options.logger.info({ backend: backend.name }, 'TensorFlow.js backend');
   const dataset = loadDataset(config.dataset, {
@@ -219,15 +229,19 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   if (resume && resume.startRound > 1) options.logger.info({ job: jobId, startRound: resume.startRound, lastCommitted: resume.lastCommitted, lastCharged: resume.lastCharged }, 'resuming job');
   let server: CoordinatorServer | undefined;
   let federation: Federation;
-  let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
+  let connect: (clientId: string, orgId: string, examples: number) => ClientTransport;
+  const droppable: Droppable[] = [];
   if (config.transport === 'socket') {
     // Throw-away identities for the virtual clients: the socket path authenticates like a real deployment.
     const consortium = throwawayConsortium();
     server = await startCoordinator({ logger: coordinatorLog, port: 0, roster: consortium.roster, maxConnections: 100_000, maxConnectionsPerAddress: 100_000 });
     federation = server.federation;
     const url = server.url;
-    connect = (clientId, orgId, examples) =>
-      socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset }, identity: consortium.identityOf(clientId, orgId) });
+    connect = (clientId, orgId, examples) => {
+      const transport = socketIoClientTransport({ url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset }, identity: consortium.identityOf(clientId, orgId) });
+      droppable.push({ clientId, dropConnection: () => transport.dropConnection() });
+      return transport;
+    };
   } else {
     const hub = createMemoryHub();
     federation = new Federation(hub.server, coordinatorLog);
@@ -255,6 +269,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const mods = canary ? [canaryMod(canary.direction), ...standard] : standard;
     return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
   });
+  const churn = config.churn !== undefined ? new ChurnController(config.churn, config.seed, droppable) : undefined;
   try {
     await federation.waitForClients(nodes.length, 30_000);
     // Seeded randomness makes the run reproducible — and therefore not private.
@@ -273,10 +288,21 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ...(resume ? { startRound: resume.startRound, previousRounds } : {}),
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
+      // Every simulated client is known: once all are connected no wait can add an eligible one, so a round that
+      // cannot run fails at once rather than after the wait.
+      population: nodes.length,
       ...assembled,
       ...(options.onFederatedEvaluation ? { federatedEvaluation: observed(assembled.federatedEvaluation, options.onFederatedEvaluation) } : {}),
-      ...(options.onRound ? { onRound: options.onRound } : {}),
+      ...(options.onRound || churn
+        ? {
+            onRound: (r: RoundRecord) => {
+              churn?.schedule(r.durationMs);
+              options.onRound?.(r);
+            },
+          }
+        : {}),
     });
+    const churned = churn ? { churn: churn.stop() } : {};
     // The registry feature registers the model after the job; wait for it before the database closes.
     const registration = await assembled.outcomes.registration();
     if (registration?.status === 'failed') throw registration.error;
@@ -285,8 +311,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
-    return { ...privacyAudit, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, ...churned, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
+    churn?.stop();
     for (const n of nodes) n.close();
     evalModel.dispose();
     await server?.close();

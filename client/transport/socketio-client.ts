@@ -38,7 +38,16 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 }
 
-export function socketIoClientTransport(options: SocketClientOptions): ClientTransport {
+/** The socket.io transport, with a way for simulations to cut its connection the way a network failure does. */
+export interface SocketClientTransport extends ClientTransport {
+  /**
+   * Closes the underlying connection without telling socket.io it was meant (`tessera simulate --churn`): the
+   * coordinator sees a transport close, this client reconnects by itself and proves its key again.
+   */
+  dropConnection(): void;
+}
+
+export function socketIoClientTransport(options: SocketClientOptions): SocketClientTransport {
   const baseDelay = options.reconnectDelayMs ?? 500;
   const maxDelay = options.reconnectDelayMaxMs ?? 5000;
   let clientNonce = new Uint8Array(randomBytes(NONCE_BYTES));
@@ -149,6 +158,9 @@ export function socketIoClientTransport(options: SocketClientOptions): ClientTra
     },
     coordinatorIdentity() {
       return authenticated && coordinatorKey !== undefined ? new Uint8Array(coordinatorKey) : undefined;
+    },
+    dropConnection() {
+      if (!final && socket.connected) socket.io.engine.close();
     },
     close() {
       final = true;

@@ -113,24 +113,28 @@ export const dpFeature: FeatureFactory = (ctx) => {
   const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
   let firstRoundOfRun = true;
   /**
-   * The fewest eligible organisations with which this round (and, at the first round of a run, the rest of the
-   * job) stays within the δ reserve for short samples: the round loop waits for that many before it starts, so a
-   * federation whose nodes are still connecting is not refused for being momentarily small. η(N) falls with N,
-   * so a binary search finds the smallest; when no N ≤ 10^6 suffices, beforeRound refuses with the reason.
+   * The fewest eligible organisations the round loop waits for before a round starts, so that a federation whose
+   * nodes are still connecting (or reconnecting: `tessera simulate --churn`) is not refused for being momentarily
+   * small, and early rounds run at a small population cannot use up the δ reserve for short samples that later
+   * rounds need. It plans for every remaining round at that population; when the reserve left cannot cover them
+   * all, for this round alone (beforeRound then decides, and refuses with the reason when even that fails).
+   * η(N) falls with N, so a binary search finds the smallest N ≤ 10^6.
    */
   const wantedPopulation = (round: number): number => {
-    const remaining = firstRoundOfRun ? spec.rounds - round + 1 : 1;
     const room = allowanceAt(jobEpsilon) - underfillSpent(db, jobId);
-    const fits = (n: number): boolean => remaining * underfillProbability({ population: n, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) <= room;
-    let lo = spec.minClients;
-    let hi = 1_000_000;
-    if (!fits(hi)) return spec.minClients;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (fits(mid)) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    const smallestFor = (rounds: number): number | null => {
+      const fits = (n: number): boolean => rounds * underfillProbability({ population: n, samplingRate: plan.samplingRate, minParticipants: spec.minClients }) <= room;
+      let lo = spec.minClients;
+      let hi = 1_000_000;
+      if (!fits(hi)) return null;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (fits(mid)) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    return smallestFor(spec.rounds - round + 1) ?? smallestFor(1) ?? spec.minClients;
   };
   const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
