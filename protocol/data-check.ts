@@ -16,8 +16,12 @@ export const ContractCheckSummary = z.strictObject({
   passed: z.boolean(),
   /** Present when the check failed. */
   reason: z.literal(CONTRACT_DECLINE_CODE).optional(),
-  rows: z.number().int().min(0),
-  violations: z.array(z.strictObject({ code: z.enum(VIOLATION_KINDS), column: z.string().nullable(), count: z.number().int().min(0) })),
+  /**
+   * The checked row count, and each violation's count: absent from a decline unless the client's policy discloses
+   * them (client/policy/schema.ts `disclose.declineDetail`) — a decline is sent in the clear, outside any sum.
+   */
+  rows: z.number().int().min(0).optional(),
+  violations: z.array(z.strictObject({ code: z.enum(VIOLATION_KINDS), column: z.string().nullable(), count: z.number().int().min(0).optional() })),
   drift: z.array(
     z.strictObject({
       column: z.string(),

@@ -51,7 +51,7 @@ const HOSPITALS = ['cleveland', 'hungarian', 'va'] as const;
 const ids = HOSPITALS.map((h) => `hospital-${h}`);
 const contract = loadBuiltinContract('heart');
 const layout = driftLayout(contract);
-const POLICY: ClientPolicy = { ...PERMISSIVE_RESEARCH_POLICY, disclose: { exampleCount: false, trainingDiagnostics: true } };
+const POLICY: ClientPolicy = { ...PERMISSIVE_RESEARCH_POLICY, disclose: { exampleCount: false, trainingDiagnostics: true, declineDetail: false } };
 
 function job(secagg: boolean): JobSpec {
   return parseJobSpec({

@@ -89,7 +89,18 @@ export function contractChecksRun(): number {
   return checksRun;
 }
 
-export function contractCheckMod(options: { contract: Contract; table: CsvTable }): ClientMod {
+/**
+ * What a decline tells the coordinator: everything with `declineDetail`, otherwise the failed rule kinds and
+ * their columns only (no row count, violation counts or drift statistics: functions of the local data that would
+ * travel in the clear, outside secure aggregation and DP).
+ */
+export function declineSummary(summary: ContractCheckSummary, declineDetail: boolean): ContractCheckSummary {
+  if (declineDetail) return summary;
+  const kinds = new Map(summary.violations.map((v) => [`${v.code}\u0000${v.column ?? ''}`, { code: v.code, column: v.column }]));
+  return { contractHash: summary.contractHash, passed: summary.passed, ...(summary.reason ? { reason: summary.reason } : {}), violations: [...kinds.values()], drift: [] };
+}
+
+export function contractCheckMod(options: { contract: Contract; table: CsvTable; declineDetail: boolean }): ClientMod {
   const contract = prepared(options.contract);
   return {
     name: 'data-contract',
@@ -104,17 +115,19 @@ export function contractCheckMod(options: { contract: Contract; table: CsvTable 
       }
       const { passed, summary } = checkOutcome(contract, options.table);
       if (passed) return { accept: true, extensions: { dataContract: dataContractContribution(summary, contract.layout, ctx.task.job) } };
-      const columns = [...new Set(summary.violations.map((v) => v.column ?? '(file)'))];
-      const drifted = summary.drift.filter((d) => d.drifted).map((d) => d.column);
-      const what = [summary.violations.length > 0 ? `${summary.violations.length} violation(s) in ${columns.join(', ')}` : '', drifted.length > 0 ? `drift in ${drifted.join(', ')}` : ''].filter((s) => s !== '').join('; ');
-      ctx.logger.warn({ code: CONTRACT_DECLINE_CODE, violations: summary.violations.length }, 'local data fails the data contract');
+      const sent = declineSummary(summary, options.declineDetail);
+      const columns = [...new Set(sent.violations.map((v) => v.column ?? '(file)'))];
+      const drifted = sent.drift.filter((d) => d.drifted).map((d) => d.column);
+      const what = [sent.violations.length > 0 ? `${sent.violations.length} violation(s) in ${columns.join(', ')}` : '', drifted.length > 0 ? `drift in ${drifted.join(', ')}` : ''].filter((s) => s !== '').join('; ');
+      // The node's own log keeps the full picture (codes and counts; never values or row numbers).
+      ctx.logger.warn({ code: CONTRACT_DECLINE_CODE, rows: summary.rows, violations: summary.violations.map((v) => ({ code: v.code, column: v.column, count: v.count })) }, 'local data fails the data contract');
       return {
         accept: false,
         reason: {
           code: CONTRACT_DECLINE_CODE,
           message: `local data fails contract ${options.contract.name} ${options.contract.version}: ${what}`,
-          counts: { violations: summary.violations.length, rows: summary.rows },
-          dataCheck: summary,
+          counts: { violations: sent.violations.length, ...(sent.rows !== undefined ? { rows: sent.rows } : {}) },
+          dataCheck: sent,
         },
       };
     },

@@ -45,7 +45,7 @@ export function standardClientMods(setup: LocalSetup): ClientMod[] {
     const policy = setup.policy;
     mods.push(consentMod({ consent: setup.consent, epsilonOf: (ctx) => recomputeJobEpsilon(ctx.task.job, { centralTrusted: coordinatorTrusted(policy, ctx.coordinatorIdentity) }).epsilon }));
   }
-  if (setup.contract && setup.table) mods.push(contractCheckMod({ contract: setup.contract, table: setup.table }));
+  if (setup.contract && setup.table) mods.push(contractCheckMod({ contract: setup.contract, table: setup.table, declineDetail: setup.policy.disclose.declineDetail }));
   // Reweighing (training data) and the fairness counts (evaluation); a no-op unless the job asks for them.
   mods.push(fairnessMod(setup.contract ? { contract: setup.contract } : {}));
   // DP last (a no-op unless the job has dp.enabled): nothing may change the update after its noise.

@@ -74,6 +74,12 @@ export const DisclosurePolicySection = z.strictObject({
    * is exact, and these are sent as before.
    */
   trainingDiagnostics: z.boolean().default(false),
+  /**
+   * When local data fails the job's data contract, the decline (sent in the clear, outside secure aggregation and
+   * DP) also carries the checked row count, each violation's count and the per-column drift statistics. Off: it
+   * names only the failed rule kinds and their columns; the details stay in the node's own log.
+   */
+  declineDetail: z.boolean().default(false),
 });
 
 export const ClientPolicyFile = z.strictObject({
@@ -121,7 +127,7 @@ export const PERMISSIVE_RESEARCH_POLICY: ClientPolicy = {
     maxEpsilon: Number.POSITIVE_INFINITY,
     maxTotalEpsilon: Number.POSITIVE_INFINITY,
   },
-  disclose: { exampleCount: true, trainingDiagnostics: true },
+  disclose: { exampleCount: true, trainingDiagnostics: true, declineDetail: true },
   source: 'permissive-research',
   researchTrustsAnyCoordinator: true,
   researchSkipsParticipationRecord: true,

@@ -10,8 +10,8 @@ import { CONTRACT_DECLINE_CODE, ContractCheckSummary } from '../../protocol/data
 export { CONTRACT_DECLINE_CODE, ContractCheckSummary } from '../../protocol/data-check.ts';
 
 /** Strips a report down to codes, counts and drift numbers (no messages, examples, rates of single rows). */
-export function summariseForCoordinator(report: ContractReport): ContractCheckSummary {
-  return ContractCheckSummary.parse({
+export function summariseForCoordinator(report: ContractReport): ContractCheckSummary & { readonly rows: number } {
+  const summary = ContractCheckSummary.parse({
     contractHash: report.contract.hash,
     passed: report.passed,
     ...(report.passed ? {} : { reason: CONTRACT_DECLINE_CODE }),
@@ -19,4 +19,5 @@ export function summariseForCoordinator(report: ContractReport): ContractCheckSu
     violations: report.violations.map((v) => ({ code: v.kind, column: v.column, count: v.count })),
     drift: report.drift.map((d) => ({ column: d.column, statistic: d.statistic, value: d.value, threshold: d.threshold, drifted: d.drifted, n: d.n })),
   });
+  return { ...summary, rows: report.data.rows };
 }
