@@ -1,0 +1,59 @@
+/// <reference lib="dom" />
+/**
+ * Charts through vega-embed (vega-lite specs), CSP-safe: `ast: true` with vega-interpreter evaluates vega's
+ * expressions without `new Function` (the page's Content-Security-Policy has no 'unsafe-eval'); no actions menu
+ * and no default stylesheet (it would be injected inline). Each chart's container states how many points it
+ * drew in `data-points`, which the browser tests read.
+ */
+import embed, { type VisualizationSpec } from 'vega-embed';
+import { expressionInterpreter } from 'vega-interpreter';
+import { el } from './dom.ts';
+
+export type Row = Record<string, string | number | null>;
+
+export interface LineChart {
+  readonly name: string;
+  readonly title: string;
+  readonly values: readonly Row[];
+  readonly x: string;
+  readonly y: string;
+  readonly xTitle?: string;
+  readonly yTitle?: string;
+  /** A field whose values are separate lines. */
+  readonly series?: string;
+  /** A horizontal rule (e.g. the ε budget). */
+  readonly rule?: { readonly value: number; readonly label: string };
+}
+
+function lineSpec(c: LineChart): VisualizationSpec {
+  const line = {
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: c.x, type: 'quantitative', title: c.xTitle ?? c.x, axis: { tickMinStep: 1 } },
+      y: { field: c.y, type: 'quantitative', title: c.yTitle ?? c.y },
+      ...(c.series !== undefined ? { color: { field: c.series, type: 'nominal', title: c.series } } : {}),
+    },
+  };
+  const layers: unknown[] = [line];
+  if (c.rule) {
+    layers.push({ data: { values: [{ v: c.rule.value, label: c.rule.label }] }, mark: { type: 'rule', color: '#b3261e', strokeDash: [6, 4] }, encoding: { y: { field: 'v', type: 'quantitative' } } });
+    layers.push({ data: { values: [{ v: c.rule.value, label: c.rule.label }] }, mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#b3261e' }, encoding: { y: { field: 'v', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } } });
+  }
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: c.title, width: 520, height: 200, data: { values: [...c.values] }, layer: layers } as VisualizationSpec;
+}
+
+/** A container that fills in with the chart; failures show as text (and reach the console as errors). */
+export function lineChart(c: LineChart): HTMLElement {
+  const holder = el('div', { class: 'chart', 'data-chart': c.name, 'data-points': String(c.values.length) });
+  const target = el('div', { class: 'chart-body' });
+  holder.append(target);
+  queueMicrotask(() => {
+    embed(target, lineSpec(c), { actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: false })
+      .then(() => holder.setAttribute('data-rendered', 'true'))
+      .catch((e: unknown) => {
+        holder.append(el('p', { class: 'error' }, `chart failed: ${String(e)}`));
+        console.error(e);
+      });
+  });
+  return holder;
+}

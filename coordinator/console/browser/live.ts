@@ -1,0 +1,39 @@
+/// <reference lib="dom" />
+/**
+ * Reads the coordinator's server-sent events (`GET /v1/events`, coordinator/console/events.ts) with `fetch`,
+ * because EventSource cannot send the Authorization header. Each `change` event only says that something moved;
+ * `onChange` re-reads the page's data. Reconnects after a dropped stream, waiting the server's `retry`.
+ */
+import { authHeaders } from './api.ts';
+
+export function follow(onChange: () => void, signal: AbortSignal): void {
+  let retryMs = 2000;
+  const run = async (): Promise<void> => {
+    while (!signal.aborted) {
+      try {
+        const res = await fetch('/v1/events', { headers: { accept: 'text/event-stream', ...authHeaders() }, signal, cache: 'no-store' });
+        if (!res.ok || res.body === null) return; // 401/403: the page already shows why; nothing to follow
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const lines = block.split('\n');
+            const retry = lines.find((l) => l.startsWith('retry: '));
+            if (retry !== undefined) retryMs = Number(retry.slice(7)) || retryMs;
+            if (lines.includes('event: change')) onChange();
+          }
+        }
+      } catch {
+        if (signal.aborted) return;
+      }
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+  };
+  void run();
+}
