@@ -9,24 +9,26 @@ import type { PrivacyOverview } from '../../schemas.ts';
 import { getJson } from '../api.ts';
 import { lineChart } from '../charts.ts';
 import { badge, el, num, section, table } from '../dom.ts';
+import { jobs, type JobSummary } from '../jobs.ts';
 import type { PageContext } from '../page.ts';
 
 const CONSENT_TONE = { active: 'ok', expiring: 'warn', expired: 'bad', revoked: 'bad' } as const;
 
-function job(j: PrivacyOverview['jobs'][number]): HTMLElement {
-  const exhausted = j.epsilonRemaining <= 0 || (j.rounds.length > 0 && j.epsilonSpent >= j.budget.epsilon * 0.999);
+function job(j: PrivacyOverview['jobs'][number], hosted: JobSummary | undefined): HTMLElement {
+  // The round loop's own verdict: it stops when the next round's charge would pass the budget.
+  const exhausted = hosted?.outcome === 'budget-exhausted' || j.epsilonRemaining <= 0;
   const s = j.settings;
   return el(
     'article',
     { class: 'job', 'data-job': j.jobId },
-    el('h3', {}, `Job ${j.jobId.slice(0, 12)}…`),
+    el('h3', {}, `Job ${hosted?.name ?? ''} `, el('code', {}, `${j.jobId.slice(0, 12)}…`)),
     el(
       'p',
       { class: 'summary' },
       'ε spent ',
       el('strong', { class: 'epsilon-spent' }, num(j.epsilonSpent)),
       ` of ${num(j.budget.epsilon)} (δ ${j.budget.delta}) · remaining ${num(j.epsilonRemaining)} · ${j.roundsCharged} rounds charged `,
-      exhausted ? badge('budget reached', 'warn') : badge('within budget', 'ok'),
+      exhausted ? badge('stopped at the budget: the next round would pass it', 'warn') : badge(hosted?.state === 'running' ? 'running, within budget' : 'within budget', 'ok'),
       j.notPrivateRounds > 0 ? badge(`${j.notPrivateRounds} rounds with seeded noise: NOT private`, 'bad') : null,
     ),
     table(
@@ -44,12 +46,12 @@ function job(j: PrivacyOverview['jobs'][number]): HTMLElement {
 }
 
 export async function privacy(_ctx: PageContext): Promise<Node> {
-  const p = await getJson<PrivacyOverview>('/v1/privacy');
+  const [p, hosted] = await Promise.all([getJson<PrivacyOverview>('/v1/privacy'), jobs()]);
   const expiring = p.consents.filter((c) => c.status === 'expiring');
   return el(
     'div',
     {},
-    section('Budgets per job', p.jobs.length === 0 ? el('p', {}, 'No job has a privacy budget yet.') : el('div', {}, ...p.jobs.map(job))),
+    section('Budgets per job', p.jobs.length === 0 ? el('p', {}, 'No job has a privacy budget yet.') : el('div', {}, ...p.jobs.map((j) => job(j, hosted.find((h) => h.jobId === j.jobId))))),
     section(
       'Organisations (cumulative across jobs)',
       p.orgs.length === 0
