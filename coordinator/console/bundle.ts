@@ -1,19 +1,23 @@
 /**
- * The console's one script: browser/main.ts and vega-embed (with vega, vega-lite and vega-interpreter) bundled
- * by esbuild into one ES module, built from node_modules on the first request and kept in memory — no CDN, so
- * the console works offline, and no build artifact in the repository. About 0.9 MB minified; building takes
- * about a second, once per coordinator process.
+ * The console's script: browser/main.ts bundled by esbuild into ES modules — the entry `console.js` (the pages,
+ * a few tens of kB) and a chunk with vega-embed, vega, vega-lite and vega-interpreter (about 0.9 MB minified)
+ * that the first chart imports, so a page without charts never parses it. Built from node_modules on the first
+ * request and kept in memory: no CDN (the console works offline) and no build artifact in the repository.
+ * Building takes about a second, once per coordinator process.
  */
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TesseraError } from '../../protocol/errors.ts';
 
-export interface ConsoleBundle {
+export interface BundleFile {
   readonly code: string;
   /** A strong ETag: the SHA-256 of the code. */
   readonly etag: string;
 }
+
+/** File name (`console.js`, `chunk-<hash>.js`) → file, as served under /console/assets/. */
+export type ConsoleBundle = ReadonlyMap<string, BundleFile>;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ENTRY = join(HERE, 'browser', 'main.ts');
@@ -26,6 +30,10 @@ async function build(): Promise<ConsoleBundle> {
     entryPoints: [ENTRY],
     bundle: true,
     format: 'esm',
+    splitting: true,
+    outdir: 'assets',
+    entryNames: 'console',
+    chunkNames: 'chunk-[hash]',
     platform: 'browser',
     target: 'es2022',
     minify: true,
@@ -34,9 +42,10 @@ async function build(): Promise<ConsoleBundle> {
     logLevel: 'silent',
     absWorkingDir: join(HERE, '..', '..'),
   });
-  const code = out.outputFiles[0]?.text;
-  if (code === undefined) throw new TesseraError('TESSERA_ERR_INTERNAL', 'the console bundle produced no output');
-  return { code, etag: `"${createHash('sha256').update(code).digest('hex').slice(0, 32)}"` };
+  const files = new Map<string, BundleFile>();
+  for (const f of out.outputFiles) files.set(basename(f.path), { code: f.text, etag: `"${createHash('sha256').update(f.text).digest('hex').slice(0, 32)}"` });
+  if (!files.has('console.js')) throw new TesseraError('TESSERA_ERR_INTERNAL', 'the console bundle produced no console.js');
+  return files;
 }
 
 /** The bundle, built once per process (a failed build is retried at the next request). */

@@ -67,10 +67,12 @@ export async function consolePages(app: FastifyInstance): Promise<void> {
     return secure(reply).code(known ? 200 : 404).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(SHELL);
   });
   app.get('/console/assets/console.css', hide, async (_req, reply) => secure(reply).header('cache-control', 'no-cache').type('text/css; charset=utf-8').send(css));
-  app.get('/console/assets/console.js', hide, async (req, reply) => {
-    const bundle = await consoleBundle();
-    secure(reply).header('cache-control', 'no-cache').header('etag', bundle.etag);
-    if (req.headers['if-none-match'] === bundle.etag) return reply.code(304).send();
-    return reply.type('text/javascript; charset=utf-8').send(bundle.code);
+  app.get<{ Params: { file: string } }>('/console/assets/:file', hide, async (req, reply) => {
+    const file = (await consoleBundle()).get(req.params.file);
+    secure(reply);
+    if (file === undefined) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
+    reply.header('cache-control', 'no-cache').header('etag', file.etag);
+    if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
+    return reply.type('text/javascript; charset=utf-8').send(file.code);
   });
 }

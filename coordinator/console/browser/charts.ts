@@ -5,9 +5,15 @@
  * and no default stylesheet (it would be injected inline). Each chart's container states how many points it
  * drew in `data-points`, which the browser tests read.
  */
-import embed, { type VisualizationSpec } from 'vega-embed';
-import { expressionInterpreter } from 'vega-interpreter';
+import type { default as Embed, VisualizationSpec } from 'vega-embed';
+import type { expressionInterpreter as Interpreter } from 'vega-interpreter';
 import { el } from './dom.ts';
+
+/** vega-embed and vega-interpreter are a separate chunk (most of the bundle): loaded once, by the first page with a chart. */
+const vega = async (): Promise<[typeof Embed, typeof Interpreter]> => {
+  const [e, i] = await Promise.all([import('vega-embed'), import('vega-interpreter')]);
+  return [e.default, i.expressionInterpreter];
+};
 
 export type Row = Record<string, string | number | null>;
 
@@ -48,7 +54,8 @@ export function lineChart(c: LineChart): HTMLElement {
   const target = el('div', { class: 'chart-body' });
   holder.append(target);
   queueMicrotask(() => {
-    embed(target, lineSpec(c), { actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: false })
+    vega()
+      .then(([embed, expressionInterpreter]) => embed(target, lineSpec(c), { actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: false }))
       .then(() => holder.setAttribute('data-rendered', 'true'))
       .catch((e: unknown) => {
         holder.append(el('p', { class: 'error' }, `chart failed: ${String(e)}`));

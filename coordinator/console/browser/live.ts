@@ -2,7 +2,9 @@
 /**
  * Reads the coordinator's server-sent events (`GET /v1/events`, coordinator/console/events.ts) with `fetch`,
  * because EventSource cannot send the Authorization header. Each `change` event only says that something moved;
- * `onChange` re-reads the page's data. Reconnects after a dropped stream, waiting the server's `retry`.
+ * `onChange` re-reads the page's data. The feed sends one event as it opens, so the page's first render is that
+ * event's (one render per load, and nothing that changed before the feed opened is missed); a feed that cannot
+ * open renders once anyway. Reconnects after a dropped stream, waiting the server's `retry`.
  */
 import { authHeaders } from './api.ts';
 
@@ -12,7 +14,10 @@ export function follow(onChange: () => void, signal: AbortSignal): void {
     while (!signal.aborted) {
       try {
         const res = await fetch('/v1/events', { headers: { accept: 'text/event-stream', ...authHeaders() }, signal, cache: 'no-store' });
-        if (!res.ok || res.body === null) return; // 401/403: the page already shows why; nothing to follow
+        if (!res.ok || res.body === null) {
+          onChange(); // no feed (e.g. refused): the page still renders once, and shows why if it is refused
+          return;
+        }
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
         for (;;) {

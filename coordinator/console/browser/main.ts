@@ -133,7 +133,6 @@ async function start(): Promise<void> {
       await render();
     }
   };
-  await render();
   live?.abort();
   live = new AbortController();
   follow(() => void render(), live.signal);
