@@ -15,6 +15,8 @@ import type { ClientNode } from '../client/node.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
+import { grantConsent } from '../governance/consent/store.ts';
+import { setOrgCap } from '../governance/ledger/index.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { initBackend } from '../ml/backend.ts';
 import { HostedJobView } from '../protocol/api.ts';
@@ -52,6 +54,11 @@ describe.runIf(run)('the operator console in Chromium, live', () => {
     tokens.operator = createOperatorToken(state.dir, { name: 'Oscar Operator', role: 'operator' }).token;
     tokens.officer = createOperatorToken(state.dir, { name: 'Olivia Officer', role: 'privacy-officer' }).token;
     tokens.viewer = createOperatorToken(state.dir, { name: 'Vic Viewer', role: 'viewer' }).token;
+    // An organisation cap and two consent records (one about to expire) for the Privacy page to show.
+    setOrgCap(db, { orgId: 'org-live-a', maxEpsilon: 10 });
+    const inDays = (d: number): string => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
+    grantConsent(db, { organisation: 'org-live-a', dataset: 'mnist', purposes: ['digit-recognition'], expiresAt: inDays(400), maxEpsilon: 10, retentionDays: 365, actor: 'cli:officer' });
+    grantConsent(db, { organisation: 'org-live-b', dataset: 'mnist', purposes: ['digit-recognition'], expiresAt: inDays(12), maxEpsilon: 6, retentionDays: 90, actor: 'cli:officer' });
     server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db, maxConnectionsPerAddress: 64, jobs: { waitClientsMs: 20_000 } });
     server.jobs.start();
     const turns = new TrainingTurns();
@@ -126,6 +133,10 @@ describe.runIf(run)('the operator console in Chromium, live', () => {
     expect(await job.locator('.epsilon-spent').textContent()).toBe(String(Number(last.toPrecision(4))));
     expect(await job.textContent()).toContain('stopped at the budget');
     await page.waitForSelector(`[data-chart="epsilon-${jobId}"][data-rendered=true]`);
+    await page.waitForSelector('[data-chart=org-epsilon][data-rendered=true]');
+    expect(await page.getAttribute('[data-chart=org-epsilon]', 'data-points')).toBe('3');
+    expect(await page.textContent('[data-testid=consents]')).toMatch(/org-live-b.*expiring/);
+    expect(await page.textContent('main')).toMatch(/Expiring within 30 days: org-live-b/);
     await screenshot(page, 'privacy');
     expect(officer.problems()).toEqual([]);
   }, 60_000);

@@ -13,6 +13,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError, JobIdParams } from '../../protocol/api.ts';
+import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../../governance/state/database.ts';
 import type { TokenRole } from '../../governance/identity/operator-tokens.ts';
 import { ANY_OPERATOR, DETAIL_ROLES } from '../api/access.ts';
@@ -49,7 +50,7 @@ export const consoleApiRoutes: FastifyPluginAsyncZod<ConsoleApiDeps> = async (ap
   app.get('/v1/whoami', { config: { access: ANY_OPERATOR }, schema: { summary: "The bearer token's holder and role", tags: ['console'], response: { 200: WhoAmI } } }, async (req) => {
     const who = req.operator;
     // The guard set it (a guarded route is never reached without a holder).
-    if (who === null) throw new Error('guarded route reached without an operator');
+    if (who === null) throw new TesseraError('TESSERA_ERR_INTERNAL', 'a guarded route was reached without a token holder');
     const access: Record<string, TokenRole[]> = {};
     for (const r of deps.routes()) {
       if (r.method === 'GET' && (CONSOLE_GUARDED_READS as readonly string[]).includes(r.url) && r.access !== 'public') access[r.url] = [...r.access];

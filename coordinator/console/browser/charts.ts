@@ -48,14 +48,41 @@ function lineSpec(c: LineChart): VisualizationSpec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: c.title, width: 520, height: 200, data: { values: [...c.values] }, layer: layers } as VisualizationSpec;
 }
 
+export interface BarChart {
+  readonly name: string;
+  readonly title: string;
+  readonly values: readonly Row[];
+  /** The category (one bar each) and the value. */
+  readonly category: string;
+  readonly value: string;
+  readonly valueTitle?: string;
+  /** A field holding each bar's own limit (e.g. an organisation's ε cap), drawn as a tick; null: none. */
+  readonly limit?: string;
+}
+
+function barSpec(c: BarChart): VisualizationSpec {
+  const layers: unknown[] = [{ mark: { type: 'bar' }, encoding: { y: { field: c.category, type: 'nominal', title: null }, x: { field: c.value, type: 'quantitative', title: c.valueTitle ?? c.value } } }];
+  if (c.limit !== undefined) layers.push({ transform: [{ filter: `datum.${c.limit} != null` }], mark: { type: 'tick', color: '#b3261e', thickness: 3 }, encoding: { y: { field: c.category, type: 'nominal' }, x: { field: c.limit, type: 'quantitative' } } });
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: c.title, width: 420, data: { values: [...c.values] }, layer: layers } as VisualizationSpec;
+}
+
+/** A horizontal bar per category (with an optional limit tick per bar). */
+export function barChart(c: BarChart): HTMLElement {
+  return chart(c.name, c.values.length, barSpec(c));
+}
+
 /** A container that fills in with the chart; failures show as text (and reach the console as errors). */
 export function lineChart(c: LineChart): HTMLElement {
-  const holder = el('div', { class: 'chart', 'data-chart': c.name, 'data-points': String(c.values.length) });
+  return chart(c.name, c.values.length, lineSpec(c));
+}
+
+function chart(name: string, points: number, spec: VisualizationSpec): HTMLElement {
+  const holder = el('div', { class: 'chart', 'data-chart': name, 'data-points': String(points) });
   const target = el('div', { class: 'chart-body' });
   holder.append(target);
   queueMicrotask(() => {
     vega()
-      .then(([embed, expressionInterpreter]) => embed(target, lineSpec(c), { actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: false }))
+      .then(([embed, expressionInterpreter]) => embed(target, spec, { actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: false }))
       .then(() => holder.setAttribute('data-rendered', 'true'))
       .catch((e: unknown) => {
         holder.append(el('p', { class: 'error' }, `chart failed: ${String(e)}`));

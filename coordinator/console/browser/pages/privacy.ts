@@ -7,7 +7,7 @@
  */
 import type { PrivacyOverview } from '../../schemas.ts';
 import { getJson } from '../api.ts';
-import { lineChart } from '../charts.ts';
+import { barChart, lineChart } from '../charts.ts';
 import { badge, el, num, section, table } from '../dom.ts';
 import { jobs, type JobSummary } from '../jobs.ts';
 import type { PageContext } from '../page.ts';
@@ -56,10 +56,15 @@ export async function privacy(_ctx: PageContext): Promise<Node> {
       'Organisations (cumulative across jobs)',
       p.orgs.length === 0
         ? el('p', {}, 'No organisation has spent ε or has a cap.')
-        : table(
+        : el(
+            'div',
+            {},
+            barChart({ name: 'org-epsilon', title: 'ε per organisation across jobs (red tick: its cap)', values: p.orgs.map((o) => ({ organisation: o.orgId, epsilon: o.totalEpsilon, cap: o.cap })), category: 'organisation', value: 'epsilon', valueTitle: 'ε (sequential composition over jobs)', limit: 'cap' }),
+            table(
             ['Organisation', 'Cap', 'Total ε', 'Total δ', 'Per job'],
             p.orgs.map((o) => [o.orgId, o.cap === null ? 'none' : num(o.cap), el('span', { class: o.cap !== null && o.totalEpsilon > o.cap * 0.9 ? 'near-cap' : '' }, num(o.totalEpsilon)), o.totalDelta, o.spend.map((s) => `${s.jobId.slice(0, 8)}…: ε ${num(s.epsilon)} over ${s.rounds} rounds`).join('; ')]),
-            { 'data-testid': 'orgs' },
+              { 'data-testid': 'orgs' },
+            ),
           ),
     ),
     section(
