@@ -162,7 +162,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
   }
   // --- Operator console (issue 17): /console pages and the /v1 routes they read (coordinator/console/). ---
-  await registerConsole(app, { jobs, federation, stateDir: options.stateDir, db: options.db, routes: () => api.routes() });
+  const operatorConsole = await registerConsole(app, { jobs, federation, stateDir: options.stateDir, db: options.db, routes: () => api.routes() });
   // --- end operator console ---
   await app.listen({ host, port: options.port ?? 0 });
   if (plainOffLoopback) options.logger.warn({ host }, 'INSECURE: plain HTTP on a non-loopback interface (--insecure): traffic, job specs and updates can be read and altered on the network');
@@ -185,6 +185,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const stopping = jobs.close();
       federation.cancelAll('coordinator shutting down');
       await stopping;
+      operatorConsole.close(); // operator console: open event streams end, or the HTTP server would wait for them
       await transport.close();
       await app.close();
     },

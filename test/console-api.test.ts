@@ -16,7 +16,8 @@
  * keys; base64 and hex). The control plants one key's seed in a searched text and sees the search find it.
  *
  * Also: the Content-Security-Policy and companion headers on every console response, no inline script or style
- * in the shell, 404 for unknown pages and assets, and the change feed announcing a consent grant.
+ * in the shell, 404 for unknown pages and assets, the change feed announcing a consent grant, and a coordinator
+ * closing at once with a feed open.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -169,5 +170,17 @@ describe('the console API', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(next).toMatch(/^event: change\ndata: \{"seq":\d+\}\n\n$/);
     await reader.cancel();
+  });
+
+  it('a coordinator with a change feed open still closes at once (the stream ends; the HTTP server would wait for it)', async () => {
+    // A second coordinator on the same tokens (no database: only the feed is under test).
+    const other = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir });
+    const res = await fetch(`${other.url}/v1/events`, { headers: { authorization: `Bearer ${tokens.get('viewer') ?? ''}` } });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const t0 = Date.now();
+    await other.close();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect((await reader.read()).done).toBe(true);
   });
 });

@@ -21,7 +21,7 @@ import type { DeclaredRoute } from '../api/conventions.ts';
 import type { Federation } from '../federation.ts';
 import type { JobService } from '../job-service.ts';
 import { jobSpecOf } from '../state/job-store.ts';
-import { registerEvents } from './events.ts';
+import { registerEvents, type EventFeed } from './events.ts';
 import { governanceOverview } from './governance-view.ts';
 import { privacyOverview } from './privacy-view.ts';
 import { GovernanceOverview, JobSeries, PrivacyOverview, WhoAmI } from './schemas.ts';
@@ -34,6 +34,8 @@ export interface ConsoleApiDeps {
   readonly db?: Db | undefined;
   /** The declared routes (coordinator/api/conventions.ts): whoami reports the access of those the console reads. */
   readonly routes: () => readonly DeclaredRoute[];
+  /** Receives the change feed, so the coordinator can end its open streams when it closes. */
+  readonly feed: (feed: EventFeed) => void;
 }
 
 /** The guarded routes whose refusal the console renders as a page instead of calling them. */
@@ -92,5 +94,5 @@ export const consoleApiRoutes: FastifyPluginAsyncZod<ConsoleApiDeps> = async (ap
     },
   );
 
-  registerEvents(app, { jobs: deps.jobs, federation: deps.federation, db: deps.db });
+  deps.feed(registerEvents(app, { jobs: deps.jobs, federation: deps.federation, db: deps.db }));
 };

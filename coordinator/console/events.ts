@@ -43,7 +43,12 @@ function fingerprint(s: EventSources): string {
   return `${jobs}|${s.federation.clients().length}|${audit}`;
 }
 
-export function registerEvents(app: FastifyInstance, sources: EventSources): void {
+/** Ends every open stream (the coordinator's close() calls it before the HTTP server, which waits for open responses, closes). */
+export interface EventFeed {
+  close(): void;
+}
+
+export function registerEvents(app: FastifyInstance, sources: EventSources): EventFeed {
   const listeners = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | null = null;
   let last = '';
@@ -61,13 +66,14 @@ export function registerEvents(app: FastifyInstance, sources: EventSources): voi
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  app.addHook('preClose', async () => {
+  const close = (): void => {
     clearInterval(heartbeat);
     if (timer) clearInterval(timer);
     timer = null;
     for (const res of listeners) res.end();
     listeners.clear();
-  });
+  };
+  app.addHook('preClose', async () => close());
 
   app.get(
     '/v1/events',
@@ -97,4 +103,5 @@ export function registerEvents(app: FastifyInstance, sources: EventSources): voi
       });
     },
   );
+  return { close };
 }
