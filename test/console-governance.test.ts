@@ -11,8 +11,8 @@
  * pages) signs in (the first request builds the script bundle, once per coordinator process) and loads each
  * page; the time from navigation to the rendered page with its charts drawn is logged. The
  * goal — under 1 s on loopback — is measured by `npm run bench -- console` (bench/console.ts, with a same-run
- * baseline), as house rules put speed goals in benchmarks; here only a bound no loaded CI machine should reach
- * (3 s) guards against a page that re-renders or refetches in a loop. Any browser console error, page error or
+ * baseline), as house rules put speed goals in benchmarks; here each load must make exactly its own requests
+ * once (no re-render or refetch loop), within a bound no loaded CI machine should reach (10 s). Any browser console error, page error or
  * CSP violation fails the test. Screenshots of each page go to docs/images/console/.
  */
 import { join } from 'node:path';
@@ -89,8 +89,8 @@ describe.runIf(run)('the operator console in Chromium: governance and load', () 
     expect(navigations).toEqual([]);
     const rows = await card.locator('table.approvals tbody tr').allTextContents();
     expect(rows).toHaveLength(2);
-    expect(rows.join('\n')).toMatch(/Olivia Officer.*privacy-officer.*approve.*valid/);
-    expect(rows.join('\n')).toMatch(/Mo Owner.*model-owner.*approve.*valid/);
+    expect(rows.join('\n')).toMatch(/Olivia Officer.*privacy-officer.*approve.*production.*valid/);
+    expect(rows.join('\n')).toMatch(/Mo Owner.*model-owner.*approve.*production.*valid/);
     await card.locator('details summary').click();
     expect(await card.locator('pre.card').textContent()).toContain('## Privacy guarantee');
     await screenshot(page, 'governance');
@@ -102,8 +102,15 @@ describe.runIf(run)('the operator console in Chromium: governance and load', () 
     const { page } = auditor;
     await signIn(page, server.url, tokens.auditor, `/console/overview?job=${seededJob}`);
     const timings: Record<string, number> = {};
+    const requests: Record<string, string[]> = {};
+    let current = '';
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/v1/')) (requests[current] ??= []).push(path);
+    });
     for (const name of ['overview', 'privacy', 'data', 'fairness', 'governance'] as const) {
       const url = `${server.url}/console/${name}?job=${encodeURIComponent(seededJob)}`;
+      current = name;
       const t0 = Date.now();
       await rendered(page, () => page.goto(url));
       await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.getAttribute('data-rendered') === 'true'));
@@ -112,9 +119,19 @@ describe.runIf(run)('the operator console in Chromium: governance and load', () 
     }
     console.log(`console page loads with a 100-round job (ms): ${JSON.stringify(timings)}`);
     expect(await page.getAttribute('[data-chart=accuracy]', 'data-points').catch(() => null)).toBe(null); // last page: governance
+    current = 'after';
     await rendered(page, () => page.goto(`${server.url}/console/overview?job=${encodeURIComponent(seededJob)}`));
     expect(await page.getAttribute('[data-chart=accuracy]', 'data-points')).toBe('100');
-    for (const [name, ms] of Object.entries(timings)) expect(ms, name).toBeLessThan(3000);
+    // One render per load: each page asks whoami, opens the feed, and reads its own data once (no refetch loop).
+    expect(requests).toEqual({
+      overview: ['/v1/whoami', '/v1/events', '/v1/jobs', `/v1/jobs/${seededJob}/series`, '/v1/clients'],
+      privacy: ['/v1/whoami', '/v1/events', '/v1/privacy', '/v1/jobs'],
+      data: ['/v1/whoami', '/v1/events', '/v1/jobs', `/v1/jobs/${seededJob}/series`],
+      fairness: ['/v1/whoami', '/v1/events', '/v1/jobs', `/v1/jobs/${seededJob}/series`],
+      governance: ['/v1/whoami', '/v1/events', '/v1/governance'],
+      after: ['/v1/whoami', '/v1/events', '/v1/jobs', `/v1/jobs/${seededJob}/series`, '/v1/clients'],
+    });
+    for (const [name, ms] of Object.entries(timings)) expect(ms, name).toBeLessThan(10_000);
     expect(auditor.problems()).toEqual([]);
   }, 90_000);
 });

@@ -8,7 +8,8 @@
 import type { Db } from '../../governance/state/database.ts';
 import { listModels, type RegisteredModel } from '../../governance/registry/registry.ts';
 import { participatingOrganisations } from '../../governance/registry/lineage.ts';
-import { evidenceFor } from '../../governance/approvals/record.ts';
+import { SignedApproval, evidenceFor } from '../../governance/approvals/record.ts';
+import { listApprovals } from '../../governance/approvals/store.ts';
 import { approvalsForCard, generateModelCard } from '../../governance/model-card/generate.ts';
 import { renderModelCardMarkdown } from '../../governance/model-card/card.ts';
 import { checkGate, getDeploymentState, listDeploymentStates, stageOf } from '../../governance/deploy/deployments.ts';
@@ -31,8 +32,22 @@ function gateFor(db: Db, stateDir: string, m: RegisteredModel, now: Date): Gover
   };
 }
 
+/**
+ * The stage each stored approval was signed for, by id. The card's approval rows (approvalsForCard) leave it out;
+ * it is read from the signed payload itself (a record from before issue 13 has none: it admits to canary only).
+ */
+function stagesOf(db: Db, version: string): Map<string, string> {
+  const stages = new Map<string, string>();
+  for (const a of listApprovals(db, version)) {
+    const parsed = SignedApproval.safeParse(a.record);
+    if (parsed.success) stages.set(a.id, parsed.data.payload.stage ?? 'canary');
+  }
+  return stages;
+}
+
 function modelView(db: Db, stateDir: string, m: RegisteredModel, now: Date): GovernanceOverview['models'][number] {
   const l = m.lineage;
+  const stages = stagesOf(db, m.version);
   return {
     version: m.version,
     name: m.name,
@@ -43,7 +58,7 @@ function modelView(db: Db, stateDir: string, m: RegisteredModel, now: Date): Gov
     lineageHash: m.lineageHash,
     lineage: { jobId: l.jobId ?? null, jobSpecHash: l.jobSpecHash, dataset: l.dataset ?? null, purpose: l.purpose ?? null, dataContractHash: l.dataContractHash ?? null, rounds: l.rounds, organisations: participatingOrganisations(l) },
     evidence: evidenceFor(m),
-    approvals: approvalsForCard(db, m, now),
+    approvals: approvalsForCard(db, m, now).map((a) => ({ ...a, stage: a.id !== null ? (stages.get(a.id) ?? null) : null })),
     gate: gateFor(db, stateDir, m, now),
     card: renderModelCardMarkdown(generateModelCard(db, m, now)),
   };

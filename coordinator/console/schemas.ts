@@ -135,6 +135,8 @@ const ApprovalView = z.object({
   keyId: z.string().nullable(),
   role: z.string().nullable(),
   decision: z.string().nullable(),
+  /** The stage the approval admits to (production also covers the canary). */
+  stage: z.string().nullable(),
   issuedAt: z.string().nullable(),
   expiresAt: z.string().nullable(),
   status: z.string(),

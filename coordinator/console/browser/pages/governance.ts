@@ -48,7 +48,7 @@ function model(m: Model): HTMLElement {
     el('h3', {}, `${m.name} `, el('code', {}, short(m.version)), ' ', badge(m.stage, m.stage === 'production' ? 'ok' : 'info')),
     table(['Lineage', 'Value'], [['Job', l.jobId ?? '—'], ['Purpose', l.purpose ?? '—'], ['Data set', l.dataset ?? '—'], ['Rounds', l.rounds], ['Organisations', l.organisations.join(', ') || '—'], ['Model', `${m.kind}, ${m.parameters} parameters`], ['Lineage hash', el('code', {}, m.lineageHash)], ['Registered', m.registeredAt]]),
     evidence(m),
-    m.approvals.length === 0 ? el('p', { class: 'approvals-none' }, 'No approvals yet.') : table(['Signer', 'Key', 'Role', 'Decision', 'Expires', 'Status'], m.approvals.map((a) => [a.name ?? '?', short(a.keyId), a.role ?? '?', a.decision ?? '?', a.expiresAt ?? '?', badge(a.status, a.status === 'valid' ? 'ok' : 'bad')]), { class: 'approvals' }),
+    m.approvals.length === 0 ? el('p', { class: 'approvals-none' }, 'No approvals yet.') : table(['Signer', 'Key', 'Role', 'Decision', 'Stage', 'Expires', 'Status'], m.approvals.map((a) => [a.name ?? '?', short(a.keyId), a.role ?? '?', a.decision ?? '?', a.stage ?? '?', a.expiresAt ?? '?', badge(a.status, a.status === 'valid' ? 'ok' : 'bad')]), { class: 'approvals' }),
     gate(m),
     el('details', {}, el('summary', {}, 'Model card'), el('pre', { class: 'card' }, m.card)),
   );
