@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; `secagg`,
- * `load` and `churn` on their own because they take minutes) and prints one JSON document with every figure and its same-run baseline.
+ * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; the others only when
+ * named, because they take minutes or need Chromium) and prints one JSON document with every figure and its
+ * same-run baseline.
  */
 import { benchRounds } from './rounds.ts';
 import { benchTraining } from './training.ts';
@@ -11,6 +12,7 @@ const SUITES: Record<string, () => Promise<object>> = {
   secagg: async () => (await import('./secagg.ts')).benchSecagg(),
   load: async () => (await import('./load.ts')).benchLoad(),
   churn: async () => (await import('./churn.ts')).benchChurn(),
+  console: async () => (await import('./console.ts')).benchConsole(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

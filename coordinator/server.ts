@@ -16,6 +16,7 @@ import { socketIoServerTransport, type SocketServerOptions } from './transport/s
 import { adminRoutes } from './admin-routes.ts';
 import { frameworkErrors } from './http-errors.ts';
 import { jobRoutes } from './job-routes.ts';
+import { registerConsole } from './console/routes.ts';
 import { JobService, type JobServiceDeps } from './job-service.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { Metrics } from './metrics.ts';
@@ -160,6 +161,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger, metrics, ...(options.rateLimits?.predictPerMinute !== undefined ? { predictPerMinute: options.rateLimits.predictPerMinute } : {}) });
     await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
   }
+  // --- Operator console (issue 17): /console pages and the /v1 routes they read (coordinator/console/). ---
+  const operatorConsole = await registerConsole(app, { jobs, federation, stateDir: options.stateDir, db: options.db, routes: () => api.routes() });
+  // --- end operator console ---
   await app.listen({ host, port: options.port ?? 0 });
   if (plainOffLoopback) options.logger.warn({ host }, 'INSECURE: plain HTTP on a non-loopback interface (--insecure): traffic, job specs and updates can be read and altered on the network');
   const address = app.server.address() as AddressInfo;
@@ -181,6 +185,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const stopping = jobs.close();
       federation.cancelAll('coordinator shutting down');
       await stopping;
+      operatorConsole.close(); // operator console: open event streams end, or the HTTP server would wait for them
       await transport.close();
       await app.close();
     },

@@ -51,6 +51,12 @@ const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> 
   'POST /v1/models/{name}/predict': { path: '/v1/models/heart/predict', body: { instances: [HEART_ROW] } },
   'GET /v1/models/{name}/status': { path: '/v1/models/heart/status' },
   'GET /v1/audit/checkpoint': { path: '/v1/audit/checkpoint' },
+  // The operator console's reads (coordinator/console/api-routes.ts).
+  'GET /v1/whoami': { path: '/v1/whoami' },
+  'GET /v1/jobs/{id}/series': { path: () => `/v1/jobs/${jobId}/series` },
+  'GET /v1/privacy': { path: '/v1/privacy' },
+  'GET /v1/governance': { path: '/v1/governance' },
+  'GET /v1/events': { path: '/v1/events' },
 };
 
 interface Operation {
@@ -106,7 +112,15 @@ async function call(key: string, token?: string): Promise<{ status: number; type
   const body = req.body === undefined ? undefined : at(req.body, n);
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${server.url}${at(req.path, n)}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+  const type = res.headers.get('content-type') ?? '';
+  if (type.startsWith('text/event-stream') && res.body !== null) {
+    // A server-sent event stream never ends: its first event (sent as it opens) is the answer.
+    const reader = res.body.getReader();
+    const first = await reader.read();
+    await reader.cancel();
+    return { status: res.status, type, text: new TextDecoder().decode(first.value) };
+  }
+  return { status: res.status, type, text: await res.text() };
 }
 
 /** A success: a 2xx status the operation declares (200 for reads; e.g. 202 for a submission). */

@@ -4,7 +4,7 @@
  * the audit entry (coordinator/features/job-record.ts), so after a crash either all three exist or none does.
  */
 import type { Db } from '../../governance/state/database.ts';
-import type { JobSpec } from '../../protocol/job/spec.ts';
+import { parseJobSpec, type JobSpec } from '../../protocol/job/spec.ts';
 import type { JobStatus, RoundRecord } from '../round-records.ts';
 import { z } from 'zod';
 import { decodeRoundRecord, encodeRoundRecord, ROUND_RECORD_VERSION, type DecodedRound } from './round-record-codec.ts';
@@ -134,4 +134,10 @@ export function jobRowSummaries(db: Db): JobRowSummary[] {
     )
     .all();
   return z.array(EndedRow).parse(rows);
+}
+
+/** A job's stored spec and the hash recorded with it (the console's Data page names both), if the job has a row. */
+export function jobSpecOf(db: Db, jobId: string): { spec: JobSpec; specHash: string } | undefined {
+  const row = db.prepare('SELECT spec_json AS specJson, spec_hash AS specHash FROM jobs WHERE id = ?').get(jobId) as { specJson: string; specHash: string } | undefined;
+  return row ? { spec: parseJobSpec(JSON.parse(row.specJson) as unknown), specHash: row.specHash } : undefined;
 }

@@ -1,0 +1,161 @@
+/**
+ * The operator console in real Chromium against a real coordinator on 127.0.0.1 (issue 17 "done when"): an
+ * operator signs in with a token, submits nothing in the browser (the job goes in over the API, as `tessera jobs
+ * submit` does) and watches the Overview's round count and accuracy chart grow WITHOUT reloading, fed by the
+ * server-sent change feed; three client nodes train a small MLP on real MNIST rows over real sockets.
+ * The job has differential privacy with q = 1, σ = 3 and an ε = 4 budget (RDP: ε = 3.77 after 6 rounds, more
+ * than 4 after 7), so it ends budget-exhausted: the privacy officer's Privacy page shows ε rising with each
+ * charged round and the last charge at or below the budget, then nothing more. A viewer token opens the Privacy
+ * page and gets the 403 page (and the API itself answers 403). Any browser console error, page error or CSP
+ * violation fails the test. Screenshots of each page go to docs/images/console/.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientNode } from '../client/node.ts';
+import { TrainingTurns } from '../client/training-turns.ts';
+import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
+import { grantConsent } from '../governance/consent/store.ts';
+import { setOrgCap } from '../governance/ledger/index.ts';
+import { openDatabase, type Db } from '../governance/state/database.ts';
+import { initBackend } from '../ml/backend.ts';
+import { HostedJobView } from '../protocol/api.ts';
+import { browserAvailable, launch, rendered, screenshot, signIn, watchedPage, type WatchedPage } from './support/browser.ts';
+import { tempStateDir } from './governance-fixtures.ts';
+import { consortium, logger, mnistSlice, socketClient } from './support/federation-fixtures.ts';
+
+const run = browserAvailable();
+const state = tempStateDir('tessera-console-live-');
+let db: Db;
+let server: CoordinatorServer;
+let browser: Browser;
+let nodes: ClientNode[] = [];
+const tokens = { operator: '', officer: '', viewer: '' };
+const BUDGET = 4;
+
+const job = {
+  name: 'console-live',
+  // An MLP on 600 rows per client, two epochs: rounds long enough (about a second) for the page to show each.
+  model: { kind: 'mlp', inputs: 784, hidden: [128], classes: 10 },
+  data: { dataset: 'mnist' },
+  rounds: 20,
+  sampling: { mode: 'poisson', rate: 1 },
+  minClients: 2,
+  roundDeadlineMs: 20_000,
+  consent: { required: false },
+  training: { epochs: 2, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' },
+  dp: { enabled: true, epsilon: BUDGET, noiseMultiplier: 3, clipNorm: 1 },
+};
+
+describe.runIf(run)('the operator console in Chromium, live', () => {
+  beforeAll(async () => {
+    await initBackend();
+    db = openDatabase(state.dir);
+    tokens.operator = createOperatorToken(state.dir, { name: 'Oscar Operator', role: 'operator' }).token;
+    tokens.officer = createOperatorToken(state.dir, { name: 'Olivia Officer', role: 'privacy-officer' }).token;
+    tokens.viewer = createOperatorToken(state.dir, { name: 'Vic Viewer', role: 'viewer' }).token;
+    // An organisation cap and two consent records (one about to expire) for the Privacy page to show.
+    setOrgCap(db, { orgId: 'org-live-a', maxEpsilon: 10 });
+    const inDays = (d: number): string => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
+    grantConsent(db, { organisation: 'org-live-a', dataset: 'mnist', purposes: ['digit-recognition'], expiresAt: inDays(400), maxEpsilon: 10, retentionDays: 365, actor: 'cli:officer' });
+    grantConsent(db, { organisation: 'org-live-b', dataset: 'mnist', purposes: ['digit-recognition'], expiresAt: inDays(12), maxEpsilon: 6, retentionDays: 90, actor: 'cli:officer' });
+    server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db, maxConnectionsPerAddress: 64, jobs: { waitClientsMs: 20_000 } });
+    server.jobs.start();
+    const turns = new TrainingTurns();
+    nodes = ['live-a', 'live-b', 'live-c'].map((id, i) => socketClient(server, turns, id, { train: mnistSlice(i * 600, 600), heldOut: mnistSlice(2000 + i * 100, 100) }));
+    await server.federation.waitForClients(3, 20_000);
+    browser = await launch();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const n of nodes) n.close();
+    await server?.close();
+    db?.close();
+    state.cleanup();
+  });
+
+  let operator: WatchedPage;
+  let jobId = '';
+
+  it('signs in with a token and shows the job growing round by round without a reload', async () => {
+    operator = await watchedPage(browser);
+    const { page } = operator;
+    await signIn(page, server.url, tokens.operator);
+    expect(await page.textContent('[data-testid=role]')).toContain('operator');
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => navigations.push(f.url()));
+
+    const res = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${tokens.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ spec: job }) });
+    expect(res.status).toBe(200);
+    jobId = HostedJobView.parse(await res.json()).jobId;
+
+    // The page reads the new job and each committed round from the change feed; sample what it shows.
+    const seen: Array<{ round: number; points: number }> = [];
+    const deadline = Date.now() + 75_000;
+    for (;;) {
+      const round = Number((await page.textContent('[data-testid=current-round]').catch(() => null)) ?? 0);
+      const points = Number((await page.getAttribute('[data-chart=accuracy]', 'data-points').catch(() => null)) ?? 0);
+      if (seen.length === 0 || seen[seen.length - 1]?.round !== round) seen.push({ round, points });
+      const view = HostedJobView.parse(await (await fetch(`${server.url}/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${tokens.operator}` } })).json());
+      if ((view.state === 'completed' || view.state === 'failed') && round === view.roundsCompleted) break;
+      if (Date.now() > deadline) throw new Error(`the job did not end in time: ${JSON.stringify(view)} seen ${JSON.stringify(seen)}`);
+      await page.waitForTimeout(150);
+    }
+    const final = HostedJobView.parse(await (await fetch(`${server.url}/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${tokens.operator}` } })).json());
+    expect(final.state, JSON.stringify(final.reason)).toBe('completed');
+    expect(final.outcome).toBe('budget-exhausted');
+    // Live: several distinct round counts were on screen, in increasing order, each with as many chart points.
+    const rounds = seen.map((s) => s.round).filter((r) => r > 0);
+    expect(rounds.length).toBeGreaterThanOrEqual(3);
+    expect(rounds).toEqual([...rounds].sort((a, b) => a - b));
+    expect(rounds[rounds.length - 1]).toBe(final.roundsCompleted);
+    for (const s of seen) expect(s.points).toBe(s.round);
+    expect(navigations).toEqual([]); // no reload: the same document all along
+    await page.waitForSelector('[data-chart=accuracy][data-rendered=true]');
+    await screenshot(page, 'overview');
+    expect(operator.problems()).toEqual([]);
+  }, 100_000);
+
+  it("shows the privacy officer ε rising each round and stopping at the budget", async () => {
+    const officer = await watchedPage(browser);
+    const { page } = officer;
+    await signIn(page, server.url, tokens.officer, '/console/privacy');
+    const job = page.locator(`article.job[data-job="${jobId}"]`);
+    await job.locator('details summary').click();
+    const eps = (await job.locator('.eps').evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-round')), Number(e.getAttribute('data-epsilon'))]))) as Array<[number, number]>;
+    expect(eps.length).toBeGreaterThanOrEqual(5);
+    expect(eps.map(([r]) => r)).toEqual(eps.map((_, i) => i + 1));
+    for (let i = 1; i < eps.length; i++) expect(eps[i]?.[1]).toBeGreaterThan(eps[i - 1]?.[1] ?? Infinity);
+    const last = eps[eps.length - 1]?.[1] ?? Infinity;
+    expect(last).toBeLessThanOrEqual(BUDGET);
+    expect(last).toBeGreaterThan(3.5); // one more round (σ = 3, q = 1) would have passed 4
+    expect(await job.locator('.epsilon-spent').textContent()).toBe(String(Number(last.toPrecision(4))));
+    expect(await job.textContent()).toContain('stopped at the budget');
+    await page.waitForSelector(`[data-chart="epsilon-${jobId}"][data-rendered=true]`);
+    await page.waitForSelector('[data-chart=org-epsilon][data-rendered=true]');
+    expect(await page.getAttribute('[data-chart=org-epsilon]', 'data-points')).toBe('3');
+    expect(await page.textContent('[data-testid=consents]')).toMatch(/org-live-b.*expiring/);
+    expect(await page.textContent('main')).toMatch(/Expiring within 30 days: org-live-b/);
+    await screenshot(page, 'privacy');
+    expect(officer.problems()).toEqual([]);
+  }, 60_000);
+
+  it('refuses the Privacy page to a viewer with a 403 page, and so does the API', async () => {
+    const viewer = await watchedPage(browser);
+    const { page } = viewer;
+    await signIn(page, server.url, tokens.viewer, '/console/privacy');
+    expect(await page.getAttribute('.refused', 'data-status')).toBe('403');
+    expect(await page.textContent('.refused h1')).toContain('403');
+    expect(await page.textContent('.refused .reason')).toMatch(/role viewer may not use GET \/v1\/privacy; it needs one of: privacy-officer, auditor, operator/);
+    expect(await page.locator('nav#nav a').allTextContents()).toEqual(['Overview', 'Data', 'Fairness']);
+    await screenshot(page, 'privacy-viewer-403');
+    const api = await fetch(`${server.url}/v1/privacy`, { headers: { authorization: `Bearer ${tokens.viewer}` } });
+    expect(api.status).toBe(403);
+    // The viewer's Overview shows the job but no organisation: the client count only.
+    await rendered(page, () => page.goto(`${server.url}/console/overview`));
+    expect(await page.textContent('[data-testid=clients-count]')).toMatch(/^3 client\(s\) connected/);
+    expect(await page.textContent('main')).not.toMatch(/org-live-/);
+    expect(viewer.problems()).toEqual([]);
+  }, 60_000);
+});
