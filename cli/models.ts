@@ -20,6 +20,8 @@ import { action, printJson, printLine } from './run.ts';
 
 export const DEFAULT_STATE = process.env.TESSERA_STATE ?? 'state';
 export const STATE_HELP = 'state directory (SQLite database, artifacts, keys); default $TESSERA_STATE or ./state';
+/** `--key` on every governance command (issue 13 §6): required once the state's approver registry is initialised. */
+export const KEY_HELP = 'your approver private key: the audit entry is attributed to you and signed (required on a production state, i.e. once `tessera approvers init` has run; without it a development state records the local user, unsigned)';
 
 /** Wraps a parser so a bad value is a commander usage error (exit 2), not an uncaught exception. */
 export function parseWith<T>(parse: (v: string) => T): (v: string) => T {

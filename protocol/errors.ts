@@ -98,6 +98,9 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // Governance attribution (issue 13 §6, governance/audit/attribution.ts): who may change a production state.
+  TESSERA_ERR_SIGNING_KEY_REQUIRED: 'A governance command (budget or cap, consent, deploy, rollback, policy) was run on a production state directory (its approver registry is initialised) without --key: the message names the command and the missing key.',
+  TESSERA_ERR_SIGNER_UNKNOWN: "The --key given to a governance command on a production state is not an active approver's key in the verified registry (never enrolled, or revoked), so the action cannot be attributed to a person.",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
