@@ -15,6 +15,7 @@
  * `tessera coordinator --job` always did), then the queued ones in order. A job interrupted by the service's own
  * shutdown goes back to 'queued', so the next start takes it up again.
  */
+import { isoUtc } from '../lib/time.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
@@ -47,7 +48,7 @@ interface Entry {
   resolveEnded: () => void;
 }
 
-const now = (): string => new Date().toISOString();
+const now = (): string => isoUtc();
 
 /** The operator token behind an API request (coordinator/api/access.ts), as the audit log names it. */
 export interface TokenAttribution {
