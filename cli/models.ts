@@ -3,7 +3,6 @@
  * plumbing of the governance command groups (the `--state` option, option parsers that report usage errors).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { userInfo } from 'node:os';
 import { appendFileSync } from 'node:fs';
 import { writeOutFile } from './out-file.ts';
 import { toWitnessed } from '../governance/audit/anchor.ts';
@@ -32,15 +31,6 @@ export function parseWith<T>(parse: (v: string) => T): (v: string) => T {
       throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
     }
   };
-}
-
-/** The person running the CLI, as recorded in audit entries. */
-export function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
 }
 
 /** Opens the state database, runs `fn`, signs a checkpoint if anything was audited, and closes. */
