@@ -14,7 +14,8 @@ import { parseJsonStrict } from '../lib/canonical-json.ts';
 import { writeOutFile } from './out-file.ts';
 import type { ConsentRecord } from '../governance/consent/terms.ts';
 import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
-import { DEFAULT_STATE, STATE_HELP, cliActor, parseWith, withState } from './models.ts';
+import { DEFAULT_STATE, KEY_HELP, STATE_HELP, parseWith, withState } from './models.ts';
+import { attributeTo } from '../governance/audit/attribution.ts';
 
 interface GrantOptions {
   state: string;
@@ -24,6 +25,7 @@ interface GrantOptions {
   expires: string;
   maxEpsilon: number;
   retention: number;
+  key?: string;
   json?: boolean;
 }
 
@@ -32,6 +34,7 @@ interface RevokeOptions {
   org: string;
   dataset?: string;
   reason: string;
+  key?: string;
   json?: boolean;
 }
 
@@ -80,14 +83,16 @@ export function registerConsent(program: Command): void {
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .requiredOption('--file <signed.json>', 'the signed record (tessera consent sign)')
     .requiredOption('--roster <file>', 'the consortium roster the coordinator admits clients by (tessera keys roster)')
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print the record as one JSON document')
     .action(
-      action(async (o: { state: string; file: string; roster: string; json?: boolean }) =>
+      action(async (o: { state: string; file: string; roster: string; key?: string; json?: boolean }) =>
         withState(
           o.state,
           (db) => {
+            const who = attributeTo(db, o.key, 'consent record');
             const raw = parseJsonStrict(readFileSync(o.file, 'utf8'), o.file);
-            const c = recordSignedConsent(db, raw, { roster: readClientRoster(o.roster), actor: cliActor() });
+            const c = recordSignedConsent(db, raw, { roster: readClientRoster(o.roster), actor: who.actor, attest: who.attest });
             if (o.json) return printJson(c);
             printLine(`signed consent recorded: ${c.organisation} / ${c.dataset} for ${c.purposes.join(', ')} until ${c.expiresAt}, ε ≤ ${c.maxEpsilon}, retention ${c.retentionDays} days`);
           },
@@ -106,13 +111,15 @@ export function registerConsent(program: Command): void {
     .requiredOption('--expires <date>', 'end of the consent: ISO date or date-time (exclusive)')
     .requiredOption('--max-epsilon <e>', 'largest job ε the organisation accepts', parseWith(numberOption('--max-epsilon', 0)))
     .requiredOption('--retention <days>', 'days records derived from the contribution may be kept', parseWith(integerOption('--retention', 0)))
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print the record as one JSON document')
     .action(
       action(async (o: GrantOptions) =>
         withState(
           o.state,
           (db) => {
-            const c = grantConsent(db, { organisation: o.org, dataset: o.dataset, purposes: o.purposes.split(','), expiresAt: o.expires, maxEpsilon: o.maxEpsilon, retentionDays: o.retention, actor: cliActor() });
+            const who = attributeTo(db, o.key, 'consent grant');
+            const c = grantConsent(db, { organisation: o.org, dataset: o.dataset, purposes: o.purposes.split(','), expiresAt: o.expires, maxEpsilon: o.maxEpsilon, retentionDays: o.retention, actor: who.actor, attest: who.attest });
             if (o.json) return printJson(c);
             process.stderr.write('note: unsigned consent counts in simulations only; a coordinator with a roster needs `tessera consent record` of a record the organisation signed\n');
             printLine(`consent recorded: ${c.organisation} / ${c.dataset} for ${c.purposes.join(', ')} until ${c.expiresAt}, ε ≤ ${c.maxEpsilon}, retention ${c.retentionDays} days`);
@@ -129,13 +136,15 @@ export function registerConsent(program: Command): void {
     .requiredOption('--org <id>', 'organisation id')
     .option('--dataset <name>', 'only this data set (default: all of the organisation\'s consents)')
     .requiredOption('--reason <text>', 'why (recorded in the audit log)')
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print one JSON document: {"revoked": [...]}')
     .action(
       action(async (o: RevokeOptions) =>
         withState(
           o.state,
           (db) => {
-            const revoked = revokeConsent(db, { organisation: o.org, reason: o.reason, actor: cliActor(), ...(o.dataset !== undefined ? { dataset: o.dataset } : {}) });
+            const who = attributeTo(db, o.key, 'consent revoke');
+            const revoked = revokeConsent(db, { organisation: o.org, reason: o.reason, actor: who.actor, attest: who.attest, ...(o.dataset !== undefined ? { dataset: o.dataset } : {}) });
             if (o.json) return printJson({ revoked });
             for (const c of revoked) printLine(`revoked: ${c.organisation} / ${c.dataset} at ${c.revokedAt ?? ''}`);
           },

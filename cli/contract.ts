@@ -14,6 +14,7 @@ import { inferContract } from '../governance/contract/infer.ts';
 import { loadContract, readContractTable, writeContract } from '../governance/contract/load.ts';
 import { withReference } from '../governance/contract/refresh.ts';
 import { contractHash } from '../governance/contract/schema.ts';
+import { compileContract } from '../governance/contract/compile.ts';
 import { action, integerOption, printJson, printLine } from './run.ts';
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -102,9 +103,13 @@ export function registerContract(program: Command): void {
         });
         writeContract(o.out, contract);
         const hash = contractHash(contract);
-        if (o.json) printJson({ out: o.out, hash, rows: table.rows.length, columns: contract.columns.map((c) => ({ name: c.name, type: c.type })), features: contract.features.length });
+        // The width of one example after the transforms (one-hot columns widen it): a model's input size.
+        const compiled = compileContract(contract);
+        const classes = contract.label?.values.length ?? null;
+        if (o.json) printJson({ out: o.out, hash, rows: table.rows.length, columns: contract.columns.map((c) => ({ name: c.name, type: c.type })), features: contract.features.length, inputs: compiled.featureCount, classes });
         else {
           printLine(`wrote ${o.out}: ${contract.columns.length} columns, ${contract.features.length} features, reference statistics of ${table.rows.length} rows (sha256 ${hash})`);
+          printLine(`  a model on this contract takes ${compiled.featureCount} inputs${classes !== null ? ` and outputs ${classes} classes` : ''}`);
           for (const c of contract.columns) {
             const range = c.min !== undefined ? ` [${c.min}, ${c.max}]` : c.categories ? ` {${c.categories.slice(0, 6).join(', ')}${c.categories.length > 6 ? ', …' : ''}}` : '';
             printLine(`  ${c.name}: ${c.type}${range}${c.nullable ? `, missing ≤ ${(c.maxMissingRate ?? 1) * 100}%` : ''}${contract.label?.column === c.name ? ' (label)' : ''}`);

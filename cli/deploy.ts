@@ -8,7 +8,7 @@ import { deployModel, getDeploymentState, listDeploymentStates, planDeployment, 
 import type { GateResult } from '../governance/deploy/gate.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
 import { readPolicyFile } from '../governance/deploy/policy.ts';
-import { policyHash } from '../governance/deploy/floor.ts';
+import { isAtLeastAsStrict, normalisePolicy, policyHash } from '../governance/deploy/floor.ts';
 import { recordedPolicy, setRecordedPolicy } from '../governance/deploy/policy-store.ts';
 import { listDeploymentFlags } from '../governance/deploy/revocation.ts';
 import { newAdminChange, signAdminChange, type SignedAdminChange } from '../governance/identity/admin-changes.ts';
@@ -20,7 +20,7 @@ import { collect, writeOutFile } from './out-file.ts';
 import { attributeTo } from '../governance/audit/attribution.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, numberOption, printJson, printLine } from './run.ts';
-import { DEFAULT_STATE, STATE_HELP, parseWith, withState } from './models.ts';
+import { DEFAULT_STATE, KEY_HELP, STATE_HELP, parseWith, withState } from './models.ts';
 
 interface DeployOptions {
   state: string;
@@ -65,7 +65,7 @@ export function registerDeploy(program: Command): void {
     .option('--shadow', 'score requests with this version beside production without returning its answers (no gate)')
     .option('--policy <file>', 'deployment policy JSON (the job spec deployment section schema); can only add requirements to the recorded policy')
     .option('--dry-run', 'evaluate the gate only; change nothing')
-    .option('--key <file>', 'your private key: the audit entry is attributed to you and signed (default: the local user name, unsigned)')
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print one JSON document: {"ok", "name", "version", "stage", "gate", "state"}')
     .action(
       action(async (o: DeployOptions) =>
@@ -76,6 +76,8 @@ export function registerDeploy(program: Command): void {
             const stage = o.shadow ? 'shadow' : o.stage;
             if (stage !== 'shadow' && stage !== 'canary' && stage !== 'production') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--stage must be canary or production (or give --shadow)');
             if (o.percent !== undefined && stage !== 'canary') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--percent applies to --stage canary only');
+            // Refused before anything is looked up: an unsigned deploy on a production state learns nothing.
+            const who = o.dryRun ? null : attributeTo(db, o.key, 'deploy');
             const model = resolveModel(db, o.model);
             const policyFile = o.policy !== undefined ? { policyFile: o.policy } : {};
             if (o.dryRun) {
@@ -88,7 +90,7 @@ export function registerDeploy(program: Command): void {
               if (!o.json) printLine(ok ? `would deploy ${model.version.slice(0, 12)} to ${stage}${plan.percent !== null ? ` at ${plan.percent}%` : ''}` : `would refuse (TESSERA_ERR_DEPLOY_GATE: ${plan.gate?.unmet.map((u) => u.code).join(', ') ?? 'gate'}): ${model.version.slice(0, 12)} stays ${plan.from}`);
               return ok ? 0 : 1;
             }
-            const who = attributeTo(db, o.key);
+            if (who === null) throw new TesseraError('TESSERA_ERR_INTERNAL', 'deploy without an attribution');
             const out: DeployOutcome = deployModel(db, o.state, { version: model.version, stage, actor: who.actor, attest: who.attest, ...(o.percent !== undefined ? { percent: o.percent } : {}), ...policyFile });
             if (o.json) printJson(out);
             else {
@@ -112,13 +114,14 @@ export function registerDeploy(program: Command): void {
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .option('--name <name>', 'model name (default: the only deployed one)')
     .option('--reason <text>', 'why (recorded in the audit log)')
-    .option('--key <file>', 'your private key: the audit entry is attributed to you and signed')
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print one JSON document: the deployment state after the rollback')
     .action(
       action(async (o: RollbackOptions) =>
         withState(
           o.state,
           (db) => {
+            const who = attributeTo(db, o.key, 'rollback');
             let name = o.name;
             if (name === undefined) {
               const deployed = listDeploymentStates(db).filter((s) => s.production !== null).map((s) => s.name);
@@ -126,7 +129,6 @@ export function registerDeploy(program: Command): void {
               name = deployed[0] as string;
             }
             const before = getDeploymentState(db, name);
-            const who = attributeTo(db, o.key);
             const after = rollbackModel(db, o.state, { name, actor: who.actor, attest: who.attest, ...(o.reason !== undefined ? { reason: o.reason } : {}) });
             if (o.json) return printJson(after);
             printLine(`${name}: production ${before.production?.slice(0, 12) ?? '-'} → ${after.production?.slice(0, 12) ?? '-'}${before.canary ? `; canary ${before.canary.slice(0, 12)} stopped` : ''}${before.shadow ? `; shadow ${before.shadow.slice(0, 12)} stopped` : ''}`);
@@ -168,7 +170,7 @@ export function registerDeploy(program: Command): void {
     .option('--admin-key <file>', 'admin private key signing a relaxation (repeat per admin)', collect, [])
     .option('--change <file>', 'a policy.set change signed by the admin quorum (from --propose and `tessera approvers sign`)')
     .option('--propose <file>', 'write the policy.set change for admins to sign instead of recording')
-    .option('--key <file>', 'your private key: a tightening is attributed to you (default: the local user name, unsigned)')
+    .option('--key <file>', `${KEY_HELP}; a relaxation carried by admin signatures (--admin-key, --change) is attributed to those admins instead`)
     .option('--force', 'with --propose: overwrite FILE')
     .option('--json', 'print one JSON document')
     .action(
@@ -189,7 +191,11 @@ export function registerDeploy(program: Command): void {
               printLine(`wrote the policy.set change to ${o.propose} (${change.signatures.length} signature(s))`);
               return 0;
             }
-            const r = setRecordedPolicy(db, next, { actor: attributeTo(db, o.key).actor, ...(change !== undefined ? { change } : {}) });
+            // A relaxation is carried by the admin quorum's signatures (its change, checked by setRecordedPolicy and
+            // audited as theirs); anything else is signed by the person running the command.
+            const relaxes = !isAtLeastAsStrict(normalisePolicy(next), current.policy);
+            const who = relaxes && change !== undefined && o.key === undefined ? null : attributeTo(db, o.key, 'deployment-policy set');
+            const r = setRecordedPolicy(db, next, { actor: who?.actor ?? 'admins', attest: who?.attest, ...(change !== undefined ? { change } : {}) });
             if (o.json) return printJson(r);
             printLine(`recorded policy version ${r.version} (${r.hash ?? ''})${r.relaxed ? `, a relaxation signed by ${r.signers.join(', ')}` : ''}`);
           },

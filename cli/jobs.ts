@@ -13,6 +13,7 @@ import { action, printJson, printLine, readJsonFile } from './run.ts';
 
 interface ApiFlags {
   coordinator: string;
+  ca?: string;
   token?: string;
   json?: boolean;
   all?: boolean;
@@ -28,28 +29,27 @@ function tokenOf(o: ApiFlags): string {
 
 /** One request to the coordinator's job API; a coded error answer becomes the same TesseraError here. */
 async function call<T>(o: ApiFlags, method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`${o.coordinator.replace(/\/$/, '')}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${tokenOf(o)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (cause) {
-    throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `cannot reach the coordinator at ${o.coordinator}: ${String(cause)}`, { cause });
-  }
-  const json = (await res.json()) as unknown;
-  if (!res.ok) {
+  const { readCa, requestCoordinator } = await import('./coordinator-http.ts');
+  const ca = readCa(o.ca);
+  const res = await requestCoordinator({
+    method,
+    url: `${o.coordinator.replace(/\/$/, '')}${path}`,
+    headers: { authorization: `Bearer ${tokenOf(o)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+  });
+  if (res.status < 200 || res.status >= 300) {
     const { ApiError } = await import('../protocol/api.ts');
-    const e = ApiError.safeParse(json);
+    const e = ApiError.safeParse(res.json);
     throw new TesseraError(e.success ? e.data.error.code : 'TESSERA_ERR_INTERNAL', e.success ? e.data.error.message : `HTTP ${res.status}`);
   }
-  return schema.parse(json);
+  return schema.parse(res.json);
 }
 
 function apiOptions(c: Command): Command {
   return c
     .option('--coordinator <url>', 'the coordinator\'s URL', DEFAULT_COORDINATOR)
+    .option('--ca <file>', 'PEM CA certificate to verify an https:// coordinator with (tessera certs dev writes ca.pem); no NODE_EXTRA_CA_CERTS needed')
     .option('--token <token>', 'operator API token (default: $TESSERA_TOKEN)')
     .option('--json', 'print one JSON document');
 }

@@ -9,6 +9,9 @@ import type { LedgerReport } from '../governance/ledger/index.ts';
 import { changeJobBudget, ledgerReport, setJobBudget, setOrgCap, getJobBudget } from '../governance/ledger/index.ts';
 import { appendAudit, checkpointAudit } from '../governance/audit/log.ts';
 import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
+import { attributeTo } from '../governance/audit/attribution.ts';
+import { getOrgCaps } from '../governance/ledger/store.ts';
+import { KEY_HELP } from './models.ts';
 import { databasePath, openDatabase } from '../governance/state/database.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { action, numberOption, printJson, printLine } from './run.ts';
@@ -48,6 +51,7 @@ interface BudgetOptions {
   trustedCoordinator?: boolean;
   accountant: string;
   conversion: string;
+  key?: string;
   json?: boolean;
 }
 
@@ -130,6 +134,7 @@ export function registerLedger(program: Command): void {
     .option('--trusted-coordinator', 'the job declares its coordinator trusted (required for central placement)')
     .option('--accountant <kind>', 'rdp | pld | analytic_gaussian', 'rdp')
     .option('--conversion <kind>', 'improved | classic', 'improved')
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print one JSON document on stdout')
     .action(
       action((o: BudgetOptions) => {
@@ -141,26 +146,41 @@ export function registerLedger(program: Command): void {
         if (!(o.delta > 0 && o.delta < 1)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--delta must be in (0, 1), got ${o.delta}`);
         const db = openDatabase(o.state);
         try {
+          const command = 'ledger budget set';
+          const who = attributeTo(db, o.key, command);
           if (o.job !== undefined) {
-            const existing = getJobBudget(db, o.job);
+            const jobId = o.job;
+            const existing = getJobBudget(db, jobId);
             if (existing !== undefined && existing.epsilon !== o.epsilon) {
-              throw new TesseraError('TESSERA_ERR_LEDGER', `job ${o.job} already has a budget (ε ${existing.epsilon}); a privacy officer changes it with \`tessera ledger budget change --job ${o.job} --epsilon ${o.epsilon} --officer NAME --reason TEXT\` (audited)`);
+              throw new TesseraError('TESSERA_ERR_LEDGER', `job ${jobId} already has a budget (ε ${existing.epsilon}); a privacy officer changes it with \`tessera ledger budget change --job ${jobId} --epsilon ${o.epsilon} --reason TEXT --key FILE\` (audited)`);
             }
-            setJobBudget(db, {
-              jobId: o.job,
+            const budget = {
+              jobId,
               epsilon: o.epsilon,
               delta: o.delta,
               placement: o.placement as 'central' | 'distributed' | 'local',
               trustedCoordinator: o.trustedCoordinator === true,
               accountant: o.accountant as 'rdp' | 'pld' | 'analytic_gaussian',
               conversion: o.conversion as 'improved' | 'classic',
-            });
-            const saved = getJobBudget(db, o.job);
+            };
+            // The budget row and its audit entry commit together or not at all (issue 13: budgets were not audited).
+            db.transaction(() => {
+              setJobBudget(db, budget);
+              const { jobId: _id, ...details } = budget;
+              appendAudit(db, { actor: who.actor, action: AUDIT_ACTIONS.budgetSet, subject: jobId, details, attest: who.attest });
+            }).immediate();
+            checkpointAudit(db);
+            const saved = getJobBudget(db, jobId);
             if (o.json) printJson({ job: saved });
-            else printLine(`job ${o.job}: budget ε ${o.epsilon} at δ ${o.delta} (${o.placement})`);
+            else printLine(`job ${jobId}: budget ε ${o.epsilon} at δ ${o.delta} (${o.placement})`);
           } else {
             const orgId = o.org as string;
-            setOrgCap(db, { orgId, maxEpsilon: o.epsilon });
+            db.transaction(() => {
+              const previous = getOrgCaps(db).get(orgId) ?? null;
+              setOrgCap(db, { orgId, maxEpsilon: o.epsilon });
+              appendAudit(db, { actor: who.actor, action: AUDIT_ACTIONS.capSet, subject: orgId, details: { orgId, maxEpsilon: o.epsilon, previous }, attest: who.attest });
+            }).immediate();
+            checkpointAudit(db);
             if (o.json) printJson({ org: { orgId, cap: o.epsilon } });
             else printLine(`org ${orgId}: cap ε ${o.epsilon} over all jobs`);
           }
@@ -176,18 +196,25 @@ export function registerLedger(program: Command): void {
     .option('--state <dir>', 'state directory (default $TESSERA_STATE or ./state)', DEFAULT_STATE)
     .requiredOption('--job <id>', 'job whose budget changes')
     .requiredOption('--epsilon <e>', 'the new ε budget, > 0 and ≥ what the job has spent', num('--epsilon', 0))
-    .requiredOption('--officer <name>', 'the privacy officer taking the decision')
+    .option('--officer <name>', 'the privacy officer taking the decision (default with --key: the person the key belongs to)')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--key <file>', KEY_HELP)
     .option('--json', 'print one JSON document on stdout')
     .action(
-      action((o: { state: string; job: string; epsilon: number; officer: string; reason: string; json?: boolean }) => {
+      action((o: { state: string; job: string; epsilon: number; officer?: string; reason: string; key?: string; json?: boolean }) => {
         if (!existsSync(databasePath(o.state))) throw new TesseraError('TESSERA_ERR_STATE', `no state database at ${databasePath(o.state)}`);
         const db = openDatabase(o.state);
         try {
+          const who = attributeTo(db, o.key, 'ledger budget change');
+          // A signed change names the person who signed; an unsigned one (development state) the officer as typed.
+          const signedPerson = /^person:([^/]+)\//.exec(who.actor)?.[1];
+          const officer = o.officer ?? signedPerson;
+          if (officer === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give --officer NAME (or --key FILE of a registered privacy officer)');
           // The ledger row, its change record and the audit entry commit together or not at all.
           const change = db.transaction(() => {
-            const c = changeJobBudget(db, { jobId: o.job, epsilon: o.epsilon, officer: o.officer, reason: o.reason });
-            appendAudit(db, { actor: `privacy-officer:${o.officer}`, action: AUDIT_ACTIONS.budgetChanged, subject: o.job, details: { oldEpsilon: c.oldEpsilon, newEpsilon: c.newEpsilon, reason: c.reason } });
+            const c = changeJobBudget(db, { jobId: o.job, epsilon: o.epsilon, officer, reason: o.reason });
+            const actor = who.signed ? who.actor : `privacy-officer:${officer}`;
+            appendAudit(db, { actor, action: AUDIT_ACTIONS.budgetChanged, subject: o.job, details: { oldEpsilon: c.oldEpsilon, newEpsilon: c.newEpsilon, reason: c.reason, officer }, attest: who.attest });
             return c;
           }).immediate();
           checkpointAudit(db);

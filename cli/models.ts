@@ -3,7 +3,6 @@
  * plumbing of the governance command groups (the `--state` option, option parsers that report usage errors).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { userInfo } from 'node:os';
 import { appendFileSync } from 'node:fs';
 import { writeOutFile } from './out-file.ts';
 import { toWitnessed } from '../governance/audit/anchor.ts';
@@ -20,6 +19,8 @@ import { action, printJson, printLine } from './run.ts';
 
 export const DEFAULT_STATE = process.env.TESSERA_STATE ?? 'state';
 export const STATE_HELP = 'state directory (SQLite database, artifacts, keys); default $TESSERA_STATE or ./state';
+/** `--key` on every governance command (issue 13 §6): required once the state's approver registry is initialised. */
+export const KEY_HELP = 'your approver private key: the audit entry is attributed to you and signed (required on a production state, i.e. once `tessera approvers init` has run; without it a development state records the local user, unsigned)';
 
 /** Wraps a parser so a bad value is a commander usage error (exit 2), not an uncaught exception. */
 export function parseWith<T>(parse: (v: string) => T): (v: string) => T {
@@ -30,15 +31,6 @@ export function parseWith<T>(parse: (v: string) => T): (v: string) => T {
       throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
     }
   };
-}
-
-/** The person running the CLI, as recorded in audit entries. */
-export function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
 }
 
 /** Opens the state database, runs `fn`, signs a checkpoint if anything was audited, and closes. */

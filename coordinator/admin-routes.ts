@@ -7,6 +7,7 @@
  * the roles table. Only /v1/health is open, and it names no organisation. Viewers see summaries; per-organisation
  * detail (clients, a job's per-client reasons) needs an operator, privacy-officer, auditor or ml-lead role.
  */
+import { isoUtc } from '../lib/time.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Federation } from './federation.ts';
@@ -49,7 +50,7 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminDeps> = async (app, deps) =
   );
   app.get('/v1/clients', { config: { access: ['operator', 'auditor'] }, schema: { summary: 'Connected clients and their roster organisations', tags: ['admin'], response: { 200: ClientsResponse } } }, async () => ({
     // Timestamps leave the API as ISO 8601 UTC (issue 15 §6), whatever the federation keeps internally.
-    clients: deps.federation.clients().map((c) => ({ ...c, connectedAt: new Date(c.connectedAt).toISOString() })),
+    clients: deps.federation.clients().map((c) => ({ ...c, connectedAt: isoUtc(c.connectedAt) })),
     stats: deps.federation.stats,
   }));
 };

@@ -10,11 +10,17 @@ import { z } from 'zod';
 import { ApiError, HostedJobView, JobIdParams, JobSubmission, JobsResponse } from '../protocol/api.ts';
 import { ANY_OPERATOR, DETAIL_ROLES } from './api/access.ts';
 import type { JobService } from './job-service.ts';
+import type { OperatorIdentity } from '../governance/identity/operator-tokens.ts';
 import { RoundRecordSchema } from './state/round-record-codec.ts';
 
 /** One job with its round records (per-client reasons included): detail roles only. */
 export const JobDetail = HostedJobView.extend({ rounds: z.array(RoundRecordSchema) });
 export type JobDetail = z.infer<typeof JobDetail>;
+
+/** The token's identity for the audit entry of a submission or cancellation (the guard has set it on these routes). */
+function byToken(operator: OperatorIdentity | null | undefined): { by?: OperatorIdentity; actor?: string } {
+  return operator ? { by: operator } : { actor: 'operator:unknown' };
+}
 
 export interface JobRouteDeps {
   readonly jobs: JobService;
@@ -39,11 +45,11 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRouteDeps> = async (app, deps) 
       config: { access: ['operator'] },
       schema: { summary: 'Submit a job: the preflight runs at once; a refused job is answered failed with its findings', tags: ['jobs'], body: JobSubmission, response: { 200: HostedJobView, 409: ApiError } },
     },
-    async (req) => deps.jobs.submit(req.body.spec, { ...(req.body.fresh !== undefined ? { fresh: req.body.fresh } : {}), actor: `operator:${req.operator?.name ?? 'unknown'}` }),
+    async (req) => deps.jobs.submit(req.body.spec, { ...(req.body.fresh !== undefined ? { fresh: req.body.fresh } : {}), ...byToken(req.operator) }),
   );
   app.post(
     '/v1/jobs/:id/cancel',
     { config: { access: ['operator'] }, schema: { summary: 'Cancel a queued or running job', tags: ['jobs'], params: JobIdParams, response: { 200: HostedJobView, 404: ApiError, 409: ApiError } } },
-    async (req) => deps.jobs.cancel(req.params.id),
+    async (req) => deps.jobs.cancel(req.params.id, byToken(req.operator)),
   );
 };

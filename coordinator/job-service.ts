@@ -15,9 +15,12 @@
  * `tessera coordinator --job` always did), then the queued ones in order. A job interrupted by the service's own
  * shutdown goes back to 'queued', so the next start takes it up again.
  */
+import { isoUtc } from '../lib/time.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
+import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
+import { appendAudit } from '../governance/audit/log.ts';
 import { endJobRow, jobRowSummaries, pendingJobRows, queueJobRow, roundRecords } from './state/job-store.ts';
 import { startFresh } from './state/resume.ts';
 import { parseJobSpec } from '../protocol/job/spec.ts';
@@ -45,7 +48,14 @@ interface Entry {
   resolveEnded: () => void;
 }
 
-const now = (): string => new Date().toISOString();
+const now = (): string => isoUtc();
+
+/** The operator token behind an API request (coordinator/api/access.ts), as the audit log names it. */
+export interface TokenAttribution {
+  readonly tokenId: string;
+  readonly name: string;
+  readonly role: string;
+}
 
 /** The runner's end status as a service state (budget exhausted is a normal end: the job did what it could). */
 function stateOf(status: JobStatus, cancelled: boolean): HostedJobState {
@@ -105,7 +115,7 @@ export class JobService {
    * while its job is queued or running is the same job (returned as it is); after it ended it is queued again
    * and resumes. A spec with an error finding becomes a failed job at once, its findings attached.
    */
-  submit(raw: unknown, options: { fresh?: boolean; actor?: string } = {}): HostedJobView {
+  submit(raw: unknown, options: { fresh?: boolean; actor?: string; by?: TokenAttribution } = {}): HostedJobView {
     if (this.closing) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'the coordinator is shutting down; submit the job again after it restarts');
     const report = preflight(raw, { ...(this.deps.preflightContext?.() ?? {}), ...(this.deps.db ? { db: this.deps.db } : {}) });
     // A spec that does not match the strict schema (an unknown key included) is not the job its author meant: refused, no job.
@@ -121,7 +131,7 @@ export class JobService {
     }
     const fresh = (): void => {
       if (options.fresh !== true || !this.deps.db) return;
-      const { discarded } = startFresh(this.deps.db, jobId, options.actor ?? 'tessera coordinator --fresh');
+      const { discarded } = startFresh(this.deps.db, jobId, options.by ? `operator:${options.by.name}` : (options.actor ?? 'tessera coordinator --fresh'));
       this.deps.say?.(`starting job ${jobId} over (--fresh): ${discarded} committed round(s) discarded`);
     };
     // Queued (e.g. taken up again after a restart): the same job; --fresh still applies before it runs.
@@ -134,7 +144,14 @@ export class JobService {
     const at = now();
     const entry = this.newEntry({ jobId, name: spec.name, state: 'queued', reason: { code: null, message: 'queued' }, outcome: null, submittedAt: at, startedAt: null, endedAt: null, roundsCompleted: 0, registered: null, findings: [...report.findings] }, spec);
     this.entries.set(jobId, entry);
-    if (this.deps.db) queueJobRow(this.deps.db, { id: jobId, spec, specHash: canonicalHash(spec), at });
+    if (this.deps.db) {
+      const db = this.deps.db;
+      // The job row and the record of who submitted it commit together (issue 15: submissions were not audited).
+      db.transaction(() => {
+        queueJobRow(db, { id: jobId, spec, specHash: canonicalHash(spec), at });
+        this.audit(AUDIT_ACTIONS.jobSubmitted, jobId, { name: spec.name, specHash: canonicalHash(spec), fresh: options.fresh === true, refusedByPreflight: errors.length > 0 }, options);
+      }).immediate();
+    }
     if (errors.length > 0) {
       this.fail(entry, errors[0]?.code ?? 'TESSERA_ERR_INVALID_JOB_SPEC', `preflight refused the job: ${errors.map((f: Finding) => `${f.where}: ${f.message} (fix: ${f.fix})`).join('; ')}`);
       return entry.view;
@@ -142,6 +159,14 @@ export class JobService {
     this.queue.push(jobId);
     this.wake?.();
     return entry.view;
+  }
+
+  /** Who asked for a submission or cancellation, in the audit log: the operator token's identity (or the CLI's --job). */
+  private audit(action: typeof AUDIT_ACTIONS.jobSubmitted | typeof AUDIT_ACTIONS.jobCancelled, jobId: string, details: Record<string, unknown>, who: { actor?: string; by?: TokenAttribution }): void {
+    if (!this.deps.db) return;
+    const actor = who.by ? `operator:${who.by.name}` : (who.actor ?? 'coordinator');
+    const by = who.by ? { by: actor, tokenId: who.by.tokenId, role: who.by.role } : { by: actor };
+    appendAudit(this.deps.db, { actor, action, subject: jobId, details: { ...details, ...by } });
   }
 
   private fail(e: Entry, code: string, message: string): void {
@@ -168,9 +193,10 @@ export class JobService {
   }
 
   /** Cancels a queued job at once, a running one at its next round boundary (within a second while it waits for clients). */
-  cancel(jobId: string): HostedJobView {
+  cancel(jobId: string, options: { actor?: string; by?: TokenAttribution } = {}): HostedJobView {
     const e = this.entries.get(jobId);
     if (!e) throw new TesseraError('TESSERA_ERR_JOB_NOT_FOUND', `no job ${jobId}`);
+    if (e.view.state === 'queued' || e.view.state === 'running') this.audit(AUDIT_ACTIONS.jobCancelled, jobId, { was: e.view.state }, options);
     if (e.view.state === 'queued') {
       const i = this.queue.indexOf(jobId);
       if (i >= 0) this.queue.splice(i, 1);

@@ -18,6 +18,7 @@ import { DEFAULT_SECAGG_CLIENT_POLICY } from '../privacy/secagg/client-policy.ts
 import { checkSecAggParams, findSecAggParams, MAX_SECAGG_CLIENTS } from '../privacy/secagg/params.ts';
 import { isTesseraError } from '../protocol/errors.ts';
 import { JobSpec } from '../protocol/job/spec.ts';
+import { SUPPORTED_LAYERS, readUserModel } from '../protocol/job/layers-topology.ts';
 import { StrictJobSpec, nearestKey } from '../protocol/job/strict.ts';
 import { groupReasons } from './shortfall.ts';
 import { stableJobId } from './state/resume.ts';
@@ -193,6 +194,18 @@ function ledgerFindings(spec: JobSpec, jobId: string, db: Db, orgs: readonly str
   return [{ level: orgs.length - spent.length < spec.minClients ? 'error' : 'warning', code: 'TESSERA_ERR_BUDGET_EXCEEDED', where: 'ledger', message: `organisation cap already reached for: ${spent.join(', ')}`, fix: 'a privacy officer may raise the caps, or the job runs without them' }];
 }
 
+/** A user model (model.kind "layers") is read the way every participant will build it: refused here, not in round 1. */
+function modelFindings(spec: JobSpec): Finding[] {
+  if (spec.model.kind !== 'layers') return [];
+  try {
+    readUserModel(spec.model.topology, spec.model.classes);
+    return [];
+  } catch (e) {
+    if (!isTesseraError(e)) throw e;
+    return [{ level: 'error', code: e.code, where: 'model.topology', message: e.message, fix: `use only ${SUPPORTED_LAYERS.join(', ')} in a Sequential ending in Dense softmax over model.classes (docs/bring-your-own.md)` }];
+  }
+}
+
 /** Runs every check that applies to what the context holds. */
 export function preflight(raw: unknown, context: PreflightContext = {}): PreflightReport {
   const findings: Finding[] = schemaFindings(raw);
@@ -201,6 +214,7 @@ export function preflight(raw: unknown, context: PreflightContext = {}): Preflig
   const spec = lenient.data;
   const jobId = stableJobId(spec);
   const roster = rosterFindings(spec, context.roster);
+  findings.push(...modelFindings(spec));
   findings.push(...dpFindings(spec, roster.orgs.length || undefined, context.db), ...secAggFindings(spec, context.roster?.document ? roster.orgs.length : undefined), ...roster.findings);
   if (context.db !== undefined) {
     const signers = context.roster?.document ? clientRoster(context.roster.document) : undefined;

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../protocol/job/model.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
+import { readUserModel, type UserLayer } from '../protocol/job/layers-topology.ts';
 
 export interface BuildOptions {
   /** Seed for the initial weights; without it tfjs draws them nondeterministically. */
@@ -50,6 +51,9 @@ export function weightShapes(spec: ModelSpec): number[][] {
       dense(prev, spec.classes);
       break;
     }
+    case 'layers':
+      shapes.push(...readUserModel(spec.topology, spec.classes).weightShapes);
+      break;
   }
   return shapes;
 }
@@ -61,6 +65,7 @@ export function countParameters(spec: ModelSpec): number {
 
 /** The shape of one input example. */
 export function inputShape(spec: ModelSpec): number[] {
+  if (spec.kind === 'layers') return [...readUserModel(spec.topology, spec.classes).inputShape];
   return spec.kind === 'cnn' ? [...spec.inputShape] : [spec.inputs];
 }
 
@@ -139,6 +144,32 @@ export function buildModel(spec: ModelSpec, options: BuildOptions = {}): tf.Sequ
       model.add(denseLayer('output', spec.classes, 'softmax', 0, seed));
       break;
     }
+    case 'layers': {
+      const user = readUserModel(spec.topology, spec.classes);
+      user.layers.forEach((l, i) => model.add(userLayer(l, `layer${i + 1}`, seed, i === 0 ? user.inputShape : undefined)));
+      break;
+    }
   }
   return model;
+}
+
+/**
+ * One layer of a user model (protocol/job/layers-topology.ts), with the same seeded Keras-default initializers
+ * as the built-in kinds (Glorot-uniform kernels, zero biases): the topology's own initializers are not used, so
+ * every participant draws the same initial weights from the job seed.
+ */
+function userLayer(l: UserLayer, name: string, seed: string | number | undefined, input: readonly number[] | undefined): tf.layers.Layer {
+  const s = layerSeed(seed, name);
+  const init = { kernelInitializer: tf.initializers.glorotUniform(s === undefined ? {} : { seed: s }), biasInitializer: 'zeros' as const };
+  const first = input !== undefined ? { inputShape: [...input] } : {};
+  switch (l.type) {
+    case 'dense':
+      return tf.layers.dense({ name, units: l.units, activation: l.activation, useBias: l.useBias, ...init, ...first });
+    case 'conv2d':
+      return tf.layers.conv2d({ name, filters: l.filters, kernelSize: [...l.kernelSize], strides: [...l.strides], padding: l.padding, activation: l.activation, useBias: l.useBias, ...init, ...first });
+    case 'maxPooling2d':
+      return tf.layers.maxPooling2d({ name, poolSize: [...l.poolSize], strides: [...l.strides], padding: l.padding, ...first });
+    case 'flatten':
+      return tf.layers.flatten({ name, ...first });
+  }
 }

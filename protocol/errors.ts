@@ -98,6 +98,11 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // Governance attribution (issue 13 §6, governance/audit/attribution.ts): who may change a production state.
+  TESSERA_ERR_SIGNING_KEY_REQUIRED: 'A governance command (budget or cap, consent, deploy, rollback, policy) was run on a production state directory (its approver registry is initialised) without --key: the message names the command and the missing key.',
+  TESSERA_ERR_SIGNER_UNKNOWN: "The --key given to a governance command on a production state is not an active approver's key in the verified registry (never enrolled, or revoked), so the action cannot be attributed to a person.",
+  // Bring your own model (issue 15 §4, protocol/job/layers-topology.ts).
+  TESSERA_ERR_MODEL_LAYER_UNSUPPORTED: 'A user model (model.kind "layers") uses a layer, option or shape this build cannot train on the wasm backend (supported: a Sequential of Dense, Conv2D, MaxPooling2D, Flatten, ending in Dense softmax over model.classes); the message names the layer and the option.',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -114,6 +119,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_DATA_TOO_LARGE',
   'TESSERA_ERR_CONTRACT_INVALID',
   'TESSERA_ERR_MODEL_SPEC',
+  'TESSERA_ERR_MODEL_LAYER_UNSUPPORTED',
   'TESSERA_ERR_BACKEND_UNAVAILABLE',
   'TESSERA_ERR_STATE',
   'TESSERA_ERR_STATE_LOCKED',

@@ -33,7 +33,7 @@ import { throwawayConsortium } from '../governance/identity/client-roster.ts';
 import { loadDataset, type LoadedDataset } from '../datasets/index.ts';
 import { featureSize, type Examples } from '../datasets/types.ts';
 import { initBackend, type BackendInfo } from '../ml/backend.ts';
-import { buildModel } from '../ml/model.ts';
+import { buildModel, inputShape } from '../ml/model.ts';
 import { evaluate } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { cryptoRandom, deriveSeed, seededRandom, type RandomSource } from '../privacy/random.ts';
@@ -126,7 +126,7 @@ export function clientData(train: Examples, spec: JobSpec, clientId: string): Cl
 
 /** Reshapes image examples to flat vectors for models that take a vector (logistic, MLP). */
 function forModel(e: Examples, spec: JobSpec['model']): Examples {
-  return spec.kind === 'cnn' ? e : { ...e, featureShape: [featureSize(e)] };
+  return inputShape(spec).length > 1 ? e : { ...e, featureShape: [featureSize(e)] };
 }
 
 export function buildJobSpec(config: SimulationConfig, dataset: LoadedDataset, clients: number): JobSpec {

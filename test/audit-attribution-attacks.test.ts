@@ -45,7 +45,7 @@ beforeAll(async () => {
   ], { at: new Date(Date.now() - 60_000) });
   const model = await registerModel(db, join(state.dir, 'state'), { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'attr'), lineage: fixtureLineage(), name: 'heart' });
   for (const [k, role] of [[olivia, 'privacy-officer'], [mo, 'model-owner']] as const) recordApproval(db, createApproval({ model, role, decision: 'approve', key: k, validForMs: 86_400_000 }));
-  const who = attributeTo(db, join(state.dir, 'mo.key'));
+  const who = attributeTo(db, join(state.dir, 'mo.key'), 'deploy');
   const out = deployModel(db, join(state.dir, 'state'), { version: model.version, stage: 'production', actor: who.actor, attest: who.attest });
   expect(out.ok).toBe(true);
   appendAudit(db, { actor: 'cli:operator (unsigned)', action: 'ledger.budget-changed', subject: 'cleveland', details: { oldEpsilon: 1, newEpsilon: 3, reason: 'more rounds' } });
@@ -109,7 +109,7 @@ describe('signed attribution under audit verify', () => {
     rewrite((e) => (e.seq === deploySeq ? { actor: `person:mo-owner/${moKeyId}` } : e.action === 'ledger.budget-changed' ? { actor: `person:mo-owner/${moKeyId}`, details: { ...(e.details as object), attestation } } : {}));
     const budgetSeq = (readAuditEntries(db).find((e) => e.action === 'ledger.budget-changed') as AuditEntry).seq;
     const v = verifyAuditLog(db);
-    expect(v.problems).toEqual([`entry ${budgetSeq}: the attestation by ${moKeyId} does not verify over this entry's action, subject, details and time (edited, or a signature replayed from another action)`]);
+    expect(v.problems).toEqual([`entry ${budgetSeq}: the attestation by ${moKeyId} does not verify over this entry's action, subject, details, time and place in the log (edited, or a signature replayed from another entry)`]);
   });
 
   it('(4) the attestation stripped while the actor still names Mo: named', () => {

@@ -91,7 +91,7 @@ describe('tessera governance CLI', { timeout: 240_000 }, () => {
     expect((await tessera('approvers', 'init', '--name', 'Mo Owner', '--key', ownerKey)).stderr).toMatch(/already initialised|init happens once/);
 
     // Without approvals the gate refuses, naming each unmet role; nothing is served.
-    const refused = await tessera('deploy', '--model', v1.version, '--stage', 'production', '--json');
+    const refused = await tessera('deploy', '--model', v1.version, '--stage', 'production', '--json', '--key', ownerKey);
     expect(refused.code).toBe(1);
     const out = JSON.parse(refused.stdout) as { ok: boolean; gate: { unmet: Array<{ code: string; role?: string }> } };
     expect(out.ok).toBe(false);
@@ -110,10 +110,10 @@ describe('tessera governance CLI', { timeout: 240_000 }, () => {
       ]),
     );
     expect(approvals.map((r) => r.code)).toEqual([0, 0, 0, 0]);
-    expect((await tessera('deploy', '--model', v1.version, '--stage', 'production')).code).toBe(0);
+    expect((await tessera('deploy', '--model', v1.version, '--stage', 'production', '--key', ownerKey)).code).toBe(0);
     expect(await served()).toBe(v1.version);
 
-    const canary = await tessera('deploy', '--model', v2.version, '--stage', 'canary', '--percent', '10', '--json');
+    const canary = await tessera('deploy', '--model', v2.version, '--stage', 'canary', '--percent', '10', '--json', '--key', ownerKey);
     expect(canary.code).toBe(0);
     expect(JSON.parse(canary.stdout)).toMatchObject({ ok: true, state: { production: v1.version, canary: v2.version, canaryPercent: 10 } });
     // The split is random (canary-split.test.ts checks it statistically): here only that both versions serve.
@@ -121,10 +121,10 @@ describe('tessera governance CLI', { timeout: 240_000 }, () => {
     for (let i = 0; i < 200 && seen.size < 2; i++) seen.add(await served());
     expect([...seen].sort()).toEqual([v1.version, v2.version].sort());
 
-    expect((await tessera('deploy', '--model', v2.version, '--stage', 'production')).code).toBe(0);
+    expect((await tessera('deploy', '--model', v2.version, '--stage', 'production', '--key', ownerKey)).code).toBe(0);
     expect(await served()).toBe(v2.version);
 
-    const back = await tessera('rollback', '--reason', 'error rate doubled');
+    const back = await tessera('rollback', '--reason', 'error rate doubled', '--key', ownerKey);
     expect(back.code).toBe(0);
     expect(back.stdout).toContain(`production ${v2.version.slice(0, 12)} → ${v1.version.slice(0, 12)}`);
     expect(await served()).toBe(v1.version);
@@ -134,8 +134,8 @@ describe('tessera governance CLI', { timeout: 240_000 }, () => {
   });
 
   it('records consent, prints the model card, verifies the audit log and names a tampered entry', async () => {
-    expect((await tessera('consent', 'grant', '--org', 'cleveland', '--dataset', 'heart', '--purposes', 'cardiology-research', '--expires', '2099-01-01', '--max-epsilon', '4', '--retention', '365')).code).toBe(0);
-    expect((await tessera('consent', 'revoke', '--org', 'cleveland', '--reason', 'withdrawn by the board')).code).toBe(0);
+    expect((await tessera('consent', 'grant', '--org', 'cleveland', '--dataset', 'heart', '--purposes', 'cardiology-research', '--expires', '2099-01-01', '--max-epsilon', '4', '--retention', '365', '--key', join(state.dir, 'officer.key'))).code).toBe(0);
+    expect((await tessera('consent', 'revoke', '--org', 'cleveland', '--reason', 'withdrawn by the board', '--key', join(state.dir, 'officer.key'))).code).toBe(0);
     const consents = JSON.parse((await tessera('consent', 'list', '--json')).stdout) as { consents: Array<{ status: string }> };
     expect(consents.consents[0]?.status).toMatch(/^revoked/);
 

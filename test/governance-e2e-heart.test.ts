@@ -147,7 +147,7 @@ describe('Heart Disease: train → register → approve → canary → productio
     // Nothing deployed: the API says so; the gate refuses v1 without approvals.
     const none = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances }) });
     expect(none.status).toBe(404);
-    const refused = await tessera('deploy', '--model', v1, '--stage', 'production', '--json');
+    const refused = await tessera('deploy', '--model', v1, '--stage', 'production', '--json', '--key', ownerKey);
     expect(refused.code).toBe(1);
     expect((JSON.parse(refused.stdout) as { gate: { unmet: Array<{ code: string }> } }).gate.unmet.map((u) => u.code)).toEqual(['quorum-unmet', 'quorum-unmet', 'quorum-unmet']);
 
@@ -160,14 +160,14 @@ describe('Heart Disease: train → register → approve → canary → productio
     expect(approvals.map((r) => r.code)).toEqual([0, 0, 0, 0]);
 
     // Production: v1 answers, with v1's probabilities.
-    expect((await tessera('deploy', '--model', v1, '--stage', 'production')).code).toBe(0);
+    expect((await tessera('deploy', '--model', v1, '--stage', 'production', '--key', ownerKey)).code).toBe(0);
     const p1 = await predict();
     expect(p1).toMatchObject({ model: 'heart', version: v1, stage: 'production' });
     const want1 = expectedProbabilities(v1);
     p1.predictions.forEach((row, i) => row.forEach((p, k) => expect(p).toBeCloseTo(want1[i]?.[k] ?? NaN, 5)));
 
     // Canary at 10%: a random share of requests (CSPRNG; Binomial(200, 0.1), mean 20, sd 4.2) goes to v2, with v2's answers.
-    const canary = await tessera('deploy', '--model', v2, '--stage', 'canary', '--percent', '10', '--json');
+    const canary = await tessera('deploy', '--model', v2, '--stage', 'canary', '--percent', '10', '--json', '--key', ownerKey);
     expect(canary.code).toBe(0);
     const answers = [];
     for (let i = 0; i < 200; i++) answers.push(await predict());
@@ -179,10 +179,10 @@ describe('Heart Disease: train → register → approve → canary → productio
     toCanary[0]?.predictions.forEach((row, i) => row.forEach((p, k) => expect(p).toBeCloseTo(want2[i]?.[k] ?? NaN, 5)));
     expect(answers.filter((a) => a.version === v1).every((a) => a.stage === 'production')).toBe(true);
 
-    expect((await tessera('deploy', '--model', v2, '--stage', 'production')).code).toBe(0);
+    expect((await tessera('deploy', '--model', v2, '--stage', 'production', '--key', ownerKey)).code).toBe(0);
     expect(await predict()).toMatchObject({ version: v2, stage: 'production' });
 
-    const back = await tessera('rollback', '--name', 'heart', '--reason', 'recall dropped on the canary cohort');
+    const back = await tessera('rollback', '--name', 'heart', '--reason', 'recall dropped on the canary cohort', '--key', ownerKey);
     expect(back.code).toBe(0);
     const after = await predict();
     expect(after).toMatchObject({ version: v1, stage: 'production' });

@@ -116,7 +116,7 @@ describe('a coordinator that hosts jobs', () => {
     );
   }, 120_000);
 
-  it('ATTACK ghost budget: a job only assembly can refuse fails within 1 s and leaves no ledger budget, job round or audit entry', async () => {
+  it('ATTACK ghost budget: a job only assembly can refuse fails within 1 s and leaves no ledger budget, job round or audit entry beyond its submission', async () => {
     // Passes the preflight (DP and secure aggregation agree), but there is no identity roster in the state
     // directory: the secure-aggregation feature refuses after the DP feature has set the job's budget.
     const auditBefore = db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get() as number;
@@ -129,7 +129,8 @@ describe('a coordinator that hosts jobs', () => {
     expect(failed.reason.message).toMatch(/identity roster/);
     expect(ledgerRows(job.jobId)).toBe(0);
     expect(db.prepare('SELECT COUNT(*) FROM job_rounds WHERE job_id = ?').pluck().get(job.jobId)).toBe(0);
-    expect(db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()).toBe(auditBefore);
+    // The only entry is who submitted it (issue 15): nothing of the refused run (no job.created, no budget).
+    expect(db.prepare('SELECT action, actor, subject FROM audit_log WHERE seq > ?').all(auditBefore)).toEqual([{ action: 'job.submitted', actor: 'operator:ops', subject: job.jobId }]);
     // The service is still up: the next job runs.
     const next = await submit(plainJob('svc-after-ghost'));
     expect((await until(next.jobId, ['completed', 'failed'], 45_000)).state).toBe('completed');

@@ -30,6 +30,15 @@ export const AUDIT_ACTIONS = {
   rollbackRefused: 'rollback.refused',
   /** `--fresh`: a job's committed rounds were discarded to start it over (issue 14; never with ledger charges). */
   jobRestarted: 'job.restarted',
+  // Attribution of every governance action (issue 13 §6) and of job submission (issue 15).
+  /** `tessera ledger budget set --job`: a job's (ε, δ) budget set before it runs. */
+  budgetSet: 'ledger.budget-set',
+  /** `tessera ledger budget set --org`: an organisation's cumulative ε cap set or changed. */
+  capSet: 'ledger.cap-set',
+  /** A job submitted to a hosted coordinator (API or `tessera jobs submit`), by the token's identity. */
+  jobSubmitted: 'job.submitted',
+  /** A hosted job cancelled (API or `tessera jobs cancel`), by the token's identity. */
+  jobCancelled: 'job.cancelled',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
@@ -48,6 +57,10 @@ const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
   [AUDIT_ACTIONS.consentGranted]: z.looseObject({ organisation: z.string().min(1), dataset: z.string().min(1) }),
   [AUDIT_ACTIONS.consentRevoked]: z.looseObject({ organisation: z.string().min(1), reason: z.string().min(1) }),
   [AUDIT_ACTIONS.rollback]: z.looseObject({ from: z.string().nullable(), to: z.string() }),
+  [AUDIT_ACTIONS.budgetSet]: z.looseObject({ epsilon: z.number().positive(), delta: z.number().positive() }),
+  [AUDIT_ACTIONS.capSet]: z.looseObject({ orgId: z.string().min(1), maxEpsilon: z.number().positive(), previous: z.number().positive().nullable() }),
+  [AUDIT_ACTIONS.jobSubmitted]: z.looseObject({ name: z.string().min(1), by: z.string().min(1) }),
+  [AUDIT_ACTIONS.jobCancelled]: z.looseObject({ by: z.string().min(1) }),
   [AUDIT_ACTIONS.budgetChanged]: z.looseObject({ oldEpsilon: z.number().positive(), newEpsilon: z.number().positive(), reason: z.string().min(1) }),
 };
 

@@ -10,7 +10,8 @@ import { generateKeyFile } from '../identity/key-file.ts';
 import { keyPairFromSeed } from '../identity/ed25519.ts';
 import { AUDIT_ACTIONS } from './actions.ts';
 import { appendAudit, readAuditEntries } from './log.ts';
-import { attributeTo, verifyAttestation, type Attestation } from './attribution.ts';
+import { attributeTo, attributionProblem, verifyAttestation, type Attestation } from './attribution.ts';
+import type { AuditEntry } from './chain.ts';
 import { initTestRegistry, tempStateDir } from '../../test/governance-fixtures.ts';
 
 let state: { dir: string; cleanup: () => void };
@@ -31,24 +32,41 @@ afterAll(() => {
 });
 
 describe('audit attribution', () => {
-  it('attributes a keyed action to the registered person with a verifying attestation', () => {
-    const who = attributeTo(db, keyFile);
+  it('attributes a keyed action to the registered person with a verifying attestation bound to its place in the log', () => {
+    const who = attributeTo(db, keyFile, 'rollback');
     expect(who.actor).toMatch(/^person:ada-admin\/[0-9a-f]{32}$/);
-    const time = new Date();
     const details = { name: 'heart', from: 'a', to: 'b' };
-    const attestation = who.attest(AUDIT_ACTIONS.rollback, 'heart', details, time);
-    appendAudit(db, { actor: who.actor, action: AUDIT_ACTIONS.rollback, subject: 'heart', details: { ...details, attestation }, time });
-    const e = readAuditEntries(db, { action: AUDIT_ACTIONS.rollback })[0];
-    const { attestation: a, ...rest } = e?.details as Record<string, unknown> & { attestation: Attestation };
-    expect(verifyAttestation(a, e?.action ?? '', e?.subject ?? '', rest, e?.time ?? '')).toBe(true);
-    // An insider who edits the details (and re-hashes the chain) cannot keep the attestation valid.
-    expect(verifyAttestation(a, AUDIT_ACTIONS.rollback, 'heart', { ...rest, to: 'c' }, e?.time ?? '')).toBe(false);
+    appendAudit(db, { actor: who.actor, action: AUDIT_ACTIONS.rollback, subject: 'heart', details, attest: who.attest });
+    const e = readAuditEntries(db, { action: AUDIT_ACTIONS.rollback })[0] as AuditEntry;
+    const { attestation: a, ...rest } = e.details as Record<string, unknown> & { attestation: Attestation };
+    const body = { seq: e.seq, prevHash: e.prevHash, action: e.action, subject: e.subject, details: rest, time: e.time };
+    expect(a.type).toBe('tessera.audit-attestation/v2');
+    expect(verifyAttestation(a, body)).toBe(true);
+    expect(attributionProblem(e, () => 'ada-admin')).toBeNull();
+    // An insider who edits the details (and re-hashes the chain) cannot keep the attestation valid …
+    expect(verifyAttestation(a, { ...body, details: { ...rest, to: 'c' } })).toBe(false);
+    // … nor copy the signed entry to another place in the log (a replay).
+    expect(verifyAttestation(a, { ...body, seq: e.seq + 5 })).toBe(false);
+    expect(verifyAttestation(a, { ...body, prevHash: 'f'.repeat(64) })).toBe(false);
   });
 
-  it('marks an action without a key as the unsigned local user, and a key outside the registry by its id', () => {
-    expect(attributeTo(db, undefined)).toMatchObject({ signed: false, actor: expect.stringMatching(/^cli(:.+)? \(unsigned\)$/) });
+  it('refuses an unsigned action and a key outside the registry on this production state, naming the command', () => {
+    expect(() => attributeTo(db, undefined, 'ledger budget set')).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_SIGNING_KEY_REQUIRED', message: expect.stringContaining('tessera ledger budget set') }));
     const stranger = join(state.dir, 'stranger.key');
     const k = generateKeyFile(stranger);
-    expect(attributeTo(db, stranger).actor).toBe(`key:${k.keyId}`);
+    expect(() => attributeTo(db, stranger, 'deploy')).toThrow(expect.objectContaining({ code: 'TESSERA_ERR_SIGNER_UNKNOWN', message: expect.stringContaining(k.keyId) }));
+  });
+
+  it('on a development state (no registry) records the unsigned local user, or a bare key id', () => {
+    const dev = tempStateDir('tessera-attr-dev-');
+    const devDb = openDatabase(dev.dir);
+    try {
+      expect(attributeTo(devDb, undefined, 'deploy')).toMatchObject({ signed: false, actor: expect.stringMatching(/^cli(:.+)? \(unsigned\)$/) });
+      const k = generateKeyFile(join(dev.dir, 'k.key'));
+      expect(attributeTo(devDb, join(dev.dir, 'k.key'), 'deploy').actor).toBe(`key:${k.keyId}`);
+    } finally {
+      devDb.close();
+      dev.cleanup();
+    }
   });
 });

@@ -14,6 +14,7 @@ import { signDetached, toBase64 } from '../identity/ed25519.ts';
 import { loadCheckpointKey } from './checkpoint-key.ts';
 import { AUDIT_ACTIONS, AuditActionSchema, detailsSchemaFor, type AuditAction } from './actions.ts';
 import { GENESIS_HASH, checkpointMessage, entryHash, type AuditCheckpoint, type AuditEntry } from './chain.ts';
+import type { AuditAttest } from './attribution.ts';
 
 
 
@@ -28,6 +29,11 @@ export interface AuditInput {
   readonly subject: string;
   readonly details?: Record<string, unknown>;
   readonly time?: Date;
+  /**
+   * The actor's signature (governance/audit/attribution.ts `attributeTo`): called inside the transaction with
+   * the entry's sequence number and previous hash, and stored in the details as `attestation`.
+   */
+  readonly attest?: AuditAttest;
 }
 
 export interface AppendOptions {
@@ -107,18 +113,16 @@ export function appendAudit(db: Db, input: AuditInput, options: AppendOptions = 
   const now = input.time ?? new Date();
   return inTransaction(db, () => {
     const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-    const body = {
-      seq: (last?.seq ?? 0) + 1,
-      time: now.toISOString(),
-      actor: input.actor,
-      action: action.data,
-      subject: input.subject,
-      details: JSON.parse(detailsText) as unknown,
-      prevHash: last?.hash ?? GENESIS_HASH,
-    };
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const time = now.toISOString();
+    let stored = JSON.parse(detailsText) as Record<string, unknown>;
+    if (input.attest) stored = { ...stored, attestation: input.attest({ seq, prevHash, action: action.data, subject: input.subject, details: stored, time }) };
+    const storedText = canonicalJson(stored);
+    const body = { seq, time, actor: input.actor, action: action.data, subject: input.subject, details: JSON.parse(storedText) as unknown, prevHash };
     const entry: AuditEntry = { ...body, hash: entryHash(body) };
     db.prepare('INSERT INTO audit_log (seq, time, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(entry.seq, entry.time, entry.actor, entry.action, entry.subject, detailsText, entry.prevHash, entry.hash);
+      .run(entry.seq, entry.time, entry.actor, entry.action, entry.subject, storedText, entry.prevHash, entry.hash);
     if ((every > 0 && entry.seq % every === 0) || entry.action === AUDIT_ACTIONS.jobStopped) writeCheckpoint(db, entry, now);
     return entry;
   });

@@ -17,6 +17,7 @@ import { readAuditCheckpoints, readAuditEntries } from './log.ts';
 import { checkAnchors, type WitnessedCheckpoint } from './anchor.ts';
 import { checkpointKeyLocation } from './checkpoint-key.ts';
 import { attributionProblem } from './attribution.ts';
+import { adminActorProblems, capProblems } from './governance-consistency.ts';
 import { trustedApprovers } from '../identity/registry-store.ts';
 
 export interface VerifyOptions {
@@ -53,6 +54,8 @@ export function verifyAuditLog(db: Db, options: VerifyOptions = {}): StateVerifi
   const problems = [
     ...anchorFailures.map((f) => f.reason),
     ...entries.map((e) => attributionProblem(e, (k) => people.get(k))).filter((p): p is string => p !== null),
+    ...adminActorProblems(db, entries),
+    ...capProblems(db, entries),
     ...registryIntegrityProblems(db),
     ...[readRegistry(db).problem, recordedPolicy(db).problem].filter((p): p is string => p !== null),
   ];

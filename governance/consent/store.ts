@@ -7,6 +7,7 @@ import { TesseraError, describeZodIssues } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
+import type { AuditAttest } from '../audit/attribution.ts';
 import { ConsentTerms, consentCovers, type ConsentCode, type ConsentRecord } from './terms.ts';
 import { verifySignedConsent, type SignedConsent } from './signed.ts';
 import type { ClientRoster } from '../identity/client-roster.ts';
@@ -47,6 +48,8 @@ export interface GrantInput {
   readonly maxEpsilon: number;
   readonly retentionDays: number;
   readonly actor: string;
+  /** The actor's signature over the audit entry (governance/audit/attribution.ts). */
+  readonly attest?: AuditAttest;
   readonly at?: Date;
 }
 
@@ -81,6 +84,7 @@ export function grantConsent(db: Db, input: GrantInput): ConsentRecord {
       subject: organisation,
       details: { organisation, dataset: t.dataset, purposes: t.purposes, expiresAt: t.expiresAt, maxEpsilon: t.maxEpsilon, retentionDays: t.retentionDays },
       time: at,
+      attest: input.attest,
     });
     return currentConsent(db, organisation, t.dataset) as ConsentRecord;
   }).immediate();
@@ -92,7 +96,7 @@ export function grantConsent(db: Db, input: GrantInput): ConsentRecord {
  * organisation's latest recorded grant or withdrawal for the data set (so a withdrawn or superseded grant
  * cannot be put back). The row keeps the signed record; eligibility re-verifies it on every read.
  */
-export function recordSignedConsent(db: Db, raw: unknown, options: { roster: ClientRoster; actor: string; at?: Date }): ConsentRecord {
+export function recordSignedConsent(db: Db, raw: unknown, options: { roster: ClientRoster; actor: string; attest?: AuditAttest; at?: Date }): ConsentRecord {
   const check = verifySignedConsent(raw, options.roster);
   if (!check.ok) throw new TesseraError('TESSERA_ERR_CONSENT_UNSIGNED', `Consent refused: ${check.reason}`);
   const p = check.consent.payload;
@@ -130,6 +134,7 @@ export function recordSignedConsent(db: Db, raw: unknown, options: { roster: Cli
       subject: p.organisation,
       details: { organisation: p.organisation, dataset: p.dataset, purposes: p.purposes, expiresAt: p.expiresAt, maxEpsilon: p.maxEpsilon, retentionDays: p.retentionDays, signedBy: p.signer.clientId, consentId: check.id, issuedAt: p.issuedAt },
       time: at,
+      attest: options.attest,
     });
     return currentConsent(db, p.organisation, p.dataset) as ConsentRecord;
   }).immediate();
@@ -155,7 +160,7 @@ function signatureProblem(r: Row, roster: ClientRoster): string | null {
 }
 
 /** Revokes the current consent of an organisation for one data set, or for all of them. */
-export function revokeConsent(db: Db, input: { organisation: string; dataset?: string; reason: string; actor: string; at?: Date }): ConsentRecord[] {
+export function revokeConsent(db: Db, input: { organisation: string; dataset?: string; reason: string; actor: string; attest?: AuditAttest; at?: Date }): ConsentRecord[] {
   const reason = input.reason.trim();
   if (reason === '') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'Revoking consent needs a reason');
   const at = (input.at ?? new Date()).toISOString();
@@ -168,7 +173,7 @@ export function revokeConsent(db: Db, input: { organisation: string; dataset?: s
       db.prepare(
         'UPDATE consents SET revoked_at = ?, revoked_reason = ? WHERE id = (SELECT MAX(id) FROM consents WHERE organisation = ? AND dataset = ?)',
       ).run(at, reason, c.organisation, c.dataset);
-      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.consentRevoked, subject: c.organisation, details: { organisation: c.organisation, dataset: c.dataset, reason }, time: new Date(at) });
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.consentRevoked, subject: c.organisation, details: { organisation: c.organisation, dataset: c.dataset, reason }, time: new Date(at), attest: input.attest });
     }
     return targets.map((c) => currentConsent(db, c.organisation, c.dataset) as ConsentRecord);
   }).immediate();

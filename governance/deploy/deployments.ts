@@ -8,6 +8,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
+import type { AuditAttest } from '../audit/attribution.ts';
 import { readRegistry } from '../identity/registry-store.ts';
 import { getModel, type RegisteredModel } from '../registry/registry.ts';
 import { loadModelArtifact } from '../registry/artifacts.ts';
@@ -167,16 +168,7 @@ export interface DeployInput {
   readonly policyFile?: string;
   readonly now?: Date;
   /** Signs the audit entry for a signed identity (governance/audit/attribution.ts). */
-  readonly attest?: Attest;
-}
-
-/** Produces an attestation for an audit entry (governance/audit/attribution.ts `Attributed.attest`). */
-export type Attest = (action: string, subject: string, details: Record<string, unknown>, time: Date) => unknown;
-
-/** Details plus the actor's attestation over them, when the actor signed. */
-function attested(attest: Attest | undefined, action: string, subject: string, details: Record<string, unknown>, time: Date): Record<string, unknown> {
-  const a = attest?.(action, subject, details, time);
-  return a === undefined || a === null ? details : { ...details, attestation: a };
+  readonly attest?: AuditAttest;
 }
 
 export interface DeployOutcome {
@@ -249,7 +241,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
           unmet: gate?.unmet.map((u) => ({ code: u.code, message: u.message })) ?? [],
           approvals: gate?.counted.map((c) => c.approvalId) ?? [],
         };
-      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.deployment, subject: model.version, details: attested(input.attest, AUDIT_ACTIONS.deployment, model.version, details, now), time: now });
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.deployment, subject: model.version, details, time: now, ...(input.attest ? { attest: input.attest } : {}) });
     };
     if (gate && !gate.ok) {
       audit('refused', state.production);
@@ -281,7 +273,7 @@ export function deployModel(db: Db, stateDir: string, input: DeployInput): Deplo
  * expired approvals and tampered records refuse it) and its artifacts must still hash to its version. A
  * refused rollback is audited with the reasons and throws TESSERA_ERR_DEPLOY_GATE.
  */
-export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string; attest?: Attest }): DeploymentState {
+export function rollbackModel(db: Db, stateDir: string, input: { name: string; actor: string; reason?: string; now?: Date; policyFile?: string; attest?: AuditAttest }): DeploymentState {
   const now = input.now ?? new Date();
   const at = now.toISOString();
   const outcome = db.transaction((): { saved: DeploymentState } | { refused: { from: string; to: string; reasons: string[] } } => {
@@ -305,13 +297,13 @@ export function rollbackModel(db: Db, stateDir: string, input: { name: string; a
     if (reasons.length > 0) {
       // Audited in the same transaction, which then commits: the refusal is a record, not a rolled-back attempt.
       const details = { from: state.production, to: previous, reasons, reason: input.reason ?? null };
-      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details: attested(input.attest, AUDIT_ACTIONS.rollbackRefused, input.name, details, now), time: now });
+      appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollbackRefused, subject: input.name, details, time: now, ...(input.attest ? { attest: input.attest } : {}) });
       return { refused: { from: state.production, to: previous, reasons } };
     }
     const saved = saveState(db, { ...state, production: previous, history, canary: null, canaryPercent: null, shadow: null }, at);
     recordEvent(db, { name: input.name, version: previous, action: 'rollback', stage: 'production', percent: null, previous: state.production, actor: input.actor, at, gate: null });
     const details = { from: state.production, to: previous, clearedCanary: state.canary, clearedShadow: state.shadow, reason: input.reason ?? null };
-    appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollback, subject: input.name, details: attested(input.attest, AUDIT_ACTIONS.rollback, input.name, details, now), time: now });
+    appendAudit(db, { actor: input.actor, action: AUDIT_ACTIONS.rollback, subject: input.name, details, time: now, ...(input.attest ? { attest: input.attest } : {}) });
     return { saved };
   }).immediate();
   if ('refused' in outcome) {

@@ -11,6 +11,7 @@ import type { DeploymentPolicy } from '../../protocol/job/governance.ts';
 import type { Db } from '../state/database.ts';
 import { AUDIT_ACTIONS } from '../audit/actions.ts';
 import { appendAudit } from '../audit/log.ts';
+import type { AuditAttest } from '../audit/attribution.ts';
 import { SignedAdminChange, adminSigners, assertAdminQuorum, requiredAdminSignatures, type Registry } from '../identity/admin-changes.ts';
 import { readRegistry } from '../identity/registry-store.ts';
 import { isAtLeastAsStrict, normalisePolicy, policyHash } from './floor.ts';
@@ -75,7 +76,7 @@ export function recordedPolicy(db: Db): RecordedPolicy {
  * Records a new coordinator policy. Stricter-or-equal: recorded as is. Laxer: only with `change`, a
  * `policy.set` signed by the admin quorum for exactly this policy and the current one.
  */
-export function setRecordedPolicy(db: Db, value: unknown, options: { actor: string; change?: unknown; now?: Date }): RecordedPolicy & { relaxed: boolean; signers: string[] } {
+export function setRecordedPolicy(db: Db, value: unknown, options: { actor: string; attest?: AuditAttest; change?: unknown; now?: Date }): RecordedPolicy & { relaxed: boolean; signers: string[] } {
   const now = options.now ?? new Date();
   const policy = normalisePolicy(parsePolicy(value, 'the new policy'));
   return db
@@ -99,7 +100,7 @@ export function setRecordedPolicy(db: Db, value: unknown, options: { actor: stri
         changeText = canonicalJson(change);
       }
       db.prepare('INSERT INTO deployment_policies (policy, policy_hash, previous_hash, recorded_at, actor, change) VALUES (?, ?, ?, ?, ?, ?)').run(canonicalJson(policy), hash, current.hash, now.toISOString(), options.actor, changeText);
-      appendAudit(db, { actor: relaxed ? `admins:${signers.join('+')}` : options.actor, action: AUDIT_ACTIONS.policyChanged, subject: 'deployment-policy', details: { policyHash: hash, previousPolicyHash: current.hash, relaxed, signers, policy }, time: now });
+      appendAudit(db, { actor: relaxed ? `admins:${signers.join('+')}` : options.actor, action: AUDIT_ACTIONS.policyChanged, subject: 'deployment-policy', details: { policyHash: hash, previousPolicyHash: current.hash, relaxed, signers, policy }, time: now, attest: relaxed ? undefined : options.attest });
       return { policy, hash, version: current.version + 1, problem: null, relaxed, signers };
     })
     .immediate();

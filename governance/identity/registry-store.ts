@@ -28,6 +28,17 @@ export function readRegistry(db: Db): ReplayResult {
   return replayRegistry(readRegistryRecords(db));
 }
 
+/**
+ * A production state (issue 13 §6): one whose approver registry has been initialised. Recognised by the
+ * stored registry records OR the audit log's `approvers.initialised` entry, so an insider who deletes the
+ * registry rows to make the state look like a development one is still refused unsigned governance commands
+ * (and the deletion itself breaks the registry chain and the audit log's verification).
+ */
+export function isProductionState(db: Db): boolean {
+  if (db.prepare('SELECT 1 FROM approver_changes LIMIT 1').get() !== undefined) return true;
+  return db.prepare('SELECT 1 FROM audit_log WHERE action = ? LIMIT 1').get(AUDIT_ACTIONS.approversInitialised) !== undefined;
+}
+
 /** The approvers whose keys count: the replayed, verified chain (revoked keys included, with their revocation). */
 export function trustedApprovers(db: Db): Approver[] {
   return [...readRegistry(db).registry.approvers];

@@ -12,6 +12,7 @@
  * Organisation caps are cumulative over every job on this state (ledger-002): sequential composition adds the
  * per-job (ε, δ) (Dwork & Roth 2014, Theorem 3.16), so an organisation's total is the sum over its jobs.
  */
+import { isoUtc } from '../../lib/time.ts';
 import { z } from 'zod';
 import type { Accountant, Conversion, RoundGroup } from '../../privacy/accountant/index.ts';
 import { accountedDelta } from '../../privacy/dp/underfill.ts';
@@ -59,7 +60,7 @@ function ensureSchema(db: Db): void {
   ready.add(db);
 }
 
-const now = (): string => new Date().toISOString();
+const now = (): string => isoUtc();
 
 const BudgetRow = z.object({
   job_id: z.string(),

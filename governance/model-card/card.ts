@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ModelCardSection } from '../../protocol/job/governance.ts';
 import type { ModelSpec } from '../../protocol/job/model.ts';
+import { describeUserLayers } from '../../protocol/job/layers-topology.ts';
 import type { PrivacySpent } from '../registry/lineage.ts';
 import type { RegisteredModel } from '../registry/registry.ts';
 import { participatingOrganisations, reportRuleHeadlines } from '../registry/lineage.ts';
@@ -62,6 +63,8 @@ export function describeArchitecture(spec: ModelSpec): string {
       return `multilayer perceptron: ${[spec.inputs, ...spec.hidden].join(' → ')} (${spec.activation}) → softmax over ${spec.classes} classes`;
     case 'cnn':
       return `convolutional network: input ${spec.inputShape.join('×')}, 3×3 conv blocks of ${spec.filters.join(', ')} filters, dense ${spec.dense.join(', ') || 'none'} → softmax over ${spec.classes} classes`;
+    case 'layers':
+      return `your own tfjs layers model: ${describeUserLayers(spec.topology, spec.classes)} → softmax over ${spec.classes} classes`;
   }
 }
 

@@ -32,6 +32,19 @@ export const CnnModelSpec = z.object({
   classes: z.number().int().min(2),
 });
 
-export const ModelSpec = z.discriminatedUnion('kind', [LogisticModelSpec, MlpModelSpec, CnnModelSpec]);
+/**
+ * Your own model (docs/bring-your-own.md): the `modelTopology` of a tfjs layers `model.json`, checked and read by
+ * protocol/job/layers-topology.ts (supported layers only; TESSERA_ERR_MODEL_LAYER_UNSUPPORTED otherwise). Initial
+ * weights come from the job's seed, like every other kind; weights in the file are not used.
+ */
+export const LayersModelSpec = z.object({
+  kind: z.literal('layers'),
+  /** The modelTopology object of a tfjs model.json (Keras JSON: a Sequential of Dense, Conv2D, MaxPooling2D, Flatten). */
+  topology: z.record(z.string(), z.unknown()),
+  /** Outputs of the last layer (Dense, softmax). */
+  classes: z.number().int().min(2),
+});
+
+export const ModelSpec = z.discriminatedUnion('kind', [LogisticModelSpec, MlpModelSpec, CnnModelSpec, LayersModelSpec]);
 export type ModelSpec = z.infer<typeof ModelSpec>;
 export type ModelSpecInput = z.input<typeof ModelSpec>;
