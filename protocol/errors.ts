@@ -98,6 +98,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // After deployment: human review (issue 20 §5, coordinator/serving/review/; servereview area).
+  TESSERA_ERR_REVIEW_DECIDED: 'The held prediction was already confirmed or overridden; a review decision is final (HTTP 409).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
