@@ -3,6 +3,7 @@
  * coordinator/serving/routes.ts at `POST /v1/models/:name/predict` and `GET /v1/models/:name/status`.
  */
 import { z } from 'zod';
+import { HeldPrediction } from './review.ts';
 
 /** At most this many instances per request, so one request cannot hold the event loop for long. */
 export const MAX_INSTANCES = 1024;
@@ -24,6 +25,11 @@ export const PredictResponse = z.object({
   predictions: z.array(z.array(z.number())),
   /** The most probable class per instance. */
   classes: z.array(z.number().int()),
+  /**
+   * Instances held for human review (issue 20 §5), by index: do not act on their class yet; poll
+   * `GET /v1/predictions/:predictionId/review` for the reviewer's outcome. Absent when none is held.
+   */
+  review: z.array(HeldPrediction).optional(),
 });
 export type PredictResponse = z.infer<typeof PredictResponse>;
 

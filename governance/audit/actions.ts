@@ -30,6 +30,11 @@ export const AUDIT_ACTIONS = {
   rollbackRefused: 'rollback.refused',
   /** `--fresh`: a job's committed rounds were discarded to start it over (issue 14; never with ledger charges). */
   jobRestarted: 'job.restarted',
+  // After deployment: human review, retention, derived model versions (issue 20 §5, §7, §8; servereview).
+  /** A reviewer confirmed or overrode a held prediction (ids and classes only, never the instance). */
+  reviewDecided: 'review.decided',
+  /** A retention purge removed expired records: the tombstone names kind, table, counts, id range and cutoff. */
+  retentionPurged: 'retention.purged',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
@@ -48,6 +53,8 @@ const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
   [AUDIT_ACTIONS.consentGranted]: z.looseObject({ organisation: z.string().min(1), dataset: z.string().min(1) }),
   [AUDIT_ACTIONS.consentRevoked]: z.looseObject({ organisation: z.string().min(1), reason: z.string().min(1) }),
   [AUDIT_ACTIONS.rollback]: z.looseObject({ from: z.string().nullable(), to: z.string() }),
+  [AUDIT_ACTIONS.reviewDecided]: z.looseObject({ predictionId: z.string().min(1), decision: z.enum(['confirm', 'override']), modelClass: z.number().int(), finalClass: z.number().int() }),
+  [AUDIT_ACTIONS.retentionPurged]: z.looseObject({ kind: z.string().min(1), table: z.string().min(1), action: z.enum(['delete', 'redact']), count: z.number().int().min(1), firstId: z.number().int(), lastId: z.number().int(), olderThan: z.string().min(1), periodDays: z.number().int().min(1) }),
   [AUDIT_ACTIONS.budgetChanged]: z.looseObject({ oldEpsilon: z.number().positive(), newEpsilon: z.number().positive(), reason: z.string().min(1) }),
 };
 
