@@ -4,6 +4,7 @@
  * pending; the reviewer's queue holds each with its instance, output and an exact explanation; an override is
  * returned to the polling caller (and only to it), is final (a second decision is 409), is written as
  * feedback in the same transaction, and is audited with ids and classes only — and `audit verify` passes.
+ * Explanations on request (`explain`) match the hand computation from the registered weights.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditEntries } from '../governance/audit/log.ts';
+import { loadModelArtifact } from '../governance/registry/artifacts.ts';
 import { verifyAuditLog } from '../governance/audit/verify.ts';
 import { STATE_POLICY_FILE } from '../governance/deploy/policy.ts';
 import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
@@ -120,6 +122,25 @@ describe('human review over HTTP', () => {
     // Ids and classes only: no instance, probabilities, explanation or note in the audit log.
     expect(Object.keys(audited[0]?.details as object).sort()).toEqual(['decision', 'finalClass', 'modelClass', 'predictionId', 'reasons', 'reviewerName', 'stage']);
     expect(verifyAuditLog(db).ok).toBe(true);
+  });
+
+  it('explains predictions on request: logistic attributions w_ic·(x_i − b_i) from the registered weights, against a given baseline', async () => {
+    const { weights } = loadModelArtifact(state.dir, predicted.version);
+    const baseline = Array.from({ length: 13 }, (_, i) => i / 26);
+    const r = await http('POST', '/v1/models/heart/predict', api.auth('predict').authorization, { instances: instances.slice(0, 3), explain: { baseline } });
+    expect(r.status).toBe(200);
+    const body = PredictResponse.parse(r.json);
+    expect(body.explanations).toHaveLength(3);
+    body.explanations?.forEach((e, k) => {
+      const x = instances[k] ?? [];
+      expect(e.target).toBe(body.classes[k]);
+      // Kernel [13, 2] row-major first in the flat vector: W_ic at i·2 + c.
+      e.attributions.forEach((a, i) => expect(a).toBeCloseTo((weights[i * 2 + e.target] ?? NaN) * ((x[i] ?? 0) - (baseline[i] ?? 0)), 5));
+    });
+    const tooMany = await http('POST', '/v1/models/heart/predict', api.auth('predict').authorization, { instances: Array.from({ length: 65 }, () => instances[0]), explain: {} });
+    expect(tooMany.status).toBe(400);
+    const wrongBaseline = await http('POST', '/v1/models/heart/predict', api.auth('predict').authorization, { instances: instances.slice(0, 1), explain: { baseline: [0, 1] } });
+    expect(wrongBaseline.status).toBe(400);
   });
 
   it('refuses an override to the model’s own class or to a class the model does not have', async () => {

@@ -136,9 +136,9 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
       }
     }
     const stage = toCanary ? 'canary' : 'production';
-    // ── Human review (issue 20 §5, review/hold.ts): the one hook; held instances are queued and marked pending. ──
-    const held = review.hold({ model: name, stage, served, instances, predictions, classes, callerToken: req.operator?.tokenId ?? '' });
-    const response: PredictResponse = { model: name, version, stage, predictions, classes, ...(held.length > 0 ? { review: held } : {}) };
+    // ── Review and explanations (issue 20 §5–6, review/hold.ts): the one hook; it adds `review` and `explanations`. ──
+    const annotations = review.annotate({ model: name, stage, served, instances, predictions, classes, callerToken: req.operator?.tokenId ?? '', explain: req.body.explain });
+    const response: PredictResponse = { model: name, version, stage, predictions, classes, ...annotations };
     options.metrics?.inc('tessera_predictions_total', 'Prediction requests answered, by model and the stage that answered', { model: name, stage: response.stage });
     return response;
   });

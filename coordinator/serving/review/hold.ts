@@ -5,6 +5,8 @@
  * explanation (ml/explain/attributions.ts: exact for logistic models, integrated gradients otherwise), and the
  * response marks them pending under a prediction id the caller polls (GET /v1/predictions/:id/review).
  *
+ * On request (`explain` in the body) every instance is explained the same way and the attributions returned.
+ *
  * The policy is the model version's resolved deployment policy (governance/deploy/policy.ts), re-read at most
  * every `policyTtlMs`, so a policy change reaches serving without a restart.
  */
@@ -15,7 +17,7 @@ import { getModel } from '../../../governance/registry/registry.ts';
 import type { Db } from '../../../governance/state/database.ts';
 import { explainInstance } from '../../../ml/explain/attributions.ts';
 import type { ReviewPolicy } from '../../../protocol/job/governance.ts';
-import type { HeldPrediction } from '../../../protocol/review.ts';
+import type { Explanation, HeldPrediction } from '../../../protocol/review.ts';
 import type { LoadedModel } from '../model-cache.ts';
 import { enqueueHeld, type HeldRecord } from './store.ts';
 
@@ -30,11 +32,19 @@ export interface HoldInput {
   readonly callerToken: string;
   /** Prediction ids the serving path already assigned, one per instance (otherwise drawn here). */
   readonly predictionIds?: readonly string[];
+  /** The request's `explain` section: explain every instance (against this baseline, default zeros). */
+  readonly explain?: { readonly baseline?: readonly number[] } | undefined;
+}
+
+/** What the hook adds to the predict response (absent fields: nothing to add). */
+export interface ReviewAnnotations {
+  review?: HeldPrediction[];
+  explanations?: Explanation[];
 }
 
 export interface ReviewHold {
-  /** Queues the instances the policy holds; returns what the response says about them (empty: none held). */
-  hold(input: HoldInput): HeldPrediction[];
+  /** Explains the instances when asked, queues those the policy holds, and returns what the response adds. */
+  annotate(input: HoldInput): ReviewAnnotations;
 }
 
 /** Why the policy holds one instance (empty: it does not). */
@@ -67,9 +77,15 @@ export function reviewHold(options: { db: Db; stateDir: string; logger: Logger; 
   };
 
   return {
-    hold(input) {
+    annotate(input) {
       const p = policyOf(input.served.version);
-      if (p?.review === undefined) return [];
+      const kind = p?.kind ?? (input.served.model.layers.length === 1 ? 'logistic' : 'mlp');
+      const out: ReviewAnnotations = {};
+      if (input.explain !== undefined) {
+        const baseline = input.explain.baseline;
+        out.explanations = input.instances.map((x) => explainInstance(input.served.model, kind, input.served.inputShape, x, baseline !== undefined ? { baseline } : {}));
+      }
+      if (p?.review === undefined) return out;
       const records: HeldRecord[] = [];
       const held: HeldPrediction[] = [];
       const at = now();
@@ -80,7 +96,7 @@ export function reviewHold(options: { db: Db; stateDir: string; logger: Logger; 
         const predictionId = input.predictionIds?.[index] ?? randomBytes(16).toString('hex');
         let explanation: HeldRecord['explanation'] = null;
         try {
-          explanation = explainInstance(input.served.model, p.kind, input.served.inputShape, instance);
+          explanation = out.explanations?.[index] ?? explainInstance(input.served.model, p.kind, input.served.inputShape, instance);
         } catch (e) {
           // The hold matters more than its explanation: queue it without one and say so to operators.
           logger.warn({ model: input.model, version: input.served.version, err: e }, 'could not explain a held prediction');
@@ -90,8 +106,11 @@ export function reviewHold(options: { db: Db; stateDir: string; logger: Logger; 
         held.push({ index, predictionId, reasons, status: 'pending' });
       });
       enqueueHeld(db, records);
-      if (held.length > 0) logger.info({ model: input.model, version: input.served.version, held: held.length }, 'predictions held for review');
-      return held;
+      if (held.length > 0) {
+        logger.info({ model: input.model, version: input.served.version, held: held.length }, 'predictions held for review');
+        out.review = held;
+      }
+      return out;
     },
   };
 }
