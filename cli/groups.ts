@@ -18,7 +18,8 @@ import { registerApprove } from './approve.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerAudit } from './audit.ts';
 import { registerConsent } from './consent.ts';
+import { registerRetention } from './retention.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent, registerRetention];

@@ -16,6 +16,7 @@ import { getDeploymentState, stageOf } from '../governance/deploy/deployments.ts
 import { approvalsForCard, generateModelCard } from '../governance/model-card/generate.ts';
 import { renderModelCardMarkdown } from '../governance/model-card/card.ts';
 import { action, printJson, printLine } from './run.ts';
+import { registerModelsQuantize } from './models-quantize.ts';
 
 export const DEFAULT_STATE = process.env.TESSERA_STATE ?? 'state';
 export const STATE_HELP = 'state directory (SQLite database, artifacts, keys); default $TESSERA_STATE or ./state';
@@ -174,6 +175,8 @@ export function registerModels(program: Command): void {
         }),
       ),
     );
+
+  registerModelsQuantize(models);
 }
 
 function num(x: number): string {

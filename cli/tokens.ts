@@ -8,13 +8,13 @@ import { TesseraError } from '../protocol/errors.ts';
 import { action, printJson, printLine } from './run.ts';
 
 export function registerTokens(program: Command): void {
-  const tokens = program.command('tokens').description(`API tokens, one role each: operator roles (viewer, operator, privacy-officer, auditor, ml-lead) or predict, the serving credential; stored hashed in <state>/operator-tokens.json.`);
+  const tokens = program.command('tokens').description(`API tokens, one role each: operator roles (viewer, operator, privacy-officer, auditor, ml-lead) predict, the serving credential, or reviewer, the human-review credential; stored hashed in <state>/operator-tokens.json.`);
   tokens
     .command('create')
     .description('Create a token and print it once: give it to the person or system as Authorization: Bearer <token>.')
     .requiredOption('--state <dir>', 'the coordinator state directory')
     .requiredOption('--name <name>', 'who or what holds the token')
-    .requiredOption('--role <role>', `one of ${TOKEN_ROLES.join(', ')} (predict: may only call POST /v1/models/:name/predict)`)
+    .requiredOption('--role <role>', `one of ${TOKEN_ROLES.join(', ')} (predict: may only call POST /v1/models/:name/predict and poll its held predictions; reviewer: may only review held predictions)`)
     .option('--json', 'print one JSON document: {"token", "id", "name", "role"}')
     .action(
       action((o: { state: string; name: string; role: string; json?: boolean }) => {

@@ -30,6 +30,7 @@ import { loadOrCreateCoordinatorKey } from '../governance/identity/key-file.ts';
 import { operatorTokenVerifier } from '../governance/identity/operator-tokens.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import type { ConnectionCaps } from './transport/connection-limits.ts';
+import type { FeedbackSink } from './serving/review/feedback-sink.ts';
 
 export interface CoordinatorTls {
   /** PEM certificate chain and private key of the coordinator. */
@@ -61,6 +62,11 @@ export interface CoordinatorOptions extends ConnectionCaps {
   readonly db?: Db;
   /** Predictions and failed authentication per address (coordinator/api/rate-limits.ts). */
   readonly rateLimits?: RateLimits;
+  /**
+   * Human review and retention (issue 20 §5, §7): where review decisions go as feedback (default: the review
+   * record only) and how often the retention purge runs (default hourly).
+   */
+  readonly review?: { readonly feedback?: FeedbackSink; readonly retentionEveryMs?: number };
   /**
    * The job service's settings (job-service.ts): how long rounds wait for eligible clients, the resume grace,
    * secure aggregation's identities, the roster for preflight. Jobs run only after `server.jobs.start()`.
@@ -160,6 +166,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const { servingRoutes } = await import('./serving/routes.ts');
     await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger, metrics, ...(options.rateLimits?.predictPerMinute !== undefined ? { predictPerMinute: options.rateLimits.predictPerMinute } : {}) });
     await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
+    // ── After deployment: the review API and the scheduled retention purge (issue 20 §5, §7) ──
+    const { reviewRoutes } = await import('./serving/review/routes.ts');
+    await app.register(reviewRoutes, { db: options.db, ...(options.review?.feedback !== undefined ? { feedback: options.review.feedback } : {}) });
+    const { startRetentionTask } = await import('./serving/retention-task.ts');
+    const retention = startRetentionTask({ db: options.db, stateDir: options.stateDir, logger: options.logger, ...(options.review?.retentionEveryMs !== undefined ? { everyMs: options.review.retentionEveryMs } : {}) });
+    app.addHook('onClose', async () => retention.stop());
   }
   // --- Operator console (issue 17): /console pages and the /v1 routes they read (coordinator/console/). ---
   const operatorConsole = await registerConsole(app, { jobs, federation, stateDir: options.stateDir, db: options.db, routes: () => api.routes() });

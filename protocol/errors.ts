@@ -103,6 +103,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_SIGNER_UNKNOWN: "The --key given to a governance command on a production state is not an active approver's key in the verified registry (never enrolled, or revoked), so the action cannot be attributed to a person.",
   // Bring your own model (issue 15 §4, protocol/job/layers-topology.ts).
   TESSERA_ERR_MODEL_LAYER_UNSUPPORTED: 'A user model (model.kind "layers") uses a layer, option or shape this build cannot train on the wasm backend (supported: a Sequential of Dense, Conv2D, MaxPooling2D, Flatten, ending in Dense softmax over model.classes); the message names the layer and the option.',
+  // After deployment: human review (issue 20 §5, coordinator/serving/review/; servereview area).
+  TESSERA_ERR_REVIEW_DECIDED: 'The held prediction was already confirmed or overridden; a review decision is final (HTTP 409).',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

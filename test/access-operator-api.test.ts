@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { TOKEN_ROLES, createOperatorToken, operatorTokensPath, revokeOperatorToken, type TokenRole } from '../governance/identity/operator-tokens.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
+import { enqueueHeld } from '../coordinator/serving/review/store.ts';
 import { tempStateDir } from './governance-fixtures.ts';
 import { HEART_ROW, deployHeartModel } from './support/deployed-model.ts';
 import { consortium, logger } from './support/federation-fixtures.ts';
@@ -27,6 +28,7 @@ let db: Db;
 let server: CoordinatorServer;
 let client: RawClient;
 const tokens = new Map<TokenRole, string>();
+const tokenIds = new Map<TokenRole, string>();
 let revoked: string;
 let jobId = '';
 
@@ -57,7 +59,19 @@ const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> 
   'GET /v1/privacy': { path: '/v1/privacy' },
   'GET /v1/governance': { path: '/v1/governance' },
   'GET /v1/events': { path: '/v1/events' },
+  // Human review (issue 20 §5): each decision needs a pending held prediction of its own; the poll, one made
+  // with the predict token (another caller's prediction is 404).
+  'GET /v1/review/queue': { path: '/v1/review/queue' },
+  'POST /v1/review/{id}/decision': { path: (n) => `/v1/review/${heldPrediction(`decide-${n}`)}/decision`, body: { decision: 'confirm' } },
+  'GET /v1/predictions/{id}/review': { path: (n) => `/v1/predictions/${heldPrediction(`poll-${n}`)}/review` },
 };
+
+/** Queues a held prediction made with the predict token (as the serving path does) and returns its id. */
+function heldPrediction(tag: string): string {
+  const predictionId = `held-${tag}-0123456789abcdef`;
+  enqueueHeld(db, [{ predictionId, callerToken: tokenIds.get('predict') ?? '', model: 'heart', version: 'v', stage: 'production', instance: [...HEART_ROW], explanation: null, probabilities: [0.55, 0.45], modelClass: 0, confidence: 0.55, reasons: ['low-confidence'], at: new Date() }]);
+  return predictionId;
+}
 
 interface Operation {
   readonly key: string;
@@ -70,7 +84,11 @@ let operations: Operation[] = [];
 
 beforeAll(async () => {
   db = openDatabase(state.dir);
-  for (const role of TOKEN_ROLES) tokens.set(role, createOperatorToken(state.dir, { name: `${role}-holder`, role }).token);
+  for (const role of TOKEN_ROLES) {
+    const t = createOperatorToken(state.dir, { name: `${role}-holder`, role });
+    tokens.set(role, t.token);
+    tokenIds.set(role, t.record.id);
+  }
   const r = createOperatorToken(state.dir, { name: 'former', role: 'auditor' });
   revokeOperatorToken(state.dir, r.record.id);
   revoked = r.token;

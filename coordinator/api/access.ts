@@ -11,7 +11,7 @@
  * ends (failure-limiter.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OPERATOR_ROLES, SERVING_ROLE, type OperatorIdentity, type TokenRole } from '../../governance/identity/operator-tokens.ts';
+import { OPERATOR_ROLES, REVIEWER_ROLE, SERVING_ROLE, type OperatorIdentity, type TokenRole } from '../../governance/identity/operator-tokens.ts';
 import type { ApiError } from '../../protocol/api.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 
@@ -35,6 +35,8 @@ export const ANY_OPERATOR: readonly TokenRole[] = OPERATOR_ROLES;
 export const DETAIL_ROLES: readonly TokenRole[] = ['operator', 'privacy-officer', 'auditor', 'ml-lead'];
 /** The serving credential alone: predictions. */
 export const SERVING_ONLY: readonly TokenRole[] = [SERVING_ROLE];
+/** The reviewer credential alone: the review queue and its decisions (issue 20 §5). */
+export const REVIEW_ONLY: readonly TokenRole[] = [REVIEWER_ROLE];
 
 export interface ApiAccess {
   /** Resolves a bearer token to its holder (undefined: unknown or revoked). Without it every guarded route is 401. */

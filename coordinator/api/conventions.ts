@@ -52,7 +52,7 @@ function statusOf(code: ErrorCode): number {
   if (code === 'TESSERA_ERR_RATE_LIMITED') return 429;
   if (code === 'TESSERA_ERR_INVALID_ARGUMENT' || code === 'TESSERA_ERR_INVALID_JOB_SPEC' || code === 'TESSERA_ERR_MESSAGE_INVALID') return 400;
   // The request is well formed but the job's state does not allow it (cancel an ended job, --fresh on a charged or running job).
-  if (code === 'TESSERA_ERR_JOB_STATE' || code === 'TESSERA_ERR_FRESH_REFUSED') return 409;
+  if (code === 'TESSERA_ERR_JOB_STATE' || code === 'TESSERA_ERR_FRESH_REFUSED' || code === 'TESSERA_ERR_REVIEW_DECIDED') return 409;
   return 500;
 }
 

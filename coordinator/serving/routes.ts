@@ -28,6 +28,7 @@ import { DEFAULT_PREDICT_PER_MINUTE, RATE_WINDOW_MS } from '../api/rate-limits.t
 import type { Metrics } from '../metrics.ts';
 import { canarySplit, type CanarySplit } from './canary-split.ts';
 import { ModelCache, argmax, predictProbabilities } from './model-cache.ts';
+import { reviewHold } from './review/hold.ts';
 
 export interface ServingOptions {
   readonly stateDir: string;
@@ -60,6 +61,7 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
   const cache = new ModelCache(options.stateDir);
   const routers = new Map<string, Router>();
   app.addHook('onClose', async () => cache.dispose());
+  const review = reviewHold({ db, stateDir: options.stateDir, logger });
 
   /** The router of `name` at the current revision (re-reading the deployment table when it changed). */
   const routerFor = (name: string): Router => {
@@ -133,7 +135,10 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
         logger.warn({ model: name, shadow: state.shadow, err: e }, 'shadow scoring failed; the served answer is unaffected');
       }
     }
-    const response: PredictResponse = { model: name, version, stage: toCanary ? 'canary' : 'production', predictions, classes };
+    const stage = toCanary ? 'canary' : 'production';
+    // ── Review and explanations (issue 20 §5–6, review/hold.ts): the one hook; it adds `review` and `explanations`. ──
+    const annotations = review.annotate({ model: name, stage, served, instances, predictions, classes, callerToken: req.operator?.tokenId ?? '', explain: req.body.explain });
+    const response: PredictResponse = { model: name, version, stage, predictions, classes, ...annotations };
     options.metrics?.inc('tessera_predictions_total', 'Prediction requests answered, by model and the stage that answered', { model: name, stage: response.stage });
     return response;
   });

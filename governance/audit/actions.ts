@@ -39,6 +39,11 @@ export const AUDIT_ACTIONS = {
   jobSubmitted: 'job.submitted',
   /** A hosted job cancelled (API or `tessera jobs cancel`), by the token's identity. */
   jobCancelled: 'job.cancelled',
+  // After deployment: human review, retention, derived model versions (issue 20 §5, §7, §8; servereview).
+  /** A reviewer confirmed or overrode a held prediction (ids and classes only, never the instance). */
+  reviewDecided: 'review.decided',
+  /** A retention purge removed expired records: the tombstone names kind, table, counts, id range and cutoff. */
+  retentionPurged: 'retention.purged',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
@@ -61,6 +66,8 @@ const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
   [AUDIT_ACTIONS.capSet]: z.looseObject({ orgId: z.string().min(1), maxEpsilon: z.number().positive(), previous: z.number().positive().nullable() }),
   [AUDIT_ACTIONS.jobSubmitted]: z.looseObject({ name: z.string().min(1), by: z.string().min(1) }),
   [AUDIT_ACTIONS.jobCancelled]: z.looseObject({ by: z.string().min(1) }),
+  [AUDIT_ACTIONS.reviewDecided]: z.looseObject({ predictionId: z.string().min(1), decision: z.enum(['confirm', 'override']), modelClass: z.number().int(), finalClass: z.number().int() }),
+  [AUDIT_ACTIONS.retentionPurged]: z.looseObject({ kind: z.string().min(1), table: z.string().min(1), action: z.enum(['delete', 'redact']), count: z.number().int().min(1), firstId: z.number().int(), lastId: z.number().int(), olderThan: z.string().min(1), periodDays: z.number().int().min(1) }),
   [AUDIT_ACTIONS.budgetChanged]: z.looseObject({ oldEpsilon: z.number().positive(), newEpsilon: z.number().positive(), reason: z.string().min(1) }),
 };
 

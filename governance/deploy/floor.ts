@@ -5,7 +5,7 @@
  * of each requirement, so every layer (recorded policy, state file, job spec, `--policy`) can only add.
  */
 import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
-import type { DeploymentPolicy, RoleRequirement } from '../../protocol/job/governance.ts';
+import type { DeploymentPolicy, RetentionPolicy, ReviewPolicy, RoleRequirement } from '../../protocol/job/governance.ts';
 
 export const POLICY_FLOOR = {
   /** At least one role must approve … */
@@ -29,6 +29,31 @@ function tightenRole(a: RoleRequirement, b: RoleRequirement): RoleRequirement {
   return { role: a.role, min: Math.max(a.min, b.min), ...(of !== undefined ? { of } : {}), ...(keyIds !== undefined ? { keyIds: [...keyIds].sort() } : {}) };
 }
 
+/** The stricter review: the higher confidence threshold (more held), every group of either (same name and feature: values merged). */
+function tightenReview(a: ReviewPolicy | undefined, b: ReviewPolicy | undefined): ReviewPolicy | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const thresholds = [a.confidenceBelow, b.confidenceBelow].filter((t): t is number => t !== undefined);
+  const groups = new Map<string, ReviewPolicy['groups'][number]>();
+  for (const g of [...a.groups, ...b.groups]) {
+    const key = `${g.name}\u0000${g.feature}`;
+    const prev = groups.get(key);
+    groups.set(key, { name: g.name, feature: g.feature, values: [...new Set([...(prev?.values ?? []), ...g.values])].sort((x, y) => x - y) });
+  }
+  const order = (x: ReviewPolicy['groups'][number]): string => `${x.name}\u0000${String(x.feature).padStart(10, '0')}`;
+  return { ...(thresholds.length ? { confidenceBelow: Math.max(...thresholds) } : {}), groups: [...groups.values()].sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0)) };
+}
+
+/** The stricter retention: the shorter period of each kind (keeping less is the privacy-protective side). */
+function tightenRetention(a: RetentionPolicy | undefined, b: RetentionPolicy | undefined): RetentionPolicy | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const out: RetentionPolicy = {};
+  for (const k of ['servedInputsDays', 'feedbackDays', 'reviewRecordsDays'] as const) {
+    const v = [a[k], b[k]].filter((d): d is number => d !== undefined);
+    if (v.length) out[k] = Math.min(...v);
+  }
+  return out;
+}
+
 /** The stricter of two policies, requirement by requirement (roles: union, larger minimum, narrower panel). */
 export function tighten(a: DeploymentPolicy, b: DeploymentPolicy): DeploymentPolicy {
   const roles = new Map<string, RoleRequirement>();
@@ -48,6 +73,11 @@ export function tighten(a: DeploymentPolicy, b: DeploymentPolicy): DeploymentPol
     canaryPercent: Math.min(a.canaryPercent, b.canaryPercent),
     maxApprovalValidityDays: Math.min(a.maxApprovalValidityDays, b.maxApprovalValidityDays),
     onRevocation: a.onRevocation === 'pause' || b.onRevocation === 'pause' ? 'pause' : 'flag',
+    ...(() => {
+      const review = tightenReview(a.review, b.review);
+      const retention = tightenRetention(a.retention, b.retention);
+      return { ...(review ? { review } : {}), ...(retention ? { retention } : {}) };
+    })(),
   };
 }
 

@@ -44,6 +44,17 @@ export function readPolicyFile(path: string): DeploymentPolicy {
   return parsePolicy(parseJsonStrict(text, path), path);
 }
 
+/**
+ * The coordinator-wide policy, without a model's job-spec layer: the recorded policy tightened by the state
+ * directory's policy file, raised to the floor. What applies to everything served (retention, issue 20 §7).
+ */
+export function coordinatorPolicy(db: Db, stateDir: string): DeploymentPolicy {
+  let policy = recordedPolicy(db).policy;
+  const statePolicy = join(resolve(stateDir), STATE_POLICY_FILE);
+  if (existsSync(statePolicy)) policy = tighten(policy, readPolicyFile(statePolicy));
+  return raiseToFloor(policy).policy;
+}
+
 export function resolvePolicy(options: { db: Db; model: RegisteredModel; stateDir: string; policyFile?: string }): ResolvedPolicy {
   const recorded = recordedPolicy(options.db);
   let policy = recorded.policy;

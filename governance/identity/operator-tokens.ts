@@ -22,8 +22,15 @@ export type OperatorRole = z.infer<typeof OperatorRole>;
  * an operator token leaked from a dashboard must not turn into a scoring oracle.
  */
 export const SERVING_ROLE = 'predict';
-/** Every role a token can carry: the operator roles and the serving role. */
-export const TOKEN_ROLES = [...OPERATOR_ROLES, SERVING_ROLE] as const;
+/**
+ * The human-review credential (issue 20 §5): a token of this role may read the review queue of held predictions
+ * and confirm or override them, and nothing else; no other role may review. A reviewer sees the held instances
+ * (served inputs), so the role is kept apart from both the operators (who need no raw inputs) and the serving
+ * application (which must not judge its own predictions).
+ */
+export const REVIEWER_ROLE = 'reviewer';
+/** Every role a token can carry: the operator roles, the serving role and the reviewer role. */
+export const TOKEN_ROLES = [...OPERATOR_ROLES, SERVING_ROLE, REVIEWER_ROLE] as const;
 export const TokenRole = z.enum(TOKEN_ROLES);
 export type TokenRole = z.infer<typeof TokenRole>;
 

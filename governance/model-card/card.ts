@@ -167,6 +167,8 @@ export function buildModelCard(input: ModelCardInput) {
       ? null
       : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report), groups: fairnessTable(lineage.fairness.report) },
     metrics: lineage.metrics,
+    derivedFrom: lineage.derivedFrom ?? null,
+    featureImportance: lineage.featureImportance === undefined ? null : { ...lineage.featureImportance, features: [...lineage.featureImportance.features].sort((a, b) => b.importance - a.importance) },
     approvals: input.approvals,
     deployments: input.deployments,
     provenance: { jobId: lineage.jobId, jobSpecHash: lineage.jobSpecHash, lineageHash: input.lineageHash, code: lineage.code, runtime: lineage.runtime },
@@ -216,6 +218,16 @@ export function renderModelCardMarkdown(card: ModelCard): string {
       }
       out.push('');
     }
+  }
+  if (card.derivedFrom !== null) {
+    const d = card.derivedFrom;
+    out.push('## Derived version', '', `Made from \`${d.parent}\` by ${d.transform} (${d.scheme}), not by training: weights ${d.sizeBytes.parent} → ${d.sizeBytes.int8} bytes, largest weight change ${num(d.maxAbsWeightError, 6)}.`);
+    out.push(d.heldOut === null ? '_No held-out accuracy was measured._' : `Held-out accuracy on ${d.heldOut.examples} rows of ${d.heldOut.dataset}: ${num(d.heldOut.accuracy, 4)} (parent ${num(d.heldOut.parentAccuracy, 4)}, change ${num(d.heldOut.accuracyDelta, 4)}).`, '');
+  }
+  if (card.featureImportance !== null) {
+    const f = card.featureImportance;
+    out.push('## Global feature importance', '', `Permutation importance on ${f.examples} held-out rows of ${f.clients} organisations${f.secureAggregation ? ', summed by secure aggregation (no organisation\'s figures were seen)' : ''}: the drop in accuracy from ${num(f.baselineAccuracy, 4)} when one feature is shuffled within each organisation's split.`, '');
+    out.push('| Feature | Accuracy when shuffled | Importance |', '|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
   }
   out.push('## Approvals', '');
   if (card.approvals.length === 0) out.push('_No approval records._', '');

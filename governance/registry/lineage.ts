@@ -53,6 +53,40 @@ export const RoundParticipation = z.object({
   organisations: z.array(z.string()),
 });
 
+/**
+ * A version made from another by a transformation, not by training (issue 20 §8: int8 weight quantisation,
+ * governance/registry/quantize.ts): the parent, how, what it cost in size and held-out accuracy.
+ */
+export const DerivedFrom = z.object({
+  parent: Hex64,
+  transform: z.literal('int8-weights'),
+  /** e.g. 'symmetric per-output-channel int8 kernels, float32 biases' (ml/quantize-int8.ts). */
+  scheme: z.string(),
+  /** SHA-256 of the packed int8 weight file kept beside the artifacts; it dequantises to this version's weights exactly. */
+  int8Sha256: Hex64,
+  sizeBytes: z.object({ parent: z.number().int().min(0), int8: z.number().int().min(0) }),
+  maxAbsWeightError: z.number().min(0),
+  /** Accuracy of parent and derived version on the same held-out rows, when they were given. */
+  heldOut: z.object({ dataset: z.string(), examples: z.number().int().min(1), parentAccuracy: z.number(), accuracy: z.number(), accuracyDelta: z.number() }).nullable(),
+});
+export type DerivedFrom = z.infer<typeof DerivedFrom>;
+
+/**
+ * Global feature importance computed federatedly (issue 20 §6, ml/explain/permutation-importance.ts): permutation
+ * importance on the clients' held-out splits, from sums that travelled through secure aggregation.
+ */
+export const FeatureImportance = z.object({
+  method: z.literal('permutation'),
+  /** Held-out rows over all clients, and how many clients' sums were added. */
+  examples: z.number().int().min(1),
+  clients: z.number().int().min(1),
+  baselineAccuracy: z.number(),
+  /** Per feature: accuracy with the feature permuted within each client's split, and the drop from the baseline. */
+  features: z.array(z.object({ feature: z.string(), permutedAccuracy: z.number(), importance: z.number() })),
+  secureAggregation: z.boolean(),
+});
+export type FeatureImportance = z.infer<typeof FeatureImportance>;
+
 export const Lineage = z.object({
   jobId: z.string().nullable().default(null),
   jobName: z.string().nullable().default(null),
@@ -73,6 +107,10 @@ export const Lineage = z.object({
    * registered before it keeps hashing to its stored hash; the gate treats its absence as missing evidence.
    */
   performance: PerformanceEvidence.optional(),
+  /** Set for a version derived from another (optional: lineages before it keep their hash). */
+  derivedFrom: DerivedFrom.optional(),
+  /** Federated permutation importance (optional, as above). */
+  featureImportance: FeatureImportance.optional(),
   /** Headline evaluation figures (e.g. accuracy, loss) for the card. */
   metrics: z.record(z.string(), z.number().nullable()).default({}),
   code: z.object({ version: z.string(), gitCommit: z.string().nullable() }),

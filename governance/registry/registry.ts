@@ -3,6 +3,7 @@
  * was trained under, and the artifacts on disk. Registration writes the artifacts first (atomically), then
  * the row and its audit entry in one transaction, so a row never points at missing files.
  */
+import type { AuditAttest } from '../audit/attribution.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import { ModelSpec } from '../../protocol/job/model.ts';
 import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
@@ -39,6 +40,8 @@ export interface RegisterModelInput {
   /** The parsed job spec; its canonical hash must equal `lineage.jobSpecHash` when both are given. */
   readonly jobSpec?: unknown;
   readonly actor?: string;
+  /** Signs the audit entry for a signed actor (governance/audit/attribution.ts attributeTo). */
+  readonly attest?: AuditAttest;
   readonly at?: Date;
 }
 
@@ -140,6 +143,7 @@ export async function registerModel(db: Db, stateDir: string, input: RegisterMod
     );
     appendAudit(db, {
       actor: input.actor ?? 'coordinator',
+      ...(input.attest ? { attest: input.attest } : {}),
       action: AUDIT_ACTIONS.modelRegistered,
       subject: version,
       details: {

@@ -31,6 +31,43 @@ export const RoleRequirement = z
   .refine((r) => r.keyIds === undefined || r.of === undefined || r.of === r.keyIds.length, { message: '`of` must equal the number of `keyIds`' });
 export type RoleRequirement = z.infer<typeof RoleRequirement>;
 
+/**
+ * Human review of served predictions (issue 20 §5, coordinator/serving/review/): an instance is held for a
+ * reviewer when the model's top-class probability is below `confidenceBelow`, or when it falls in one of
+ * `groups` (feature index of the preprocessed instance and the values that place it in the group, e.g. a
+ * sensitive attribute's code). Held predictions are still answered, marked `pending`; the caller polls.
+ */
+export const ReviewGroup = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a group name is letters, digits, dot, underscore and hyphen'),
+    feature: z.number().int().min(0),
+    values: z.array(z.number().finite()).min(1),
+  })
+  .strict();
+export type ReviewGroup = z.infer<typeof ReviewGroup>;
+export const ReviewPolicy = z
+  .object({
+    confidenceBelow: z.number().gt(0).max(1).optional(),
+    groups: z.array(ReviewGroup).default([]),
+  })
+  .strict();
+export type ReviewPolicy = z.infer<typeof ReviewPolicy>;
+
+/**
+ * How long served data is kept (issue 20 §7, governance/retention/): whole days, per kind. Absent: kept until
+ * a period is set. `servedInputs` removes the instances (and their explanations) from stored records,
+ * `reviewRecords` deletes review records, `feedback` deletes feedback labels. A scheduled purge and
+ * `tessera retention run` apply them, each leaving an audit tombstone with counts and id ranges, never content.
+ */
+export const RetentionPolicy = z
+  .object({
+    servedInputsDays: z.number().int().min(1).max(36_500).optional(),
+    feedbackDays: z.number().int().min(1).max(36_500).optional(),
+    reviewRecordsDays: z.number().int().min(1).max(36_500).optional(),
+  })
+  .strict();
+export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
+
 export const DeploymentSection = z
   .object({
     /** Approvals required before canary or production. The default asks a privacy officer and a model owner. */
@@ -62,6 +99,10 @@ export const DeploymentSection = z
      * the gate, or stops serving), `flag` keeps it serving with a recorded, listed flag.
      */
     onRevocation: z.enum(['pause', 'flag']).default('pause'),
+    /** Which predictions are held for human review (optional, so policies recorded before it keep their hash). */
+    review: ReviewPolicy.optional(),
+    /** Retention periods of served inputs, feedback and review records (optional, as `review`). */
+    retention: RetentionPolicy.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -21,6 +21,7 @@ export const PAGE_PARTS = {
   access: [{ file: 'docs/access.md' }],
   console: [{ file: 'docs/console.md' }],
   'bring-your-own': [{ file: 'docs/bring-your-own.md' }],
+  'after-deployment-review': [{ file: 'docs/after-deployment-review.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
