@@ -30,6 +30,8 @@ export const AUDIT_ACTIONS = {
   rollbackRefused: 'rollback.refused',
   /** `--fresh`: a job's committed rounds were discarded to start it over (issue 14; never with ledger charges). */
   jobRestarted: 'job.restarted',
+  /** A canary taken out of traffic (issue 20 §4): automatically on breached criteria, with the figures, or by hand. */
+  canaryRolledBack: 'deployment.canary-rolled-back',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
@@ -48,6 +50,7 @@ const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
   [AUDIT_ACTIONS.consentGranted]: z.looseObject({ organisation: z.string().min(1), dataset: z.string().min(1) }),
   [AUDIT_ACTIONS.consentRevoked]: z.looseObject({ organisation: z.string().min(1), reason: z.string().min(1) }),
   [AUDIT_ACTIONS.rollback]: z.looseObject({ from: z.string().nullable(), to: z.string() }),
+  [AUDIT_ACTIONS.canaryRolledBack]: z.looseObject({ from: z.string(), to: z.string(), automatic: z.boolean(), reason: z.string().min(1) }),
   [AUDIT_ACTIONS.budgetChanged]: z.looseObject({ oldEpsilon: z.number().positive(), newEpsilon: z.number().positive(), reason: z.string().min(1) }),
 };
 

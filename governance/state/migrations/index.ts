@@ -15,6 +15,7 @@ import { IDENTITY_MIGRATIONS } from './identity.ts';
 import { JOBS_MIGRATIONS } from './jobs.ts';
 import { LEDGER_MIGRATIONS } from './ledger.ts';
 import { REGISTRY_MIGRATIONS } from './registry.ts';
+import { SERVING_MIGRATIONS } from './serving.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...JOBS_MIGRATIONS,
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...APPROVALS_MIGRATIONS,
   ...DEPLOY_MIGRATIONS,
   ...GOVERNANCE_INTEGRITY_MIGRATIONS,
+  ...SERVING_MIGRATIONS,
 ];
