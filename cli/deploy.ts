@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { deployModel, getDeploymentState, listDeploymentStates, planDeployment, rollbackModel, type DeployOutcome } from '../governance/deploy/deployments.ts';
 import type { GateResult } from '../governance/deploy/gate.ts';
+import { rollbackCanary } from '../governance/deploy/canary-rollback.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
 import { readPolicyFile } from '../governance/deploy/policy.ts';
 import { policyHash } from '../governance/deploy/floor.ts';
@@ -37,6 +38,7 @@ interface DeployOptions {
 interface RollbackOptions {
   state: string;
   name?: string;
+  canary?: boolean;
   reason?: string;
   key?: string;
   json?: boolean;
@@ -108,9 +110,10 @@ export function registerDeploy(program: Command): void {
 
   program
     .command('rollback')
-    .description('Return a model name to its previous production version at once (clears any canary and shadow).')
+    .description('Return a model name to its previous production version at once (clears any canary and shadow); with --canary, stop the canary only.')
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .option('--name <name>', 'model name (default: the only deployed one)')
+    .option('--canary', 'take the canary out of traffic and keep production (what breached canary criteria do automatically)')
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--key <file>', 'your private key: the audit entry is attributed to you and signed')
     .option('--json', 'print one JSON document: the deployment state after the rollback')
@@ -127,6 +130,12 @@ export function registerDeploy(program: Command): void {
             }
             const before = getDeploymentState(db, name);
             const who = attributeTo(db, o.key);
+            if (o.canary) {
+              const stopped = rollbackCanary(db, { name, actor: who.actor, attest: who.attest, automatic: false, reason: o.reason ?? 'stopped by hand (tessera rollback --canary)' });
+              if (o.json) return printJson(stopped);
+              printLine(`${name}: canary ${before.canary?.slice(0, 12) ?? '-'} stopped; production ${before.production?.slice(0, 12) ?? '-'} serves every request`);
+              return;
+            }
             const after = rollbackModel(db, o.state, { name, actor: who.actor, attest: who.attest, ...(o.reason !== undefined ? { reason: o.reason } : {}) });
             if (o.json) return printJson(after);
             printLine(`${name}: production ${before.production?.slice(0, 12) ?? '-'} → ${after.production?.slice(0, 12) ?? '-'}${before.canary ? `; canary ${before.canary.slice(0, 12)} stopped` : ''}${before.shadow ? `; shadow ${before.shadow.slice(0, 12)} stopped` : ''}`);
