@@ -61,7 +61,7 @@ export interface TrainedAdult {
 const trained = new Map<string, Promise<TrainedAdult>>();
 
 /** Trains (Adam, `epochs` over the first `trainLimit` rows) and evaluates on adult.test; once per seed and epochs per process. */
-export function trainAdult(seed: number, epochs = 2, trainLimit = 6000): Promise<TrainedAdult> {
+export function trainAdult(seed: number, epochs = 1, trainLimit = 3000): Promise<TrainedAdult> {
   const key = `${seed}/${epochs}/${trainLimit}`;
   let p = trained.get(key);
   if (p === undefined) {
