@@ -33,7 +33,7 @@ export type RoleRequirement = z.infer<typeof RoleRequirement>;
 
 /**
  * Rollback criteria for a canary (issue 20 §4), checked by the serving coordinator as canary traffic arrives
- * (governance/monitoring/canary.ts). Once the canary has answered `minRequests` requests, breaking any stated
+ * (governance/monitoring/canary.ts). Once `minRequests` requests have been routed to the canary, breaking any stated
  * limit rolls it back automatically (audited with the figures); meeting every limit for `windowMinutes` since
  * the canary started reports it ready for promotion — promotion itself still needs the approvals.
  */

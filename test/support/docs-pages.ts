@@ -19,6 +19,7 @@ export const PAGE_PARTS = {
   'privacy-accounting': [{ file: 'docs/privacy-accounting.md' }],
   'governance-integrity': [{ file: 'docs/governance-integrity.md' }],
   access: [{ file: 'docs/access.md' }],
+  'after-deployment': [{ file: 'docs/after-deployment.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
