@@ -88,7 +88,7 @@ describe('canary criteria', () => {
     const [entry, ...more] = readAuditEntries(db, { action: 'deployment.canary-rolled-back' });
     expect(more).toEqual([]);
     expect(entry).toMatchObject({ actor: CANARY_CRITERIA_ACTOR, subject: 'adult', details: { from: canary.version, to: production.version, automatic: true, criteria: { minRequests: 30, maxErrorRate: 0.1 }, figures: { requests: 30, errors: 30, errorRate: 1 } } });
-    expect(String(entry?.details.reason)).toMatch(/error rate 1 \(30 of 30\) above 0\.1/);
+    expect(String((entry?.details as { reason?: unknown } | undefined)?.reason)).toMatch(/error rate 1 \(30 of 30\) above 0\.1/);
     expect(verifyAuditLog(db).ok).toBe(true);
     expect(deploymentHistory(db, { name: 'adult' }).at(-1)).toMatchObject({ action: 'rollback', stage: 'canary', version: canary.version, actor: CANARY_CRITERIA_ACTOR });
     expect(await metrics.render()).toMatch(/tessera_canary_rollbacks_total\{model="adult"\} 1/);
@@ -110,8 +110,9 @@ describe('canary criteria', () => {
     expect(getDeploymentState(db, 'adult').canary).toBeNull();
     const entry = readAuditEntries(db, { action: 'deployment.canary-rolled-back' }).at(-1);
     expect(entry?.details).toMatchObject({ from: canary.version, to: production.version, automatic: true, figures: { requests: 30, errors: 0 } });
-    expect(Number((entry?.details.figures as { p99LatencyMs: number }).p99LatencyMs)).toBeGreaterThan(150);
-    expect(String(entry?.details.reason)).toMatch(/p99 latency [\d.]+ ms above 150 ms/);
+    const details = entry?.details as { reason?: unknown; figures?: { p99LatencyMs?: unknown } } | undefined;
+    expect(Number(details?.figures?.p99LatencyMs)).toBeGreaterThan(150);
+    expect(String(details?.reason)).toMatch(/p99 latency [\d.]+ ms above 150 ms/);
     await slow.app.close();
 
     // Restart without the delay; canary the same version again: a new stay, fresh counters.
