@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { deployModel, getDeploymentState, listDeploymentStates, planDeployment, rollbackModel, type DeployOutcome } from '../governance/deploy/deployments.ts';
 import type { GateResult } from '../governance/deploy/gate.ts';
+import { rollbackCanary } from '../governance/deploy/canary-rollback.ts';
 import { resolveModel } from '../governance/registry/registry.ts';
 import { readPolicyFile } from '../governance/deploy/policy.ts';
 import { isAtLeastAsStrict, normalisePolicy, policyHash } from '../governance/deploy/floor.ts';
@@ -37,6 +38,7 @@ interface DeployOptions {
 interface RollbackOptions {
   state: string;
   name?: string;
+  canary?: boolean;
   reason?: string;
   key?: string;
   json?: boolean;
@@ -110,9 +112,10 @@ export function registerDeploy(program: Command): void {
 
   program
     .command('rollback')
-    .description('Return a model name to its previous production version at once (clears any canary and shadow).')
+    .description('Return a model name to its previous production version at once (clears any canary and shadow); with --canary, stop the canary only.')
     .option('--state <dir>', STATE_HELP, DEFAULT_STATE)
     .option('--name <name>', 'model name (default: the only deployed one)')
+    .option('--canary', 'take the canary out of traffic and keep production (what breached canary criteria do automatically)')
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--key <file>', KEY_HELP)
     .option('--json', 'print one JSON document: the deployment state after the rollback')
@@ -129,6 +132,12 @@ export function registerDeploy(program: Command): void {
               name = deployed[0] as string;
             }
             const before = getDeploymentState(db, name);
+            if (o.canary) {
+              const stopped = rollbackCanary(db, { name, actor: who.actor, ...(who.attest ? { attest: who.attest } : {}), automatic: false, reason: o.reason ?? 'stopped by hand (tessera rollback --canary)' });
+              if (o.json) return printJson(stopped);
+              printLine(`${name}: canary ${before.canary?.slice(0, 12) ?? '-'} stopped; production ${before.production?.slice(0, 12) ?? '-'} serves every request`);
+              return;
+            }
             const after = rollbackModel(db, o.state, { name, actor: who.actor, attest: who.attest, ...(o.reason !== undefined ? { reason: o.reason } : {}) });
             if (o.json) return printJson(after);
             printLine(`${name}: production ${before.production?.slice(0, 12) ?? '-'} → ${after.production?.slice(0, 12) ?? '-'}${before.canary ? `; canary ${before.canary.slice(0, 12)} stopped` : ''}${before.shadow ? `; shadow ${before.shadow.slice(0, 12)} stopped` : ''}`);

@@ -16,10 +16,11 @@ import { registerTokens } from './tokens.ts';
 import { registerApprovers } from './approvers.ts';
 import { registerApprove } from './approve.ts';
 import { registerDeploy } from './deploy.ts';
+import { registerMonitor } from './monitor.ts';
 import { registerAudit } from './audit.ts';
 import { registerConsent } from './consent.ts';
 import { registerRetention } from './retention.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerAudit, registerConsent, registerRetention];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerMonitor, registerAudit, registerConsent, registerRetention];

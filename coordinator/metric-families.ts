@@ -28,11 +28,26 @@ export const METRIC_FAMILIES = {
   tessera_fairness_policy_passed: { type: 'gauge', help: 'Whether the last fairness report passed every policy rule (1) or not (0)', labelNames: ['job'] },
   // Serving (coordinator/serving/routes.ts).
   tessera_predictions_total: { type: 'counter', help: 'Prediction requests answered, by model and the stage that answered', labelNames: ['model', 'stage'] },
-} as const satisfies Record<string, { type: 'counter' | 'gauge'; help: string; labelNames: readonly string[] }>;
+  // Serving monitoring (issue 20 §1–4, coordinator/serving/record.ts). Versions are 64-hex registry versions.
+  tessera_prediction_latency_seconds: { type: 'histogram', help: 'Prediction latency (validation, routing and scoring), by model, version and stage', labelNames: ['model', 'version', 'stage'] },
+  tessera_prediction_requests_total: { type: 'counter', help: 'Prediction requests by model, version, stage and outcome (answered, error, refused)', labelNames: ['model', 'version', 'stage', 'outcome'] },
+  tessera_prediction_instances_total: { type: 'counter', help: 'Instances scored, by model, version and stage', labelNames: ['model', 'version', 'stage'] },
+  tessera_serving_contract_violations_total: { type: 'counter', help: 'Served instances refused by the data contract, by model, column and rule', labelNames: ['model', 'column', 'kind'] },
+  tessera_serving_schema_changes_total: { type: 'counter', help: 'Served instances whose columns differ from the contract, by model, column and change (missing, unexpected, type)', labelNames: ['model', 'column', 'change'] },
+  tessera_serving_drift: { type: 'gauge', help: 'Served-input drift statistic over the sliding window, by model, version, column and statistic', labelNames: ['model', 'version', 'column', 'statistic'] },
+  tessera_serving_drift_alerts_total: { type: 'counter', help: 'Served-input drift alerts (a column crossing its threshold), by model, version, column and statistic', labelNames: ['model', 'version', 'column', 'statistic'] },
+  tessera_feedback_labels_total: { type: 'counter', help: 'Ground-truth labels received for earlier predictions, by model', labelNames: ['model'] },
+  tessera_online_accuracy: { type: 'gauge', help: 'Online accuracy from feedback labels, by model, version and stage', labelNames: ['model', 'version', 'stage'] },
+  tessera_online_ece: { type: 'gauge', help: 'Expected calibration error from feedback labels (10 bins), by model, version and stage', labelNames: ['model', 'version', 'stage'] },
+  tessera_online_gap: { type: 'gauge', help: 'Offline (registry) minus online accuracy, by model, version and stage', labelNames: ['model', 'version', 'stage'] },
+  tessera_online_gap_alerts_total: { type: 'counter', help: 'Online-gap alerts (offline minus online accuracy crossing the threshold), by model and version', labelNames: ['model', 'version'] },
+  tessera_canary_rollbacks_total: { type: 'counter', help: 'Canaries rolled back automatically on breached criteria, by model', labelNames: ['model'] },
+} as const satisfies Record<string, { type: 'counter' | 'gauge' | 'histogram'; help: string; labelNames: readonly string[] }>;
 
 type Families = typeof METRIC_FAMILIES;
 export type MetricName = keyof Families;
 export type CounterName = { [K in MetricName]: Families[K]['type'] extends 'counter' ? K : never }[MetricName];
 export type GaugeName = { [K in MetricName]: Families[K]['type'] extends 'gauge' ? K : never }[MetricName];
+export type HistogramName = { [K in MetricName]: Families[K]['type'] extends 'histogram' ? K : never }[MetricName];
 /** The labels a family takes (any subset may be given). */
 export type LabelsOf<N extends MetricName> = Partial<Record<Families[N]['labelNames'][number], string>>;

@@ -4,20 +4,29 @@
  * and must not see each other's counts), with every family of metric-families.ts registered at construction.
  * prom-client does the exposition (escaping of label values and help text included).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
-import { METRIC_FAMILIES, type CounterName, type GaugeName, type LabelsOf, type MetricName } from './metric-families.ts';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS } from '../governance/monitoring/latency.ts';
+import { METRIC_FAMILIES, type CounterName, type GaugeName, type HistogramName, type LabelsOf, type MetricName } from './metric-families.ts';
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
+  private readonly histograms = new Map<string, Histogram>();
 
   constructor() {
     for (const [name, f] of Object.entries(METRIC_FAMILIES)) {
       const config = { name, help: f.help, labelNames: [...f.labelNames], registers: [this.registry] };
       if (f.type === 'counter') this.counters.set(name, new Counter(config));
+      // Histograms are latencies: the bounds the durable counters use too (governance/monitoring/latency.ts).
+      else if (f.type === 'histogram') this.histograms.set(name, new Histogram({ ...config, buckets: [...LATENCY_BUCKETS_SECONDS] }));
       else this.gauges.set(name, new Gauge(config));
     }
+  }
+
+  /** Adds one observation to a histogram. */
+  observe<N extends HistogramName>(name: N, labels: LabelsOf<N>, value: number): void {
+    this.histograms.get(name)?.observe(this.known(name, labels), value);
   }
 
   /**

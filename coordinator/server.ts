@@ -164,7 +164,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   if (options.stateDir !== undefined && options.db !== undefined) {
     // Loaded on use: serving pulls in TensorFlow.js.
     const { servingRoutes } = await import('./serving/routes.ts');
-    await app.register(servingRoutes, { stateDir: options.stateDir, db: options.db, logger: options.logger, metrics, ...(options.rateLimits?.predictPerMinute !== undefined ? { predictPerMinute: options.rateLimits.predictPerMinute } : {}) });
+    await app.register(servingRoutes, {
+      stateDir: options.stateDir,
+      db: options.db,
+      logger: options.logger,
+      metrics,
+      ...(options.rateLimits?.predictPerMinute !== undefined ? { predictPerMinute: options.rateLimits.predictPerMinute } : {}),
+      // The contracts the coordinator holds for jobs check served instances too (found by the model's contract hash).
+      ...(j?.contracts ? { contracts: j.contracts } : {}),
+    });
     await app.register((await import('./audit-checkpoint-route.ts')).auditCheckpointRoute, { db: options.db });
     // ── After deployment: the review API and the scheduled retention purge (issue 20 §5, §7) ──
     const { reviewRoutes } = await import('./serving/review/routes.ts');

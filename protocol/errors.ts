@@ -105,6 +105,12 @@ export const ERROR_CODES = {
   TESSERA_ERR_MODEL_LAYER_UNSUPPORTED: 'A user model (model.kind "layers") uses a layer, option or shape this build cannot train on the wasm backend (supported: a Sequential of Dense, Conv2D, MaxPooling2D, Flatten, ending in Dense softmax over model.classes); the message names the layer and the option.',
   // After deployment: human review (issue 20 §5, coordinator/serving/review/; servereview area).
   TESSERA_ERR_REVIEW_DECIDED: 'The held prediction was already confirmed or overridden; a review decision is final (HTTP 409).',
+  // Serving and monitoring (issue 20 items 1–4, servemon area: coordinator/serving/, governance/monitoring/).
+  TESSERA_ERR_INSTANCE_INVALID: "A prediction instance breaks the model's data contract (HTTP 422; the answer names the instance, the column, the rule and the value sent), or is a raw row sent to a model without a contract, or an input vector sent to a model with one.",
+  TESSERA_ERR_SCORING_FAILED: 'The deployed version could not answer (its artifacts failed to load or verify, or the model failed); counted as an error of that version and stage (HTTP 500).',
+  TESSERA_ERR_PREDICTION_UNKNOWN: 'Feedback names a prediction id this coordinator never gave the caller: never issued, issued for another model or to another predict token, or already evicted from the bounded prediction store (HTTP 404; nothing is recorded).',
+  TESSERA_ERR_FEEDBACK_DUPLICATE: 'Feedback for a prediction that already has its label, or the same id twice in one request: one label per prediction, so feedback cannot be replayed (HTTP 409; nothing is recorded).',
+  TESSERA_ERR_FEEDBACK_INVALID: "A feedback label is not one of the model's classes (HTTP 422; nothing is recorded).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

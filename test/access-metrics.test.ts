@@ -62,7 +62,7 @@ describe('/v1/metrics', () => {
 
   it('docs/access.md lists every family with its type and labels', () => {
     const text = readFileSync(join(REPO_ROOT, 'docs', 'access.md'), 'utf8');
-    const documented = [...text.matchAll(/^\| `(tessera_[a-z_]+)` \| (counter|gauge) \| ([^|]*?) ?\|$/gm)].map((m) => `${m[1]} ${m[2]} [${m[3]}]`).sort();
+    const documented = [...text.matchAll(/^\| `(tessera_[a-z_]+)` \| (counter|gauge|histogram) \| ([^|]*?) ?\|$/gm)].map((m) => `${m[1]} ${m[2]} [${m[3]}]`).sort();
     const declared = Object.entries(METRIC_FAMILIES).map(([name, f]) => `${name} ${f.type} [${f.labelNames.join(', ')}]`).sort();
     expect(documented).toEqual(declared);
   });

@@ -52,6 +52,9 @@ const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> 
   'POST /v1/jobs/{id}/cancel': { path: (n) => `/v1/jobs/${server.jobs.submit(jobSpec(`to-cancel-${n}`)).jobId}/cancel` },
   'POST /v1/models/{name}/predict': { path: '/v1/models/heart/predict', body: { instances: [HEART_ROW] } },
   'GET /v1/models/{name}/status': { path: '/v1/models/heart/status' },
+  // Each call labels a prediction of its own (one label per prediction), issued to the predict token in beforeAll.
+  'POST /v1/models/{name}/feedback': { path: '/v1/models/heart/feedback', body: () => ({ feedback: [{ predictionId: predictionIds[feedbackCalls++] ?? '', label: 1 }] }) },
+  'GET /v1/monitor': { path: '/v1/monitor' },
   'GET /v1/audit/checkpoint': { path: '/v1/audit/checkpoint' },
   // The operator console's reads (coordinator/console/api-routes.ts).
   'GET /v1/whoami': { path: '/v1/whoami' },
@@ -80,6 +83,9 @@ interface Operation {
 }
 
 let served: unknown;
+/** Predictions issued to the predict token, one consumed per feedback call. */
+let predictionIds: string[] = [];
+let feedbackCalls = 0;
 let operations: Operation[] = [];
 
 beforeAll(async () => {
@@ -107,6 +113,8 @@ beforeAll(async () => {
       return { key: `${method.toUpperCase()} ${path}`, roles: o['x-tessera-roles'], responses: o.responses };
     }),
   );
+  const scored = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get('predict')}` }, body: JSON.stringify({ instances: Array.from({ length: 100 }, () => HEART_ROW) }) });
+  predictionIds = z.object({ predictionIds: z.array(z.string()) }).parse(await scored.json()).predictionIds;
   // A hosted job (never started: the service does not run jobs here), so GET /v1/jobs/:id has something to show.
   jobId = server.jobs.submit(jobSpec('j')).jobId;
 }, 60_000);
@@ -199,7 +207,7 @@ describe('operator API: roles and schemas, enumerated from the OpenAPI document'
     }
     const predict = tokens.get('predict');
     expect((await call('POST /v1/models/{name}/predict', predict)).status).toBe(200);
-    for (const key of ['GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/clients', 'GET /v1/metrics', 'GET /v1/models/{name}/status', 'GET /v1/audit/checkpoint']) {
+    for (const key of ['GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/clients', 'GET /v1/metrics', 'GET /v1/models/{name}/status', 'GET /v1/monitor', 'GET /v1/audit/checkpoint']) {
       expect([key, (await call(key, predict)).status]).toEqual([key, 403]);
     }
   });

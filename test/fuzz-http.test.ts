@@ -39,7 +39,7 @@ afterAll(async () => {
   state.cleanup();
 });
 
-const ROUTES = ['/v1/health', '/v1/metrics', '/v1/clients', '/v1/jobs', '/v1/jobs/:id', '/v1/jobs/:id/cancel', '/v1/audit/checkpoint', '/v1/models/:name/predict', '/v1/models/:name/status'];
+const ROUTES = ['/v1/health', '/v1/metrics', '/v1/clients', '/v1/jobs', '/v1/jobs/:id', '/v1/jobs/:id/cancel', '/v1/audit/checkpoint', '/v1/models/:name/predict', '/v1/models/:name/status', '/v1/models/:name/feedback', '/v1/monitor'];
 
 const segment = fc.oneof(fc.constant(0).map(() => jobId), fc.constantFrom('job-1', 'heart-risk', '..', '%2e%2e', '%00', '%ff', 'a'.repeat(3000), '__proto__'), fc.stringMatching(/^[A-Za-z0-9._~-]{0,40}$/));
 const path = fc.oneof(

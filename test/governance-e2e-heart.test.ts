@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
-import { loadDataset } from '../datasets/index.ts';
+import { loadBuiltinContract } from '../datasets/contracts/index.ts';
+import { compileContract } from '../governance/contract/compile.ts';
+import { readContractTable } from '../governance/contract/load.ts';
 import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
 import { readAuditEntries } from '../governance/audit/log.ts';
 import { loadModelArtifact } from '../governance/registry/artifacts.ts';
@@ -48,7 +50,10 @@ let db: Db;
 let server: CoordinatorServer;
 let first: SimulationResult;
 let second: SimulationResult;
+/** What the model takes: the contract's features of the rows below (for the expected probabilities). */
 let instances: number[][];
+/** What a caller sends: the same rows raw, {column: cell} (the coordinator checks and transforms them by the contract). */
+let rawInstances: Array<Record<string, string>>;
 let predictAuth: string;
 
 async function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -62,7 +67,7 @@ async function tessera(...args: string[]): Promise<{ code: number; stdout: strin
 }
 
 async function predict(): Promise<PredictResponse> {
-  const res = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances }) });
+  const res = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances: rawInstances }) });
   expect(res.status).toBe(200);
   return PredictResponse.parse(await res.json());
 }
@@ -90,9 +95,18 @@ beforeAll(async () => {
   server = await startCoordinator({ logger: silentLogger(), port: 0, stateDir: state.dir, db, roster: { lookup: () => undefined } });
   // The serving credential (tessera tokens create --role predict).
   predictAuth = `Bearer ${createOperatorToken(state.dir, { name: 'scoring-app', role: 'predict' }).token}`;
-  const test = loadDataset('heart', { dataDir: SHARED_DATA_DIR, seed: 7 }).test;
-  const d = test.x.length / test.n;
-  instances = Array.from({ length: 12 }, (_, r) => Array.from(test.x.subarray(r * d, (r + 1) * d)));
+  // Twelve Cleveland patients, raw as a caller sends them, and their features by the built-in contract's pipeline.
+  const contract = compileContract(loadBuiltinContract('heart'));
+  const table = readContractTable(contract.contract, join(SHARED_DATA_DIR, 'heart', 'processed.cleveland.data'));
+  const cells = table.rows.slice(0, 12);
+  rawInstances = cells.map((row) => Object.fromEntries(table.header.map((h, i) => [h, row[i] ?? '']).filter(([h]) => h !== 'num')));
+  const parsed = contract.parseRows(table.header, cells).rows;
+  expect(parsed).toHaveLength(12);
+  instances = parsed.map((row) => {
+    const x = new Float32Array(contract.featureCount);
+    contract.writeFeatures(row, x, 0);
+    return Array.from(x);
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -145,7 +159,7 @@ describe('Heart Disease: train → register → approve → canary → productio
     expect((await tessera('approvers', 'add', '--name', 'Mo Owner', '--public-key', `${ownerKey}.pub`, '--roles', 'model-owner', '--admin-key', officerKey)).code).toBe(0);
 
     // Nothing deployed: the API says so; the gate refuses v1 without approvals.
-    const none = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances }) });
+    const none = await fetch(`${server.url}/v1/models/heart/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: predictAuth }, body: JSON.stringify({ instances: rawInstances }) });
     expect(none.status).toBe(404);
     const refused = await tessera('deploy', '--model', v1, '--stage', 'production', '--json', '--key', ownerKey);
     expect(refused.code).toBe(1);

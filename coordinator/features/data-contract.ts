@@ -9,7 +9,7 @@
  * The drift layout (which column/statistic is where) comes from the contract the job names: the one the
  * coordinator was given (`FeatureContext.contract`) or a built-in contract with that hash.
  */
-import { BUILTIN_CONTRACTS, loadBuiltinContract } from '../../datasets/contracts/index.ts';
+import { contractByHash } from '../../datasets/contracts/index.ts';
 import { dataContractContribution, dataContractExtension, decodeDataContractSum, driftLayout, type DriftKey } from '../../governance/contract/drift-extension.ts';
 import { contractHash, type Contract } from '../../governance/contract/schema.ts';
 import { TesseraError } from '../../protocol/errors.ts';
@@ -20,9 +20,8 @@ import type { FeatureFactory } from './assemble.ts';
 export function jobDriftLayout(spec: JobSpec, contract?: Contract): readonly DriftKey[] | undefined {
   const hash = spec.data.contractHash;
   if (hash === undefined) return undefined;
-  if (contract !== undefined && contractHash(contract) === hash) return driftLayout(contract);
-  const builtin = BUILTIN_CONTRACTS.map((name) => loadBuiltinContract(name)).find((c) => contractHash(c) === hash);
-  return builtin === undefined ? undefined : driftLayout(builtin);
+  const found = contractByHash(hash, contract !== undefined ? [contract] : []);
+  return found === undefined ? undefined : driftLayout(found);
 }
 
 export const dataContractFeature: FeatureFactory = (ctx) => {

@@ -1,14 +1,18 @@
 /**
- * The prediction API (issue 6 §4) as a fastify plugin: `POST /v1/models/:name/predict` answers with the
- * production version, or with the canary for its share of requests; a shadow version scores the same
- * instances without its answers being returned, and agreement is logged and counted;
- * `GET /v1/models/:name/status` reports routing and counters. Every request reads the deployment revision
- * (one primary-key lookup), so a `tessera deploy` or `tessera rollback` from another process takes effect
- * on the next request, without a restart.
+ * The prediction API (issue 6 §4, issue 20 §1–4) as a fastify plugin. `POST /v1/models/:name/predict` runs four
+ * small steps, each in its own file so a feature can hook in between them with one line:
  *
- * Predict takes the serving credential only (a token of role `predict`, coordinator/api/access.ts): no operator
- * role may predict, and a predict token reads nothing else. Predictions are rate-limited per address by
- * @fastify/rate-limit (coordinator/api/rate-limits.ts). The status route is for operators.
+ *   route (router.ts) → validate (validate.ts) → score (score.ts) → record (record.ts)
+ *
+ * Routing comes first because the contract that validates an instance is the routed version's own (a canary may
+ * be trained under a newer contract than production). The answer carries one prediction id per instance, which
+ * `POST /v1/models/:name/feedback` (feedback-route.ts) takes back with the true label; `GET /v1/monitor`
+ * (monitor-route.ts) shows latency, errors, drift, online accuracy and calibration and the canary's verdict.
+ * A shadow version scores the same inputs without its answers being returned; agreement is counted.
+ *
+ * Predict (and feedback) take the serving credential (a token of role `predict`, coordinator/api/access.ts): no
+ * operator role may predict, and a predict token reads nothing else. Both are rate-limited per address by
+ * @fastify/rate-limit (coordinator/api/rate-limits.ts). Status and monitoring are for operators.
  *
  *   await app.register(servingRoutes, { stateDir, db, logger });   // after installApiConventions
  */
@@ -16,36 +20,46 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Contract } from '../../governance/contract/schema.ts';
+import { deploymentRevision } from '../../governance/deploy/deployments.ts';
+import { MONITOR_DEFAULTS, type MonitorThresholds } from '../../governance/monitoring/picture.ts';
+import { DEFAULT_MAX_STORED_PREDICTIONS } from '../../governance/monitoring/store.ts';
 import type { Db } from '../../governance/state/database.ts';
-import { deploymentRevision, getDeploymentState, type DeploymentState } from '../../governance/deploy/deployments.ts';
 import { initBackend } from '../../ml/backend.ts';
 import { ApiError, ModelNameParams } from '../../protocol/api.ts';
 import type { ErrorCode } from '../../protocol/errors.ts';
-import { PredictRequest, PredictResponse, ServingStatus } from '../../protocol/serving.ts';
+import { InstanceRefusal, PredictRequest, PredictResponse, ServingStatus } from '../../protocol/serving.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { ANY_OPERATOR, SERVING_ONLY } from '../api/access.ts';
 import { DEFAULT_PREDICT_PER_MINUTE, RATE_WINDOW_MS } from '../api/rate-limits.ts';
 import type { Metrics } from '../metrics.ts';
-import { canarySplit, type CanarySplit } from './canary-split.ts';
+import type { DriftWindowOptions } from './drift-window.ts';
+import { feedbackRoute } from './feedback-route.ts';
 import { ModelCache, argmax, predictProbabilities } from './model-cache.ts';
 import { reviewHold } from './review/hold.ts';
+import { monitorRoute } from './monitor-route.ts';
+import { ServingRecorder } from './record.ts';
+import { ServingRouter, type Routed, type ServedVersion } from './router.ts';
+import { scoreInstances, type ScoringHooks } from './score.ts';
+import { validateInstances } from './validate.ts';
 
 export interface ServingOptions {
   readonly stateDir: string;
   readonly db: Db;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** Prediction requests per address per minute (default 300). */
+  /** Prediction (and feedback) requests per address per minute (default 300). */
   readonly predictPerMinute?: number;
-}
-
-/** Routing and counters for one model name, rebuilt when its deployment revision moves. */
-interface Router {
-  state: DeploymentState;
-  /** The random, per-caller sticky split of the current canary (canary-split.ts); a new canary draws a new salt. */
-  split: CanarySplit;
-  served: { production: number; canary: number };
-  shadow: { requests: number; instances: number; agreed: number };
+  /** Data contracts beyond the built-in ones (`tessera coordinator --contract`), found by the hash a model's lineage names. */
+  readonly contracts?: readonly Contract[];
+  /** Predictions kept for feedback (default 100,000; governance/state/migrations/serving.ts gives the size). */
+  readonly maxStoredPredictions?: number;
+  /** Served-input drift windows (drift-window.ts). */
+  readonly drift?: DriftWindowOptions;
+  /** Online-gap and prediction-drift alert thresholds (default MONITOR_DEFAULTS). */
+  readonly monitorThresholds?: MonitorThresholds;
+  /** Test-only hooks (score.ts). */
+  readonly hooks?: ScoringHooks;
 }
 
 function fail(reply: FastifyReply, status: 400 | 404 | 500, code: ErrorCode, message: string): FastifyReply {
@@ -59,95 +73,99 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
   const logger = (options.logger ?? silentLogger()).child({ component: 'serving' });
   await initBackend();
   const cache = new ModelCache(options.stateDir);
-  const routers = new Map<string, Router>();
-  app.addHook('onClose', async () => cache.dispose());
   const review = reviewHold({ db, stateDir: options.stateDir, logger });
-
-  /** The router of `name` at the current revision (re-reading the deployment table when it changed). */
-  const routerFor = (name: string): Router => {
-    const revision = deploymentRevision(db, name);
-    const current = routers.get(name);
-    if (current && current.state.revision === revision) return current;
-    const state = getDeploymentState(db, name);
-    const prev = current?.state;
-    const sameCanary = prev !== undefined && prev.canary === state.canary && prev.canaryPercent === state.canaryPercent;
-    const router: Router = {
-      state,
-      split: sameCanary && current ? current.split : canarySplit(state.canaryPercent ?? 0),
-      served: sameCanary && prev.production === state.production && current ? current.served : { production: 0, canary: 0 },
-      shadow: prev?.shadow === state.shadow && current ? current.shadow : { requests: 0, instances: 0, agreed: 0 },
-    };
-    routers.set(name, router);
-    // Load what this name now routes to (verifying hashes), then free versions nobody routes to any more.
-    for (const v of [state.production, state.canary, state.shadow]) if (v) cache.get(v);
-    const inUse = new Set<string>();
-    for (const r of routers.values()) for (const v of [r.state.production, r.state.canary, r.state.shadow]) if (v) inUse.add(v);
+  const thresholds = options.monitorThresholds ?? MONITOR_DEFAULTS;
+  const recorder = new ServingRecorder({ db, stateDir: options.stateDir, logger, metrics: options.metrics, maxStoredPredictions: options.maxStoredPredictions ?? DEFAULT_MAX_STORED_PREDICTIONS, drift: options.drift, thresholds });
+  const router = new ServingRouter(db, logger, options.contracts ?? [], (inUse) => {
     cache.retain(inUse);
-    logger.info({ model: name, revision, production: state.production, canary: state.canary, canaryPercent: state.canaryPercent, shadow: state.shadow }, 'deployment routing loaded');
-    return router;
-  };
+    recorder.retain(inUse);
+  });
+  app.addHook('onClose', async () => cache.dispose());
+  const limited = { max: options.predictPerMinute ?? DEFAULT_PREDICT_PER_MINUTE, timeWindow: RATE_WINDOW_MS };
 
-  const predictConfig = {
-    access: SERVING_ONLY,
-    rateLimit: { max: options.predictPerMinute ?? DEFAULT_PREDICT_PER_MINUTE, timeWindow: RATE_WINDOW_MS },
-  };
   const predictSchema = {
     summary: 'Predict with the deployed model (production, or the canary for its share of callers)',
     tags: ['serving'],
     params: ModelNameParams,
     body: PredictRequest,
-    response: { 200: PredictResponse, 404: ApiError },
+    response: { 200: PredictResponse, 400: ApiError, 404: ApiError, 422: InstanceRefusal, 500: ApiError },
   };
-  app.post('/v1/models/:name/predict', { config: predictConfig, schema: predictSchema }, async (req, reply) => {
+  app.post('/v1/models/:name/predict', { config: { access: SERVING_ONLY, rateLimit: limited }, schema: predictSchema }, async (req, reply) => {
+    const started = process.hrtime.bigint();
     const { name } = req.params;
-    const { instances } = req.body;
-    let router: Router;
-    try {
-      router = routerFor(name);
-    } catch (e) {
-      logger.error({ model: name, err: e }, 'cannot load the deployed model');
-      return fail(reply, 500, 'TESSERA_ERR_STATE', `Cannot load the deployed versions of '${name}': ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const { state } = router;
-    if (state.production === null) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `No production deployment of model '${name}'`);
-
     const caller = req.headers['x-tessera-caller'];
-    const toCanary = state.canary !== null && router.split.routes(typeof caller === 'string' ? caller : undefined);
-    const version = toCanary && state.canary !== null ? state.canary : state.production;
-    const served = cache.get(version);
-    const bad = instances.findIndex((row) => row.length !== served.inputSize);
-    if (bad >= 0) return fail(reply, 400, 'TESSERA_ERR_MESSAGE_INVALID', `instances[${bad}] has ${instances[bad]?.length} features; model '${name}' takes ${served.inputSize}`);
-
-    const predictions = predictProbabilities(served, instances);
-    const classes = predictions.map(argmax);
-    router.served[toCanary ? 'canary' : 'production']++;
-
-    if (state.shadow !== null && state.shadow !== version) {
-      // Score with the shadow version; its answers are compared, never returned.
-      try {
-        const shadowClasses = predictProbabilities(cache.get(state.shadow), instances).map(argmax);
-        const agreed = shadowClasses.reduce((n, c, i) => n + (c === classes[i] ? 1 : 0), 0);
-        router.shadow.requests++;
-        router.shadow.instances += classes.length;
-        router.shadow.agreed += agreed;
-        logger.info({ model: name, shadow: state.shadow, servedBy: version, instances: classes.length, agreed }, 'shadow comparison');
-      } catch (e) {
-        logger.warn({ model: name, shadow: state.shadow, err: e }, 'shadow scoring failed; the served answer is unaffected');
-      }
+    // 1. Route.
+    let routed: Routed | null;
+    try {
+      routed = router.route(name, typeof caller === 'string' ? caller : undefined);
+    } catch (e) {
+      logger.error({ model: name, err: e }, 'cannot read the deployment of the model');
+      return fail(reply, 500, 'TESSERA_ERR_STATE', `Cannot read the deployment of '${name}': ${e instanceof Error ? e.message : String(e)}`);
     }
-    const stage = toCanary ? 'canary' : 'production';
-    // ── Review and explanations (issue 20 §5–6, review/hold.ts): the one hook; it adds `review` and `explanations`. ──
-    const annotations = review.annotate({ model: name, stage, served, instances, predictions, classes, callerToken: req.operator?.tokenId ?? '', explain: req.body.explain });
-    const response: PredictResponse = { model: name, version, stage, predictions, classes, ...annotations };
-    options.metrics?.inc('tessera_predictions_total', 'Prediction requests answered, by model and the stage that answered', { model: name, stage: response.stage });
+    if (routed === null) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `No production deployment of model '${name}'`);
+    let target: ServedVersion;
+    try {
+      target = router.served(routed.version);
+    } catch (e) {
+      recorder.unanswered(routed, 'error');
+      logger.error({ model: name, version: routed.version, err: e }, 'cannot serve the routed version');
+      return fail(reply, 500, 'TESSERA_ERR_SCORING_FAILED', `version ${routed.version.slice(0, 12)} of '${name}' cannot be served: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    // 2. Validate against the routed version's contract and transform by its feature pipeline.
+    const input = validateInstances(target, req.body.instances, name);
+    if (!input.ok) {
+      recorder.unanswered(routed, 'refused', { violations: input.violations, changes: input.changes });
+      return reply.code(input.status).send({ error: input.refusal });
+    }
+    // 3. Score.
+    let scored;
+    try {
+      scored = await scoreInstances(cache, routed.version, input.features, options.hooks);
+    } catch (e) {
+      recorder.unanswered(routed, 'error');
+      logger.error({ model: name, version: routed.version, stage: routed.stage, err: e }, 'scoring failed');
+      return fail(reply, 500, 'TESSERA_ERR_SCORING_FAILED', e instanceof Error ? e.message : String(e));
+    }
+    const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    routed.router.served[routed.stage]++;
+    shadowScore(routed, input.features, scored.classes);
+    // 4. Record (durable predictions and counters, metrics, drift, canary criteria).
+    const predictionIds = recorder.answered(routed, target, input, scored, latencySeconds, req.operator?.tokenId ?? 'anonymous');
+    const response: PredictResponse = {
+      model: name,
+      version: routed.version,
+      stage: routed.stage,
+      predictions: scored.probabilities,
+      classes: scored.classes,
+      ...(target.classNames !== null ? { labels: scored.classes.map((c) => target.classNames?.[c] ?? String(c)) } : {}),
+      predictionIds,
+      // ── Review and explanations (issue 20 §5–6, review/hold.ts): the one hook; it adds `review` and `explanations`. ──
+      ...review.annotate({ model: name, stage: routed.stage, served: cache.get(routed.version), instances: input.features, predictions: scored.probabilities, classes: scored.classes, callerToken: req.operator?.tokenId ?? '', predictionIds, explain: req.body.explain }),
+    };
     return response;
   });
+
+  /** Scores with the shadow version; its answers are compared, never returned. */
+  function shadowScore(routed: Routed, features: number[][], classes: readonly number[]): void {
+    const { state } = routed.router;
+    if (state.shadow === null || state.shadow === routed.version) return;
+    try {
+      const shadowClasses = predictProbabilities(cache.get(state.shadow), features).map(argmax);
+      const agreed = shadowClasses.reduce((n, c, i) => n + (c === classes[i] ? 1 : 0), 0);
+      routed.router.shadow.requests++;
+      routed.router.shadow.instances += classes.length;
+      routed.router.shadow.agreed += agreed;
+      logger.info({ model: routed.name, shadow: state.shadow, servedBy: routed.version, instances: classes.length, agreed }, 'shadow comparison');
+    } catch (e) {
+      logger.warn({ model: routed.name, shadow: state.shadow, err: e }, 'shadow scoring failed; the served answer is unaffected');
+    }
+  }
 
   const statusSchema = { summary: 'Routing (production, canary, shadow) and request counters of a served model', tags: ['serving'], params: ModelNameParams, response: { 200: ServingStatus, 404: ApiError } };
   app.get('/v1/models/:name/status', { config: { access: ANY_OPERATOR }, schema: statusSchema }, async (req, reply) => {
     const { name } = req.params;
     if (deploymentRevision(db, name) === 0) return fail(reply, 404, 'TESSERA_ERR_NOT_FOUND', `Model '${name}' has never been deployed`);
-    const r = routerFor(name);
+    const r = router.routerFor(name);
     const s = r.state;
     const status: ServingStatus = {
       model: name,
@@ -160,4 +178,7 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
     };
     return status;
   });
+
+  await app.register(feedbackRoute, { db, router, recorder, rateLimit: limited });
+  await app.register(monitorRoute, { db, stateDir: options.stateDir, thresholds });
 };

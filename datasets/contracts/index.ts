@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TesseraError } from '../../protocol/errors.ts';
 import { loadContract } from '../../governance/contract/load.ts';
-import type { Contract } from '../../governance/contract/schema.ts';
+import { contractHash, type Contract } from '../../governance/contract/schema.ts';
 
 export const BUILTIN_CONTRACTS = ['adult', 'heart'] as const;
 export type BuiltinContractName = (typeof BUILTIN_CONTRACTS)[number];
@@ -33,4 +33,12 @@ export function loadBuiltinContract(name: string): Contract {
     loaded.set(name, c);
   }
   return structuredClone(c);
+}
+
+/**
+ * The contract with this hash among those the coordinator was given (`--contract`) and the built-in ones; undefined
+ * when it holds none. How the round loop lays out contract sums and how serving checks instances find a contract.
+ */
+export function contractByHash(hash: string, held: readonly Contract[] = []): Contract | undefined {
+  return held.find((c) => contractHash(c) === hash) ?? BUILTIN_CONTRACTS.map((name) => loadBuiltinContract(name)).find((c) => contractHash(c) === hash);
 }

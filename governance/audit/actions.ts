@@ -44,6 +44,8 @@ export const AUDIT_ACTIONS = {
   reviewDecided: 'review.decided',
   /** A retention purge removed expired records: the tombstone names kind, table, counts, id range and cutoff. */
   retentionPurged: 'retention.purged',
+  /** A canary taken out of traffic (issue 20 §4): automatically on breached criteria, with the figures, or by hand. */
+  canaryRolledBack: 'deployment.canary-rolled-back',
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
@@ -68,6 +70,7 @@ const REQUIRED_DETAILS: Partial<Record<AuditAction, z.ZodType>> = {
   [AUDIT_ACTIONS.jobCancelled]: z.looseObject({ by: z.string().min(1) }),
   [AUDIT_ACTIONS.reviewDecided]: z.looseObject({ predictionId: z.string().min(1), decision: z.enum(['confirm', 'override']), modelClass: z.number().int(), finalClass: z.number().int() }),
   [AUDIT_ACTIONS.retentionPurged]: z.looseObject({ kind: z.string().min(1), table: z.string().min(1), action: z.enum(['delete', 'redact']), count: z.number().int().min(1), firstId: z.number().int(), lastId: z.number().int(), olderThan: z.string().min(1), periodDays: z.number().int().min(1) }),
+  [AUDIT_ACTIONS.canaryRolledBack]: z.looseObject({ from: z.string(), to: z.string(), automatic: z.boolean(), reason: z.string().min(1) }),
   [AUDIT_ACTIONS.budgetChanged]: z.looseObject({ oldEpsilon: z.number().positive(), newEpsilon: z.number().positive(), reason: z.string().min(1) }),
 };
 

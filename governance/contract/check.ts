@@ -13,7 +13,7 @@ import { valueKey } from './columns.ts';
 import type { CompiledContract } from './compile.ts';
 import { compileContract } from './compile.ts';
 import type { DriftResult } from './drift.ts';
-import { categoricalDrift, numericDrift } from './drift.ts';
+import { categoricalDrift, columnDrift, columnThresholds } from './drift.ts';
 import type { Contract, ContractInput } from './schema.ts';
 import { countOutside, roundTo, tukeyFences } from './stats.ts';
 
@@ -192,14 +192,8 @@ export function checkData(input: Contract | ContractInput | CompiledContract, ta
     }
     stats.push({ column: name, present: true, missing, missingRate: roundTo(missingRate), ...outlierStats });
 
-    const enabled = col.spec.drift?.enabled !== false;
-    const psiThreshold = col.spec.drift?.psiThreshold ?? contract.drift.psiThreshold;
-    const thresholds = { psiThreshold, ksAlpha: contract.drift.ksAlpha, ksMinStatistic: col.spec.drift?.ksMinStatistic ?? contract.drift.ksMinStatistic };
-    if (enabled && ref?.kind === 'numeric' && col.numeric) drift.push(...numericDrift({ column: name, reference: ref, sorted, ...thresholds }));
-    if (enabled && ref?.kind === 'categorical') {
-      const d = categoricalDrift({ column: name, expected: ref.frequencies, counts, psiThreshold });
-      if (d) drift.push(d);
-    }
+    const { enabled, psiThreshold } = columnThresholds(contract, col);
+    drift.push(...columnDrift(contract, col, { sorted, counts }));
 
     // 4. Label integrity: class balance within bounds, and label drift.
     if (col.isLabel && contract.label) {

@@ -51,6 +51,11 @@ export interface CompiledContract {
   parseRows(header: readonly string[], cells: readonly (readonly string[])[], options?: { lines?: readonly number[]; maxErrors?: number }): ParseRowsResult;
   /** Preprocesses parsed rows into Examples (throws when the contract has no label). */
   toExamples(rows: readonly ParsedRow[]): Examples;
+  /**
+   * Writes one parsed row's model inputs (featureCount numbers) at out[offset …]: the same transforms as
+   * toExamples, so serving (coordinator/serving/validate.ts) feeds the model exactly what training did.
+   */
+  writeFeatures(row: ParsedRow, out: Float32Array, offset: number): void;
 }
 
 export function compileContract(input: Contract | ContractInput): CompiledContract {
@@ -105,6 +110,14 @@ export function compileContract(input: Contract | ContractInput): CompiledContra
     return { rows, rejected, errors, errorCount };
   }
 
+  function writeFeatures(row: ParsedRow, out: Float32Array, offset: number): void {
+    let at = offset;
+    for (const f of features) {
+      f.write(row[f.column] ?? null, out, at);
+      at += f.names.length;
+    }
+  }
+
   function toExamples(rows: readonly ParsedRow[]): Examples {
     const label = contract.label;
     if (!label) throw new TesseraError('TESSERA_ERR_CONTRACT_INVALID', `Contract "${contract.name}" declares no label, so it cannot produce training examples`);
@@ -121,11 +134,7 @@ export function compileContract(input: Contract | ContractInput): CompiledContra
       const k = typeof cls === 'string' ? classIndex.get(cls) : undefined;
       if (k === undefined) throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `Row ${i + 1} has no valid label in column "${label.column}"; pass rows from parseRows`);
       y[i] = k;
-      let offset = i * d;
-      for (const f of features) {
-        f.write(row[f.column] ?? null, x, offset);
-        offset += f.names.length;
-      }
+      writeFeatures(row, x, i * d);
       for (const s of sensitiveCols) {
         const v = row[s.name] ?? null;
         const key = v === null ? 'missing' : valueKey(v);
@@ -144,5 +153,6 @@ export function compileContract(input: Contract | ContractInput): CompiledContra
     featureCount: featureNames.length,
     parseRows,
     toExamples,
+    writeFeatures,
   };
 }

@@ -2,7 +2,9 @@
  * Drift of one column against the contract's reference statistics: PSI over the reference bins (numeric) or
  * categories, and the two-sample Kolmogorov–Smirnov statistic against the stored reference CDF (numeric).
  */
+import type { CompiledColumn } from './columns.ts';
 import type { NumericReference } from './reference-schema.ts';
+import type { Contract } from './schema.ts';
 import { binShares, ksAgainstCdf, ksCriticalValue, psi, roundTo } from './stats.ts';
 
 export interface DriftResult {
@@ -54,4 +56,28 @@ export function categoricalDrift(options: { column: string; expected: Readonly<R
   const refOther = Math.max(0, 1 - keys.reduce((s, k) => s + (expected[k] ?? 0), 0));
   const value = psi({ actual: [...keys.map((k) => (counts.get(k) ?? 0) / n), other / n], expected: [...keys.map((k) => expected[k] ?? 0), refOther] });
   return { column, statistic: 'psi', value: roundTo(value), threshold: options.psiThreshold, drifted: value > options.psiThreshold, n };
+}
+
+/** The drift thresholds that apply to one column: its own `drift` entry over the contract's. */
+export function columnThresholds(contract: Contract, col: CompiledColumn): DriftThresholds & { enabled: boolean } {
+  return {
+    enabled: col.spec.drift?.enabled !== false,
+    psiThreshold: col.spec.drift?.psiThreshold ?? contract.drift.psiThreshold,
+    ksAlpha: contract.drift.ksAlpha,
+    ksMinStatistic: col.spec.drift?.ksMinStatistic ?? contract.drift.ksMinStatistic,
+  };
+}
+
+/**
+ * Drift of one (non-label) column's values against the contract's reference: PSI and KS for numeric columns,
+ * PSI for categorical ones; nothing when the column has no reference or drift is off for it. The one
+ * definition for a data check (check.ts) and for served inputs (coordinator/serving/drift-window.ts).
+ */
+export function columnDrift(contract: Contract, col: CompiledColumn, values: { sorted: Float64Array; counts: ReadonlyMap<string, number> }): DriftResult[] {
+  const ref = col.isLabel ? undefined : contract.reference?.columns[col.spec.name];
+  const t = columnThresholds(contract, col);
+  if (!t.enabled || ref === undefined) return [];
+  if (ref.kind === 'numeric') return col.numeric ? numericDrift({ column: col.spec.name, reference: ref, sorted: values.sorted, ...t }) : [];
+  const d = categoricalDrift({ column: col.spec.name, expected: ref.frequencies, counts: values.counts, psiThreshold: t.psiThreshold });
+  return d ? [d] : [];
 }

@@ -5,7 +5,7 @@
  * of each requirement, so every layer (recorded policy, state file, job spec, `--policy`) can only add.
  */
 import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
-import type { DeploymentPolicy, RetentionPolicy, ReviewPolicy, RoleRequirement } from '../../protocol/job/governance.ts';
+import type { CanaryCriteria, DeploymentPolicy, RetentionPolicy, ReviewPolicy, RoleRequirement } from '../../protocol/job/governance.ts';
 
 export const POLICY_FLOOR = {
   /** At least one role must approve … */
@@ -21,7 +21,33 @@ export const POLICY_FLOOR = {
    * is required. Strictly positive: a model no better than always answering the commonest label never deploys.
    */
   minAccuracyOverMajority: 0.01,
+  /**
+   * Canary criteria, when a policy states them, judge at least this many canary requests: fewer would let a
+   * handful of lucky requests declare a canary ready, or a handful of unlucky ones roll it back. (At 30 requests an
+   * error rate of 0 still leaves a one-sided 95 % upper bound of 3/30 = 10 % by the rule of three, Hanley &
+   * Lippman-Hand 1983 — the least evidence worth a verdict.)
+   */
+  canaryMinRequests: 30,
 } as const;
+
+const minOf = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
+/** The stricter of two sets of canary criteria: every limit the lower, every evidence requirement the larger. */
+function tightenCriteria(a: CanaryCriteria | undefined, b: CanaryCriteria | undefined): CanaryCriteria | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const limits = {
+    maxErrorRate: minOf(a.maxErrorRate, b.maxErrorRate),
+    maxP99LatencyMs: minOf(a.maxP99LatencyMs, b.maxP99LatencyMs),
+    maxAccuracyGap: minOf(a.maxAccuracyGap, b.maxAccuracyGap),
+    maxPredictionPsi: minOf(a.maxPredictionPsi, b.maxPredictionPsi),
+  };
+  return {
+    minRequests: Math.max(a.minRequests, b.minRequests),
+    windowMinutes: Math.max(a.windowMinutes, b.windowMinutes),
+    minLabels: Math.max(a.minLabels, b.minLabels),
+    ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+  };
+}
 
 function tightenRole(a: RoleRequirement, b: RoleRequirement): RoleRequirement {
   const keyIds = a.keyIds && b.keyIds ? a.keyIds.filter((k) => b.keyIds?.includes(k)) : (a.keyIds ?? b.keyIds);
@@ -78,6 +104,7 @@ export function tighten(a: DeploymentPolicy, b: DeploymentPolicy): DeploymentPol
       const retention = tightenRetention(a.retention, b.retention);
       return { ...(review ? { review } : {}), ...(retention ? { retention } : {}) };
     })(),
+    ...(a.canaryCriteria !== undefined || b.canaryCriteria !== undefined ? { canaryCriteria: tightenCriteria(a.canaryCriteria, b.canaryCriteria) } : {}),
   };
 }
 
@@ -103,6 +130,8 @@ export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; r
   if (!p.requireContractChecksPassed) raised.push('requireContractChecksPassed: false → true');
   const margin = p.minAccuracyOverMajority;
   if (margin !== undefined && margin < POLICY_FLOOR.minAccuracyOverMajority) raised.push(`minAccuracyOverMajority: ${margin} → ${POLICY_FLOOR.minAccuracyOverMajority}`);
+  const criteria = p.canaryCriteria;
+  if (criteria !== undefined && criteria.minRequests < POLICY_FLOOR.canaryMinRequests) raised.push(`canaryCriteria.minRequests: ${criteria.minRequests} → ${POLICY_FLOOR.canaryMinRequests}`);
   return {
     policy: {
       ...normalisePolicy(p),
@@ -111,6 +140,7 @@ export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; r
       requireContractChecksPassed: true,
       maxApprovalValidityDays: Math.min(p.maxApprovalValidityDays, POLICY_FLOOR.maxApprovalValidityDays),
       minAccuracyOverMajority: Math.max(margin ?? 0, POLICY_FLOOR.minAccuracyOverMajority),
+      ...(criteria !== undefined ? { canaryCriteria: { ...criteria, minRequests: Math.max(criteria.minRequests, POLICY_FLOOR.canaryMinRequests) } } : {}),
     },
     raised,
   };

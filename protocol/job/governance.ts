@@ -68,6 +68,32 @@ export const RetentionPolicy = z
   .strict();
 export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
 
+/**
+ * Rollback criteria for a canary (issue 20 §4), checked by the serving coordinator as canary traffic arrives
+ * (governance/monitoring/canary.ts). Once `minRequests` requests have been routed to the canary, breaking any stated
+ * limit rolls it back automatically (audited with the figures); meeting every limit for `windowMinutes` since
+ * the canary started reports it ready for promotion — promotion itself still needs the approvals.
+ */
+export const CanaryCriteria = z
+  .object({
+    /** Canary requests before any verdict (a rollback or readiness); the policy floor raises it to at least 30. */
+    minRequests: z.number().int().min(1).default(100),
+    /** How long the canary must meet the criteria, from its deployment, to be ready for promotion. */
+    windowMinutes: z.number().min(0).default(60),
+    /** Largest share of canary requests the canary may fail to answer (5xx; contract refusals are the caller's). */
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    /** Largest p99 prediction latency (from the latency histogram), in milliseconds. */
+    maxP99LatencyMs: z.number().positive().optional(),
+    /** Largest online accuracy of production minus that of the canary, both from feedback labels. */
+    maxAccuracyGap: z.number().min(0).max(1).optional(),
+    /** Labelled canary (and production) predictions needed before the accuracy gap counts. */
+    minLabels: z.number().int().min(1).default(30),
+    /** Largest PSI between the canary's and production's predicted-class shares (prediction drift). */
+    maxPredictionPsi: z.number().positive().optional(),
+  })
+  .strict();
+export type CanaryCriteria = z.infer<typeof CanaryCriteria>;
+
 export const DeploymentSection = z
   .object({
     /** Approvals required before canary or production. The default asks a privacy officer and a model owner. */
@@ -103,6 +129,8 @@ export const DeploymentSection = z
     review: ReviewPolicy.optional(),
     /** Retention periods of served inputs, feedback and review records (optional, as `review`). */
     retention: RetentionPolicy.optional(),
+    /** Canary rollback criteria; optional, not defaulted, so policies recorded before them keep their hash. */
+    canaryCriteria: CanaryCriteria.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -22,6 +22,7 @@ export const PAGE_PARTS = {
   console: [{ file: 'docs/console.md' }],
   'bring-your-own': [{ file: 'docs/bring-your-own.md' }],
   'after-deployment-review': [{ file: 'docs/after-deployment-review.md' }],
+  'after-deployment': [{ file: 'docs/after-deployment.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;

@@ -16,6 +16,7 @@ import { JOBS_MIGRATIONS } from './jobs.ts';
 import { LEDGER_MIGRATIONS } from './ledger.ts';
 import { REGISTRY_MIGRATIONS } from './registry.ts';
 import { REVIEW_MIGRATIONS } from './review.ts';
+import { SERVING_MIGRATIONS } from './serving.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...JOBS_MIGRATIONS,
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...DEPLOY_MIGRATIONS,
   ...GOVERNANCE_INTEGRITY_MIGRATIONS,
   ...REVIEW_MIGRATIONS,
+  ...SERVING_MIGRATIONS,
 ];
