@@ -98,6 +98,9 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // Strategies and faults (issue 18 §6, harnessstrat area: coordinator/strategy-compat.ts, server-optimizers.ts).
+  TESSERA_ERR_STRATEGY_INCOMPATIBLE: "The job's strategy cannot run with its other settings: a robust aggregator (median, trimmed mean, Krum) needs the individual updates, which secure aggregation hides and DP's accounting does not cover, or Krum's f needs more clients per round (n ≥ 2f + 3).",
+  TESSERA_ERR_STRATEGY_STATE: "A resumed job's server-optimiser state (FedAdam/FedYogi/FedAdagrad moments of its last committed round) is missing, unreadable or does not fit the model.",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -121,6 +124,7 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_NOT_FOUND',
   'TESSERA_ERR_SECAGG_PARAMS',
   'TESSERA_ERR_DP_CONFIG',
+  'TESSERA_ERR_STRATEGY_INCOMPATIBLE',
   'TESSERA_ERR_POLICY_INVALID',
   'TESSERA_ERR_POLICY_RECORD',
   'TESSERA_ERR_FILE_PERMISSIONS',

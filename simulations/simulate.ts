@@ -270,7 +270,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       logger: coordinatorLog,
       rng,
       initialWeights: resume?.weights ?? initialWeights,
-      ...(resume ? { startRound: resume.startRound, previousRounds } : {}),
+      ...(resume ? { startRound: resume.startRound, previousRounds, initialServerState: resume.serverState } : {}),
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
       ...assembled,
