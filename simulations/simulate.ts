@@ -45,6 +45,7 @@ import { partitionClients } from './federation-setup.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
 import { canaryMod } from './privacy-audit.ts';
+import { faultyTransport, newInjectedFaults } from './faults.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -85,6 +86,10 @@ export const SimulationConfig = z.object({
   clientPolicySource: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
+  /** Injected faults (simulations/faults.ts), seeded: each training task's probability of the client dropping out … */
+  dropoutRate: z.number().min(0).max(1).default(0),
+  /** … and of it straggling (answering only after the round's deadline). */
+  stragglerRate: z.number().min(0).max(1).default(0),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
   auditPrivacy: z.strictObject({ canaries: z.number().int().min(2).default(20), heldOutCanaries: z.number().int().min(10).default(1000) }).optional(),
 });
@@ -106,6 +111,8 @@ export interface SimulationResult {
   readonly registered?: { readonly version: string; readonly name: string };
   /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
   readonly privacyAudit?: AuditReport;
+  /** With a dropout or straggler rate: the clients the simulation made drop out or straggle, per round. */
+  readonly faults?: { readonly droppedOut: Record<string, string[]>; readonly straggled: Record<string, string[]> };
 }
 
 /**
@@ -217,6 +224,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const resume = db ? resumePoint(db, jobId) : null;
   const previousRounds = db ? roundRecords(db, jobId) : [];
   if (resume && resume.startRound > 1) options.logger.info({ job: jobId, startRound: resume.startRound, lastCommitted: resume.lastCommitted, lastCharged: resume.lastCharged }, 'resuming job');
+  const injected = newInjectedFaults();
   let server: CoordinatorServer | undefined;
   let federation: Federation;
   let connect: (clientId: string, orgId: string, examples: number) => ReturnType<typeof socketIoClientTransport>;
@@ -232,6 +240,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const hub = createMemoryHub();
     federation = new Federation(hub.server, coordinatorLog);
     connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset });
+  }
+  if (config.dropoutRate > 0 || config.stragglerRate > 0) {
+    const plain = connect;
+    const rates = { dropoutRate: config.dropoutRate, stragglerRate: config.stragglerRate, seed: config.seed, log: injected };
+    connect = (clientId, orgId, examples) => faultyTransport(() => plain(clientId, orgId, examples), { ...rates, clientId });
   }
   // The data set's contract: checked before each round when the job names it (its rows go with it), and in any
   // case the source of the positive label and sensitive categories (fairness).
@@ -285,7 +298,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
-    return { ...privacyAudit, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    const faults = config.dropoutRate > 0 || config.stragglerRate > 0 ? { faults: { droppedOut: Object.fromEntries(injected.droppedOut), straggled: Object.fromEntries(injected.straggled) } } : {};
+    return { ...privacyAudit, ...faults, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();
