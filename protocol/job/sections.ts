@@ -28,12 +28,12 @@ export const TrainingSection = z.object({
 /**
  * Robust aggregation of the individual updates (plain path only: under secure aggregation the coordinator sees
  * only their sum, so these are refused — coordinator/strategy-compat.ts). Each counts every participant once,
- * whatever its example count. Absent = the (example-weighted) mean.
+ * whatever its example count. Absent = the (example-weighted) mean. `median` is the coordinate-wise median and
+ * `trimmed-mean` the coordinate-wise β-trimmed mean of Yin, Chen, Ramchandran & Bartlett (ICML 2018,
+ * "Byzantine-Robust Distributed Learning"); `krum` is Krum / Multi-Krum (Blanchard et al., NeurIPS 2017).
  */
 export const AggregatorSection = z.discriminatedUnion('kind', [
-  /** The weighted mean of FedAvg (the default). */
   z.object({ kind: z.literal('mean') }),
-  /** Coordinate-wise median (Yin, Chen, Ramchandran & Bartlett, ICML 2018, "Byzantine-Robust Distributed Learning"). */
   z.object({ kind: z.literal('median') }),
   z.object({
     kind: z.literal('trimmed-mean'),

@@ -21,6 +21,7 @@ export const PAGE_PARTS = {
   access: [{ file: 'docs/access.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
+  'researcher-strategies': [{ file: 'docs/researcher.md', sections: ['Strategies and faults'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
 
 export type PagePartName = keyof typeof PAGE_PARTS;
