@@ -40,6 +40,12 @@ interface SimulateOptions {
   out?: string;
   json?: boolean;
   verbose?: boolean;
+  strategy?: string;
+  proximalMu?: number;
+  aggregator?: string;
+  dropout?: number;
+  stragglers?: number;
+  deadlineMs?: number;
 }
 
 function readJobOverrides(path: string): Record<string, unknown> {
@@ -81,6 +87,12 @@ export function registerSimulate(program: Command): void {
     .option('--client-policy <file>', 'client policy JSON for every simulated client (docs/client-policy.md); default: the permissive research policy')
     .option('--churn <rate>', 'with --transport socket: cut each client\'s connection with this probability per round, at a random moment (clients reconnect by themselves; issue 14 soak)', numberOption('--churn', 0, 1))
     .option('--audit-privacy [canaries]', 'empirical privacy audit: insert this many canary clients (default 20) and report the canary ε estimate beside the accountant\'s ε, and a membership-inference attack on the final model (Andrew et al. 2024; Yeom et al. 2018)')
+    .option('--strategy <name>', 'server optimiser: fedavg | fedadam | fedyogi | fedadagrad (Reddi et al. 2021); other settings: the job file\'s strategy section')
+    .option('--proximal-mu <mu>', 'FedProx (Li et al. 2020): clients add μ/2·‖w − w_global‖² to their loss', numberOption('--proximal-mu', 0))
+    .option('--aggregator <rule>', 'robust aggregation (plain path only): median | trimmed-mean:BETA | krum:F[:M]')
+    .option('--dropout <rate>', 'seeded fault: each training task\'s client drops out (disconnects unanswered) with this probability', numberOption('--dropout', 0, 1))
+    .option('--stragglers <rate>', 'seeded fault: each training task\'s client answers only after the round deadline with this probability (use a short --deadline-ms)', numberOption('--stragglers', 0, 1))
+    .option('--deadline-ms <ms>', 'round deadline in milliseconds (default 120000)', integerOption('--deadline-ms', 1))
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -99,7 +111,10 @@ export function registerSimulate(program: Command): void {
           ...(o.partition !== undefined ? { partition: o.partition } : {}),
           ...(o.samplingRate !== undefined ? { samplingRate: o.samplingRate } : {}),
           ...(o.minClients !== undefined ? { minClients: o.minClients } : {}),
-          job: withSecAggFlags(withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o), o),
+          job: withStrategyFlags(withSecAggFlags(withDpFlags(o.job !== undefined ? readJobOverrides(o.job) : {}, o), o), o),
+          ...(o.dropout !== undefined ? { dropoutRate: o.dropout } : {}),
+          ...(o.stragglers !== undefined ? { stragglerRate: o.stragglers } : {}),
+          ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
           ...(o.seededNoise === true ? { seededNoise: true } : {}),
           ...(o.state !== undefined ? { stateDir: o.state } : {}),
           ...(o.fresh === true ? { fresh: true } : {}),
@@ -120,7 +135,7 @@ export function registerSimulate(program: Command): void {
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
-        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}), ...(sim.churn ? { churn: sim.churn } : {}) });
+        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}), ...(sim.churn ? { churn: sim.churn } : {}), ...(sim.faults ? { faults: sim.faults } : {}) });
         else {
           printLine(`${sim.result.status}: ${sim.result.message.replace(/\.$/, '')}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
           const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });
@@ -157,6 +172,30 @@ function withDpFlags(job: Record<string, unknown>, o: SimulateOptions): Record<s
   return { ...job, dp: { enabled: true, ...fromFile, ...flags, ...adaptive } };
 }
 
+/** --strategy, --proximal-mu and --aggregator, merged over the job file's `strategy` section. */
+function withStrategyFlags(job: Record<string, unknown>, o: SimulateOptions): Record<string, unknown> {
+  const flags = {
+    ...(o.strategy !== undefined ? { name: o.strategy } : {}),
+    ...(o.proximalMu !== undefined ? { proximalMu: o.proximalMu } : {}),
+    ...(o.aggregator !== undefined ? { aggregator: parseAggregator(o.aggregator) } : {}),
+  };
+  if (Object.keys(flags).length === 0) return job;
+  const fromFile = typeof job.strategy === 'object' && job.strategy !== null && !Array.isArray(job.strategy) ? (job.strategy as Record<string, unknown>) : {};
+  return { ...job, strategy: { ...fromFile, ...flags } };
+}
+
+/** `median`, `trimmed-mean:BETA`, `krum:F` or `krum:F:M` as the job spec's strategy.aggregator (the spec checks the values). */
+export function parseAggregator(text: string): Record<string, unknown> {
+  const [kind = '', a, b, ...rest] = text.split(':');
+  const num = (v: string | undefined): number => (v !== undefined && /^[0-9]*\.?[0-9]+$/.test(v) ? Number(v) : Number.NaN);
+  if (rest.length === 0) {
+    if ((kind === 'median' || kind === 'mean') && a === undefined) return { kind };
+    if (kind === 'trimmed-mean' && a !== undefined && b === undefined) return { kind, trimFraction: num(a) };
+    if (kind === 'krum' && a !== undefined) return { kind, byzantine: num(a), ...(b !== undefined ? { select: num(b) } : {}) };
+  }
+  throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--aggregator must be mean, median, trimmed-mean:BETA, krum:F or krum:F:M, got "${text}"`);
+}
+
 /** The --secagg* flags, merged over the job file's `secagg` section; any of them turns secure aggregation on. */
 function withSecAggFlags(job: Record<string, unknown>, o: SimulateOptions): Record<string, unknown> {
   const flags = {
@@ -172,7 +211,7 @@ function withSecAggFlags(job: Record<string, unknown>, o: SimulateOptions): Reco
 
 function roundLine(r: RoundRecord): string {
   const parts = [`round ${String(r.round).padStart(3)}`, `accuracy ${fmt(r.accuracy)}`, `loss ${fmt(r.loss)}`, `participants ${r.participants}`, `${(r.durationMs / 1000).toFixed(1)}s`];
-  if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}`);
+  if (r.dropped.length > 0) parts.push(`dropped ${r.dropped.length}${droppedBreakdown(r)}`);
   if (r.declined.length > 0) parts.push(`declined ${r.declined.map((d) => `${d.orgId} (${d.code.replace(/^TESSERA_ERR_/, '').toLowerCase()})`).join(', ')}`);
   const { privacy, secagg, dataContract } = r.extra;
   if (privacy) parts.push(`epsilon ${privacy.epsilon.toFixed(4)}`);
@@ -182,6 +221,14 @@ function roundLine(r: RoundRecord): string {
   const drift = dataContract?.driftAlerts ?? [];
   if (drift.length > 0) parts.push(`drift alerts: ${[...new Set(drift.map((d) => d.column))].join(', ')}`);
   return parts.join('  ');
+}
+
+/** " (2 disconnected, 1 late)": how the round's dropped clients were lost, from the coordinator's own reasons. */
+function droppedBreakdown(r: RoundRecord): string {
+  const disconnected = r.dropped.filter((d) => d.code === 'TESSERA_ERR_TIMEOUT' && / disconnected during /.test(d.reason)).length;
+  const late = r.dropped.filter((d) => d.code === 'TESSERA_ERR_TIMEOUT' && / did not answer /.test(d.reason)).length;
+  const named = [disconnected > 0 ? `${disconnected} disconnected` : '', late > 0 ? `${late} late` : ''].filter((x) => x !== '');
+  return named.length > 0 ? ` (${named.join(', ')})` : '';
 }
 
 function parseCanaries(v: string): number {

@@ -171,6 +171,8 @@ export class ClientNode {
       learningRate: t.learningRate,
       optimizer: t.optimizer,
       shuffleSeed: `${String(task.job.seed)}/${this.options.clientId}/${task.round}`,
+      // FedProx: the job's μ travels in the task's spec (strategy.proximalMu); the anchor is the global model just set.
+      ...(task.job.strategy.proximalMu !== undefined ? { proximalMu: task.job.strategy.proximalMu } : {}),
     });
     const local = getFlatWeights(model);
     const delta = new Float32Array(local.length);

@@ -95,7 +95,7 @@ export async function runHostedJob(deps: HostedJobDeps, run: HostedJobRun): Prom
     waitForClientsMs: deps.waitClientsMs,
     signal: run.signal,
     ...(population !== undefined ? { population } : {}),
-    ...(resume && db && resume.startRound > 1 ? { startRound: resume.startRound, previousRounds: roundRecords(db, jobId), resumeGraceMs: deps.resumeGraceMs } : {}),
+    ...(resume && db && resume.startRound > 1 ? { startRound: resume.startRound, previousRounds: roundRecords(db, jobId), initialServerState: resume.serverState, resumeGraceMs: deps.resumeGraceMs } : {}),
     onRound: run.onRound,
   });
   // The registry feature registers the model after the job (with --state); wait for it.

@@ -23,7 +23,7 @@ import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } fr
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } from './round-records.ts';
 import { selectClients, type Selection } from './sampling.ts';
-import { fedAvg, type Strategy } from './strategy.ts';
+import { serverStrategy, type ServerOptimizerState, type Strategy } from './strategy.ts';
 import { explainShortfall, explainShortRound } from './shortfall.ts';
 import { eligibleClients, reconnectGrace, waitForConnected } from './eligible-wait.ts';
 
@@ -65,8 +65,11 @@ export interface JobHooks {
   shortRound?(round: number, got: number): BeforeRoundDecision;
   /** Extra per-round figures from the training outcome (e.g. privacy spent), merged into the record. */
   roundExtra?(round: number, outcome: TrainingOutcome): RoundSlots;
-  /** Persists a committed round (aggregate, ledger charge, audit entry) — in one transaction. */
-  commitRound?(record: RoundRecord, weights: Float32Array): void;
+  /**
+   * Persists a committed round (aggregate, ledger charge, audit entry) — in one transaction. `serverState` is the
+   * server optimiser's state after the round (FedAdam's moments; null for FedAvg), committed with its weights.
+   */
+  commitRound?(record: RoundRecord, weights: Float32Array, serverState: ServerOptimizerState | null): void;
   onJobEnd?(result: JobResult): void;
 }
 
@@ -123,6 +126,8 @@ export interface RunJobOptions {
    * below `startRound` were committed or charged before the restart (coordinator/state/resume.ts).
    */
   readonly startRound?: number;
+  /** Resuming: the server optimiser's state committed with the last committed round (resume.ts), null for FedAvg. */
+  readonly initialServerState?: ServerOptimizerState | null;
   /**
    * The rounds committed before the restart (job_rows), oldest first: the job's result, its final figures and
    * the registered model's lineage cover the whole job, not just the rounds this process ran.
@@ -133,7 +138,7 @@ export interface RunJobOptions {
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const { spec, federation, hooks = {} } = options;
   const logger = options.logger.child({ job: options.jobId });
-  const strategy = options.strategy ?? fedAvg({ serverLearningRate: spec.strategy.serverLearningRate });
+  const strategy = options.strategy ?? serverStrategy(spec.strategy);
   const protocol = options.protocol ?? plainTrainingProtocol('examples');
   let state: JobState = 'created';
   const move = (next: JobState): void => {
@@ -142,6 +147,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   };
   const rounds: RoundRecord[] = [...(options.previousRounds ?? [])];
   let weights: Float32Array = Float32Array.from(options.initialWeights);
+  // The server optimiser's memory, continued from the committed round a resumed job starts after.
+  let serverState: ServerOptimizerState | null = options.initialServerState ?? null;
+  if (serverState === null && spec.strategy.name !== 'fedavg' && (options.previousRounds?.length ?? 0) > 0) {
+    // Fresh moments under committed weights would silently change the optimiser's trajectory.
+    throw new TesseraError('TESSERA_ERR_STRATEGY_STATE', `job ${options.jobId} resumes ${spec.strategy.name} after ${options.previousRounds?.length ?? 0} committed round(s) but no optimiser state was committed with them`);
+  }
   // Resumed: the last committed round's figures stand until a round of this run replaces them.
   const last = rounds.at(-1);
   let finalEval: Evaluation | null = last && last.accuracy !== null && last.loss !== null ? { accuracy: last.accuracy, loss: last.loss } : null;
@@ -247,7 +258,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         continue;
       }
       lifecycle.to('aggregating');
-      const next = strategy.apply(weights, outcome.aggregate);
+      const step = strategy.apply(weights, outcome.aggregate, serverState);
+      const next = step.weights;
       log.info({ stage: 'aggregated' }, 'round aggregated');
       lifecycle.to('evaluating');
       const evaluation = await evaluateRound(options, round, next, eligible);
@@ -271,9 +283,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         extra: { ...(outcome.clippedFraction !== null ? { clippedFraction: outcome.clippedFraction } : {}), ...(evaluation?.extra ?? {}), ...(hooks.roundExtra?.(round, outcome) ?? {}) },
       };
       log.info({ stage: 'commit' }, 'round committing');
-      hooks.commitRound?.(record, next);
+      hooks.commitRound?.(record, next, step.state);
       lifecycle.to('committed');
       weights = next;
+      serverState = step.state;
       finalEval = evaluation;
       rounds.push(record);
       committed = true;

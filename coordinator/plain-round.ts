@@ -13,6 +13,7 @@ import { decodeFloat32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
 import { accumulate, type Aggregate } from './strategy.ts';
+import type { RobustAggregator } from './robust-aggregators.ts';
 import { checkPlainUpdate, maxPlainUpdateNorm } from './update-bounds.ts';
 import { addExtensionValues, checkExtensionValues, type ExtensionKey, type ExtensionSums, type UpdateExtension } from '../privacy/secagg/extension.ts';
 
@@ -65,9 +66,14 @@ export interface TrainingProtocol {
 /** How each participant's update is weighted in the sum: example counts for FedAvg, 1 under DP. */
 export type UpdateWeighting = 'examples' | 'uniform';
 
-export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): TrainingProtocol {
+/**
+ * `robust`: a Byzantine-robust aggregator (robust-aggregators.ts) replaces the weighted sum; the strategy then
+ * receives its estimate of the mean update with total weight 1. Only this path can offer one: it is the only one
+ * where the coordinator holds the individual updates.
+ */
+export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples', robust: RobustAggregator | null = null): TrainingProtocol {
   return {
-    name: 'plain',
+    name: robust ? `plain+${robust.name}` : 'plain',
     async run(ctx) {
       const { spec, round, federation } = ctx;
       const weights = encodeFloat32(ctx.global);
@@ -137,12 +143,19 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
       });
       // The release gate: charged (or refused) before the sum exists.
       let refused = false;
-      try {
-        ctx.beforeRelease?.(accepted.map((a) => a.client));
-      } catch (e) {
+      if (robust && accepted.length < robust.minUpdates) {
+        // Too few updates for the rule to be defined (Krum: n ≥ 2f + 3): nothing is released; the round is short.
         refused = true;
-        const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
-        ctx.logger.warn({ code: err.code, updates: accepted.length }, `round not released: ${err.message}`);
+        ctx.logger.warn({ updates: accepted.length, needed: robust.minUpdates, aggregator: robust.name }, 'round not released: too few updates for the robust aggregator');
+      }
+      if (!refused) {
+        try {
+          ctx.beforeRelease?.(accepted.map((a) => a.client));
+        } catch (e) {
+          refused = true;
+          const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', String(e));
+          ctx.logger.warn({ code: err.code, updates: accepted.length }, `round not released: ${err.message}`);
+        }
       }
       // Summed in client-id order, not arrival order: floating-point addition is not associative, and a seeded
       // simulation must reach bit-identical weights however the replies raced (issue 14 §1).
@@ -173,8 +186,10 @@ export function plainTrainingProtocol(weighting: UpdateWeighting = 'examples'): 
           if (v !== undefined) addExtensionValues(extensionSums, ext, v);
         }
       }
+      const aggregate: Aggregate =
+        robust && !refused && accepted.length > 0 ? { sum: robust.aggregate(accepted.map((a) => a.update)), totalWeight: 1, participants: participants.length } : { sum, totalWeight, participants: participants.length };
       return {
-        aggregate: { sum, totalWeight, participants: participants.length },
+        aggregate,
         participants,
         dropped,
         declined,

@@ -6,7 +6,8 @@
  * aggregation (the DP plan both sides derive, privacy/dp/config.ts), the fewest clients the secure-aggregation
  * parameters allow (the finder, privacy/secagg/params.ts), the roster (present, enough organisations), consent
  * coverage per organisation (the consent feature's own query), and the privacy budget and organisation caps
- * (the ledger's own planRound). Warnings name what the clients' default policy (client/policy) would decline.
+ * (the ledger's own planRound), and the strategy against secure aggregation and DP (strategy-compat.ts: a robust
+ * aggregator needs individual updates). Warnings name what the clients' default policy (client/policy) would decline.
  */
 import type { Db } from '../governance/state/database.ts';
 import { clientRoster, type ClientRoster, type ClientRosterDocument } from '../governance/identity/client-roster.ts';
@@ -22,6 +23,7 @@ import { SUPPORTED_LAYERS, readUserModel } from '../protocol/job/layers-topology
 import { StrictJobSpec, nearestKey } from '../protocol/job/strict.ts';
 import { groupReasons } from './shortfall.ts';
 import { stableJobId } from './state/resume.ts';
+import { strategyConflicts } from './strategy-compat.ts';
 
 export interface Finding {
   readonly level: 'error' | 'warning';
@@ -215,6 +217,7 @@ export function preflight(raw: unknown, context: PreflightContext = {}): Preflig
   const jobId = stableJobId(spec);
   const roster = rosterFindings(spec, context.roster);
   findings.push(...modelFindings(spec));
+  findings.push(...strategyConflicts(spec).map((c): Finding => ({ level: 'error', ...c })));
   findings.push(...dpFindings(spec, roster.orgs.length || undefined, context.db), ...secAggFindings(spec, context.roster?.document ? roster.orgs.length : undefined), ...roster.findings);
   if (context.db !== undefined) {
     const signers = context.roster?.document ? clientRoster(context.roster.document) : undefined;

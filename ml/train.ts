@@ -19,10 +19,16 @@ export interface TrainOptions {
   readonly optimizer: 'sgd' | 'adam';
   /** Seed for the batch order (reproducible simulations); without it the order comes from the OS CSPRNG. */
   readonly shuffleSeed?: string | number;
+  /**
+   * μ of FedProx (Li, Sahu, Zaheer, Sanjabi, Talwalkar & Smith 2020, "Federated Optimization in Heterogeneous
+   * Networks", MLSys, Algorithm 2): the local objective becomes F_k(w) + μ/2·‖w − w^t‖², w^t the weights the model
+   * holds when training starts (the round's global model). 0 or absent: FedAvg's objective.
+   */
+  readonly proximalMu?: number;
 }
 
 export interface TrainResult {
-  /** Mean training objective over the last epoch: weighted cross-entropy plus any L2 penalty. */
+  /** Mean training objective over the last epoch: weighted cross-entropy plus any L2 penalty (and FedProx's proximal term). */
   readonly loss: number;
   /** Local examples (n), the weight FedAvg gives this client's update. */
   readonly examples: number;
@@ -57,6 +63,7 @@ function checkTrainOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad(`batchSize must be a positive integer, got ${o.batchSize}`);
   if (!Number.isFinite(o.learningRate) || o.learningRate <= 0) bad(`learningRate must be a positive number, got ${o.learningRate}`);
   if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') bad(`optimizer must be sgd or adam, got ${String(o.optimizer)}`);
+  if (o.proximalMu !== undefined && !(Number.isFinite(o.proximalMu) && o.proximalMu >= 0)) bad(`proximalMu must be a number ≥ 0, got ${o.proximalMu}`);
 }
 
 function trainableVariables(model: tf.LayersModel): tf.Variable[] {
@@ -88,6 +95,9 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
   const rng: RandomSource = opts.shuffleSeed === undefined ? cryptoRandom() : seededRandom(opts.shuffleSeed);
   const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.learningRate) : tf.train.sgd(opts.learningRate);
   const variables = trainableVariables(model);
+  const mu = opts.proximalMu ?? 0;
+  // FedProx's anchor w^t: a copy of the starting weights, outside any tidy scope (disposed in `finally`).
+  const anchors = mu > 0 ? variables.map((v) => tf.clone(v)) : [];
   const order = Array.from({ length: examples.n }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(examples.n / opts.batchSize);
   let steps = 0;
@@ -108,6 +118,14 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
               const weighted = batch.w ? tf.mul(perRow, batch.w) : perRow;
               let loss: tf.Scalar = tf.div(tf.sum(weighted), batch.rows);
               for (const penalty of model.calculateLosses()) loss = tf.add(loss, penalty);
+              if (mu > 0) {
+                // + μ/2 · Σ_layers ‖w − w^t‖² (Li et al. 2020, eq. (2)): its gradient μ(w − w^t) pulls toward the global model.
+                let sq: tf.Scalar = tf.scalar(0);
+                variables.forEach((v, i) => {
+                  sq = tf.add(sq, tf.sum(tf.square(tf.sub(v, anchors[i] as tf.Tensor))));
+                });
+                loss = tf.add(loss, tf.mul(mu / 2, sq));
+              }
               return loss;
             },
             true,
@@ -126,6 +144,7 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
     }
   } finally {
     optimizer.dispose();
+    for (const a of anchors) a.dispose();
   }
   return { loss: lastEpochLoss, examples: examples.n, steps, millis: performance.now() - started };
 }

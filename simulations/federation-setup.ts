@@ -7,7 +7,7 @@ import { deriveSeed, seededRandom } from '../privacy/random.ts';
 import type { LoadedDataset } from '../datasets/index.ts';
 import { selectTableRows, type CsvTable } from '../lib/csv.ts';
 import { selectRows, type Examples } from '../datasets/types.ts';
-import { parsePartition, partitionDirichlet, partitionIid } from './partition.ts';
+import { featureNoiseStd, parsePartition, partitionDirichlet, partitionIid, partitionQuantity, withFeatureNoise } from './partition.ts';
 
 export interface SimulatedClientData {
   readonly clientId: string;
@@ -28,12 +28,24 @@ export function partitionClients(dataset: LoadedDataset, options: { clients: num
   }
   if (options.clients > dataset.train.n) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--clients ${options.clients} exceeds the ${dataset.train.n} training rows`);
   const rng = seededRandom(deriveSeed(options.seed, 'partition'));
-  const parts = scheme.kind === 'iid' ? partitionIid(dataset.train.n, options.clients, rng) : partitionDirichlet(dataset.train.y, dataset.train.classes, options.clients, scheme.alpha, rng);
+  const parts =
+    scheme.kind === 'dirichlet'
+      ? partitionDirichlet(dataset.train.y, dataset.train.classes, options.clients, scheme.alpha, rng)
+      : scheme.kind === 'quantity'
+        ? partitionQuantity(dataset.train.n, options.clients, scheme.beta, rng)
+        : partitionIid(dataset.train.n, options.clients, rng);
   const width = String(options.clients).length;
   return parts.map((rows, i) => {
     const id = String(i + 1).padStart(width, '0');
     const sorted = rows.sort((a, b) => a - b);
     const table = dataset.trainTable ? selectTableRows(dataset.trainTable, sorted) : undefined;
-    return { clientId: `client-${id}`, orgId: `org-${id}`, train: selectRows(dataset.train, sorted), ...(table ? { table } : {}) };
+    let train = selectRows(dataset.train, sorted);
+    if (scheme.kind === 'feature-noise') {
+      // Feature skew: the rows are an IID deal, the features of client i carry noise of std σ·i/(N − 1). The raw rows
+      // (`table`, for the data-contract check) stay as read.
+      const noise = seededRandom(deriveSeed(options.seed, 'feature-noise', `client-${id}`));
+      train = { ...train, x: withFeatureNoise(train.x, featureNoiseStd(scheme.sigma, i, options.clients), noise) };
+    }
+    return { clientId: `client-${id}`, orgId: `org-${id}`, train, ...(table ? { table } : {}) };
   });
 }

@@ -48,6 +48,7 @@ import { TrainingTurns } from '../client/training-turns.ts';
 import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
 import { canaryMod } from './privacy-audit.ts';
 import { ChurnController, type ChurnSummary, type Droppable } from './churn.ts';
+import { faultyTransport, newInjectedFaults } from './faults.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -88,6 +89,10 @@ export const SimulationConfig = z.object({
   clientPolicySource: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
+  /** Injected faults (simulations/faults.ts), seeded: each training task's probability of the client dropping out … */
+  dropoutRate: z.number().min(0).max(1).default(0),
+  /** … and of it straggling (answering only after the round's deadline). */
+  stragglerRate: z.number().min(0).max(1).default(0),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
   /** Connection churn over sockets (simulations/churn.ts): each client's connection is cut with this probability per round. */
   churn: z.number().min(0).max(1).optional(),
@@ -113,6 +118,8 @@ export interface SimulationResult {
   readonly privacyAudit?: AuditReport;
   /** With `churn`: how many connections were cut. */
   readonly churn?: ChurnSummary;
+  /** With a dropout or straggler rate: the clients the simulation made drop out or straggle, per round. */
+  readonly faults?: { readonly droppedOut: Record<string, string[]>; readonly straggled: Record<string, string[]> };
 }
 
 /**
@@ -227,6 +234,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const resume = db ? resumePoint(db, jobId) : null;
   const previousRounds = db ? roundRecords(db, jobId) : [];
   if (resume && resume.startRound > 1) options.logger.info({ job: jobId, startRound: resume.startRound, lastCommitted: resume.lastCommitted, lastCharged: resume.lastCharged }, 'resuming job');
+  const injected = newInjectedFaults();
   let server: CoordinatorServer | undefined;
   let federation: Federation;
   let connect: (clientId: string, orgId: string, examples: number) => ClientTransport;
@@ -246,6 +254,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const hub = createMemoryHub();
     federation = new Federation(hub.server, coordinatorLog);
     connect = (clientId, orgId, examples) => hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId, orgId, ...withExamples(examples), dataset: config.dataset });
+  }
+  if (config.dropoutRate > 0 || config.stragglerRate > 0) {
+    const plain = connect;
+    const rates = { dropoutRate: config.dropoutRate, stragglerRate: config.stragglerRate, seed: config.seed, log: injected };
+    connect = (clientId, orgId, examples) => faultyTransport(() => plain(clientId, orgId, examples), { ...rates, clientId });
   }
   // The data set's contract: checked before each round when the job names it (its rows go with it), and in any
   // case the source of the positive label and sensitive categories (fairness).
@@ -285,7 +298,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       logger: coordinatorLog,
       rng,
       initialWeights: resume?.weights ?? initialWeights,
-      ...(resume ? { startRound: resume.startRound, previousRounds } : {}),
+      ...(resume ? { startRound: resume.startRound, previousRounds, initialServerState: resume.serverState } : {}),
       evaluate: evaluateCentral,
       waitForClientsMs: 30_000,
       // Every simulated client is known: once all are connected no wait can add an eligible one, so a round that
@@ -311,7 +324,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
-    return { ...privacyAudit, ...churned, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    const faults = config.dropoutRate > 0 || config.stragglerRate > 0 ? { faults: { droppedOut: Object.fromEntries(injected.droppedOut), straggled: Object.fromEntries(injected.straggled) } } : {};
+    return { ...privacyAudit, ...churned, ...faults, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     churn?.stop();
     for (const n of nodes) n.close();

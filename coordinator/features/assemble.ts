@@ -5,7 +5,9 @@
  */
 import type { RunJobOptions } from '../job-runner.ts';
 import { plainTrainingProtocol } from '../plain-round.ts';
-import { fedAvg } from '../strategy.ts';
+import { serverStrategy } from '../strategy.ts';
+import { robustAggregatorFor } from '../robust-aggregators.ts';
+import { assertStrategyCompatible } from '../strategy-compat.ts';
 import { composeFeatures, type CoordinatorFeature, type FeatureContext } from './feature.ts';
 import { dataContractFeature, jobDriftLayout } from './data-contract.ts';
 import { updateExtensionsForJob } from '../../privacy/secagg/extensions-for-job.ts';
@@ -37,16 +39,19 @@ export interface AssembledJob extends Pick<RunJobOptions, 'hooks' | 'strategy' |
 
 /**
  * Builds the job's features, orders them from their declarations, runs their start-of-job side effects (job row,
- * `job.created` audit entry) in that order, and returns what `runJob` takes. Throws TESSERA_ERR_FEATURE_CYCLE or
- * TESSERA_ERR_FEATURE_MISSING when the enabled features' declarations cannot be satisfied.
+ * `job.created` audit entry) in that order, and returns what `runJob` takes. Throws TESSERA_ERR_STRATEGY_INCOMPATIBLE
+ * (strategy-compat.ts) before anything is written, and TESSERA_ERR_FEATURE_CYCLE or TESSERA_ERR_FEATURE_MISSING when
+ * the enabled features' declarations cannot be satisfied.
  */
 export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFactory[] = FEATURE_FACTORIES): AssembledJob {
+  // Before any feature writes: a strategy the job's other settings rule out never starts (TESSERA_ERR_STRATEGY_INCOMPATIBLE).
+  assertStrategyCompatible(ctx.spec);
   const outcomes = ctx.outcomes ?? new JobOutcomes();
   const withOutcomes: FeatureContext = { ...ctx, outcomes };
   const features = factories.map((f) => f(withOutcomes)).filter((f): f is CoordinatorFeature => f !== null);
   const composed = composeFeatures(features, ctx.db);
   composed.start();
-  const base = fedAvg({ serverLearningRate: ctx.spec.strategy.serverLearningRate });
+  const base = serverStrategy(ctx.spec.strategy);
   // The secure extensions of each round, derived as every client derives them (the drift layout from the contract).
   const driftKeys = jobDriftLayout(ctx.spec, ctx.contract)?.length;
   return {
@@ -55,7 +60,7 @@ export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFact
     featureOrder: composed.order,
     hooks: composed.hooks,
     strategy: composed.wrapStrategy(base),
-    protocol: composed.protocol ?? plainTrainingProtocol(composed.weighting),
+    protocol: composed.protocol ?? plainTrainingProtocol(composed.weighting, robustAggregatorFor(ctx.spec.strategy.aggregator)),
     federatedEvaluation: {
       always: ctx.spec.fairness.enabled,
       after: composed.afterEvaluation,

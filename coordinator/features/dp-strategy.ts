@@ -44,7 +44,7 @@ export function dpAggregate(aggregate: Aggregate, noise: Float64Array, denominat
 export function dpStrategy(inner: Strategy, o: DpStrategyOptions): Strategy {
   return {
     name: `dp-fixed-denominator(${inner.name})`,
-    apply(global, aggregate) {
+    apply(global, aggregate, state) {
       if (o.placement === 'distributed' && aggregate.participants < o.minSurvivors) {
         throw new TesseraError(
           'TESSERA_ERR_DP_CONFIG',
@@ -54,7 +54,7 @@ export function dpStrategy(inner: Strategy, o: DpStrategyOptions): Strategy {
       const denominator = o.expectedParticipants ?? expectedParticipants(o.samplingRate, o.population());
       const std = typeof o.serverNoiseStd === 'function' ? o.serverNoiseStd() : o.serverNoiseStd;
       const noise = gaussianNoise(aggregate.sum.length, std, typeof o.rng === 'function' ? o.rng() : o.rng);
-      return inner.apply(global, dpAggregate(aggregate, noise, denominator));
+      return inner.apply(global, dpAggregate(aggregate, noise, denominator), state);
     },
   };
 }

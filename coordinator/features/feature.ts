@@ -116,8 +116,9 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
   const drawers = hooks.filter(({ h }) => h.drawSample !== undefined);
   if (drawers.length > 1) throw new TesseraError('TESSERA_ERR_INTERNAL', `two features draw the round's sample: ${drawers.map((d) => d.name).join(', ')}`);
   const drawSample = drawers[0]?.h.drawSample;
-  const commit = (record: Parameters<NonNullable<JobHooks['commitRound']>>[0], weights: Float32Array): void => {
-    for (const { h } of hooks) h.commitRound?.(record, weights);
+  type Commit = Parameters<NonNullable<JobHooks['commitRound']>>;
+  const commit = (record: Commit[0], weights: Commit[1], serverState: Commit[2]): void => {
+    for (const { h } of hooks) h.commitRound?.(record, weights, serverState);
   };
   return {
     order: features.map((f) => f.name),
@@ -173,9 +174,9 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
       roundExtra(round, outcome) {
         return mergeSlots(hooks.map(({ name, h }) => ({ name, slots: h.roundExtra?.(round, outcome) ?? {} })));
       },
-      commitRound(record, weights) {
-        if (db) db.transaction(() => commit(record, weights))();
-        else commit(record, weights);
+      commitRound(record, weights, serverState) {
+        if (db) db.transaction(() => commit(record, weights, serverState))();
+        else commit(record, weights, serverState);
       },
       onJobEnd(result) {
         for (const { h } of hooks) h.onJobEnd?.(result);

@@ -14,8 +14,8 @@ export const jobRecordFeature: FeatureFactory = (ctx) => {
     provides: ['job-rows'],
     start: () => createJobRow(db, { id: ctx.jobId, spec: ctx.spec, specHash: canonicalHash(ctx.spec) }),
     hooks: {
-      commitRound(record, weights) {
-        insertRoundRow(db, ctx.jobId, record, weights);
+      commitRound(record, weights, serverState) {
+        insertRoundRow(db, ctx.jobId, record, weights, serverState);
       },
       onJobEnd(result) {
         finishJobRow(db, ctx.jobId, result.status, result.message);

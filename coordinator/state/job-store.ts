@@ -8,6 +8,8 @@ import { parseJobSpec, type JobSpec } from '../../protocol/job/spec.ts';
 import type { JobStatus, RoundRecord } from '../round-records.ts';
 import { z } from 'zod';
 import { decodeRoundRecord, encodeRoundRecord, ROUND_RECORD_VERSION, type DecodedRound } from './round-record-codec.ts';
+import type { ServerOptimizerState } from '../strategy.ts';
+import { encodeServerState } from './server-state-codec.ts';
 
 
 export interface StoredJob {
@@ -37,13 +39,14 @@ export function createJobRow(db: Db, job: { id: string; spec: JobSpec; specHash:
 }
 
 /** Inserts the committed round; call inside the round-commit transaction. The primary key forbids a second commit. */
-export function insertRoundRow(db: Db, jobId: string, record: RoundRecord, weights: Float32Array): void {
-  db.prepare('INSERT INTO job_rounds (job_id, round, record_json, record_version, weights, committed_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+export function insertRoundRow(db: Db, jobId: string, record: RoundRecord, weights: Float32Array, serverState: ServerOptimizerState | null = null): void {
+  db.prepare('INSERT INTO job_rounds (job_id, round, record_json, record_version, weights, server_state, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
     jobId,
     record.round,
     encodeRoundRecord(record),
     ROUND_RECORD_VERSION,
     Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
+    serverState === null ? null : encodeServerState(serverState),
     new Date().toISOString(),
   );
 }

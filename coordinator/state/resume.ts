@@ -13,6 +13,8 @@ import type { JobSpec } from '../../protocol/job/spec.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import { appendAudit } from '../../governance/audit/log.ts';
 import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
+import type { ServerOptimizerState } from '../strategy.ts';
+import { decodeServerState } from './server-state-codec.ts';
 
 export function stableJobId(spec: JobSpec): string {
   return `${spec.name}-${canonicalHash(spec).slice(0, 12)}`;
@@ -23,17 +25,20 @@ export interface ResumePoint {
   readonly startRound: number;
   /** Weights of the last committed round, or null (start from the model's initial weights). */
   readonly weights: Float32Array | null;
+  /** The server optimiser's state committed with those weights (FedAdam's moments), null for FedAvg or a new job. */
+  readonly serverState: ServerOptimizerState | null;
   readonly lastCommitted: number;
   readonly lastCharged: number;
 }
 
 export function resumePoint(db: Db, jobId: string): ResumePoint {
-  const row = db.prepare('SELECT round, weights FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1').get(jobId) as { round: number; weights: Buffer } | undefined;
+  const row = db.prepare('SELECT round, weights, server_state AS serverState FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1').get(jobId) as { round: number; weights: Buffer; serverState: Buffer | null } | undefined;
   const charged = (db.prepare('SELECT MAX(round) FROM ledger_rounds WHERE job_id = ?').pluck().get(jobId) as number | null) ?? 0;
   const committed = row?.round ?? 0;
   // Copy out of the Buffer (its offset need not be 4-byte aligned).
   const weights = row ? new Float32Array(new Uint8Array(row.weights).buffer) : null;
-  return { startRound: Math.max(committed, charged) + 1, weights, lastCommitted: committed, lastCharged: charged };
+  const serverState = row?.serverState ? decodeServerState(row.serverState) : null;
+  return { startRound: Math.max(committed, charged) + 1, weights, serverState, lastCommitted: committed, lastCharged: charged };
 }
 
 /**

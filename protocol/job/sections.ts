@@ -25,11 +25,65 @@ export const TrainingSection = z.object({
   optimizer: z.enum(['sgd', 'adam']).default('sgd'),
 });
 
-export const StrategySection = z.object({
-  name: z.enum(['fedavg']).default('fedavg'),
-  /** Server learning rate applied to the aggregated update (1 = plain FedAvg). */
-  serverLearningRate: z.number().positive().default(1),
-});
+/**
+ * Robust aggregation of the individual updates (plain path only: under secure aggregation the coordinator sees
+ * only their sum, so these are refused — coordinator/strategy-compat.ts). Each counts every participant once,
+ * whatever its example count. Absent = the (example-weighted) mean. `median` is the coordinate-wise median and
+ * `trimmed-mean` the coordinate-wise β-trimmed mean of Yin, Chen, Ramchandran & Bartlett (ICML 2018,
+ * "Byzantine-Robust Distributed Learning"); `krum` is Krum / Multi-Krum (Blanchard et al., NeurIPS 2017).
+ */
+export const AggregatorSection = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('mean') }),
+  z.object({ kind: z.literal('median') }),
+  z.object({
+    kind: z.literal('trimmed-mean'),
+    /** β of Yin et al. 2018's coordinate-wise trimmed mean: ⌊β·n⌋ largest and ⌊β·n⌋ smallest values of each coordinate are dropped. */
+    trimFraction: z.number().gt(0).lt(0.5),
+  }),
+  z.object({
+    kind: z.literal('krum'),
+    /** f of Krum (Blanchard, El Mhamdi, Guerraoui & Stainer, NeurIPS 2017): the Byzantine clients tolerated; a round needs n ≥ 2f + 3 participants. */
+    byzantine: z.number().int().min(0),
+    /** m of Multi-Krum: the m best-scored updates are averaged (m = 1 is Krum). */
+    select: z.number().int().min(1).optional(),
+  }),
+]);
+export type AggregatorSection = z.infer<typeof AggregatorSection>;
+
+/** Server optimisers of Reddi et al. 2021, "Adaptive Federated Optimization" (ICLR), Algorithm 2, besides FedAvg. */
+export const ADAPTIVE_SERVER_OPTIMIZERS = ['fedadam', 'fedyogi', 'fedadagrad'] as const;
+
+/** Default server learning rate η: 1 for FedAvg (McMahan et al. 2017), 10⁻² for the adaptive optimisers (tune it: Reddi et al. 2021 grid-search η, App. D). */
+export function defaultServerLearningRate(name: string): number {
+  return name === 'fedavg' ? 1 : 0.01;
+}
+
+export const StrategySection = z
+  .object({
+    /**
+     * The server's update rule from the round's mean update Δ: `fedavg` (x + η·Δ) or an adaptive optimiser of
+     * Reddi et al. 2021 (Algorithm 2): `fedadam`, `fedyogi`, `fedadagrad`, whose moments are kept with each
+     * committed round so a resumed job continues them.
+     */
+    name: z.enum(['fedavg', ...ADAPTIVE_SERVER_OPTIMIZERS]).default('fedavg'),
+    /** Server learning rate η applied to the aggregated update (1 = plain FedAvg); default 1 for fedavg, 0.01 for the adaptive optimisers. */
+    serverLearningRate: z.number().positive().optional(),
+    /** β₁, the momentum of the adaptive optimisers (default 0.9, Reddi et al. 2021 §5). */
+    beta1: z.number().min(0).lt(1).optional(),
+    /** β₂, the second-moment decay of fedadam and fedyogi (default 0.99, Reddi et al. 2021 §5). */
+    beta2: z.number().min(0).lt(1).optional(),
+    /** τ, the adaptivity constant of the adaptive optimisers (default 1e-3; v starts at τ²). */
+    tau: z.number().positive().optional(),
+    /**
+     * μ of FedProx (Li, Sahu, Zaheer, Sanjabi, Talwalkar & Smith, MLSys 2020): each client minimises its loss plus
+     * μ/2·‖w − w_global‖². Absent or 0 = FedAvg's local objective.
+     */
+    proximalMu: z.number().min(0).optional(),
+    /** How the coordinator combines the individual updates; plain path only. See the variants. */
+    aggregator: AggregatorSection.optional(),
+  })
+  .transform((s) => ({ ...s, serverLearningRate: s.serverLearningRate ?? defaultServerLearningRate(s.name) }));
+export type StrategySection = z.infer<typeof StrategySection>;
 
 export const EvaluationSection = z.object({
   /** Federated evaluation every K rounds (0 = only at the end). */

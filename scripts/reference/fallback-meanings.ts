@@ -22,7 +22,7 @@ export const FALLBACK_MEANINGS: ReadonlyMap<string, string> = new Map([
   ['training.batchSize', 'Local mini-batch size.'],
   ['training.learningRate', 'Local learning rate.'],
   ['training.optimizer', 'Local optimiser.'],
-  ['strategy.name', 'The server strategy (aggregation function).'],
+  ['strategy.aggregator.kind', 'The rule: `mean` (FedAvg\'s weighted mean, the default), `median` (coordinate-wise median), `trimmed-mean` (coordinate-wise β-trimmed mean; Yin et al. 2018), `krum` (Krum / Multi-Krum; Blanchard et al. 2017). Plain path only.'],
   ['dp.enabled', 'Turns differential privacy on (clipping, noise, the ledger\'s budget).'],
   ['dp.delta', 'δ of the (ε, δ) guarantee; take it well below 1/N for N organisations.'],
   ['secagg.enabled', 'Turns secure aggregation (SecAgg+) on for training and evaluation.'],

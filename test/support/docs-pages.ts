@@ -25,6 +25,7 @@ export const PAGE_PARTS = {
   'after-deployment': [{ file: 'docs/after-deployment.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
+  'researcher-strategies': [{ file: 'docs/researcher.md', sections: ['Strategies and faults'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
 
 export type PagePartName = keyof typeof PAGE_PARTS;

@@ -26,13 +26,14 @@ export interface ResumeRun {
   readonly end: { status: string; accuracy: string; loss: string; weights: string; model: string } | null;
 }
 
-export async function runResumeFixture(stateDir: string, rounds: number, kill?: Kill, jitterMs = 0): Promise<ResumeRun> {
+/** `strategy`: the job spec's strategy section (default FedAvg), passed to the fixture as JSON. */
+export async function runResumeFixture(stateDir: string, rounds: number, kill?: Kill, jitterMs = 0, strategy?: Record<string, unknown>): Promise<ResumeRun> {
   let firstStarted: number | undefined;
   const released: number[] = [];
   let end: ResumeRun['end'] = null;
   const outcome = await runKillableChild({
     script: FIXTURE,
-    args: [stateDir, String(rounds)],
+    args: strategy === undefined ? [stateDir, String(rounds)] : [stateDir, String(rounds), 'memory', JSON.stringify(strategy)],
     killJitterMs: jitterMs,
     timeoutMs: 90_000,
     onLine(line) {

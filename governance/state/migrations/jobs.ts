@@ -38,4 +38,11 @@ export const JOBS_MIGRATIONS: readonly Migration[] = [
     id: 'jobs-003',
     sql: 'ALTER TABLE jobs ADD COLUMN queued_at TEXT; ALTER TABLE jobs ADD COLUMN error_code TEXT;',
   },
+  {
+    // Server optimisers with memory (issue 18 §6): FedAdam/FedYogi/FedAdagrad moments after each committed round,
+    // written in the same row (and transaction) as its weights, so a resumed job continues them to the bit.
+    // NULL for FedAvg. Encoding: coordinator/state/server-state-codec.ts.
+    id: 'jobs-004',
+    sql: 'ALTER TABLE job_rounds ADD COLUMN server_state BLOB;',
+  },
 ];
