@@ -98,6 +98,10 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // Research harness (issue 18 §3–5, harnessrep area: simulations/replay.ts, simulations/sweep/): replays and sweeps.
+  TESSERA_ERR_REPLAY_MISMATCH: 'A replayed simulation did not reproduce the recorded result: the message names the first data file, job-spec hash, round figure or final-weights hash that differs.',
+  TESSERA_ERR_REPLAY_INVALID: 'The file given to `simulate --replay` cannot be replayed: it is not a results.json with a reproducibility manifest, or the run it records drew randomness a replay cannot repeat (DP noise from the CSPRNG; use --seeded-noise).',
+  TESSERA_ERR_SWEEP_GRID: 'The sweep grid file is invalid: the message names the offending key (the grid schema is strict), an axis without values, or a cell whose job spec does not parse.',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -124,6 +128,8 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_POLICY_INVALID',
   'TESSERA_ERR_POLICY_RECORD',
   'TESSERA_ERR_FILE_PERMISSIONS',
+  'TESSERA_ERR_REPLAY_INVALID',
+  'TESSERA_ERR_SWEEP_GRID',
 ]);
 
 export class TesseraError extends Error {
