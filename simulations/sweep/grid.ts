@@ -116,7 +116,8 @@ export function gridCells(grid: SweepGrid): SweepCell[] {
   return combos.map((choices) => {
     const merged = choices.reduce((s, c) => c.apply(s), grid.simulation as Record<string, unknown>);
     const parsed = SweepSimulation.safeParse(merged);
-    const label = choices.map((c) => `${c.axis} = ${c.name}`).join(', ') || 'base';
+    // Path axes read "dp.epsilon = 1"; named variants "privacy: ε = 1".
+    const label = choices.map((c) => (Array.isArray(grid.axes[c.axis]) ? `${c.axis} = ${c.name}` : `${c.axis}: ${c.name}`)).join(', ') || 'base';
     if (!parsed.success) throw new TesseraError('TESSERA_ERR_SWEEP_GRID', `cell ${label}: ${describeZodIssues(parsed.error.issues)}`);
     // Stable across runs and grid edits that leave this cell alone: what it runs, not where it sits in the grid.
     const id = `cell-${canonicalHash(JSON.parse(JSON.stringify({ simulation: parsed.data, noise: grid.noise }))).slice(0, 12)}`;
