@@ -1,7 +1,7 @@
 /**
  * A sweep's table and report (issue 18 §4–5): per cell, the mean ± Student t 95 % interval over seeds of the
  * final accuracy and loss (simulations/sweep/interval.ts) and the ε spent; written as summary.json, summary.csv
- * and one self-contained report.html (inline SVG, no script): the privacy–utility curve with its intervals when
+ * and one self-contained report.html (inline SVG, no script; the curve also as privacy-utility.svg): the privacy–utility curve with its intervals when
  * the cells differ in their ε budget (cells without DP drawn as the ε = ∞ reference), accuracy per cell, and
  * accuracy over rounds per cell. Every number in it comes from the runs' done.json, which holds the figures of
  * each run's own results.json.
@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeHtml, page, table } from '../report-html.ts';
+import { renderSvg } from '../../lib/chart.ts';
 import { inlineSvg, linesSpec, type LineSeries, type ReferenceLine } from '../report-charts.ts';
 import { meanInterval95, type MeanInterval } from './interval.ts';
 import type { SweepGrid } from './grid.ts';
@@ -80,20 +81,25 @@ function privacyUtility(rows: readonly CellSummary[], outcome: SweepOutcome, sub
   const key = (r: CellSummary): string => Object.entries(r.values).filter(([a]) => !privacyAxes.has(a)).map(([a, v]) => `${a} = ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') || 'federated';
   const groups = new Map<string, CellSummary[]>();
   for (const r of dp) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
-  const series: LineSeries[] = [...groups.entries()].map(([name, cells]) => ({ name: `${name} (mean, 95 % t interval)`, points: [...cells].sort((a, b) => (a.epsilonBudget ?? 0) - (b.epsilonBudget ?? 0)).map((c) => ({ x: c.epsilonBudget ?? 0, y: c.accuracy.mean, low: c.accuracy.low, high: c.accuracy.high })) }));
+  const series: LineSeries[] = [...groups.entries()].map(([name, cells]) => ({ name: name === 'federated' ? 'federated with DP' : name, points: [...cells].sort((a, b) => (a.epsilonBudget ?? 0) - (b.epsilonBudget ?? 0)).map((c) => ({ x: c.epsilonBudget ?? 0, y: c.accuracy.mean, low: c.accuracy.low, high: c.accuracy.high })) }));
   const references: ReferenceLine[] = rows.filter((r) => r.epsilonBudget === null && r.accuracy.mean !== null).map((r) => ({ name: `no DP, ε = ∞ (${key(r)})`, y: r.accuracy.mean ?? 0 }));
   const pooled = meanInterval95(outcome.cells.flatMap((c) => c.runs.map((r) => r.baselines?.pooled ?? null)));
   if (pooled.mean !== null) references.push({ name: 'baseline: pooled (mean)', y: pooled.mean });
   const local = meanInterval95(outcome.cells.flatMap((c) => c.runs.map((r) => r.baselines?.local ?? null)));
   if (local.mean !== null) references.push({ name: 'baseline: local only (mean)', y: local.mean });
-  return { title: 'Privacy–utility: final test accuracy against the ε budget', subtitle: sub, xLabel: 'ε budget (log scale)', yLabel: 'final test accuracy', series, references, intervals: 'bars', xScale: 'log' };
+  return { title: 'Privacy–utility: final test accuracy against the ε budget (mean and 95 % t interval over seeds)', subtitle: sub, xLabel: 'ε budget (log scale)', yLabel: 'final test accuracy', series, references, intervals: 'bars', xScale: 'log' };
 }
 
-export async function sweepReportHtml(grid: SweepGrid, outcome: SweepOutcome, rows: readonly CellSummary[]): Promise<string> {
+/** The privacy–utility curve as a standalone SVG document, when the cells differ in their ε budget. */
+export async function privacyUtilitySvg(grid: SweepGrid, outcome: SweepOutcome, rows: readonly CellSummary[]): Promise<string | null> {
+  const curve = privacyUtility(rows, outcome, gridLine(grid, outcome));
+  return curve ? renderSvg(linesSpec(curve)) : null;
+}
+
+export async function sweepReportHtml(grid: SweepGrid, outcome: SweepOutcome, rows: readonly CellSummary[], curveSvg: string | null): Promise<string> {
   const sub = gridLine(grid, outcome);
   const figures: string[] = [];
-  const curve = privacyUtility(rows, outcome, sub);
-  if (curve) figures.push('<h2>Privacy–utility curve</h2>', `<figure>${await inlineSvg(linesSpec(curve))}</figure>`);
+  if (curveSvg !== null) figures.push('<h2>Privacy–utility curve</h2>', `<figure>${curveSvg.replace(/^<\?xml[^>]*>\s*/, '')}</figure>`);
   figures.push('<h2>Accuracy per cell</h2>', `<figure>${await inlineSvg(linesSpec({ title: 'Final test accuracy per cell (mean, 95 % t interval over seeds)', subtitle: sub, xLabel: 'cell (numbered as in the table)', yLabel: 'final test accuracy', intervals: 'bars', series: [{ name: 'cells', points: rows.map((r, i) => ({ x: i + 1, y: r.accuracy.mean, low: r.accuracy.low, high: r.accuracy.high })) }] }))}</figure>`);
   const overRounds: LineSeries[] = outcome.cells.map((c, i) => {
     const rounds = Math.max(0, ...c.runs.map((r) => r.accuracyByRound.length));
@@ -113,6 +119,8 @@ export async function writeSweepOutputs(out: string, grid: SweepGrid, outcome: S
   const rows = outcome.cells.map(cellSummary);
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify({ name: grid.name, seeds: grid.seeds, ran: outcome.ran, skipped: outcome.skipped, cells: rows }, null, 2)}\n`);
   writeFileSync(join(out, 'summary.csv'), summaryCsv(rows));
-  writeFileSync(join(out, 'report.html'), await sweepReportHtml(grid, outcome, rows));
+  const curve = await privacyUtilitySvg(grid, outcome, rows);
+  if (curve !== null) writeFileSync(join(out, 'privacy-utility.svg'), curve);
+  writeFileSync(join(out, 'report.html'), await sweepReportHtml(grid, outcome, rows, curve));
   return rows;
 }
