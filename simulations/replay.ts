@@ -8,10 +8,9 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { TesseraError } from '../protocol/errors.ts';
-import { describeZodIssues } from '../protocol/errors.ts';
+import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
 import { buildManifest, dataFileHashes, Manifest, type RoundFingerprint } from './manifest.ts';
-import { runSimulation, type SimulationConfigInput, type SimulationResult } from './simulate.ts';
+import { runSimulation, SimulationConfig, type SimulationResult } from './simulate.ts';
 
 export interface ReplayReport {
   readonly matched: true;
@@ -60,8 +59,11 @@ export async function replaySimulation(path: string, options: { logger: Logger; 
     if (now === undefined) throw new TesseraError('TESSERA_ERR_REPLAY_MISMATCH', `data file ${f.name} of the recorded run is missing from ${data.dir}`, { details: { file: f.name } });
     if (now.sha256 !== f.sha256) throw new TesseraError('TESSERA_ERR_REPLAY_MISMATCH', `data file ${f.name} differs from the recorded run's (SHA-256 ${now.sha256.slice(0, 16)}… vs ${f.sha256.slice(0, 16)}…)`, { details: { file: f.name } });
   }
-  // The recorded configuration, in memory: a replay never writes to (or resumes from) a state directory.
-  const replayed = await runSimulation({ ...(recorded.simulation as SimulationConfigInput), baselines: false }, { logger: options.logger, ...(options.onRound ? { onRound: options.onRound } : {}) });
+  const config = SimulationConfig.safeParse(recorded.simulation);
+  if (!config.success) throw new TesseraError('TESSERA_ERR_REPLAY_INVALID', `${path}: the recorded configuration is not one this version can run: ${describeZodIssues(config.error.issues)}`);
+  // The recorded configuration, in memory: a replay never writes to (or resumes from) a state directory, and
+  // does not retrain the baselines (they are not part of the fingerprint).
+  const replayed = await runSimulation({ ...config.data, baselines: false }, { logger: options.logger, ...(options.onRound ? { onRound: options.onRound } : {}) });
   const now = buildManifest(replayed);
   const mismatch = (what: string, details: Record<string, unknown>): TesseraError => new TesseraError('TESSERA_ERR_REPLAY_MISMATCH', `replay of ${path} does not match: ${what}`, { details });
   if (now.jobSpecSha256 !== recorded.jobSpecSha256) throw mismatch(`the job spec hashes to ${now.jobSpecSha256.slice(0, 16)}…, the recorded one to ${recorded.jobSpecSha256.slice(0, 16)}… (the defaults changed?)`, { field: 'jobSpecSha256' });
