@@ -20,6 +20,7 @@ export const PAGE_PARTS = {
   'governance-integrity': [{ file: 'docs/governance-integrity.md' }],
   access: [{ file: 'docs/access.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
+  'researcher-sweeps': [{ file: 'docs/researcher.md', sections: ['Baselines, sweeps and reports'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
 } as const satisfies Record<string, readonly PagePart[]>;
 
