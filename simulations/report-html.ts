@@ -105,7 +105,14 @@ export async function runCharts(r: RunResults): Promise<string[]> {
 
 function participation(rounds: readonly RoundRecord[]): Array<{ category: string; part: string; value: number }> {
   const counts = new Map<string, { took: number; declined: number; dropped: number }>();
-  const at = (org: string) => counts.get(org) ?? (counts.set(org, { took: 0, declined: 0, dropped: 0 }), counts.get(org) ?? { took: 0, declined: 0, dropped: 0 });
+  const at = (org: string): { took: number; declined: number; dropped: number } => {
+    let c = counts.get(org);
+    if (c === undefined) {
+      c = { took: 0, declined: 0, dropped: 0 };
+      counts.set(org, c);
+    }
+    return c;
+  };
   for (const r of rounds) {
     for (const o of r.participantOrgs) at(o).took++;
     for (const d of r.declined) at(d.orgId).declined++;
