@@ -1,6 +1,7 @@
 /** Every command group, in the order `tessera --help` lists them. Add a group by adding its register here. */
 import type { Command } from 'commander';
 import { registerSimulate } from './simulate.ts';
+import { registerSweep } from './sweep.ts';
 import { registerCoordinator } from './coordinator.ts';
 import { registerJobs } from './jobs.ts';
 import { registerClient } from './client.ts';
@@ -23,4 +24,4 @@ import { registerRetention } from './retention.ts';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerMonitor, registerAudit, registerConsent, registerRetention];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerSimulate, registerSweep, registerCoordinator, registerJobs, registerClient, registerPolicy, registerFairness, registerContract, registerPrivacy, registerLedger, registerModels, registerKeys, registerCerts, registerTokens, registerApprovers, registerApprove, registerDeploy, registerMonitor, registerAudit, registerConsent, registerRetention];

@@ -4,12 +4,15 @@ import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { SimulationConfigInput } from '../simulations/simulate.ts';
 import type { AuditReport } from '../simulations/audit-run.ts';
+import type { Baselines } from '../simulations/baselines.ts';
 import type { RoundRecord } from '../coordinator/round-records.ts';
 import { action, integerOption, numberOption, printJson, printLine, readJsonFile } from './run.ts';
 
 interface SimulateOptions {
   auditPrivacy?: true | string;
   churn?: number;
+  baselines?: boolean;
+  replay?: string;
   dataset: string;
   dataDir?: string;
   clients?: number;
@@ -93,6 +96,8 @@ export function registerSimulate(program: Command): void {
     .option('--dropout <rate>', 'seeded fault: each training task\'s client drops out (disconnects unanswered) with this probability', numberOption('--dropout', 0, 1))
     .option('--stragglers <rate>', 'seeded fault: each training task\'s client answers only after the round deadline with this probability (use a short --deadline-ms)', numberOption('--stragglers', 0, 1))
     .option('--deadline-ms <ms>', 'round deadline in milliseconds (default 120000)', integerOption('--deadline-ms', 1))
+    .option('--baselines', 'also train, on the same split and seed: pooled (centralised) training, local-only training (each client alone, averaged) and, for a DP job, the same federation without DP')
+    .option('--replay <results.json>', "run again the simulation a results.json (from --out) describes and check that the result matches it (exit 1 with TESSERA_ERR_REPLAY_MISMATCH when it does not)")
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -101,6 +106,19 @@ export function registerSimulate(program: Command): void {
         if (!['socket', 'memory'].includes(o.transport)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--transport must be socket or memory, got "${o.transport}"`);
         // Without --verbose only errors reach stderr: the per-round lines carry declines and drift alerts.
         const logger = createLogger({ level: o.verbose ? 'info' : 'error' });
+        if (o.replay !== undefined) {
+          // The recorded configuration is the whole input: other simulation flags are not merged into it.
+          const { replaySimulation } = await import('../simulations/replay.ts');
+          const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
+          const report = await replaySimulation(o.replay, { logger, onRound: (r) => progress(roundLine(r)) });
+          if (o.out !== undefined) {
+            const { writeSimulationOutputs } = await import('../simulations/report.ts');
+            await writeSimulationOutputs(o.out, report.replayed);
+          }
+          if (o.json) printJson({ matched: true, rounds: report.rounds, weightsSha256: report.weightsSha256, environmentDifferences: report.environmentDifferences });
+          else printLine(`replay matches ${o.replay}: ${report.rounds} rounds, final weights SHA-256 ${report.weightsSha256}${report.environmentDifferences.length > 0 ? ` (environment differs: ${report.environmentDifferences.join('; ')})` : ''}`);
+          return 0;
+        }
         const config: SimulationConfigInput = {
           dataset: o.dataset as SimulationConfigInput['dataset'],
           seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
@@ -122,6 +140,7 @@ export function registerSimulate(program: Command): void {
           checkContract: o.contract,
           ...(o.churn !== undefined ? { churn: o.churn } : {}),
           ...(o.auditPrivacy !== undefined ? { auditPrivacy: { canaries: o.auditPrivacy === true ? 20 : parseCanaries(o.auditPrivacy) } } : {}),
+          ...(o.baselines === true ? { baselines: true } : {}),
         };
         const fairnessOutput = await import('../simulations/fairness-report.ts');
         config.job = fairnessOutput.withFairnessFlags(config.job ?? {}, o);
@@ -142,6 +161,7 @@ export function registerSimulate(program: Command): void {
           if (fairness !== null) printLine(`\n${fairness.trimEnd()}\n`);
           if (sim.privacyAudit) printLine(auditLines(sim.privacyAudit));
           if (sim.churn) printLine(`Churn: ${sim.churn.drops} connection(s) cut (rate ${sim.churn.rate} per client per round); clients reconnected by themselves.`);
+          if (sim.baselines) printLine(baselineLines(sim.baselines));
           if (o.out !== undefined) printLine(`Results written to ${o.out}`);
           if (sim.registered) printLine(`registered model ${sim.registered.version} (${sim.registered.name}) in ${o.state ?? ''}`);
         }
@@ -246,6 +266,12 @@ function auditLines(a: AuditReport): string {
     `  canary cosine: inserted ${c.insertedCosine.mean.toExponential(2)} ± ${c.insertedCosine.std.toExponential(2)}, held-out ${c.heldOutCosine.mean.toExponential(2)} ± ${c.heldOutCosine.std.toExponential(2)}`,
     `  membership inference (loss threshold, ${m.members} members vs ${m.nonMembers} non-members): AUC ${m.auc.toFixed(3)} ${iv(m.aucInterval95)}, advantage ${m.advantage.toFixed(3)} ${iv(m.advantageInterval95)}`,
   ].join('\n');
+}
+
+function baselineLines(b: Baselines): string {
+  const lines = [`\nBaselines (same split and seed, ${b.pooled.epochs} epochs each):`, `  pooled (centralised, ${b.pooled.examples} examples): accuracy ${fmt(b.pooled.accuracy)}, loss ${fmt(b.pooled.loss)}`, `  local only (mean of ${b.local.clients} clients alone): accuracy ${fmt(b.local.accuracy)}, loss ${fmt(b.local.loss)}`];
+  if (b.nonPrivate) lines.push(`  federated without DP (${b.nonPrivate.status}, ${b.nonPrivate.rounds} rounds): accuracy ${fmt(b.nonPrivate.accuracy)}, loss ${fmt(b.nonPrivate.loss)}`);
+  return lines.join('\n');
 }
 
 function fmt(v: number | null): string {

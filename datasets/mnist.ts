@@ -15,7 +15,8 @@ const FILES = {
   test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
 } as const;
 
-function mnistDir(dataDir?: string): string {
+/** The directory the MNIST files are read from (also hashed into reproducibility manifests). */
+export function mnistDir(dataDir?: string): string {
   if (dataDir !== undefined) {
     const dir = join(dataDir, 'mnist');
     if (existsSync(join(dir, FILES.train[0]))) return dir;

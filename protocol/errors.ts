@@ -114,6 +114,10 @@ export const ERROR_CODES = {
   // Strategies and faults (issue 18 §6, harnessstrat area: coordinator/strategy-compat.ts, server-optimizers.ts).
   TESSERA_ERR_STRATEGY_INCOMPATIBLE: "The job's strategy cannot run with its other settings: a robust aggregator (median, trimmed mean, Krum) needs the individual updates, which secure aggregation hides and DP's accounting does not cover, or Krum's f needs more clients per round (n ≥ 2f + 3).",
   TESSERA_ERR_STRATEGY_STATE: "A resumed job's server-optimiser state (FedAdam/FedYogi/FedAdagrad moments of its last committed round) is missing, unreadable or does not fit the model.",
+  // Research harness (issue 18 §3–5, harnessrep area: simulations/replay.ts, simulations/sweep/): replays and sweeps.
+  TESSERA_ERR_REPLAY_MISMATCH: 'A replayed simulation did not reproduce the recorded result: the message names the first data file, job-spec hash, round figure or final-weights hash that differs.',
+  TESSERA_ERR_REPLAY_INVALID: 'The file given to `simulate --replay` cannot be replayed: it is not a results.json with a reproducibility manifest, or the run it records drew randomness a replay cannot repeat (DP noise from the CSPRNG; use --seeded-noise).',
+  TESSERA_ERR_SWEEP_GRID: 'The sweep grid file is invalid: the message names the offending key (the grid schema is strict), an axis without values, or a cell whose job spec does not parse.',
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;
@@ -142,6 +146,8 @@ const INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TESSERA_ERR_POLICY_INVALID',
   'TESSERA_ERR_POLICY_RECORD',
   'TESSERA_ERR_FILE_PERMISSIONS',
+  'TESSERA_ERR_REPLAY_INVALID',
+  'TESSERA_ERR_SWEEP_GRID',
 ]);
 
 export class TesseraError extends Error {

@@ -49,6 +49,8 @@ import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
 import { canaryMod } from './privacy-audit.ts';
 import { ChurnController, type ChurnSummary, type Droppable } from './churn.ts';
 import { faultyTransport, newInjectedFaults } from './faults.ts';
+import { computeBaselines, type Baselines } from './baselines.ts';
+import { TrafficMeter, type TrafficTotals } from './traffic.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -97,6 +99,8 @@ export const SimulationConfig = z.object({
   /** Connection churn over sockets (simulations/churn.ts): each client's connection is cut with this probability per round. */
   churn: z.number().min(0).max(1).optional(),
   auditPrivacy: z.strictObject({ canaries: z.number().int().min(2).default(20), heldOutCanaries: z.number().int().min(10).default(1000) }).optional(),
+  /** Also train the baselines on the same split and seed (simulations/baselines.ts): pooled, local-only, non-private. */
+  baselines: z.boolean().default(false),
 });
 export type SimulationConfig = z.infer<typeof SimulationConfig>;
 export type SimulationConfigInput = z.input<typeof SimulationConfig>;
@@ -120,6 +124,12 @@ export interface SimulationResult {
   readonly churn?: ChurnSummary;
   /** With a dropout or straggler rate: the clients the simulation made drop out or straggle, per round. */
   readonly faults?: { readonly droppedOut: Record<string, string[]>; readonly straggled: Record<string, string[]> };
+  /** With `baselines`: pooled, local-only and (DP jobs) non-private figures on the same split and seed. */
+  readonly baselines?: Baselines;
+  /** Bytes on the wire per committed round, as socket.io encodes them (simulations/traffic.ts). */
+  readonly traffic: ReadonlyArray<{ readonly round: number } & TrafficTotals>;
+  /** The parsed configuration exactly as run: what `tessera simulate --replay` runs again. */
+  readonly runConfig: SimulationConfig;
 }
 
 /**
@@ -269,6 +279,8 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
   // The clients share this process's one TensorFlow.js backend: they take turns on it.
   const turns = new TrainingTurns();
+  const meter = new TrafficMeter();
+  const traffic: Array<{ round: number } & TrafficTotals> = [];
   const nodes = parts.map((p) => {
     // Built as a variable: the SecAgg client's `policy` option (its (k, t) floors) is the secure-aggregation engineer's.
     const secureOptions = identities
@@ -280,11 +292,12 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const canary = canaryOf.get(p.clientId);
     const standard = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
     const mods = canary ? [canaryMod(canary.direction), ...standard] : standard;
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: meter.wrap(connect(p.clientId, p.orgId, p.train.n)), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
   });
   const churn = config.churn !== undefined ? new ChurnController(config.churn, config.seed, droppable) : undefined;
   try {
     await federation.waitForClients(nodes.length, 30_000);
+    meter.sinceLast(); // connection set-up is not a round's traffic
     // Seeded randomness makes the run reproducible — and therefore not private.
     const rng = options.coordinatorRng ?? seededRandom(deriveSeed(config.seed, 'sampling'));
     const metrics = server?.metrics ?? new Metrics();
@@ -306,14 +319,11 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       population: nodes.length,
       ...assembled,
       ...(options.onFederatedEvaluation ? { federatedEvaluation: observed(assembled.federatedEvaluation, options.onFederatedEvaluation) } : {}),
-      ...(options.onRound || churn
-        ? {
-            onRound: (r: RoundRecord) => {
-              churn?.schedule(r.durationMs);
-              options.onRound?.(r);
-            },
-          }
-        : {}),
+      onRound: (r: RoundRecord) => {
+        traffic.push({ round: r.round, ...meter.sinceLast() });
+        churn?.schedule(r.durationMs);
+        options.onRound?.(r);
+      },
     });
     const churned = churn ? { churn: churn.stop() } : {};
     // The registry feature registers the model after the job; wait for it before the database closes.
@@ -323,9 +333,25 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const privacyAudit = config.auditPrivacy
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
+    const baselines = config.baselines
+      ? {
+          baselines: await computeBaselines({
+            spec,
+            clients: realParts.map((p) => ({ clientId: p.clientId, train: clientData(p.train, spec, p.clientId).train })),
+            test,
+            initialWeights,
+            // The same federation, seed and split with DP off, in memory (no ledger), without a second audit.
+            nonPrivate: async () => {
+              const { auditPrivacy: _audit, stateDir: _state, ...rest } = config;
+              const np = await runSimulation({ ...rest, fresh: false, baselines: false, job: deepMerge(config.job, { dp: { enabled: false } }) }, { logger: options.logger });
+              return { accuracy: np.result.final.accuracy, loss: np.result.final.loss, status: np.result.status, rounds: np.result.rounds.length };
+            },
+          }),
+        }
+      : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
     const faults = config.dropoutRate > 0 || config.stragglerRate > 0 ? { faults: { droppedOut: Object.fromEntries(injected.droppedOut), straggled: Object.fromEntries(injected.straggled) } } : {};
-    return { ...privacyAudit, ...churned, ...faults, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     churn?.stop();
     for (const n of nodes) n.close();

@@ -10,10 +10,11 @@ import { DeploymentSection } from '../../protocol/job/governance.ts';
 import { LocalConsentFile } from '../../governance/consent/local-consent.ts';
 import { ClientPolicyFile } from '../../client/policy/schema.ts';
 import type { FencedBlock } from './docs-markdown.ts';
+import { gridCells, parseGrid } from '../../simulations/sweep/grid.ts';
 import { JOB_SPEC_KEYS, checkJobFragment, checkJobSpec, deepStrict, type SpecCheck } from './docs-strict-schema.ts';
 
-export type JsonKind = 'job-spec' | 'job-fragment' | 'deployment-policy' | 'consent-file' | 'client-policy' | 'json';
-const KINDS: readonly JsonKind[] = ['job-spec', 'job-fragment', 'deployment-policy', 'consent-file', 'client-policy'];
+export type JsonKind = 'job-spec' | 'job-fragment' | 'deployment-policy' | 'consent-file' | 'client-policy' | 'sweep-grid' | 'json';
+const KINDS: readonly JsonKind[] = ['job-spec', 'job-fragment', 'deployment-policy', 'consent-file', 'client-policy', 'sweep-grid'];
 
 export interface JsonExample {
   readonly where: string;
@@ -34,12 +35,24 @@ export function classify(value: unknown, flags: ReadonlySet<string>): JsonKind {
   if (!isObject(value)) return 'json';
   const keys = Object.keys(value);
   if ('model' in value && 'rounds' in value) return 'job-spec';
+  // A `tessera sweep` grid (simulations/sweep/grid.ts): seeds and axes.
+  if ('seeds' in value && 'axes' in value) return 'sweep-grid';
   if ('organisation' in value && 'consents' in value) return 'consent-file';
   // A client node's policy file (client/policy/schema.ts): versioned, with no job-spec-only keys.
   if ('version' in value && !('model' in value) && keys.every((k) => ['version', 'secagg', 'dp', 'disclose'].includes(k))) return 'client-policy';
   if ('roles' in value || 'canaryPercent' in value) return 'deployment-policy';
   if (keys.some((k) => JOB_SPEC_KEYS.has(k) && k !== 'name')) return 'job-fragment';
   return 'json';
+}
+
+/** The grid parser itself: strict schema, axis paths against the job spec, every cell's settings. */
+function sweepGridCheck(value: unknown): SpecCheck {
+  try {
+    gridCells(parseGrid(value, 'grid'));
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, problems: [e instanceof Error ? e.message : String(e)] };
+  }
 }
 
 function zodCheck(schema: z.ZodType, value: unknown): SpecCheck {
@@ -67,6 +80,8 @@ export function checkJsonExample(text: string, flags: ReadonlySet<string>): { ki
       return { kind, check: zodCheck(StrictConsentFile, value) };
     case 'client-policy':
       return { kind, check: zodCheck(ClientPolicyFile, value) };
+    case 'sweep-grid':
+      return { kind, check: sweepGridCheck(value) };
     default:
       return { kind, check: { ok: true } };
   }

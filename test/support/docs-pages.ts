@@ -24,6 +24,7 @@ export const PAGE_PARTS = {
   'after-deployment-review': [{ file: 'docs/after-deployment-review.md' }],
   'after-deployment': [{ file: 'docs/after-deployment.md' }],
   'researcher-simulations': [{ file: 'docs/researcher.md', sections: ['Simulations', 'Differential privacy in simulations'] }],
+  'researcher-sweeps': [{ file: 'docs/researcher.md', sections: ['Baselines, sweeps and reports'] }],
   'researcher-secagg-fairness': [{ file: 'docs/researcher.md', sections: ['Secure aggregation in simulations', 'Fairness', 'Benchmarks'] }],
   'researcher-strategies': [{ file: 'docs/researcher.md', sections: ['Strategies and faults'] }],
 } as const satisfies Record<string, readonly PagePart[]>;

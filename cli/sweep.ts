@@ -1,0 +1,58 @@
+/** `tessera sweep --grid FILE`: a grid of simulations over job-spec fields and seeds (simulations/sweep/). */
+import type { Command } from 'commander';
+import { createLogger } from '../lib/logger.ts';
+import { action, printJson, printLine, readJsonFile } from './run.ts';
+
+interface SweepOptions {
+  grid: string;
+  out: string;
+  json?: boolean;
+  verbose?: boolean;
+  dryRun?: boolean;
+}
+
+export function registerSweep(program: Command): void {
+  program
+    .command('sweep')
+    .description('Run a grid of simulations (axes over job-spec fields, each cell once per seed); resumable; writes a table of mean ± 95 % interval per cell and one HTML report.')
+    .requiredOption('--grid <file>', 'grid JSON: {"name", "simulation": {…simulate settings…}, "seeds": [...], "axes": {"dp.epsilon": [...]} , "noise": "plan" | "as-given"} (docs/researcher.md)')
+    .requiredOption('--out <dir>', 'output directory: summary.json, summary.csv, report.html and cells/<cell>/seed-<seed>/; a second run resumes (finished runs are not re-run)')
+    .option('--dry-run', 'list the cells (with the σ planned for each), the runs and which of them finished earlier; run nothing')
+    .option('--json', 'print the summary as one JSON document on stdout (progress goes to stderr)')
+    .option('--verbose', 'operator logs on stderr at info level')
+    .action(
+      action(async (o: SweepOptions) => {
+        const logger = createLogger({ level: o.verbose ? 'info' : 'error' });
+        // Loaded on use, so `tessera --help` does not pay for TensorFlow.js.
+        const { parseGrid, gridCells } = await import('../simulations/sweep/grid.ts');
+        const { runSweep } = await import('../simulations/sweep/run.ts');
+        const { writeSweepOutputs } = await import('../simulations/sweep/report.ts');
+        const grid = parseGrid(readJsonFile(o.grid, 'grid file'), o.grid);
+        const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
+        progress(`sweep ${grid.name}: ${gridCells(grid).length} cells × ${grid.seeds.length} seeds → ${o.out}`);
+        if (o.dryRun === true) {
+          const { planCellNoise, runDir } = await import('../simulations/sweep/run.ts');
+          const { existsSync } = await import('node:fs');
+          const { join } = await import('node:path');
+          const cells = gridCells(grid).map((cell) => {
+            const finished = grid.seeds.filter((seed) => existsSync(join(runDir(o.out, cell, seed), 'done.json'))).length;
+            return { id: cell.id, label: cell.label, plannedNoiseMultiplier: planCellNoise(grid, cell).sigma, runs: grid.seeds.length, finished };
+          });
+          if (o.json) printJson({ name: grid.name, dryRun: true, cells });
+          else for (const c of cells) printLine(`${c.label}: ${c.runs} run(s), ${c.finished} finished${c.plannedNoiseMultiplier !== null ? `, σ ${c.plannedNoiseMultiplier.toPrecision(6)}` : ''} (${c.id})`);
+          return 0;
+        }
+        const outcome = await runSweep(grid, { out: o.out, logger, progress });
+        const rows = await writeSweepOutputs(o.out, grid, outcome);
+        if (o.json) printJson({ name: grid.name, ran: outcome.ran, skipped: outcome.skipped, cells: rows });
+        else {
+          for (const r of rows) {
+            const a = r.accuracy;
+            printLine(`${r.label}: accuracy ${a.mean === null ? '–' : a.mean.toFixed(4)}${a.low !== null && a.high !== null ? ` [${a.low.toFixed(4)}, ${a.high.toFixed(4)}]` : ''} over ${r.seeds} seed(s)${r.epsilonBudget !== null ? `, ε budget ${r.epsilonBudget}, σ ${r.noiseMultiplier?.toPrecision(4) ?? '–'}` : ''}`);
+          }
+          printLine(`${outcome.ran} run(s) now, ${outcome.skipped} finished earlier. Report: ${o.out}/report.html`);
+        }
+        return 0;
+      }),
+    );
+}
