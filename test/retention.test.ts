@@ -14,6 +14,7 @@ import { startRetentionTask } from '../coordinator/serving/retention-task.ts';
 import { readAuditEntries } from '../governance/audit/log.ts';
 import { STATE_POLICY_FILE } from '../governance/deploy/policy.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
+import { generateKeyFile } from '../governance/identity/key-file.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { cli } from './support/cli.ts';
 import { HEART_ROW, deployHeartModel } from './support/deployed-model.ts';
@@ -48,7 +49,13 @@ afterAll(() => {
 describe('retention', () => {
   it('tessera retention run redacts expired inputs, deletes expired records, and tombstones both without content', async () => {
     const before = readAuditEntries(db).length;
-    const run = await cli('retention', 'run', '--state', state.dir, '--json');
+    // A production state (its approver registry is initialised): the purge is signed by a registered approver.
+    const officerKey = join(state.dir, 'officer.key');
+    generateKeyFile(officerKey, new Uint8Array(32).fill(41));
+    const unsigned = await cli('retention', 'run', '--state', state.dir, '--json');
+    expect(unsigned.stderr).toMatch(/TESSERA_ERR_SIGNING_KEY_REQUIRED/);
+    expect(readAuditEntries(db).length).toBe(before);
+    const run = await cli('retention', 'run', '--state', state.dir, '--key', officerKey, '--json');
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { purged: Array<{ kind: string; action: string; count: number; firstId: number; lastId: number; periodDays: number }> };
     expect(out.purged.map((p) => [p.kind, p.action, p.count, p.firstId, p.lastId, p.periodDays])).toEqual([
@@ -61,7 +68,13 @@ describe('retention', () => {
       { id: 6, instance: expect.stringContaining(String(secret)), status: 'pending' },
     ]);
     const tombstones = readAuditEntries(db, { action: 'retention.purged' });
-    expect(tombstones.map((t) => t.details)).toEqual([
+    // Signed by the approver whose key was given: attributed to that person, the attestation over the entry.
+    expect(tombstones.map((t) => t.actor)).toEqual([expect.stringMatching(/^person:/), expect.stringMatching(/^person:/)]);
+    expect(tombstones.map((t) => {
+      const { attestation, ...rest } = t.details as Record<string, unknown>;
+      expect(attestation).toBeDefined();
+      return rest;
+    })).toEqual([
       { kind: 'servedInputs', table: 'review_queue', action: 'redact', count: 5, firstId: 1, lastId: 5, olderThan: expect.any(String), periodDays: 7, columns: ['instance', 'explanation'] },
       { kind: 'reviewRecords', table: 'review_queue', action: 'delete', count: 3, firstId: 1, lastId: 3, olderThan: expect.any(String), periodDays: 30 },
     ]);
@@ -75,7 +88,7 @@ describe('retention', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
 
-    const again = await cli('retention', 'run', '--state', state.dir, '--json');
+    const again = await cli('retention', 'run', '--state', state.dir, '--key', officerKey, '--json');
     expect((JSON.parse(again.stdout) as { purged: Array<{ count: number }> }).purged.map((p) => p.count)).toEqual([0, 0]);
     expect(readAuditEntries(db, { action: 'retention.purged' })).toHaveLength(2);
   }, 90_000);
