@@ -98,6 +98,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // Measured privacy (issue 19 §3–4, governance/registry/privacy-audit.ts).
+  TESSERA_ERR_PRIVACY_AUDIT_RECORD: "A model's privacy-audit record cannot be written (the model is not registered, or its audit was already recorded: the record is append-only).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

@@ -44,6 +44,7 @@ import { DATASET_DEFAULTS } from './defaults.ts';
 import { partitionClients } from './federation-setup.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
+import { recordPrivacyAudit } from '../governance/registry/privacy-audit.ts';
 import { canaryMod } from './privacy-audit.ts';
 
 export const SimulationConfig = z.object({
@@ -284,6 +285,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const privacyAudit = config.auditPrivacy
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
+    // The audit attacks the final model, so it runs after registration: recorded beside the registry row, the model
+    // card shows it (governance/registry/privacy-audit.ts).
+    if (privacyAudit.privacyAudit && registration?.status === 'registered' && db) recordPrivacyAudit(db, registration.model.version, privacyAudit.privacyAudit);
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
     return { ...privacyAudit, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
