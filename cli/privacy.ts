@@ -11,6 +11,7 @@ import { epsilonFor, planNoiseMultiplier } from '../privacy/accountant/index.ts'
 import { DEFAULT_UNDERFILL_DELTA_FRACTION } from '../privacy/dp/config.ts';
 import { accountedDelta } from '../privacy/dp/underfill.ts';
 import { TesseraError } from '../protocol/errors.ts';
+import { runDdgaussPlan } from './privacy-ddgauss.ts';
 import { action, integerOption, numberOption, printJson, printLine } from './run.ts';
 
 /**
@@ -132,10 +133,24 @@ export function registerPrivacy(program: Command): void {
     privacy
       .command('plan')
       .description('The smallest noise multiplier σ whose ε after T rounds stays within the target (never above it).')
-      .requiredOption('--epsilon <e>', 'target ε (the budget), > 0', num('--epsilon', 0)),
+      .requiredOption('--epsilon <e>', 'target ε (the budget), > 0', num('--epsilon', 0))
+      .option('--mechanism <kind>', 'gaussian (continuous noise) | ddgauss (distributed discrete Gaussian under secure aggregation: prints the dp.ddgauss section)', 'gaussian')
+      .option('--dimension <d>', 'ddgauss: the model’s parameter count', int('--dimension', 1))
+      .option('--min-survivors <m>', 'ddgauss: the fewest clients whose noise is in a sum, max(minClients, secagg threshold)', int('--min-survivors', 1))
+      .option('--clients <n>', 'ddgauss: the most clients in one sum (the modulus must hold it); default --min-survivors', int('--clients', 1))
+      .option('--bits <b>', 'ddgauss: bits per coordinate, 2–32 (default 32, the secure-aggregation word)', int('--bits', 2))
+      .option('--clip-norm <c>', 'ddgauss: the L2 clip norm C', num('--clip-norm', 0), 1)
+      .option('--overflow-probability <p>', 'ddgauss: per-round chance that any coordinate of the sum wraps', num('--overflow-probability', 0, 1), 1e-6),
   ).action(
-    action((o: CommonOptions & { epsilon: number }) => {
+    action((o: CommonOptions & { epsilon: number; mechanism: string; dimension?: number; minSurvivors?: number; clients?: number; bits?: number; clipNorm: number; overflowProbability: number }) => {
       checkDelta(o.delta);
+      if (o.mechanism !== 'gaussian' && o.mechanism !== 'ddgauss') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--mechanism must be gaussian or ddgauss, got "${o.mechanism}"`);
+      if (o.mechanism === 'ddgauss') {
+        if (o.accountant !== 'rdp') throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--mechanism ddgauss is accounted in RDP (Kairouz et al. 2021, Prop. 14); omit --accountant');
+        checkFraction(o.underfillDeltaFraction);
+        runDdgaussPlan({ ...o, accountedDelta: deltaOf(o), ...(o.json ? { json: true } : {}) });
+        return;
+      }
       if (!(o.epsilon > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--epsilon must be > 0, got ${o.epsilon}`);
       if (!(o.samplingRate > 0)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--sampling-rate must be > 0');
       if (o.steps < 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', '--steps must be ≥ 1');

@@ -177,7 +177,7 @@ export class SecureAggregation implements SecureSubmission {
       // admission fixed, and the adaptive-clipping indicator), so the expected length includes them.
       const contract = extensions?.dataContract;
       const layout = updateExtensionsForJob(task.job, contract === undefined ? undefined : driftKeysInVector(contract.length));
-      checkPlan(setupMsg, planForJob(task.job, setupMsg.clients.length, updateLength, layout), task.type);
+      checkPlan(setupMsg, planForJob(task.job, setupMsg.clients.length, updateLength, layout, { jobId: task.jobId, round: task.round }), task.type);
     }
     // Under DP each client's noise share assumes ≥ m survivors in any released sum (privacy/dp/config.ts).
     const minSurvivors = task.job.dp.enabled ? dpPlanForJob(task.job).minSurvivors : 1;
@@ -272,7 +272,7 @@ function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: 
   // The drift layout's size comes from this client's own contract (its dataContract vector); the coordinator's
   // setup must have the same vector length, or the round is refused below as another job layout.
   const contract = input.extensions?.dataContract;
-  const plan = planForJob(task.job, clients, input.update.length, updateExtensionsForJob(task.job, contract === undefined ? undefined : driftKeysInVector(contract.length)));
+  const plan = planForJob(task.job, clients, input.update.length, updateExtensionsForJob(task.job, contract === undefined ? undefined : driftKeysInVector(contract.length)), { jobId: task.jobId, round: task.round });
   return { ...plan, encoded: encodeForSecAgg(plan, input.update, Math.max(0, Math.round(input.weight)), rng, input.extensions ?? {}) };
 }
 

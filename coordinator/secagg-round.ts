@@ -16,8 +16,7 @@ import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import type { SecAggPlan } from '../privacy/secagg/plan.ts';
-import { decodeSecAggExtensions, decodeSecAggSum } from '../privacy/secagg/plan.ts';
-import { dequantizeSum } from '../privacy/secagg/quantize.ts';
+import { decodeSecAggExtensions, decodeSecAggSum, decodeUniformSum } from '../privacy/secagg/plan.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import type { ConnectedClient } from './federation.ts';
@@ -70,7 +69,7 @@ async function runSecureRound(ctx: TrainingContext, options: SecAggProtocolOptio
   const roundId = secAggRoundId({ jobId, round, kind: 'train', nonce });
   try {
     // The round's secure extensions ride in the same masked vector, after the update.
-    plan = planForJob(spec, ids.length, ctx.global.length, ctx.extensions ?? []);
+    plan = planForJob(spec, ids.length, ctx.global.length, ctx.extensions ?? [], { jobId, round });
     server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng, jobHash: jobHashOf(spec) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
@@ -154,5 +153,5 @@ export function toAggregate(plan: SecAggPlan, sum: Uint32Array, survivors: numbe
     for (let i = 0; i < mean.length; i++) mean[i] = (mean[i] as number) * total;
     return { sum: mean, totalWeight: total, participants: survivors };
   }
-  return { sum: dequantizeSum(sum.subarray(0, plan.updateLength), plan.quant, survivors), totalWeight: survivors, participants: survivors };
+  return { sum: decodeUniformSum(plan, sum, survivors), totalWeight: survivors, participants: survivors };
 }

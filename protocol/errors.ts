@@ -118,6 +118,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_REPLAY_MISMATCH: 'A replayed simulation did not reproduce the recorded result: the message names the first data file, job-spec hash, round figure or final-weights hash that differs.',
   TESSERA_ERR_REPLAY_INVALID: 'The file given to `simulate --replay` cannot be replayed: it is not a results.json with a reproducibility manifest, or the run it records drew randomness a replay cannot repeat (DP noise from the CSPRNG; use --seeded-noise).',
   TESSERA_ERR_SWEEP_GRID: 'The sweep grid file is invalid: the message names the offending key (the grid schema is strict), an axis without values, or a cell whose job spec does not parse.',
+  // Measured privacy (issue 19 §3–4, governance/registry/privacy-audit.ts).
+  TESSERA_ERR_PRIVACY_AUDIT_RECORD: "A model's privacy-audit record cannot be written (the model is not registered, or its audit was already recorded: the record is append-only).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

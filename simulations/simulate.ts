@@ -46,6 +46,7 @@ import { DATASET_DEFAULTS } from './defaults.ts';
 import { partitionClients } from './federation-setup.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
+import { recordPrivacyAudit } from '../governance/registry/privacy-audit.ts';
 import { canaryMod } from './privacy-audit.ts';
 import { ChurnController, type ChurnSummary, type Droppable } from './churn.ts';
 import { faultyTransport, newInjectedFaults } from './faults.ts';
@@ -333,6 +334,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
     const privacyAudit = config.auditPrivacy
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
+    // The audit attacks the final model, so it runs after registration: recorded beside the registry row, the model
+    // card shows it (governance/registry/privacy-audit.ts).
+    if (privacyAudit.privacyAudit && registration?.status === 'registered' && db) recordPrivacyAudit(db, registration.model.version, privacyAudit.privacyAudit);
     const baselines = config.baselines
       ? {
           baselines: await computeBaselines({

@@ -53,7 +53,9 @@ export function dpClientMod(options: DpModOptions = {}): ClientMod {
       // A seeded (simulation) source draws round r's noise from its own stream, so a resumed run adds the same.
       const rng = roundStream(source, ctx.task.round, 'dp-noise');
       const { clipped, wasClipped, norm } = clipL2(update, plan.clipNorm);
-      const std = noiseStdPerClient({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
+      // DDGauss: the integer noise is added where the update becomes the secure-sum input (privacy/dp/ddgauss/codec.ts,
+      // via privacy/secagg/plan.ts encodeForSecAgg), after rotation and rounding; here the update is only clipped.
+      const std = plan.mechanism === 'ddgauss' ? 0 : noiseStdPerClient({ placement: plan.placement, sigma: plan.updateNoiseMultiplier, clipNorm: plan.clipNorm, minSurvivors: plan.minSurvivors });
       const out = std > 0 ? addGaussianNoise(clipped, std, rng) : clipped;
       const ac = plan.adaptiveClipping;
       if (ac) {

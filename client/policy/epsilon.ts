@@ -9,11 +9,19 @@
  *    own policy) the sum carries σ. Without it the coordinator sees this update alone with σ/√m.
  *  - central: the client adds nothing; σ holds only if the coordinator is trusted (by its proven key),
  *    otherwise the coordinator sees the clipped update exactly: ε = ∞.
+ * The distributed discrete Gaussian (dp.mechanism "ddgauss") is accounted with its own RDP bound (Kairouz et al.
+ * 2021, Prop. 14, at m survivors): the granularity γ, the rounding bias β and the model's dimension move ε as much
+ * as σ does — a coarser grid inflates the rounded update's sensitivity — so the client recomputes from all of them,
+ * never from σ alone. Its effective σ (for the cumulative record, composed in RDP at q = 1) is the Gaussian whose RDP
+ * curve bounds Proposition 14's last two terms: 1/min(√(Δ₂² + 2τΔ₁ + τ²D), Δ₂ + τ√D) in units of the summed noise.
  * Adaptive clipping is accounted at the spec's σ: σ_Δ ≥ σ for the update and σ_b for the count compose to
  * σ (Andrew et al. 2021, Thm. 1; privacy/dp/adaptive-clipping.ts), the figure the coordinator's ledger charges.
  */
 import { epsilonFor, epsilonForRounds, type RoundGroup } from '../../privacy/accountant/index.ts';
-import { dpPlanForJob } from '../../privacy/dp/config.ts';
+import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
+import type { DdgaussRdpParams } from '../../privacy/accountant/ddgauss.ts';
+import { roundForPlan } from '../../privacy/dp/ddgauss/accounting.ts';
+import { countParameters } from '../../ml/model-shapes.ts';
 import { accountedDelta } from '../../privacy/dp/underfill.ts';
 import { isTesseraError, type TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
@@ -52,6 +60,7 @@ export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions
     return { ...NONE, epsilon: Number.POSITIVE_INFINITY, rounds: job.rounds, basis: `the DP settings are refused: ${e.message}`, configError: e };
   }
   const sigma = plan.accountedNoiseMultiplier;
+  if (plan.ddgauss !== null) return ddgaussJobEpsilon(job, plan);
   const eff = effectiveNoiseMultiplier({ placement: plan.placement, sigma, minSurvivors: plan.minSurvivors, secureAggregation: job.secagg.enabled, centralTrusted: options.centralTrusted });
   const base = { delta: plan.delta, samplingRate: plan.samplingRate, noiseMultiplier: sigma, effectiveNoiseMultiplier: eff.sigma, rounds: job.rounds };
   if (!(eff.sigma > 0)) return { ...base, epsilon: Number.POSITIVE_INFINITY, basis: eff.basis };
@@ -61,6 +70,32 @@ export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions
   const deltaAccounted = accountedDelta(plan.delta, plan.underfillDeltaFraction);
   const r = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
   return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} of which ${plan.delta * plan.underfillDeltaFraction} reserved for short rounds (${plan.accountant} accountant)` };
+}
+
+/** ε of a DDGauss job as this client computes it (secure aggregation is required by the plan itself). */
+function ddgaussJobEpsilon(job: JobSpec, plan: DpPlan): JobEpsilon {
+  const round = roundForPlan(plan, countParameters(job.model), plan.minSurvivors);
+  const p = round.ddgauss as DdgaussRdpParams;
+  const eff = ddgaussEffectiveNoiseMultiplier(p);
+  const deltaAccounted = accountedDelta(plan.delta, plan.underfillDeltaFraction);
+  const r = epsilonForRounds([{ ...round, steps: job.rounds }], { delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
+  const d = plan.ddgauss;
+  return {
+    delta: plan.delta,
+    samplingRate: plan.samplingRate,
+    noiseMultiplier: plan.accountedNoiseMultiplier,
+    effectiveNoiseMultiplier: eff,
+    rounds: job.rounds,
+    epsilon: r.epsilon,
+    basis: `distributed discrete Gaussian under secure aggregation: σ = ${plan.accountedNoiseMultiplier}, granularity ${d?.granularity}, β = ${d?.beta}, D = ${p.dim}, m = ${plan.minSurvivors} survivors (Δ₂/σ_sum = ${p.l2Scale.toPrecision(4)}, τ = ${p.tau.toPrecision(3)}); q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} (rdp accountant)`,
+  };
+}
+
+/** The Gaussian σ whose RDP α/(2σ²) bounds Proposition 14's second and third terms at every order. */
+export function ddgaussEffectiveNoiseMultiplier(p: DdgaussRdpParams): number {
+  const a = Math.sqrt(p.l2Scale ** 2 + 2 * p.l1Scale * p.tau + p.tau ** 2 * p.dim);
+  const b = p.l2Scale + Math.sqrt(p.dim) * p.tau;
+  return 1 / Math.min(a, b);
 }
 
 export function effectiveNoiseMultiplier(o: { placement: JobSpec['dp']['placement']; sigma: number; minSurvivors: number; secureAggregation: boolean; centralTrusted: boolean }): { sigma: number; basis: string } {

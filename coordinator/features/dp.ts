@@ -24,7 +24,9 @@
 import Database from 'better-sqlite3';
 import { chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
-import { epsilonFor } from '../../privacy/accountant/index.ts';
+import { epsilonForRounds } from '../../privacy/accountant/index.ts';
+import { roundForPlan } from '../../privacy/dp/ddgauss/accounting.ts';
+import { countParameters } from '../../ml/model-shapes.ts';
 import { dpPlanForJob, type DpPlan } from '../../privacy/dp/config.ts';
 import { expectedParticipants } from '../../privacy/dp/estimator.ts';
 import { noiseStdServer } from '../../privacy/dp/placement.ts';
@@ -110,7 +112,11 @@ export const dpFeature: FeatureFactory = (ctx) => {
   // Σ η_t may not exceed f·δ/(1 + e^ε) at the ε reached (privacy/dp/underfill.ts). Checked each round at that
   // round's ε_after; at the first round of a run also for the whole job, at the ε all its rounds would reach.
   const allowanceAt = (epsilon: number): number => underfillAllowance({ delta: plan.delta, fraction: underfillFraction, epsilonBudget: Math.min(budget, epsilon) });
-  const jobEpsilon = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier, steps: spec.rounds, delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
+  // A DDGauss round's ε depends on the model's dimension and on how many clients' noise is in the sum: planned at
+  // m (the fewest a released sum may hold), charged at the survivors actually present (beforeRelease).
+  const dimension = countParameters(spec.model);
+  const roundAt = (survivors: number): ReturnType<typeof roundForPlan> => roundForPlan(plan, dimension, survivors);
+  const jobEpsilon = epsilonForRounds([{ ...roundAt(plan.minSurvivors), steps: spec.rounds }], { delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
   let firstRoundOfRun = true;
   /**
    * The fewest eligible organisations the round loop waits for before a round starts, so that a federation whose
@@ -136,7 +142,7 @@ export const dpFeature: FeatureFactory = (ctx) => {
     };
     return smallestFor(spec.rounds - round + 1) ?? smallestFor(1) ?? spec.minClients;
   };
-  const next = { samplingRate: plan.samplingRate, noiseMultiplier: plan.accountedNoiseMultiplier };
+  const next = roundAt(plan.minSurvivors);
   const serverNoiseStd = (p: DpPlan): number => noiseStdServer({ placement: p.placement, sigma: p.updateNoiseMultiplier, clipNorm: p.clipNorm, minSurvivors: p.minSurvivors });
   // The coordinator's randomness: Poisson sampling always, the noise too under central placement.
   const privateNoise = ctx.rng.isPrivate;
@@ -254,7 +260,8 @@ export const dpFeature: FeatureFactory = (ctx) => {
         if (!planned) throw new TesseraError('TESSERA_ERR_INTERNAL', `DP: round ${round} released without a plan`);
         if (planned.charged) return;
         const charge = (): void => {
-          chargeRound(db, { jobId, round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: planned.plan.clipNorm, eligibleOrgIds: planned.eligibleOrgIds, participants: participants.length, privateNoise, underfill: planned.underfill });
+          const ddgauss = plan.mechanism === 'ddgauss' ? roundAt(participants.length).ddgauss : undefined;
+          chargeRound(db, { jobId, round, samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, clipNorm: planned.plan.clipNorm, eligibleOrgIds: planned.eligibleOrgIds, participants: participants.length, privateNoise, underfill: planned.underfill, ...(ddgauss === undefined ? {} : { ddgauss }) });
         };
         // composeFeatures opens the release transaction when the coordinator has a state database.
         if (db.inTransaction) charge();

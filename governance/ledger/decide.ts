@@ -10,6 +10,7 @@
  * the pool contributes nothing to that round.
  */
 import type { Accountant, Conversion, EpsilonResult, RoundGroup } from '../../privacy/accountant/index.ts';
+import type { DdgaussRdpParams } from '../../privacy/accountant/ddgauss.ts';
 import { epsilonForRounds } from '../../privacy/accountant/index.ts';
 
 export interface BudgetTerms {
@@ -22,7 +23,12 @@ export interface BudgetTerms {
 export interface NextRound {
   samplingRate: number;
   noiseMultiplier: number;
+  /** A distributed discrete Gaussian round: its RDP parameters (privacy/accountant/ddgauss.ts). */
+  ddgauss?: DdgaussRdpParams;
 }
+
+const sameDdgauss = (a: DdgaussRdpParams | undefined, b: DdgaussRdpParams | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : a.l2Scale === b.l2Scale && a.l1Scale === b.l1Scale && a.tau === b.tau && a.dim === b.dim;
 
 export interface RoundDecision {
   allowed: boolean;
@@ -35,9 +41,9 @@ export interface RoundDecision {
 /** Adds one round to a multiset of round groups (pure; returns a new array). */
 export function withRound(groups: readonly RoundGroup[], next: NextRound): RoundGroup[] {
   const out = groups.map((g) => ({ ...g, steps: g.steps ?? 1 }));
-  const same = out.find((g) => g.samplingRate === next.samplingRate && g.noiseMultiplier === next.noiseMultiplier);
+  const same = out.find((g) => g.samplingRate === next.samplingRate && g.noiseMultiplier === next.noiseMultiplier && sameDdgauss(g.ddgauss, next.ddgauss));
   if (same) same.steps += 1;
-  else out.push({ samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, steps: 1 });
+  else out.push({ samplingRate: next.samplingRate, noiseMultiplier: next.noiseMultiplier, steps: 1, ...(next.ddgauss === undefined ? {} : { ddgauss: next.ddgauss }) });
   return out;
 }
 
@@ -101,7 +107,7 @@ export function eligibleOrgs({ orgs, next, terms }: { orgs: readonly OrgHistory[
   const excluded: OrgEligibility[] = [];
   for (const org of orgs) {
     const groups = withRound(org.charged, next);
-    const key = JSON.stringify(groups.map((g) => [g.samplingRate, g.noiseMultiplier, g.steps]).sort());
+    const key = JSON.stringify(groups.map((g) => [g.samplingRate, g.noiseMultiplier, g.steps, g.ddgauss ?? null]).sort());
     let eps = memo.get(key);
     if (eps === undefined) {
       eps = epsilonOf(groups, terms).epsilon;

@@ -53,7 +53,7 @@ describe('ledger-004: the PLD accountant in the ledger', () => {
       expect(() => db.prepare('DELETE FROM ledger_rounds').run()).toThrow(/append-only/);
       expect(() => db.prepare("UPDATE ledger_job_budgets SET accountant = 'bogus'").run()).toThrow(/CHECK/);
       // The budget trigger of ledger_rounds reads the rebuilt table.
-      expect(() => db.prepare("INSERT INTO ledger_rounds VALUES ('old-job', 2, 0.2, 1.5, 1, 'distributed', 10, 2, 99, 1e-5, 1, 't', 0)").run()).toThrow(/exceed the job budget/);
+      expect(() => db.prepare("INSERT INTO ledger_rounds VALUES ('old-job', 2, 0.2, 1.5, 1, 'distributed', 10, 2, 99, 1e-5, 1, 't', 0, NULL)").run()).toThrow(/exceed the job budget/);
       expect(db.prepare("SELECT id FROM schema_migrations WHERE id = 'ledger-004'").pluck().get()).toBe('ledger-004');
     } finally {
       db.close();

@@ -105,10 +105,10 @@ describe('privacy ledger', () => {
     expect(() => db.prepare('DELETE FROM ledger_rounds').run()).toThrow(/append-only/);
     expect(() => db.prepare('UPDATE ledger_rounds SET epsilon_after = 0').run()).toThrow(/append-only/);
     expect(() =>
-      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 0.0001, 1e-5, 1, 't', 0)").run(),
+      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 0.0001, 1e-5, 1, 't', 0, NULL)").run(),
     ).toThrow(/must not decrease/);
     expect(() =>
-      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 99, 1e-5, 1, 't', 0)").run(),
+      db.prepare("INSERT INTO ledger_rounds VALUES ('job-1', 5, 0.1, 1, 1, 'distributed', 20, 1, 99, 1e-5, 1, 't', 0, NULL)").run(),
     ).toThrow(/exceed the job budget/);
   });
 

@@ -15,6 +15,7 @@
 import { isoUtc } from '../../lib/time.ts';
 import { z } from 'zod';
 import type { Accountant, Conversion, RoundGroup } from '../../privacy/accountant/index.ts';
+import type { DdgaussRdpParams } from '../../privacy/accountant/ddgauss.ts';
 import { accountedDelta } from '../../privacy/dp/underfill.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { DpPlacement } from '../../protocol/job/dp.ts';
@@ -50,7 +51,11 @@ export interface ChargedRound {
   /** Probability that this round's sample had been short (paid from the reserved δ). */
   underfill: number;
   chargedAt: string;
+  /** A distributed discrete Gaussian round: the parameters of its RDP bound, with the survivors actually present. */
+  ddgauss?: DdgaussRdpParams;
 }
+
+const DdgaussJson = z.object({ l2Scale: z.number().min(0), l1Scale: z.number().min(0), tau: z.number().min(0), dim: z.number().int().positive() });
 
 const ready = new WeakSet<Db>();
 /** Applies the ledger migration to a handle opened before this module was imported. */
@@ -150,10 +155,11 @@ export function chargedRounds(db: Db, jobId: string): ChargedRound[] {
     privateNoise: Number(r.private_noise) === 1,
     underfill: Number(r.underfill),
     chargedAt: String(r.charged_at),
+    ...(typeof r.ddgauss === 'string' ? { ddgauss: DdgaussJson.parse(JSON.parse(r.ddgauss)) } : {}),
   }));
 }
 
-const GroupsJson = z.array(z.object({ samplingRate: z.number(), noiseMultiplier: z.number(), steps: z.number().int().min(0) }));
+const GroupsJson = z.array(z.object({ samplingRate: z.number(), noiseMultiplier: z.number(), steps: z.number().int().min(0), ddgauss: DdgaussJson.optional() }));
 
 function orgGroups(db: Db, jobId: string): Map<string, RoundGroup[]> {
   const rows = db.prepare('SELECT org_id, groups FROM ledger_org_spend WHERE job_id = ?').all(jobId) as Array<{ org_id: string; groups: string }>;
@@ -234,6 +240,8 @@ export interface RoundCharge {
   /** η of this round: the probability its sample had been short (default 0). */
   underfill?: number;
   chargedAt?: string;
+  /** A distributed discrete Gaussian round, accounted with the survivors actually in its sum. */
+  ddgauss?: DdgaussRdpParams;
 }
 
 /**
@@ -245,7 +253,7 @@ export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
   ensureSchema(db);
   if (!db.inTransaction) throw new TesseraError('TESSERA_ERR_LEDGER', 'chargeRound must run inside the round-commit transaction (db.transaction(...))');
   const budget = requireBudget(db, charge.jobId);
-  const next = { samplingRate: charge.samplingRate, noiseMultiplier: charge.noiseMultiplier };
+  const next: NextRound = { samplingRate: charge.samplingRate, noiseMultiplier: charge.noiseMultiplier, ...(charge.ddgauss === undefined ? {} : { ddgauss: charge.ddgauss }) };
   const decision = decideRound({ budget: termsOf(budget), charged: groupRounds(chargedRounds(db, charge.jobId)), next });
   if (!decision.allowed) throw new TesseraError('TESSERA_ERR_BUDGET_EXCEEDED', `job ${charge.jobId} round ${charge.round}: ${decision.reason}`, { details: { jobId: charge.jobId, round: charge.round, epsilonAfter: decision.epsilonAfter, budget: budget.epsilon } });
   const at = charge.chargedAt ?? now();
@@ -263,12 +271,13 @@ export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
     privateNoise: charge.privateNoise ?? true,
     underfill: charge.underfill ?? 0,
     chargedAt: at,
+    ...(charge.ddgauss === undefined ? {} : { ddgauss: charge.ddgauss }),
   };
   try {
     db.prepare(
-      `INSERT INTO ledger_rounds (job_id, round, sampling_rate, noise_multiplier, clip_norm, placement, eligible, participants, epsilon_after, delta, private_noise, underfill, charged_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(row.jobId, row.round, row.samplingRate, row.noiseMultiplier, row.clipNorm, row.placement, row.eligible, row.participants, row.epsilonAfter, row.delta, row.privateNoise ? 1 : 0, row.underfill, at);
+      `INSERT INTO ledger_rounds (job_id, round, sampling_rate, noise_multiplier, clip_norm, placement, eligible, participants, epsilon_after, delta, private_noise, underfill, charged_at, ddgauss)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(row.jobId, row.round, row.samplingRate, row.noiseMultiplier, row.clipNorm, row.placement, row.eligible, row.participants, row.epsilonAfter, row.delta, row.privateNoise ? 1 : 0, row.underfill, at, row.ddgauss === undefined ? null : JSON.stringify(row.ddgauss));
   } catch (cause) {
     throw new TesseraError('TESSERA_ERR_LEDGER', `job ${charge.jobId} round ${charge.round} cannot be charged: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }

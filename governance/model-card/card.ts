@@ -10,6 +10,7 @@ import type { ModelSpec } from '../../protocol/job/model.ts';
 import { describeUserLayers } from '../../protocol/job/layers-topology.ts';
 import type { PrivacySpent } from '../registry/lineage.ts';
 import type { RegisteredModel } from '../registry/registry.ts';
+import type { ModelPrivacyAudit } from '../registry/privacy-audit.ts';
 import { participatingOrganisations, reportRuleHeadlines } from '../registry/lineage.ts';
 
 export const MODEL_CARD_SCHEMA = 'tessera.model-card/v1';
@@ -53,6 +54,8 @@ export interface ModelCardInput extends RegisteredModel {
   readonly approvals: readonly CardApproval[];
   readonly deployments: readonly CardDeploymentEvent[];
   readonly generatedAt: Date;
+  /** What a simulation's `--audit-privacy` measured of this model (absent: never audited). */
+  readonly privacyAudit?: ModelPrivacyAudit | null;
 }
 
 export function describeArchitecture(spec: ModelSpec): string {
@@ -163,6 +166,7 @@ export function buildModelCard(input: ModelCardInput) {
       perRound: lineage.participation.map((p) => ({ round: p.round, organisations: p.organisations.length })),
     },
     privacy: { ...lineage.privacy, statement: privacyStatement(lineage.privacy, lineage.rounds, secureAggregation) },
+    measuredPrivacy: input.privacyAudit ?? null,
     fairness: lineage.fairness === null
       ? null
       : { reportHash: lineage.fairness.reportHash, passed: lineage.fairness.passed, rules: reportRuleHeadlines(lineage.fairness.report), groups: fairnessTable(lineage.fairness.report) },
@@ -202,6 +206,7 @@ export function renderModelCardMarkdown(card: ModelCard): string {
     out.push('| Round | Organisations |', '|---:|---:|', ...card.participation.perRound.map((r) => `| ${r.round} | ${r.organisations} |`), '');
   }
   out.push('## Privacy guarantee', '', card.privacy.statement, '');
+  out.push(...measuredPrivacyMarkdown(card.measuredPrivacy));
   out.push('## Fairness', '');
   if (card.fairness === null) out.push('_No fairness report in the lineage._', '');
   else {
@@ -248,4 +253,22 @@ export function renderModelCardMarkdown(card: ModelCard): string {
   out.push(`- Runtime: TensorFlow.js ${card.provenance.runtime.tfjsVersion} on ${card.provenance.runtime.tfjsBackend}, Node ${card.provenance.runtime.node}`, '');
   out.push(`_Generated ${card.generatedAt} by tessera from the model registry._`, '');
   return out.join('\n');
+}
+
+const iv = (i: { low: number; high: number }, digits = 3): string => `${num(i.low, digits)}–${num(i.high, digits)}`;
+
+/** The audit's figures (Andrew et al. 2024; Yeom et al. 2018), worded as measurements beside the guarantee. */
+function measuredPrivacyMarkdown(a: ModelPrivacyAudit | null): string[] {
+  if (a === null) return ['## Measured privacy', '', '_Not audited (`tessera simulate --audit-privacy` records it for simulated runs)._', ''];
+  const c = a.canary;
+  const m = a.membershipInference;
+  return [
+    '## Measured privacy',
+    '',
+    'Measured on the final model by a simulated audit — observations of this run, not guarantees: an empirical ε is a lower bound on the true ε, the accountant\'s ε an upper bound.',
+    '',
+    `- Empirical ε (${c.canaries} canary clients, ${c.method}): ≥ ${num(c.epsilonLowerBound)} (95 % interval ${iv(c.epsilonInterval95)}) at δ = ${c.delta}; accountant's ε ${a.accountantEpsilon === null ? '— (no DP: no guarantee)' : num(a.accountantEpsilon)}.`,
+    `- Membership inference (${m.attack}, ${m.members} training and ${m.nonMembers} held-out rows): AUC ${num(m.auc)} (95 % ${iv(m.aucInterval95)}), advantage ${num(m.advantage)} (95 % ${iv(m.advantageInterval95)}).`,
+    '',
+  ];
 }

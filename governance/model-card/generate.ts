@@ -5,6 +5,7 @@ import { listApprovals } from '../approvals/store.ts';
 import { SignedApproval, verifyApproval } from '../approvals/record.ts';
 import { deploymentHistory, getDeploymentState, stageOf } from '../deploy/deployments.ts';
 import type { RegisteredModel } from '../registry/registry.ts';
+import { getPrivacyAudit } from '../registry/privacy-audit.ts';
 import { buildModelCard, type CardApproval, type ModelCard } from './card.ts';
 
 export function approvalsForCard(db: Db, model: RegisteredModel, now: Date): CardApproval[] {
@@ -42,5 +43,6 @@ export function generateModelCard(db: Db, model: RegisteredModel, now: Date = ne
       actor: d.actor,
     })),
     generatedAt: now,
+    privacyAudit: getPrivacyAudit(db, model.version),
   });
 }

@@ -13,6 +13,7 @@ import { rdpToEpsilon } from './conversion.ts';
 import type { PldOptions } from './pld.ts';
 import { pldEpsilonForRounds } from './pld.ts';
 import { DEFAULT_ORDERS, EXTENDED_ORDERS, computeRdp } from './rdp.ts';
+import { DDGAUSS_ORDERS, ddgaussRdp, type DdgaussRdpParams } from './ddgauss.ts';
 
 export type Accountant = 'rdp' | 'analytic_gaussian' | 'pld';
 
@@ -43,6 +44,12 @@ export interface RoundGroup {
   noiseMultiplier: number;
   /** Number of rounds with these parameters (default 1). */
   steps?: number;
+  /**
+   * Present for rounds of the distributed discrete Gaussian (ddgauss.ts): the round's RDP is Kairouz et al. 2021
+   * Proposition 14 with these parameters (subsampled by Zhu & Wang 2019), and `noiseMultiplier` is informational
+   * (1/l2Scale). Only the RDP accountant composes them.
+   */
+  ddgauss?: DdgaussRdpParams;
 }
 
 // Per-step RDP vectors for the default orders, memoised by (q, σ): the ledger asks again every round.
@@ -66,6 +73,13 @@ export function epsilonForRounds(rounds: readonly RoundGroup[], options: Account
   for (const r of rounds) {
     const steps = r.steps ?? 1;
     if (!Number.isInteger(steps) || steps < 0) throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `steps must be an integer ≥ 0, got ${steps}`);
+  }
+  const discrete = rounds.some((r) => r.ddgauss !== undefined && (r.steps ?? 1) > 0);
+  if (discrete) {
+    // The DDGauss bounds are RDP bounds (Proposition 14): neither the PLD nor the analytic Gaussian applies to them.
+    if (accountant !== 'rdp') throw new TesseraError('TESSERA_ERR_ACCOUNTANT', `distributed discrete Gaussian rounds are accounted in RDP only, not with the ${accountant} accountant`);
+    const best = rdpEpsilon(rounds, DDGAUSS_ORDERS, delta, conversion);
+    return { epsilon: best.epsilon, order: best.order, delta, accountant, conversion };
   }
   if (accountant === 'pld') {
     const epsilon = pldEpsilonForRounds(
@@ -101,7 +115,7 @@ function rdpEpsilon(rounds: readonly RoundGroup[], orders: readonly number[], de
   for (const r of rounds) {
     const steps = r.steps ?? 1;
     if (steps === 0) continue;
-    const one = stepRdp(r.samplingRate, r.noiseMultiplier, orders);
+    const one = r.ddgauss ? ddgaussRdp(r.samplingRate, r.ddgauss, orders) : stepRdp(r.samplingRate, r.noiseMultiplier, orders);
     for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) + (one[i] as number) * steps;
   }
   return rdpToEpsilon({ orders, rdp: total, delta, conversion });

@@ -31,8 +31,20 @@ export interface AdaptiveClippingPlan {
   maxClipNorm: number;
 }
 
+/** The distributed discrete Gaussian's numbers (privacy/dp/ddgauss/codec.ts), the same on every side. */
+export interface DdgaussPlan {
+  bits: number;
+  granularity: number;
+  beta: number;
+  /** Each client's discrete Gaussian std in model units: σ·C/√m, the distributed split of placement.ts. */
+  localStd: number;
+}
+
 export interface DpPlan {
   placement: DpPlacement;
+  /** gaussian: continuous noise (gaussian.ts); ddgauss: the distributed discrete Gaussian, `ddgauss` set. */
+  mechanism: 'gaussian' | 'ddgauss';
+  ddgauss: DdgaussPlan | null;
   trustedCoordinator: boolean;
   samplingRate: number;
   /** σ charged to the ledger each round. */
@@ -69,6 +81,17 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
     throw new TesseraError('TESSERA_ERR_DP_CONFIG', `the analytic Gaussian accountant is exact only without subsampling (q = 1), got q = ${samplingRate}; use accountant "rdp"`);
   }
   const m = minSurvivors({ minClients, ...(secaggThreshold === undefined ? {} : { secaggThreshold }) });
+  const mechanism = dp.mechanism ?? 'gaussian';
+  let ddgauss: DdgaussPlan | null = null;
+  if (mechanism === 'ddgauss') {
+    const d = dp.ddgauss;
+    if (d === undefined) throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'mechanism "ddgauss" needs dp.ddgauss { bits, granularity, beta }; plan them with `tessera privacy plan --mechanism ddgauss`');
+    if (dp.placement !== 'distributed') throw new TesseraError('TESSERA_ERR_DP_CONFIG', `mechanism "ddgauss" is a distributed placement, got "${dp.placement}"`);
+    if (accountant !== 'rdp') throw new TesseraError('TESSERA_ERR_DP_CONFIG', `mechanism "ddgauss" is accounted in RDP (Kairouz et al. 2021, Prop. 14), not with the ${accountant} accountant`);
+    if (dp.adaptiveClipping?.enabled === true) throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'adaptive clipping is not available with mechanism "ddgauss"');
+    // The same split as continuous distributed noise: any ≥ m survivors carry at least σ·C on the sum.
+    ddgauss = { bits: d.bits, granularity: d.granularity, beta: d.beta, localStd: (dp.noiseMultiplier * dp.clipNorm) / Math.sqrt(m) };
+  }
   let updateNoiseMultiplier = dp.noiseMultiplier;
   let adaptive: AdaptiveClippingPlan | null = null;
   const ac = dp.adaptiveClipping;
@@ -93,6 +116,8 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
   }
   return {
     placement: dp.placement,
+    mechanism,
+    ddgauss,
     trustedCoordinator: dp.trustedCoordinator,
     samplingRate,
     accountedNoiseMultiplier: dp.noiseMultiplier,
@@ -122,6 +147,9 @@ export function resolveDpPlan({ dp, sampling, minClients, secaggThreshold, popul
 export function dpPlanForJob(job: JobSpec, population?: number): DpPlan {
   if (job.secagg.enabled && job.secagg.weighting === 'examples') {
     throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'with DP on, secure aggregation must use secagg.weighting = "uniform": example weighting would rescale each clipped, noised update (and its noise) by its example count');
+  }
+  if (job.dp.mechanism === 'ddgauss' && !(job.secagg.enabled && job.secagg.weighting === 'uniform')) {
+    throw new TesseraError('TESSERA_ERR_DP_CONFIG', 'mechanism "ddgauss" adds its noise to the integers of the secure sum: it needs secagg.enabled with weighting "uniform"');
   }
   const threshold = job.secagg.enabled ? job.secagg.threshold : undefined;
   return resolveDpPlan({

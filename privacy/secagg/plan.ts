@@ -10,6 +10,7 @@ import type { RandomSource } from '../random.ts';
 import { checkSecAggParams, findSecAggParams, type ThreatModel } from './params.ts';
 import { dequantizeSum, dpQuantizationRange, quantizationParams, quantize, type QuantizationParams } from './quantize.ts';
 import { decodeWeightedMean, encodeWeightedUpdate, weightedParams, type WeightedParams } from './weighting.ts';
+import { decodeDdgaussSum, encodeDdgauss, type DdgaussCodec } from '../dp/ddgauss/codec.ts';
 import { checkExtensions, decodeExtensionSums, encodeExtensions, extensionsLength, type ExtensionSums, type ExtensionValues, type UpdateExtension } from './extension.ts';
 
 export interface SecAggPlan {
@@ -24,7 +25,12 @@ export interface SecAggPlan {
   readonly weighted: WeightedParams | undefined;
   /** The features' extensions appended after the update (extension.ts), in their canonical order. */
   readonly extensions: readonly UpdateExtension[];
-  /** Length of the vector that is masked: the update length, plus one under example weighting, plus the extensions. */
+  /**
+   * The distributed discrete Gaussian (privacy/dp/ddgauss/codec.ts): the update part of the masked vector is then
+   * the D = padded-dimension integers the codec makes (noise included), not a quantised update.
+   */
+  readonly ddgauss?: DdgaussCodec;
+  /** Length of the vector that is masked: the update length (D under DDGauss), plus one under example weighting, plus the extensions. */
   readonly dim: number;
   readonly updateLength: number;
 }
@@ -48,7 +54,7 @@ export function planSecAggGraph(section: SecAggSection, clients: number): { k: n
  * and noised: they are quantised WITHOUT clamping (modular), over a range widened to C + k·σ_client so the sum
  * wraps only with negligible probability (quantize.ts). Both sides pass the same values (job-plan.ts).
  */
-export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number; dp?: { clipNorm: number; clientNoiseStd: number } | undefined; extensions?: readonly UpdateExtension[] }): SecAggPlan {
+export function planSecAggRound(options: { section: SecAggSection; clients: number; updateLength: number; dp?: { clipNorm: number; clientNoiseStd: number } | undefined; extensions?: readonly UpdateExtension[]; ddgauss?: DdgaussCodec }): SecAggPlan {
   const { section: s, clients, updateLength, dp } = options;
   const extensions = options.extensions ?? [];
   checkExtensions(extensions, clients);
@@ -70,7 +76,8 @@ export function planSecAggRound(options: { section: SecAggSection; clients: numb
     quant,
     weighted,
     extensions,
-    dim: updateLength + (weighted === undefined ? 0 : 1) + extensionsLength(extensions),
+    ...(options.ddgauss === undefined ? {} : { ddgauss: options.ddgauss }),
+    dim: (options.ddgauss?.rotation.padded ?? updateLength) + (weighted === undefined ? 0 : 1) + extensionsLength(extensions),
     updateLength,
   };
 }
@@ -81,7 +88,7 @@ export function planSecAggRound(options: { section: SecAggSection; clients: numb
  */
 export function encodeForSecAgg(plan: SecAggPlan, update: ArrayLike<number>, examples: number, rng: RandomSource, extensions: ExtensionValues = {}): Uint32Array {
   if (update.length !== plan.updateLength) throw new RangeError(`update has ${update.length} coordinates, the plan expects ${plan.updateLength}`);
-  const head = plan.weighted === undefined ? quantize(update, plan.quant, rng) : encodeWeightedUpdate({ update, examples, params: plan.weighted, rng });
+  const head = plan.ddgauss !== undefined ? encodeDdgauss(plan.ddgauss, update, rng) : plan.weighted === undefined ? quantize(update, plan.quant, rng) : encodeWeightedUpdate({ update, examples, params: plan.weighted, rng });
   if (plan.extensions.length === 0) return head;
   const out = new Uint32Array(plan.dim);
   out.set(head);
@@ -91,7 +98,13 @@ export function encodeForSecAgg(plan: SecAggPlan, update: ArrayLike<number>, exa
 
 /** The update part of an unmasked sum (the update, and the count coordinate under example weighting). */
 function updatePart(plan: SecAggPlan, sum: Uint32Array): Uint32Array {
-  return sum.subarray(0, plan.updateLength + (plan.weighted === undefined ? 0 : 1));
+  return sum.subarray(0, (plan.ddgauss?.rotation.padded ?? plan.updateLength) + (plan.weighted === undefined ? 0 : 1));
+}
+
+/** The survivors' summed update in model units (uniform weighting): DDGauss decoded, or the dequantised sum. */
+export function decodeUniformSum(plan: SecAggPlan, full: Uint32Array, survivors: number): Float64Array {
+  const sum = updatePart(plan, full);
+  return plan.ddgauss !== undefined ? decodeDdgaussSum(plan.ddgauss, sum) : dequantizeSum(sum, plan.quant, survivors);
 }
 
 /** The extensions' sums from an unmasked sum of `survivors` inputs: the coordinator's only view of them. */
@@ -106,7 +119,7 @@ export function decodeSecAggExtensions(plan: SecAggPlan, sum: Uint32Array, survi
 export function decodeSecAggSum(plan: SecAggPlan, full: Uint32Array, survivors: number): { mean: Float64Array; totalExamples: number | undefined } {
   const sum = updatePart(plan, full);
   if (plan.weighted !== undefined) return decodeWeightedMean(sum, plan.weighted, survivors);
-  const total = dequantizeSum(sum, plan.quant, survivors);
+  const total = decodeUniformSum(plan, full, survivors);
   if (survivors > 0) for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) / survivors;
   return { mean: total, totalExamples: undefined };
 }

@@ -25,6 +25,21 @@ export const AdaptiveClippingSection = z.object({
   maxClipNorm: z.number().positive().default(1e6),
 });
 
+/**
+ * The distributed discrete Gaussian (Kairouz, Liu & Steinke, ICML 2021): integer noise added before the modular
+ * secure sum (privacy/dp/ddgauss/). Plan all three numbers and dp.noiseMultiplier with
+ * `tessera privacy plan --mechanism ddgauss`.
+ */
+export const DdgaussSection = z.object({
+  /** b: each coordinate and the sum live modulo 2^b (b ≤ 32: 2^b divides the secure-aggregation modulus 2^32). */
+  bits: z.number().int().min(2).max(32).default(32),
+  /** γ: one integer step of the rotated, scaled update, in model units (the scale is 1/γ). */
+  granularity: z.number().positive(),
+  /** β of conditional randomised rounding: the rounded norm bound holds with probability ≥ 1 − β per attempt. */
+  beta: z.number().min(0).lt(1).default(Math.exp(-0.5)),
+});
+export type DdgaussSection = z.infer<typeof DdgaussSection>;
+
 export const DpSection = z
   .object({
     enabled: z.boolean().default(false),
@@ -50,6 +65,12 @@ export const DpSection = z
      * distribution accountant (any q; tighter than RDP, never below the true ε; seconds per evaluation).
      */
     accountant: z.enum(['rdp', 'analytic_gaussian', 'pld']).optional(),
+    /**
+     * gaussian (default): continuous Gaussian noise, then quantised for secure aggregation. ddgauss: the distributed
+     * discrete Gaussian under secure aggregation (needs `dp.ddgauss`, distributed placement, secagg, the RDP accountant).
+     */
+    mechanism: z.enum(['gaussian', 'ddgauss']).optional(),
+    ddgauss: DdgaussSection.optional(),
     /** RDP → (ε, δ) conversion: improved (default; Canonne–Kamath–Steinke 2020 Prop. 12) or classic (Mironov 2017 Prop. 3). */
     conversion: z.enum(['improved', 'classic']).optional(),
     /** Absent = fixed clip norm. */
@@ -76,6 +97,12 @@ export const DpSection = z
     if (dp.placement === 'central' && !dp.trustedCoordinator) {
       ctx.addIssue({ code: 'custom', path: ['placement'], message: 'central placement requires trustedCoordinator: true' });
     }
+    if (dp.mechanism === 'ddgauss') {
+      if (dp.ddgauss === undefined) ctx.addIssue({ code: 'custom', path: ['ddgauss'], message: 'mechanism "ddgauss" needs dp.ddgauss { bits, granularity, beta } (tessera privacy plan --mechanism ddgauss)' });
+      if (dp.placement !== 'distributed') ctx.addIssue({ code: 'custom', path: ['placement'], message: 'mechanism "ddgauss" is a distributed placement' });
+      if (dp.accountant !== undefined && dp.accountant !== 'rdp') ctx.addIssue({ code: 'custom', path: ['accountant'], message: 'mechanism "ddgauss" is accounted with the RDP accountant (Kairouz et al. 2021, Prop. 14)' });
+      if (dp.adaptiveClipping?.enabled === true) ctx.addIssue({ code: 'custom', path: ['adaptiveClipping'], message: 'adaptive clipping is not available with mechanism "ddgauss"' });
+    } else if (dp.ddgauss !== undefined) ctx.addIssue({ code: 'custom', path: ['ddgauss'], message: 'dp.ddgauss is only read with mechanism "ddgauss"' });
     const ac = dp.adaptiveClipping;
     if (ac?.enabled === true && ac.minClipNorm > ac.maxClipNorm) ctx.addIssue({ code: 'custom', path: ['adaptiveClipping', 'minClipNorm'], message: 'minClipNorm must not exceed maxClipNorm' });
   });

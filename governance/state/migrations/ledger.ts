@@ -226,9 +226,20 @@ ALTER TABLE ledger_job_budgets_004 RENAME TO ledger_job_budgets;
 PRAGMA legacy_alter_table = OFF;
 `;
 
+/**
+ * ledger-005 (issue 19 §1): a round of the distributed discrete Gaussian records the parameters of its RDP bound
+ * (Kairouz et al. 2021, Prop. 14: Δ₂/σ and Δ₁/σ of the sum, τ for the survivors actually present, the padded
+ * dimension) as JSON; NULL for a continuous Gaussian round, whose (q, σ) say everything. The ledger recomputes ε
+ * from these rows, so they are as append-only as the rest of the row (ledger_rounds_no_update).
+ */
+const MIGRATION_005 = `
+ALTER TABLE ledger_rounds ADD COLUMN ddgauss TEXT;
+`;
+
 export const LEDGER_MIGRATIONS: readonly Migration[] = [
   { id: 'ledger-001', sql: MIGRATION_001 },
   { id: 'ledger-002', sql: MIGRATION_002 },
   { id: 'ledger-003', sql: MIGRATION_003 },
   { id: 'ledger-004', sql: MIGRATION_004 },
+  { id: 'ledger-005', sql: MIGRATION_005 },
 ];

@@ -19,4 +19,20 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX models_name ON models (name, registered_at);
     `,
   },
+  {
+    // Issue 19 §3–4: the measured privacy of a registered model (governance/registry/privacy-audit.ts), one
+    // append-only record per version.
+    id: 'registry-002',
+    sql: `
+      CREATE TABLE model_privacy_audits (
+        version TEXT PRIMARY KEY REFERENCES models (version),
+        audit TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+      );
+      CREATE TRIGGER model_privacy_audits_no_update BEFORE UPDATE ON model_privacy_audits
+      BEGIN SELECT RAISE(ABORT, 'registry: a privacy audit record is append-only'); END;
+      CREATE TRIGGER model_privacy_audits_no_delete BEFORE DELETE ON model_privacy_audits
+      BEGIN SELECT RAISE(ABORT, 'registry: a privacy audit record is append-only'); END;
+    `,
+  },
 ];
