@@ -1,4 +1,5 @@
 /** `tessera simulate`: run a federation in one process (see simulations/simulate.ts). */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { TesseraError } from '../protocol/errors.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -39,6 +40,7 @@ interface SimulateOptions {
   out?: string;
   json?: boolean;
   verbose?: boolean;
+  workers?: number;
 }
 
 function readJobOverrides(path: string): Record<string, unknown> {
@@ -79,6 +81,7 @@ export function registerSimulate(program: Command): void {
     .option('--seeded-noise', 'clients draw DP noise from a seeded generator: reproducible, NOT private')
     .option('--client-policy <file>', 'client policy JSON for every simulated client (docs/client-policy.md); default: the permissive research policy')
     .option('--audit-privacy [canaries]', 'empirical privacy audit: insert this many canary clients (default 20) and report the canary ε estimate beside the accountant\'s ε, and a membership-inference attack on the final model (Andrew et al. 2024; Yeom et al. 2018)')
+    .option('--workers <n>', 'worker threads that train the clients in parallel, same result bit for bit (default: one per core; 1 trains them one after another)', integerOption('--workers', 1))
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -103,6 +106,8 @@ export function registerSimulate(program: Command): void {
           ...(o.fresh === true ? { fresh: true } : {}),
           ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
+          // One per core by default (simulations/training-pool.ts defaultTrainingWorkers; not imported here, so --help stays light).
+          workers: o.workers ?? availableParallelism(),
           ...(o.auditPrivacy !== undefined ? { auditPrivacy: { canaries: o.auditPrivacy === true ? 20 : parseCanaries(o.auditPrivacy) } } : {}),
         };
         const fairnessOutput = await import('../simulations/fairness-report.ts');

@@ -98,6 +98,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_DATA_TOO_LARGE: "A data file, or one of its lines, is larger than the reader's limit (refused before it is read whole; the message names the limit).",
   // Hosted jobs (issue 15, coordinator/job-service.ts): the coordinator as a service that queues jobs.
   TESSERA_ERR_JOB_STATE: 'The job is not in a state that allows the request (e.g. cancelling a job that already ended).',
+  // Parallel simulations (issue 18 §1, simulations/training-pool.ts): virtual clients trained on worker threads.
+  TESSERA_ERR_WORKER_FAILED: "A simulation's training worker thread failed to start, crashed or exited while it held a client's training task; that task is declined (the other workers carry on).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

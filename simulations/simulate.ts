@@ -45,6 +45,7 @@ import { partitionClients } from './federation-setup.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import { auditReport, canaryClients, type AuditReport } from './audit-run.ts';
 import { canaryMod } from './privacy-audit.ts';
+import { shareExamples, TrainingPool } from './training-pool.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -85,6 +86,12 @@ export const SimulationConfig = z.object({
   clientPolicySource: z.string().optional(),
   /** Overrides merged into the job spec (model, training, dp, secagg, fairness …). */
   job: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Worker threads that train the clients in parallel (simulations/training-pool.ts); 1 trains them one after
+   * another on this thread. Capped at the number of clients. The result is the same bits either way. The CLI's
+   * default is one per core (defaultTrainingWorkers); a library caller gets 1 unless it asks.
+   */
+  workers: z.number().int().positive().default(1),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
   auditPrivacy: z.strictObject({ canaries: z.number().int().min(2).default(20), heldOutCanaries: z.number().int().min(10).default(1000) }).optional(),
 });
@@ -104,6 +111,8 @@ export interface SimulationResult {
   readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
+  /** With `workers` > 1: the training worker threads, each one's TensorFlow.js start-up time (ms), the tasks they trained. */
+  readonly trainingWorkers?: { readonly count: number; readonly initMs: readonly number[]; readonly tasks: number };
   /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
   readonly privacyAudit?: AuditReport;
 }
@@ -166,6 +175,17 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   const config = SimulationConfig.parse(input);
   const backend = await initBackend();
   options.logger.info({ backend: backend.name }, 'TensorFlow.js backend');
+  // Started before the data set loads, so the workers' own backend start-up overlaps it; no more workers than
+  // --clients (with the data set's default client count an idle worker costs only its memory).
+  const pool = config.workers > 1 && (config.clients === undefined || config.clients > 1) ? new TrainingPool(config.clients === undefined ? config.workers : Math.min(config.workers, config.clients), { backend: backend.name, logger: options.logger.child({ component: 'training-pool' }) }) : undefined;
+  try {
+    return await simulateWith(config, backend, pool, options);
+  } finally {
+    pool?.close();
+  }
+}
+
+async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool: TrainingPool | undefined, options: SimulationOptions): Promise<SimulationResult> {
   const dataset = loadDataset(config.dataset, {
     seed: config.seed,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
@@ -240,20 +260,23 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
-  // The clients share this process's one TensorFlow.js backend: they take turns on it.
-  const turns = new TrainingTurns();
+  // The clients share this process's one TensorFlow.js backend: they take turns on it — or, with a pool, on its
+  // workers, one task per worker at a time.
+  const turns = new TrainingTurns(pool?.size ?? 1);
   const nodes = parts.map((p) => {
     // Built as a variable: the SecAgg client's `policy` option (its (k, t) floors) is the secure-aggregation engineer's.
     const secureOptions = identities
       ? { clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom(), policy: secAggClientPolicy(policy) }
       : undefined;
     const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
-    const data = clientData(p.train, spec, p.clientId);
+    // With a pool the examples go onto shared memory once, and every task reads them there.
+    const local = clientData(p.train, spec, p.clientId);
+    const data = pool ? { ...local, train: shareExamples(local.train) } : local;
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
     const canary = canaryOf.get(p.clientId);
     const standard = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
     const mods = canary ? [canaryMod(canary.direction), ...standard] : standard;
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: connect(p.clientId, p.orgId, p.train.n), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}), ...(pool ? { trainer: pool } : {}) });
   });
   try {
     await federation.waitForClients(nodes.length, 30_000);
@@ -285,7 +308,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
-    return { ...privacyAudit, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source, workers: pool?.size ?? 1 }, backend, job: spec, result, private: false, ...(pool ? { trainingWorkers: { count: pool.size, initMs: [...pool.initMs], tasks: pool.trained } } : {}), clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     for (const n of nodes) n.close();
     evalModel.dispose();
