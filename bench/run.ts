@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; `secagg` and
- * `load` on their own because they take minutes) and prints one JSON document with every figure and its same-run baseline.
+ * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; `secagg`,
+ * `load` and `simulate` on their own because they take minutes) and prints one JSON document with every figure and its same-run baseline.
  */
 import { benchRounds } from './rounds.ts';
 import { benchTraining } from './training.ts';
@@ -10,6 +10,7 @@ const SUITES: Record<string, () => Promise<object>> = {
   rounds: benchRounds,
   secagg: async () => (await import('./secagg.ts')).benchSecagg(),
   load: async () => (await import('./load.ts')).benchLoad(),
+  simulate: async () => (await import('./simulate.ts')).benchSimulate(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

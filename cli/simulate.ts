@@ -122,7 +122,7 @@ export function registerSimulate(program: Command): void {
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
-        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}) });
+        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}), ...(sim.trainingWorkers ? { trainingWorkers: sim.trainingWorkers } : {}) });
         else {
           printLine(`${sim.result.status}: ${sim.result.message}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
           const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });
