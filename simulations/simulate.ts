@@ -194,7 +194,9 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
   });
   const defaults = DATASET_DEFAULTS[config.dataset];
   const clientCount = config.clients ?? (config.partition === 'natural' || (config.partition === undefined && defaults.partition === 'natural') ? (dataset.natural?.length ?? defaults.clients) : defaults.clients);
-  const realParts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
+  const partitioned = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
+  // With a pool, each client's examples move onto shared memory here, once (the unshared copies are dropped).
+  const realParts = pool ? partitioned.map((p) => ({ ...p, train: shareExamples(p.train) })) : partitioned;
   // Fixed-size sampling draws from every client, canaries included.
   const spec = buildJobSpec(config, dataset, realParts.length + (config.auditPrivacy?.canaries ?? 0));
   const test = forModel(dataset.test, spec.model);
@@ -269,7 +271,7 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
       ? { clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom(), policy: secAggClientPolicy(policy) }
       : undefined;
     const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
-    // With a pool the examples go onto shared memory once, and every task reads them there.
+    // With a pool every task reads the examples on shared memory (a held-out split made new arrays: shared here).
     const local = clientData(p.train, spec, p.clientId);
     const data = pool ? { ...local, train: shareExamples(local.train) } : local;
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
