@@ -156,7 +156,8 @@ export class ClientNode {
     // wait for the setup holds no training turn: a coordinator that never sends one cannot stall this node's (or,
     // in a simulation, every node's) other tasks.
     if (task.job.secagg.enabled && this.options.secure && !(await this.options.secure.screen(task, (m) => this.send(m), admission.extensions))) return;
-    // One task at a time per process: training is CPU-bound and the backend is single-threaded.
+    // One task at a time per process — training is CPU-bound and the backend is single-threaded — or one per
+    // worker when a simulation's training pool is the trainer (the turns then have that many slots).
     await this.options.turns.run(
       async () => {
         try {
