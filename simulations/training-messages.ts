@@ -46,7 +46,7 @@ export const TrainRequest = z.strictObject({
 export type TrainRequest = z.infer<typeof TrainRequest>;
 
 export const WorkerReply = z.discriminatedUnion('type', [
-  /** Sent once, when the worker's backend is initialised: how long its own TensorFlow.js start took. */
+  /** Sent once, when the worker's backend is initialised: ms since the thread started (module loading included). */
   z.strictObject({ type: z.literal('ready'), initMs: z.number().min(0), backend: z.string() }),
   z.strictObject({
     type: z.literal('trained'),
