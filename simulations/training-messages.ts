@@ -47,7 +47,7 @@ export type TrainRequest = z.infer<typeof TrainRequest>;
 
 export const WorkerReply = z.discriminatedUnion('type', [
   /** Sent once, when the worker's backend is initialised: ms since the thread started (module loading included). */
-  z.strictObject({ type: z.literal('ready'), initMs: z.number().min(0), backend: z.string() }),
+  z.strictObject({ type: z.literal('ready'), initMs: z.number().min(0), backend: z.string(), simd: z.boolean().optional(), threads: z.number().int().optional() }),
   z.strictObject({
     type: z.literal('trained'),
     id: z.number().int().min(0),

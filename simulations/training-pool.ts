@@ -154,6 +154,7 @@ export class TrainingPool implements LocalTrainer {
     const reply = parsed.data;
     if (reply.type === 'ready') {
       this.initMs.push(reply.initMs);
+      this.options.logger.info({ backend: reply.backend, simd: reply.simd, threads: reply.threads, initMs: Math.round(reply.initMs) }, 'training worker ready');
       ready();
       return;
     }

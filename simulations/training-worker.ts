@@ -27,7 +27,7 @@ const info = await initBackend(setup.backend === 'tensorflow' ? 'node' : setup.b
 const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
 // A worker's clock starts with the thread: this counts loading TensorFlow.js's modules (Node lexes its large
 // CommonJS files for their exports, in every thread) as well as initialising the backend.
-send({ type: 'ready', initMs: performance.now(), backend: info.name });
+send({ type: 'ready', initMs: performance.now(), backend: info.name, ...(info.simd !== undefined ? { simd: info.simd } : {}), ...(info.threads !== undefined ? { threads: info.threads } : {}) });
 
 const models = new Map<string, tf.LayersModel>();
 function modelFor(spec: ModelSpec, seed: string | number): tf.LayersModel {
