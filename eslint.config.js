@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'state/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'state/**', 'coverage/**', '.tessera-build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

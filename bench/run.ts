@@ -2,8 +2,6 @@
  * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; the others only when
  * named, because they take minutes or need Chromium) and prints one JSON document with every figure and its
  * same-run baseline.
- * `npm run bench [-- NAME...]`: runs the named benchmarks (default: training and rounds; `secagg`,
- * `load` and `serving` on their own because they take minutes) and prints one JSON document with every figure and its same-run baseline.
  */
 import { benchRounds } from './rounds.ts';
 import { benchTraining } from './training.ts';
@@ -16,6 +14,7 @@ const SUITES: Record<string, () => Promise<object>> = {
   churn: async () => (await import('./churn.ts')).benchChurn(),
   console: async () => (await import('./console.ts')).benchConsole(),
   serving: async () => (await import('./serving.ts')).benchServing(),
+  simulate: async () => (await import('./simulate.ts')).benchSimulate(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

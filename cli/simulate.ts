@@ -49,6 +49,7 @@ interface SimulateOptions {
   dropout?: number;
   stragglers?: number;
   deadlineMs?: number;
+  workers?: number;
 }
 
 function readJobOverrides(path: string): Record<string, unknown> {
@@ -98,6 +99,7 @@ export function registerSimulate(program: Command): void {
     .option('--deadline-ms <ms>', 'round deadline in milliseconds (default 120000)', integerOption('--deadline-ms', 1))
     .option('--baselines', 'also train, on the same split and seed: pooled (centralised) training, local-only training (each client alone, averaged) and, for a DP job, the same federation without DP')
     .option('--replay <results.json>', "run again the simulation a results.json (from --out) describes and check that the result matches it (exit 1 with TESSERA_ERR_REPLAY_MISMATCH when it does not)")
+    .option('--workers <n>', 'worker threads that train the clients in parallel, same result bit for bit (default 1: one after another on this thread; on this project\'s shared 2-core machine 2 workers were not faster, see docs/researcher.md)', integerOption('--workers', 1))
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -139,6 +141,9 @@ export function registerSimulate(program: Command): void {
           ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
           ...(o.churn !== undefined ? { churn: o.churn } : {}),
+          // Sequential by default: measured on the 2-core machine, two workers made the quick start slower (start-up
+          // of a second TensorFlow.js per thread, and no second core free under load). Ask with --workers N.
+          workers: o.workers ?? 1,
           ...(o.auditPrivacy !== undefined ? { auditPrivacy: { canaries: o.auditPrivacy === true ? 20 : parseCanaries(o.auditPrivacy) } } : {}),
           ...(o.baselines === true ? { baselines: true } : {}),
         };
@@ -154,7 +159,7 @@ export function registerSimulate(program: Command): void {
         });
         const summary = simulationSummary(sim);
         if (o.out !== undefined) await writeSimulationOutputs(o.out, sim);
-        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}), ...(sim.churn ? { churn: sim.churn } : {}), ...(sim.faults ? { faults: sim.faults } : {}) });
+        if (o.json) printJson({ ...summary, ...(sim.registered ? { registered: sim.registered } : {}), ...(sim.privacyAudit ? { privacyAudit: sim.privacyAudit } : {}), ...(sim.churn ? { churn: sim.churn } : {}), ...(sim.faults ? { faults: sim.faults } : {}), ...(sim.trainingWorkers ? { trainingWorkers: sim.trainingWorkers } : {}) });
         else {
           printLine(`${sim.result.status}: ${sim.result.message.replace(/\.$/, '')}. Final accuracy ${fmt(sim.result.final.accuracy)}, loss ${fmt(sim.result.final.loss)} (backend ${sim.backend.name}; seeded run: not private; client policy: ${sim.clientPolicy === 'permissive-research' ? 'PERMISSIVE research policy' : sim.clientPolicy}).`);
           const fairness = fairnessOutput.fairnessOverRoundsMarkdown(sim.result.rounds, { job: sim.job, tables: ['selectionRate'] });

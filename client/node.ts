@@ -11,10 +11,12 @@ import { ServerMessage, type ClientMessage, type EvaluateTask, type TrainTask, t
 import { decodeFloat32, decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
+import type { ModelSpec } from '../protocol/job/model.ts';
 import type { ClientData } from './held-out-split.ts';
 import { buildModel } from '../ml/model.ts';
-import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
-import { evaluate, trainLocal } from '../ml/train.ts';
+import { setFlatWeights } from '../ml/weights.ts';
+import { evaluate } from '../ml/train.ts';
+import { inProcessTrainer, type LocalTrainer } from './local-trainer.ts';
 import { admit, beforeRelease, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
 import type { TrainingTurns } from './training-turns.ts';
@@ -40,6 +42,11 @@ export interface ClientNodeOptions {
   readonly disclosure?: { readonly trainingDiagnostics: boolean };
   /** Turns on the process's TensorFlow.js backend, shared by every node of the process (training-turns.ts). */
   readonly turns: TrainingTurns;
+  /**
+   * Where local training runs (client/local-trainer.ts): default this thread; a simulation may pass its worker
+   * pool. Only the training itself moves — clipping, noise and secure aggregation stay on this node.
+   */
+  readonly trainer?: LocalTrainer;
 }
 
 export interface ClientNodeEvents {
@@ -52,6 +59,7 @@ export class ClientNode {
   private readonly splits = new Map<string, ClientData>();
   private closing = false;
   private readonly logger: Logger;
+  private readonly trainer: LocalTrainer;
   readonly received: { errors: Array<{ code: string; message: string }> } = { errors: [] };
 
   constructor(
@@ -59,6 +67,7 @@ export class ClientNode {
     events: ClientNodeEvents = {},
   ) {
     this.logger = options.logger.child({ client: options.clientId, org: options.orgId });
+    this.trainer = options.trainer ?? inProcessTrainer((model, seed) => this.modelFor(model, seed));
     const t = options.transport;
     t.onConnect(() => this.logger.info('connected to coordinator'));
     t.onDisconnect((reason) => {
@@ -102,10 +111,14 @@ export class ClientNode {
   }
 
   private model(task: TrainTask | EvaluateTask): tf.LayersModel {
-    const key = JSON.stringify(task.job.model);
+    return this.modelFor(task.job.model, task.job.seed);
+  }
+
+  private modelFor(spec: ModelSpec, seed: string | number): tf.LayersModel {
+    const key = JSON.stringify(spec);
     let m = this.models.get(key);
     if (!m) {
-      m = buildModel(task.job.model, { seed: task.job.seed });
+      m = buildModel(spec, { seed });
       this.models.set(key, m);
     }
     return m;
@@ -143,7 +156,8 @@ export class ClientNode {
     // wait for the setup holds no training turn: a coordinator that never sends one cannot stall this node's (or,
     // in a simulation, every node's) other tasks.
     if (task.job.secagg.enabled && this.options.secure && !(await this.options.secure.screen(task, (m) => this.send(m), admission.extensions))) return;
-    // One task at a time per process: training is CPU-bound and the backend is single-threaded.
+    // One task at a time per process — training is CPU-bound and the backend is single-threaded — or one per
+    // worker when a simulation's training pool is the trainer (the turns then have that many slots).
     await this.options.turns.run(
       async () => {
         try {
@@ -160,21 +174,25 @@ export class ClientNode {
   }
 
   private async train(task: TrainTask, ctx: TaskContext & { task: TrainTask }, mods: readonly ClientMod[], admitted: UpdateExtensions): Promise<void> {
-    const model = this.model(task);
     const global = decodeFloat32(task.weights);
-    setFlatWeights(model, global);
     const t = task.job.training;
     const data = prepareTrainingData(mods, this.dataFor(task.job).train, ctx);
-    const result = await trainLocal(model, data, {
-      epochs: t.epochs,
-      batchSize: t.batchSize,
-      learningRate: t.learningRate,
-      optimizer: t.optimizer,
-      shuffleSeed: `${String(task.job.seed)}/${this.options.clientId}/${task.round}`,
-      // FedProx: the job's μ travels in the task's spec (strategy.proximalMu); the anchor is the global model just set.
-      ...(task.job.strategy.proximalMu !== undefined ? { proximalMu: task.job.strategy.proximalMu } : {}),
+    const { weights: local, result } = await this.trainer.train({
+      model: task.job.model,
+      modelSeed: task.job.seed,
+      global,
+      examples: data,
+      options: {
+        epochs: t.epochs,
+        batchSize: t.batchSize,
+        learningRate: t.learningRate,
+        optimizer: t.optimizer,
+        shuffleSeed: `${String(task.job.seed)}/${this.options.clientId}/${task.round}`,
+        // FedProx: the job's μ travels in the task's spec (strategy.proximalMu); the anchor is the global model the
+        // trainer starts from.
+        ...(task.job.strategy.proximalMu !== undefined ? { proximalMu: task.job.strategy.proximalMu } : {}),
+      },
     });
-    const local = getFlatWeights(model);
     const delta = new Float32Array(local.length);
     for (let i = 0; i < delta.length; i++) delta[i] = (local[i] ?? 0) - (global[i] ?? 0);
     const out = transformUpdate(mods, delta, ctx);

@@ -46,4 +46,32 @@ describe('TrainingTurns', () => {
     await blocked;
     expect(log).toEqual(['b ran while a was busy']);
   });
+
+  it('with two slots runs two tasks at once and starts the third when one of them ends, in queue order', async () => {
+    const turns = new TrainingTurns(2);
+    const log: string[] = [];
+    const release = new Map<string, () => void>();
+    const task = (name: string) => async (): Promise<void> => {
+      log.push(`${name} start`);
+      await new Promise<void>((resolve) => release.set(name, resolve));
+      log.push(`${name} end`);
+    };
+    const all = ['a', 'b', 'c', 'd'].map((n) => turns.run(task(n), () => undefined));
+    await tick();
+    expect(log).toEqual(['a start', 'b start']);
+    release.get('b')?.();
+    await tick();
+    expect(log).toEqual(['a start', 'b start', 'b end', 'c start']);
+    release.get('a')?.();
+    await tick();
+    release.get('c')?.();
+    await tick();
+    release.get('d')?.();
+    await Promise.all(all);
+    expect(log).toEqual(['a start', 'b start', 'b end', 'c start', 'a end', 'd start', 'c end', 'd end']);
+  });
+
+  it('refuses zero slots', () => {
+    expect(() => new TrainingTurns(0)).toThrow(RangeError);
+  });
 });

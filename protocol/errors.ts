@@ -120,6 +120,8 @@ export const ERROR_CODES = {
   TESSERA_ERR_SWEEP_GRID: 'The sweep grid file is invalid: the message names the offending key (the grid schema is strict), an axis without values, or a cell whose job spec does not parse.',
   // Measured privacy (issue 19 §3–4, governance/registry/privacy-audit.ts).
   TESSERA_ERR_PRIVACY_AUDIT_RECORD: "A model's privacy-audit record cannot be written (the model is not registered, or its audit was already recorded: the record is append-only).",
+  // Parallel simulations (issue 18 §1, simulations/training-pool.ts): virtual clients trained on worker threads.
+  TESSERA_ERR_WORKER_FAILED: "A simulation's training worker thread failed to start, crashed or exited while it held a client's training task; that task is declined (the other workers carry on).",
   // Internal.
   TESSERA_ERR_INTERNAL: 'An internal invariant was violated; this is a bug.',
 } as const;

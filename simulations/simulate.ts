@@ -52,6 +52,7 @@ import { ChurnController, type ChurnSummary, type Droppable } from './churn.ts';
 import { faultyTransport, newInjectedFaults } from './faults.ts';
 import { computeBaselines, type Baselines } from './baselines.ts';
 import { TrafficMeter, type TrafficTotals } from './traffic.ts';
+import { shareExamples, TrainingPool } from './training-pool.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -96,6 +97,12 @@ export const SimulationConfig = z.object({
   dropoutRate: z.number().min(0).max(1).default(0),
   /** … and of it straggling (answering only after the round's deadline). */
   stragglerRate: z.number().min(0).max(1).default(0),
+  /**
+   * Worker threads that train the clients in parallel (simulations/training-pool.ts); 1 trains them one after
+   * another on this thread. Capped at the number of clients. The result is the same bits either way. The CLI's
+   * default is one per core (defaultTrainingWorkers); a library caller gets 1 unless it asks.
+   */
+  workers: z.number().int().positive().default(1),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
   /** Connection churn over sockets (simulations/churn.ts): each client's connection is cut with this probability per round. */
   churn: z.number().min(0).max(1).optional(),
@@ -119,6 +126,8 @@ export interface SimulationResult {
   readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
+  /** With `workers` > 1: the training worker threads, each one's TensorFlow.js start-up time (ms), the tasks they trained. */
+  readonly trainingWorkers?: { readonly count: number; readonly initMs: readonly number[]; readonly tasks: number };
   /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
   readonly privacyAudit?: AuditReport;
   /** With `churn`: how many connections were cut. */
@@ -194,6 +203,17 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   }
   const backend = await initBackend();
   options.logger.info({ backend: backend.name }, 'TensorFlow.js backend');
+  // Started before the data set loads, so the workers' own backend start-up overlaps it; no more workers than
+  // --clients (with the data set's default client count an idle worker costs only its memory).
+  const pool = config.workers > 1 && (config.clients === undefined || config.clients > 1) ? new TrainingPool(config.clients === undefined ? config.workers : Math.min(config.workers, config.clients), { backend: backend.name, logger: options.logger.child({ component: 'training-pool' }) }) : undefined;
+  try {
+    return await simulateWith(config, backend, pool, options);
+  } finally {
+    pool?.close();
+  }
+}
+
+async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool: TrainingPool | undefined, options: SimulationOptions): Promise<SimulationResult> {
   const dataset = loadDataset(config.dataset, {
     seed: config.seed,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
@@ -202,7 +222,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   });
   const defaults = DATASET_DEFAULTS[config.dataset];
   const clientCount = config.clients ?? (config.partition === 'natural' || (config.partition === undefined && defaults.partition === 'natural') ? (dataset.natural?.length ?? defaults.clients) : defaults.clients);
-  const realParts = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
+  const partitioned = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
+  // With a pool, each client's examples move onto shared memory here, once (the unshared copies are dropped).
+  const realParts = pool ? partitioned.map((p) => ({ ...p, train: shareExamples(p.train) })) : partitioned;
   // Fixed-size sampling draws from every client, canaries included.
   const spec = buildJobSpec(config, dataset, realParts.length + (config.auditPrivacy?.canaries ?? 0));
   const test = forModel(dataset.test, spec.model);
@@ -278,8 +300,9 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
   // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
-  // The clients share this process's one TensorFlow.js backend: they take turns on it.
-  const turns = new TrainingTurns();
+  // The clients share this process's one TensorFlow.js backend: they take turns on it — or, with a pool, on its
+  // workers, one task per worker at a time.
+  const turns = new TrainingTurns(pool?.size ?? 1);
   const meter = new TrafficMeter();
   const traffic: Array<{ round: number } & TrafficTotals> = [];
   const nodes = parts.map((p) => {
@@ -288,12 +311,14 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       ? { clientId: p.clientId, identity: identities.identityOf(p.clientId), resolveIdentity: identities.resolve, logger: options.logger.child({ component: 'client' }), rng: config.seededNoise ? seededRandom(deriveSeed(config.seed, 'secagg', p.clientId)) : cryptoRandom(), policy: secAggClientPolicy(policy) }
       : undefined;
     const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
-    const data = clientData(p.train, spec, p.clientId);
+    // With a pool every task reads the examples on shared memory (a held-out split made new arrays: shared here).
+    const local = clientData(p.train, spec, p.clientId);
+    const data = pool ? { ...local, train: shareExamples(local.train) } : local;
     const noise = config.seededNoise ? seededRandom(deriveSeed(config.seed, 'dp-noise', p.clientId)) : cryptoRandom();
     const canary = canaryOf.get(p.clientId);
     const standard = standardClientMods({ policy, record: memoryParticipationRecord(), ...(contract ? { contract } : {}), ...(checkRows && p.table ? { table: p.table } : {}), rng: noise, ...(config.localConsent?.[p.orgId] !== undefined ? { consent: config.localConsent[p.orgId] } : {}) });
     const mods = canary ? [canaryMod(canary.direction), ...standard] : standard;
-    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: meter.wrap(connect(p.clientId, p.orgId, p.train.n)), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}) });
+    return new ClientNode({ clientId: p.clientId, orgId: p.orgId, transport: meter.wrap(connect(p.clientId, p.orgId, p.train.n)), data, mods, disclosure: policy.disclose, logger: options.logger.child({ component: 'client' }), turns, ...(secure ? { secure } : {}), ...(pool ? { trainer: pool } : {}) });
   });
   const churn = config.churn !== undefined ? new ChurnController(config.churn, config.seed, droppable) : undefined;
   try {
@@ -355,7 +380,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
     const faults = config.dropoutRate > 0 || config.stragglerRate > 0 ? { faults: { droppedOut: Object.fromEntries(injected.droppedOut), straggled: Object.fromEntries(injected.straggled) } } : {};
-    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source }, backend, job: spec, result, private: false, clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source, workers: pool?.size ?? 1 }, backend, job: spec, result, private: false, ...(pool ? { trainingWorkers: { count: pool.size, initMs: [...pool.initMs], tasks: pool.trained } } : {}), clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     churn?.stop();
     for (const n of nodes) n.close();

@@ -1,0 +1,60 @@
+/**
+ * The messages between a simulation and its training worker threads (simulations/training-pool.ts,
+ * training-worker.ts): one definition, parsed on arrival on both sides like any other boundary. Typed arrays
+ * cross by structured clone: those on a SharedArrayBuffer (the clients' examples) are shared, not copied; the
+ * weight vectors are transferred.
+ */
+import { z } from 'zod';
+import { ModelSpec } from '../protocol/job/model.ts';
+
+// Typed arrays on either kind of buffer (the examples are on a SharedArrayBuffer, weights on an ArrayBuffer).
+const float32 = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
+const int32 = z.custom<Int32Array>((v) => v instanceof Int32Array, 'expected an Int32Array');
+
+export const WorkerSetup = z.strictObject({
+  /** The simulation's backend: every worker trains on the same one, so a worker's arithmetic is the main thread's. */
+  backend: z.enum(['tensorflow', 'wasm', 'cpu']),
+});
+export type WorkerSetup = z.infer<typeof WorkerSetup>;
+
+/** The examples a worker trains on: what ml/train.ts reads (features, labels, optional per-row weights). */
+export const WorkerExamples = z.strictObject({
+  x: float32,
+  y: int32,
+  n: z.number().int().min(0),
+  featureShape: z.array(z.number().int().positive()),
+  classes: z.number().int().min(2),
+  weights: float32.optional(),
+});
+
+export const TrainRequest = z.strictObject({
+  id: z.number().int().min(0),
+  model: ModelSpec,
+  modelSeed: z.union([z.string(), z.number()]),
+  global: float32,
+  examples: WorkerExamples,
+  // Loose: a training option added to ml/train.ts's TrainOptions reaches trainLocal without an edit here; the
+  // fields every run uses are checked.
+  options: z.looseObject({
+    epochs: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    learningRate: z.number().positive(),
+    optimizer: z.enum(['sgd', 'adam']),
+    shuffleSeed: z.union([z.string(), z.number()]).optional(),
+  }),
+});
+export type TrainRequest = z.infer<typeof TrainRequest>;
+
+export const WorkerReply = z.discriminatedUnion('type', [
+  /** Sent once, when the worker's backend is initialised: ms since the thread started (module loading included). */
+  z.strictObject({ type: z.literal('ready'), initMs: z.number().min(0), backend: z.string(), simd: z.boolean().optional(), threads: z.number().int().optional() }),
+  z.strictObject({
+    type: z.literal('trained'),
+    id: z.number().int().min(0),
+    weights: float32,
+    result: z.strictObject({ loss: z.union([z.number(), z.nan()]), examples: z.number().int().min(0), steps: z.number().int().min(0), millis: z.number().min(0) }),
+  }),
+  /** The task failed inside the worker (bad examples, a model error): the code and message of the TesseraError. */
+  z.strictObject({ type: z.literal('failed'), id: z.number().int().min(0), code: z.string(), message: z.string() }),
+]);
+export type WorkerReply = z.infer<typeof WorkerReply>;
