@@ -90,7 +90,7 @@ export function registerConsent(program: Command): void {
         withState(
           o.state,
           (db) => {
-            const who = attributeTo(db, o.key, 'consent record');
+            const who = attributeTo(db, o.key, 'consent record', 'privacy-officer');
             const raw = parseJsonStrict(readFileSync(o.file, 'utf8'), o.file);
             const c = recordSignedConsent(db, raw, { roster: readClientRoster(o.roster), actor: who.actor, attest: who.attest });
             if (o.json) return printJson(c);
@@ -118,7 +118,7 @@ export function registerConsent(program: Command): void {
         withState(
           o.state,
           (db) => {
-            const who = attributeTo(db, o.key, 'consent grant');
+            const who = attributeTo(db, o.key, 'consent grant', 'privacy-officer');
             const c = grantConsent(db, { organisation: o.org, dataset: o.dataset, purposes: o.purposes.split(','), expiresAt: o.expires, maxEpsilon: o.maxEpsilon, retentionDays: o.retention, actor: who.actor, attest: who.attest });
             if (o.json) return printJson(c);
             process.stderr.write('note: unsigned consent counts in simulations only; a coordinator with a roster needs `tessera consent record` of a record the organisation signed\n');
@@ -143,7 +143,7 @@ export function registerConsent(program: Command): void {
         withState(
           o.state,
           (db) => {
-            const who = attributeTo(db, o.key, 'consent revoke');
+            const who = attributeTo(db, o.key, 'consent revoke', 'privacy-officer');
             const revoked = revokeConsent(db, { organisation: o.org, reason: o.reason, actor: who.actor, attest: who.attest, ...(o.dataset !== undefined ? { dataset: o.dataset } : {}) });
             if (o.json) return printJson({ revoked });
             for (const c of revoked) printLine(`revoked: ${c.organisation} / ${c.dataset} at ${c.revokedAt ?? ''}`);

@@ -147,7 +147,7 @@ export function registerLedger(program: Command): void {
         const db = openDatabase(o.state);
         try {
           const command = 'ledger budget set';
-          const who = attributeTo(db, o.key, command);
+          const who = attributeTo(db, o.key, command, 'privacy-officer');
           if (o.job !== undefined) {
             const jobId = o.job;
             const existing = getJobBudget(db, jobId);
@@ -205,7 +205,7 @@ export function registerLedger(program: Command): void {
         if (!existsSync(databasePath(o.state))) throw new TesseraError('TESSERA_ERR_STATE', `no state database at ${databasePath(o.state)}`);
         const db = openDatabase(o.state);
         try {
-          const who = attributeTo(db, o.key, 'ledger budget change');
+          const who = attributeTo(db, o.key, 'ledger budget change', 'privacy-officer');
           // A signed change names the person who signed; an unsigned one (development state) the officer as typed.
           const signedPerson = /^person:([^/]+)\//.exec(who.actor)?.[1];
           const officer = o.officer ?? signedPerson;

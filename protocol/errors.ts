@@ -111,6 +111,10 @@ export const ERROR_CODES = {
   TESSERA_ERR_PREDICTION_UNKNOWN: 'Feedback names a prediction id this coordinator never gave the caller: never issued, issued for another model or to another predict token, or already evicted from the bounded prediction store (HTTP 404; nothing is recorded).',
   TESSERA_ERR_FEEDBACK_DUPLICATE: 'Feedback for a prediction that already has its label, or the same id twice in one request: one label per prediction, so feedback cannot be replayed (HTTP 409; nothing is recorded).',
   TESSERA_ERR_FEEDBACK_INVALID: "A feedback label is not one of the model's classes (HTTP 422; nothing is recorded).",
+  // Review 3 (attack review of after-deployment and attribution): a held prediction's ground truth is its
+  // reviewer's decision; a role's governance commands need that role's key.
+  TESSERA_ERR_SIGNER_ROLE: "The --key given to a governance command on a production state is an active approver's, but without the role the command belongs to (budgets, caps and consent: privacy-officer); the message names the command, the role needed and the key holder's roles.",
+  TESSERA_ERR_FEEDBACK_HELD: "Feedback from a predict token for a prediction held for human review: its label is the reviewer's decision, recorded as feedback when it is made (HTTP 409; nothing is recorded).",
   // Strategies and faults (issue 18 §6, harnessstrat area: coordinator/strategy-compat.ts, server-optimizers.ts).
   TESSERA_ERR_STRATEGY_INCOMPATIBLE: "The job's strategy cannot run with its other settings: a robust aggregator (median, trimmed mean, Krum) needs the individual updates, which secure aggregation hides and DP's accounting does not cover, or Krum's f needs more clients per round (n ≥ 2f + 3).",
   TESSERA_ERR_STRATEGY_STATE: "A resumed job's server-optimiser state (FedAdam/FedYogi/FedAdagrad moments of its last committed round) is missing, unreadable or does not fit the model.",

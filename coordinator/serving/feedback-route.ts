@@ -4,7 +4,8 @@
  * not given is 404 TESSERA_ERR_PREDICTION_UNKNOWN — never issued, another model's, another predict token's, or
  * evicted — answered exactly alike so the route is no oracle for other callers' ids; a second label for an id is
  * 409 TESSERA_ERR_FEEDBACK_DUPLICATE (no replay can inflate online accuracy); a label that is no class of the model
- * is 422 TESSERA_ERR_FEEDBACK_INVALID.
+ * is 422 TESSERA_ERR_FEEDBACK_INVALID. A prediction held for human review takes its label from the reviewer's
+ * decision (review/feedback-sink.ts), so a predict token's label for it is 409 TESSERA_ERR_FEEDBACK_HELD.
  *
  * A predict token labels only the predictions it received; an operator or ML lead may label any prediction of
  * the model (ground truth often arrives from another system than the one that asked).
@@ -17,6 +18,7 @@ import { ApiError, ModelNameParams } from '../../protocol/api.ts';
 import { isTesseraError } from '../../protocol/errors.ts';
 import { FeedbackRequest, FeedbackResponse } from '../../protocol/serving.ts';
 import type { ServingRecorder } from './record.ts';
+import { isHeldForReview } from './review/store.ts';
 import type { ServingRouter } from './router.ts';
 
 export interface FeedbackRouteOptions {
@@ -26,7 +28,7 @@ export interface FeedbackRouteOptions {
   readonly rateLimit: { max: number; timeWindow: number };
 }
 
-const STATUS = { TESSERA_ERR_PREDICTION_UNKNOWN: 404, TESSERA_ERR_FEEDBACK_DUPLICATE: 409, TESSERA_ERR_FEEDBACK_INVALID: 422 } as const;
+const STATUS = { TESSERA_ERR_PREDICTION_UNKNOWN: 404, TESSERA_ERR_FEEDBACK_DUPLICATE: 409, TESSERA_ERR_FEEDBACK_HELD: 409, TESSERA_ERR_FEEDBACK_INVALID: 422 } as const;
 
 export const feedbackRoute: FastifyPluginAsyncZod<FeedbackRouteOptions> = async (app, o) => {
   const schema = {
@@ -46,6 +48,7 @@ export const feedbackRoute: FastifyPluginAsyncZod<FeedbackRouteOptions> = async 
         tokenId: who === null || who.role === SERVING_ROLE ? (who?.tokenId ?? '') : null,
         items: req.body.feedback,
         at: new Date().toISOString(),
+        heldForReview: (id) => isHeldForReview(o.db, id),
         resolveLabel: (version, label) => {
           const names = o.router.served(version).classNames;
           const i = names?.indexOf(label) ?? -1;

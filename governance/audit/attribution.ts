@@ -9,7 +9,9 @@
  * A production state (its approver registry initialised, governance/identity/registry-store.ts
  * `isProductionState`) refuses governance commands without `--key` (TESSERA_ERR_SIGNING_KEY_REQUIRED) or with
  * a key that is not an active approver's in the verified registry (TESSERA_ERR_SIGNER_UNKNOWN). A development
- * state (no registry) still records the local user, marked unsigned. Shared by every command group that audits
+ * state (no registry) still records the local user, marked unsigned. A command that belongs to one role (the
+ * privacy officer's budgets, caps and consent) also refuses an active approver's key without that role
+ * (TESSERA_ERR_SIGNER_ROLE): review 3 found a model owner's key raising an organisation's privacy cap. Shared by every command group that audits
  * a governance change (budgets and caps, consent, deploy, rollback, policy) so attribution has one shape.
  */
 import { userInfo } from 'node:os';
@@ -69,10 +71,11 @@ function message(type: Attestation['type'], body: AttestedBody): string {
 
 /**
  * The actor for `tessera <command>` run with (or without) `--key FILE`. On a production state, refuses a
- * missing key and a key the verified registry does not hold as an active approver's; `command` names the
- * command in those errors (e.g. 'ledger budget set').
+ * missing key and a key the verified registry does not hold as an active approver's, and, when `requiredRole`
+ * is given, an approver's key without that role; `command` names the command in those errors (e.g. 'ledger
+ * budget set').
  */
-export function attributeTo(db: Db, keyFile: string | undefined, command: string): Attributed {
+export function attributeTo(db: Db, keyFile: string | undefined, command: string, requiredRole?: string): Attributed {
   const production = isProductionState(db);
   if (keyFile === undefined) {
     if (production) {
@@ -92,6 +95,13 @@ export function attributeTo(db: Db, keyFile: string | undefined, command: string
       'TESSERA_ERR_SIGNER_UNKNOWN',
       `\`tessera ${command}\`: the key ${key.keyId} in ${keyFile} is ${revoked ? 'revoked in' : 'not in'} the verified approver registry, so it cannot sign for a person on this production state (an admin adds it with \`tessera approvers add\`)`,
       { details: { command, keyId: key.keyId } },
+    );
+  }
+  if (production && requiredRole !== undefined && approver !== undefined && !approver.roles.includes(requiredRole)) {
+    throw new TesseraError(
+      'TESSERA_ERR_SIGNER_ROLE',
+      `\`tessera ${command}\` needs the key of a ${requiredRole} on this production state; the key ${key.keyId} in ${keyFile} belongs to ${approver.person} (roles: ${approver.roles.join(', ')})`,
+      { details: { command, keyId: key.keyId, requiredRole } },
     );
   }
   return {

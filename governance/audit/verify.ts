@@ -10,7 +10,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { readPrivateKeyFile } from '../identity/key-file.ts';
 import { readRegistry } from '../identity/registry-store.ts';
-import { registryIntegrityProblems } from '../registry/integrity.ts';
+import { int8ArtifactProblems, registryIntegrityProblems } from '../registry/integrity.ts';
 import { recordedPolicy } from '../deploy/policy-store.ts';
 import { verifyAuditChain, type AuditCheckpoint, type AuditEntry, type AuditVerification } from './chain.ts';
 import { readAuditCheckpoints, readAuditEntries } from './log.ts';
@@ -57,6 +57,7 @@ export function verifyAuditLog(db: Db, options: VerifyOptions = {}): StateVerifi
     ...adminActorProblems(db, entries),
     ...capProblems(db, entries),
     ...registryIntegrityProblems(db),
+    ...(db.memory ? [] : int8ArtifactProblems(db, dirname(db.name))),
     ...[readRegistry(db).problem, recordedPolicy(db).problem].filter((p): p is string => p !== null),
   ];
   const anchors = options.anchors?.length ?? 0;

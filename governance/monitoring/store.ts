@@ -159,7 +159,18 @@ export interface FeedbackItem {
  * (`label IS NULL`), so two concurrent requests cannot both label one prediction. A label updates the
  * calibration counters of the stay the prediction was made in (not a later stay of the same version).
  */
-export function recordFeedback(db: Db, input: { model: string; tokenId: string | null; items: readonly FeedbackItem[]; at: string; resolveLabel: (version: string, label: string) => number | undefined }): number {
+export function recordFeedback(
+  db: Db,
+  input: {
+    model: string;
+    tokenId: string | null;
+    items: readonly FeedbackItem[];
+    at: string;
+    resolveLabel: (version: string, label: string) => number | undefined;
+    /** True for a prediction held for human review: a predict token (tokenId set) may not label it (the reviewer does). */
+    heldForReview?: (predictionId: string) => boolean;
+  },
+): number {
   return db.transaction((): number => {
     const seen = new Set<string>();
     const find = db.prepare('SELECT id, version, stage, token_id, predicted, confidence, probabilities, at, label FROM serving_predictions WHERE id = ? AND model = ?');
@@ -172,6 +183,8 @@ export function recordFeedback(db: Db, input: { model: string; tokenId: string |
       if (p === undefined || (input.tokenId !== null && p.token_id !== input.tokenId)) {
         throw new TesseraError('TESSERA_ERR_PREDICTION_UNKNOWN', `feedback[${i}]: no prediction ${item.predictionId} of model '${input.model}' was issued to this caller (or it was evicted from the prediction store)`);
       }
+      // The caller that asked must not pre-empt (or contradict) the reviewer's ground truth for a held prediction.
+      if (input.tokenId !== null && input.heldForReview?.(p.id) === true) throw new TesseraError('TESSERA_ERR_FEEDBACK_HELD', `feedback[${i}]: prediction ${item.predictionId} is held for human review; its label is the reviewer's decision`);
       if (p.label !== null) throw new TesseraError('TESSERA_ERR_FEEDBACK_DUPLICATE', `feedback[${i}]: prediction ${item.predictionId} already has its label (one label per prediction)`);
       const classes = (JSON.parse(p.probabilities) as number[]).length;
       const label = typeof item.label === 'number' ? item.label : input.resolveLabel(p.version, item.label);

@@ -4,9 +4,12 @@
  * recorded when the model was registered. An insider who edits `deployment.roles` in a stored job spec, or
  * the lineage and its hash together, is caught here; the gate and `audit verify` both refuse on a mismatch.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { canonicalHash } from '../../lib/canonical-json.ts';
+import { sha256Hex } from '../../lib/hash.ts';
 import type { Db } from '../state/database.ts';
+import { int8Path } from './quantize.ts';
 
 interface StoredRow {
   version: string;
@@ -49,4 +52,24 @@ export function modelIntegrityProblems(db: Db, version: string): string[] {
 /** Every registered model's problems, for `audit verify`. */
 export function registryIntegrityProblems(db: Db): string[] {
   return (db.prepare('SELECT version FROM models ORDER BY registered_at, version').pluck().all() as string[]).flatMap((v) => modelIntegrityProblems(db, v));
+}
+
+const DerivedInt8 = z.object({ derivedFrom: z.object({ transform: z.literal('int8-weights'), int8Sha256: z.string() }) });
+
+/**
+ * Review 3: the packed int8 file of each derived version (`<state>/artifacts/int8/<version>.bin`, written by
+ * governance/registry/quantize.ts) must still hash to the `int8Sha256`
+ * its signed lineage records. It is the file a constrained deployment ships, and nothing else re-hashes it: a file
+ * swapped or deleted in the state directory would otherwise pass for the approved version.
+ */
+export function int8ArtifactProblems(db: Db, stateDir: string): string[] {
+  const rows = db.prepare('SELECT version, lineage FROM models ORDER BY registered_at, version').all() as Array<{ version: string; lineage: string }>;
+  return rows.flatMap((r) => {
+    const d = DerivedInt8.safeParse(parse(r.lineage));
+    if (!d.success) return [];
+    const path = int8Path(stateDir, r.version);
+    if (!existsSync(path)) return [`model ${r.version.slice(0, 12)}: its int8 file ${path} is missing (the lineage records sha256 ${d.data.derivedFrom.int8Sha256.slice(0, 12)}…)`];
+    const actual = sha256Hex(readFileSync(path));
+    return actual === d.data.derivedFrom.int8Sha256 ? [] : [`model ${r.version.slice(0, 12)}: its int8 file ${path} no longer hashes to the int8Sha256 of its lineage (replaced or edited in storage)`];
+  });
 }

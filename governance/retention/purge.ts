@@ -29,11 +29,15 @@ export interface RetentionTarget {
 }
 
 /**
- * Every table holding served data, by kind. (The feedback and served-prediction tables of the monitoring side,
- * issue 20 §3, join this list when they exist: `{ kind: 'feedback', table: …, action: 'delete' }`.)
+ * Every table holding served data, by kind. Feedback labels live in the monitoring side's prediction store
+ * (serving_predictions, migration serving-001): a labelled prediction is deleted once its label is older than
+ * `feedbackDays` (counted from `labelled_at`; unlabelled rows have NULL there and are left to the store's cap).
+ * Deleting the row rather than clearing the label means a purged prediction cannot be labelled a second time
+ * (its id then answers like any unknown id), so a purge never reopens a door to counting one prediction twice.
  */
 export const RETENTION_TARGETS: readonly RetentionTarget[] = [
   { kind: 'servedInputs', table: 'review_queue', idColumn: 'id', timeColumn: 'created_at', action: 'redact', columns: ['instance', 'explanation'] },
+  { kind: 'feedback', table: 'serving_predictions', idColumn: 'seq', timeColumn: 'labelled_at', action: 'delete' },
   { kind: 'reviewRecords', table: 'review_queue', idColumn: 'id', timeColumn: 'created_at', action: 'delete' },
 ];
 

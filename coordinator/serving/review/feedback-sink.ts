@@ -4,9 +4,12 @@
  * between the two. `record` is called inside the transaction that stores the decision and its audit entry, so
  * the label, the decision and the audit entry commit together or not at all.
  *
- * To connect a feedback store: pass `{ record: (db, f) => recordFeedback(db, { predictionId: f.predictionId,
- * label: f.label, … }) }` as `feedback` in the review options (coordinator/serving/review/routes.ts).
+ * The default (MONITORING_FEEDBACK_SINK) writes the reviewer's label into the monitoring side's feedback store
+ * (governance/monitoring/store.ts), as an operator role would: the label then counts in the version's online
+ * accuracy and calibration like any feedback. (Review 3 found the merged coordinator passing no sink, so review
+ * decisions never reached online accuracy although docs/after-deployment-review.md said they did.)
  */
+import { recordFeedback } from '../../../governance/monitoring/store.ts';
 import type { Db } from '../../../governance/state/database.ts';
 
 export interface ReviewFeedback {
@@ -28,3 +31,18 @@ export interface FeedbackSink {
 
 /** Without a feedback store the decision lives only in the review record (review_queue.final_class). */
 export const NO_FEEDBACK_SINK: FeedbackSink = { record: () => undefined };
+
+/**
+ * The reviewer's label as feedback. The caller that made a held prediction may not label it (the feedback route
+ * refuses with TESSERA_ERR_FEEDBACK_HELD), so the label is normally still free. Two cases keep the decision
+ * without a label rather than refusing it — a decision must not depend on the state of another store: the
+ * prediction was evicted from the bounded prediction store (or purged by retention), or an operator role
+ * labelled it before the reviewer decided (one label per prediction; the first stays).
+ */
+export const MONITORING_FEEDBACK_SINK: FeedbackSink = {
+  record(db, f) {
+    const stored = db.prepare('SELECT label FROM serving_predictions WHERE id = ? AND model = ?').get(f.predictionId, f.model) as { label: number | null } | undefined;
+    if (stored === undefined || stored.label !== null) return;
+    recordFeedback(db, { model: f.model, tokenId: null, items: [{ predictionId: f.predictionId, label: f.label }], at: f.at.toISOString(), resolveLabel: () => undefined });
+  },
+};

@@ -17,12 +17,12 @@ import { ApiError } from '../../../protocol/api.ts';
 import { TesseraError } from '../../../protocol/errors.ts';
 import { PredictionIdParams, ReviewDecisionRequest, ReviewItem, ReviewOutcome, ReviewQueue, ReviewQueueQuery } from '../../../protocol/review.ts';
 import { REVIEW_ONLY, SERVING_ONLY } from '../../api/access.ts';
-import { NO_FEEDBACK_SINK, type FeedbackSink } from './feedback-sink.ts';
+import { MONITORING_FEEDBACK_SINK, type FeedbackSink } from './feedback-sink.ts';
 import { decideReview, pendingReviews, reviewOutcome } from './store.ts';
 
 export interface ReviewRouteOptions {
   readonly db: Db;
-  /** Where decisions go as feedback (default: kept in the review record only). */
+  /** Where decisions go as feedback (default: the monitoring side's feedback store, MONITORING_FEEDBACK_SINK). */
   readonly feedback?: FeedbackSink;
 }
 
@@ -33,7 +33,7 @@ function who(req: { operator: { tokenId: string; name: string } | null }): { tok
 
 export const reviewRoutes: FastifyPluginAsyncZod<ReviewRouteOptions> = async (app, options) => {
   const { db } = options;
-  const feedback = options.feedback ?? NO_FEEDBACK_SINK;
+  const feedback = options.feedback ?? MONITORING_FEEDBACK_SINK;
 
   app.get('/v1/review/queue', {
     config: { access: REVIEW_ONLY },

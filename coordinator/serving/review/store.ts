@@ -94,6 +94,11 @@ function row(db: Db, predictionId: string): Row | undefined {
   return db.prepare('SELECT * FROM review_queue WHERE prediction_id = ?').get(predictionId) as Row | undefined;
 }
 
+/** Whether a prediction was held for human review (its ground truth is then the reviewer's decision). */
+export function isHeldForReview(db: Db, predictionId: string): boolean {
+  return db.prepare('SELECT 1 FROM review_queue WHERE prediction_id = ?').get(predictionId) !== undefined;
+}
+
 /** The outcome for the caller that made the prediction; any other token gets not-found (ids are not confirmed). */
 export function reviewOutcome(db: Db, predictionId: string, callerToken: string): ReviewOutcome {
   const r = row(db, predictionId);
