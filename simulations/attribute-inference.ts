@@ -49,7 +49,6 @@ export interface AttributeInference {
 
 /** z for a two-sided 95 % interval (the 0.975 standard normal quantile). */
 const Z95 = 1.959963984540054;
-const EPS = 1e-7;
 
 /** Wilson's score interval for k successes in n trials (Wilson 1927). */
 export function wilsonInterval(k: number, n: number, z = Z95): Interval {
@@ -123,9 +122,17 @@ function guessesRight(model: tf.LayersModel, e: Examples, attribute: string, c: 
   const probs = predictProba(model, x, rows.length * k);
   return rows.map((row, r) => {
     const label = e.y[row] ?? 0;
-    const loss = (v: number): number => -Math.log(Math.max(probs[(r * k + v) * e.classes + label] ?? 0, EPS));
+    // The cross-entropy −ln p_y orders candidates as the probability mass on the wrong classes, Σ_{c≠y} p_c = 1 − p_y,
+    // does; that mass is what we compare, because an overfit model's p_y rounds to exactly 1 in float32 (1 − 10⁻⁹
+    // is not representable) while the small wrong-class probabilities still differ, and a rounded tie would hand
+    // the guess to the majority value and hide exactly the memorisation the attack looks for.
+    const wrongMass = (v: number): number => {
+      let m = 0;
+      for (let c = 0; c < e.classes; c++) if (c !== label) m += probs[(r * k + v) * e.classes + c] ?? 0;
+      return m;
+    };
     let best = majority;
-    for (let v = 0; v < k; v++) if (loss(v) < loss(best)) best = v;
+    for (let v = 0; v < k; v++) if (wrongMass(v) < wrongMass(best)) best = v;
     return best === truth[row];
   });
 }
