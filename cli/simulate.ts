@@ -270,6 +270,10 @@ function auditLines(a: AuditReport): string {
     `  empirical epsilon ≥ ${c.epsilonLowerBound.toFixed(3)} (95 % ${iv(c.epsilonInterval95)}) at delta ${c.delta}; accountant epsilon ${a.accountantEpsilon === null ? '— (no DP: no guarantee)' : a.accountantEpsilon.toFixed(3)}`,
     `  canary cosine: inserted ${c.insertedCosine.mean.toExponential(2)} ± ${c.insertedCosine.std.toExponential(2)}, held-out ${c.heldOutCosine.mean.toExponential(2)} ± ${c.heldOutCosine.std.toExponential(2)}`,
     `  membership inference (loss threshold, ${m.members} members vs ${m.nonMembers} non-members): AUC ${m.auc.toFixed(3)} ${iv(m.aucInterval95)}, advantage ${m.advantage.toFixed(3)} ${iv(m.advantageInterval95)}`,
+    ...(a.attributeInference?.attributes ?? []).map(
+      (r) =>
+        `  attribute inference of ${r.attribute} (lowest-loss value, ${r.members} training vs ${r.nonMembers} held-out rows): accuracy ${r.memberAccuracy.toFixed(3)} ${iv(r.memberAccuracyInterval95)} vs ${r.nonMemberAccuracy.toFixed(3)} ${iv(r.nonMemberAccuracyInterval95)}, advantage ${r.advantage.toFixed(3)} ${iv(r.advantageInterval95)}; majority guess "${r.baseline.value}" ${r.baseline.memberAccuracy.toFixed(3)} vs ${r.baseline.nonMemberAccuracy.toFixed(3)}`,
+    ),
   ].join('\n');
 }
 

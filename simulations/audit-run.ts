@@ -1,7 +1,8 @@
 /**
  * `tessera simulate --audit-privacy`: the canary clients a simulation adds, and the two measurements it takes of
  * the final model — the one-shot canary ε estimate (privacy-audit.ts) beside the accountant's ε, and the
- * loss-threshold membership-inference attack (membership-inference.ts).
+ * loss-threshold membership-inference attack (membership-inference.ts) and, for tabular data with a contract, the
+ * attribute-inference attack on its sensitive attributes (attribute-inference.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Examples } from '../datasets/types.ts';
@@ -10,7 +11,9 @@ import type { JobResult } from '../coordinator/round-records.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { setFlatWeights } from '../ml/weights.ts';
 import type { RandomSource } from '../privacy/random.ts';
+import type { CompiledContract } from '../governance/contract/compile.ts';
 import { membershipInference, type MembershipInference } from './membership-inference.ts';
+import { attributeInference, type AttributeInference } from './attribute-inference.ts';
 import { auditFromCosines, canaryCosines, canaryData, randomDirection, type PrivacyAudit } from './privacy-audit.ts';
 
 export interface AuditOptions {
@@ -32,6 +35,14 @@ export interface AuditReport {
   /** The ledger's ε for the rounds the job ran (null without DP: no guarantee). */
   readonly accountantEpsilon: number | null;
   readonly membershipInference: MembershipInference;
+  /** Null for data without a contract naming sensitive model inputs (MNIST). */
+  readonly attributeInference: AttributeInference | null;
+}
+
+/** The attacked attributes: the job's fairness.sensitive attributes, else the contract's sensitive columns. */
+export function attackedAttributes(spec: JobSpec, compiled: CompiledContract | undefined): string[] {
+  if (!compiled) return [];
+  return spec.fairness.sensitive.length > 0 ? [...spec.fairness.sensitive] : [...compiled.contract.sensitive];
 }
 
 export function canaryClients(options: AuditOptions, spec: JobSpec, dimension: number, realTrain: readonly Examples[], rng: RandomSource): CanaryClient[] {
@@ -54,6 +65,8 @@ export function auditReport(o: {
   members: readonly Examples[];
   nonMembers: Examples;
   rng: RandomSource;
+  /** The data set's compiled contract (tabular data): the attribute attack's candidate values and transforms. */
+  contract?: CompiledContract;
 }): AuditReport {
   const change = Float32Array.from(o.result.weights, (w, i) => w - (o.initialWeights[i] as number));
   const cos = canaryCosines(change, o.canaries.map((c) => c.direction), o.options.heldOutCanaries, o.rng);
@@ -61,6 +74,14 @@ export function auditReport(o: {
   const canary = auditFromCosines(cos.inserted, cos.heldOut, change.length, delta, o.rng);
   const last = o.result.rounds.at(-1)?.extra.privacy;
   setFlatWeights(o.model, o.result.weights);
-  const membership = membershipInference(o.model, concatExamples(o.members), o.nonMembers, o.rng);
-  return { canary, accountantEpsilon: o.spec.dp.enabled && last ? last.epsilon : null, membershipInference: membership };
+  const members = concatExamples(o.members);
+  const membership = membershipInference(o.model, members, o.nonMembers, o.rng);
+  const attributes = attackedAttributes(o.spec, o.contract);
+  const attribute = o.contract && attributes.length > 0 ? attributeInference({ model: o.model, compiled: o.contract, attributes, members, nonMembers: o.nonMembers, rng: o.rng }) : null;
+  return {
+    canary,
+    accountantEpsilon: o.spec.dp.enabled && last ? last.epsilon : null,
+    membershipInference: membership,
+    attributeInference: attribute && attribute.attributes.length > 0 ? attribute : null,
+  };
 }

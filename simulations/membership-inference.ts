@@ -88,7 +88,7 @@ function resample(values: Float64Array, rng: RandomSource): Float64Array {
 }
 
 /** Up to `limit` rows of `e`, drawn without replacement. */
-function sampleRows(e: Examples, limit: number, rng: RandomSource): Examples {
+export function sampleRows(e: Examples, limit: number, rng: RandomSource): Examples {
   const idx = Array.from({ length: e.n }, (_, i) => i);
   for (let i = idx.length - 1; i > 0; i--) {
     const j = Math.floor(rng.nextFloat() * (i + 1));

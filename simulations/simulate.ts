@@ -19,6 +19,7 @@ import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Metrics } from '../coordinator/metrics.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { contractHash } from '../governance/contract/schema.ts';
+import { compileContract } from '../governance/contract/compile.ts';
 import { heldOutSplitForJob } from '../client/held-out-split.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { lockStateDirectory } from '../governance/state/lock.ts';
@@ -357,7 +358,7 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
     if (registration?.status === 'failed') throw registration.error;
     const registered = registration?.status === 'registered' ? { registered: { version: registration.model.version, name: registration.model.name } } : {};
     const privacyAudit = config.auditPrivacy
-      ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng }) }
+      ? { privacyAudit: auditReport({ options: config.auditPrivacy, spec, result, initialWeights, canaries, model: evalModel, members: realParts.map((p) => clientData(p.train, spec, p.clientId).train), nonMembers: test, rng: auditRng, ...(contract ? { contract: compileContract(contract) } : {}) }) }
       : {};
     // The audit attacks the final model, so it runs after registration: recorded beside the registry row, the model
     // card shows it (governance/registry/privacy-audit.ts).

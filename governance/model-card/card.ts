@@ -262,6 +262,8 @@ function measuredPrivacyMarkdown(a: ModelPrivacyAudit | null): string[] {
   if (a === null) return ['## Measured privacy', '', '_Not audited (`tessera simulate --audit-privacy` records it for simulated runs)._', ''];
   const c = a.canary;
   const m = a.membershipInference;
+  // The attribute attack (tabular data; absent from records written before it): one line per sensitive attribute.
+  const ai = a.attributeInference ?? null;
   return [
     '## Measured privacy',
     '',
@@ -269,6 +271,10 @@ function measuredPrivacyMarkdown(a: ModelPrivacyAudit | null): string[] {
     '',
     `- Empirical ε (${c.canaries} canary clients, ${c.method}): ≥ ${num(c.epsilonLowerBound)} (95 % interval ${iv(c.epsilonInterval95)}) at δ = ${c.delta}; accountant's ε ${a.accountantEpsilon === null ? '— (no DP: no guarantee)' : num(a.accountantEpsilon)}.`,
     `- Membership inference (${m.attack}, ${m.members} training and ${m.nonMembers} held-out rows): AUC ${num(m.auc)} (95 % ${iv(m.aucInterval95)}), advantage ${num(m.advantage)} (95 % ${iv(m.advantageInterval95)}).`,
+    ...(ai?.attributes ?? []).map(
+      (r) =>
+        `- Attribute inference of \`${r.attribute}\` (${ai?.attack ?? ''}, Yeom et al. 2018 §4; ${r.members} training and ${r.nonMembers} held-out rows): accuracy ${num(r.memberAccuracy)} (95 % ${iv(r.memberAccuracyInterval95)}) on training rows, ${num(r.nonMemberAccuracy)} (95 % ${iv(r.nonMemberAccuracyInterval95)}) on held-out rows; advantage ${num(r.advantage)} (95 % ${iv(r.advantageInterval95)}); guessing the majority value "${r.baseline.value}": ${num(r.baseline.memberAccuracy)} / ${num(r.baseline.nonMemberAccuracy)}.`,
+    ),
     '',
   ];
 }

@@ -1,7 +1,10 @@
 /**
  * The measured privacy of a registered model (issue 19 §3–4): what `tessera simulate --audit-privacy` observed of
  * the final model — the one-shot canary ε lower bound (Andrew et al., ICLR 2024) beside the accountant's ε, and
- * the loss-threshold membership-inference attack (Yeom et al., CSF 2018), each with its bootstrap interval. The
+ * the loss-threshold membership-inference attack (Yeom et al., CSF 2018), each with its bootstrap interval, and for
+ * tabular data the attribute-inference attack on the sensitive attributes (Yeom et al. 2018 §4; Wilson and
+ * Newcombe score intervals). The stored JSON carries the attribute attack as an optional field (records written
+ * before it lack it), so registry-002's table needs no migration. The
  * audit runs after the model is registered (it attacks the final model), so it is recorded beside the registry
  * row, once per version (registry-002; append-only), and the model card shows it. A measurement, not a
  * guarantee: an empirical ε is a lower bound on the true ε of this run, the accountant's ε an upper bound.
@@ -31,6 +34,28 @@ export const ModelPrivacyAudit = z.object({
     advantage: z.number(),
     advantageInterval95: Interval,
   }),
+  /** Absent in records written before the attribute attack; null for data without sensitive model inputs. */
+  attributeInference: z
+    .object({
+      attack: z.string(),
+      attributes: z.array(
+        z.object({
+          attribute: z.string(),
+          values: z.array(z.string()),
+          members: z.number().int().min(0),
+          nonMembers: z.number().int().min(0),
+          memberAccuracy: z.number().min(0).max(1),
+          memberAccuracyInterval95: Interval,
+          nonMemberAccuracy: z.number().min(0).max(1),
+          nonMemberAccuracyInterval95: Interval,
+          advantage: z.number().min(-1).max(1),
+          advantageInterval95: Interval,
+          baseline: z.object({ value: z.string(), memberAccuracy: z.number().min(0).max(1), nonMemberAccuracy: z.number().min(0).max(1) }),
+        }),
+      ),
+    })
+    .nullable()
+    .optional(),
 });
 export type ModelPrivacyAudit = z.infer<typeof ModelPrivacyAudit>;
 
