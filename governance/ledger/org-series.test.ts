@@ -3,7 +3,8 @@
  * of different accountants, rounds with different (q, σ), interleaved in time, and an organisation left out of a
  * round by its cap, each organisation's last point must equal — to the bit — the ε the ledger stored for it on
  * each job (`ledger_org_spend`), its total must be the ledger's cumulative total (what its cap is checked against),
- * and a round it was not eligible in must add no point.
+ * and a round it was not eligible in must add no point (org-b sits out a round, so its ε is replayed through the
+ * accountant rather than read from the job's row).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,8 @@ describe('orgEpsilonSeries', () => {
     charge('job-2', 1, 1, 2, ['org-a', 'org-b']);
     const plan = planRound(db, { jobId: 'job-1', next: { samplingRate: 0.5, noiseMultiplier: 1.5 }, orgIds: ORGS });
     expect(plan.excluded.map((o) => o.orgId)).toEqual(['org-c']);
-    charge('job-1', 2, 0.5, 1.5, plan.eligible.map((o) => o.orgId));
+    expect(plan.eligible.map((o) => o.orgId)).toEqual(['org-a', 'org-b']);
+    charge('job-1', 2, 0.5, 1.5, ['org-a']); // org-b sits this one out: its job-1 history is no longer the job's own
     charge('job-1', 3, 0.25, 1.2, ['org-a', 'org-b']); // a different (q, σ): a second group
     charge('job-2', 2, 1, 2, ['org-a']);
 
@@ -53,7 +55,9 @@ describe('orgEpsilonSeries', () => {
     expect(series.map((s) => s.orgId)).toEqual(ORGS);
     const byOrg = new Map(series.map((s) => [s.orgId, s]));
     expect(byOrg.get('org-a')?.points.map((p) => [p.step, p.jobId, p.round])).toEqual([[1, 'job-1', 1], [2, 'job-2', 1], [3, 'job-1', 2], [4, 'job-1', 3], [5, 'job-2', 2]]);
-    expect(byOrg.get('org-b')?.points.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+    expect(byOrg.get('org-b')?.points.map((p) => p.step)).toEqual([1, 2, 4]);
+    // org-a was in every job-1 round: its ε there is the job's; org-b missed one, so its ε is lower.
+    expect(byOrg.get('org-b')?.points[2]?.jobEpsilon).toBeLessThan(byOrg.get('org-a')?.points[3]?.jobEpsilon ?? 0);
     // org-c: charged in round 1 only; its cap is carried with the series.
     expect(byOrg.get('org-c')?.points.map((p) => p.step)).toEqual([1]);
     expect(byOrg.get('org-c')?.cap).toBe(r1 * 1.2);

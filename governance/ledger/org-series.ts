@@ -47,6 +47,8 @@ export function orgEpsilonSeries(db: Db, filter: { orgId?: string } = {}): OrgEp
   const caps = getOrgCaps(db);
 
   const history = new Map<string, RoundGroup[]>(); // `${orgId}\u0000${jobId}` → the groups charged so far
+  const eligibleRounds = new Map<string, number>(); // same key → how many of the job's charged rounds it was eligible in
+  const jobRounds = new Map<string, number>(); // jobId → charged rounds replayed so far
   const perJob = new Map<string, Map<string, number>>(); // orgId → jobId → ε so far
   const out = new Map<string, OrgEpsilonSeries>();
   // Organisations with the same history on a job share its ε (as in chargeRound's own memo).
@@ -56,12 +58,20 @@ export function orgEpsilonSeries(db: Db, filter: { orgId?: string } = {}): OrgEp
     if (budget === undefined) return;
     const next: NextRound = { samplingRate: r.samplingRate, noiseMultiplier: r.noiseMultiplier, ...(r.ddgauss === undefined ? {} : { ddgauss: r.ddgauss }) };
     const args = filter.orgId === undefined ? [r.jobId, r.round] : [r.jobId, r.round, filter.orgId];
+    const jobCount = (jobRounds.get(r.jobId) ?? 0) + 1;
+    jobRounds.set(r.jobId, jobCount);
     for (const orgId of eligibleIn.all(...args) as string[]) {
       const key = `${orgId}\u0000${r.jobId}`;
       const groups = withRound(history.get(key) ?? [], next);
       history.set(key, groups);
+      const count = (eligibleRounds.get(key) ?? 0) + 1;
+      eligibleRounds.set(key, count);
+      // Eligible in every round of the job so far: its groups are the job's own, built in the same order, so its ε
+      // is the job's recorded ε after this round (decideRound's epsilonOf of the same groups, same terms) — read,
+      // not recomputed, which keeps this cheap for accountants whose every call is slow (PLD: ~1 s).
+      let eps = count === jobCount ? r.epsilonAfter : undefined;
       const memoKey = `${r.jobId}\u0000${JSON.stringify(groups)}`;
-      let eps = memo.get(memoKey);
+      eps ??= memo.get(memoKey);
       if (eps === undefined) {
         eps = epsilonOf(groups, termsOf(budget)).epsilon;
         memo.set(memoKey, eps);
