@@ -1,6 +1,7 @@
 /**
- * Read-only admin API for coordinators watching a federation: health, metrics, connected clients (the jobs'
- * routes are in job-routes.ts). Responses carry counts and metrics only — never updates, weights or client data.
+ * Read-only admin API for coordinators watching a federation: health, metrics, connected clients, and the
+ * organisations seen with when each was last seen (names for operators and auditors, counts for every operator
+ * role). The jobs' routes are in job-routes.ts. Responses carry counts and metrics only — never updates, weights or client data.
  *
  * Each route declares who may call it in its own declaration (`config.access`, coordinator/api/access.ts) and its
  * schemas (protocol/api.ts); coordinator/api/conventions.ts turns that into the guard, the OpenAPI document and
@@ -12,7 +13,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Federation } from './federation.ts';
 import type { Metrics } from './metrics.ts';
-import { ClientsResponse, Health } from '../protocol/api.ts';
+import { ClientsResponse, Health, PresenceCounts } from '../protocol/api.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ANY_OPERATOR } from './api/access.ts';
 
@@ -51,6 +52,14 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminDeps> = async (app, deps) =
   app.get('/v1/clients', { config: { access: ['operator', 'auditor'] }, schema: { summary: 'Connected clients and their roster organisations', tags: ['admin'], response: { 200: ClientsResponse } } }, async () => ({
     // Timestamps leave the API as ISO 8601 UTC (issue 15 §6), whatever the federation keeps internally.
     clients: deps.federation.clients().map((c) => ({ ...c, connectedAt: isoUtc(c.connectedAt) })),
+    organisations: deps.federation.presence.organisations().map((o) => ({ ...o, connected: o.connectedClients > 0, lastSeenAt: isoUtc(o.lastSeenAt) })),
+    since: isoUtc(deps.federation.presence.since),
     stats: deps.federation.stats,
+  }));
+  // The same record as counts, for every operator role: a viewer learns how many organisations, never which.
+  app.get('/v1/presence', { config: { access: ANY_OPERATOR }, schema: { summary: 'How many clients and organisations are connected, and how many were seen and left (counts only)', tags: ['admin'], response: { 200: PresenceCounts } } }, async () => ({
+    clients: deps.federation.clients().length,
+    organisations: deps.federation.presence.counts(),
+    since: isoUtc(deps.federation.presence.since),
   }));
 };

@@ -10,6 +10,7 @@ import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 import { ClientMessage, type EvaluateTask, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask } from '../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { Presence } from './presence.ts';
 
 export interface ConnectedClient {
   readonly clientId: string;
@@ -66,6 +67,8 @@ export class Federation {
   /** Secure-aggregation stage handlers, by `${jobId}/${round}/${taskKind}` subscription key. */
   private readonly secagg = new Map<string, SecAggHandler>();
   readonly stats: FederationStats = { malformedMessages: 0, unexpectedMessages: 0, lateMessages: 0 };
+  /** Connected organisations and when each was last seen (in memory, bounded: presence.ts says why). */
+  readonly presence = new Presence();
 
   constructor(
     transport: ServerTransport,
@@ -193,9 +196,13 @@ export class Federation {
     const orgId = connection.identity?.orgId ?? h.orgId;
     const info: ConnectedClient = { clientId: h.clientId, orgId, examples: h.examples, connectedAt: Date.now() };
     this.connections.set(h.clientId, { connection, info });
+    this.presence.connected(orgId, h.clientId);
     this.logger.info({ client: h.clientId, org: orgId, examples: h.examples, authenticated: connection.identity !== undefined }, 'client registered');
     connection.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: h.clientId });
-    connection.onMessage((raw) => this.onMessage(h.clientId, connection, raw));
+    connection.onMessage((raw) => {
+      this.presence.seen(orgId);
+      this.onMessage(h.clientId, connection, raw);
+    });
     connection.onDisconnect((reason) => {
       if (this.connections.get(h.clientId)?.connection !== connection) return;
       this.logger.info({ client: h.clientId, reason }, 'client disconnected');
@@ -204,6 +211,8 @@ export class Federation {
     for (const w of [...this.waiters]) w();
   }
   private dropClient(clientId: string, reason: string): void {
+    const info = this.connections.get(clientId)?.info;
+    if (info) this.presence.disconnected(info.orgId, clientId);
     this.connections.delete(clientId);
     for (const [taskId, p] of [...this.pending]) {
       if (p.clientId !== clientId) continue;

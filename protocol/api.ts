@@ -46,8 +46,20 @@ export const ConnectedClientView = z.object({
   connectedAt: z.string().describe('ISO 8601 UTC'),
 });
 
+/** An organisation the federation has seen since `since` (coordinator/presence.ts: in memory, bounded). */
+export const OrgPresenceView = z.object({
+  orgId: z.string(),
+  connected: z.boolean(),
+  /** Its clients connected now. */
+  connectedClients: z.number().int().min(0),
+  lastSeenAt: z.string().describe('ISO 8601 UTC: its last connect, message or disconnect'),
+});
+
 export const ClientsResponse = z.object({
   clients: z.array(ConnectedClientView),
+  /** Every organisation seen since the coordinator started (`since`), connected first, then by last seen. */
+  organisations: z.array(OrgPresenceView),
+  since: z.string().describe('ISO 8601 UTC: when the coordinator began keeping the record'),
   stats: z.object({
     malformedMessages: z.number().int().min(0),
     unexpectedMessages: z.number().int().min(0),
@@ -55,6 +67,14 @@ export const ClientsResponse = z.object({
   }),
 });
 export type ClientsResponse = z.infer<typeof ClientsResponse>;
+
+/** Counts only (`GET /v1/presence`, every operator role): what a role without per-organisation detail sees. */
+export const PresenceCounts = z.object({
+  clients: z.number().int().min(0),
+  organisations: z.object({ connected: z.number().int().min(0), disconnected: z.number().int().min(0) }),
+  since: z.string().describe('ISO 8601 UTC'),
+});
+export type PresenceCounts = z.infer<typeof PresenceCounts>;
 
 /**
  * A hosted job's state in the coordinator's job service (coordinator/job-service.ts; its transition table is in

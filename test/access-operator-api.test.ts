@@ -45,6 +45,7 @@ const REQUESTS: Record<string, { path: PerCall<string>; body?: PerCall<unknown> 
   'GET /v1/health': { path: '/v1/health' },
   'GET /v1/metrics': { path: '/v1/metrics' },
   'GET /v1/clients': { path: '/v1/clients' },
+  'GET /v1/presence': { path: '/v1/presence' },
   'GET /v1/jobs': { path: '/v1/jobs' },
   'GET /v1/jobs/{id}': { path: () => `/v1/jobs/${jobId}` },
   // Each call submits a job of its own name, and cancels a job queued for that call (the service runs none here).
@@ -225,6 +226,11 @@ describe('operator API: roles and schemas, enumerated from the OpenAPI document'
     expect((await call('GET /v1/jobs/{id}', tokens.get('viewer'))).status).toBe(403);
     const r = JSON.parse((await call('GET /v1/clients', tokens.get('operator'))).text) as unknown;
     expect(r).toMatchObject({ clients: [{ clientId: 'api-client', orgId: 'org-api', connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) }] });
+    expect(r).toMatchObject({ organisations: [{ orgId: 'org-api', connected: true, connectedClients: 1 }] });
+    // The viewer's presence is counts only.
+    const presence = (await call('GET /v1/presence', tokens.get('viewer'))).text;
+    expect(JSON.parse(presence)).toMatchObject({ clients: 1, organisations: { connected: 1, disconnected: 0 } });
+    expect(presence).not.toMatch(/org-api|api-client/);
     // Metrics carry no organisation or client either (a viewer may read them).
     const metrics = (await call('GET /v1/metrics', tokens.get('viewer'))).text;
     expect(metrics).not.toMatch(/org-api|api-client/);

@@ -6,8 +6,10 @@
  * The job has differential privacy with q = 1, σ = 3 and an ε = 4 budget (RDP: ε = 3.77 after 6 rounds, more
  * than 4 after 7), so it ends budget-exhausted: the privacy officer's Privacy page shows ε rising with each
  * charged round and the last charge at or below the budget, then nothing more. A viewer token opens the Privacy
- * page and gets the 403 page (and the API itself answers 403). Any browser console error, page error or CSP
- * violation fails the test. Screenshots of each page go to docs/images/console/.
+ * page and gets the 403 page (and the API itself answers 403). The Privacy page charts each organisation's
+ * cumulative ε over the charged rounds with its cap; the operator's Overview shows each organisation connected,
+ * then one disconnected with its last-seen time when its node stops (the viewer sees only the counts). Any
+ * browser console error, page error or CSP violation fails the test. Screenshots of each page go to docs/images/console/.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +137,12 @@ describe.runIf(run)('the operator console in Chromium, live', () => {
     await page.waitForSelector(`[data-chart="epsilon-${jobId}"][data-rendered=true]`);
     await page.waitForSelector('[data-chart=org-epsilon][data-rendered=true]');
     expect(await page.getAttribute('[data-chart=org-epsilon]', 'data-points')).toBe('3');
+    // Each organisation's cumulative ε over the charged rounds: q = 1, so all three were charged every round
+    // (a line each, one point per round), and org-live-a's cap as a dashed rule.
+    await page.waitForSelector('[data-chart=org-epsilon-rounds][data-rendered=true]');
+    expect(await page.getAttribute('[data-chart=org-epsilon-rounds]', 'data-points')).toBe(String(3 * eps.length));
+    expect(await page.locator('[data-chart=org-epsilon-rounds] g.mark-line.role-mark path').count()).toBe(3);
+    expect(await page.locator('[data-chart=org-epsilon-rounds] g.mark-rule.role-mark line').count()).toBe(1);
     expect(await page.textContent('[data-testid=consents]')).toMatch(/org-live-b.*expiring/);
     expect(await page.textContent('main')).toMatch(/Expiring within 30 days: org-live-b/);
     await screenshot(page, 'privacy');
@@ -154,8 +162,29 @@ describe.runIf(run)('the operator console in Chromium, live', () => {
     expect(api.status).toBe(403);
     // The viewer's Overview shows the job but no organisation: the client count only.
     await rendered(page, () => page.goto(`${server.url}/console/overview`));
-    expect(await page.textContent('[data-testid=clients-count]')).toMatch(/^3 client\(s\) connected/);
+    expect(await page.textContent('[data-testid=clients-count]')).toMatch(/^3 client\(s\) connected; 3 organisation\(s\) connected, 0 seen since .* and now disconnected/);
+    expect(await page.locator('[data-testid=organisations]').count()).toBe(0);
     expect(await page.textContent('main')).not.toMatch(/org-live-/);
     expect(viewer.problems()).toEqual([]);
+  }, 60_000);
+
+  it("shows the operator each organisation connected or disconnected with when it was last seen, live", async () => {
+    const { page } = operator;
+    const rows = async (): Promise<string[][]> => page.locator('[data-testid=organisations] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    // Connected first, then by last seen: sort for the comparison.
+    expect((await rows()).map((r) => `${r[0]} ${r[1]} ${r[2]}`).sort()).toEqual(['org-live-a connected 1', 'org-live-b connected 1', 'org-live-c connected 1']);
+    // live-c's node stops: the page (no reload) shows its organisation disconnected, last seen at its disconnect.
+    const before = Date.now();
+    nodes[2]?.close();
+    nodes = nodes.slice(0, 2);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=organisations] tbody tr')].some((tr) => tr.textContent?.includes('org-live-c') === true && tr.textContent.includes('disconnected')), undefined, { timeout: 15_000 });
+    const c = (await rows()).find((r) => r[0] === 'org-live-c');
+    expect(c?.slice(1, 3)).toEqual(['disconnected', '0']);
+    const seen = Date.parse(await page.getAttribute('.last-seen[data-org=org-live-c]', 'data-at') ?? '');
+    expect(seen).toBeGreaterThanOrEqual(before - 5);
+    expect(seen).toBeLessThanOrEqual(Date.now());
+    for (const org of ['org-live-a', 'org-live-b']) expect(Number.isFinite(Date.parse(await page.getAttribute(`.last-seen[data-org=${org}]`, 'data-at') ?? ''))).toBe(true);
+    await screenshot(page, 'overview');
+    expect(operator.problems()).toEqual([]);
   }, 60_000);
 });

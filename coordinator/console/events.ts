@@ -54,7 +54,8 @@ function fingerprint(s: EventSources): string {
       audit = -1; // no audit table yet (a state before its first migration): nothing to watch there
     }
   }
-  return `${jobs}|${s.federation.clients().length}|${audit}`;
+  const orgs = s.federation.presence.counts();
+  return `${jobs}|${s.federation.clients().length}|${orgs.connected}/${orgs.disconnected}|${audit}`;
 }
 
 /** Ends every open stream (the coordinator's close() calls it before the HTTP server, which waits for open responses, closes). */

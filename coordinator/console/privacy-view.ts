@@ -3,10 +3,11 @@
  * `tessera consent list` use: `ledgerReport` for budgets, spend and charged rounds, `listConsents` for consent.
  * Nothing is recomputed here: ε and δ are the ledger's own figures. The accountant's settings per job (q, σ,
  * clip norm, placement) are those of its last charged round; m — the fewest survivors a round releases with —
- * comes from that round's privacy slot in the job's round record.
+ * comes from that round's privacy slot in the job's round record. Each organisation's ε over rounds is the
+ * ledger's replay of its own charges (governance/ledger/org-series.ts), never a second computation.
  */
 import type { Db } from '../../governance/state/database.ts';
-import { ledgerReport, orgSpend } from '../../governance/ledger/index.ts';
+import { ledgerReport, orgEpsilonSeries, orgSpend } from '../../governance/ledger/index.ts';
 import { listConsents } from '../../governance/consent/store.ts';
 import type { RoundRecord } from '../round-records.ts';
 import type { PrivacyOverview } from './schemas.ts';
@@ -44,5 +45,5 @@ export function privacyOverview(db: Db, roundsOf: (jobId: string) => readonly Ro
   const orgIds = new Set([...all.orgs.map((o) => o.orgId), ...orgSpend(db).map((s) => s.orgId)]);
   const orgs = [...orgIds].sort().flatMap((orgId) => ledgerReport(db, { orgId }).orgs.filter((o) => o.orgId === orgId));
   const consents = listConsents(db).map((c) => ({ ...c, purposes: [...c.purposes], status: consentStatus(c, now) }));
-  return { at: now.toISOString(), expiringWithinDays: EXPIRING_WITHIN_DAYS, jobs, orgs, consents };
+  return { at: now.toISOString(), expiringWithinDays: EXPIRING_WITHIN_DAYS, jobs, orgs, orgSeries: orgEpsilonSeries(db), consents };
 }

@@ -98,6 +98,23 @@ export const PrivacyOrg = z.object({
   spend: z.array(z.object({ jobId: z.string(), rounds: count, epsilon: z.number(), lastRound: z.number().int() })),
 });
 
+/** An organisation's ε after each charged round it was eligible in (governance/ledger/org-series.ts). */
+export const OrgEpsilonSeriesView = z.object({
+  orgId: z.string(),
+  cap: z.number().nullable(),
+  points: z.array(
+    z.object({
+      /** Position of the round in the ledger's charge order over all jobs: the charts' common x-axis. */
+      step: z.number().int().min(1),
+      jobId: z.string(),
+      round: z.number().int(),
+      jobEpsilon: z.number(),
+      totalEpsilon: z.number(),
+      totalDelta: z.number(),
+    }),
+  ),
+});
+
 export const ConsentView = z.object({
   organisation: z.string(),
   dataset: z.string(),
@@ -117,6 +134,8 @@ export const PrivacyOverview = z.object({
   expiringWithinDays: z.number(),
   jobs: z.array(PrivacyJob),
   orgs: z.array(PrivacyOrg),
+  /** Each organisation's cumulative ε (and δ) across jobs after every charged round, for the chart with its cap. */
+  orgSeries: z.array(OrgEpsilonSeriesView),
   consents: z.array(ConsentView),
 });
 export type PrivacyOverview = z.infer<typeof PrivacyOverview>;

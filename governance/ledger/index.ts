@@ -21,3 +21,5 @@ export type { BudgetChange } from './budget-changes.ts';
 export type { ChargedRound, JobBudget, OrgSpend, OrgTotal, RoundCharge, RoundPlan } from './store.ts';
 export { ledgerReport } from './report.ts';
 export type { LedgerReport } from './report.ts';
+export { orgEpsilonSeries } from './org-series.ts';
+export type { OrgEpsilonPoint, OrgEpsilonSeries } from './org-series.ts';

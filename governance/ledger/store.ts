@@ -172,8 +172,11 @@ function requireBudget(db: Db, jobId: string): JobBudget {
   return b;
 }
 
-/** The accountant converts at δ_acc = (1 − f)·δ: the rest of δ pays for under-filled rounds (privacy/dp/underfill.ts). */
-const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: accountedDelta(b.delta, b.underfillFraction ?? 0), accountant: b.accountant, conversion: b.conversion });
+/**
+ * The accountant converts at δ_acc = (1 − f)·δ: the rest of δ pays for under-filled rounds (privacy/dp/underfill.ts).
+ * Exported for the per-organisation series (org-series.ts), which replays the charges with these same terms.
+ */
+export const termsOf = (b: JobBudget): BudgetTerms => ({ epsilon: b.epsilon, delta: accountedDelta(b.delta, b.underfillFraction ?? 0), accountant: b.accountant, conversion: b.conversion });
 
 /** ε each organisation has been charged by every job other than `jobId` (the rest of its cumulative total). */
 function otherJobsEpsilon(db: Db, jobId: string): Map<string, number> {

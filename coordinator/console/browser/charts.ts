@@ -29,6 +29,8 @@ export interface LineChart {
   readonly series?: string;
   /** A horizontal rule (e.g. the ε budget). */
   readonly rule?: { readonly value: number; readonly label: string };
+  /** One dashed horizontal rule per line (e.g. each organisation's ε cap), in that line's colour: rows of `series` and `field`. */
+  readonly limits?: { readonly values: readonly Row[]; readonly field: string };
 }
 
 function lineSpec(c: LineChart): VisualizationSpec {
@@ -41,6 +43,9 @@ function lineSpec(c: LineChart): VisualizationSpec {
     },
   };
   const layers: unknown[] = [line];
+  if (c.limits !== undefined && c.series !== undefined) {
+    layers.push({ data: { values: [...c.limits.values] }, mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { y: { field: c.limits.field, type: 'quantitative' }, color: { field: c.series, type: 'nominal', title: c.series } } });
+  }
   if (c.rule) {
     layers.push({ data: { values: [{ v: c.rule.value, label: c.rule.label }] }, mark: { type: 'rule', color: '#b3261e', strokeDash: [6, 4] }, encoding: { y: { field: 'v', type: 'quantitative' } } });
     layers.push({ data: { values: [{ v: c.rule.value, label: c.rule.label }] }, mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#b3261e' }, encoding: { y: { field: 'v', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } } });

@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 /**
  * Overview (issue 17 §1): jobs with state and current round; the chosen job's participants, accuracy and loss per
- * round as charts that grow while it runs; connected organisations (roles with per-organisation detail only —
- * others see the count); alerts (drift, retried rounds, declines and drops by code, failed jobs).
+ * round as charts that grow while it runs; organisations connected and disconnected with when each was last
+ * seen (operators and auditors — others see the counts); alerts (drift, retried rounds, declines and drops by
+ * code, failed jobs).
  */
-import type { ClientsResponse, Health } from '../../../../protocol/api.ts';
+import type { ClientsResponse, PresenceCounts } from '../../../../protocol/api.ts';
 import type { JobSeries } from '../../schemas.ts';
 import { getJson } from '../api.ts';
 import { lineChart } from '../charts.ts';
@@ -30,10 +31,24 @@ async function organisations(ctx: PageContext): Promise<HTMLElement> {
   const roles = ctx.who.access['/v1/clients'];
   if (roles === undefined || roles.includes(ctx.who.role)) {
     const c = await getJson<ClientsResponse>('/v1/clients');
-    return section('Connected organisations', table(['Organisation', 'Client', 'Connected since (last seen: now)'], c.clients.map((x) => [x.orgId, x.clientId, x.connectedAt]), { 'data-testid': 'clients' }));
+    return section(
+      'Organisations',
+      c.organisations.length === 0
+        ? el('p', {}, `No organisation has connected since ${c.since}.`)
+        : table(
+            ['Organisation', 'State', 'Clients connected', 'Last seen'],
+            c.organisations.map((o) => [o.orgId, badge(o.connected ? 'connected' : 'disconnected', o.connected ? 'ok' : 'warn'), o.connectedClients, el('span', { class: 'last-seen', 'data-org': o.orgId, 'data-at': o.lastSeenAt }, o.lastSeenAt)]),
+            { 'data-testid': 'organisations' },
+          ),
+      el('p', { class: 'note' }, `Last seen: the organisation's last connect, message or disconnect, recorded by this coordinator since ${c.since}.`),
+      c.clients.length === 0 ? null : table(['Client', 'Organisation', 'Connected since'], c.clients.map((x) => [x.clientId, x.orgId, x.connectedAt]), { 'data-testid': 'clients' }),
+    );
   }
-  const h = await getJson<Health>('/v1/health');
-  return section('Connected organisations', el('p', { 'data-testid': 'clients-count' }, `${h.clients} client(s) connected. Their organisations are shown to ${(roles ?? []).join(' and ')} only (your role: ${ctx.who.role}).`));
+  const p = await getJson<PresenceCounts>('/v1/presence');
+  return section(
+    'Organisations',
+    el('p', { 'data-testid': 'clients-count' }, `${p.clients} client(s) connected; ${p.organisations.connected} organisation(s) connected, ${p.organisations.disconnected} seen since ${p.since} and now disconnected. Their names and last-seen times are shown to ${(roles ?? []).join(' and ')} only (your role: ${ctx.who.role}).`),
+  );
 }
 
 export async function overview(ctx: PageContext): Promise<Node> {

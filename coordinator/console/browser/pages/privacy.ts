@@ -3,7 +3,8 @@
  * Privacy (issue 17 §2; privacy officers, auditors, operators — the API refuses other roles with 403 and the page
  * says so): ε and δ spent against each job's budget, as a chart over rounds with the budget line; the ledger's
  * charged rounds; the accountant's settings (q, σ, clip norm, placement, m); each organisation's cumulative ε
- * across jobs against its cap; consent records with purpose, expiry and cap, those about to expire first.
+ * across jobs over the charged rounds (a line per organisation, its cap as a dashed rule) and in total against
+ * its cap; consent records with purpose, expiry and cap, those about to expire first.
  */
 import type { PrivacyOverview } from '../../schemas.ts';
 import { getJson } from '../api.ts';
@@ -59,6 +60,17 @@ export async function privacy(_ctx: PageContext): Promise<Node> {
         : el(
             'div',
             {},
+            lineChart({
+              name: 'org-epsilon-rounds',
+              title: 'ε per organisation over charged rounds, cumulative across jobs (dashed: its cap)',
+              values: p.orgSeries.flatMap((o) => o.points.map((x) => ({ step: x.step, epsilon: x.totalEpsilon, organisation: o.orgId }))),
+              x: 'step',
+              y: 'epsilon',
+              xTitle: 'charged round (all jobs, in charge order)',
+              yTitle: 'ε (sequential composition over jobs)',
+              series: 'organisation',
+              limits: { values: p.orgSeries.filter((o) => o.cap !== null).map((o) => ({ organisation: o.orgId, cap: o.cap })), field: 'cap' },
+            }),
             barChart({ name: 'org-epsilon', title: 'ε per organisation across jobs (red tick: its cap)', values: p.orgs.map((o) => ({ organisation: o.orgId, epsilon: o.totalEpsilon, cap: o.cap })), category: 'organisation', value: 'epsilon', valueTitle: 'ε (sequential composition over jobs)', limit: 'cap' }),
             table(
             ['Organisation', 'Cap', 'Total ε', 'Total δ', 'Per job'],
