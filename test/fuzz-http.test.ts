@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
 import { TOKEN_ROLES, createOperatorToken } from '../governance/identity/operator-tokens.ts';
+import { checkpointAudit } from '../governance/audit/log.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { tempStateDir } from './governance-fixtures.ts';
 import { consortium, logger } from './support/federation-fixtures.ts';
@@ -31,6 +32,10 @@ beforeAll(async () => {
   server = await startCoordinator({ logger, port: 0, roster: consortium.roster, stateDir: state.dir, db });
   // A hosted job (queued; the service runs none here), so GET /v1/jobs/:id has one to find.
   jobId = server.jobs.submit({ name: 'j', model: { kind: 'logistic', inputs: 784, classes: 10 }, data: { dataset: 'mnist' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 2 } }).jobId;
+  // The submission is audited (job.submitted): sign its checkpoint now, as the first auditor poll would, so that a
+  // fuzzed GET /v1/audit/checkpoint with a valid token (which signs a checkpoint over any unsigned tail) finds
+  // nothing new to sign and the state stays as snapshotted.
+  checkpointAudit(db);
 }, 60_000);
 
 afterAll(async () => {
