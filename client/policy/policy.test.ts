@@ -24,7 +24,7 @@ describe('the policy file', () => {
     expect(policyDocument(parseClientPolicy({ version: 1 }, 'f'))).toEqual(policyDocument(DEFAULT_CLIENT_POLICY));
     expect(DEFAULT_CLIENT_POLICY.secagg).toMatchObject({ required: true, minThreatModel: 'semi-malicious', requireConsistencyCheck: true });
     expect(DEFAULT_CLIENT_POLICY.dp.allowedPlacements).toEqual(['distributed', 'local']);
-    expect(DEFAULT_CLIENT_POLICY.disclose).toEqual({ exampleCount: false, trainingDiagnostics: false });
+    expect(DEFAULT_CLIENT_POLICY.disclose).toEqual({ exampleCount: false, trainingDiagnostics: false, declineDetail: false });
   });
 
   it('refuses unknown keys, another version, and a malformed trusted key (TESSERA_ERR_POLICY_INVALID)', () => {
