@@ -5,7 +5,8 @@
  * job recorded: the job-spec hash, the data-contract hash, the organisations of each round, the privacy
  * spent (the DP feature's `privacy` slot of the last round), the fairness report (the `fairness` slot of the
  * last evaluated round), the contract-check evidence, the performance evidence (the last federated evaluation
- * with its baselines) and the final figures.
+ * with its baselines), the federated permutation importance (the summed counts of that evaluation, when the job
+ * asked for them) and the final figures.
  *
  * `registerModel` is asynchronous (it writes tfjs artifacts) and must not run inside the round-commit
  * transaction, so `onJobEnd` starts it and hands the promise to the job's `JobOutcomes` (job-outcomes.ts); the
