@@ -21,6 +21,7 @@ import { admit, beforeRelease, evaluationExtras, prepareTrainingData, transformU
 import type { SecureSubmission } from './secure-submission.ts';
 import type { TrainingTurns } from './training-turns.ts';
 import { evaluationInput } from '../privacy/secagg/evaluation-input.ts';
+import { clientImportanceCounts, importanceWanted } from '../ml/explain/importance-for-job.ts';
 
 export type { ClientData } from './held-out-split.ts';
 
@@ -218,13 +219,15 @@ export class ClientNode {
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
     const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), brierSum: r.brierSum, labelCounts: [...r.labelCounts] };
+    // The final evaluation of a job that asks for it: permutation-importance counts on the same held-out rows.
+    const importance = importanceWanted(task.job, task.round) ? clientImportanceCounts(model, data, task.job, this.options.clientId) : undefined;
     if (task.job.secagg.enabled && this.options.secure) {
-      // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, Brier, ...label counts, ...counts].
-      const counts = evaluationInput({ ...sums, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined });
+      // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, Brier, ...label counts, ...importance, ...counts].
+      const counts = evaluationInput({ ...sums, importanceCounts: importance, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined });
       this.options.secure.begin(task, { counts, weight: data.n }, (m) => this.send(m));
       return;
     }
-    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, ...sums, ...extras });
+    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, ...sums, ...(importance ? { importanceCounts: [...importance] } : {}), ...extras });
   }
 
   private send(message: ClientMessage): void {

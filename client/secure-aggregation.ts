@@ -33,6 +33,7 @@ import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
 import { driftKeysInVector } from '../governance/contract/drift-extension.ts';
 import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
 import { encodeEvaluationInput, evaluationPlanForJob, evaluationPrefixLength } from '../privacy/secagg/evaluation-input.ts';
+import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
 export interface SecureAggregationOptions {
@@ -263,9 +264,11 @@ export class SecureAggregation implements SecureSubmission {
  */
 function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: number, rng: RandomSource): { clients: number; k: number; t: number; dim: number; encoded: Uint32Array } {
   if (task.type === 'evaluate') {
-    const prefix = evaluationPrefixLength(task.job);
-    if (input.counts === undefined || input.counts.length < prefix) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, Brier, ...label counts, ...fairness counts]');
-    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - prefix);
+    // The importance counts' length is the job's (final round, flag on), never read off this client's vector.
+    const importance = importanceLength(task.job, task.round);
+    const prefix = evaluationPrefixLength(task.job, importance);
+    if (input.counts === undefined || input.counts.length < prefix) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, Brier, ...label counts, ...importance counts, ...fairness counts]');
+    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - prefix, importance);
     return { ...plan, encoded: encodeEvaluationInput(input.counts, plan) };
   }
   if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure training round needs the update; integer counts are sent by federated evaluation');

@@ -21,6 +21,8 @@ export const FEDERATED_EVALUATION_SLOT = defineSlot(
     labelCounts: z.array(z.number().int().min(0)).optional(),
     // The production version when the job started, evaluated on the same held-out splits (job-runner.ts).
     previousProduction: z.object({ version: z.string(), accuracy: z.number(), loss: z.number(), brier: z.number() }).optional(),
+    // Σ of the clients' permutation-importance counts (final evaluation with evaluation.featureImportance): the registry's input.
+    importanceCounts: z.array(z.number().int().min(0)).optional(),
   }),
 );
 

@@ -16,6 +16,7 @@ import type { JobSpec } from '../protocol/job/spec.ts';
 import { decodeUint32, encodeFloat32 } from '../protocol/tensor.ts';
 import { sumCounts } from '../governance/fairness/counts.ts';
 import { TesseraError } from '../protocol/errors.ts';
+import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 
 export interface FederatedEvaluation {
@@ -36,6 +37,12 @@ export interface FederatedEvaluation {
   readonly fairnessCounts?: Uint32Array;
   /** Why no sum was formed although some client sent counts (missing or mismatched vectors). */
   readonly fairnessError?: string;
+  /**
+   * Σ of the clients' permutation-importance counts [n, correct, correct per shuffled column] (the final
+   * evaluation of a job with `evaluation.featureImportance`; ml/explain/importance-for-job.ts). Only when every
+   * evaluating client sent a vector of the job's length — never partial.
+   */
+  readonly importanceCounts?: readonly number[];
 }
 
 export interface EvaluationContext {
@@ -73,6 +80,7 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
   let clients = 0;
   const counts: Uint32Array[] = [];
   const performance: Array<{ brierSum: number; labelCounts: readonly number[] }> = [];
+  const importance: Array<readonly number[]> = [];
   for (const r of replies) {
     if (r.status !== 'fulfilled' || r.value.type !== 'evaluate-result') continue;
     lossSum += r.value.lossSum;
@@ -81,9 +89,18 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
     clients++;
     if (r.value.fairnessCounts) counts.push(decodeUint32(r.value.fairnessCounts));
     if (r.value.brierSum !== undefined && r.value.labelCounts !== undefined) performance.push({ brierSum: r.value.brierSum, labelCounts: r.value.labelCounts });
+    if (r.value.importanceCounts !== undefined) importance.push(r.value.importanceCounts);
   }
   if (examples === 0) return null;
-  return { loss: lossSum / examples, accuracy: correct / examples, examples, clients, ...summedPerformance(performance, clients, examples, spec.model.classes), ...summedCounts(counts, clients) };
+  return {
+    loss: lossSum / examples,
+    accuracy: correct / examples,
+    examples,
+    clients,
+    ...summedPerformance(performance, clients, examples, spec.model.classes),
+    ...summedCounts(counts, clients),
+    ...summedImportance(importance, clients, importanceLength(spec, options.round)),
+  };
 }
 
 /**
@@ -96,6 +113,12 @@ function summedPerformance(parts: ReadonlyArray<{ brierSum: number; labelCounts:
   const labelCounts = Array.from({ length: classes }, (_, c) => parts.reduce((a, p) => a + (p.labelCounts[c] ?? 0), 0));
   if (labelCounts.reduce((a, b) => a + b, 0) !== examples) return {};
   return { brier: parts.reduce((a, p) => a + p.brierSum, 0) / examples, labelCounts };
+}
+
+/** Σ of the importance counts: only when the round carries them and every answering client sent `length` of them. */
+function summedImportance(parts: ReadonlyArray<readonly number[]>, clients: number, length: number): { importanceCounts?: number[] } {
+  if (length === 0 || parts.length !== clients || parts.some((p) => p.length !== length)) return {};
+  return { importanceCounts: Array.from({ length }, (_, i) => parts.reduce((a, p) => a + (p[i] ?? 0), 0)) };
 }
 
 /**

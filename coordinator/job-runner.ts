@@ -325,6 +325,7 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
       clients: e.clients,
       ...(e.brier !== undefined && e.labelCounts !== undefined ? { brier: e.brier, labelCounts: [...e.labelCounts] } : {}),
       ...(previousProduction !== null ? { previousProduction } : {}),
+      ...(e.importanceCounts !== undefined ? { importanceCounts: [...e.importanceCounts] } : {}),
     },
     ...(options.federatedEvaluation?.after?.(round, e) ?? {}),
   };

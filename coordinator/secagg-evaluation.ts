@@ -15,6 +15,7 @@ import { encodeFloat32 } from '../protocol/tensor.ts';
 import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
 import { decodeEvaluationSum, evaluationPlanForJob, type EvaluationSumPlan } from '../privacy/secagg/evaluation-input.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
+import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import { silentLogger } from '../lib/logger.ts';
@@ -64,7 +65,8 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
   try {
     // The same layout the clients derive; its length is the fairness part of the vector.
     const cells = spec.fairness.enabled ? fairnessLayoutForJob(spec).length : 0;
-    plan = evaluationPlanForJob(spec, ids.length, cells);
+    // The importance counts only in the final evaluation of a job that asks for them (importance-for-job.ts).
+    plan = evaluationPlanForJob(spec, ids.length, cells, importanceLength(spec, round));
     server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng, jobHash: jobHashOf(spec) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
@@ -103,5 +105,6 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     // Exact sums of every survivor's label counts and Brier sum (the same vector; nothing partial is possible).
     ...(summed.labelCounts.reduce((a, b) => a + b, 0) === summed.examples ? { brier: summed.brierSum / summed.examples, labelCounts: summed.labelCounts } : {}),
     ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
+    ...(summed.importanceCounts !== undefined ? { importanceCounts: summed.importanceCounts } : {}),
   };
 }

@@ -164,6 +164,12 @@ export const EvaluateResult = z.object({
   labelCounts: z.array(z.number().int().min(0)).max(100_000).optional(),
   /** Per-subgroup confusion and calibration counts (governance/fairness layout), when the job asks for fairness. */
   fairnessCounts: Uint32Tensor.optional(),
+  /**
+   * Permutation-importance counts [n, correct, correct with column i shuffled, …] (ml/explain/importance-for-job.ts):
+   * only in the final evaluation of a job with `evaluation.featureImportance`, plain path only (under secure
+   * aggregation they are inside the masked vector).
+   */
+  importanceCounts: z.array(z.number().int().min(0)).max(1_000_002).optional(),
 });
 export type EvaluateResult = z.infer<typeof EvaluateResult>;
 

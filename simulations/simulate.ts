@@ -144,12 +144,12 @@ export interface SimulationResult {
 }
 
 /**
- * A client's local data: with fairness evaluation on, it keeps a held-out split (stratified by label and
+ * A client's local data: with fairness evaluation or feature importance on, it keeps a held-out split (stratified by label and
  * sensitive group, deterministic from the job seed and client id) that the coordinator never sees.
  */
 export function clientData(train: Examples, spec: JobSpec, clientId: string): ClientData {
   const local = forModel(train, spec.model);
-  return spec.fairness.enabled ? heldOutSplitForJob(local, spec, clientId) : { train: local };
+  return spec.fairness.enabled || spec.evaluation.featureImportance ? heldOutSplitForJob(local, spec, clientId) : { train: local };
 }
 
 /** Reshapes image examples to flat vectors for models that take a vector (logistic, MLP). */

@@ -63,7 +63,7 @@ function pooledImportance(): { base: number; permuted: number[] } {
 describe('federated permutation importance', () => {
   it('summed through SecAgg+ equals the pooled computation on the same held-out rows, and reaches the model card', async () => {
     const features = columnFeatures(D);
-    const reports = clients.map((e, c) => permutationCounts(model, e, features, seededRandom(seedOf(c))));
+    const reports = clients.map((e, c) => permutationCounts(model, e, features, ((rng) => () => rng)(seededRandom(seedOf(c)))));
     checkCountBound(reports.length, Math.max(...clients.map((e) => e.n)));
     const round = runRound({ n: 3, k: 2, t: 2, dim: 2 + D, seed: 'importance', inputs: reports });
     expect(round.error).toBeUndefined();

@@ -62,7 +62,8 @@ export function assembleJob(ctx: FeatureContext, factories: readonly FeatureFact
     strategy: composed.wrapStrategy(base),
     protocol: composed.protocol ?? plainTrainingProtocol(composed.weighting, robustAggregatorFor(ctx.spec.strategy.aggregator)),
     federatedEvaluation: {
-      always: ctx.spec.fairness.enabled,
+      // Fairness and feature importance are computed on the clients' held-out splits, so they need it even with a central evaluator.
+      always: ctx.spec.fairness.enabled || ctx.spec.evaluation.featureImportance,
       after: composed.afterEvaluation,
       ...(composed.evaluationProtocol ? { protocol: composed.evaluationProtocol } : {}),
       // With state: the production version of this model, evaluated beside the job's own (its lineage's baseline).

@@ -5,7 +5,8 @@
  * job recorded: the job-spec hash, the data-contract hash, the organisations of each round, the privacy
  * spent (the DP feature's `privacy` slot of the last round), the fairness report (the `fairness` slot of the
  * last evaluated round), the contract-check evidence, the performance evidence (the last federated evaluation
- * with its baselines) and the final figures.
+ * with its baselines), the federated permutation importance (the summed counts of that evaluation, when the job
+ * asked for them) and the final figures.
  *
  * `registerModel` is asynchronous (it writes tfjs artifacts) and must not run inside the round-commit
  * transaction, so `onJobEnd` starts it and hands the promise to the job's `JobOutcomes` (job-outcomes.ts); the
@@ -22,6 +23,8 @@ import { registerModel } from '../../governance/registry/registry.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
 import { contractEvidenceFromRounds } from '../../governance/registry/contract-evidence.ts';
 import { performanceEvidence } from '../../governance/registry/performance.ts';
+import { importanceFeaturesForJob } from '../../ml/explain/importance-for-job.ts';
+import { importanceFromSum } from '../../ml/explain/permutation-importance.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobResult } from '../round-records.ts';
@@ -56,6 +59,7 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
   const evaluated = [...rounds].reverse().find((r) => r.extra.federatedEvaluation !== undefined);
   const fe = evaluated?.extra.federatedEvaluation;
   const performance = evaluated && fe ? performanceEvidence({ round: evaluated.round, ...fe, previousProduction: fe.previousProduction ?? null }) : null;
+  const featureImportance = fe?.importanceCounts !== undefined ? importanceEvidence(spec, fe.importanceCounts, fe.clients) : null;
   return {
     jobId,
     jobName: spec.name,
@@ -72,8 +76,20 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
       ? null
       : contractEvidenceFromRounds(rounds.map((r) => ({ round: r.round, participants: r.participants, contractDeclines: r.declined.filter((d) => d.code === CONTRACT_DECLINE_CODE || d.code === 'TESSERA_ERR_CONTRACT_MISMATCH').length }))),
     ...(performance !== null ? { performance } : {}),
+    ...(featureImportance !== null ? { featureImportance } : {}),
     metrics: { accuracy: result.final.accuracy, loss: result.final.loss },
   };
+}
+
+/**
+ * The lineage's federated permutation importance from the summed counts of the last federated evaluation
+ * (ml/explain/permutation-importance.ts `importanceFromSum`: the coordinator never had one client's counts).
+ */
+function importanceEvidence(spec: JobSpec, sum: readonly number[], clients: number): NonNullable<LineageInput['featureImportance']> | null {
+  const features = importanceFeaturesForJob(spec);
+  if (sum.length !== 2 + features.length || (sum[0] ?? 0) === 0) return null;
+  const r = importanceFromSum(sum, features);
+  return { method: 'permutation', examples: r.examples, clients, baselineAccuracy: r.baselineAccuracy, features: r.features, secureAggregation: spec.secagg.enabled };
 }
 
 /**

@@ -45,8 +45,11 @@ export function withColumnsPermuted(e: Examples, columns: readonly number[], ord
   return { ...e, x };
 }
 
-/** A client's report: [n, correct, correct_1, …, correct_F]. Draws one permutation per feature, in order, from `rng`. */
-export function permutationCounts(model: tf.LayersModel, heldOut: Examples, features: readonly FeatureColumns[], rng: RandomSource): Uint32Array {
+/**
+ * A client's report: [n, correct, correct_1, …, correct_F]. Feature i's permutation is drawn from `rngFor(i)`
+ * (one stream for all features: `() => rng`; a job derives one seed per feature: importance-for-job.ts).
+ */
+export function permutationCounts(model: tf.LayersModel, heldOut: Examples, features: readonly FeatureColumns[], rngFor: (feature: number) => RandomSource): Uint32Array {
   const d = featureSize(heldOut);
   for (const f of features) {
     if (f.columns.length === 0 || f.columns.some((c) => !Number.isInteger(c) || c < 0 || c >= d)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `feature ${f.name} names columns outside 0…${d - 1}`);
@@ -57,7 +60,7 @@ export function permutationCounts(model: tf.LayersModel, heldOut: Examples, feat
   if (heldOut.n === 0) return out;
   out[1] = correct(heldOut);
   features.forEach((f, i) => {
-    const order = shuffleInPlace(rng, Array.from({ length: heldOut.n }, (_, r) => r));
+    const order = shuffleInPlace(rngFor(i), Array.from({ length: heldOut.n }, (_, r) => r));
     out[2 + i] = correct(withColumnsPermuted(heldOut, f.columns, order));
   });
   return out;

@@ -1,7 +1,7 @@
 /**
  * Federated evaluation under secure aggregation: each client's evaluation result is one vector of
  * non-negative integers, [examples, correct, round(lossSum · 1000), round(brierSum · 1000), ...labelCounts
- * (one per class), ...fairnessCounts], summed exactly (integer-sum.ts) so the coordinator learns the totals
+ * (one per class), ...importanceCounts, ...fairnessCounts], summed exactly (integer-sum.ts) so the coordinator learns the totals
  * and never one client's figures. Both sides derive the same plan from the job spec and the round size; a
  * client checks the coordinator's (k, t, dim) against it. The label counts give the majority-class baseline
  * and the Brier sum the calibration evidence of a model's lineage (governance/registry/performance.ts).
@@ -11,7 +11,9 @@
  * each predicted probability at 1e−7) and the Brier sum ≤ 2W (each example's multi-class Brier score is at
  * most 2), each carried in thousandths — or, when n such sums could wrap 2^32, in the finest of hundredths,
  * tenths or units that cannot (both sides pick it from n and W); every fairness cell ≤ maxCellValue(layout,
- * W) (governance/fairness/counts.ts: SCORE_SCALE · W with calibration bins, else W).
+ * W) (governance/fairness/counts.ts: SCORE_SCALE · W with calibration bins, else W); the permutation-importance
+ * counts [n, correct, correct per shuffled column] (ml/explain/importance-for-job.ts; only in the final
+ * evaluation of a job that asks for them, else length 0) each ≤ W.
  */
 import { SCORE_SCALE } from '../../governance/fairness/layout.ts';
 import { TesseraError } from '../../protocol/errors.ts';
@@ -24,9 +26,12 @@ export const EVALUATION_HEADER = 4;
 /** The largest multi-class Brier score of one example: Σ_c (p_c − y_c)² ≤ 2 for a probability vector p. */
 const MAX_EXAMPLE_BRIER = 2;
 
-/** Coordinates before the fairness counts: the header, then one label count per class of the job's model. */
-export function evaluationPrefixLength(job: Pick<JobSpec, 'model'>): number {
-  return EVALUATION_HEADER + job.model.classes;
+/**
+ * Coordinates before the fairness counts: the header, one label count per class of the job's model, then the
+ * `importance` permutation-importance counts (importanceLength of the round: 0 unless wanted).
+ */
+export function evaluationPrefixLength(job: Pick<JobSpec, 'model'>, importance = 0): number {
+  return EVALUATION_HEADER + job.model.classes + importance;
 }
 /** The client's vector carries its loss sum in thousandths; the plan may coarsen it (lossScale). */
 export const LOSS_SCALE = 1000;
@@ -44,6 +49,8 @@ export interface EvaluationSumPlan {
   readonly consistencyCheck: boolean;
   readonly dim: number;
   readonly fairnessCells: number;
+  /** Length of the permutation-importance counts (0 when the round carries none). */
+  readonly importance: number;
   /** One label count per class of the model. */
   readonly classes: number;
   /** Integer units per unit of loss in the masked vector: 1000, or 100, 10, 1 when n clients' sums need it. */
@@ -53,8 +60,11 @@ export interface EvaluationSumPlan {
   readonly integer: IntegerSumParams;
 }
 
-/** The secure evaluation plan for `clients` evaluating clients and a fairness count vector of `fairnessCells`. */
-export function evaluationPlanForJob(job: Pick<JobSpec, 'secagg' | 'fairness' | 'model'>, clients: number, fairnessCells: number): EvaluationSumPlan {
+/**
+ * The secure evaluation plan for `clients` evaluating clients, a fairness count vector of `fairnessCells` and
+ * `importance` permutation-importance counts (importanceLength(job, round)).
+ */
+export function evaluationPlanForJob(job: Pick<JobSpec, 'secagg' | 'fairness' | 'model'>, clients: number, fairnessCells: number, importance = 0): EvaluationSumPlan {
   const W = job.secagg.maxExamplesPerClient;
   const classes = job.model.classes;
   const { k, t, complete } = planSecAggGraph(job.secagg, clients);
@@ -73,10 +83,12 @@ export function evaluationPlanForJob(job: Pick<JobSpec, 'secagg' | 'fairness' | 
       { name: `lossSum (1/${lossScale})`, length: 1, bound: lossBound(lossScale) },
       { name: `brierSum (1/${brierScale})`, length: 1, bound: brierBound(brierScale) },
       { name: 'labelCounts', length: classes, bound: W },
+      // [n, correct, correct per shuffled column]: counts of held-out rows, so each ≤ W like `correct`.
+      { name: 'importanceCounts', length: importance, bound: W },
       { name: 'fairnessCounts', length: fairnessCells, bound: cellBound },
     ],
   });
-  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, classes, lossScale, brierScale, integer };
+  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, importance, classes, lossScale, brierScale, integer };
 }
 
 /** The masked input for `plan`: the vector from `evaluationInput`, its loss coarsened to the plan's unit, checked. */
@@ -88,17 +100,19 @@ export function encodeEvaluationInput(vector: Uint32Array, plan: EvaluationSumPl
 }
 
 /** A client's evaluation result as the integer vector it feeds to secure aggregation. */
-export function evaluationInput(r: { examples: number; correct: number; lossSum: number; brierSum: number; labelCounts: readonly number[]; fairnessCounts?: Uint32Array | undefined }): Uint32Array {
+export function evaluationInput(r: { examples: number; correct: number; lossSum: number; brierSum: number; labelCounts: readonly number[]; importanceCounts?: Uint32Array | undefined; fairnessCounts?: Uint32Array | undefined }): Uint32Array {
   if (!Number.isFinite(r.lossSum)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the evaluation loss sum is ${r.lossSum}, not a finite number`);
   if (!Number.isFinite(r.brierSum)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the evaluation Brier sum is ${r.brierSum}, not a finite number`);
   const counts = r.fairnessCounts ?? new Uint32Array(0);
-  const prefix = EVALUATION_HEADER + r.labelCounts.length;
+  const importance = r.importanceCounts ?? new Uint32Array(0);
+  const prefix = EVALUATION_HEADER + r.labelCounts.length + importance.length;
   const out = new Uint32Array(prefix + counts.length);
   out[0] = r.examples;
   out[1] = r.correct;
   out[2] = Math.max(0, Math.round(r.lossSum * LOSS_SCALE));
   out[3] = Math.max(0, Math.round(r.brierSum * LOSS_SCALE));
   out.set(r.labelCounts, EVALUATION_HEADER);
+  out.set(importance, EVALUATION_HEADER + r.labelCounts.length);
   out.set(counts, prefix);
   return out;
 }
@@ -108,9 +122,17 @@ export function decodeEvaluationSum(
   sum: Uint32Array,
   plan: EvaluationSumPlan,
   survivors: number,
-): { examples: number; correct: number; lossSum: number; brierSum: number; labelCounts: number[]; fairnessCounts?: Uint32Array } {
+): { examples: number; correct: number; lossSum: number; brierSum: number; labelCounts: number[]; importanceCounts?: number[]; fairnessCounts?: Uint32Array } {
   const v = decodeIntegerSum(sum, plan.integer, survivors);
-  const prefix = EVALUATION_HEADER + plan.classes;
-  const out = { examples: v[0] as number, correct: v[1] as number, lossSum: (v[2] as number) / plan.lossScale, brierSum: (v[3] as number) / plan.brierScale, labelCounts: [...v.slice(EVALUATION_HEADER, prefix)] };
+  const labelsEnd = EVALUATION_HEADER + plan.classes;
+  const prefix = labelsEnd + plan.importance;
+  const out = {
+    examples: v[0] as number,
+    correct: v[1] as number,
+    lossSum: (v[2] as number) / plan.lossScale,
+    brierSum: (v[3] as number) / plan.brierScale,
+    labelCounts: [...v.slice(EVALUATION_HEADER, labelsEnd)],
+    ...(plan.importance > 0 ? { importanceCounts: [...v.slice(labelsEnd, prefix)] } : {}),
+  };
   return plan.fairnessCells > 0 ? { ...out, fairnessCounts: v.slice(prefix) } : out;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../../protocol/job/spec.ts';
 import { decodeEvaluationSum, encodeEvaluationInput, evaluationInput, evaluationPlanForJob, MAX_EXAMPLE_LOSS_MILLI } from './evaluation-input.ts';
 import { decodeIntegerSum, encodeIntegerInput, integerSumParams } from './integer-sum.ts';
+import { importanceLength } from '../../ml/explain/importance-for-job.ts';
 
 describe('exact integer sums mod 2^32', () => {
   it('the sum of in-bound inputs at the largest n the bound allows is exact (no wrap)', () => {
@@ -50,6 +51,29 @@ describe('exact integer sums mod 2^32', () => {
     expect([...(d.fairnessCounts ?? [])]).toEqual([6, 8, 10, 100_012]);
     // A held-out split above the public cap W is refused, not truncated.
     expect(() => encodeIntegerInput(evaluationInput({ examples: 101, correct: 0, lossSum: 0, brierSum: 0, labelCounts: [101, 0] }), evaluationPlanForJob(job, 3, 0).integer)).toThrow(/examples\[0\] is 101/);
+  });
+
+  it('with permutation-importance counts: [header, labels, importance, fairness] decode to separate exact sums; counts above W are refused', () => {
+    const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 2, evaluation: { featureImportance: true }, sampling: { mode: 'fixed', clientsPerRound: 3 }, secagg: { enabled: true, maxExamplesPerClient: 100 }, fairness: { enabled: true, sensitive: ['sex'], groupValues: { sex: ['F', 'M'] } } });
+    // Only the final round carries them: 2 + one per input column.
+    expect([importanceLength(job, 1), importanceLength(job, 2)]).toEqual([0, 4]);
+    const plan = evaluationPlanForJob(job, 3, 2, importanceLength(job, 2));
+    expect(plan.dim).toBe(4 + 2 + 4 + 2);
+    const results = [
+      { examples: 10, correct: 7, lossSum: 1, brierSum: 1, labelCounts: [4, 6], importanceCounts: Uint32Array.from([10, 7, 5, 6]), fairnessCounts: Uint32Array.from([1, 2]) },
+      { examples: 100, correct: 90, lossSum: 2, brierSum: 2, labelCounts: [50, 50], importanceCounts: Uint32Array.from([100, 90, 60, 89]), fairnessCounts: Uint32Array.from([3, 4]) },
+    ];
+    const sum = new Uint32Array(plan.dim);
+    for (const r of results) {
+      const x = encodeEvaluationInput(evaluationInput(r), plan);
+      for (let i = 0; i < plan.dim; i++) sum[i] = (sum[i] as number) + (x[i] as number);
+    }
+    const d = decodeEvaluationSum(sum, plan, 2);
+    expect([d.examples, d.correct, d.labelCounts]).toEqual([110, 97, [54, 56]]);
+    expect(d.importanceCounts).toEqual([110, 97, 65, 95]);
+    expect([...(d.fairnessCounts ?? [])]).toEqual([4, 6]);
+    const over = { ...results[0], importanceCounts: Uint32Array.from([10, 7, 101, 6]) } as (typeof results)[number];
+    expect(() => encodeEvaluationInput(evaluationInput(over), plan)).toThrow(/importanceCounts\[2\] is 101/);
   });
 
   it('coarsens the loss unit when n · W · loss bound could wrap 2^32, and refuses when the counts cannot fit', () => {

@@ -88,4 +88,11 @@ export type StrategySection = z.infer<typeof StrategySection>;
 export const EvaluationSection = z.object({
   /** Federated evaluation every K rounds (0 = only at the end). */
   everyRounds: z.number().int().min(0).default(1),
+  /**
+   * Global feature importance (issue 20 §6): the FINAL federated evaluation also has each client count correct
+   * predictions on its held-out split with each input column shuffled (seeded by the job seed, the client id and
+   * the column); only the sums are decoded, and the registered model's lineage and card show the importance.
+   * Costs one extra evaluation of the held-out split per input column on each client.
+   */
+  featureImportance: z.boolean().default(false),
 });
