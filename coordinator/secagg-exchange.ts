@@ -21,6 +21,7 @@ import { secAggTaskId } from '../privacy/secagg/round-id.ts';
 import type { SecAggServer, Outgoing } from '../privacy/secagg/server.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
+import { memoryProbe } from './memory-probe.ts';
 
 export interface SecAggExchangeOptions {
   readonly jobId: string;
@@ -70,6 +71,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
   const done = new Promise<void>((r) => (resolveDone = r));
   let stageTimer: NodeJS.Timeout | undefined;
   let timedStage = '';
+  const probe = memoryProbe(log, `${roundId} round ${round}`);
 
   const markGone = (id: string, code: string, reason: string): void => {
     if (!gone.has(id)) gone.set(id, { code, reason });
@@ -97,6 +99,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
       const sent = federation.send(m.to, { type: 'secagg', jobId, round, taskId: taskIds.get(m.to) as string, message: m.message });
       if (!sent) markGone(m.to, 'TESSERA_ERR_TIMEOUT', `disconnected before the ${stageOf()} stage`);
     }
+    probe.mark(stageOf());
   };
   /** Closes stages whose every awaited client is gone, re-arms the stage deadline, and ends when finished. */
   const progress = (): void => {
@@ -155,6 +158,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
     if (changed) progress();
   }, o.pollMs ?? 25);
 
+  probe.mark('tasks');
   const setups = server.start();
   for (const c of o.selected) {
     const task = o.task(taskIds.get(c.clientId) as string);
@@ -184,6 +188,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
     clearInterval(poll);
     clearTimeout(stageTimer);
     unsubscribe();
+    probe.stop();
   }
   return { gone, declined, declinedChecks };
 }
