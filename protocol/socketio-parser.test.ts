@@ -10,7 +10,9 @@ import { packAttachments, socketIoParser, unpackAttachments } from './socketio-p
 const decodeAll = (parts: unknown[]): unknown => {
   const d = new socketIoParser.Decoder();
   let out: unknown;
-  d.on('decoded', (p: { data: unknown }) => (out = p.data));
+  d.on('decoded', (p: { data?: unknown }) => {
+    out = p.data;
+  });
   for (const p of parts) d.add(p);
   return out;
 };
@@ -48,7 +50,7 @@ describe('packed binary frames', () => {
 
   it('round-trips ArrayBuffer frames as ArrayBuffers', () => {
     const frame = packAttachments([new Uint8Array([1, 2, 3]), new Uint8Array([4])]);
-    const ab = frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength);
+    const ab = new Uint8Array(frame).buffer; // a copy: an ArrayBuffer of exactly the frame
     const parts = unpackAttachments(ab, 2);
     expect(parts.map((p) => [...new Uint8Array(p)])).toEqual([[1, 2, 3], [4]]);
   });
