@@ -147,11 +147,18 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
     }
     deliver(clientId, msg.message);
   });
+  // Every selected client's connection at the start: one that drops at ANY stage is gone for the round, even if
+  // it reconnects — its new connection holds none of the round's state and will never answer a later stage (a
+  // client that answered masked-input, dropped and came back was awaited at the consistency stage until the
+  // round deadline: seen at 1,000 clients under load).
+  const sessions = new Map(ids.map((id) => [id, federation.connectionOf(id)]));
   const poll = setInterval(() => {
     let changed = false;
-    for (const id of server.pending()) {
-      if (!gone.has(id) && !federation.isConnected(id)) {
-        markGone(id, 'TESSERA_ERR_TIMEOUT', `disconnected during the ${stageOf()} stage`);
+    for (const [id, session] of sessions) {
+      if (gone.has(id)) continue;
+      const now = federation.connectionOf(id);
+      if (now === undefined || now !== session) {
+        markGone(id, 'TESSERA_ERR_TIMEOUT', `${now === undefined ? 'disconnected' : 'reconnected (its round state lost)'} during the ${stageOf()} stage`);
         changed = true;
       }
     }
