@@ -85,6 +85,14 @@ export class Federation {
     return this.connections.has(clientId);
   }
 
+  /**
+   * The client's current connection (a new object at each reconnection), for code that must tell a client that
+   * stayed connected from one that dropped and came back with none of its round state.
+   */
+  connectionOf(clientId: string): ConnectedClient | undefined {
+    return this.connections.get(clientId)?.info;
+  }
+
   /** Resolves once at least `min` clients are connected; rejects with TESSERA_ERR_TIMEOUT after `timeoutMs`. */
   async waitForClients(min: number, timeoutMs: number): Promise<void> {
     if (this.connections.size >= min) return;

@@ -21,6 +21,7 @@ import { secAggTaskId } from '../privacy/secagg/round-id.ts';
 import type { SecAggServer, Outgoing } from '../privacy/secagg/server.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { ExcludedClient } from './round-records.ts';
+import { memoryProbe } from './memory-probe.ts';
 
 export interface SecAggExchangeOptions {
   readonly jobId: string;
@@ -70,6 +71,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
   const done = new Promise<void>((r) => (resolveDone = r));
   let stageTimer: NodeJS.Timeout | undefined;
   let timedStage = '';
+  const probe = memoryProbe(log, `${roundId} round ${round}`);
 
   const markGone = (id: string, code: string, reason: string): void => {
     if (!gone.has(id)) gone.set(id, { code, reason });
@@ -97,6 +99,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
       const sent = federation.send(m.to, { type: 'secagg', jobId, round, taskId: taskIds.get(m.to) as string, message: m.message });
       if (!sent) markGone(m.to, 'TESSERA_ERR_TIMEOUT', `disconnected before the ${stageOf()} stage`);
     }
+    probe.mark(stageOf());
   };
   /** Closes stages whose every awaited client is gone, re-arms the stage deadline, and ends when finished. */
   const progress = (): void => {
@@ -144,17 +147,25 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
     }
     deliver(clientId, msg.message);
   });
+  // Every selected client's connection at the start: one that drops at ANY stage is gone for the round, even if
+  // it reconnects — its new connection holds none of the round's state and will never answer a later stage (a
+  // client that answered masked-input, dropped and came back was awaited at the consistency stage until the
+  // round deadline: seen at 1,000 clients under load).
+  const sessions = new Map(ids.map((id) => [id, federation.connectionOf(id)]));
   const poll = setInterval(() => {
     let changed = false;
-    for (const id of server.pending()) {
-      if (!gone.has(id) && !federation.isConnected(id)) {
-        markGone(id, 'TESSERA_ERR_TIMEOUT', `disconnected during the ${stageOf()} stage`);
+    for (const [id, session] of sessions) {
+      if (gone.has(id)) continue;
+      const now = federation.connectionOf(id);
+      if (now === undefined || now !== session) {
+        markGone(id, 'TESSERA_ERR_TIMEOUT', `${now === undefined ? 'disconnected' : 'reconnected (its round state lost)'} during the ${stageOf()} stage`);
         changed = true;
       }
     }
     if (changed) progress();
   }, o.pollMs ?? 25);
 
+  probe.mark('tasks');
   const setups = server.start();
   for (const c of o.selected) {
     const task = o.task(taskIds.get(c.clientId) as string);
@@ -184,6 +195,7 @@ export async function runSecAggExchange(o: SecAggExchangeOptions): Promise<SecAg
     clearInterval(poll);
     clearTimeout(stageTimer);
     unsubscribe();
+    probe.stop();
   }
   return { gone, declined, declinedChecks };
 }

@@ -1,19 +1,20 @@
 /**
  * Bytes on the wire per round in a simulation (issue 18 §5, "cost per round"): every message a simulated client
- * sends or receives is measured as socket.io encodes it — the packet's text part plus each binary attachment
- * (socket.io-parser 4, the parser both transports use, protocol/socketio-parser.ts) — whichever transport the
+ * sends or receives is measured as socket.io encodes it — the packet's text part plus its one packed binary frame
+ * (socket.io-parser 4 with the packing of protocol/socketio-parser.ts, the parser both transports use) — whichever transport the
  * simulation runs on, so the in-memory transport reports what the same federation would send over sockets. The
  * engine.io and WebSocket framing (a few bytes per frame) is not counted. Counted on the client side, where
  * both directions pass, so the coordinator's code is untouched.
  */
-import { Encoder, PacketType } from 'socket.io-parser';
+import { PacketType } from 'socket.io-parser';
+import { socketIoParser } from '../protocol/socketio-parser.ts';
 import type { ClientMessage } from '../protocol/messages.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 
 /** The event name the socket.io transports use for protocol messages (client/transport/socketio-client.ts). */
 const MESSAGE_EVENT = 'tessera';
 
-const encoder = new Encoder();
+const encoder = new socketIoParser.Encoder();
 
 /** The size of `message` as one socket.io EVENT packet: UTF-8 text plus the binary attachments. */
 export function wireBytes(message: unknown): number {

@@ -31,6 +31,7 @@ import { AUTH_EVENT } from '../protocol/auth.ts';
 import { parseJobSpec, type JobSpec } from '../protocol/job/spec.ts';
 import type { ClientMessage, ServerMessage } from '../protocol/messages.ts';
 import { encodeFloat32, encodeUint32 } from '../protocol/tensor.ts';
+import { socketIoParser } from '../protocol/socketio-parser.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { clientIds, lightFederation, plainSum } from './secagg-socket-support.ts';
 import { tempStateDir } from './governance-fixtures.ts';
@@ -233,7 +234,7 @@ describe('key-handshake fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(handshake, proof, async (auth, p) => {
         const verdict = await new Promise<{ code: unknown; accepted: boolean }>((resolve) => {
-          const s = io(server.url, { auth, transports: ['websocket'], reconnection: false });
+          const s = io(server.url, { auth, transports: ['websocket'], reconnection: false, parser: socketIoParser });
           const finish = (v: { code: unknown; accepted: boolean }): void => (s.disconnect(), resolve(v));
           s.on('connect_error', (e: Error & { data?: { code?: unknown } }) => finish({ code: e.data?.code, accepted: false }));
           s.on(AUTH_EVENT, (m: { type?: unknown; code?: unknown }) => {

@@ -16,10 +16,13 @@ import type { SecAggClientMessage } from '../protocol/secagg.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import { authenticatedTransport } from './support/federation-fixtures.ts';
 
-/** Vanish before answering the task, or right after sending the named stage's message. */
-export type DropPoint = 'setup' | 'advertise' | 'share-keys' | 'masked-input' | 'consistency';
+/**
+ * Vanish before answering the task, or right after sending the named stage's message; 'masked-input-reconnect'
+ * vanishes after masked-input and comes straight back on a new connection that holds none of the round's state.
+ */
+export type DropPoint = 'setup' | 'advertise' | 'share-keys' | 'masked-input' | 'consistency' | 'masked-input-reconnect';
 
-const SENT_AT: Record<SecAggClientMessage['type'], DropPoint | 'unmask'> = {
+const SENT_AT: Record<SecAggClientMessage['type'], Exclude<DropPoint, 'masked-input-reconnect'> | 'unmask'> = {
   'secagg.advertise': 'advertise',
   'secagg.share-keys': 'share-keys',
   'secagg.masked-input': 'masked-input',
@@ -47,13 +50,14 @@ export const clientIds = (n: number): string[] => Array.from({ length: n }, (_, 
 
 export function lightFederation(
   server: CoordinatorServer,
-  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; policy?: (i: number) => SecAggClientPolicy | undefined; roundIds?: (i: number) => RoundIdRegister },
+  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; maskedInputDelayMs?: (i: number) => number; policy?: (i: number) => SecAggClientPolicy | undefined; roundIds?: (i: number) => RoundIdRegister },
 ): LightFederation {
   const ids = clientIds(o.n);
   // Seeded identities and rounding: reproducible test runs, not private.
   const identities = simulatedIdentities(ids, seededRandom(deriveSeed(o.seed, 'identities')));
   const inputs = new Map<string, Uint32Array>();
   const logger = silentLogger();
+  const comebacks: ClientTransport[] = [];
   const clients = ids.map((id, i): LightClient => {
     const transport = authenticatedTransport(server, id, o.examples(i));
     const policy = o.policy?.(i);
@@ -73,13 +77,24 @@ export function lightFederation(
     // socket.io drops an event that arrives in the same tick as the sender's disconnect, so the client closes its
     // socket when the coordinator's next message arrives: its message was delivered, and it never answers again.
     let vanishing = false;
+    let closed = false;
     const send = (m: ClientMessage): void => {
-      transport.send(m);
+      const delay = m.type === 'secagg' && m.message.type === 'secagg.masked-input' ? (o.maskedInputDelayMs?.(i) ?? 0) : 0;
+      if (delay > 0) setTimeout(() => transport.send(m), delay);
+      else transport.send(m);
       sent.push(m);
+      if (drop === 'masked-input-reconnect' && m.type === 'secagg' && m.message.type === 'secagg.masked-input') {
+        // Gone and back while the masked-input stage is still open (a slower client has not answered yet).
+        setTimeout(() => {
+          closed = true;
+          transport.close();
+          comebacks.push(authenticatedTransport(server, id, o.examples(i)));
+        }, 200);
+      }
       if (drop !== undefined && m.type === 'secagg' && SENT_AT[m.message.type] === drop) vanishing = true;
     };
     transport.onMessage((raw) => {
-      if (vanishing) {
+      if (vanishing || closed) {
         transport.close();
         return;
       }
@@ -93,7 +108,7 @@ export function lightFederation(
     });
     return { id, transport, secure, sent };
   });
-  return { clients, identities, inputs, close: () => clients.forEach((c) => c.transport.close()) };
+  return { clients, identities, inputs, close: () => [...clients.map((c) => c.transport), ...comebacks].forEach((t) => t.close()) };
 }
 
 /** Σ of the named clients' quantised inputs modulo 2^32: what the coordinator must unmask. */

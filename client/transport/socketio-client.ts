@@ -61,7 +61,7 @@ export function socketIoClientTransport(options: SocketClientOptions): SocketCli
     reconnection: true,
     reconnectionDelay: baseDelay,
     reconnectionDelayMax: maxDelay,
-    // Secure-aggregation messages carry more binary attachments than socket.io's default limit of 10.
+    // Packs a message's binary fields into one frame (secure-aggregation messages carry hundreds).
     parser: socketIoParser,
     ...(options.tls ? { ...options.tls, rejectUnauthorized: true } : {}),
   });

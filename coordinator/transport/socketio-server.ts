@@ -87,7 +87,7 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
     // Long local training must not look like a dead connection.
     pingTimeout: 60_000,
     serveClient: false,
-    // Secure-aggregation messages carry more binary attachments than socket.io's default limit of 10.
+    // Packs a message's binary fields into one frame (secure-aggregation messages carry hundreds).
     parser: socketIoParser,
   });
   gate.attach(io);

@@ -8,6 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import { AUTH_EVENT, AuthServerMessage, clientTranscript, fromBase64, type AuthChallenge } from '../../protocol/auth.ts';
 import { signDetached, toBase64, type Ed25519KeyPair } from '../../governance/identity/ed25519.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { socketIoParser } from '../../protocol/socketio-parser.ts';
 
 export interface RawClient {
   readonly socket: Socket;
@@ -31,7 +32,8 @@ export function rawClient(url: string, clientId: string, o: { orgId?: string; pr
     examples: o.examples ?? 10,
     ...(o.withoutNonce === true ? {} : { clientNonce: toBase64(clientNonce) }),
   };
-  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}) });
+  // The protocol's own parser (binary fields packed into one frame, protocol version 4), as every client speaks it.
+  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, parser: socketIoParser, ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}) });
   const messages: AuthServerMessage[] = [];
   const waiters: Array<() => void> = [];
   socket.on(AUTH_EVENT, (raw: unknown) => {
