@@ -8,6 +8,7 @@
  * there, so a version canaried again after a rollback starts from zero rather than inheriting its old errors.
  * Only outputs are kept — class, confidence, probabilities — never an instance's inputs.
  */
+import type { DriftResult } from '../contract/drift.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { addToCalibration, emptyCalibration, type CalibrationCounts } from './calibration.ts';
@@ -201,14 +202,9 @@ export function recordFeedback(
   }).immediate();
 }
 
-export interface DriftRow {
+/** A served-input drift statistic (the contract's own DriftResult) for one version, with when it was computed. */
+export interface DriftRow extends DriftResult {
   readonly version: string;
-  readonly column: string;
-  readonly statistic: 'psi' | 'ks';
-  readonly value: number;
-  readonly threshold: number;
-  readonly drifted: boolean;
-  readonly n: number;
   readonly at: string;
 }
 
