@@ -96,8 +96,11 @@ describe.runIf(run)('the operator console in Chromium, live', () => {
     const seen: Array<{ round: number; points: number }> = [];
     const deadline = Date.now() + 75_000;
     for (;;) {
-      const round = Number((await page.textContent('[data-testid=current-round]').catch(() => null)) ?? 0);
-      const points = Number((await page.getAttribute('[data-chart=accuracy]', 'data-points').catch(() => null)) ?? 0);
+      // Both read in one turn of the page's event loop, so no update lands between them.
+      const { round, points } = await page.evaluate(() => ({
+        round: Number(document.querySelector('[data-testid=current-round]')?.textContent ?? 0),
+        points: Number(document.querySelector('[data-chart=accuracy]')?.getAttribute('data-points') ?? 0),
+      }));
       if (seen.length === 0 || seen[seen.length - 1]?.round !== round) seen.push({ round, points });
       const view = HostedJobView.parse(await (await fetch(`${server.url}/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${tokens.operator}` } })).json());
       if ((view.state === 'completed' || view.state === 'failed') && round === view.roundsCompleted) break;
@@ -112,7 +115,10 @@ describe.runIf(run)('the operator console in Chromium, live', () => {
     expect(rounds.length).toBeGreaterThanOrEqual(3);
     expect(rounds).toEqual([...rounds].sort((a, b) => a - b));
     expect(rounds[rounds.length - 1]).toBe(final.roundsCompleted);
-    for (const s of seen) expect(s.points).toBe(s.round);
+    // The round count and the chart are redrawn from the same read, the chart after its (asynchronous) render: a
+    // sample may catch the chart one round behind or ahead of the text, never further; at the end they agree.
+    for (const s of seen) expect(Math.abs(s.points - s.round)).toBeLessThanOrEqual(1);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-chart=accuracy]')?.getAttribute('data-points') ?? 0) === n, final.roundsCompleted);
     expect(navigations).toEqual([]); // no reload: the same document all along
     await page.waitForSelector('[data-chart=accuracy][data-rendered=true]');
     await screenshot(page, 'overview');
