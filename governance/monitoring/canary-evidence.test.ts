@@ -59,7 +59,8 @@ describe('a verdict needs several tokens', () => {
 
   it('one token alone is insufficient evidence, even with every request failing', () => {
     const v = judgeCanaryEvidence({ criteria, canary: [token('tok-a', { requests: 0, errors: 200 })], production: honestProduction, since, now });
-    expect(v.status).not.toBe('breached');
+    expect(v.status).toBe('insufficient-evidence');
+    expect(v.waitingFor[0]).toMatch(/canary requests from 2 more distinct token\(s\) \(1 of 3/);
     expect(v.figures.tokens).toBe(1);
   });
 

@@ -145,11 +145,13 @@ export function judgeCanaryEvidence(input: CanaryEvidenceInput): EvidenceVerdict
     productionLabellingTokens,
     largestTokenShare: totalAttempts > 0 ? roundTo(Math.max(...attempts) / totalAttempts) : null,
   };
-  if (full.status === 'collecting') return { ...full, figures };
   const capNote = `one token counts for at most ${cap * 100} % of the sample`;
-  if (tokens < minTokens) {
+  // Enough requests but too few tokens is a lack of independent evidence, not of requests (one token alone counts
+  // for nothing under the cap, so its sample would otherwise read as "collecting").
+  if (tokens < minTokens && (full.status !== 'collecting' || totalAttempts >= criteria.minRequests)) {
     return { status: 'insufficient-evidence', figures, breaches: [], waitingFor: [`canary requests from ${minTokens - tokens} more distinct token(s) (${tokens} of ${minTokens}; ${capNote})`, ...full.breaches.map((b) => `${b} — shown by fewer than ${minTokens} tokens, so no rollback`)] };
   }
+  if (full.status === 'collecting') return { ...full, figures };
   const verdict = full;
   if (verdict.status !== 'breached' && verdict.status !== 'ready') return { ...verdict, figures };
   // Leave one token out, on both stages: the verdict must not rest on any one token's evidence.
