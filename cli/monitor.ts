@@ -46,6 +46,8 @@ export function formatModelMonitor(m: ModelMonitor): string {
   if (m.canary) {
     const c = m.canary;
     lines.push(`  canary ${short(c.version)} at ${num(c.percent, '%')}: ${c.status === 'no-criteria' ? 'the policy states no canary criteria' : c.status}`);
+    const tokens = c.figures.tokens;
+    if (typeof tokens === 'number') lines.push(`    evidence from ${tokens} distinct token(s)${typeof c.figures.largestTokenShare === 'number' ? `, the largest sending ${Math.round(c.figures.largestTokenShare * 100)} % of the canary's requests` : ''}; labels from ${c.figures.canaryLabellingTokens ?? 0} (canary) and ${c.figures.productionLabellingTokens ?? 0} (production)`);
     for (const b of c.breaches) lines.push(`    ✗ ${b}`);
     for (const w of c.waitingFor) lines.push(`    … waiting for ${w}`);
     if (c.status === 'ready') lines.push('    ready for promotion (promotion still needs the approvals: tessera deploy --stage production)');

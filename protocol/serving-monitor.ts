@@ -52,7 +52,7 @@ export const CanaryMonitor = z.object({
   since: z.string(),
   /** The policy's canary criteria after every layer and the floor; null when the policy states none. */
   criteria: z.record(z.string(), z.number()).nullable(),
-  status: z.enum(['collecting', 'watching', 'breached', 'ready', 'no-criteria']),
+  status: z.enum(['collecting', 'insufficient-evidence', 'watching', 'breached', 'ready', 'no-criteria']),
   figures: z.record(z.string(), z.number().nullable()),
   breaches: z.array(z.string()),
   waitingFor: z.array(z.string()),

@@ -8,7 +8,9 @@
  * decision (review/feedback-sink.ts), so a predict token's label for it is 409 TESSERA_ERR_FEEDBACK_HELD.
  *
  * A predict token labels only the predictions it received; an operator or ML lead may label any prediction of
- * the model (ground truth often arrives from another system than the one that asked).
+ * the model (ground truth often arrives from another system than the one that asked). Labels count as the evidence
+ * of the token that gave them (governance/monitoring/token-evidence.ts): the canary's accuracy gap needs labels
+ * from several distinct tokens, and one labeller's labels never decide it alone (canary-evidence.ts).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { recordFeedback } from '../../governance/monitoring/store.ts';
@@ -46,6 +48,7 @@ export const feedbackRoute: FastifyPluginAsyncZod<FeedbackRouteOptions> = async 
       accepted = recordFeedback(o.db, {
         model: name,
         tokenId: who === null || who.role === SERVING_ROLE ? (who?.tokenId ?? '') : null,
+        labeller: who?.tokenId ?? '(anonymous)',
         items: req.body.feedback,
         at: new Date().toISOString(),
         heldForReview: (id) => isHeldForReview(o.db, id),

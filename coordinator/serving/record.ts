@@ -73,10 +73,10 @@ export class ServingRecorder {
   }
 
   /** A request the routed version failed to answer (`error`) or the contract refused (`refused`). */
-  unanswered(routed: Routed, kind: 'error' | 'refused', extra: { violations?: ReadonlyArray<{ column: string; kind: string }>; changes?: readonly SchemaChange[] } = {}): void {
+  unanswered(routed: Routed, kind: 'error' | 'refused', tokenId: string, extra: { violations?: ReadonlyArray<{ column: string; kind: string }>; changes?: readonly SchemaChange[] } = {}): void {
     const { name, version, stage, since } = routed;
     const at = new Date().toISOString();
-    recordUnanswered(this.o.db, { model: name, version, stage, since, kind, at });
+    recordUnanswered(this.o.db, { model: name, version, stage, since, kind, at, tokenId });
     const m = this.o.metrics;
     m?.inc('tessera_prediction_requests_total', 'Prediction requests by outcome', { model: name, version, stage, outcome: kind });
     for (const v of extra.violations ?? []) m?.inc('tessera_serving_contract_violations_total', 'Served instances refused by the contract', { model: name, column: v.column, kind: v.kind });

@@ -1,7 +1,8 @@
 /**
  * Step 1 of a prediction — route: which version answers this request. Every request reads the deployment
  * revision (one primary-key lookup), so a `tessera deploy` or `tessera rollback` from another process takes effect
- * on the next request, without a restart. The canary gets its random, per-caller sticky share (canary-split.ts).
+ * on the next request, without a restart. The canary gets its random share, sticky per token and caller and held to
+ * the token's share by a quota (canary-split.ts).
  *
  * Also holds what each routed version needs to be served: its data contract (compiled once per version: the one
  * feature pipeline of training, governance/contract/compile.ts) or, without one, its input size; and when it
@@ -17,7 +18,7 @@ import { getModel } from '../../governance/registry/registry.ts';
 import type { Db } from '../../governance/state/database.ts';
 import { inputShape } from '../../ml/model.ts';
 import { TesseraError } from '../../protocol/errors.ts';
-import { canarySplit, type CanarySplit } from './canary-split.ts';
+import { canarySplit, type CanarySplit, type RouteKey } from './canary-split.ts';
 
 /** What serving needs to know about one registered version. */
 export interface ServedVersion {
@@ -94,12 +95,12 @@ export class ServingRouter {
     return out;
   }
 
-  /** Picks the version for this request; null when `name` has no production version. */
-  route(name: string, caller: string | undefined): Routed | null {
+  /** Picks the version for this request (by its token first, canary-split.ts); null when `name` has no production version. */
+  route(name: string, key: RouteKey): Routed | null {
     const router = this.routerFor(name);
     const { state } = router;
     if (state.production === null) return null;
-    const toCanary = state.canary !== null && router.split.routes(caller);
+    const toCanary = state.canary !== null && router.split.routes(key);
     if (toCanary && state.canary !== null) return { name, router, version: state.canary, stage: 'canary', since: router.since.canary ?? new Date(0).toISOString() };
     return { name, router, version: state.production, stage: 'production', since: router.since.production ?? new Date(0).toISOString() };
   }

@@ -94,10 +94,11 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
     const started = process.hrtime.bigint();
     const { name } = req.params;
     const caller = req.headers['x-tessera-caller'];
+    const tokenId = req.operator?.tokenId ?? 'anonymous';
     // 1. Route.
     let routed: Routed | null;
     try {
-      routed = router.route(name, typeof caller === 'string' ? caller : undefined);
+      routed = router.route(name, { tokenId, caller: typeof caller === 'string' ? caller : undefined });
     } catch (e) {
       logger.error({ model: name, err: e }, 'cannot read the deployment of the model');
       return fail(reply, 500, 'TESSERA_ERR_STATE', `Cannot read the deployment of '${name}': ${e instanceof Error ? e.message : String(e)}`);
@@ -107,14 +108,14 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
     try {
       target = router.served(routed.version);
     } catch (e) {
-      recorder.unanswered(routed, 'error');
+      recorder.unanswered(routed, 'error', tokenId);
       logger.error({ model: name, version: routed.version, err: e }, 'cannot serve the routed version');
       return fail(reply, 500, 'TESSERA_ERR_SCORING_FAILED', `version ${routed.version.slice(0, 12)} of '${name}' cannot be served: ${e instanceof Error ? e.message : String(e)}`);
     }
     // 2. Validate against the routed version's contract and transform by its feature pipeline.
     const input = validateInstances(target, req.body.instances, name);
     if (!input.ok) {
-      recorder.unanswered(routed, 'refused', { violations: input.violations, changes: input.changes });
+      recorder.unanswered(routed, 'refused', tokenId, { violations: input.violations, changes: input.changes });
       return reply.code(input.status).send({ error: input.refusal });
     }
     // 3. Score.
@@ -122,7 +123,7 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
     try {
       scored = await scoreInstances(cache, routed.version, input.features, options.hooks);
     } catch (e) {
-      recorder.unanswered(routed, 'error');
+      recorder.unanswered(routed, 'error', tokenId);
       logger.error({ model: name, version: routed.version, stage: routed.stage, err: e }, 'scoring failed');
       return fail(reply, 500, 'TESSERA_ERR_SCORING_FAILED', e instanceof Error ? e.message : String(e));
     }
@@ -130,7 +131,7 @@ export const servingRoutes: FastifyPluginAsyncZod<ServingOptions> = async (app, 
     routed.router.served[routed.stage]++;
     shadowScore(routed, input.features, scored.classes);
     // 4. Record (durable predictions and counters, metrics, drift, canary criteria).
-    const predictionIds = recorder.answered(routed, target, input, scored, latencySeconds, req.operator?.tokenId ?? 'anonymous');
+    const predictionIds = recorder.answered(routed, target, input, scored, latencySeconds, tokenId);
     const response: PredictResponse = {
       model: name,
       version: routed.version,

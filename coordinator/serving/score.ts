@@ -10,9 +10,10 @@ import { argmax, predictProbabilities, type ModelCache } from './model-cache.ts'
 export interface ScoringHooks {
   /**
    * TEST ONLY: extra milliseconds before a version answers, to exercise latency criteria over real HTTP without
-   * mocking the model. Never set by `tessera coordinator`.
+   * mocking the model (given the instances in the request, so a test can make large batches slow). Never set by
+   * `tessera coordinator`.
    */
-  readonly testExtraLatencyMs?: (version: string) => number;
+  readonly testExtraLatencyMs?: (version: string, instances: number) => number;
 }
 
 export interface Scored {
@@ -21,7 +22,7 @@ export interface Scored {
 }
 
 export async function scoreInstances(cache: ModelCache, version: string, features: number[][], hooks: ScoringHooks = {}): Promise<Scored> {
-  const extra = hooks.testExtraLatencyMs?.(version) ?? 0;
+  const extra = hooks.testExtraLatencyMs?.(version, features.length) ?? 0;
   if (extra > 0) await new Promise((r) => setTimeout(r, extra));
   let probabilities: number[][];
   try {

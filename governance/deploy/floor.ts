@@ -5,6 +5,7 @@
  * of each requirement, so every layer (recorded policy, state file, job spec, `--policy`) can only add.
  */
 import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
+import { DEFAULT_CANARY_MAX_TOKEN_SHARE, DEFAULT_CANARY_MIN_TOKENS } from '../monitoring/canary-evidence.ts';
 import type { CanaryCriteria, DeploymentPolicy, RetentionPolicy, ReviewPolicy, RoleRequirement } from '../../protocol/job/governance.ts';
 
 export const POLICY_FLOOR = {
@@ -28,6 +29,13 @@ export const POLICY_FLOOR = {
    * Lippman-Hand 1983 — the least evidence worth a verdict.)
    */
   canaryMinRequests: 30,
+  /**
+   * Review 3 (canary steering): a canary verdict needs requests from at least this many distinct tokens, and no
+   * token may hold more than `canaryMaxTokenShare` of the sample counted — so one application (one token) can
+   * neither roll a canary back nor declare it ready (governance/monitoring/canary-evidence.ts).
+   */
+  canaryMinTokens: 2,
+  canaryMaxTokenShare: 0.5,
 } as const;
 
 const minOf = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
@@ -46,6 +54,8 @@ function tightenCriteria(a: CanaryCriteria | undefined, b: CanaryCriteria | unde
     windowMinutes: Math.max(a.windowMinutes, b.windowMinutes),
     minLabels: Math.max(a.minLabels, b.minLabels),
     ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+    ...(a.minTokens !== undefined || b.minTokens !== undefined ? { minTokens: Math.max(a.minTokens ?? 0, b.minTokens ?? 0) } : {}),
+    ...(a.maxTokenShare !== undefined || b.maxTokenShare !== undefined ? { maxTokenShare: minOf(a.maxTokenShare, b.maxTokenShare) } : {}),
   };
 }
 
@@ -117,6 +127,16 @@ export function policyHash(p: DeploymentPolicy): string {
   return canonicalHash(normalisePolicy(p));
 }
 
+/** Canary criteria raised to the floor, with the token rules made explicit (DEFAULT_CANARY_MIN_TOKENS and share when unstated). */
+function canaryCriteriaAtFloor(c: CanaryCriteria): CanaryCriteria {
+  return {
+    ...c,
+    minRequests: Math.max(c.minRequests, POLICY_FLOOR.canaryMinRequests),
+    minTokens: Math.max(c.minTokens ?? DEFAULT_CANARY_MIN_TOKENS, POLICY_FLOOR.canaryMinTokens),
+    maxTokenShare: Math.min(c.maxTokenShare ?? DEFAULT_CANARY_MAX_TOKEN_SHARE, POLICY_FLOOR.canaryMaxTokenShare),
+  };
+}
+
 /** True when `next` requires at least everything `current` does. */
 export function isAtLeastAsStrict(next: DeploymentPolicy, current: DeploymentPolicy): boolean {
   return canonicalJson(tighten(next, current)) === canonicalJson(normalisePolicy(next));
@@ -132,6 +152,8 @@ export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; r
   if (margin !== undefined && margin < POLICY_FLOOR.minAccuracyOverMajority) raised.push(`minAccuracyOverMajority: ${margin} → ${POLICY_FLOOR.minAccuracyOverMajority}`);
   const criteria = p.canaryCriteria;
   if (criteria !== undefined && criteria.minRequests < POLICY_FLOOR.canaryMinRequests) raised.push(`canaryCriteria.minRequests: ${criteria.minRequests} → ${POLICY_FLOOR.canaryMinRequests}`);
+  if (criteria?.minTokens !== undefined && criteria.minTokens < POLICY_FLOOR.canaryMinTokens) raised.push(`canaryCriteria.minTokens: ${criteria.minTokens} → ${POLICY_FLOOR.canaryMinTokens}`);
+  if (criteria?.maxTokenShare !== undefined && criteria.maxTokenShare > POLICY_FLOOR.canaryMaxTokenShare) raised.push(`canaryCriteria.maxTokenShare: ${criteria.maxTokenShare} → ${POLICY_FLOOR.canaryMaxTokenShare}`);
   return {
     policy: {
       ...normalisePolicy(p),
@@ -140,7 +162,7 @@ export function raiseToFloor(p: DeploymentPolicy): { policy: DeploymentPolicy; r
       requireContractChecksPassed: true,
       maxApprovalValidityDays: Math.min(p.maxApprovalValidityDays, POLICY_FLOOR.maxApprovalValidityDays),
       minAccuracyOverMajority: Math.max(margin ?? 0, POLICY_FLOOR.minAccuracyOverMajority),
-      ...(criteria !== undefined ? { canaryCriteria: { ...criteria, minRequests: Math.max(criteria.minRequests, POLICY_FLOOR.canaryMinRequests) } } : {}),
+      ...(criteria !== undefined ? { canaryCriteria: canaryCriteriaAtFloor(criteria) } : {}),
     },
     raised,
   };

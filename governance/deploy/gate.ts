@@ -9,6 +9,7 @@ import type { DeploymentPolicy, RoleRequirement } from '../../protocol/job/gover
 import type { Approver } from '../identity/approvers.ts';
 import type { RegisteredModel } from '../registry/registry.ts';
 import { verifyApproval, type ApprovalFailureCode } from '../approvals/record.ts';
+import { derivedVersionFailures } from './derived-gate.ts';
 import { POLICY_FLOOR } from './floor.ts';
 import { reportRuleHeadlines } from '../registry/lineage.ts';
 
@@ -29,6 +30,8 @@ export type GateFailureCode =
   // Issue 13 §6: held-out performance against the majority-class baseline.
   | 'performance-missing'
   | 'performance-below-baseline'
+  // Review 3: a derived (int8) version has no held-out evidence of its own (derived-gate.ts).
+  | 'derived-evidence-missing'
   // Issue 13: the floor and the integrity of what the gate reads.
   | 'policy-below-floor'
   | 'policy-tampered'
@@ -195,7 +198,10 @@ export function evaluateGate(input: GateInput): GateResult {
     if (eps === null) unmet.push({ code: 'epsilon-unknown', message: `the model was trained without differential privacy, but the policy caps ε at ${fmt(policy.maxEpsilon)}` });
     else if (eps > policy.maxEpsilon) unmet.push({ code: 'epsilon-too-high', message: `ε = ${fmt(eps)} spent exceeds the policy's maximum ${fmt(policy.maxEpsilon)}` });
   }
-  if (policy.requireFairnessPassed) {
+  const derived = model.lineage.derivedFrom;
+  // A derived version is judged on its own held-out evidence, never on the parent's copies (derived-gate.ts).
+  if (derived !== undefined) unmet.push(...derivedVersionFailures(model.version, derived, policy));
+  else if (policy.requireFairnessPassed) {
     const f = model.lineage.fairness;
     if (f === null) unmet.push({ code: 'fairness-missing', message: 'the lineage holds no fairness report (the policy requires one that passes; set requireFairnessPassed to false to waive)' });
     else if (reportRuleHeadlines(f.report).length === 0) {
@@ -209,7 +215,7 @@ export function evaluateGate(input: GateInput): GateResult {
     else if (!c.passed) unmet.push({ code: 'contract-checks-failed', message: `data-contract checks failed (${c.violations} violation${c.violations === 1 ? '' : 's'}${c.summary ? `: ${c.summary}` : ''})` });
   }
 
-  unmet.push(...performanceFailures(model, policy));
+  if (derived === undefined) unmet.push(...performanceFailures(model, policy));
 
   const counted = approvals
     .filter((d) => roles.some((r) => r.role === d.role && r.signers.includes(d.keyId)))

@@ -227,7 +227,7 @@ export function renderModelCardMarkdown(card: ModelCard): string {
   if (card.derivedFrom !== null) {
     const d = card.derivedFrom;
     out.push('## Derived version', '', `Made from \`${d.parent}\` by ${d.transform} (${d.scheme}), not by training: weights ${d.sizeBytes.parent} → ${d.sizeBytes.int8} bytes, largest weight change ${num(d.maxAbsWeightError, 6)}.`);
-    out.push(d.heldOut === null ? '_No held-out accuracy was measured._' : `Held-out accuracy on ${d.heldOut.examples} rows of ${d.heldOut.dataset}: ${num(d.heldOut.accuracy, 4)} (parent ${num(d.heldOut.parentAccuracy, 4)}, change ${num(d.heldOut.accuracyDelta, 4)}).`, '');
+    out.push(...derivedEvidenceLines(d));
   }
   if (card.featureImportance !== null) {
     const f = card.featureImportance;
@@ -277,4 +277,30 @@ function measuredPrivacyMarkdown(a: ModelPrivacyAudit | null): string[] {
     ),
     '',
   ];
+}
+
+/**
+ * A derived version's own evidence beside its parent's on the same rows (governance/registry/derived-evidence.ts).
+ * The card's performance and fairness sections are copies of the parent's; the gate reads only these figures.
+ */
+function derivedEvidenceLines(d: NonNullable<ModelCard['derivedFrom']>): string[] {
+  const e = d.evidence;
+  if (e === undefined) {
+    return ['', `**No held-out evidence of its own.** The performance and fairness sections above are the parent's and do not count for this version: the deployment gate refuses it (\`derived-evidence-missing\`) until \`tessera models quantize ${d.parent.slice(0, 12)} --dataset NAME\` registers a version with its own figures.`, ''];
+  }
+  const row = (name: string, own: number, parent: number): string => `| ${name} | ${num(own, 4)} | ${num(parent, 4)} | ${num(own - parent, 4)} |`;
+  const lines = [
+    '',
+    `Its own held-out evidence, on ${e.examples} rows of ${e.dataset}, with the parent measured on the same rows (the performance and fairness sections above are the parent's federated figures; the deployment gate judges this version by these):`,
+    '',
+    '| Figure | This version | Parent | Difference |',
+    '|---|---:|---:|---:|',
+    row('Accuracy', e.model.accuracy, e.parent.accuracy),
+    row('Loss (cross-entropy)', e.model.loss, e.parent.loss),
+    row('Brier score', e.model.brier, e.parent.brier),
+    '',
+    `Majority-class baseline on these rows: ${num(e.majority.accuracy, 4)} (always class ${e.majority.class}).`,
+  ];
+  lines.push(e.fairness === null ? '_No fairness report of its own (the parent\'s job states no fairness evaluation)._' : `Its own fairness report \`${e.fairness.reportHash.slice(0, 12)}…\` on these rows: ${e.fairness.passed ? 'passes' : 'fails'} the job's fairness policy (the parent's on the same rows ${e.fairness.parentPassed ? 'passes' : 'fails'}).`, '');
+  return lines;
 }

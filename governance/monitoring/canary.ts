@@ -12,6 +12,8 @@
  *   between them is the canary's doing, not the population's.
  * No verdict before `minRequests` canary requests; a breach after that rolls the canary back; meeting every
  * stated limit from the canary's start for `windowMinutes` (with labels enough for a stated gap) is "ready".
+ * This judges one sample; canary-evidence.ts decides which samples (per token: distinct tokens, a share cap, and
+ * the verdict holding with any one token left out) — the serving coordinator acts on that, not on this alone.
  */
 import type { CanaryCriteria } from '../../protocol/job/governance.ts';
 import { psi, roundTo } from '../contract/stats.ts';
@@ -49,7 +51,10 @@ function shares(counts: readonly number[], classes: number): number[] {
   return Array.from({ length: classes }, (_, i) => (n > 0 ? (counts[i] ?? 0) / n : 0));
 }
 
-export function canaryFigures(canary: CounterRow | undefined, production: CounterRow | undefined, since: string, now: Date): CanaryFigures {
+/** The counts a verdict reads: a stay's counters (store.ts), or a counted sample of per-token evidence (canary-evidence.ts). */
+export type SampleCounts = Pick<CounterRow, 'requests' | 'errors' | 'instances' | 'latency' | 'predicted' | 'calibration'>;
+
+export function canaryFigures(canary: SampleCounts | undefined, production: SampleCounts | undefined, since: string, now: Date): CanaryFigures {
   const requests = (canary?.requests ?? 0) + (canary?.errors ?? 0);
   const errors = canary?.errors ?? 0;
   const p99 = canary === undefined ? null : histogramQuantile(canary.latency, 0.99);

@@ -12,9 +12,10 @@ import { psi, roundTo } from '../contract/stats.ts';
 import type { CanaryCriteria } from '../../protocol/job/governance.ts';
 import type { CanaryMonitor, ModelMonitor, MonitorAlert, MonitorReport, VersionMonitor } from '../../protocol/serving-monitor.ts';
 import { onlineQuality } from './calibration.ts';
-import { canaryFigures, judgeCanary, type CanaryVerdict } from './canary.ts';
+import { judgeCanaryEvidence, type EvidenceVerdict } from './canary-evidence.ts';
 import { histogramQuantile } from './latency.ts';
 import { readCounter, readDrift, readSchemaChanges, stageSince, type CounterRow, type ServedStage } from './store.ts';
+import { readTokenEvidence } from './token-evidence.ts';
 
 export interface MonitorThresholds {
   /** Offline − online accuracy above this raises the online-gap alert. */
@@ -76,22 +77,23 @@ export function resolveCanaryCriteria(db: Db, stateDir: string, version: string)
 }
 
 /**
- * The canary's verdict under its criteria (resolved here unless given); null without a canary, `criteria: null`
- * when the policy states none.
+ * The canary's verdict under its criteria (resolved here unless given), judged on the per-token evidence of the
+ * canary's stay and production's (canary-evidence.ts: distinct tokens, share cap, leave one token out); null
+ * without a canary, `criteria: null` when the policy states none.
  */
 export function canaryVerdictOf(
   db: Db,
   stateDir: string,
   state: DeploymentState,
   options: { now?: Date; criteria?: CanaryCriteria | undefined } = {},
-): { since: string; criteria: CanaryCriteria | null; verdict: CanaryVerdict | null } | null {
+): { since: string; criteria: CanaryCriteria | null; verdict: EvidenceVerdict | null } | null {
   if (state.canary === null || state.production === null) return null;
   const since = stageSince(db, state.name, state.canary, 'canary');
   const criteria = 'criteria' in options ? options.criteria : resolveCanaryCriteria(db, stateDir, state.canary);
   if (criteria === undefined) return { since, criteria: null, verdict: null };
-  const canary = readCounter(db, { model: state.name, version: state.canary, stage: 'canary', since });
-  const production = readCounter(db, { model: state.name, version: state.production, stage: 'production', since: stageSince(db, state.name, state.production, 'production') });
-  return { since, criteria, verdict: judgeCanary(criteria, canaryFigures(canary, production, since, options.now ?? new Date())) };
+  const canary = readTokenEvidence(db, { model: state.name, version: state.canary, stage: 'canary', since });
+  const production = readTokenEvidence(db, { model: state.name, version: state.production, stage: 'production', since: stageSince(db, state.name, state.production, 'production') });
+  return { since, criteria, verdict: judgeCanaryEvidence({ criteria, canary, production, since, now: options.now ?? new Date() }) };
 }
 
 export function modelMonitor(db: Db, stateDir: string, name: string, t: MonitorThresholds = MONITOR_DEFAULTS, now: Date = new Date()): ModelMonitor {

@@ -6,13 +6,15 @@
  *
  * Counters belong to one stay of a version in a stage: `since` is the time of the deployment event that put it
  * there, so a version canaried again after a rollback starts from zero rather than inheriting its old errors.
- * Only outputs are kept — class, confidence, probabilities — never an instance's inputs.
+ * Only outputs are kept — class, confidence, probabilities — never an instance's inputs. The same counts, split by
+ * token, go to token-evidence.ts in the same transaction (the canary verdict's evidence).
  */
 import type { DriftResult } from '../contract/drift.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 import { addToCalibration, emptyCalibration, type CalibrationCounts } from './calibration.ts';
 import { emptyLatencyCounts, observeLatency, type LatencyCounts } from './latency.ts';
+import { updateTokenEvidence } from './token-evidence.ts';
 
 export type ServedStage = 'production' | 'canary';
 
@@ -125,16 +127,28 @@ export function recordServed(db: Db, input: CounterKey & { tokenId: string; late
     }
     const next = { ...c, requests: c.requests + 1, instances: c.instances + input.predictions.length, latency, latencySum: c.latencySum + input.latencySeconds, predicted, updatedAt: input.at };
     saveCounter(db, next);
+    updateTokenEvidence(db, input, input.tokenId, input.at, (e) => {
+      const tl = [...e.latency];
+      observeLatency(tl, input.latencySeconds);
+      const tp = [...e.predicted];
+      for (const p of input.predictions) {
+        while (tp.length <= p.predicted) tp.push(0);
+        tp[p.predicted] = (tp[p.predicted] ?? 0) + 1;
+      }
+      return { ...e, requests: e.requests + 1, instances: e.instances + input.predictions.length, latency: tl, latencySum: e.latencySum + input.latencySeconds, predicted: tp };
+    });
     return next;
   }).immediate();
 }
 
-/** A request the version failed to answer (`error`) or that the contract refused (`refused`). */
-export function recordUnanswered(db: Db, input: CounterKey & { kind: 'error' | 'refused'; at: string }): CounterRow {
+/** A request the version failed to answer (`error`) or that the contract refused (`refused`); `tokenId` is who sent it. */
+export function recordUnanswered(db: Db, input: CounterKey & { kind: 'error' | 'refused'; at: string; tokenId: string }): CounterRow {
   return db.transaction((): CounterRow => {
     const c = currentCounter(db, input, input.at);
     const next = { ...c, errors: c.errors + (input.kind === 'error' ? 1 : 0), refused: c.refused + (input.kind === 'refused' ? 1 : 0), updatedAt: input.at };
     saveCounter(db, next);
+    // A refusal is the caller's (its instance broke the contract), not the version's: only errors are evidence.
+    if (input.kind === 'error') updateTokenEvidence(db, input, input.tokenId, input.at, (e) => ({ ...e, errors: e.errors + 1 }));
     return next;
   }).immediate();
 }
@@ -158,13 +172,16 @@ export interface FeedbackItem {
  * Records ground truth, all or nothing: every id must be a prediction of `model` issued to `tokenId` (any
  * token when null: an operator role), have no label yet, and appear once. The label write is conditional
  * (`label IS NULL`), so two concurrent requests cannot both label one prediction. A label updates the
- * calibration counters of the stay the prediction was made in (not a later stay of the same version).
+ * calibration counters of the stay the prediction was made in (not a later stay of the same version), and the
+ * labeller's own evidence for that stay (token-evidence.ts): labels count per token that gave them.
  */
 export function recordFeedback(
   db: Db,
   input: {
     model: string;
     tokenId: string | null;
+    /** Whose evidence the labels are (the labelling token's id; a reviewer's for review decisions). Default: tokenId, or '(operator)'. */
+    labeller?: string;
     items: readonly FeedbackItem[];
     at: string;
     resolveLabel: (version: string, label: string) => number | undefined;
@@ -197,6 +214,11 @@ export function recordFeedback(
       const calibration = c.calibration.map((b) => [...b] as [number, number, number]);
       addToCalibration(calibration, p.confidence, p.predicted === label);
       saveCounter(db, { ...c, calibration, updatedAt: input.at });
+      updateTokenEvidence(db, { model: input.model, version: p.version, stage: p.stage, since: row.since }, input.labeller ?? input.tokenId ?? '(operator)', input.at, (e) => {
+        const tc = e.calibration.map((b) => [...b] as [number, number, number]);
+        addToCalibration(tc, p.confidence, p.predicted === label);
+        return { ...e, calibration: tc };
+      });
     });
     return input.items.length;
   }).immediate();

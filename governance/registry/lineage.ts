@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { canonicalHash } from '../../lib/canonical-json.ts';
+import { DerivedEvidence } from './derived-evidence.ts';
 import { PerformanceEvidence } from './performance.ts';
 
 export const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256');
@@ -68,6 +69,11 @@ export const DerivedFrom = z.object({
   maxAbsWeightError: z.number().min(0),
   /** Accuracy of parent and derived version on the same held-out rows, when they were given. */
   heldOut: z.object({ dataset: z.string(), examples: z.number().int().min(1), parentAccuracy: z.number(), accuracy: z.number(), accuracyDelta: z.number() }).nullable(),
+  /**
+   * The derived version's own held-out performance and fairness (derived-evidence.ts): what the gate reads for it,
+   * never the parent's copies. Optional: lineages registered before it keep their hash (and cannot deploy).
+   */
+  evidence: DerivedEvidence.optional(),
 });
 export type DerivedFrom = z.infer<typeof DerivedFrom>;
 

@@ -3,23 +3,25 @@
  * with lineage to its parent (`derivedFrom`). The registered artifact holds the dequantised float32 weights, so
  * serving, the deploy gate and the model card treat it like any version; the packed int8 file
  * (`<state>/artifacts/int8/<version>.bin`, ml/quantize-int8.ts) is what a constrained deployment ships, and its
- * SHA-256 is in the lineage. Before registering, the int8 file is unpacked and must give the float32 weights bit
- * for bit. Held-out accuracy of parent and child on the same rows goes into the lineage (approvers sign it).
+ * SHA-256 is in the lineage. The registered weights are the int8 file unpacked, so the two agree bit for bit.
  *
- * The child keeps the parent's training facts (participation, privacy spent, fairness and contract evidence,
- * job spec): quantisation is post-processing of the released weights, so the parent's (ε, δ) still bounds it
- * (Dwork and Roth, "The Algorithmic Foundations of Differential Privacy", 2014, Proposition 2.1).
+ * The child keeps the parent's training facts (participation, privacy spent, contract evidence, job spec):
+ * quantisation is post-processing of the released weights, so the parent's (ε, δ) still bounds it (Dwork and
+ * Roth, "The Algorithmic Foundations of Differential Privacy", 2014, Proposition 2.1). Its held-out performance
+ * and fairness are its own (`derivedFrom.evidence`, measured on the held-out rows given — with the parent on the
+ * same rows); the lineage hash that approvers sign covers them.
  */
 import type { AuditAttest } from '../audit/attribution.ts';
 import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Examples } from '../../datasets/types.ts';
 import { sha256Hex } from '../../lib/hash.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import { PRIVATE_FILE_MODE, ensurePrivateDir } from '../state/file-modes.ts';
 import { artifactsDir, type Db } from '../state/database.ts';
 import { loadModelArtifact } from './artifacts.ts';
+import type { DerivedEvidence } from './derived-evidence.ts';
+import { measureDerivedEvidence, type HeldOutRows } from './derived-evaluate.ts';
 import type { DerivedFrom } from './lineage.ts';
 import { registerModel, resolveModel, type RegisteredModel } from './registry.ts';
 
@@ -27,8 +29,11 @@ export const INT8_SCHEME = 'symmetric per-output-channel int8 kernels, float32 b
 
 export interface QuantizeOptions {
   readonly version: string;
-  /** Held-out rows to measure the accuracy change on, and the data set's name for the lineage. */
-  readonly heldOut?: { readonly dataset: string; readonly examples: Examples };
+  /**
+   * Held-out rows to measure the version's own evidence on (derived-evidence.ts), and the data set's name. Without
+   * them the version registers, but the deployment gate refuses it (`derived-evidence-missing`).
+   */
+  readonly heldOut?: HeldOutRows;
   readonly actor?: string;
   readonly attest?: AuditAttest;
 }
@@ -56,48 +61,53 @@ export async function quantizeRegisteredModel(db: Db, stateDir: string, options:
   const parent = resolveModel(db, options.version);
   if (parent.lineage.derivedFrom !== undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `model ${parent.version} is already an ${parent.lineage.derivedFrom.transform} version of ${parent.lineage.derivedFrom.parent}; quantise the parent`);
   const artifact = loadModelArtifact(stateDir, parent.version);
-  const { weightShapes, buildModel } = await import('../../ml/model.ts');
+  const { weightShapes } = await import('../../ml/model.ts');
   const { quantizeInt8, unpackInt8 } = await import('../../ml/quantize-int8.ts');
   const q = quantizeInt8(artifact.weights, weightShapes(artifact.modelSpec));
   const roundTrip = unpackInt8(q.packed);
   if (roundTrip.length !== q.weights.length || roundTrip.some((w, i) => !Object.is(w, q.weights[i]))) {
     throw new TesseraError('TESSERA_ERR_INTERNAL', 'the packed int8 file does not dequantise to the quantised weights');
   }
+  return registerInt8Version(db, stateDir, { ...options, packed: q.packed, maxAbsWeightError: q.maxAbsError });
+}
+
+/**
+ * Registers the int8 version a packed file describes: the file must dequantise to the weights registered, and
+ * the held-out evidence (derived-evaluate.ts) is measured on exactly those weights — so whatever produced the
+ * file, a damaged transformation shows in the version's own figures. `quantizeRegisteredModel` calls it with a
+ * file it just made; an insider calling it with a doctored file gets evidence of the doctored weights.
+ */
+export async function registerInt8Version(db: Db, stateDir: string, options: QuantizeOptions & { packed: Uint8Array; maxAbsWeightError: number }): Promise<QuantizeResult> {
+  const parent = resolveModel(db, options.version);
+  const artifact = loadModelArtifact(stateDir, parent.version);
+  const { unpackInt8 } = await import('../../ml/quantize-int8.ts');
+  const weights = unpackInt8(options.packed);
+  if (weights.length !== artifact.weights.length) throw new TesseraError('TESSERA_ERR_INTERNAL', `the packed int8 file holds ${weights.length} weights; the parent has ${artifact.weights.length}`);
 
   let heldOut: DerivedFrom['heldOut'] = null;
+  let evidence: DerivedEvidence | undefined;
   if (options.heldOut !== undefined) {
-    const { initBackend } = await import('../../ml/backend.ts');
-    const { setFlatWeights } = await import('../../ml/weights.ts');
-    const { evaluate } = await import('../../ml/train.ts');
-    await initBackend();
-    const accuracyOf = (weights: Float32Array): number => {
-      const m = buildModel(artifact.modelSpec, { seed: 0 });
-      try {
-        setFlatWeights(m, weights);
-        return evaluate(m, options.heldOut?.examples as Examples).accuracy;
-      } finally {
-        m.dispose();
-      }
-    };
-    const parentAccuracy = accuracyOf(artifact.weights);
-    const accuracy = accuracyOf(q.weights);
-    heldOut = { dataset: options.heldOut.dataset, examples: options.heldOut.examples.n, parentAccuracy, accuracy, accuracyDelta: accuracy - parentAccuracy };
+    evidence = await measureDerivedEvidence({ modelSpec: artifact.modelSpec, parentWeights: artifact.weights, weights, heldOut: options.heldOut, parentJobSpec: parent.jobSpec });
+    heldOut = { dataset: options.heldOut.dataset, examples: evidence.examples, parentAccuracy: evidence.parent.accuracy, accuracy: evidence.model.accuracy, accuracyDelta: evidence.model.accuracy - evidence.parent.accuracy };
   }
 
   const derivedFrom: DerivedFrom = {
     parent: parent.version,
     transform: 'int8-weights',
     scheme: INT8_SCHEME,
-    int8Sha256: sha256Hex(q.packed),
-    sizeBytes: { parent: artifact.weights.byteLength, int8: q.packed.byteLength },
-    maxAbsWeightError: q.maxAbsError,
+    int8Sha256: sha256Hex(options.packed),
+    sizeBytes: { parent: artifact.weights.byteLength, int8: options.packed.byteLength },
+    maxAbsWeightError: options.maxAbsWeightError,
     heldOut,
+    ...(evidence !== undefined ? { evidence } : {}),
   };
-  // The training facts are the parent's; code and runtime are this process's (the registry fills them in).
+  // The training facts are the parent's; code and runtime are this process's (the registry fills them in). The
+  // parent's performance and fairness sections stay as they were (the lineage says where it came from), but the
+  // gate judges a derived version by `derivedFrom.evidence` alone (governance/deploy/derived-gate.ts).
   const { code: _code, runtime: _runtime, ...facts } = parent.lineage;
   const model = await registerModel(db, stateDir, {
     modelSpec: artifact.modelSpec,
-    weights: q.weights,
+    weights,
     lineage: { ...facts, derivedFrom, ...(heldOut !== null ? { metrics: { ...facts.metrics, heldOutAccuracy: heldOut.accuracy } } : {}) },
     name: parent.name,
     ...(parent.jobSpec !== null ? { jobSpec: parent.jobSpec } : {}),
@@ -105,6 +115,6 @@ export async function quantizeRegisteredModel(db: Db, stateDir: string, options:
     ...(options.attest ? { attest: options.attest } : {}),
   });
   const path = int8Path(stateDir, model.version);
-  writeAtomically(stateDir, path, q.packed);
+  writeAtomically(stateDir, path, options.packed);
   return { parent, model, derivedFrom, int8Path: path };
 }

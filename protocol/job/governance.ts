@@ -90,6 +90,14 @@ export const CanaryCriteria = z
     minLabels: z.number().int().min(1).default(30),
     /** Largest PSI between the canary's and production's predicted-class shares (prediction drift). */
     maxPredictionPsi: z.number().positive().optional(),
+    /**
+     * Distinct tokens whose requests (and, for the accuracy gap, whose labels on each stage) a verdict needs;
+     * fewer is "insufficient evidence" (default 3; the floor raises it to at least 2). A rollback or "ready" must
+     * also hold with any one token's evidence left out (governance/monitoring/canary-evidence.ts).
+     */
+    minTokens: z.number().int().min(1).optional(),
+    /** Largest share of the counted sample one token's requests (or labels) may hold (default 0.5, never more). */
+    maxTokenShare: z.number().gt(0).max(1).optional(),
   })
   .strict();
 export type CanaryCriteria = z.infer<typeof CanaryCriteria>;

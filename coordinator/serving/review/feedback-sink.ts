@@ -6,7 +6,7 @@
  *
  * The default (MONITORING_FEEDBACK_SINK) writes the reviewer's label into the monitoring side's feedback store
  * (governance/monitoring/store.ts), as an operator role would: the label then counts in the version's online
- * accuracy and calibration like any feedback. (Review 3 found the merged coordinator passing no sink, so review
+ * accuracy and calibration like any feedback, as the reviewer's evidence (one token, for the canary verdict). (Review 3 found the merged coordinator passing no sink, so review
  * decisions never reached online accuracy although docs/after-deployment-review.md said they did.)
  */
 import { recordFeedback } from '../../../governance/monitoring/store.ts';
@@ -43,6 +43,6 @@ export const MONITORING_FEEDBACK_SINK: FeedbackSink = {
   record(db, f) {
     const stored = db.prepare('SELECT label FROM serving_predictions WHERE id = ? AND model = ?').get(f.predictionId, f.model) as { label: number | null } | undefined;
     if (stored === undefined || stored.label !== null) return;
-    recordFeedback(db, { model: f.model, tokenId: null, items: [{ predictionId: f.predictionId, label: f.label }], at: f.at.toISOString(), resolveLabel: () => undefined });
+    recordFeedback(db, { model: f.model, tokenId: null, labeller: f.reviewer, items: [{ predictionId: f.predictionId, label: f.label }], at: f.at.toISOString(), resolveLabel: () => undefined });
   },
 };

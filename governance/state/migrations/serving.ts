@@ -68,4 +68,28 @@ export const SERVING_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Review 3's canary-steering finding: the canary criteria judge evidence per token (who received a request,
+    // who gave a label), so that no one token decides a verdict (governance/monitoring/canary-evidence.ts). One
+    // row per (model, version, stage, token) for the current stay: kilobytes per token.
+    id: 'serving-002',
+    sql: `
+      CREATE TABLE serving_token_evidence (
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        stage TEXT NOT NULL CHECK (stage IN ('production', 'canary')),
+        token_id TEXT NOT NULL,
+        since TEXT NOT NULL,
+        requests INTEGER NOT NULL,
+        instances INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        latency TEXT NOT NULL,
+        latency_sum REAL NOT NULL,
+        predicted TEXT NOT NULL,
+        calibration TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (model, version, stage, token_id)
+      );
+    `,
+  },
 ];
