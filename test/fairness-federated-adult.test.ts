@@ -7,7 +7,7 @@
  * policy's pass/fail per rule.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { positiveClassIndex, fairnessCountsForModel } from '../client/mods/fairness.ts';
+import { fairnessCountsForModel, positiveClassIndex } from '../governance/fairness/model-counts.ts';
 import { fairnessLayoutForJob, lastRoundFairness } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { loadBuiltinContract } from '../datasets/contracts/index.ts';

@@ -18,7 +18,7 @@ import { parseJobSpec } from '../protocol/job/spec.ts';
 import { ServerMessage } from '../protocol/messages.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import { authenticatedTransport, coordinator } from './support/federation-fixtures.ts';
-import { fairnessCountsForModel, positiveClassIndex } from '../client/mods/fairness.ts';
+import { fairnessCountsForModel, positiveClassIndex } from '../governance/fairness/model-counts.ts';
 import { fairnessLayoutForJob } from '../coordinator/features/fairness.ts';
 import type { FederatedEvaluation } from '../coordinator/federated-eval.ts';
 import { Federation } from '../coordinator/federation.ts';

@@ -3,7 +3,7 @@
  * each scored on the same held-out rows by the training code's own evaluation (ml/train.ts `evaluate`: accuracy,
  * mean cross-entropy, Brier score, label counts), the majority-class baseline of those rows (performance.ts), and
  * — when the parent's job states a fairness evaluation — a fairness report of each on those rows, counted exactly
- * as a client counts its held-out split (client/mods/fairness.ts `fairnessCountsForModel`) and judged by the job's
+ * as a client counts its held-out split (governance/fairness/model-counts.ts `fairnessCountsForModel`) and judged by the job's
  * own fairness policy (governance/fairness/policy.ts). The figures are of the weights actually registered, so a
  * transformation that damages them (a corrupted scale, say) shows in its own evidence.
  *
@@ -45,7 +45,7 @@ export async function measureDerivedEvidence(options: { modelSpec: ModelSpec; pa
     const { layoutForJob } = await import('../fairness/layout.ts');
     const { decodeCounts } = await import('../fairness/counts.ts');
     const { fairnessReport, reportHash } = await import('../fairness/policy.ts');
-    const { fairnessCountsForModel, positiveClassIndex } = await import('../../client/mods/fairness.ts');
+    const { fairnessCountsForModel, positiveClassIndex } = await import('../fairness/model-counts.ts');
     const categories = Object.fromEntries(fairness.sensitive.map((a) => [a, valuesIn(examples, a) ?? []]));
     const layout = layoutForJob(fairness, categories);
     const counts = fairnessCountsForModel({ probabilities, examples, positive: positiveClassIndex(examples, undefined), layout });
