@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { secAggTrainingProtocol, type SecAggRoundReport } from '../coordinator/secagg-round.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { coordinator } from './support/federation-fixtures.ts';
-import type { Federation } from '../coordinator/federation.ts';
+import type { Federation, SecAggHandler } from '../coordinator/federation.ts';
 import type { TrainingOutcome } from '../coordinator/plain-round.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { silentLogger } from '../lib/logger.ts';
@@ -56,18 +56,71 @@ afterEach(async () => {
 
 type Tamper = (to: string, message: ServerMessage) => ServerMessage;
 
-async function secureRound(o: { n: number; secagg: Record<string, unknown>; drops?: Map<number, DropPoint>; maskedInputDelayMs?: (i: number) => number; seed?: string; tamper?: Tamper; deadlineMs?: number; minClients?: number }): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
-  server = await coordinator();
-  fed = lightFederation(server, { n: o.n, seed: o.seed ?? `n${o.n}`, update, examples, ...(o.drops ? { drops: o.drops } : {}), ...(o.maskedInputDelayMs ? { maskedInputDelayMs: o.maskedInputDelayMs } : {}) });
-  await server.federation.waitForClients(o.n, 10_000);
+async function secureRound(o: {
+  n: number;
+  secagg: Record<string, unknown>;
+  drops?: Map<number, DropPoint>;
+  maskedInputDelayMs?: (i: number) => number;
+  /** Client i holds its masked input until client `until` is connected again on a new connection. */
+  holdMaskedInput?: { client: number; until: number };
+  seed?: string;
+  tamper?: Tamper;
+  deadlineMs?: number;
+  minClients?: number;
+}): Promise<{ outcome: TrainingOutcome; report: SecAggRoundReport; fed: LightFederation }> {
+  const srv = await coordinator();
+  server = srv;
+  const delivered = new Map<string, () => void>();
+  const deliveredPromises = new Map<string, Promise<void>>();
+  const whenDelivered = (id: string): Promise<void> => {
+    let p = deliveredPromises.get(id);
+    if (p === undefined) {
+      p = new Promise<void>((resolve) => delivered.set(id, resolve));
+      deliveredPromises.set(id, p);
+    }
+    return p;
+  };
+  const firstConnection = new Map<string, unknown>();
+  const hold = o.holdMaskedInput;
+  const reconnected = async (id: string): Promise<void> => {
+    while (srv.federation.connectionOf(id) === undefined || srv.federation.connectionOf(id) === firstConnection.get(id)) await new Promise((r) => setTimeout(r, 20));
+  };
+  fed = lightFederation(srv, {
+    n: o.n,
+    seed: o.seed ?? `n${o.n}`,
+    update,
+    examples,
+    ...(o.drops ? { drops: o.drops } : {}),
+    ...(o.maskedInputDelayMs ? { maskedInputDelayMs: o.maskedInputDelayMs } : {}),
+    ...(hold ? { maskedInputAfter: (i: number) => (i === hold.client ? reconnected(clientIds(o.n)[hold.until] as string) : undefined) } : {}),
+    maskedInputDelivered: whenDelivered,
+  });
+  await srv.federation.waitForClients(o.n, 10_000);
+  for (const c of srv.federation.clients()) firstConnection.set(c.clientId, srv.federation.connectionOf(c.clientId));
   let report: SecAggRoundReport | undefined;
   const protocol = secAggTrainingProtocol({ resolveIdentity: fed.identities.resolve, rng: seededRandom(`graph-${o.n}`), onReport: (r) => (report = r) });
-  const byId = new Map(server.federation.clients().map((c) => [c.clientId, c]));
+  const byId = new Map(srv.federation.clients().map((c) => [c.clientId, c]));
   const selected = clientIds(o.n).map((id) => byId.get(id)).filter((c) => c !== undefined);
-  const federation = o.tamper === undefined ? server.federation : tampering(server.federation, o.tamper);
+  const federation = observing(o.tamper === undefined ? srv.federation : tampering(srv.federation, o.tamper), (clientId, m) => {
+    if (m.message.type === 'secagg.masked-input') delivered.get(clientId)?.();
+  });
   const outcome = await protocol.run({ jobId: 'job-secagg', spec: job(o.secagg, o.deadlineMs, o.minClients), round: 1, selected, global: new Float32Array(D), federation, logger });
   if (report === undefined) throw new Error('no report');
   return { outcome, report, fed };
+}
+
+/** The federation, with every secure-aggregation message the coordinator receives also shown to `seen`. */
+function observing(federation: Federation, seen: SecAggHandler): Federation {
+  return new Proxy(federation, {
+    get(target, prop) {
+      if (prop === 'subscribeSecAgg') return (jobId: string, round: number, handler: SecAggHandler) => target.subscribeSecAgg(jobId, round, (c, m) => {
+        seen(c, m);
+        handler(c, m);
+      });
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** The real federation, with the coordinator's outgoing messages passed through `tamper` (a dishonest coordinator). */
@@ -168,8 +221,9 @@ describe('secure aggregation over real sockets, n = 20 (complete graph, t = 12)'
     // Its new connection has none of the round's state: waiting for its consistency signature would hold the
     // round until the deadline (seen at 1,000 clients under load). Its masked input is in the sum all the same.
     const drops = new Map<number, DropPoint>([[5, 'masked-input-reconnect']]);
-    // Client 9 answers masked-input 3 s late, so client 5 drops and is back while that stage is still open.
-    const r = await secureRound({ n: 20, secagg: { ...secagg, consistencyCheck: true }, drops, deadlineMs: 600_000, maskedInputDelayMs: (i) => (i === 9 ? 3000 : 0) });
+    // Client 9 holds its masked input until client 5 is back on a new connection, so client 5 drops (once the
+    // coordinator holds its masked input) and is back while that stage is still open.
+    const r = await secureRound({ n: 20, secagg: { ...secagg, consistencyCheck: true }, drops, deadlineMs: 600_000, holdMaskedInput: { client: 9, until: 5 } });
     expectExact(r, clientIds(20));
     expect(r.outcome.dropped).toEqual([]);
   }, 60_000);

@@ -50,7 +50,7 @@ export const clientIds = (n: number): string[] => Array.from({ length: n }, (_, 
 
 export function lightFederation(
   server: CoordinatorServer,
-  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; maskedInputDelayMs?: (i: number) => number; policy?: (i: number) => SecAggClientPolicy | undefined; roundIds?: (i: number) => RoundIdRegister },
+  o: { n: number; seed: string; update: (i: number) => Float32Array; examples: (i: number) => number; drops?: ReadonlyMap<number, DropPoint>; maskedInputDelayMs?: (i: number) => number; maskedInputAfter?: (i: number) => Promise<void> | undefined; maskedInputDelivered?: (id: string) => Promise<void>; policy?: (i: number) => SecAggClientPolicy | undefined; roundIds?: (i: number) => RoundIdRegister },
 ): LightFederation {
   const ids = clientIds(o.n);
   // Seeded identities and rounding: reproducible test runs, not private.
@@ -79,17 +79,24 @@ export function lightFederation(
     let vanishing = false;
     let closed = false;
     const send = (m: ClientMessage): void => {
-      const delay = m.type === 'secagg' && m.message.type === 'secagg.masked-input' ? (o.maskedInputDelayMs?.(i) ?? 0) : 0;
-      if (delay > 0) setTimeout(() => transport.send(m), delay);
+      const maskedInput = m.type === 'secagg' && m.message.type === 'secagg.masked-input';
+      const delay = maskedInput ? (o.maskedInputDelayMs?.(i) ?? 0) : 0;
+      const after = maskedInput ? o.maskedInputAfter?.(i) : undefined;
+      if (after !== undefined) void after.then(() => transport.send(m));
+      else if (delay > 0) setTimeout(() => transport.send(m), delay);
       else transport.send(m);
       sent.push(m);
-      if (drop === 'masked-input-reconnect' && m.type === 'secagg' && m.message.type === 'secagg.masked-input') {
-        // Gone and back while the masked-input stage is still open (a slower client has not answered yet).
-        setTimeout(() => {
+      if (drop === 'masked-input-reconnect' && maskedInput) {
+        // Gone and back while the masked-input stage is still open (a slower client has not answered yet) — gone
+        // only once the coordinator holds its masked input, when the test can tell (a fixed pause lost the
+        // message on a heavily loaded machine).
+        const leave = (): void => {
           closed = true;
           transport.close();
           comebacks.push(authenticatedTransport(server, id, o.examples(i)));
-        }, 200);
+        };
+        if (o.maskedInputDelivered !== undefined) void o.maskedInputDelivered(id).then(leave);
+        else setTimeout(leave, 200);
       }
       if (drop !== undefined && m.type === 'secagg' && SENT_AT[m.message.type] === drop) vanishing = true;
     };
