@@ -95,4 +95,19 @@ export const EvaluationSection = z.object({
    * Costs one extra evaluation of the held-out split per input column on each client.
    */
   featureImportance: z.boolean().default(false),
+  /**
+   * Noise on the evaluation sums (evalnoise area; privacy/dp/evaluation-noise.ts): with DP on, each evaluating
+   * client evaluates at most `maxExamplesPerClient` held-out examples and adds its share of distributed discrete
+   * Gaussian noise to every coordinate of its evaluation vector inside the secure sum; each release is charged to
+   * the ledger (job and organisations) like a training round. Needs dp.enabled and secagg.enabled. Absent: the
+   * sums are exact, and clients whose policy requires evaluation noise (the default with DP) decline the task.
+   */
+  noise: z
+    .strictObject({
+      /** z: the noise std on each coordinate of the released sum is z · Δ₂ (Δ₂: one client's largest vector norm). */
+      noiseMultiplier: z.number().positive(),
+      /** W: the most held-out examples one client evaluates (it evaluates its first W); bounds Δ₂. */
+      maxExamplesPerClient: z.number().int().positive(),
+    })
+    .optional(),
 });
