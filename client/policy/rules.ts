@@ -61,6 +61,12 @@ export function evaluatePolicy(policy: ClientPolicy, job: JobSpec, input: Policy
   const eps = recomputeJobEpsilon(job, { centralTrusted });
   let totalEpsilon: number | null = null;
   let effective: number | null = null;
+  // With evaluation noise the job plans its whole spend, evaluations included: a spec whose recomputed ε exceeds
+  // the ε it declares (e.g. an evaluation task announcing less noise than the job planned) is refused — named first,
+  // being the most specific reason.
+  if (job.dp.enabled && job.evaluation.noise !== undefined && !eps.configError && job.dp.epsilon !== undefined && eps.epsilon > job.dp.epsilon * (1 + 1e-9)) {
+    add('evaluation.noise', 'TESSERA_ERR_POLICY_EVALUATION_NOISE', `ε recomputed by this client with ${eps.evaluationReleases} evaluation release(s) at z = ${job.evaluation.noise.noiseMultiplier} is ${fmt(eps.epsilon)}, above the ε = ${job.dp.epsilon} the job declares (noise below plan): ${eps.basis}`);
+  }
   if (input.task === 'train') {
     const p = policy.dp;
     if (p.required && !job.dp.enabled) add('dp.required', 'TESSERA_ERR_POLICY_DP_REQUIRED', 'this organisation takes part only in jobs with differential privacy; the job has dp.enabled = false');
@@ -96,11 +102,6 @@ export function evaluatePolicy(policy: ClientPolicy, job: JobSpec, input: Policy
     for (const x of r.violations) add(x.rule, x.code, x.message);
     totalEpsilon = r.totalEpsilon;
     effective = r.effective;
-  }
-  // With evaluation noise the job plans its whole spend, evaluations included: a spec whose recomputed ε exceeds
-  // the ε it declares (e.g. an evaluation task announcing less noise than the job planned) is refused.
-  if (job.dp.enabled && job.evaluation.noise !== undefined && !eps.configError && job.dp.epsilon !== undefined && eps.epsilon > job.dp.epsilon * (1 + 1e-9)) {
-    add('evaluation.noise', 'TESSERA_ERR_POLICY_EVALUATION_NOISE', `ε recomputed by this client with ${eps.evaluationReleases} evaluation release(s) at z = ${job.evaluation.noise.noiseMultiplier} is ${fmt(eps.epsilon)}, above the ε = ${job.dp.epsilon} the job declares (noise below plan): ${eps.basis}`);
   }
   return { violations: v, jobEpsilon: eps, totalEpsilon, effectiveNoiseMultiplier: effective, centralTrusted };
 }
