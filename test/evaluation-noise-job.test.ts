@@ -21,7 +21,7 @@ import { withSecAggIdentities } from '../coordinator/features/secagg.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
 import { selectRows, type Examples } from '../datasets/types.ts';
-import { chargedEvaluations, chargedRounds, orgSpend } from '../governance/ledger/index.ts';
+import { chargedEvaluations, chargedRounds, orgEpsilonSeries, orgSpend } from '../governance/ledger/index.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
@@ -117,6 +117,10 @@ describe('a DP job whose federated evaluation carries noise', () => {
     const spend = orgSpend(db, { jobId: 'eval-noise-1' });
     expect(spend).toHaveLength(CLIENTS);
     expect(spend.every((s) => s.rounds === 3 && s.epsilon === release.epsilonAfter)).toBe(true);
+    // The console's per-organisation series replays the release too and ends where the spend row does.
+    const series = orgEpsilonSeries(db, { orgId: `org-${IDS[0]}` })[0];
+    expect(series?.points.map((p) => [p.round, p.evaluation ?? false])).toEqual([[1, false], [2, false], [2, true]]);
+    expect(series?.points.at(-1)?.jobEpsilon).toBe(release.epsilonAfter);
     // Each client recorded its evaluation of round 2 before releasing it.
     const record = JSON.parse(readFileSync(join(records, IDS[0] as string, PARTICIPATION_FILE), 'utf8')) as { contributions: Array<{ round: number; task?: string }> };
     expect(record.contributions.filter((c) => c.task === 'evaluate').map((c) => c.round)).toEqual([2]);
