@@ -89,6 +89,11 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
     options.logger?.warn({ round: options.round, code: 'TESSERA_ERR_SECAGG_PARAMS' }, 'secure aggregation is on but no secure evaluation protocol is configured: federated evaluation skipped (results never travel in the clear)');
     return null;
   }
+  if (spec.evaluation.noise !== undefined) {
+    // The noise is added inside the secure sum: a plain evaluation would send the exact figures it was meant to hide.
+    options.logger?.warn({ round: options.round, code: 'TESSERA_ERR_DP_CONFIG' }, 'evaluation.noise needs secure aggregation: federated evaluation skipped (exact figures are never collected in its place)');
+    return null;
+  }
   const weights = encodeFloat32(options.weights);
   const replies = await Promise.allSettled(
     options.clients.map((c) =>
