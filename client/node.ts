@@ -13,6 +13,7 @@ import type { ClientTransport } from '../protocol/transport.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { ModelSpec } from '../protocol/job/model.ts';
 import type { ClientData } from './held-out-split.ts';
+import { selectRows } from '../datasets/types.ts';
 import { buildModel } from '../ml/model.ts';
 import { setFlatWeights } from '../ml/weights.ts';
 import { evaluate } from '../ml/train.ts';
@@ -215,12 +216,18 @@ export class ClientNode {
     const model = this.model(task);
     setFlatWeights(model, decodeFloat32(task.weights));
     const local = this.dataFor(task.job);
-    const data = local.heldOut ?? local.train;
+    const all = local.heldOut ?? local.train;
+    // With evaluation noise the job bounds each client's vector by W examples (privacy/dp/evaluation-noise.ts): the
+    // first W held-out rows are evaluated, the rest are not.
+    const cap = task.job.evaluation.noise?.maxExamplesPerClient;
+    const data = cap !== undefined && all.n > cap ? selectRows(all, Array.from({ length: cap }, (_, i) => i)) : all;
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
     const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), brierSum: r.brierSum, labelCounts: [...r.labelCounts] };
     // The final evaluation of a job that asks for it: permutation-importance counts on the same held-out rows.
     const importance = importanceWanted(task.job, task.round) ? clientImportanceCounts(model, data, task.job, this.options.clientId) : undefined;
+    // The last moment to refuse: the policy mod records the evaluation here (once per job and round; a throw declines).
+    beforeRelease(mods, ctx);
     if (task.job.secagg.enabled && this.options.secure) {
       // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, Brier, ...label counts, ...importance, ...counts].
       const counts = evaluationInput({ ...sums, importanceCounts: importance, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined });

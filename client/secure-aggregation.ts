@@ -6,7 +6,8 @@
  * answered. An evaluate task's input is its integer evaluation vector, masked as is (exact sums). The round's
  * setup arrives right after the TrainTask; the node screens it (`screen`) BEFORE training, so a setup the
  * policy refuses costs no training, and it is held until the update is ready; the key advertisement then
- * answers the task. The setup is judged by the ORGANISATION's policy (`policy`, privacy/secagg/acceptance.ts),
+ * answers the task. With `evaluation.noise` an evaluation vector gets this client's share of discrete Gaussian noise
+ * on every coordinate (privacy/dp/evaluation-noise.ts) before masking. The setup is judged by the ORGANISATION's policy (`policy`, privacy/secagg/acceptance.ts),
  * never by figures the coordinator sends: a setup below it is declined with TESSERA_ERR_SECAGG_POLICY naming
  * the rule. The round id must be the one derived from (job id, round, task id) and never seen before; the
  * setup hash binds the job spec (its canonical hash), roster, n, k, t, seed and flags into every signature.
@@ -32,7 +33,7 @@ import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
 import { driftKeysInVector } from '../governance/contract/drift-extension.ts';
 import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
-import { encodeEvaluationInput, evaluationPlanForJob, evaluationPrefixLength } from '../privacy/secagg/evaluation-input.ts';
+import { addEvaluationNoise, encodeEvaluationInput, evaluationPlanForJob, evaluationPrefixLength } from '../privacy/secagg/evaluation-input.ts';
 import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
@@ -269,7 +270,8 @@ function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: 
     const prefix = evaluationPrefixLength(task.job, importance);
     if (input.counts === undefined || input.counts.length < prefix) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, Brier, ...label counts, ...importance counts, ...fairness counts]');
     const plan = evaluationPlanForJob(task.job, clients, input.counts.length - prefix, importance);
-    return { ...plan, encoded: encodeEvaluationInput(input.counts, plan) };
+    // With evaluation.noise: this client's share of the discrete Gaussian on every coordinate, after the bounds check.
+    return { ...plan, encoded: addEvaluationNoise(encodeEvaluationInput(input.counts, plan), plan, rng) };
   }
   if (input.update === undefined) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure training round needs the update; integer counts are sent by federated evaluation');
   // The drift layout's size comes from this client's own contract (its dataContract vector); the coordinator's

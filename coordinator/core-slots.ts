@@ -23,6 +23,11 @@ export const FEDERATED_EVALUATION_SLOT = defineSlot(
     previousProduction: z.object({ version: z.string(), accuracy: z.number(), loss: z.number(), brier: z.number() }).optional(),
     // Σ of the clients' permutation-importance counts (final evaluation with evaluation.featureImportance): the registry's input.
     importanceCounts: z.array(z.number().int().min(0)).optional(),
+    // With evaluation.noise: every figure above is a noisy estimate (discrete Gaussian noise of std `std` on each
+    // summed count, clamped to its valid range after release); absent: exact sums.
+    noise: z
+      .object({ estimate: z.literal('noisy'), noiseMultiplier: z.number().positive(), std: z.number().min(0), l2Sensitivity: z.number().positive(), maxExamplesPerClient: z.number().int().positive() })
+      .optional(),
   }),
 );
 

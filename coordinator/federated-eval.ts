@@ -18,6 +18,7 @@ import { sumCounts } from '../governance/fairness/counts.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
+import type { EvaluationNoisePlan } from '../privacy/dp/evaluation-noise.ts';
 
 export interface FederatedEvaluation {
   readonly loss: number;
@@ -43,6 +44,20 @@ export interface FederatedEvaluation {
    * evaluating client sent a vector of the job's length — never partial.
    */
   readonly importanceCounts?: readonly number[];
+  /**
+   * Present when the sums carry evaluation noise (evaluation.noise): every figure above is a NOISY estimate,
+   * clamped to its valid range after release (post-processing); `std` is the noise std on each summed count.
+   */
+  readonly noise?: EvaluationNoiseReport;
+}
+
+/** What a noised evaluation's figures are (round records and reports say so). */
+export interface EvaluationNoiseReport {
+  readonly noiseMultiplier: number;
+  /** Std of the noise on each coordinate of the released sum (√survivors · σ per client, ≥ z·Δ₂). */
+  readonly std: number;
+  readonly l2Sensitivity: number;
+  readonly maxExamplesPerClient: number;
 }
 
 export interface EvaluationContext {
@@ -53,6 +68,12 @@ export interface EvaluationContext {
   readonly round: number;
   readonly weights: Float32Array;
   readonly logger?: Logger | undefined;
+  /**
+   * The evaluation's release gate: called with the clients whose vectors the sum would hold, before the unmask
+   * request, with the noise they added (null: exact sums). The DP feature charges a noised release here; a throw
+   * releases nothing.
+   */
+  readonly beforeRelease?: ((participants: readonly ConnectedClient[], noise: EvaluationNoisePlan | null) => void) | undefined;
 }
 
 /** Replaces the request/response evaluation (secure aggregation): same inputs, same result shape. */
@@ -66,6 +87,11 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
   if (options.protocol !== undefined) return options.protocol.run(options);
   if (spec.secagg.enabled) {
     options.logger?.warn({ round: options.round, code: 'TESSERA_ERR_SECAGG_PARAMS' }, 'secure aggregation is on but no secure evaluation protocol is configured: federated evaluation skipped (results never travel in the clear)');
+    return null;
+  }
+  if (spec.evaluation.noise !== undefined) {
+    // The noise is added inside the secure sum: a plain evaluation would send the exact figures it was meant to hide.
+    options.logger?.warn({ round: options.round, code: 'TESSERA_ERR_DP_CONFIG' }, 'evaluation.noise needs secure aggregation: federated evaluation skipped (exact figures are never collected in its place)');
     return null;
   }
   const weights = encodeFloat32(options.weights);

@@ -18,6 +18,7 @@ import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { roundStream, type RandomSource } from '../privacy/random.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
+import type { EvaluationNoisePlan } from '../privacy/dp/evaluation-noise.ts';
 import { federatedEvaluate, type EvaluationProtocol, type FederatedEvaluation } from './federated-eval.ts';
 import { plainTrainingProtocol, type TrainingOutcome, type TrainingProtocol } from './plain-round.ts';
 import { RoundLifecycle, assertJobTransition, type JobState } from './round-state.ts';
@@ -61,6 +62,11 @@ export interface JobHooks {
    * own transaction); throwing refuses the release — the protocol then releases nothing.
    */
   beforeRelease?(round: number, participants: readonly ConnectedClient[]): void;
+  /**
+   * The round's federated evaluation sum is about to be unmasked from exactly these participants, with this noise
+   * (evaluation.noise; null: exact sums). The DP feature charges a noised release here; throwing releases nothing.
+   */
+  beforeEvaluationRelease?(round: number, participants: readonly ConnectedClient[], noise: EvaluationNoisePlan | null): void;
   /** A round came out short (fewer than minClients sampled or taking part): refuse to re-sample it. */
   shortRound?(round: number, got: number): BeforeRoundDecision;
   /** Extra per-round figures from the training outcome (e.g. privacy spent), merged into the record. */
@@ -313,9 +319,22 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
   if (!due || !wanted) return central;
   // The new weights leave the coordinator here: the round was charged before its aggregate existed (beforeRelease).
   options.logger.info({ job: options.jobId, round, stage: 'evaluation' }, 'evaluation dispatched');
-  const e = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights, logger: options.logger.child({ job: options.jobId, round }), protocol: options.federatedEvaluation?.protocol });
+  const gate = options.hooks?.beforeEvaluationRelease;
+  const e = await federatedEvaluate({
+    federation: options.federation,
+    clients,
+    jobId: options.jobId,
+    spec: options.spec,
+    round,
+    weights,
+    logger: options.logger.child({ job: options.jobId, round }),
+    protocol: options.federatedEvaluation?.protocol,
+    ...(gate ? { beforeRelease: (participants: readonly ConnectedClient[], noise: EvaluationNoisePlan | null) => gate(round, participants, noise) } : {}),
+  });
   if (e === null) return central;
-  const previousProduction = await evaluateBaseline(options, round, clients, e);
+  // A second evaluation of the round (the previous production version) is a second release: with evaluation noise it
+  // would need its own charge, and clients that record their evaluations refuse it (once per job and round).
+  const previousProduction = options.spec.evaluation.noise === undefined ? await evaluateBaseline(options, round, clients, e) : null;
   const extra: RoundSlots = {
     ...(central?.extra ?? {}),
     federatedEvaluation: {
@@ -326,6 +345,7 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
       ...(e.brier !== undefined && e.labelCounts !== undefined ? { brier: e.brier, labelCounts: [...e.labelCounts] } : {}),
       ...(previousProduction !== null ? { previousProduction } : {}),
       ...(e.importanceCounts !== undefined ? { importanceCounts: [...e.importanceCounts] } : {}),
+      ...(e.noise !== undefined ? { noise: { ...e.noise, estimate: 'noisy' as const } } : {}),
     },
     ...(options.federatedEvaluation?.after?.(round, e) ?? {}),
   };

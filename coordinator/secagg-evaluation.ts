@@ -4,7 +4,10 @@
  * its first SecAgg+ message; its secure input is the integer vector [examples, correct, round(1000·lossSum),
  * round(1000·brierSum), ...labelCounts, ...fairnessCounts] (privacy/secagg/evaluation-input.ts), and the coordinator unmasks only the exact sum of
  * the survivors' vectors — never one client's counts, loss or accuracy. The result has the same
- * `FederatedEvaluation` shape as the plain path, so the fairness feature downstream is unchanged.
+ * `FederatedEvaluation` shape as the plain path, so the fairness feature downstream is unchanged. With
+ * `evaluation.noise` every client's vector carries its share of discrete Gaussian noise (privacy/dp/evaluation-
+ * noise.ts): the release is charged at the gate (`ctx.beforeRelease`, the DP feature's ledger) before the unmask
+ * request, and the figures are noisy estimates, clamped only after release and marked `noise`.
  *
  * The stage exchange is the training round's (secagg-exchange.ts), including its guard: fewer than
  * `minClients` masked inputs abort before any share is revealed; an aborted evaluation gives no figures.
@@ -13,7 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { TesseraError } from '../protocol/errors.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { cryptoRandom, type RandomSource } from '../privacy/random.ts';
-import { decodeEvaluationSum, evaluationPlanForJob, type EvaluationSumPlan } from '../privacy/secagg/evaluation-input.ts';
+import { decodeEvaluationSum, evaluationPlanForJob, type DecodedEvaluationSum, type EvaluationSumPlan } from '../privacy/secagg/evaluation-input.ts';
+import type { EvaluationNoisePlan } from '../privacy/dp/evaluation-noise.ts';
+import type { ConnectedClient } from './federation.ts';
 import type { ResolveIdentity } from '../privacy/secagg/identity-directory.ts';
 import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import { secAggRoundId } from '../privacy/secagg/round-id.ts';
@@ -85,6 +90,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     roundId,
     nonce,
     task: (taskId) => ({ type: 'evaluate', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
+    ...(ctx.beforeRelease ? { beforeRelease: (participants: readonly ConnectedClient[]) => ctx.beforeRelease?.(participants, plan.noise) } : {}),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
   });
   if (server.stage === 'aborted') {
@@ -96,6 +102,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
   options.onReport?.({ round, plan: { clients: plan.clients, k: plan.k, t: plan.t, dim: plan.dim }, sum: result.sum, survivors: result.survivors });
   for (const d of declined.values()) log.warn({ round, client: d.clientId, code: d.code }, `client declined the secure evaluation: ${d.reason}`);
   log.info({ round, survivors: result.survivors.length, declined: declined.size, examples: summed.examples }, 'secure federated evaluation unmasked the sum');
+  if (plan.noise !== null) return noisyEvaluation(summed, plan.noise, result.survivors.length);
   if (summed.examples === 0) return null;
   return {
     loss: summed.lossSum / summed.examples,
@@ -106,5 +113,29 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     ...(summed.labelCounts.reduce((a, b) => a + b, 0) === summed.examples ? { brier: summed.brierSum / summed.examples, labelCounts: summed.labelCounts } : {}),
     ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
     ...(summed.importanceCounts !== undefined ? { importanceCounts: summed.importanceCounts } : {}),
+  };
+}
+
+/**
+ * The figures of a NOISED release (evaluation.noise): every sum carries discrete Gaussian noise, so the released
+ * values may be negative or inconsistent (correct > examples). Clamping them into their valid ranges — counts ≥ 0
+ * and integral, accuracy in [0, 1], loss ≥ 0, Brier in [0, 2] — happens only here, after the release: post-
+ * processing, which costs no privacy (Dwork & Roth 2014, Prop. 2.1). The example count is floored at 1 so that
+ * every ratio is defined.
+ */
+function noisyEvaluation(summed: DecodedEvaluationSum, noise: EvaluationNoisePlan, survivors: number): FederatedEvaluation {
+  const count = (x: number): number => Math.max(0, Math.round(x));
+  const examples = Math.max(1, count(summed.examples));
+  const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+  return {
+    loss: Math.max(0, summed.lossSum) / examples,
+    accuracy: clamp(summed.correct / examples, 0, 1),
+    examples,
+    clients: survivors,
+    brier: clamp(summed.brierSum / examples, 0, 2),
+    labelCounts: summed.labelCounts.map(count),
+    ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
+    ...(summed.importanceCounts !== undefined ? { importanceCounts: summed.importanceCounts.map(count) } : {}),
+    noise: { noiseMultiplier: noise.noiseMultiplier, std: Math.sqrt(survivors * noise.clientVariance), l2Sensitivity: noise.l2Sensitivity, maxExamplesPerClient: noise.maxExamples },
   };
 }

@@ -69,6 +69,9 @@ export const ERROR_CODES = {
   TESSERA_ERR_POLICY_REPEATED_ROUND: 'The client already contributed to this (job, round) and contributes at most once per round.',
   TESSERA_ERR_POLICY_ROUNDS_EXCEEDED: 'The task asks for a round beyond the rounds the job declared, or for more contributions than it declared.',
   TESSERA_ERR_POLICY_RECORD: "The client's participation record (under its --state directory) cannot be read or written.",
+  // Evaluation without exact per-organisation disclosure (evaldp area: client/policy/rules.ts, privacy/dp/evaluation-noise.ts).
+  TESSERA_ERR_POLICY_REPEATED_EVALUATION: 'The client already released an evaluation for this (job, round) and evaluates at most once per round (rule record.evaluationOncePerRound).',
+  TESSERA_ERR_POLICY_EVALUATION_NOISE: "The evaluation of a DP job carries no noise, or less than the job planned: its recomputed epsilon, evaluation releases included, is above the job's declared epsilon (rules dp.requireEvaluationNoise, evaluation.noise).",
   // Feature composition and stored round records (house issue 21).
   TESSERA_ERR_FEATURE_CYCLE: "The enabled features' declared needs form a cycle: no order of their hooks satisfies them (a bug in a feature's declaration).",
   TESSERA_ERR_FEATURE_MISSING: 'An enabled feature needs a capability that no enabled feature provides (turn the providing feature on, or fix the declaration).',

@@ -1,27 +1,20 @@
 /**
- * Review attack (issue 10 §5, "nothing exact in the clear"): a coordinator learns one organisation's EXACT
- * held-out example count and correct count although every figure travels inside a secure sum, and although
- * the victim runs the DEFAULT client policy (secure aggregation required, semi-malicious threat model,
- * consistency check, `disclose.exampleCount: false`).
- *
- * How: the coordinator chooses the recipients of each evaluation task. It runs the REAL secure evaluation
- * protocol (coordinator/secagg-evaluation.ts) twice over the same weights, once with {a, b, c, victim} and once
- * with {a, b, c}; each run unmasks an exact integer sum [examples, correct, loss, ...], so the difference is
- * the victim's own vector. Nothing bounds it: the client policy judges an evaluation task only by its secure-
- * aggregation settings (client/policy/rules.ts: the round limit, the once-per-round rule and the participation
- * record apply to training only), and the sums carry no noise. The `examples` coordinate does not even need two
- * evaluations of one round: it is the same every round, so two honest evaluation rounds whose eligible sets
- * differ by one client (a disconnect) publish it through `federatedEvaluation.examples` in the round records.
- *
- * Real sockets on 127.0.0.1, real ClientNodes with the standard mods and real SecureAggregation.
- * GAP (open, it.fails): a fix needs noise on the evaluation sum (e.g. the distributed discrete Gaussian of
- * Kairouz, Liu & Steinke 2021 on every coordinate, accounted), or at least fixed public evaluation weights
- * without an `examples` coordinate plus a client-side limit of one evaluation per (job, round) in the
- * participation record; documenting it is the minimum.
- * Still open after the malicious-secure secure aggregation (merge c5daf7f), re-run on main: each client judges the
- * setup by its own policy (privacy/secagg/acceptance.ts), but both setups pass it — n = 4 and n = 3 meet the
- * default minClients = 3, the (k, t) are the client's own, and `dp-min-survivors` has nothing to check because
- * the evaluation sum carries no DP noise — so both runs unmask and the difference is exactly 37.
+ * Review attack (issue 10 §5, "nothing exact in the clear"), now a claim with its residue named: a coordinator
+ * chooses the recipients of each evaluation task. Running the REAL secure evaluation protocol (coordinator/secagg-
+ * evaluation.ts) twice over the same weights, once with {a, b, c, victim} and once with {a, b, c}, it unmasked two
+ * exact integer sums [examples, correct, loss, ...] whose difference was the victim's own vector — under the
+ * DEFAULT client policy. What holds now (docs/privacy-accounting.md, "Evaluation releases"):
+ *  (a) every client records each evaluation it releases in its participation record and evaluates at most once per
+ *      (job, round) (rule record.evaluationOncePerRound): the in-round differencing is refused, by the victim for a
+ *      second evaluation it is asked for, with TESSERA_ERR_POLICY_REPEATED_EVALUATION;
+ *  (b) a DP job's evaluation carries distributed discrete Gaussian noise on every coordinate (evaluation.noise,
+ *      privacy/dp/evaluation-noise.ts): the difference of two rounds' sums estimates the victim's example count with
+ *      an error of the planned noise, measured here over many trials of the real sampler and encoding;
+ *  (c) a coordinator that sends a DP evaluation without noise, or with less than the job planned, is refused by the
+ *      victim's policy (TESSERA_ERR_POLICY_EVALUATION_NOISE), which recomputes ε itself.
+ * Residue, asserted so that it cannot go unnoticed: a job WITHOUT DP keeps exact sums, and two honest evaluation
+ * rounds whose rosters differ by one organisation still give its exact example count (the once-per-round rule stops
+ * only the in-round version). Real sockets on 127.0.0.1, real ClientNodes with the standard mods, real SecAgg.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +28,10 @@ import type { CoordinatorServer } from '../coordinator/server.ts';
 import { initBackend } from '../ml/backend.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
+import { addEvaluationNoise, decodeEvaluationSum, encodeEvaluationInput, evaluationInput, evaluationPlanForJob } from '../privacy/secagg/evaluation-input.ts';
+import type { ClientMessage } from '../protocol/messages.ts';
+import type { JobSpec } from '../protocol/job/spec.ts';
+import type { ClientTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { consortium, coordinator, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
 import { policyNode, waitUntilConnected } from './support/policy-node.ts';
@@ -45,39 +42,55 @@ const IDS = Object.keys(SIZES) as Array<keyof typeof SIZES>;
 const root = mkdtempSync(join(tmpdir(), 'tessera-review-eval-'));
 let server: CoordinatorServer;
 const nodes: ClientNode[] = [];
+/** Every decline each node sent (code per task), seen on its own side of the socket. */
+const declines = new Map<string, Array<{ jobId: string; round: number; code: string }>>();
 
-const job = logisticJob({
-  rounds: 2,
-  minClients: 3,
-  sampling: { mode: 'poisson', rate: 1 },
-  secagg: { enabled: true, threatModel: 'semi-malicious', consistencyCheck: true, weighting: 'uniform' },
-  dp: { enabled: true, epsilon: 8, noiseMultiplier: 1, clipNorm: 1, placement: 'distributed' },
-});
+const SECAGG = { enabled: true, threatModel: 'semi-malicious', consistencyCheck: true, weighting: 'uniform' } as const;
+/** §3: no DP, so no budget to charge — exact sums, and only the once-per-round rule. */
+const plainJob = logisticJob({ rounds: 3, minClients: 3, sampling: { mode: 'poisson', rate: 1 }, secagg: SECAGG });
+/** A DP job whose evaluation carries the noise it plans (ε recomputed with its evaluation release: 5.40 ≤ 8). */
+const NOISE = { noiseMultiplier: 2, maxExamplesPerClient: 80 };
+const dpJob = logisticJob({ rounds: 2, minClients: 3, sampling: { mode: 'poisson', rate: 1 }, secagg: SECAGG, dp: { enabled: true, epsilon: 8, noiseMultiplier: 1.5, clipNorm: 1 }, evaluation: { everyRounds: 0, noise: NOISE } });
+
+/** A transport that records the node's declines before sending them. */
+function observed(id: string, t: ClientTransport): ClientTransport {
+  return {
+    send: (m: ClientMessage) => {
+      if (m.type === 'decline') declines.get(id)?.push({ jobId: m.jobId, round: m.round, code: m.reason.code });
+      t.send(m);
+    },
+    onMessage: (h) => t.onMessage(h),
+    onConnect: (h) => t.onConnect(h),
+    onDisconnect: (h) => t.onDisconnect(h),
+    onRefused: (h) => t.onRefused(h),
+    coordinatorIdentity: () => t.coordinatorIdentity?.(),
+    close: () => t.close(),
+  };
+}
+
+let evaluate: (jobId: string, spec: JobSpec, members: readonly string[], round: number) => Promise<{ report: SecAggEvaluationReport | undefined; examples: number | null; labelCounts: readonly number[] | null }>;
+const identities = simulatedIdentities([...IDS], cryptoRandom());
 
 beforeAll(async () => {
   await initBackend();
   server = await coordinator();
-  const identities = simulatedIdentities([...IDS], cryptoRandom());
   let from = 0;
   for (const id of IDS) {
-    // Authenticated with the test consortium's key; no example count in the handshake (disclose.exampleCount off).
+    declines.set(id, []);
     const transport = socketIoClientTransport({ url: server.url, handshake: { protocolVersion: PROTOCOL_VERSION, clientId: id, orgId: `org-${id}` }, identity: consortium.identityOf(id, `org-${id}`), reconnectDelayMs: 100, reconnectDelayMaxMs: 200 });
-    nodes.push(policyNode({ id, transport, data: { train: mnistSlice(from, SIZES[id]) }, policy: DEFAULT_CLIENT_POLICY, identities, recordRoot: root }).node);
+    nodes.push(policyNode({ id, transport: observed(id, transport), data: { train: mnistSlice(from, SIZES[id]) }, policy: DEFAULT_CLIENT_POLICY, identities, recordRoot: root }).node);
     from += SIZES[id];
   }
   await waitUntilConnected(server, IDS);
-  // The coordinator's own roster copy.
-  evaluate = async (members, round) => {
+  // The deviating coordinator: the real protocol, recipients of its choosing, its own roster copy.
+  evaluate = async (jobId, spec, members, round) => {
     let report: SecAggEvaluationReport | undefined;
     const protocol = secAggEvaluationProtocol({ resolveIdentity: identities.resolve, pollMs: 10, onReport: (r) => (report = r) });
-    const clients = server.federation.clients().filter((c) => members.includes(c.clientId as keyof typeof SIZES));
-    const e = await protocol.run({ federation: server.federation, clients, jobId: 'review-eval', spec: job, round, weights: new Float32Array(DIM) });
-    expect(report?.sum).toBeDefined();
-    return { examples: e?.examples ?? NaN, correct: Math.round((e?.accuracy ?? NaN) * (e?.examples ?? NaN)) };
+    const clients = server.federation.clients().filter((c) => members.includes(c.clientId));
+    const e = await protocol.run({ federation: server.federation, clients, jobId, spec: { ...spec, roundDeadlineMs: 8_000 }, round, weights: new Float32Array(DIM) });
+    return { report, examples: e?.examples ?? null, labelCounts: e?.labelCounts ?? null };
   };
 }, 60_000);
-
-let evaluate: (members: readonly string[], round: number) => Promise<{ examples: number; correct: number }>;
 
 afterAll(async () => {
   for (const n of nodes) n.close();
@@ -85,15 +98,92 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+const codesOf = (id: string, jobId: string, round: number): string[] => (declines.get(id) ?? []).filter((d) => d.jobId === jobId && d.round === round).map((d) => d.code);
+
 describe('secure evaluation sums with coordinator-chosen recipients', () => {
-  // GAP (open): see the header. The assertion states the claim; today the difference IS the victim's count.
-  it.fails('the victim’s exact held-out example count cannot be recovered by differencing two secure evaluations', async () => {
-    const withVictim = await evaluate(['a', 'b', 'c', 'victim'], 1);
-    const without = await evaluate(['a', 'b', 'c'], 1);
-    // Both runs completed with the default policy: each unmasked an exact sum.
+  it('(a) a second evaluation of one round is refused: the in-round difference never exists', async () => {
+    const withVictim = await evaluate('plain', plainJob, ['a', 'b', 'c', 'victim'], 1);
     expect(withVictim.examples).toBe(SIZES.a + SIZES.b + SIZES.c + SIZES.victim);
-    expect(without.examples).toBe(SIZES.a + SIZES.b + SIZES.c);
-    // The attack: the victim's own count (its policy keeps it out of the handshake) is the difference.
-    expect(withVictim.examples - without.examples).not.toBe(SIZES.victim);
+    // The differencing run of the same round: a, b and c evaluated round 1 already and refuse; nothing is unmasked.
+    const without = await evaluate('plain', plainJob, ['a', 'b', 'c'], 1);
+    expect(without.report?.sum).toBeUndefined();
+    expect(without.examples).toBeNull();
+    for (const id of ['a', 'b', 'c']) expect(codesOf(id, 'plain', 1)).toEqual(['TESSERA_ERR_POLICY_REPEATED_EVALUATION']);
+    // Asked again for round 1 (say, with other members to difference against), the victim refuses for that reason.
+    const again = await evaluate('plain', plainJob, ['a', 'b', 'c', 'victim'], 1);
+    expect(again.report?.sum).toBeUndefined();
+    expect(codesOf('victim', 'plain', 1)).toEqual(['TESSERA_ERR_POLICY_REPEATED_EVALUATION']);
+  }, 60_000);
+
+  it('residue without DP (documented): two honest rounds whose rosters differ by one organisation still give its exact count', async () => {
+    const round2 = await evaluate('plain', plainJob, ['a', 'b', 'c', 'victim'], 2);
+    const round3 = await evaluate('plain', plainJob, ['a', 'b', 'c'], 3);
+    expect((round2.examples ?? NaN) - (round3.examples ?? NaN)).toBe(SIZES.victim);
+  }, 60_000);
+
+  it('(c) a DP job evaluated without noise, or with less noise than planned, is refused by the victim’s policy', async () => {
+    const { evaluation: _e, ...withoutNoise } = dpJob;
+    const exact = await evaluate('dp-exact', { ...withoutNoise, evaluation: { everyRounds: 0, featureImportance: false } }, ['a', 'b', 'c', 'victim'], 1);
+    expect(exact.report?.sum).toBeUndefined();
+    expect(codesOf('victim', 'dp-exact', 1)).toEqual(['TESSERA_ERR_POLICY_EVALUATION_NOISE']);
+    // The same job with z cut from 2 to 0.5 in the spec the evaluation task carries (still at the policy's minimum
+    // multiplier): the victim recomputes ε with the announced noise, above the job's declared ε = 8, and refuses
+    // before evaluating anything.
+    const weak = await evaluate('dp-weak', { ...dpJob, evaluation: { ...dpJob.evaluation, noise: { ...NOISE, noiseMultiplier: 0.5 } } }, ['a', 'b', 'c', 'victim'], 1);
+    expect(weak.report?.sum).toBeUndefined();
+    expect(codesOf('victim', 'dp-weak', 1)).toEqual(['TESSERA_ERR_POLICY_EVALUATION_NOISE']);
+  }, 60_000);
+
+  it('(b) with evaluation noise the released sums are not exact: the two-round difference estimates the count only to within the noise', async () => {
+    const withVictim = await evaluate('dp', dpJob, ['a', 'b', 'c', 'victim'], 1);
+    const without = await evaluate('dp', dpJob, ['a', 'b', 'c'], 2);
+    expect(withVictim.report?.sum).toBeDefined();
+    expect(without.report?.sum).toBeDefined();
+    // Eleven released counts (examples and ten label counts) against their exact values: noise on every coordinate.
+    const exactLabels = (members: readonly (keyof typeof SIZES)[]): number[] => {
+      const counts = new Array<number>(10).fill(0);
+      let from = 0;
+      for (const id of IDS) {
+        if (members.includes(id)) for (const y of mnistSlice(from, SIZES[id]).y) counts[y] = (counts[y] ?? 0) + 1;
+        from += SIZES[id];
+      }
+      return counts;
+    };
+    const released = [withVictim.examples, ...(withVictim.labelCounts ?? [])];
+    const exact = [SIZES.a + SIZES.b + SIZES.c + SIZES.victim, ...exactLabels(['a', 'b', 'c', 'victim'])];
+    expect(released).not.toEqual(exact);
+  }, 60_000);
+});
+
+describe('the noise on the difference estimate, measured with the real sampler and encoding', () => {
+  it('the two-round estimate of the victim’s example count is unbiased with the planned variance (χ² test over 400 trials)', () => {
+    const plan4 = evaluationPlanForJob(dpJob, 4, 0);
+    const plan3 = evaluationPlanForJob(dpJob, 3, 0);
+    const noise = plan4.noise;
+    if (noise === null) throw new Error('the DP job plans evaluation noise');
+    // Δ₂ = √5 · W (no importance, no fairness cells) and each client's σ² = z²Δ₂²/m (privacy/dp/evaluation-noise.ts).
+    expect(noise.l2Sensitivity).toBeCloseTo(Math.sqrt(5) * NOISE.maxExamplesPerClient, 9);
+    expect(noise.clientVariance).toBeCloseTo((NOISE.noiseMultiplier * noise.l2Sensitivity) ** 2 / 3, 6);
+    const vector = (n: number): Uint32Array => evaluationInput({ examples: n, correct: Math.floor(n / 2), lossSum: n * 0.3, brierSum: n * 0.1, labelCounts: [n, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
+    const release = (plan: typeof plan4, sizes: readonly number[], rng: ReturnType<typeof cryptoRandom>): number => {
+      const sum = new Uint32Array(plan.dim);
+      for (const n of sizes) {
+        const x = addEvaluationNoise(encodeEvaluationInput(vector(n), plan), plan, rng);
+        for (let i = 0; i < sum.length; i++) sum[i] = ((sum[i] as number) + (x[i] as number)) % 2 ** 32;
+      }
+      return decodeEvaluationSum(sum, plan, sizes.length).examples;
+    };
+    const rng = cryptoRandom();
+    const T = 400;
+    const estimates = Array.from({ length: T }, () => release(plan4, [SIZES.a, SIZES.b, SIZES.c, SIZES.victim], rng) - release(plan3, [SIZES.a, SIZES.b, SIZES.c], rng));
+    const mean = estimates.reduce((s, x) => s + x, 0) / T;
+    const variance = estimates.reduce((s, x) => s + (x - mean) ** 2, 0) / (T - 1);
+    // Seven clients' noise in the difference: the planned variance is 7σ² (4 shares in one sum, 3 in the other).
+    const planned = 7 * noise.clientVariance;
+    expect(Math.sqrt(planned)).toBeGreaterThan(200); // an error of hundreds of examples on a count of 37
+    expect(Math.abs(mean - SIZES.victim)).toBeLessThan(4.5 * Math.sqrt(planned / T));
+    // (T − 1)s²/σ² ~ χ²(T − 1): its sd is √(2(T − 1)) ≈ 28 around 399, so ±30 % is over four sds.
+    expect(variance / planned).toBeGreaterThan(0.7);
+    expect(variance / planned).toBeLessThan(1.3);
   }, 60_000);
 });

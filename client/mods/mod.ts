@@ -45,10 +45,11 @@ export interface ClientMod {
   /** Transforms the update before it leaves the organisation (clipping, noise). */
   transformUpdate?(update: Float32Array, ctx: TaskContext & { readonly task: TrainTask }): UpdateTransform;
   /**
-   * Right before the (clipped, noised) update leaves the node — in the clear or into secure aggregation. The
-   * policy mod records the contribution here; throwing a TesseraError declines the task with its code instead.
+   * Right before the (clipped, noised) update or the evaluation result leaves the node — in the clear or into
+   * secure aggregation. The policy mod records the contribution here; throwing a TesseraError declines the task
+   * with its code instead.
    */
-  beforeRelease?(ctx: TaskContext & { readonly task: TrainTask }): void;
+  beforeRelease?(ctx: TaskContext): void;
   /** Adds fields to an evaluation result, computed on the held-out split. */
   evaluationExtras?(model: tf.LayersModel, data: Examples, ctx: TaskContext & { readonly task: EvaluateTask }): EvaluationExtras;
 }
@@ -88,6 +89,6 @@ export function transformUpdate(mods: readonly ClientMod[], update: Float32Array
 }
 
 /** Runs every mod's `beforeRelease` hook in order (a throw stops the release). */
-export function beforeRelease(mods: readonly ClientMod[], ctx: TaskContext & { readonly task: TrainTask }): void {
+export function beforeRelease(mods: readonly ClientMod[], ctx: TaskContext): void {
   for (const m of mods) m.beforeRelease?.(ctx);
 }

@@ -1,7 +1,8 @@
 /**
  * The organisation's policy as a client mod (issue 10 §1–2): it runs FIRST, so a task the policy refuses is
  * declined before any data is read or checked, and it records each contribution right before the update
- * leaves the node (`beforeRelease`), so that its once-per-round, rounds-per-job and cumulative-ε rules hold
+ * leaves the node (`beforeRelease`; an evaluation vector too, once per job and round), so that its once-per-round,
+ * rounds-per-job and cumulative-ε rules hold
  * against a coordinator that repeats or lies. Each refusal is a coded decline naming the rule
  * (client/policy/rules.ts), logged here and listed by the coordinator among the round's declined clients.
  */
@@ -58,8 +59,9 @@ export function policyMod(options: PolicyModOptions): ClientMod {
         declaredRounds: h.declaredRounds ?? ctx.task.job.rounds,
         effectiveNoiseMultiplier: e.effectiveNoiseMultiplier,
         at: (options.now?.() ?? new Date()).toISOString(),
+        task: ctx.task.type,
       });
-      ctx.logger.info({ record: record.location, contributions: h.contributed + 1, totalEpsilon: e.totalEpsilon }, 'contribution recorded before release');
+      ctx.logger.info({ record: record.location, task: ctx.task.type, contributions: h.contributed + (ctx.task.type === 'train' ? 1 : 0), totalEpsilon: e.totalEpsilon }, `${ctx.task.type === 'train' ? 'contribution' : 'evaluation'} recorded before release`);
     },
   };
 }

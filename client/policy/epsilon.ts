@@ -25,6 +25,10 @@ import { countParameters } from '../../ml/model-shapes.ts';
 import { accountedDelta } from '../../privacy/dp/underfill.ts';
 import { isTesseraError, type TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
+import { evaluationNoisePlan, plannedEvaluationGroups, evaluationReleaseParams } from '../../privacy/dp/evaluation-noise.ts';
+import { evaluationLayoutOf } from '../../privacy/secagg/evaluation-input.ts';
+import { layoutForJob } from '../../governance/fairness/layout.ts';
+import { importanceLength } from '../../ml/explain/importance-for-job.ts';
 
 export interface JobEpsilon {
   /** ε of the whole job as this client computes it (Infinity without DP, or when nothing protects the update). */
@@ -40,6 +44,13 @@ export interface JobEpsilon {
   readonly basis: string;
   /** The spec's DP settings are inconsistent (resolveDpPlan refused them). */
   readonly configError?: TesseraError;
+  /** Evaluation releases the job plans with noise (evaluation.noise; 0 without), included in `epsilon`. */
+  readonly evaluationReleases: number;
+  /**
+   * σ protecting one noised evaluation release against the coordinator (the Gaussian bounding Prop. 14 at m
+   * survivors, as for DDGauss training rounds), for the participation record; null without evaluation noise.
+   */
+  readonly evaluationEffectiveNoiseMultiplier: number | null;
 }
 
 export interface EffectiveNoiseOptions {
@@ -47,7 +58,21 @@ export interface EffectiveNoiseOptions {
   readonly centralTrusted: boolean;
 }
 
-const NONE = { delta: 0, samplingRate: 1, noiseMultiplier: 0, effectiveNoiseMultiplier: 0 };
+const NONE = { delta: 0, samplingRate: 1, noiseMultiplier: 0, effectiveNoiseMultiplier: 0, evaluationReleases: 0, evaluationEffectiveNoiseMultiplier: null };
+
+/**
+ * The accountant's groups of the job's planned evaluation releases, from the spec alone (privacy/dp/evaluation-
+ * noise.ts; at m survivors, q = 1), and the effective σ of one release. The fairness layout must be fixed by the
+ * spec (fairness.groupValues): the coordinator sends it so (withContractGroupValues). Throws what the plan refuses.
+ */
+export function evaluationEpsilonTerms(job: JobSpec): { groups: RoundGroup[]; effective: number | null } {
+  if (job.evaluation.noise === undefined) return { groups: [], effective: null };
+  const cells = job.fairness.enabled ? layoutForJob(job.fairness, {}).length : 0;
+  const layoutOf = (round: number) => evaluationLayoutOf(job, importanceLength(job, round), cells);
+  const groups = plannedEvaluationGroups(job, layoutOf);
+  const one = evaluationNoisePlan(job, layoutOf(1));
+  return { groups, effective: one === null ? null : ddgaussEffectiveNoiseMultiplier(evaluationReleaseParams(one, one.minSurvivors)) };
+}
 
 /** The ε a job's spec implies, recomputed (RDP accountant; Mironov 2017, Prop. 1 for composition over rounds). */
 export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions): JobEpsilon {
@@ -59,26 +84,41 @@ export function recomputeJobEpsilon(job: JobSpec, options: EffectiveNoiseOptions
     if (!isTesseraError(e)) throw e;
     return { ...NONE, epsilon: Number.POSITIVE_INFINITY, rounds: job.rounds, basis: `the DP settings are refused: ${e.message}`, configError: e };
   }
+  let evaluation: { groups: RoundGroup[]; effective: number | null };
+  try {
+    evaluation = evaluationEpsilonTerms(job);
+  } catch (e) {
+    if (!isTesseraError(e)) throw e;
+    return { ...NONE, epsilon: Number.POSITIVE_INFINITY, rounds: job.rounds, basis: `the evaluation noise settings are refused: ${e.message}`, configError: e };
+  }
+  const evalTerms = { evaluationReleases: evaluation.groups.length, evaluationEffectiveNoiseMultiplier: evaluation.effective };
+  const evalBasis = evaluation.groups.length === 0 ? '' : `; plus ${evaluation.groups.length} noised evaluation release(s) at q = 1 (z = ${job.evaluation.noise?.noiseMultiplier}, W = ${job.evaluation.noise?.maxExamplesPerClient}, Kairouz et al. 2021 Prop. 14)`;
   const sigma = plan.accountedNoiseMultiplier;
-  if (plan.ddgauss !== null) return ddgaussJobEpsilon(job, plan);
+  if (plan.ddgauss !== null) {
+    const d = ddgaussJobEpsilon(job, plan, evaluation.groups);
+    return { ...d, ...evalTerms, basis: d.basis + evalBasis };
+  }
   const eff = effectiveNoiseMultiplier({ placement: plan.placement, sigma, minSurvivors: plan.minSurvivors, secureAggregation: job.secagg.enabled, centralTrusted: options.centralTrusted });
-  const base = { delta: plan.delta, samplingRate: plan.samplingRate, noiseMultiplier: sigma, effectiveNoiseMultiplier: eff.sigma, rounds: job.rounds };
+  const base = { delta: plan.delta, samplingRate: plan.samplingRate, noiseMultiplier: sigma, effectiveNoiseMultiplier: eff.sigma, rounds: job.rounds, ...evalTerms };
   if (!(eff.sigma > 0)) return { ...base, epsilon: Number.POSITIVE_INFINITY, basis: eff.basis };
   // The ledger converts RDP at δ_acc = (1 − f)·δ: the rest of δ pays for short rounds (privacy/dp/underfill.ts,
   // coupling lemma), and f is the coordinator's choice. Converting at the full δ would understate ε by as much
   // as f allows (f → 1 pushes δ_acc → 0), so the client converts where the ledger does.
   const deltaAccounted = accountedDelta(plan.delta, plan.underfillDeltaFraction);
-  const r = epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
-  return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} of which ${plan.delta * plan.underfillDeltaFraction} reserved for short rounds (${plan.accountant} accountant)` };
+  const r =
+    evaluation.groups.length === 0
+      ? epsilonFor({ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds, delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion })
+      : epsilonForRounds([{ samplingRate: plan.samplingRate, noiseMultiplier: eff.sigma, steps: job.rounds }, ...evaluation.groups], { delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
+  return { ...base, epsilon: r.epsilon, basis: `${eff.basis}; q = ${plan.samplingRate}, ${job.rounds} round(s), δ = ${plan.delta} of which ${plan.delta * plan.underfillDeltaFraction} reserved for short rounds (${plan.accountant} accountant)${evalBasis}` };
 }
 
 /** ε of a DDGauss job as this client computes it (secure aggregation is required by the plan itself). */
-function ddgaussJobEpsilon(job: JobSpec, plan: DpPlan): JobEpsilon {
+function ddgaussJobEpsilon(job: JobSpec, plan: DpPlan, evaluation: readonly RoundGroup[]): Omit<JobEpsilon, 'evaluationReleases' | 'evaluationEffectiveNoiseMultiplier'> {
   const round = roundForPlan(plan, countParameters(job.model), plan.minSurvivors);
   const p = round.ddgauss as DdgaussRdpParams;
   const eff = ddgaussEffectiveNoiseMultiplier(p);
   const deltaAccounted = accountedDelta(plan.delta, plan.underfillDeltaFraction);
-  const r = epsilonForRounds([{ ...round, steps: job.rounds }], { delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
+  const r = epsilonForRounds([{ ...round, steps: job.rounds }, ...evaluation], { delta: deltaAccounted, accountant: plan.accountant, conversion: plan.conversion });
   const d = plan.ddgauss;
   return {
     delta: plan.delta,

@@ -1,7 +1,7 @@
 /**
- * The client node's own participation record (issue 10 §1–2): which (job, round) it contributed an update to,
- * and with how much noise protecting it, so that its policy holds against a coordinator that lies or repeats —
- * at most one contribution per (job id, round), at most the job's declared rounds per job (the declaration
+ * The client node's own participation record (issue 10 §1–2): which (job, round) it contributed an update or an
+ * evaluation vector to, and with how much noise protecting it, so that its policy holds against a coordinator that lies or repeats —
+ * at most one contribution and one evaluation per (job id, round), at most the job's declared rounds per job (the declaration
  * first seen counts), and a cumulative ε under the policy's cap. The client never opens the coordinator's
  * database; this file lives under the client's OWN `--state DIR`.
  *
@@ -26,6 +26,11 @@ const Entry = z.strictObject({
   /** σ protecting this contribution against the coordinator; null for a job without DP. */
   effectiveNoiseMultiplier: z.number().min(0).nullable(),
   at: z.iso.datetime(),
+  /**
+   * What was released: a training update, or an evaluation vector (at most one of each per job and round). Absent
+   * in records written before evaluations were recorded: those entries are training contributions.
+   */
+  task: z.enum(['train', 'evaluate']).optional(),
 });
 export type ParticipationEntry = z.infer<typeof Entry>;
 
@@ -177,8 +182,12 @@ function writeAtomically(dir: string, path: string, text: string): void {
   }
 }
 
-/** What the record says about one job: contributions so far and the rounds it first declared. */
-export function jobHistory(record: ParticipationRecord, jobId: string): { contributed: number; declaredRounds: number | undefined; rounds: ReadonlySet<number> } {
-  const mine = record.contributions().filter((c) => c.jobId === jobId);
-  return { contributed: mine.length, declaredRounds: mine[0]?.declaredRounds, rounds: new Set(mine.map((c) => c.round)) };
+/**
+ * What the record says about one job: training contributions so far, the rounds it first declared (by the first
+ * entry of either kind) and the rounds this node trained in and evaluated in.
+ */
+export function jobHistory(record: ParticipationRecord, jobId: string): { contributed: number; declaredRounds: number | undefined; rounds: ReadonlySet<number>; evaluatedRounds: ReadonlySet<number> } {
+  const all = record.contributions().filter((c) => c.jobId === jobId);
+  const trained = all.filter((c) => (c.task ?? 'train') === 'train');
+  return { contributed: trained.length, declaredRounds: all[0]?.declaredRounds, rounds: new Set(trained.map((c) => c.round)), evaluatedRounds: new Set(all.filter((c) => c.task === 'evaluate').map((c) => c.round)) };
 }

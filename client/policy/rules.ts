@@ -61,6 +61,12 @@ export function evaluatePolicy(policy: ClientPolicy, job: JobSpec, input: Policy
   const eps = recomputeJobEpsilon(job, { centralTrusted });
   let totalEpsilon: number | null = null;
   let effective: number | null = null;
+  // With evaluation noise the job plans its whole spend, evaluations included: a spec whose recomputed ε exceeds
+  // the ε it declares (e.g. an evaluation task announcing less noise than the job planned) is refused — named first,
+  // being the most specific reason.
+  if (job.dp.enabled && job.evaluation.noise !== undefined && !eps.configError && job.dp.epsilon !== undefined && eps.epsilon > job.dp.epsilon * (1 + 1e-9)) {
+    add('evaluation.noise', 'TESSERA_ERR_POLICY_EVALUATION_NOISE', `ε recomputed by this client with ${eps.evaluationReleases} evaluation release(s) at z = ${job.evaluation.noise.noiseMultiplier} is ${fmt(eps.epsilon)}, above the ε = ${job.dp.epsilon} the job declares (noise below plan): ${eps.basis}`);
+  }
   if (input.task === 'train') {
     const p = policy.dp;
     if (p.required && !job.dp.enabled) add('dp.required', 'TESSERA_ERR_POLICY_DP_REQUIRED', 'this organisation takes part only in jobs with differential privacy; the job has dp.enabled = false');
@@ -91,8 +97,49 @@ export function evaluatePolicy(policy: ClientPolicy, job: JobSpec, input: Policy
         if (!(totalEpsilon <= p.maxTotalEpsilon)) add('dp.maxTotalEpsilon', 'TESSERA_ERR_POLICY_TOTAL_EPSILON', `contributing would take this node's cumulative ε to ${fmt(totalEpsilon)} (${past.length} earlier DP contribution(s) and this one, each at q = 1, δ = ${p.maxDelta}), above the cap ${p.maxTotalEpsilon}`);
       }
     } else if (input.round !== undefined && input.round > job.rounds) add('record.rounds', 'TESSERA_ERR_POLICY_ROUNDS_EXCEEDED', `round ${input.round} is beyond the ${job.rounds} round(s) the job declared`);
+  } else {
+    const r = evaluationRules(policy, job, input, eps);
+    for (const x of r.violations) add(x.rule, x.code, x.message);
+    totalEpsilon = r.totalEpsilon;
+    effective = r.effective;
   }
   return { violations: v, jobEpsilon: eps, totalEpsilon, effectiveNoiseMultiplier: effective, centralTrusted };
+}
+
+/**
+ * The rules for an evaluation task: noise required with DP (dp.requireEvaluationNoise), its multiplier and the job's
+ * recomputed ε under this organisation's caps, and at most one evaluation per (job, round) in the record. Without the
+ * last, a coordinator unmasks two evaluation sums of one round over rosters with and without this organisation and
+ * subtracts them (test/review-evaluation-differencing.test.ts).
+ */
+function evaluationRules(policy: ClientPolicy, job: JobSpec, input: PolicyCheckInput, eps: JobEpsilon): { violations: PolicyViolation[]; totalEpsilon: number | null; effective: number | null } {
+  const v: PolicyViolation[] = [];
+  const add = (rule: string, code: ErrorCode, message: string): void => void v.push({ rule, code, message });
+  const p = policy.dp;
+  const noise = job.evaluation.noise;
+  let totalEpsilon: number | null = null;
+  if (job.dp.enabled && noise === undefined && p.requireEvaluationNoise) {
+    add('dp.requireEvaluationNoise', 'TESSERA_ERR_POLICY_EVALUATION_NOISE', 'the job trains with differential privacy but its evaluation sums carry no noise (evaluation.noise is absent): exact sums of rosters that differ by this organisation would disclose its exact counts');
+  }
+  if (noise !== undefined) {
+    if (eps.configError) add('evaluation.noise', 'TESSERA_ERR_DP_CONFIG', eps.configError.message);
+    if (noise.noiseMultiplier < p.minNoiseMultiplier) add('dp.minNoiseMultiplier', 'TESSERA_ERR_POLICY_DP_NOISE', `evaluation noise multiplier z = ${noise.noiseMultiplier} is below this organisation's minimum ${p.minNoiseMultiplier}`);
+    if (!eps.configError && !(eps.epsilon <= p.maxEpsilon)) add('dp.maxEpsilon', 'TESSERA_ERR_POLICY_EPSILON', `ε recomputed by this client, evaluation releases included, is ${fmt(eps.epsilon)}, above the cap ${p.maxEpsilon}: ${eps.basis}`);
+    if (job.dp.delta > p.maxDelta) add('dp.maxDelta', 'TESSERA_ERR_POLICY_DP_DELTA', `δ = ${job.dp.delta} is above this organisation's maximum ${p.maxDelta}`);
+  }
+  if (input.record && input.jobId !== undefined && input.round !== undefined) {
+    const h = jobHistory(input.record, input.jobId);
+    const limit = Math.min(job.rounds, h.declaredRounds ?? job.rounds);
+    if (input.round > limit) add('record.rounds', 'TESSERA_ERR_POLICY_ROUNDS_EXCEEDED', `evaluation of round ${input.round} is beyond the ${limit} round(s) the job declared`);
+    if (h.evaluatedRounds.has(input.round)) add('record.evaluationOncePerRound', 'TESSERA_ERR_POLICY_REPEATED_EVALUATION', `this node already released an evaluation for round ${input.round} of job ${input.jobId}: a second one would let the coordinator difference two sums of one round`);
+    const e = eps.evaluationEffectiveNoiseMultiplier;
+    if (e !== null && !eps.configError) {
+      const past = input.record.contributions().flatMap((c) => (c.effectiveNoiseMultiplier === null ? [] : [{ effectiveNoiseMultiplier: c.effectiveNoiseMultiplier }]));
+      totalEpsilon = cumulativeEpsilon([...past, { effectiveNoiseMultiplier: e }], p.maxDelta);
+      if (!(totalEpsilon <= p.maxTotalEpsilon)) add('dp.maxTotalEpsilon', 'TESSERA_ERR_POLICY_TOTAL_EPSILON', `releasing this evaluation would take this node's cumulative ε to ${fmt(totalEpsilon)}, above the cap ${p.maxTotalEpsilon}`);
+    }
+  }
+  return { violations: v, totalEpsilon, effective: noise === undefined ? null : eps.evaluationEffectiveNoiseMultiplier };
 }
 
 function fmt(x: number): string {

@@ -63,6 +63,13 @@ export const DpPolicySection = z.strictObject({
    * amplify privacy against it), at δ = maxDelta.
    */
   maxTotalEpsilon: z.number().positive().default(30),
+  /**
+   * Decline evaluation tasks of a DP job that has no evaluation noise (evaluation.noise). On by default: an exact
+   * evaluation sum unmasked twice over rosters that differ by this organisation gives its exact example count,
+   * correct count, loss and label counts (test/review-evaluation-differencing.test.ts); the once-per-round rule of
+   * the participation record stops only the in-round version of that, not two rounds' sums.
+   */
+  requireEvaluationNoise: z.boolean().default(true),
 });
 
 export const DisclosurePolicySection = z.strictObject({
@@ -126,6 +133,7 @@ export const PERMISSIVE_RESEARCH_POLICY: ClientPolicy = {
     maxDelta: 0.999_999,
     maxEpsilon: Number.POSITIVE_INFINITY,
     maxTotalEpsilon: Number.POSITIVE_INFINITY,
+    requireEvaluationNoise: false,
   },
   disclose: { exampleCount: true, trainingDiagnostics: true, declineDetail: true },
   source: 'permissive-research',

@@ -22,7 +22,11 @@
  * its ledger in an in-memory SQLite database, with the same migrations and triggers; its round records say so.
  */
 import Database from 'better-sqlite3';
-import { chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
+import { chargeEvaluation, chargeRound, chargedRounds, getJobBudget, planRound, setJobBudget, underfillSpent } from '../../governance/ledger/index.ts';
+import { evaluationReleaseParams, plannedEvaluationGroups } from '../../privacy/dp/evaluation-noise.ts';
+import { evaluationLayoutOf } from '../../privacy/secagg/evaluation-input.ts';
+import { importanceLength } from '../../ml/explain/importance-for-job.ts';
+import { fairnessLayoutForJob } from './fairness.ts';
 import { migrate, type Db } from '../../governance/state/database.ts';
 import { epsilonForRounds } from '../../privacy/accountant/index.ts';
 import { roundForPlan } from '../../privacy/dp/ddgauss/accounting.ts';
@@ -77,6 +81,8 @@ interface PlannedRound {
 /** The DP feature's per-round object (round-scope.ts): what its hooks share within one round attempt. */
 interface DpRound {
   readonly round: number;
+  /** The job's ε after this round's noised evaluation release, when one was charged. */
+  evaluationEpsilonAfter?: number;
   /** Organisations the caps kept out at this attempt's eligibility pass. */
   capExcluded: number;
   planned?: PlannedRound;
@@ -116,7 +122,16 @@ export const dpFeature: FeatureFactory = (ctx) => {
   // m (the fewest a released sum may hold), charged at the survivors actually present (beforeRelease).
   const dimension = countParameters(spec.model);
   const roundAt = (survivors: number): ReturnType<typeof roundForPlan> => roundForPlan(plan, dimension, survivors);
-  const jobEpsilon = epsilonForRounds([{ ...roundAt(plan.minSurvivors), steps: spec.rounds }], { delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
+  // Noised evaluation releases (evaluation.noise) are planned with the training rounds: a job whose planned
+  // releases would overspend its budget is refused now, with its reason, instead of failing at a later round.
+  const evaluationGroups = plannedEvaluationGroups(spec, (round) => evaluationLayoutOf(spec, importanceLength(spec, round), spec.fairness.enabled ? fairnessLayoutForJob(spec).length : 0));
+  const jobEpsilon = epsilonForRounds([{ ...roundAt(plan.minSurvivors), steps: spec.rounds }, ...evaluationGroups], { delta: accountedDelta(plan.delta, underfillFraction), accountant: plan.accountant, conversion: plan.conversion }).epsilon;
+  if (evaluationGroups.length > 0 && jobEpsilon > budget) {
+    throw new TesseraError(
+      'TESSERA_ERR_DP_CONFIG',
+      `the job would overspend its privacy budget: ${spec.rounds} training round(s) and ${evaluationGroups.length} noised evaluation release(s) (evaluation.noise z = ${spec.evaluation.noise?.noiseMultiplier}, W = ${spec.evaluation.noise?.maxExamplesPerClient}, every ${spec.evaluation.everyRounds} round(s) and the last) reach ε = ${jobEpsilon.toPrecision(4)} at m = ${plan.minSurvivors} survivors, above the budget ${budget}. Evaluate less often (evaluation.everyRounds: 0 evaluates only at the end), raise evaluation.noise.noiseMultiplier or dp.noiseMultiplier, or raise dp.epsilon`,
+    );
+  }
   let firstRoundOfRun = true;
   /**
    * The fewest eligible organisations the round loop waits for before a round starts, so that a federation whose
@@ -188,6 +203,16 @@ export const dpFeature: FeatureFactory = (ctx) => {
     hooks: {
       // A round drawn before a restart waits for as many eligible organisations as it was drawn from (dp-draws.ts).
       eligibleWanted: (round) => Math.max(wantedPopulation(round), recordedPopulation(db, jobId, round)),
+      beforeEvaluationRelease(round, participants, noise) {
+        // Exact sums (no evaluation.noise) carry no ε to charge: clients whose policy requires noise declined them.
+        if (noise === null) return;
+        const charge = (): number =>
+          chargeEvaluation(db, { jobId, round, orgIds: participants.map((c) => c.orgId), ddgauss: evaluationReleaseParams(noise, participants.length), privateNoise }).epsilonAfter;
+        const after = db.inTransaction ? charge() : db.transaction(charge).immediate();
+        rounds.of(round).evaluationEpsilonAfter = after;
+        logger.info({ round, participants: participants.length, epsilon: after }, 'noised evaluation release charged');
+        ctx.metrics?.set('tessera_dp_epsilon_spent', 'Epsilon spent by the job after its last charged round', { job: jobId }, after);
+      },
       ...rounds.hooks({
       eligible(clients, _round, state) {
         const excluded: ExcludedClient[] = [];
@@ -297,7 +322,8 @@ export const dpFeature: FeatureFactory = (ctx) => {
         }
         return {
           privacy: {
-            epsilon: current.epsilonAfter,
+            // With a noised evaluation release this round, the ε after it (the ledger composed both).
+            epsilon: Math.max(current.epsilonAfter, state.evaluationEpsilonAfter ?? 0),
             delta: plan.delta,
             budget,
             placement: plan.placement,

@@ -160,6 +160,14 @@ export function composeFeatures(unordered: readonly CoordinatorFeature[], db?: D
         if (db && !db.inTransaction) db.transaction(run).immediate();
         else run();
       },
+      beforeEvaluationRelease(round, participants, noise) {
+        // Like the training release: its own transaction, committed before the evaluation sum can exist.
+        const run = (): void => {
+          for (const { h } of hooks) h.beforeEvaluationRelease?.(round, participants, noise);
+        };
+        if (db && !db.inTransaction) db.transaction(run).immediate();
+        else run();
+      },
       ...(drawSample ? { drawSample } : {}),
       shortRound(round, got) {
         for (const { h } of hooks) {

@@ -23,3 +23,5 @@ export { ledgerReport } from './report.ts';
 export type { LedgerReport } from './report.ts';
 export { orgEpsilonSeries } from './org-series.ts';
 export type { OrgEpsilonPoint, OrgEpsilonSeries } from './org-series.ts';
+export { chargeEvaluation, chargedEvaluations, decideEvaluation } from './evaluations.ts';
+export type { ChargedEvaluation, EvaluationCharge } from './evaluations.ts';

@@ -2,7 +2,8 @@
  * Each organisation's ε over the charged rounds (issue 17 §2: "ε and δ spent … per organisation, cumulative across
  * jobs, as charts over rounds"). Nothing new is computed here: the ledger's rows say which organisations were
  * eligible in each charged round (`ledger_org_rounds`) and with which (q, σ[, DDGauss]) the round was charged
- * (`ledger_rounds`); replaying them through the same `withRound` / `epsilonOf` / `termsOf` that `chargeRound` used
+ * (`ledger_rounds`), and whose vectors were in each noised evaluation release (`ledger_org_evaluations`,
+ * `ledger_evaluations`, q = 1); replaying them through the same `withRound` / `epsilonOf` / `termsOf` that `chargeRound` used
  * gives, after each round, exactly the ε the ledger stored for the organisation at that moment (its
  * `ledger_org_spend` row after the last round; org-series.test.ts checks equality to the bit).
  *
@@ -17,6 +18,7 @@ import type { RoundGroup } from '../../privacy/accountant/index.ts';
 import type { Db } from '../state/database.ts';
 import { epsilonOf, withRound, type NextRound } from './decide.ts';
 import { chargedRounds, getOrgCaps, listJobBudgets, termsOf, type JobBudget } from './store.ts';
+import { chargedEvaluations } from './evaluation-rows.ts';
 
 export interface OrgEpsilonPoint {
   /** Position of the charged round in the ledger's charge order, over all jobs (1-based). */
@@ -29,6 +31,20 @@ export interface OrgEpsilonPoint {
   totalEpsilon: number;
   /** Σ over the jobs it has been charged by of their δ. */
   totalDelta: number;
+  /** Set when the point is the round's noised evaluation release (governance/ledger/evaluations.ts), not its training. */
+  evaluation?: true;
+}
+
+/** One charged release as the replay needs it. */
+interface Charge {
+  jobId: string;
+  round: number;
+  samplingRate: number;
+  noiseMultiplier: number;
+  epsilonAfter: number;
+  chargedAt: string;
+  ddgauss?: NextRound['ddgauss'];
+  evaluation: boolean;
 }
 
 export interface OrgEpsilonSeries {
@@ -41,9 +57,16 @@ export interface OrgEpsilonSeries {
 /** Every organisation charged by any job (or only `orgId`), with its ε after each round it was eligible in. */
 export function orgEpsilonSeries(db: Db, filter: { orgId?: string } = {}): OrgEpsilonSeries[] {
   const budgets = new Map<string, JobBudget>(listJobBudgets(db).map((b) => [b.jobId, b]));
-  const rounds = [...budgets.keys()].flatMap((jobId) => chargedRounds(db, jobId));
-  rounds.sort((a, b) => (a.chargedAt < b.chargedAt ? -1 : a.chargedAt > b.chargedAt ? 1 : a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.round - b.round));
-  const eligibleIn = db.prepare(`SELECT org_id FROM ledger_org_rounds WHERE job_id = ? AND round = ?${filter.orgId === undefined ? '' : ' AND org_id = ?'} ORDER BY org_id`).pluck();
+  // Training rounds and noised evaluation releases (ledger-006), replayed in charge order; a round's evaluation is
+  // charged after its training release, so at equal times the training row comes first.
+  const rounds: Charge[] = [...budgets.keys()].flatMap((jobId) => [
+    ...chargedRounds(db, jobId).map((r) => ({ ...r, evaluation: false })),
+    ...chargedEvaluations(db, jobId).map((e) => ({ ...e, samplingRate: 1, evaluation: true })),
+  ]);
+  rounds.sort((a, b) => (a.chargedAt < b.chargedAt ? -1 : a.chargedAt > b.chargedAt ? 1 : a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.round - b.round || Number(a.evaluation) - Number(b.evaluation)));
+  const org = filter.orgId === undefined ? '' : ' AND org_id = ?';
+  const inRound = db.prepare(`SELECT org_id FROM ledger_org_rounds WHERE job_id = ? AND round = ?${org} ORDER BY org_id`).pluck();
+  const inEvaluation = db.prepare(`SELECT org_id FROM ledger_org_evaluations WHERE job_id = ? AND round = ?${org} ORDER BY org_id`).pluck();
   const caps = getOrgCaps(db);
 
   const history = new Map<string, RoundGroup[]>(); // `${orgId}\u0000${jobId}` → the groups charged so far
@@ -60,7 +83,7 @@ export function orgEpsilonSeries(db: Db, filter: { orgId?: string } = {}): OrgEp
     const args = filter.orgId === undefined ? [r.jobId, r.round] : [r.jobId, r.round, filter.orgId];
     const jobCount = (jobRounds.get(r.jobId) ?? 0) + 1;
     jobRounds.set(r.jobId, jobCount);
-    for (const orgId of eligibleIn.all(...args) as string[]) {
+    for (const orgId of (r.evaluation ? inEvaluation : inRound).all(...args) as string[]) {
       const key = `${orgId}\u0000${r.jobId}`;
       const groups = withRound(history.get(key) ?? [], next);
       history.set(key, groups);
@@ -86,7 +109,7 @@ export function orgEpsilonSeries(db: Db, filter: { orgId?: string } = {}): OrgEp
         totalDelta += budgets.get(jobId)?.delta ?? 0;
       }
       const series = out.get(orgId) ?? { orgId, cap: caps.get(orgId) ?? null, points: [] };
-      series.points.push({ step: i + 1, jobId: r.jobId, round: r.round, jobEpsilon: eps, totalEpsilon, totalDelta });
+      series.points.push({ step: i + 1, jobId: r.jobId, round: r.round, jobEpsilon: eps, totalEpsilon, totalDelta, ...(r.evaluation ? { evaluation: true } : {}) });
       out.set(orgId, series);
     }
   });

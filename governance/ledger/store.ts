@@ -22,6 +22,15 @@ import type { DpPlacement } from '../../protocol/job/dp.ts';
 import { type Db, migrate } from '../state/database.ts';
 import type { BudgetTerms, EligibleOrgs, NextRound, RoundDecision } from './decide.ts';
 import { decideRound, eligibleOrgs, epsilonOf, groupRounds, withRound } from './decide.ts';
+import { evaluationRounds } from './evaluation-rows.ts';
+
+/**
+ * The job's charged releases as the accountant's groups: its training rounds and its noised evaluation releases
+ * (ledger-006; evaluations.ts), composed together (RDP adds, Mironov 2017 Prop. 1).
+ */
+export function jobGroups(db: Db, jobId: string): RoundGroup[] {
+  return groupRounds([...chargedRounds(db, jobId), ...evaluationRounds(db, jobId)]);
+}
 
 export interface JobBudget {
   jobId: string;
@@ -166,7 +175,7 @@ function orgGroups(db: Db, jobId: string): Map<string, RoundGroup[]> {
   return new Map(rows.map((r) => [r.org_id, GroupsJson.parse(JSON.parse(r.groups))]));
 }
 
-function requireBudget(db: Db, jobId: string): JobBudget {
+export function requireBudget(db: Db, jobId: string): JobBudget {
   const b = getJobBudget(db, jobId);
   if (!b) throw new TesseraError('TESSERA_ERR_NOT_FOUND', `no privacy budget is set for job ${jobId}`);
   return b;
@@ -212,7 +221,7 @@ export interface RoundPlan extends RoundDecision, EligibleOrgs {
 export function planRound(db: Db, { jobId, next, orgIds }: { jobId: string; next: NextRound; orgIds: readonly string[] }): RoundPlan {
   ensureSchema(db);
   const budget = requireBudget(db, jobId);
-  const charged = groupRounds(chargedRounds(db, jobId));
+  const charged = jobGroups(db, jobId);
   const decision = decideRound({ budget: termsOf(budget), charged, next });
   const caps = getOrgCaps(db);
   const history = orgGroups(db, jobId);
@@ -257,7 +266,7 @@ export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
   if (!db.inTransaction) throw new TesseraError('TESSERA_ERR_LEDGER', 'chargeRound must run inside the round-commit transaction (db.transaction(...))');
   const budget = requireBudget(db, charge.jobId);
   const next: NextRound = { samplingRate: charge.samplingRate, noiseMultiplier: charge.noiseMultiplier, ...(charge.ddgauss === undefined ? {} : { ddgauss: charge.ddgauss }) };
-  const decision = decideRound({ budget: termsOf(budget), charged: groupRounds(chargedRounds(db, charge.jobId)), next });
+  const decision = decideRound({ budget: termsOf(budget), charged: jobGroups(db, charge.jobId), next });
   if (!decision.allowed) throw new TesseraError('TESSERA_ERR_BUDGET_EXCEEDED', `job ${charge.jobId} round ${charge.round}: ${decision.reason}`, { details: { jobId: charge.jobId, round: charge.round, epsilonAfter: decision.epsilonAfter, budget: budget.epsilon } });
   const at = charge.chargedAt ?? now();
   const row: ChargedRound = {
@@ -289,17 +298,26 @@ export function chargeRound(db: Db, charge: RoundCharge): ChargedRound {
 }
 
 function chargeOrgs(db: Db, budget: JobBudget, charge: RoundCharge, next: NextRound, at: string): void {
+  chargeOrgSpend(db, budget, { jobId: charge.jobId, round: charge.round, orgIds: charge.eligibleOrgIds, table: 'ledger_org_rounds' }, next, at);
+}
+
+/**
+ * Adds one release to each organisation's spend on the job (cap-checked over all its jobs) and records which
+ * organisations it covered: the eligible organisations of a training round (ledger_org_rounds), or those whose
+ * vectors were in an evaluation sum (ledger_org_evaluations).
+ */
+export function chargeOrgSpend(db: Db, budget: JobBudget, charge: { jobId: string; round: number; orgIds: readonly string[]; table: 'ledger_org_rounds' | 'ledger_org_evaluations' }, next: NextRound, at: string): void {
   const caps = getOrgCaps(db);
   const history = orgGroups(db, charge.jobId);
   const others = otherJobsEpsilon(db, charge.jobId);
-  const insertOrgRound = db.prepare('INSERT INTO ledger_org_rounds (job_id, round, org_id) VALUES (?, ?, ?)');
+  const insertOrgRound = db.prepare(`INSERT INTO ${charge.table} (job_id, round, org_id) VALUES (?, ?, ?)`);
   const upsert = db.prepare(
     `INSERT INTO ledger_org_spend (job_id, org_id, rounds, epsilon, delta, groups, last_round, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (job_id, org_id) DO UPDATE SET rounds = excluded.rounds, epsilon = excluded.epsilon, delta = excluded.delta, groups = excluded.groups,
        last_round = excluded.last_round, updated_at = excluded.updated_at`,
   );
   const memo = new Map<string, number>();
-  for (const orgId of charge.eligibleOrgIds) {
+  for (const orgId of charge.orgIds) {
     const groups = withRound(history.get(orgId) ?? [], next);
     const key = JSON.stringify(groups);
     let eps = memo.get(key);

@@ -14,17 +14,25 @@
  * W) (governance/fairness/counts.ts: SCORE_SCALE · W with calibration bins, else W); the permutation-importance
  * counts [n, correct, correct per shuffled column] (ml/explain/importance-for-job.ts; only in the final
  * evaluation of a job that asks for them, else length 0) each ≤ W.
+ *
+ * With `evaluation.noise` (privacy/dp/evaluation-noise.ts) W is `evaluation.noise.maxExamplesPerClient`, the loss
+ * and Brier sums travel in units of their per-example bounds (round(Σ loss / L_max), round(Σ Brier / 2), each ≤ n)
+ * so that every header coordinate is ≤ W, and each client adds its share of discrete Gaussian noise to every
+ * coordinate after the bounds are checked (`addEvaluationNoise`). The unmasked sum is then read as centred residues
+ * modulo 2^32 (noise may push a coordinate below 0); the plan keeps n·bound plus a 20σ tail below 2^31, so the sum
+ * of the noisy integers is recovered exactly except with negligible probability (a wrap is post-processing).
  */
 import { SCORE_SCALE } from '../../governance/fairness/layout.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
+import { discreteGaussianSampler } from '../dp/discrete-gaussian.ts';
+import { evaluationNoisePlan, MAX_EXAMPLE_BRIER, MAX_EXAMPLE_LOSS, type EvaluationLayout, type EvaluationNoisePlan } from '../dp/evaluation-noise.ts';
+import type { RandomSource } from '../random.ts';
 import { decodeIntegerSum, encodeIntegerInput, integerSumParams, type IntegerSumParams } from './integer-sum.ts';
 import { planSecAggGraph } from './plan.ts';
 
 /** examples, correct, loss sum (milli), Brier sum (milli): the coordinates before the label and fairness counts. */
 export const EVALUATION_HEADER = 4;
-/** The largest multi-class Brier score of one example: Σ_c (p_c − y_c)² ≤ 2 for a probability vector p. */
-const MAX_EXAMPLE_BRIER = 2;
 
 /**
  * Coordinates before the fairness counts: the header, one label count per class of the job's model, then the
@@ -35,8 +43,6 @@ export function evaluationPrefixLength(job: Pick<JobSpec, 'model'>, importance =
 }
 /** The client's vector carries its loss sum in thousandths; the plan may coarsen it (lossScale). */
 export const LOSS_SCALE = 1000;
-/** −ln(1e−7): the largest per-example cross-entropy `evaluate` can report. */
-const MAX_EXAMPLE_LOSS = -Math.log(1e-7);
 /** ⌈1000 · −ln(1e−7)⌉: that loss in thousandths. */
 export const MAX_EXAMPLE_LOSS_MILLI = Math.ceil(MAX_EXAMPLE_LOSS * LOSS_SCALE);
 const UINT32_MAX = 2 ** 32 - 1;
@@ -53,47 +59,71 @@ export interface EvaluationSumPlan {
   readonly importance: number;
   /** One label count per class of the model. */
   readonly classes: number;
-  /** Integer units per unit of loss in the masked vector: 1000, or 100, 10, 1 when n clients' sums need it. */
+  /** Integer units per unit of loss in the masked vector: 1000, or 100, 10, 1 when n clients' sums need it (1/L_max with noise). */
   readonly lossScale: number;
-  /** The same for the Brier sum. */
+  /** The same for the Brier sum (1/2 with noise). */
   readonly brierScale: number;
   readonly integer: IntegerSumParams;
+  /** W: the per-client example bound of this plan. */
+  readonly maxExamples: number;
+  /** The evaluation noise every client adds (evaluation.noise), or null: the sum is exact. */
+  readonly noise: EvaluationNoisePlan | null;
 }
 
 /**
  * The secure evaluation plan for `clients` evaluating clients, a fairness count vector of `fairnessCells` and
  * `importance` permutation-importance counts (importanceLength(job, round)).
  */
-export function evaluationPlanForJob(job: Pick<JobSpec, 'secagg' | 'fairness' | 'model'>, clients: number, fairnessCells: number, importance = 0): EvaluationSumPlan {
-  const W = job.secagg.maxExamplesPerClient;
+export function evaluationPlanForJob(job: JobSpec, clients: number, fairnessCells: number, importance = 0): EvaluationSumPlan {
   const classes = job.model.classes;
   const { k, t, complete } = planSecAggGraph(job.secagg, clients);
-  const cellBound = job.fairness.calibrationBins > 0 ? SCORE_SCALE * W : W;
+  const noisy = job.evaluation.noise;
+  const W = noisy === undefined ? job.secagg.maxExamplesPerClient : noisy.maxExamplesPerClient;
+  const layout = evaluationLayoutOf(job, importance, fairnessCells);
+  const cellBound = layout.fairnessCellBound;
+  const noise = evaluationNoisePlan(job, layout);
   const lossBound = (scale: number): number => W * Math.ceil(MAX_EXAMPLE_LOSS * scale);
   const brierBound = (scale: number): number => W * MAX_EXAMPLE_BRIER * scale;
-  // The finest unit whose n-fold sum cannot wrap (integerSumParams refuses when not even units fit).
+  // The finest unit whose n-fold sum cannot wrap (integerSumParams refuses when not even units fit). With noise,
+  // one unit is one example's bound: the header is [n, c, ℓ, b], each ≤ W (evaluation-noise.ts).
   const finest = (bound: (scale: number) => number): number => [1000, 100, 10].find((scale) => clients * bound(scale) <= UINT32_MAX) ?? 1;
-  const lossScale = finest(lossBound);
-  const brierScale = finest(brierBound);
+  const lossScale = noise === null ? finest(lossBound) : 1 / MAX_EXAMPLE_LOSS;
+  const brierScale = noise === null ? finest(brierBound) : 1 / MAX_EXAMPLE_BRIER;
   const integer = integerSumParams({
     clients,
     segments: [
       { name: 'examples', length: 1, bound: W },
       { name: 'correct', length: 1, bound: W },
-      { name: `lossSum (1/${lossScale})`, length: 1, bound: lossBound(lossScale) },
-      { name: `brierSum (1/${brierScale})`, length: 1, bound: brierBound(brierScale) },
+      { name: noise === null ? `lossSum (1/${lossScale})` : 'lossSum (units of L_max)', length: 1, bound: noise === null ? lossBound(lossScale) : W },
+      { name: noise === null ? `brierSum (1/${brierScale})` : 'brierSum (units of 2)', length: 1, bound: noise === null ? brierBound(brierScale) : W },
       { name: 'labelCounts', length: classes, bound: W },
       // [n, correct, correct per shuffled column]: counts of held-out rows, so each ≤ W like `correct`.
       { name: 'importanceCounts', length: importance, bound: W },
       { name: 'fairnessCounts', length: fairnessCells, bound: cellBound },
     ],
   });
-  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, importance, classes, lossScale, brierScale, integer };
+  if (noise !== null) {
+    // Centred residues need |Σ| < 2^31: the largest exact sum plus 20 standard deviations of the summed noise.
+    const tail = 20 * Math.sqrt(clients * noise.clientVariance);
+    const largest = Math.max(...integer.segments.filter((g) => g.length > 0).map((g) => g.bound)) * clients;
+    if (largest + tail >= 2 ** 31) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the noised evaluation sum of ${clients} clients can leave ±2^31 (largest sum ${largest} + 20σ ${tail.toFixed(0)}): lower evaluation.noise.maxExamplesPerClient`);
+  }
+  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, importance, classes, lossScale, brierScale, integer, maxExamples: W, noise };
+}
+
+/**
+ * The layout of one evaluation release (its length fixes Δ₂; privacy/dp/evaluation-noise.ts), given the round's
+ * importance length (importanceLength) and the job's fairness cell count: W is the noise section's example cap.
+ */
+export function evaluationLayoutOf(job: JobSpec, importance: number, fairnessCells: number): EvaluationLayout {
+  const W = job.evaluation.noise?.maxExamplesPerClient ?? job.secagg.maxExamplesPerClient;
+  return { classes: job.model.classes, importance, fairnessCells, fairnessCellBound: job.fairness.calibrationBins > 0 ? SCORE_SCALE * W : W };
 }
 
 /** The masked input for `plan`: the vector from `evaluationInput`, its loss coarsened to the plan's unit, checked. */
 export function encodeEvaluationInput(vector: Uint32Array, plan: EvaluationSumPlan): Uint32Array {
   const v = Uint32Array.from(vector);
+  // Rounded to the nearest unit: with noise a unit is L_max (or 2) and n·L_max ≥ Σ loss keeps round(Σ loss / L_max) ≤ n.
   if (plan.lossScale !== LOSS_SCALE && v.length > 2) v[2] = Math.round(((v[2] as number) * plan.lossScale) / LOSS_SCALE);
   if (plan.brierScale !== LOSS_SCALE && v.length > 3) v[3] = Math.round(((v[3] as number) * plan.brierScale) / LOSS_SCALE);
   return encodeIntegerInput(v, plan.integer);
@@ -117,13 +147,40 @@ export function evaluationInput(r: { examples: number; correct: number; lossSum:
   return out;
 }
 
-/** The summed evaluation from the unmasked vector of `survivors` clients (exact integers; loss and Brier in the plan's units). */
-export function decodeEvaluationSum(
-  sum: Uint32Array,
-  plan: EvaluationSumPlan,
-  survivors: number,
-): { examples: number; correct: number; lossSum: number; brierSum: number; labelCounts: number[]; importanceCounts?: number[]; fairnessCounts?: Uint32Array } {
-  const v = decodeIntegerSum(sum, plan.integer, survivors);
+/**
+ * Adds this client's share of the evaluation noise to its encoded (bound-checked) vector: N_Z(0, σ²) on every
+ * coordinate from the exact sampler (Canonne, Kamath & Steinke 2020; privacy/dp/discrete-gaussian.ts), reduced
+ * modulo 2^32 like the masks. `rng` must be a CSPRNG outside simulations that say they are not private.
+ */
+export function addEvaluationNoise(encoded: Uint32Array, plan: EvaluationSumPlan, rng: RandomSource): Uint32Array {
+  if (plan.noise === null) return encoded;
+  if (encoded.length !== plan.dim) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the evaluation vector has ${encoded.length} coordinates, the plan ${plan.dim}`);
+  const sampler = discreteGaussianSampler(plan.noise.clientVariance);
+  const out = new Uint32Array(encoded.length);
+  for (let i = 0; i < encoded.length; i++) out[i] = ((((encoded[i] as number) + sampler.sample(rng)) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  return out;
+}
+
+export interface DecodedEvaluationSum {
+  readonly examples: number;
+  readonly correct: number;
+  readonly lossSum: number;
+  readonly brierSum: number;
+  readonly labelCounts: number[];
+  readonly importanceCounts?: number[];
+  /** Exact counts; with noise the released counts clamped at 0 and rounded (post-processing). */
+  readonly fairnessCounts?: Uint32Array;
+}
+
+/**
+ * The summed evaluation from the unmasked vector of `survivors` clients: exact integers without noise (loss and
+ * Brier in the plan's units); with noise the released NOISY sums, read as centred residues modulo 2^32 and not yet
+ * clamped (they may be negative or inconsistent: the caller clamps, as post-processing).
+ */
+export function decodeEvaluationSum(sum: Uint32Array, plan: EvaluationSumPlan, survivors: number): DecodedEvaluationSum {
+  const exact = decodeIntegerSum(sum, plan.integer, survivors);
+  const v: ArrayLike<number> = plan.noise === null ? exact : Float64Array.from(exact, (x) => (x >= 2 ** 31 ? x - 2 ** 32 : x));
+  const slice = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => v[from + i] as number);
   const labelsEnd = EVALUATION_HEADER + plan.classes;
   const prefix = labelsEnd + plan.importance;
   const out = {
@@ -131,8 +188,9 @@ export function decodeEvaluationSum(
     correct: v[1] as number,
     lossSum: (v[2] as number) / plan.lossScale,
     brierSum: (v[3] as number) / plan.brierScale,
-    labelCounts: [...v.slice(EVALUATION_HEADER, labelsEnd)],
-    ...(plan.importance > 0 ? { importanceCounts: [...v.slice(labelsEnd, prefix)] } : {}),
+    labelCounts: slice(EVALUATION_HEADER, labelsEnd),
+    ...(plan.importance > 0 ? { importanceCounts: slice(labelsEnd, prefix) } : {}),
   };
-  return plan.fairnessCells > 0 ? { ...out, fairnessCounts: v.slice(prefix) } : out;
+  if (plan.fairnessCells === 0) return out;
+  return { ...out, fairnessCounts: plan.noise === null ? exact.slice(prefix) : Uint32Array.from(slice(prefix, plan.dim), (x) => Math.max(0, Math.round(x))) };
 }

@@ -85,6 +85,16 @@ export const StrategySection = z
   .transform((s) => ({ ...s, serverLearningRate: s.serverLearningRate ?? defaultServerLearningRate(s.name) }));
 export type StrategySection = z.infer<typeof StrategySection>;
 
+/** Distributed discrete Gaussian noise on the federated evaluation sums (privacy/dp/evaluation-noise.ts). */
+export const EvaluationNoiseSection = z
+  .object({
+    /** z: the noise std on each coordinate of the released sum is z · Δ₂ (Δ₂: one client's largest vector norm). */
+    noiseMultiplier: z.number().positive(),
+    /** W: the most held-out examples one client evaluates (it evaluates its first W); bounds Δ₂. */
+    maxExamplesPerClient: z.number().int().positive(),
+  })
+  .strict();
+
 export const EvaluationSection = z.object({
   /** Federated evaluation every K rounds (0 = only at the end). */
   everyRounds: z.number().int().min(0).default(1),
@@ -95,4 +105,12 @@ export const EvaluationSection = z.object({
    * Costs one extra evaluation of the held-out split per input column on each client.
    */
   featureImportance: z.boolean().default(false),
+  /**
+   * Noise on the evaluation sums (evaldp area; privacy/dp/evaluation-noise.ts): with DP on, each evaluating
+   * client evaluates at most `maxExamplesPerClient` held-out examples and adds its share of distributed discrete
+   * Gaussian noise to every coordinate of its evaluation vector inside the secure sum; each release is charged to
+   * the ledger (job and organisations) like a training round. Needs dp.enabled and secagg.enabled. Absent: the
+   * sums are exact, and clients whose policy requires evaluation noise (the default with DP) decline the task.
+   */
+  noise: EvaluationNoiseSection.optional(),
 });

@@ -236,10 +236,67 @@ const MIGRATION_005 = `
 ALTER TABLE ledger_rounds ADD COLUMN ddgauss TEXT;
 `;
 
+/**
+ * ledger-006 (evaldp: evaluation without exact per-organisation disclosure): each noised federated evaluation is a
+ * release, charged like a round (governance/ledger/evaluations.ts). ledger_evaluations holds one charge per (job,
+ * round) with the parameters of its RDP bound (Kairouz et al. 2021, Prop. 14, q = 1) as JSON; the job's ε is the
+ * accountant's answer for its training rounds AND these releases, so every ε_after here and in ledger_rounds counts
+ * both. ledger_org_evaluations names the organisations whose vectors were in each released sum (their spend rows
+ * in ledger_org_spend include the release). Same invariants as ledger_rounds: at most one charge per (job, round),
+ * ε_after within the budget and never below an earlier ε_after of the job, the job's δ, append-only.
+ */
+const MIGRATION_006 = `
+CREATE TABLE ledger_evaluations (
+  job_id TEXT NOT NULL REFERENCES ledger_job_budgets(job_id),
+  round INTEGER NOT NULL CHECK (round >= 0),
+  participants INTEGER NOT NULL CHECK (participants >= 1),
+  noise_multiplier REAL NOT NULL CHECK (noise_multiplier > 0),
+  ddgauss TEXT NOT NULL,
+  epsilon_after REAL NOT NULL CHECK (epsilon_after >= 0),
+  delta REAL NOT NULL,
+  private_noise INTEGER NOT NULL CHECK (private_noise IN (0, 1)),
+  charged_at TEXT NOT NULL,
+  PRIMARY KEY (job_id, round)
+);
+
+CREATE TRIGGER ledger_evaluations_monotone BEFORE INSERT ON ledger_evaluations
+WHEN NEW.epsilon_after < (SELECT MAX(e) FROM (SELECT MAX(epsilon_after) AS e FROM ledger_rounds WHERE job_id = NEW.job_id UNION ALL SELECT MAX(epsilon_after) FROM ledger_evaluations WHERE job_id = NEW.job_id))
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon must not decrease'); END;
+
+CREATE TRIGGER ledger_evaluations_budget BEFORE INSERT ON ledger_evaluations
+WHEN NEW.epsilon_after > (SELECT epsilon FROM ledger_job_budgets WHERE job_id = NEW.job_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: epsilon would exceed the job budget'); END;
+
+CREATE TRIGGER ledger_evaluations_delta BEFORE INSERT ON ledger_evaluations
+WHEN NEW.delta <> (SELECT delta FROM ledger_job_budgets WHERE job_id = NEW.job_id)
+BEGIN SELECT RAISE(ABORT, 'ledger: delta differs from the job budget'); END;
+
+CREATE TRIGGER ledger_evaluations_no_update BEFORE UPDATE ON ledger_evaluations
+BEGIN SELECT RAISE(ABORT, 'ledger: charged evaluations are append-only'); END;
+
+CREATE TRIGGER ledger_evaluations_no_delete BEFORE DELETE ON ledger_evaluations
+BEGIN SELECT RAISE(ABORT, 'ledger: charged evaluations are append-only'); END;
+
+CREATE TABLE ledger_org_evaluations (
+  job_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  org_id TEXT NOT NULL,
+  PRIMARY KEY (job_id, round, org_id),
+  FOREIGN KEY (job_id, round) REFERENCES ledger_evaluations(job_id, round)
+);
+
+CREATE TRIGGER ledger_org_evaluations_no_update BEFORE UPDATE ON ledger_org_evaluations
+BEGIN SELECT RAISE(ABORT, 'ledger: evaluation records are append-only'); END;
+
+CREATE TRIGGER ledger_org_evaluations_no_delete BEFORE DELETE ON ledger_org_evaluations
+BEGIN SELECT RAISE(ABORT, 'ledger: evaluation records are append-only'); END;
+`;
+
 export const LEDGER_MIGRATIONS: readonly Migration[] = [
   { id: 'ledger-001', sql: MIGRATION_001 },
   { id: 'ledger-002', sql: MIGRATION_002 },
   { id: 'ledger-003', sql: MIGRATION_003 },
   { id: 'ledger-004', sql: MIGRATION_004 },
   { id: 'ledger-005', sql: MIGRATION_005 },
+  { id: 'ledger-006', sql: MIGRATION_006 },
 ];
