@@ -232,7 +232,12 @@ export function renderModelCardMarkdown(card: ModelCard): string {
   if (card.featureImportance !== null) {
     const f = card.featureImportance;
     out.push('## Global feature importance', '', `Permutation importance on ${f.examples} held-out rows of ${f.clients} organisations${f.secureAggregation ? ', summed by secure aggregation (no organisation\'s figures were seen)' : ''}: the drop in accuracy from ${num(f.baselineAccuracy, 4)} when one feature is shuffled within each organisation's split.`, '');
-    out.push('| Feature | Accuracy when shuffled | Importance |', '|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
+    // Features named by the data contract carry the column they are computed from (a one-hot block's inputs share it).
+    if (f.features.some((x) => x.column !== undefined)) {
+      out.push('| Feature | Data-contract column | Accuracy when shuffled | Importance |', '|---|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${cell(x.column ?? '—')} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
+    } else {
+      out.push('| Feature | Accuracy when shuffled | Importance |', '|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
+    }
   }
   out.push('## Approvals', '');
   if (card.approvals.length === 0) out.push('_No approval records._', '');
