@@ -5,7 +5,10 @@
  * itself when the coordinator restarts. With `--consent FILE` it declines every job its local consent does
  * not cover (purpose, data set, expiry, ε), whatever the coordinator decided. It runs under the organisation's
  * policy (`--policy FILE`, else the strict default: docs/client-policy.md) and keeps its participation record
- * under `--state DIR` (else in memory, with a warning).
+ * under `--state DIR` (else in memory, with a warning). Each job's evaluation runs on a held-out share of the rows
+ * (the job's `fairness.heldOutFraction`, drawn from the job seed and the client id) that never trains; with
+ * `--no-holdout` every row trains and evaluation tasks are declined (TESSERA_ERR_NO_HELD_OUT), never answered from
+ * training rows.
  */
 import type { Command } from 'commander';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
@@ -21,7 +24,8 @@ interface ClientOptions {
   contract?: string;
   consent?: string;
   clientId?: string;
-  holdout: boolean;
+  /** false with --no-holdout; true or absent (commander leaves it unset when both flags are declared) keeps the split. */
+  holdout?: boolean;
   identity?: string;
   roster?: string;
   policy?: string;
@@ -44,7 +48,8 @@ export function registerClient(program: Command): void {
     .option('--contract <file>', 'data contract JSON to read and check the file with (instead of a built-in one)')
     .option('--consent <file>', 'local consent JSON: decline jobs it does not cover ({"organisation", "consents": [...]})')
     .option('--client-id <id>', 'client id (default: <org>-client)')
-    .option('--no-holdout', "train on every row (no held-out split; by default each job's fairness.heldOutFraction of the rows, drawn from the job seed, is kept for federated evaluation)")
+    .option('--holdout', "keep each job's held-out split for federated evaluation (the default): fairness.heldOutFraction of the rows (default 0.2), drawn from the job seed and client id, never trained on")
+    .option('--no-holdout', 'train on every row; evaluation tasks are then declined (TESSERA_ERR_NO_HELD_OUT) rather than answered from training rows')
     .option('--identity <keyfile>', "this organisation's Ed25519 key file (tessera keys generate; mode 0600): proves the client to the coordinator, whose roster lists its public key, and signs in secure aggregation. Required")
     .option('--roster <file>', "this organisation's copy of the secure-aggregation identity roster (client id → public key)")
     .option('--policy <file>', "this organisation's client policy JSON (version 1; see `tessera policy show`); default: the strict default policy")
@@ -56,6 +61,7 @@ export function registerClient(program: Command): void {
       action(async (o: ClientOptions) => {
         if (!ID.test(o.org)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--org must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${o.org}"`);
         const clientId = o.clientId ?? `${o.org}-client`;
+        const holdout = o.holdout !== false;
         if (!ID.test(clientId)) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--client-id must be letters, digits, '.', '_', ':' or '-' (at most 64), got "${clientId}"`);
         if (o.dataset === undefined && o.contract === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give --dataset adult|heart (its built-in contract) or --contract FILE');
         if (o.identity === undefined) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'give --identity KEYFILE: the coordinator admits only clients that prove the key its roster lists (tessera keys generate)');
@@ -70,7 +76,7 @@ export function registerClient(program: Command): void {
         const { loadContract, readExamples } = await import('../governance/contract/load.ts');
         const { loadBuiltinContract } = await import('../datasets/contracts/index.ts');
         const { LocalConsentFile } = await import('../governance/consent/local-consent.ts');
-        const { heldOutSplitForJob } = await import('../client/held-out-split.ts');
+        const { declineEvaluationMod, heldOutSplitForJob } = await import('../client/held-out-split.ts');
         const { SecureAggregation } = await import('../client/secure-aggregation.ts');
         const { readSecAggRoster, secAggIdentityFromKeyFile } = await import('../governance/identity/secagg-roster.ts');
         const { standardClientMods } = await import('../client/mods/index.ts');
@@ -97,7 +103,7 @@ export function registerClient(program: Command): void {
         const { examples, rejected, table } = readExamples(contract, o.data);
         if (rejected.length > 0) logger.warn({ rejected: rejected.length }, `${rejected.length} row(s) break contract ${contract.name} and are not used (the contract check reports them to the coordinator as counts)`);
         // The held-out split depends on the job (its seed, fraction and sensitive attributes): derived per job.
-        const data = o.holdout ? (job: Parameters<typeof heldOutSplitForJob>[1]) => heldOutSplitForJob(examples, job, clientId) : { train: examples };
+        const data = holdout ? (job: Parameters<typeof heldOutSplitForJob>[1]) => heldOutSplitForJob(examples, job, clientId) : { train: examples };
         const { readPrivateKeyFile } = await import('../governance/identity/key-file.ts');
         const { readFileSync } = await import('node:fs');
         const identity = readPrivateKeyFile(o.identity);
@@ -116,11 +122,12 @@ export function registerClient(program: Command): void {
         const secureOptions = o.roster !== undefined ? { clientId, identity: secAggIdentityFromKeyFile(o.identity), resolveIdentity: readSecAggRoster(o.roster), logger, policy: secAggClientPolicy(policy), roundIds: record } : undefined;
         const secure = secureOptions ? new SecureAggregation(secureOptions) : undefined;
         const backend = await initBackend();
-        logger.info({ backend: backend.name, examples: examples.n, holdout: o.holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');
+        logger.info({ backend: backend.name, examples: examples.n, holdout, secureAggregation: secure !== undefined }, 'TensorFlow.js backend; local data read');
         logger.info({ policy: policy.source, participationRecord: record.location }, 'client policy in force');
         if (policy.secagg.required && secure === undefined) logger.warn({ code: 'TESSERA_ERR_POLICY_SECAGG_REQUIRED' }, 'the client policy requires secure aggregation but no --identity/--roster was given: every task will be declined');
         if (o.state === undefined) logger.warn({ code: 'TESSERA_ERR_POLICY_RECORD' }, 'no --state: the participation record is kept in memory and forgotten on restart (the once-per-round and cumulative-ε rules then hold only for this process)');
-        const mods = standardClientMods({ policy, record, contract, table, ...(consent !== undefined ? { consent } : {}) });
+        // Without a held-out split, evaluation tasks are declined before any work (a mod, first in line).
+        const mods = [...(holdout ? [] : [declineEvaluationMod()]), ...standardClientMods({ policy, record, contract, table, ...(consent !== undefined ? { consent } : {}) })];
         const transport = socketIoClientTransport({
           url: url.toString().replace(/\/$/, ''),
           // The exact example count is sent only when the policy opts in (disclose.exampleCount).
@@ -144,7 +151,8 @@ export function registerClient(program: Command): void {
           );
           nodes.push(node);
         });
-        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${examples.n} rows${secure ? ', secure aggregation ready' : ''}; policy: ${policy.source}; Ctrl-C to stop`);
+        const evaluation = holdout ? "evaluating on each job's held-out split (fairness.heldOutFraction of the rows, never trained on)" : 'training on every row and declining evaluation (--no-holdout)';
+        printLine(`client ${clientId} (${o.org}) connecting to ${url.origin} with ${examples.n} rows${secure ? ', secure aggregation ready' : ''}; ${evaluation}; policy: ${policy.source}; Ctrl-C to stop`);
         await done;
         for (const n of nodes) n.close();
         if (refused) {

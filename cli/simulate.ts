@@ -272,7 +272,8 @@ function auditLines(a: AuditReport): string {
     `  membership inference (loss threshold, ${m.members} members vs ${m.nonMembers} non-members): AUC ${m.auc.toFixed(3)} ${iv(m.aucInterval95)}, advantage ${m.advantage.toFixed(3)} ${iv(m.advantageInterval95)}`,
     ...(a.attributeInference?.attributes ?? []).map(
       (r) =>
-        `  attribute inference of ${r.attribute} (lowest-loss value, ${r.members} training vs ${r.nonMembers} held-out rows): accuracy ${r.memberAccuracy.toFixed(3)} ${iv(r.memberAccuracyInterval95)} vs ${r.nonMemberAccuracy.toFixed(3)} ${iv(r.nonMemberAccuracyInterval95)}, advantage ${r.advantage.toFixed(3)} ${iv(r.advantageInterval95)}; majority guess "${r.baseline.value}" ${r.baseline.memberAccuracy.toFixed(3)} vs ${r.baseline.nonMemberAccuracy.toFixed(3)}`,
+        `  attribute inference of ${r.attribute} (lowest-loss value, ${r.members} training vs ${r.nonMembers} held-out rows): accuracy ${r.memberAccuracy.toFixed(3)} ${iv(r.memberAccuracyInterval95)} vs ${r.nonMemberAccuracy.toFixed(3)} ${iv(r.nonMemberAccuracyInterval95)}, advantage ${r.advantage.toFixed(3)} ${iv(r.advantageInterval95)}; majority guess "${r.baseline.value}" ${r.baseline.memberAccuracy.toFixed(3)} vs ${r.baseline.nonMemberAccuracy.toFixed(3)}` +
+        `\n    prior-weighted (p(value) from ${r.priorWeighted.prior.source === 'contract-reference' ? 'the contract reference' : 'the training rows'}): accuracy ${r.priorWeighted.memberAccuracy.toFixed(3)} ${iv(r.priorWeighted.memberAccuracyInterval95)} vs ${r.priorWeighted.nonMemberAccuracy.toFixed(3)} ${iv(r.priorWeighted.nonMemberAccuracyInterval95)}, advantage ${r.priorWeighted.advantage.toFixed(3)} ${iv(r.priorWeighted.advantageInterval95)}`,
     ),
   ].join('\n');
 }

@@ -221,6 +221,9 @@ export class ClientNode {
     // first W held-out rows are evaluated, the rest are not.
     const cap = task.job.evaluation.noise?.maxExamplesPerClient;
     const data = cap !== undefined && all.n > cap ? selectRows(all, Array.from({ length: cap }, (_, i) => i)) : all;
+    // Which rows the figures come from, for the organisation's operator (counts only: no row leaves).
+    if (local.heldOut !== undefined) ctx.logger.info({ rows: 'held-out', examples: data.n, trainingRows: local.train.n, heldOutFraction: task.job.fairness.heldOutFraction }, `evaluating on ${data.n} held-out rows (kept out of training; ${local.train.n} rows train)`);
+    else ctx.logger.warn({ rows: 'training', examples: data.n }, `evaluating on the ${data.n} training rows: this node was given no held-out split`);
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
     const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), brierSum: r.brierSum, labelCounts: [...r.labelCounts] };

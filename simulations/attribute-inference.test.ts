@@ -11,6 +11,7 @@ import { compileContract } from '../governance/contract/compile.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
+import { trainLocal } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { seededRandom } from '../privacy/random.ts';
 import { attributeCandidates, attributeInference, newcombeDifference, wilsonInterval } from './attribute-inference.ts';
@@ -85,10 +86,54 @@ describe('the attack on real Heart rows, under models whose answer is known', ()
       expect(sighted?.advantage).toBeCloseTo(0, 10);
       expect(sighted?.advantageInterval95.low).toBeLessThan(0);
       expect(sighted?.advantageInterval95.high).toBeGreaterThan(0);
+
+      // The prior-weighted guess maximises ln p(v) + ln f(x_v)_y. Heart's contract gives p(male)/p(female) =
+      // 0.679868/0.320132, ln ≈ 0.753. With weight w, male's score minus female's is 0.753 + w/2 when y = 1 and
+      // 0.753 − w/2 when y = 0: at w = 6 the model outweighs the prior, so the guess is the plain attack's …
+      expect(sighted?.priorWeighted.prior).toEqual({ source: 'contract-reference', shares: [0.320132, 0.679868] });
+      expect(sighted?.priorWeighted.memberAccuracy).toBe(sighted?.memberAccuracy);
+      // … at w = 1 (< 2 · 0.753) the prior wins on every row: always male, so its accuracy is the share of men,
+      // while the plain attack still follows the label.
+      setFlatWeights(model, weights(1));
+      const weak = attributeInference({ model, compiled, attributes: ['sex'], members: data.test, nonMembers: data.test, rng: seededRandom('weak') }).attributes[0];
+      const men = (data.test.sensitive.sex ?? []).filter((s) => s === 'male').length / data.test.n;
+      expect(weak?.memberAccuracy).toBeCloseTo(agree, 10);
+      expect(weak?.priorWeighted.memberAccuracy).toBeCloseTo(men, 10);
+      expect(weak?.priorWeighted.memberAccuracy).toBe(weak?.baseline.memberAccuracy);
+      expect(men).not.toBeCloseTo(agree, 2); // the two answers differ, so the check can tell them apart
     } finally {
       model.dispose();
     }
   });
+});
+
+describe('the prior-weighted attack on real Adult rows (Fredrikson et al. 2014 §4: argmax_v p(v) · f(x_v)_y)', () => {
+  it("race: the plain attack, drawn to rare values whose weight fits the label, scores far below guessing White; the contract's prior lifts it to at least that", async () => {
+    await initBackend();
+    const data = loadDataset('adult', { trainLimit: 5000, testLimit: 2000 });
+    const compiled = compileContract(loadBuiltinContract('adult'));
+    const model = buildModel({ kind: 'logistic', inputs: compiled.featureCount, classes: 2, l2: 0 }, { seed: 1 });
+    try {
+      await trainLocal(model, data.train, { epochs: 3, batchSize: 32, learningRate: 0.1, optimizer: 'sgd', shuffleSeed: 1 });
+      const [sex, race] = attributeInference({ model, compiled, attributes: ['sex', 'race'], members: data.train, nonMembers: data.test, rng: seededRandom('prior') }).attributes;
+      if (!sex || !race) throw new Error('both attributes are model inputs');
+      expect(race.priorWeighted.prior.source).toBe('contract-reference');
+      expect(race.baseline.value).toBe('White');
+      // Measured: plain 0.098 / 0.085, prior-weighted 0.839 / 0.851 (= the White share, 0.839 / 0.851).
+      for (const side of ['memberAccuracy', 'nonMemberAccuracy'] as const) {
+        expect(race[side]).toBeLessThan(0.3);
+        expect(race.priorWeighted[side]).toBeGreaterThan(race[side] + 0.5);
+        expect(race.priorWeighted[side]).toBeGreaterThanOrEqual(race.baseline[side] - 0.01);
+        // sex: the plain attack is a coin toss (0.50), the prior-weighted one reaches the male share (0.67).
+        expect(sex.priorWeighted[side]).toBeGreaterThan(sex[side] + 0.1);
+      }
+      // A model that generalises gives the prior-weighted attacker no edge on training rows either.
+      expect(race.priorWeighted.advantageInterval95.low).toBeLessThan(0);
+      expect(race.priorWeighted.advantageInterval95.high).toBeGreaterThan(0);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
 });
 
 describe('tessera simulate --audit-privacy on tabular data', () => {
@@ -102,6 +147,9 @@ describe('tessera simulate --audit-privacy on tabular data', () => {
     expect(sex?.advantage).toBeCloseTo((sex?.memberAccuracy ?? 0) - (sex?.nonMemberAccuracy ?? 0), 12);
     expect(sex?.advantageInterval95.low).toBeLessThanOrEqual(sex?.advantage ?? NaN);
     expect(sex?.advantageInterval95.high).toBeGreaterThanOrEqual(sex?.advantage ?? NaN);
+    // Both attacks are reported, the prior-weighted one with the contract's prior.
+    expect(sex?.priorWeighted.prior.source).toBe('contract-reference');
+    expect(sex?.priorWeighted.advantage).toBeCloseTo((sex?.priorWeighted.memberAccuracy ?? 0) - (sex?.priorWeighted.nonMemberAccuracy ?? 0), 12);
   }, 120_000);
 
   it("Adult under strong DP (σ = 5, C = 0.5): the attack's advantage is near zero, its interval holding zero", async () => {

@@ -63,6 +63,9 @@ describe('attribute inference against an overfit Adult model, in the model card'
       expect(line).toBeDefined();
       expect(line).toContain(`advantage ${Number(sex.advantage.toFixed(3))} (95 % ${Number(sex.advantageInterval95.low.toFixed(3))}–`);
       expect(line).toContain(`majority value "Male"`);
+      // The prior-weighted variant is on the same line, with the contract's prior.
+      expect(sex.priorWeighted.prior.source).toBe('contract-reference');
+      expect(line).toContain(`Weighted by each value's prior (the data contract's reference frequencies; Fredrikson et al. 2014): accuracy ${Number(sex.priorWeighted.memberAccuracy.toFixed(3))} (95 % `);
       expect(md).toMatch(/- Attribute inference of `race`/);
     } finally {
       db.close();
@@ -77,5 +80,9 @@ describe('attribute inference against an overfit Adult model, in the model card'
     };
     expect(ModelPrivacyAudit.parse(old).attributeInference).toBeUndefined();
     expect(() => ModelPrivacyAudit.parse({ ...old, attributeInference: { attack: 'x', attributes: [{ attribute: 'sex' }] } })).toThrow();
+    // Written after the attribute attack but before its prior-weighted variant: still parses, without it.
+    const iv = { low: 0, high: 1 };
+    const plain = { attribute: 'sex', values: ['Female', 'Male'], members: 10, nonMembers: 10, memberAccuracy: 0.5, memberAccuracyInterval95: iv, nonMemberAccuracy: 0.5, nonMemberAccuracyInterval95: iv, advantage: 0, advantageInterval95: iv, baseline: { value: 'Male', memberAccuracy: 0.6, nonMemberAccuracy: 0.6 } };
+    expect(ModelPrivacyAudit.parse({ ...old, attributeInference: { attack: 'loss-minimising value', attributes: [plain] } }).attributeInference?.attributes[0]?.priorWeighted).toBeUndefined();
   });
 });

@@ -13,7 +13,8 @@
  * goal — under 1 s on loopback — is measured by `npm run bench -- console` (bench/console.ts, with a same-run
  * baseline), as house rules put speed goals in benchmarks; here each load must make exactly its own requests
  * once (no re-render or refetch loop), within a bound no loaded CI machine should reach (10 s). Any browser console error, page error or
- * CSP violation fails the test. Screenshots of each page go to docs/images/console/.
+ * CSP violation fails the test. Screenshots of each page are checked, and written to docs/images/console/ only with
+ * TESSERA_UPDATE_SCREENSHOTS=1 (test/support/browser.ts).
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';

@@ -9,7 +9,8 @@
  * page and gets the 403 page (and the API itself answers 403). The Privacy page charts each organisation's
  * cumulative ε over the charged rounds with its cap; the operator's Overview shows each organisation connected,
  * then one disconnected with its last-seen time when its node stops (the viewer sees only the counts). Any
- * browser console error, page error or CSP violation fails the test. Screenshots of each page go to docs/images/console/.
+ * browser console error, page error or CSP violation fails the test. Screenshots of each page are checked, and written to docs/images/console/ only with
+ * TESSERA_UPDATE_SCREENSHOTS=1 (test/support/browser.ts).
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

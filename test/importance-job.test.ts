@@ -19,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Federation } from '../coordinator/federation.ts';
+import { loadBuiltinContract } from '../datasets/contracts/index.ts';
 import { loadDataset } from '../datasets/index.ts';
+import { compileContract } from '../governance/contract/compile.ts';
 import { concatExamples, featureSize, type Examples } from '../datasets/types.ts';
 import { renderModelCardMarkdown } from '../governance/model-card/card.ts';
 import { generateModelCard } from '../governance/model-card/generate.ts';
@@ -162,7 +164,9 @@ describe('federated permutation importance in a job (Heart by hospital, secure a
 
       expect(fi).toMatchObject({ method: 'permutation', examples: union.n, clients: 4, secureAggregation: true });
       expect(Math.abs(fi.baselineAccuracy - base)).toBeLessThanOrEqual(1e-9);
-      expect(fi.features.map((f) => f.feature)).toEqual(Array.from({ length: D }, (_, c) => `x${c}`));
+      // Named by the Heart contract the data were read with (its feature names, each with its source column).
+      const heart = compileContract(loadBuiltinContract('heart'));
+      expect(fi.features.map((f) => [f.feature, f.column])).toEqual(heart.featureNames.map((n, i) => [n, heart.featureColumns[i]]));
       fi.features.forEach((f, c) => {
         expect(Math.abs(f.permutedAccuracy - (permuted[c] as number))).toBeLessThanOrEqual(1e-9);
         expect(Math.abs(f.importance - (base - (permuted[c] as number)))).toBeLessThanOrEqual(1e-9);
@@ -174,7 +178,7 @@ describe('federated permutation importance in a job (Heart by hospital, secure a
       expect(card).toContain('## Global feature importance');
       expect(card).toContain(`Permutation importance on ${union.n} held-out rows of 4 organisations, summed by secure aggregation`);
       const top = [...fi.features].sort((a, b) => b.importance - a.importance)[0];
-      expect(card).toContain(`| ${top?.feature ?? '?'} |`);
+      expect(card).toContain(`| ${top?.feature ?? '?'} | ${top?.column ?? '?'} |`);
     } finally {
       db.close();
     }

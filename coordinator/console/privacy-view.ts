@@ -4,10 +4,11 @@
  * Nothing is recomputed here: ε and δ are the ledger's own figures. The accountant's settings per job (q, σ,
  * clip norm, placement) are those of its last charged round; m — the fewest survivors a round releases with —
  * comes from that round's privacy slot in the job's round record. Each organisation's ε over rounds is the
- * ledger's replay of its own charges (governance/ledger/org-series.ts), never a second computation.
+ * ledger's replay of its own charges (governance/ledger/org-series.ts), never a second computation; organisations
+ * whose replays are identical point for point are sent once, with the list of organisations that share it.
  */
 import type { Db } from '../../governance/state/database.ts';
-import { ledgerReport, orgEpsilonSeries, orgSpend } from '../../governance/ledger/index.ts';
+import { ledgerReport, orgEpsilonSeries, orgSpend, type OrgEpsilonSeries } from '../../governance/ledger/index.ts';
 import { listConsents } from '../../governance/consent/store.ts';
 import type { RoundRecord } from '../round-records.ts';
 import type { PrivacyOverview } from './schemas.ts';
@@ -22,6 +23,25 @@ function consentStatus(c: { expiresAt: string; revokedAt: string | null }, now: 
   const end = Date.parse(c.expiresAt);
   if (end <= t) return 'expired';
   return end - t <= EXPIRING_WITHIN_DAYS * DAY_MS ? 'expiring' : 'active';
+}
+
+/**
+ * One entry per distinct trajectory: organisations whose series are equal point for point (same steps, jobs,
+ * rounds and the same ε and δ figures, compared exactly) share one entry listing them with their caps. Nothing is
+ * rounded or dropped, so expanding the entries gives back every organisation's series exactly. Entries are ordered
+ * by their first organisation's id, organisations within an entry by id (the input's order: orgEpsilonSeries sorts).
+ */
+export function groupOrgSeries(series: readonly OrgEpsilonSeries[]): PrivacyOverview['orgSeries'] {
+  const byTrajectory = new Map<string, PrivacyOverview['orgSeries'][number]>();
+  for (const s of series) {
+    // JSON of numbers is exact for doubles (shortest round-trip form, ECMA-262 Number::toString), so equal keys
+    // mean equal figures.
+    const key = JSON.stringify(s.points.map((p) => [p.step, p.jobId, p.round, p.jobEpsilon, p.totalEpsilon, p.totalDelta]));
+    const entry = byTrajectory.get(key);
+    if (entry === undefined) byTrajectory.set(key, { organisations: [{ orgId: s.orgId, cap: s.cap }], points: s.points.map((p) => ({ ...p })) });
+    else entry.organisations.push({ orgId: s.orgId, cap: s.cap });
+  }
+  return [...byTrajectory.values()];
 }
 
 export function privacyOverview(db: Db, roundsOf: (jobId: string) => readonly RoundRecord[], now: Date = new Date()): PrivacyOverview {
@@ -45,5 +65,5 @@ export function privacyOverview(db: Db, roundsOf: (jobId: string) => readonly Ro
   const orgIds = new Set([...all.orgs.map((o) => o.orgId), ...orgSpend(db).map((s) => s.orgId)]);
   const orgs = [...orgIds].sort().flatMap((orgId) => ledgerReport(db, { orgId }).orgs.filter((o) => o.orgId === orgId));
   const consents = listConsents(db).map((c) => ({ ...c, purposes: [...c.purposes], status: consentStatus(c, now) }));
-  return { at: now.toISOString(), expiringWithinDays: EXPIRING_WITHIN_DAYS, jobs, orgs, orgSeries: orgEpsilonSeries(db), consents };
+  return { at: now.toISOString(), expiringWithinDays: EXPIRING_WITHIN_DAYS, jobs, orgs, orgSeries: groupOrgSeries(orgEpsilonSeries(db)), consents };
 }

@@ -98,10 +98,15 @@ export const PrivacyOrg = z.object({
   spend: z.array(z.object({ jobId: z.string(), rounds: count, epsilon: z.number(), lastRound: z.number().int() })),
 });
 
-/** An organisation's ε after each charged round it was eligible in (governance/ledger/org-series.ts). */
+/**
+ * The ε trajectory (governance/ledger/org-series.ts: cumulative ε after each charged round it was eligible in) that
+ * every organisation in `organisations` shares, point for point. Organisations with the same sampling and σ on the
+ * same jobs — the usual case — have identical trajectories, so the payload grows with the number of DISTINCT
+ * trajectories × rounds rather than organisations × rounds (coordinator/console/privacy-view.ts `groupOrgSeries`).
+ */
 export const OrgEpsilonSeriesView = z.object({
-  orgId: z.string(),
-  cap: z.number().nullable(),
+  /** The organisations on this trajectory, by id, each with its own cap (null: none). */
+  organisations: z.array(z.object({ orgId: z.string(), cap: z.number().nullable() })).min(1),
   points: z.array(
     z.object({
       /** Position of the round in the ledger's charge order over all jobs: the charts' common x-axis. */
@@ -114,6 +119,7 @@ export const OrgEpsilonSeriesView = z.object({
     }),
   ),
 });
+export type OrgEpsilonSeriesView = z.infer<typeof OrgEpsilonSeriesView>;
 
 export const ConsentView = z.object({
   organisation: z.string(),
@@ -134,7 +140,10 @@ export const PrivacyOverview = z.object({
   expiringWithinDays: z.number(),
   jobs: z.array(PrivacyJob),
   orgs: z.array(PrivacyOrg),
-  /** Each organisation's cumulative ε (and δ) across jobs after every charged round, for the chart with its cap. */
+  /**
+   * Each organisation's cumulative ε (and δ) across jobs after every charged round, for the chart with its cap:
+   * one entry per distinct trajectory, naming every organisation that has it.
+   */
   orgSeries: z.array(OrgEpsilonSeriesView),
   consents: z.array(ConsentView),
 });

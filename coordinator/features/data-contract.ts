@@ -9,18 +9,32 @@
  * The drift layout (which column/statistic is where) comes from the contract the job names: the one the
  * coordinator was given (`FeatureContext.contract`) or a built-in contract with that hash.
  */
-import { contractByHash } from '../../datasets/contracts/index.ts';
+import { contractByHash, isBuiltinContract, loadBuiltinContract } from '../../datasets/contracts/index.ts';
 import { dataContractContribution, dataContractExtension, decodeDataContractSum, driftLayout, type DriftKey } from '../../governance/contract/drift-extension.ts';
 import { contractHash, type Contract } from '../../governance/contract/schema.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { FeatureFactory } from './assemble.ts';
 
+/** The contract `spec` names, when the coordinator holds it (given, or built in); else undefined. */
+export function jobContract(spec: JobSpec, contract?: Contract): Contract | undefined {
+  const hash = spec.data.contractHash;
+  return hash === undefined ? undefined : contractByHash(hash, contract !== undefined ? [contract] : []);
+}
+
+/**
+ * The contract the clients computed the model's inputs with: the one the job names, else — a job on a built-in
+ * data set without a contract hash — the built-in contract its loader reads the data with (datasets/index.ts).
+ * Undefined for MNIST, `csv` without a hash, or a named contract the coordinator does not hold.
+ */
+export function jobInputContract(spec: JobSpec, contract?: Contract): Contract | undefined {
+  if (spec.data.contractHash !== undefined) return jobContract(spec, contract);
+  return isBuiltinContract(spec.data.dataset) ? loadBuiltinContract(spec.data.dataset) : undefined;
+}
+
 /** The drift layout of the contract `spec` names, when the coordinator holds that contract; else undefined. */
 export function jobDriftLayout(spec: JobSpec, contract?: Contract): readonly DriftKey[] | undefined {
-  const hash = spec.data.contractHash;
-  if (hash === undefined) return undefined;
-  const found = contractByHash(hash, contract !== undefined ? [contract] : []);
+  const found = jobContract(spec, contract);
   return found === undefined ? undefined : driftLayout(found);
 }
 

@@ -23,19 +23,26 @@ import { registerModel } from '../../governance/registry/registry.ts';
 import { CONTRACT_DECLINE_CODE } from '../../protocol/data-check.ts';
 import { contractEvidenceFromRounds } from '../../governance/registry/contract-evidence.ts';
 import { performanceEvidence } from '../../governance/registry/performance.ts';
+import { compileContract } from '../../governance/contract/compile.ts';
+import type { Contract } from '../../governance/contract/schema.ts';
 import { importanceFeaturesForJob } from '../../ml/explain/importance-for-job.ts';
 import { importanceFromSum } from '../../ml/explain/permutation-importance.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { JobResult } from '../round-records.ts';
 import type { FeatureFactory } from './assemble.ts';
+import { jobInputContract } from './data-contract.ts';
 import { lastRoundFairness } from './fairness.ts';
 import type { RegistrationOutcome } from './job-outcomes.ts';
 
 export type { RegistrationOutcome } from './job-outcomes.ts';
 
-/** The lineage of a finished job's model, from its spec and its committed rounds (pure). */
-export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult, 'rounds' | 'final'>): LineageInput {
+/**
+ * The lineage of a finished job's model, from its spec and its committed rounds (pure). `inputContract` is the
+ * contract the model's inputs were computed with (data-contract.ts jobInputContract): it names the importance's
+ * features.
+ */
+export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult, 'rounds' | 'final'>, inputContract?: Contract): LineageInput {
   const rounds = result.rounds;
   let privacy: LineageInput['privacy'] = { epsilon: null, delta: null, placement: 'none', accountant: null, unit: 'organisation' };
   if (spec.dp.enabled) {
@@ -59,7 +66,7 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
   const evaluated = [...rounds].reverse().find((r) => r.extra.federatedEvaluation !== undefined);
   const fe = evaluated?.extra.federatedEvaluation;
   const performance = evaluated && fe ? performanceEvidence({ round: evaluated.round, ...fe, previousProduction: fe.previousProduction ?? null }) : null;
-  const featureImportance = fe?.importanceCounts !== undefined ? importanceEvidence(spec, fe.importanceCounts, fe.clients) : null;
+  const featureImportance = fe?.importanceCounts !== undefined ? importanceEvidence(spec, fe.importanceCounts, fe.clients, inputContract) : null;
   return {
     jobId,
     jobName: spec.name,
@@ -83,10 +90,11 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
 
 /**
  * The lineage's federated permutation importance from the summed counts of the last federated evaluation
- * (ml/explain/permutation-importance.ts `importanceFromSum`: the coordinator never had one client's counts).
+ * (ml/explain/permutation-importance.ts `importanceFromSum`: the coordinator never had one client's counts), each
+ * entry named by the input contract's feature name and source column when there is one.
  */
-function importanceEvidence(spec: JobSpec, sum: readonly number[], clients: number): NonNullable<LineageInput['featureImportance']> | null {
-  const features = importanceFeaturesForJob(spec);
+function importanceEvidence(spec: JobSpec, sum: readonly number[], clients: number, inputContract: Contract | undefined): NonNullable<LineageInput['featureImportance']> | null {
+  const features = importanceFeaturesForJob(spec, inputContract !== undefined ? compileContract(inputContract) : undefined);
   if (sum.length !== 2 + features.length || (sum[0] ?? 0) === 0) return null;
   const r = importanceFromSum(sum, features);
   return { method: 'permutation', examples: r.examples, clients, baselineAccuracy: r.baselineAccuracy, features: r.features, secureAggregation: spec.secagg.enabled };
@@ -138,7 +146,7 @@ export const registryFeature: FeatureFactory = (ctx) => {
             // A restart after a crash here registers the same weights and lineage again: registerModel returns the
             // existing row (content-addressed version), so the registry still holds one model (issue 14 §3).
             ctx.logger.info({ stage: 'registration' }, 'model registering');
-            const model = await registerModel(db, stateDir, { modelSpec: ctx.spec.model, weights: result.weights, lineage: jobLineage(ctx.jobId, ctx.spec, result), jobSpec: ctx.spec, actor: 'coordinator' });
+            const model = await registerModel(db, stateDir, { modelSpec: ctx.spec.model, weights: result.weights, lineage: jobLineage(ctx.jobId, ctx.spec, result, jobInputContract(ctx.spec, ctx.contract)), jobSpec: ctx.spec, actor: 'coordinator' });
             checkpointAudit(db);
             ctx.logger.info({ version: model.version, name: model.name }, 'model registered');
             return { status: 'registered', model };

@@ -46,6 +46,8 @@ export interface CompiledContract {
   readonly rowSchema: z.ZodType<ParsedRow, Record<string, string>>;
   /** Names of the model inputs, in order (e.g. "age", "workclass=Private"). */
   readonly featureNames: readonly string[];
+  /** The contract column each model input is computed from, parallel to featureNames (e.g. "workclass"). */
+  readonly featureColumns: readonly string[];
   readonly featureCount: number;
   /** Parses data rows; `header` names the cells' columns (the contract's column names for files without one). */
   parseRows(header: readonly string[], cells: readonly (readonly string[])[], options?: { lines?: readonly number[]; maxErrors?: number }): ParseRowsResult;
@@ -63,6 +65,7 @@ export function compileContract(input: Contract | ContractInput): CompiledContra
   const columns = contract.columns.map((spec) => compileColumn(contract, spec));
   const features: CompiledFeature[] = contract.features.map(compileFeature);
   const featureNames = features.flatMap((f) => f.names);
+  const featureColumns = features.flatMap((f) => f.names.map(() => f.column));
 
   const shape: Record<string, z.ZodType<CellValue, string>> = {};
   for (const col of columns) {
@@ -150,6 +153,7 @@ export function compileContract(input: Contract | ContractInput): CompiledContra
     columns,
     rowSchema,
     featureNames,
+    featureColumns,
     featureCount: featureNames.length,
     parseRows,
     toExamples,

@@ -232,7 +232,12 @@ export function renderModelCardMarkdown(card: ModelCard): string {
   if (card.featureImportance !== null) {
     const f = card.featureImportance;
     out.push('## Global feature importance', '', `Permutation importance on ${f.examples} held-out rows of ${f.clients} organisations${f.secureAggregation ? ', summed by secure aggregation (no organisation\'s figures were seen)' : ''}: the drop in accuracy from ${num(f.baselineAccuracy, 4)} when one feature is shuffled within each organisation's split.`, '');
-    out.push('| Feature | Accuracy when shuffled | Importance |', '|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
+    // Features named by the data contract carry the column they are computed from (a one-hot block's inputs share it).
+    if (f.features.some((x) => x.column !== undefined)) {
+      out.push('| Feature | Data-contract column | Accuracy when shuffled | Importance |', '|---|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${cell(x.column ?? '—')} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
+    } else {
+      out.push('| Feature | Accuracy when shuffled | Importance |', '|---|---:|---:|', ...f.features.map((x) => `| ${cell(x.feature)} | ${num(x.permutedAccuracy, 4)} | ${num(x.importance, 4)} |`), '');
+    }
   }
   out.push('## Approvals', '');
   if (card.approvals.length === 0) out.push('_No approval records._', '');
@@ -257,6 +262,15 @@ export function renderModelCardMarkdown(card: ModelCard): string {
 
 const iv = (i: { low: number; high: number }, digits = 3): string => `${num(i.low, digits)}–${num(i.high, digits)}`;
 
+type PriorWeighted = NonNullable<NonNullable<ModelPrivacyAudit['attributeInference']>['attributes'][number]['priorWeighted']>;
+
+/** The prior-weighted attack's sentence (Fredrikson et al. 2014), appended to the plain attack's line; empty for records before it. */
+function priorWeightedMarkdown(p: PriorWeighted | undefined): string {
+  if (p === undefined) return '';
+  const prior = p.prior.source === 'contract-reference' ? "the data contract's reference frequencies" : "the training rows' frequencies";
+  return ` Weighted by each value's prior (${prior}; Fredrikson et al. 2014): accuracy ${num(p.memberAccuracy)} (95 % ${iv(p.memberAccuracyInterval95)}) / ${num(p.nonMemberAccuracy)} (95 % ${iv(p.nonMemberAccuracyInterval95)}); advantage ${num(p.advantage)} (95 % ${iv(p.advantageInterval95)}).`;
+}
+
 /** The audit's figures (Andrew et al. 2024; Yeom et al. 2018), worded as measurements beside the guarantee. */
 function measuredPrivacyMarkdown(a: ModelPrivacyAudit | null): string[] {
   if (a === null) return ['## Measured privacy', '', '_Not audited (`tessera simulate --audit-privacy` records it for simulated runs)._', ''];
@@ -273,7 +287,7 @@ function measuredPrivacyMarkdown(a: ModelPrivacyAudit | null): string[] {
     `- Membership inference (${m.attack}, ${m.members} training and ${m.nonMembers} held-out rows): AUC ${num(m.auc)} (95 % ${iv(m.aucInterval95)}), advantage ${num(m.advantage)} (95 % ${iv(m.advantageInterval95)}).`,
     ...(ai?.attributes ?? []).map(
       (r) =>
-        `- Attribute inference of \`${r.attribute}\` (${ai?.attack ?? ''}, Yeom et al. 2018 §4; ${r.members} training and ${r.nonMembers} held-out rows): accuracy ${num(r.memberAccuracy)} (95 % ${iv(r.memberAccuracyInterval95)}) on training rows, ${num(r.nonMemberAccuracy)} (95 % ${iv(r.nonMemberAccuracyInterval95)}) on held-out rows; advantage ${num(r.advantage)} (95 % ${iv(r.advantageInterval95)}); guessing the majority value "${r.baseline.value}": ${num(r.baseline.memberAccuracy)} / ${num(r.baseline.nonMemberAccuracy)}.`,
+        `- Attribute inference of \`${r.attribute}\` (${ai?.attack ?? ''}, Yeom et al. 2018 §4; ${r.members} training and ${r.nonMembers} held-out rows): accuracy ${num(r.memberAccuracy)} (95 % ${iv(r.memberAccuracyInterval95)}) on training rows, ${num(r.nonMemberAccuracy)} (95 % ${iv(r.nonMemberAccuracyInterval95)}) on held-out rows; advantage ${num(r.advantage)} (95 % ${iv(r.advantageInterval95)}); guessing the majority value "${r.baseline.value}": ${num(r.baseline.memberAccuracy)} / ${num(r.baseline.nonMemberAccuracy)}.${priorWeightedMarkdown(r.priorWeighted)}`,
     ),
     '',
   ];

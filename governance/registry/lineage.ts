@@ -87,8 +87,12 @@ export const FeatureImportance = z.object({
   examples: z.number().int().min(1),
   clients: z.number().int().min(1),
   baselineAccuracy: z.number(),
-  /** Per feature: accuracy with the feature permuted within each client's split, and the drop from the baseline. */
-  features: z.array(z.object({ feature: z.string(), permutedAccuracy: z.number(), importance: z.number() })),
+  /**
+   * Per model input: its name (the data contract's feature name, e.g. "workclass=Private"; x0, x1, … without a
+   * contract), the contract column it is computed from (absent without a contract, and in lineages before it),
+   * accuracy with it permuted within each client's split, and the drop from the baseline.
+   */
+  features: z.array(z.object({ feature: z.string(), column: z.string().optional(), permutedAccuracy: z.number(), importance: z.number() })),
   secureAggregation: z.boolean(),
 });
 export type FeatureImportance = z.infer<typeof FeatureImportance>;

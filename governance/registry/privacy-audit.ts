@@ -3,8 +3,9 @@
  * the final model — the one-shot canary ε lower bound (Andrew et al., ICLR 2024) beside the accountant's ε, and
  * the loss-threshold membership-inference attack (Yeom et al., CSF 2018), each with its bootstrap interval, and for
  * tabular data the attribute-inference attack on the sensitive attributes (Yeom et al. 2018 §4; Wilson and
- * Newcombe score intervals). The stored JSON carries the attribute attack as an optional field (records written
- * before it lack it), so registry-002's table needs no migration. The
+ * Newcombe score intervals), plain and prior-weighted (Fredrikson et al. 2014). The stored JSON carries the
+ * attribute attack, and within it the prior-weighted variant, as optional fields (records written before them
+ * lack them), so registry-002's table needs no migration. The
  * audit runs after the model is registered (it attacks the final model), so it is recorded beside the registry
  * row, once per version (registry-002; append-only), and the model card shows it. A measurement, not a
  * guarantee: an empirical ε is a lower bound on the true ε of this run, the accountant's ε an upper bound.
@@ -14,6 +15,16 @@ import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
 
 const Interval = z.object({ low: z.number(), high: z.number() });
+
+/** One attribute attack's accuracies on training and held-out rows and its advantage (simulations/attribute-inference.ts). */
+const AttackAccuracy = z.object({
+  memberAccuracy: z.number().min(0).max(1),
+  memberAccuracyInterval95: Interval,
+  nonMemberAccuracy: z.number().min(0).max(1),
+  nonMemberAccuracyInterval95: Interval,
+  advantage: z.number().min(-1).max(1),
+  advantageInterval95: Interval,
+});
 
 export const ModelPrivacyAudit = z.object({
   canary: z.object({
@@ -39,18 +50,16 @@ export const ModelPrivacyAudit = z.object({
     .object({
       attack: z.string(),
       attributes: z.array(
-        z.object({
+        AttackAccuracy.extend({
           attribute: z.string(),
           values: z.array(z.string()),
           members: z.number().int().min(0),
           nonMembers: z.number().int().min(0),
-          memberAccuracy: z.number().min(0).max(1),
-          memberAccuracyInterval95: Interval,
-          nonMemberAccuracy: z.number().min(0).max(1),
-          nonMemberAccuracyInterval95: Interval,
-          advantage: z.number().min(-1).max(1),
-          advantageInterval95: Interval,
           baseline: z.object({ value: z.string(), memberAccuracy: z.number().min(0).max(1), nonMemberAccuracy: z.number().min(0).max(1) }),
+          /** The prior-weighted variant (absent in records written before it). */
+          priorWeighted: AttackAccuracy.extend({
+            prior: z.object({ source: z.enum(['contract-reference', 'training-rows']), shares: z.array(z.number().min(0).max(1)) }),
+          }).optional(),
         }),
       ),
     })

@@ -27,6 +27,8 @@ import { evaluate } from '../train.ts';
 export interface FeatureColumns {
   readonly name: string;
   readonly columns: readonly number[];
+  /** The data-contract column the feature is computed from (e.g. "workclass" for "workclass=Private"), when known. */
+  readonly source?: string;
 }
 
 /** One feature per input column, named `x0`, `x1`, … (when the caller has no names). */
@@ -76,7 +78,8 @@ export function checkCountBound(clients: number, maxRowsPerClient: number): void
 export interface ImportanceFromSums {
   readonly examples: number;
   readonly baselineAccuracy: number;
-  readonly features: Array<{ feature: string; permutedAccuracy: number; importance: number }>;
+  /** Per feature, in the order given; `column` is the feature's source column when the feature names one. */
+  readonly features: Array<{ feature: string; column?: string; permutedAccuracy: number; importance: number }>;
 }
 
 /** Importance from the summed vector (the only thing the coordinator sees). */
@@ -90,7 +93,7 @@ export function importanceFromSum(sum: ArrayLike<number>, features: readonly Fea
     baselineAccuracy: base,
     features: features.map((f, i) => {
       const permutedAccuracy = (sum[2 + i] as number) / n;
-      return { feature: f.name, permutedAccuracy, importance: base - permutedAccuracy };
+      return { feature: f.name, ...(f.source !== undefined ? { column: f.source } : {}), permutedAccuracy, importance: base - permutedAccuracy };
     }),
   };
 }

@@ -63,13 +63,14 @@ export async function privacy(_ctx: PageContext): Promise<Node> {
             lineChart({
               name: 'org-epsilon-rounds',
               title: 'ε per organisation over charged rounds, cumulative across jobs (dashed: its cap)',
-              values: p.orgSeries.flatMap((o) => o.points.map((x) => ({ step: x.step, epsilon: x.totalEpsilon, organisation: o.orgId }))),
+              // One line per organisation, as before the payload shared identical trajectories (schemas.ts).
+              values: p.orgSeries.flatMap((g) => g.organisations.flatMap((o) => g.points.map((x) => ({ step: x.step, epsilon: x.totalEpsilon, organisation: o.orgId })))),
               x: 'step',
               y: 'epsilon',
               xTitle: 'charged round (all jobs, in charge order)',
               yTitle: 'ε (sequential composition over jobs)',
               series: 'organisation',
-              limits: { values: p.orgSeries.filter((o) => o.cap !== null).map((o) => ({ organisation: o.orgId, cap: o.cap })), field: 'cap' },
+              limits: { values: p.orgSeries.flatMap((g) => g.organisations).filter((o) => o.cap !== null).map((o) => ({ organisation: o.orgId, cap: o.cap })), field: 'cap' },
             }),
             barChart({ name: 'org-epsilon', title: 'ε per organisation across jobs (red tick: its cap)', values: p.orgs.map((o) => ({ organisation: o.orgId, epsilon: o.totalEpsilon, cap: o.cap })), category: 'organisation', value: 'epsilon', valueTitle: 'ε (sequential composition over jobs)', limit: 'cap' }),
             table(
