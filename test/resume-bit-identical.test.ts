@@ -54,5 +54,5 @@ describe('a seeded simulation killed before a charge or after a commit resumes t
     } finally {
       db.close();
     }
-  }, 150_000);
+  }, 360_000);
 });

@@ -86,5 +86,5 @@ describe('crash matrix: SIGKILL of the coordinator at every stage, then restart'
     } finally {
       db.close();
     }
-  }, 240_000);
+  }, 480_000);
 });

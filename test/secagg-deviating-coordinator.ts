@@ -55,8 +55,15 @@ export interface DeviatingRun extends DeviatingView {
   readonly t: number;
 }
 
-/** One round, every stage bent by `deviation`; each stage waits for every expected answer or `stageMs`. */
-export async function runDeviatingRound(o: { server: CoordinatorServer; ids: readonly string[]; job: JobSpec; jobId: string; round: number; updateLength: number; extensions?: readonly UpdateExtension[]; deviation?: Deviation; nonce?: string; graphSeed?: Uint8Array; stageMs?: number }): Promise<DeviatingRun> {
+/**
+ * One round, every stage bent by `deviation`; each stage waits for every expected answer or `stageMs`.
+ * `refusals(i)` (optional) counts the refusals client i has recorded (SecureAggregation.refusals): a client that
+ * records one after a secagg stage's message was sent will not answer that message (SecureAggregation.step sends
+ * nothing on a refusal), so its wait ends there rather than at `stageMs`. That is a shortcut in time only — the messages exchanged and what the view holds are the
+ * same — and it lets `stageMs` be long enough for a loaded machine (honest answers end a stage as they arrive)
+ * without every deliberate refusal costing the whole deadline.
+ */
+export async function runDeviatingRound(o: { server: CoordinatorServer; ids: readonly string[]; job: JobSpec; jobId: string; round: number; updateLength: number; extensions?: readonly UpdateExtension[]; deviation?: Deviation; nonce?: string; graphSeed?: Uint8Array; stageMs?: number; refusals?: (i: number) => number }): Promise<DeviatingRun> {
   const { server, ids, job, jobId, round } = o;
   const fed = server.federation;
   const dev = o.deviation ?? {};
@@ -79,21 +86,35 @@ export async function runDeviatingRound(o: { server: CoordinatorServer; ids: rea
   const send = (i: number, message: SecAggServerMessage): void => {
     fed.send(ids[i] as string, { type: 'secagg', jobId, round, taskId: taskId(i), message } satisfies ServerMessage);
   };
-  /** Sends to each client in `to` and waits for its answer of `type` (or the stage deadline). */
+  /** Resolves when `arm`'s callback runs (the answer came), client i records a new refusal, or at `stageMs`. */
+  const answerOrGiveUp = (i: number, arm: (done: () => void) => void): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const refusals = o.refusals;
+      const base = refusals?.(i) ?? 0;
+      const done = (): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      };
+      const timer = setTimeout(done, stageMs);
+      const poll = setInterval(() => {
+        if (refusals !== undefined && refusals(i) > base) done();
+      }, 20);
+      arm(done);
+    });
+  /** Sends to each client in `to` and waits for its answer of `type` (or its refusal, or the stage deadline). */
   const exchange = async <T extends SecAggClientMessage['type']>(to: Iterable<number>, type: T, message: (i: number) => SecAggServerMessage | undefined, into: Map<number, Of<T>>): Promise<void> => {
     const pending: Array<Promise<void>> = [];
     for (const i of to) {
       const m = message(i);
       if (m === undefined) continue;
       pending.push(
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, stageMs);
+        answerOrGiveUp(i, (done) =>
           waiting.set(`${i}/${type}`, (reply) => {
             into.set(i, reply as Of<T>);
-            clearTimeout(timer);
-            resolve();
-          });
-        }),
+            done();
+          }),
+        ),
       );
       send(i, m);
     }
@@ -105,6 +126,7 @@ export async function runDeviatingRound(o: { server: CoordinatorServer; ids: rea
       const honest: SecAggSetup = { type: 'secagg.setup', roundId, clients: [...ids], index: i, k: plan.k, t: plan.t, dim: plan.dim, modulusBits: 32, graphSeed, consistencyCheck: plan.consistencyCheck };
       const setup = dev.setup?.(i, honest) ?? honest;
       view.setups.set(i, setup);
+      // A refusal here is answered with a decline (SecureAggregation.refuse), so this stage waits for the reply.
       const reply = fed.request(id, { type: 'train', jobId, round, taskId: taskId(i), job, weights: encodeFloat32(new Float32Array(o.updateLength)), deadlineMs: stageMs }, stageMs).then(
         (r: ClientMessage) => {
           if (r.type === 'decline') view.declines.set(i, { code: r.reason.code, message: r.reason.message });

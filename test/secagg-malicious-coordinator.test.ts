@@ -68,20 +68,34 @@ afterAll(async () => {
 /** A fresh federation of N light clients (each test its own ids' policy), connected to the one coordinator. */
 async function federation(policy?: SecAggClientPolicy): Promise<LightFederation> {
   for (const f of feds.splice(0)) f.close();
-  await waitUntil(() => server.federation.clients().length === 0);
+  await waitUntil(() => server.federation.clients().length === 0, 'the previous federation to disconnect');
   const fed = lightFederation(server, { n: N, seed: `attack-${round}`, update, examples: () => 50, ...(policy === undefined ? {} : { policy: () => policy }) });
   feds.push(fed);
-  await server.federation.waitForClients(N, 10_000);
+  await server.federation.waitForClients(N, 60_000);
   return fed;
 }
 
-async function waitUntil(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+/**
+ * Waits until the previous federation's connections are gone from the coordinator. It must not give up quietly:
+ * a stale connection still registered under a client id lets waitForClients(N) return before the new clients
+ * are in, and the round's tasks then go to sockets that are closing (on a loaded machine, after 2 s the old
+ * clients were still there and the restart test's first round got no answer at all).
+ */
+async function waitUntil(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`still waiting after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function attack(fed: LightFederation, spec: JobSpec, deviation: Deviation, o: { nonce?: string; round?: number } = {}): Promise<DeviatingRun> {
   round++;
-  return runDeviatingRound({ server, ids, job: spec, jobId: 'job-attack', round: o.round ?? round, updateLength: D, deviation, stageMs: 1_500, ...(o.nonce === undefined ? {} : { nonce: o.nonce }) });
+  // A stage ends when every client has answered or refused (refusals): 20 s is only the bound for a client that
+  // does neither, long enough for honest answers on a loaded machine (1.5 s was not: at load 24 the first stage
+  // of a round timed out for all 20 clients, and the restart test's round got no answer).
+  const refusals = (i: number): number => fed.clients[i]?.secure.refusals.length ?? 0;
+  return runDeviatingRound({ server, ids, job: spec, jobId: 'job-attack', round: o.round ?? round, updateLength: D, deviation, stageMs: 20_000, refusals, ...(o.nonce === undefined ? {} : { nonce: o.nonce }) });
 }
 
 const refusalCodes = (fed: LightFederation, who?: number[]): string[] => fed.clients.filter((_, i) => who === undefined || who.includes(i)).flatMap((c) => c.secure.refusals.map((r) => r.code));
@@ -247,11 +261,11 @@ describe('a round id replayed after the clients restart', () => {
   /** N clients that keep their participation records in `dirs` (file) or in memory, all from one seed. */
   async function restartable(records: () => Array<ParticipationRecord>): Promise<LightFederation> {
     for (const f of feds.splice(0)) f.close();
-    await waitUntil(() => server.federation.clients().length === 0);
+    await waitUntil(() => server.federation.clients().length === 0, 'the previous federation to disconnect');
     const list = records();
     const fed = lightFederation(server, { n: N, seed: 'attack-restart', update, examples: () => 50, roundIds: (i) => list[i] as ParticipationRecord });
     feds.push(fed);
-    await server.federation.waitForClients(N, 10_000);
+    await server.federation.waitForClients(N, 60_000);
     return fed;
   }
 

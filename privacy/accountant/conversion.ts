@@ -24,6 +24,16 @@ export interface EpsilonAtOrder {
   order: number;
 }
 
+/**
+ * The bound one order gives, before the final clamp at 0. For a fixed order, a larger RDP value never gives a
+ * smaller positive bound: classic is rdp plus a term of the order and δ alone; improved is the same above the
+ * Pinsker-type threshold and 0 below it, so a positive value comes from above the threshold, where every larger
+ * RDP value stays. epsilon.ts relies on this to skip an order from a lower bound on its RDP.
+ */
+export function epsilonAtOrder(order: number, rdp: number, delta: number, conversion: Conversion = 'improved'): number {
+  return conversion === 'improved' ? improvedAt(order, rdp, delta) : classicAt(order, rdp, delta);
+}
+
 function improvedAt(order: number, rdp: number, delta: number): number {
   if (delta * delta + Math.expm1(-rdp) >= 0) return 0;
   if (order > 1.01) return rdp + Math.log1p(-1 / order) - Math.log(delta * order) / (order - 1);

@@ -9,10 +9,10 @@
 import { TesseraError } from '../../protocol/errors.ts';
 import { analyticGaussianEpsilon, composedGaussianSigma } from './analytic-gaussian.ts';
 import type { Conversion } from './conversion.ts';
-import { rdpToEpsilon } from './conversion.ts';
+import { epsilonAtOrder, rdpToEpsilon } from './conversion.ts';
 import type { PldOptions } from './pld.ts';
 import { pldEpsilonForRounds } from './pld.ts';
-import { DEFAULT_ORDERS, EXTENDED_ORDERS, computeRdp } from './rdp.ts';
+import { DEFAULT_ORDERS, EXTENDED_ORDERS, computeRdp, rdpSubsampledGaussian } from './rdp.ts';
 import { DDGAUSS_ORDERS, ddgaussRdp, type DdgaussRdpParams } from './ddgauss.ts';
 
 export type Accountant = 'rdp' | 'analytic_gaussian' | 'pld';
@@ -56,15 +56,24 @@ export interface RoundGroup {
 const memo = new Map<string, Float64Array>();
 const MEMO_LIMIT = 256;
 
-function stepRdp(q: number, sigma: number, orders: readonly number[]): Float64Array {
-  if (orders !== DEFAULT_ORDERS && orders !== EXTENDED_ORDERS) return computeRdp({ q, sigma, steps: 1, orders });
-  const key = `${orders === DEFAULT_ORDERS ? 'd' : 'x'}|${q}|${sigma}`;
-  const hit = memo.get(key);
-  if (hit) return hit;
-  const rdp = computeRdp({ q, sigma, steps: 1, orders });
+function remember(key: string, rdp: Float64Array): Float64Array {
   if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
   memo.set(key, rdp);
   return rdp;
+}
+
+function stepRdp(q: number, sigma: number, orders: readonly number[]): Float64Array {
+  if (orders !== DEFAULT_ORDERS) return computeRdp({ q, sigma, steps: 1, orders });
+  const key = `d|${q}|${sigma}`;
+  return memo.get(key) ?? remember(key, computeRdp({ q, sigma, steps: 1, orders }));
+}
+
+/** One step's RDP at EXTENDED_ORDERS[i], computed on first use (NaN marks an order not computed yet). */
+function stepRdpExtended(q: number, sigma: number, i: number): number {
+  const key = `x|${q}|${sigma}`;
+  const row = memo.get(key) ?? remember(key, new Float64Array(EXTENDED_ORDERS.length).fill(NaN));
+  if (Number.isNaN(row[i])) row[i] = rdpSubsampledGaussian(q, sigma, EXTENDED_ORDERS[i] as number);
+  return row[i] as number;
 }
 
 /** ε after the given rounds (composition in RDP, or exact Gaussian composition for the analytic accountant). */
@@ -104,8 +113,8 @@ export function epsilonForRounds(rounds: readonly RoundGroup[], options: Account
   const best = rdpEpsilon(rounds, orders, delta, conversion);
   // The optimum at the largest default order means the grid stopped too early (very large σ): look further.
   if (orders === DEFAULT_ORDERS && best.order === orders[orders.length - 1] && Number.isFinite(best.epsilon) && best.epsilon > 0) {
-    const further = rdpEpsilon(rounds, EXTENDED_ORDERS, delta, conversion);
-    if (further.epsilon < best.epsilon) return { epsilon: further.epsilon, order: further.order, delta, accountant, conversion };
+    const further = extendedEpsilon(rounds, delta, conversion, best.epsilon);
+    if (further !== null) return { epsilon: further.epsilon, order: further.order, delta, accountant, conversion };
   }
   return { epsilon: best.epsilon, order: best.order, delta, accountant, conversion };
 }
@@ -119,6 +128,40 @@ function rdpEpsilon(rounds: readonly RoundGroup[], orders: readonly number[], de
     for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) + (one[i] as number) * steps;
   }
   return rdpToEpsilon({ orders, rdp: total, delta, conversion });
+}
+
+/**
+ * The minimum over EXTENDED_ORDERS when it is below `below` (the default grid's ε), else null: the same answer,
+ * order included, as rdpToEpsilon over every extended order, without computing the orders that cannot win.
+ * The largest orders are the costly ones (the integer series has α terms: 2^20 at the top) and, past the optimum,
+ * they cannot win: the RDP of the subsampled Gaussian at order α is the Rényi divergence D_α(μ‖μ0) (rdp.ts), which
+ * is non-decreasing in α (van Erven & Harremoës 2014, "Rényi Divergence and Kullback–Leibler Divergence", IEEE
+ * Trans. Inf. Theory, Thm. 3), and composition adds such values, so the total R at the last order computed is a
+ * lower bound on the total at every larger order. A larger RDP never gives a smaller positive bound at a fixed
+ * order (epsilonAtOrder), so an order whose bound from R is already at or above the best so far is skipped; the
+ * orders go up, so a skipped order could at best have tied, and a tie keeps the earlier order as rdpToEpsilon does.
+ * The relative margin keeps rounding in R (about 1e-12 relative, rdp.ts) from skipping a true winner.
+ */
+function extendedEpsilon(rounds: readonly RoundGroup[], delta: number, conversion: Conversion, below: number): { epsilon: number; order: number } | null {
+  const MARGIN = 1e-9;
+  let best = below;
+  let bestOrder: number | null = null;
+  let floor = 0;
+  EXTENDED_ORDERS.forEach((order, i) => {
+    if (best > 0 && epsilonAtOrder(order, floor, delta, conversion) >= best * (1 + MARGIN)) return;
+    let total = 0;
+    for (const r of rounds) {
+      const steps = r.steps ?? 1;
+      if (steps > 0) total += stepRdpExtended(r.samplingRate, r.noiseMultiplier, i) * steps;
+    }
+    floor = total;
+    const e = epsilonAtOrder(order, total, delta, conversion);
+    if (e < best) {
+      best = e;
+      bestOrder = order;
+    }
+  });
+  return bestOrder === null ? null : { epsilon: Math.max(0, best), order: bestOrder };
 }
 
 export interface EpsilonForOptions extends AccountingOptions {

@@ -32,6 +32,8 @@ export function screenshotDir(): string {
   }
   return scratch;
 }
+/** The bound on any wait for the page (a selector, a render, a function): generous, as it ends when the condition holds. */
+export const BROWSER_WAIT_MS = 90_000;
 
 /**
  * Whether the browser tests run: always in CI (a missing browser is then a failure, not a skip), elsewhere only
@@ -56,6 +58,9 @@ export interface WatchedPage {
 
 export async function watchedPage(browser: Browser): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { ...VIEWPORT } });
+  // Waits are for a condition, so a long bound costs nothing when the page is quick; playwright's 30 s default is
+  // shorter than a render on a 2-core machine whose cores are both busy.
+  context.setDefaultTimeout(BROWSER_WAIT_MS);
   const page = await context.newPage();
   const seen: string[] = [];
   page.on('console', (m) => {
@@ -73,7 +78,7 @@ export async function watchedPage(browser: Browser): Promise<WatchedPage> {
 }
 
 /** Waits for the console's next completed render (main[data-loaded] changes) after `act`. */
-export async function rendered(page: Page, act: () => Promise<unknown>, timeoutMs = 15_000): Promise<void> {
+export async function rendered(page: Page, act: () => Promise<unknown>, timeoutMs = BROWSER_WAIT_MS): Promise<void> {
   const before = await page.getAttribute('main', 'data-loaded').catch(() => null);
   await act();
   await page.waitForFunction((prev) => {

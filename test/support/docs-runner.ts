@@ -1,7 +1,7 @@
 /**
  * Defines one vitest suite per page (or part of a page, docs-pages.ts) that runs its ```sh blocks in order in a DocSession
  * (docs-shell.ts). Directives (HTML comment before the fence): `exit=N` (expected exit code, default 0),
- * `timeout=S` (seconds, default 60), `start` with `ready="TEXT"` (background process group; continue once
+ * `timeout=S` (seconds, default 120), `start` with `ready="TEXT"` (background process group; continue once
  * TEXT is printed by any background process), `stop` (kill the background groups before this block),
  * `skip — reason` and `pending — reason` (not run; listed by test/docs-examples.test.ts).
  */
@@ -47,7 +47,8 @@ export function defineShellTests(name: PagePartName): void {
           it.skip(`${name} [${b.directive.mode}: ${b.directive.reason}]`, () => undefined);
           continue;
         }
-        const timeoutMs = seconds(b, 'timeout', 60) * 1000;
+        // 120 s unless the block says: a block that runs ~15 s on CI, three times over on a busy 2-core machine.
+        const timeoutMs = seconds(b, 'timeout', 120) * 1000;
         it(
           name,
           async () => {

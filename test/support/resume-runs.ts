@@ -35,7 +35,8 @@ export async function runResumeFixture(stateDir: string, rounds: number, kill?: 
     script: FIXTURE,
     args: strategy === undefined ? [stateDir, String(rounds)] : [stateDir, String(rounds), 'memory', JSON.stringify(strategy)],
     killJitterMs: jitterMs,
-    timeoutMs: 90_000,
+    // One fixture run takes 5–10 s on CI; the bound is for a hung child on a loaded machine (it kills the group).
+    timeoutMs: 180_000,
     onLine(line) {
       if (line.startsWith('end ')) {
         const [, status = '', accuracy = '', loss = '', weights = '', model = ''] = line.split(' ');
