@@ -3,10 +3,11 @@
  * and `layers` models made only of Dense layers), written out without tfjs's autodiff tape.
  *
  * Why: the tape's step costs far more than its matrix products on small batches. Measured on MNIST's
- * 784-128-10 MLP (wasm): 84 kernels per step (Identity, Reshape, Cast, the clip's five-op gradient…), and the
- * fused matMul's custom gradient computes the input gradient of the FIRST layer too (256×128·128×784 at batch
- * 256, as many FLOPs as the forward product), which nothing uses. Here each step runs only the kernels the
- * gradient needs, in one tf.tidy, and the caller reads the loss back once per epoch.
+ * 784-128-10 MLP (wasm): 84 kernels per step (24 Identity, 12 Reshape, 4 Cast, the clip's five-op gradient…)
+ * against 43 here; for a first layer without relu (logistic regression, tanh/sigmoid MLPs) the fused matMul's
+ * custom gradient also forms the input gradient, as many FLOPs as the forward product, which nothing uses; and
+ * the products' layout makes XNNPACK repack the 784×128 kernel every step (see forwardLayer). Here each step
+ * runs only the kernels the gradient needs, in one tf.tidy, and the caller reads the loss back once per epoch.
  *
  * Same numbers: every expression below is the one tfjs's gradient functions evaluate (tfjs-core 4.22
  * gradients/*_grad.ts, ops/fused/mat_mul.ts; tfjs-layers Dense.call), with the same operands in the same order,
@@ -80,14 +81,19 @@ export function readDenseStack(model: tf.LayersModel): DenseLayer[] | undefined 
 /**
  * One layer's forward pass as tfjs-layers' Dense.call runs it under a gradient tape: relu unfused
  * (matMul, add, relu: fused.matMul does not fuse non-linear activations while recording gradients), linear
- * fused with its bias, the other activations after a bias add.
+ * fused with its bias, the other activations after a bias add. `aT`, when given, is aᵀ: the product is then
+ * formed as (Wᵀ·aᵀ)ᵀ, the same sums in the same order (XNNPACK accumulates each output over k in order; the
+ * dense-step tests check the equality), which on wasm avoids repacking W as the product's weight operand
+ * every step (784×128: ~0.5 ms, twice the 32-row product itself) at the price of two cheap transposes.
  */
-function forwardLayer(a: tf.Tensor2D, layer: DenseLayer): tf.Tensor2D {
+function forwardLayer(a: tf.Tensor2D, aT: tf.Tensor2D | undefined, layer: DenseLayer): tf.Tensor2D {
   const { kernel, bias } = layer;
   const w = kernel as tf.Tensor2D;
   // fused.matMul is typed to return a Tensor of any rank; a 2-D product of 2-D operands is 2-D.
   if (layer.activation === 'linear') return tf.fused.matMul({ a, b: w, ...(bias ? { bias } : {}), activation: 'linear' }) as tf.Tensor2D;
-  let pre = (layer.activation === 'relu' ? tf.matMul(a, w) : tf.fused.matMul({ a, b: w })) as tf.Tensor2D;
+  let pre: tf.Tensor2D;
+  if (aT !== undefined) pre = tf.transpose(tf.matMul(w, aT, true, false)) as tf.Tensor2D;
+  else pre = (layer.activation === 'relu' ? tf.matMul(a, w) : tf.fused.matMul({ a, b: w })) as tf.Tensor2D;
   if (bias) pre = tf.add(pre, bias);
   switch (layer.activation) {
     case 'relu':
@@ -148,12 +154,17 @@ export function denseStep(stack: readonly DenseLayer[], variables: readonly tf.V
   return (batch) => {
     const inputs: tf.Tensor2D[] = [];
     const outputs: tf.Tensor2D[] = [];
+    // The batch transposed once, for the first layer's forward product and its weight gradient xᵀ·dPre (the
+    // batch is the largest operand of the step: rows × features). Not for a linear first layer, whose product
+    // carries the bias inside (fused) and so must keep the tape's layout.
+    const first = stack[0] as DenseLayer;
+    const xT = first.activation === 'linear' ? undefined : tf.transpose(batch.x as tf.Tensor2D);
     let a = batch.x as tf.Tensor2D;
-    for (const layer of stack) {
+    stack.forEach((layer, l) => {
       inputs.push(a);
-      a = forwardLayer(a, layer);
+      a = forwardLayer(a, l === 0 ? xT : undefined, layer);
       outputs.push(a);
-    }
+    });
     const head = crossEntropyHead(a, batch);
     // tfjs-layers' L1L2 regulariser with l1 = 0, Σ l2·(W⊙W) as it computes it (model.calculateLosses() lists it
     // only after a forward pass through model.apply, which this step never makes).
@@ -181,7 +192,7 @@ export function denseStep(stack: readonly DenseLayer[], variables: readonly tf.V
       const dPre = l === stack.length - 1 ? dy : activationGradient(layer.activation, dy, outputs[l] as tf.Tensor2D);
       // dW = xᵀ·dPre and dx = dPre·Wᵀ (ml/kernels/transposed-matmul.ts makes both layouts fast on wasm);
       // db = Σ_rows dPre; the first layer's dx is never formed.
-      addGradient(layer.kernel, tf.matMul(inputs[l] as tf.Tensor2D, dPre, true, false), layer.l2);
+      addGradient(layer.kernel, l === 0 && xT ? tf.matMul(xT, dPre) : tf.matMul(inputs[l] as tf.Tensor2D, dPre, true, false), layer.l2);
       if (layer.bias) addGradient(layer.bias, tf.sum(dPre, 0), 0);
       if (l > 0) dy = tf.matMul(dPre, layer.kernel as tf.Tensor2D, false, true);
     }

@@ -79,17 +79,25 @@ function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   });
 }
 
+let override: TrainingPath | undefined;
+
+/**
+ * Benchmarks and tests only: makes every later trainLocal call in this thread take `path` ('dense' only where
+ * it applies), until called again with undefined. The training bench uses it to run the quick start as it ran
+ * before the dense step existed; the tests to compare the two paths on one model.
+ */
+export function overrideTrainingPath(path: TrainingPath | undefined): void {
+  override = path;
+}
+
 /**
  * How a model trains: 'dense', the tape-free step of ml/dense-step.ts, for stacks of Dense layers ending in a
- * softmax (logistic, mlp, Dense-only `layers` models); 'autodiff', tfjs's tape, for everything else. The two
- * give the same numbers where both apply (ml/dense-step.test.ts). `requested` (benchmarks and tests comparing
- * the two) may ask for 'autodiff' on any model; asking for 'dense' on a model it does not fit is an error.
+ * softmax (logistic, mlp, Dense-only `layers` models); 'autodiff', tfjs's tape, for everything else (and for
+ * every model while overrideTrainingPath('autodiff') holds). The two give the same numbers where both apply
+ * (ml/dense-step.test.ts).
  */
-export function trainingPath(model: tf.LayersModel, requested?: TrainingPath): TrainingPath {
-  if (requested === 'autodiff') return 'autodiff';
-  const fits = readDenseStack(model) !== undefined;
-  if (requested === 'dense' && !fits) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `model '${model.name}' is not a stack of Dense layers ending in softmax; it trains only through autodiff`);
-  return fits ? 'dense' : 'autodiff';
+export function trainingPath(model: tf.LayersModel): TrainingPath {
+  return override !== 'autodiff' && readDenseStack(model) !== undefined ? 'dense' : 'autodiff';
 }
 
 function makeStep(model: tf.LayersModel, path: TrainingPath, variables: tf.Variable[], optimizer: tf.Optimizer, prox: Proximal | undefined): TrainStep {
@@ -111,9 +119,8 @@ function epochLossSum(losses: tf.Scalar[], rows: number[]): number {
  * Loss per batch: Σ_i w_i · CE_i / rows (Keras's sample-weight convention), plus the model's L2 penalties.
  * The batch losses stay on the backend until the epoch ends (one read-back per epoch, not per batch).
  * The call yields to the event loop between batches; never run two calls on one model at the same time.
- * `internal.path` is for benchmarks and tests that compare the training paths (see trainingPath).
  */
-export async function trainLocal(model: tf.LayersModel, examples: Examples, opts: TrainOptions, internal: { readonly path?: TrainingPath } = {}): Promise<TrainResult> {
+export async function trainLocal(model: tf.LayersModel, examples: Examples, opts: TrainOptions): Promise<TrainResult> {
   checkTrainOptions(opts);
   checkExamplesFit(model, examples);
   if (examples.n === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', 'no local examples to train on');
@@ -124,7 +131,7 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
   const mu = opts.proximalMu ?? 0;
   // FedProx's anchor w^t: a copy of the starting weights, outside any tidy scope (disposed in `finally`).
   const prox: Proximal | undefined = mu > 0 ? { mu, anchors: variables.map((v) => tf.clone(v)) } : undefined;
-  const step = makeStep(model, trainingPath(model, internal.path), variables, optimizer, prox);
+  const step = makeStep(model, trainingPath(model), variables, optimizer, prox);
   const order = Array.from({ length: examples.n }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(examples.n / opts.batchSize);
   let steps = 0;
