@@ -138,8 +138,12 @@ function crossEntropyHead(p: tf.Tensor2D, batch: Batch): { loss: tf.Scalar; dLog
   const loss: tf.Scalar = tf.div(tf.sum(weighted), batch.rows);
   // Gradient, in the tape's order: t = ∂/∂Σ of Σ/rows; c_i = t·w_i; e_i = −c_i (neg); q_i = e_i / clip(p_il) (log);
   // zero outside [ε, 1 − ε] (clip; clip(x) = x exactly when x is inside, so equality is the tape's range test).
-  const t = tf.div(tf.scalar(1), tf.scalar(batch.rows));
-  const e = batch.w ? tf.neg(tf.mul(t, batch.w)) : tf.neg(t);
+  // t in JavaScript: float32 division is correctly rounded, and so is rounding the double quotient to float32
+  // (53 ≥ 2·24 + 2 bits: double rounding is innocuous for division — S. A. Figueroa, "When is double rounding
+  // innocuous?", ACM SIGNUM Newsletter 30(3), 1995), so fround(1/rows) is the tape's float32 1/rows; likewise
+  // −(t·w_i) = (−t)·w_i exactly, rounding being symmetric.
+  const t = Math.fround(1 / batch.rows);
+  const e = batch.w ? tf.mul(batch.w, tf.scalar(-t)) : tf.scalar(-t);
   const q = tf.mul(tf.div(e, pc), tf.cast(tf.equal(pl, pc), 'float32'));
   const s = tf.reshape(tf.mul(q, pl), [batch.rows, 1]);
   return { loss, dLogits: tf.sub(tf.mul(batch.y, s), tf.mul(s, p)) };
