@@ -1,8 +1,11 @@
 /**
  * Where one training step's time goes, for the training bench's JSON: kernels per step and their time
- * (tf.profile times each kernel the engine runs), the operand transposes inside the products (timed apart:
- * ml/kernels/transposed-matmul.ts runs them inside BatchMatMul), building the batch (gatherBatch), and the rest
- * — the engine's per-kernel bookkeeping and JavaScript — as the step's CPU time minus all of these.
+ * (tf.profile times each kernel the engine runs, in wall time), the operand transposes inside the products
+ * (timed apart: ml/kernels/transposed-matmul.ts runs them inside BatchMatMul), building the batch
+ * (gatherBatch), and the rest — the engine's per-kernel bookkeeping, JavaScript and the profiler's own cost —
+ * as the profiled step's wall time minus all of these. All in wall time so that the parts add up; on a loaded
+ * machine every part stretches alike, so the shares stay meaningful. The unprofiled step's CPU time is given
+ * beside them.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Examples } from '../datasets/types.ts';
@@ -24,13 +27,13 @@ function cpuMillis(since: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1000;
 }
 
-/** Median CPU milliseconds of `fn` over `reps` calls after one warm-up. */
-function medianCpuMillis(fn: () => void, reps: number): number {
+/** Median wall milliseconds of `fn` over `reps` calls after one warm-up. */
+function medianMillis(fn: () => void, reps: number): number {
   const times: number[] = [];
   for (let i = 0; i <= reps; i++) {
-    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     fn();
-    if (i > 0) times.push(cpuMillis(cpu0));
+    if (i > 0) times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)] ?? Number.NaN;
@@ -39,7 +42,10 @@ function medianCpuMillis(fn: () => void, reps: number): number {
 export interface StepProfile {
   readonly path: TrainingPath;
   readonly batch: number;
+  /** CPU time per step of unprofiled runs (best of three). */
   readonly cpuMsPerStep: number;
+  /** Wall time per step of the profiled run: the sum of the parts below. */
+  readonly profiledMsPerStep: number;
   readonly kernelsPerStep: number;
   readonly kernelMsPerStep: number;
   /** Kernel name → [calls per step, ms per step], largest first. */
@@ -49,7 +55,7 @@ export interface StepProfile {
   readonly operandTransposesMsPerStep: number;
   readonly otherKernelsMsPerStep: number;
   readonly gatherBatchMsPerStep: number;
-  /** CPU time per step not in any kernel nor in gatherBatch: the engine's per-kernel work, JavaScript, GC. */
+  /** Profiled wall time per step not in any kernel nor in gatherBatch: engine bookkeeping, JavaScript, GC, profiler. */
   readonly overheadMsPerStep: number;
   readonly lossReadBacks: string;
 }
@@ -72,8 +78,11 @@ export async function profileStep(spec: ModelSpec, data: Examples, train: Omit<T
     cpuMs = Math.min(cpuMs, cpuMillis(cpu0));
   }
   const steps = Math.ceil(n / batch);
+  let profiledMs = 0;
   const info = await tf.profile(async () => {
+    const t0 = performance.now();
     await trainLocal(model, examples, opts);
+    profiledMs = performance.now() - t0;
   });
   overrideTrainingPath(undefined);
   model.dispose();
@@ -88,7 +97,7 @@ export async function profileStep(spec: ModelSpec, data: Examples, train: Omit<T
     if (PRODUCTS.has(k.name)) productsMs += ms;
   }
   const rows = Array.from({ length: batch }, (_, i) => (i * 7919) % n);
-  const gatherMs = medianCpuMillis(() => {
+  const gatherMs = medianMillis(() => {
     const b = gatherBatch(examples, rows);
     tf.dispose([b.x, b.y, ...(b.w ? [b.w] : [])]);
   }, 20);
@@ -96,7 +105,7 @@ export async function profileStep(spec: ModelSpec, data: Examples, train: Omit<T
     let sum = 0;
     for (const [r, c] of transposeShapes) {
       const t = tf.zeros([r, c]);
-      sum += medianCpuMillis(() => tf.transpose(t).dispose(), 20);
+      sum += medianMillis(() => tf.transpose(t).dispose(), 20);
     }
     return sum;
   });
@@ -107,6 +116,7 @@ export async function profileStep(spec: ModelSpec, data: Examples, train: Omit<T
     path,
     batch,
     cpuMsPerStep: perStep(cpuMs),
+    profiledMsPerStep: perStep(profiledMs),
     kernelsPerStep: round(info.kernels.length / steps, 2),
     kernelMsPerStep: perStep(kernelMs),
     byKernel,
@@ -114,7 +124,7 @@ export async function profileStep(spec: ModelSpec, data: Examples, train: Omit<T
     operandTransposesMsPerStep: round(transposeMs, 3),
     otherKernelsMsPerStep: perStep(kernelMs - productsMs),
     gatherBatchMsPerStep: round(gatherMs, 3),
-    overheadMsPerStep: round(cpuMs / steps - kernelMs / steps - gatherMs, 3),
+    overheadMsPerStep: round(profiledMs / steps - kernelMs / steps - gatherMs, 3),
     lossReadBacks: 'one per epoch (the batch losses stay on the backend until the epoch ends)',
   };
 }

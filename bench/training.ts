@@ -288,7 +288,7 @@ export async function benchTraining(options: { targetMs?: number; quickStart?: b
     peak: { method: PEAK_METHOD, measurements: peaks },
     flopsCounted: 'multiply-adds of every matrix product and convolution, 2 FLOPs each: the forward pass, the weight gradients, and the input gradients of every layer but the first (tfjs does not differentiate the input); activations, pooling, softmax and the optimizer update are not counted',
     runs,
-    profile: { model: mlp.model, note: 'per training step of the MLP (sgd); kernel times from tf.profile (which adds its own cost per kernel), CPU time per step from unprofiled runs', steps: profile },
+    profile: { model: mlp.model, note: 'per training step of the MLP (sgd), 16 steps: the profiled step in wall time split into kernels (tf.profile; products incl. their operand transposes, which are also timed apart), gatherBatch and the rest (engine bookkeeping, JavaScript, the profiler); cpuMsPerStep from unprofiled runs', steps: profile },
     kernels,
     quickStart: quick,
     totalMillis: Math.round(performance.now() - started),
