@@ -158,15 +158,17 @@ export function denseStep(stack: readonly DenseLayer[], variables: readonly tf.V
   return (batch) => {
     const inputs: tf.Tensor2D[] = [];
     const outputs: tf.Tensor2D[] = [];
-    // The batch transposed once, for the first layer's forward product and its weight gradient xᵀ·dPre (the
-    // batch is the largest operand of the step: rows × features). Not for a linear first layer, whose product
-    // carries the bias inside (fused) and so must keep the tape's layout.
+    // The batch transposed once, for the first layer's weight gradient xᵀ·dPre and, when the batch has fewer
+    // rows than the layer has units, for its forward product too: XNNPACK then packs xᵀ (features × rows) as
+    // the product's weights instead of W (features × units), less memory to move. Not for a linear first layer,
+    // whose product carries the bias inside (fused) and so must keep the tape's layout.
     const first = stack[0] as DenseLayer;
-    const xT = first.activation === 'linear' ? undefined : tf.transpose(batch.x as tf.Tensor2D);
+    const xT = tf.transpose(batch.x as tf.Tensor2D);
+    const transposedForward = first.activation !== 'linear' && batch.rows < (first.kernel.shape[1] ?? 0);
     let a = batch.x as tf.Tensor2D;
     stack.forEach((layer, l) => {
       inputs.push(a);
-      a = forwardLayer(a, l === 0 ? xT : undefined, layer);
+      a = forwardLayer(a, l === 0 && transposedForward ? xT : undefined, layer);
       outputs.push(a);
     });
     const head = crossEntropyHead(a, batch);
@@ -196,7 +198,7 @@ export function denseStep(stack: readonly DenseLayer[], variables: readonly tf.V
       const dPre = l === stack.length - 1 ? dy : activationGradient(layer.activation, dy, outputs[l] as tf.Tensor2D);
       // dW = xᵀ·dPre and dx = dPre·Wᵀ (ml/kernels/transposed-matmul.ts makes both layouts fast on wasm);
       // db = Σ_rows dPre; the first layer's dx is never formed.
-      addGradient(layer.kernel, l === 0 && xT ? tf.matMul(xT, dPre) : tf.matMul(inputs[l] as tf.Tensor2D, dPre, true, false), layer.l2);
+      addGradient(layer.kernel, l === 0 ? tf.matMul(xT, dPre) : tf.matMul(inputs[l] as tf.Tensor2D, dPre, true, false), layer.l2);
       if (layer.bias) addGradient(layer.bias, tf.sum(dPre, 0), 0);
       if (l > 0) dy = tf.matMul(dPre, layer.kernel as tf.Tensor2D, false, true);
     }
