@@ -4,17 +4,22 @@
  * baseline, with the kernels as they were before (bench/baseline-kernels.ts: tfjs-backend-wasm's transposed
  * matMul and the sliced Conv2DBackpropFilter).
  *
- * Output: one JSON document {peakGflops, runs: [{model, batch, backend, samplesPerSec, gflops, percentOfPeak}],
- * kernels, quickStart, loadAverage…}. Training inputs are synthetic (throughput depends on shapes, not values);
- * the quick start loads MNIST from TESSERA_DATA_DIR / ../shared/data. About 2–3 minutes on 2 idle cores.
+ * The MLP also runs through tfjs's autodiff tape with Tessera's kernels, so the dense step's share
+ * (ml/dense-step.ts) shows apart from the kernels'.
+ *
+ * Output: one JSON document {peakGflops, peak, runs: [{model, batch, backend, path, samplesPerSec, gflops,
+ * percentOfPeak, perCpuSecond}], profile, kernels, quickStart, loadAverage…}. The peak is re-measured before
+ * every workload (bench/matmul-peak.ts) and every share is against the run's maximum. Training inputs are
+ * synthetic (throughput depends on shapes, not values); the quick start loads MNIST from TESSERA_DATA_DIR /
+ * ../shared/data. About 3–4 minutes on 2 idle cores.
  */
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
-import { trainLocal } from '../ml/train.ts';
-import type { TrainOptions } from '../ml/train.ts';
+import { overrideTrainingPath, trainLocal } from '../ml/train.ts';
+import type { TrainingPath, TrainOptions } from '../ml/train.ts';
 import { ModelSpec } from '../protocol/job/model.ts';
 import type { Examples } from '../datasets/types.ts';
 import { seededRandom } from '../privacy/random.ts';
@@ -22,8 +27,27 @@ import { silentLogger } from '../lib/logger.ts';
 import { useKernels } from './baseline-kernels.ts';
 import type { KernelSet } from './baseline-kernels.ts';
 import { trainingFlopsPerSample } from './flops.ts';
+import { measurePeak, PEAK_METHOD, runPeak } from './matmul-peak.ts';
+import type { PeakMeasurement } from './matmul-peak.ts';
+import { profileStep } from './training-profile.ts';
 
 const BACKEND_LABEL: Record<KernelSet, string> = { tessera: 'wasm', baseline: 'wasm (tfjs kernels, before issue 16)' };
+
+/** A way of training one workload: a kernel set and a training path (ml/train.ts's trainingPath). */
+interface Variant {
+  readonly kernels: KernelSet;
+  readonly path: TrainingPath;
+}
+const BEFORE: Variant = { kernels: 'baseline', path: 'autodiff' };
+const AUTODIFF: Variant = { kernels: 'tessera', path: 'autodiff' };
+const DENSE: Variant = { kernels: 'tessera', path: 'dense' };
+const variantKey = (v: Variant): string => `${v.kernels}/${v.path}`;
+
+/** Registers the variant's kernels and makes trainLocal take its path (DENSE: what trainLocal does by itself). */
+function use(v: Variant): void {
+  useKernels(v.kernels);
+  overrideTrainingPath(v.path === 'autodiff' ? 'autodiff' : undefined);
+}
 
 interface Workload {
   readonly model: string;
@@ -33,6 +57,8 @@ interface Workload {
   /** Examples per timed trainLocal call. */
   readonly chunk: number;
   readonly train: Omit<TrainOptions, 'epochs'>;
+  /** The first is the same-run baseline (before issue 16); the last is what trainLocal does today. */
+  readonly variants: readonly Variant[];
 }
 
 const MLP = ModelSpec.parse({ kind: 'mlp', inputs: 784, hidden: [128], classes: 10 });
@@ -42,9 +68,9 @@ const sgd = (batchSize: number): Omit<TrainOptions, 'epochs'> => ({ batchSize, l
 
 const WORKLOADS: readonly Workload[] = [
   // MLP 784-128-10 at batch 32 is also the quick start's model and batch (simulations/defaults.ts, mnist).
-  { model: 'mlp 784-128-10 (quick start)', spec: MLP, featureShape: [784], classes: 10, chunk: 1024, train: sgd(32) },
-  { model: 'mlp 784-128-10', spec: MLP, featureShape: [784], classes: 10, chunk: 2048, train: sgd(256) },
-  { model: 'cnn 28×28×1 conv8-conv16-dense64-10', spec: CNN, featureShape: [28, 28, 1], classes: 10, chunk: 256, train: sgd(32) },
+  { model: 'mlp 784-128-10 (quick start)', spec: MLP, featureShape: [784], classes: 10, chunk: 1024, train: sgd(32), variants: [BEFORE, AUTODIFF, DENSE] },
+  { model: 'mlp 784-128-10', spec: MLP, featureShape: [784], classes: 10, chunk: 2048, train: sgd(256), variants: [BEFORE, AUTODIFF, DENSE] },
+  { model: 'cnn 28×28×1 conv8-conv16-dense64-10', spec: CNN, featureShape: [28, 28, 1], classes: 10, chunk: 256, train: sgd(32), variants: [BEFORE, AUTODIFF] },
 ];
 
 function syntheticExamples(n: number, featureShape: number[], classes: number, seed: string): Examples {
@@ -53,34 +79,6 @@ function syntheticExamples(n: number, featureShape: number[], classes: number, s
   const x = Float32Array.from({ length: n * d }, () => rng.nextFloat());
   const y = Int32Array.from({ length: n }, () => rng.nextUint32() % classes);
   return { x, y, n, featureShape, classes, classNames: Array.from({ length: classes }, (_, i) => String(i)), sensitive: {} };
-}
-
-/**
- * The wasm matMul peak: GFLOP/s of a plain square product (2n³ flops), best of `reps` after warm-up. Best, not
- * median, because the machine is shared: the peak is what one core does when it gets the core.
- */
-function matMulPeak(n: number, reps: number): { n: number; reps: number; bestGflops: number; medianGflops: number; bestGflopsPerCpuSecond: number } {
-  const rates: number[] = [];
-  const cpuRates: number[] = [];
-  tf.tidy(() => {
-    const a = tf.randomUniform([n, n], -1, 1, 'float32', 1);
-    const b = tf.randomUniform([n, n], -1, 1, 'float32', 2);
-    for (let i = 0; i < reps + 2; i++) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      const c = tf.matMul(a, b);
-      c.dataSync();
-      const ms = performance.now() - t0;
-      const cpuMs = cpuMillis(cpu0);
-      c.dispose();
-      if (i >= 2) {
-        rates.push((2 * n ** 3) / (ms * 1e6));
-        cpuRates.push((2 * n ** 3) / (cpuMs * 1e6));
-      }
-    }
-  });
-  rates.sort((x, y) => x - y);
-  return { n, reps, bestGflops: round(rates[rates.length - 1] ?? Number.NaN, 2), medianGflops: round(rates[Math.floor(rates.length / 2)] ?? Number.NaN, 2), bestGflopsPerCpuSecond: round(Math.max(...cpuRates), 2) };
 }
 
 /**
@@ -104,33 +102,35 @@ interface Tally {
 }
 
 /**
- * Samples/s of one workload under both kernel sets. The sets take turns (one chunk each per turn) until each
- * has trained `targetMs`, so a change in the machine's load hits both alike and the ratio stays meaningful.
+ * Samples/s of one workload under each of its variants. The variants take turns (one chunk each per turn) until
+ * each has trained `targetMs`, so a change in the machine's load hits all alike and the ratios stay meaningful.
  */
-async function measure(w: Workload, targetMs: number): Promise<Record<KernelSet, Tally>> {
+async function measure(w: Workload, targetMs: number): Promise<Map<string, Tally>> {
   const data = syntheticExamples(w.chunk, w.featureShape, w.classes, `bench-${w.model}`);
-  const sets: KernelSet[] = ['baseline', 'tessera'];
-  const models = new Map<KernelSet, tf.LayersModel>();
-  const tally: Record<KernelSet, Tally> = { baseline: { samples: 0, millis: 0, cpuMillis: 0 }, tessera: { samples: 0, millis: 0, cpuMillis: 0 } };
-  for (const set of sets) {
-    useKernels(set);
+  const models = new Map<string, tf.LayersModel>();
+  const tally = new Map<string, Tally>();
+  for (const v of w.variants) {
+    use(v);
     const model = buildModel(w.spec, { seed: 1 });
     await trainLocal(model, syntheticExamples(w.train.batchSize, w.featureShape, w.classes, 'warm-up'), { ...w.train, epochs: 1 });
-    models.set(set, model);
+    models.set(variantKey(v), model);
+    tally.set(variantKey(v), { samples: 0, millis: 0, cpuMillis: 0 });
   }
   const wallStart = performance.now();
-  while (sets.some((s) => tally[s].millis < targetMs) && performance.now() - wallStart < 6 * targetMs) {
-    for (const set of sets) {
-      useKernels(set);
+  const behind = (): boolean => [...tally.values()].some((t) => t.millis < targetMs);
+  while (behind() && performance.now() - wallStart < 6 * targetMs * w.variants.length) {
+    for (const v of w.variants) {
+      use(v);
+      const t = tally.get(variantKey(v)) as Tally;
       const cpu0 = process.cpuUsage();
-      const res = await trainLocal(models.get(set) as tf.LayersModel, data, { ...w.train, epochs: 1 });
-      tally[set].cpuMillis += cpuMillis(cpu0);
-      tally[set].samples += res.examples;
-      tally[set].millis += res.millis;
+      const res = await trainLocal(models.get(variantKey(v)) as tf.LayersModel, data, { ...w.train, epochs: 1 });
+      t.cpuMillis += cpuMillis(cpu0);
+      t.samples += res.examples;
+      t.millis += res.millis;
     }
   }
   for (const m of models.values()) m.dispose();
-  useKernels('tessera');
+  use(DENSE);
   return tally;
 }
 
@@ -182,6 +182,7 @@ function kernelTimes(): object {
 /** `npx tessera simulate` (MNIST defaults, seed 42, in-memory transport) in this process, timed. */
 interface QuickStartRun {
   backend: string;
+  path: TrainingPath;
   wallMs: number;
   cpuMs: number;
   accuracy: number | null;
@@ -191,19 +192,20 @@ interface QuickStartRun {
   dropped: number;
 }
 
-async function quickStart(set: KernelSet): Promise<QuickStartRun> {
+async function quickStart(v: Variant): Promise<QuickStartRun> {
   const { runSimulation } = await import('../simulations/simulate.ts');
-  useKernels(set);
+  use(v);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const sim = await runSimulation({ dataset: 'mnist', seed: 42 }, { logger: silentLogger() });
   const cpuMs = Math.round(cpuMillis(cpu0));
   const wallMs = Math.round(performance.now() - t0);
-  useKernels('tessera');
+  use(DENSE);
   const rounds = sim.result.rounds;
   const last = rounds[rounds.length - 1];
   return {
-    backend: BACKEND_LABEL[set],
+    backend: BACKEND_LABEL[v.kernels],
+    path: v.path,
     wallMs,
     cpuMs,
     accuracy: last?.accuracy ?? null,
@@ -218,37 +220,53 @@ export async function benchTraining(options: { targetMs?: number; quickStart?: b
   const loadAtStart = round(loadavg()[0] ?? Number.NaN, 2);
   const targetMs = options.targetMs ?? 4000;
   const backend = await initBackend('wasm');
-  const peak = matMulPeak(1024, 8);
-  const runs = [];
+  const peaks: PeakMeasurement[] = [measurePeak('start')];
+  const measured: { w: Workload; tally: Map<string, Tally> }[] = [];
   for (const w of WORKLOADS) {
-    const tally = await measure(w, targetMs);
+    peaks.push(measurePeak(w.model));
+    measured.push({ w, tally: await measure(w, targetMs) });
+  }
+  const peak = runPeak(peaks);
+  const runs = [];
+  for (const { w, tally } of measured) {
     const flops = trainingFlopsPerSample(w.spec);
-    for (const set of ['baseline', 'tessera'] as const) {
-      const samplesPerSec = (tally[set].samples / tally[set].millis) * 1000;
+    for (const v of w.variants) {
+      const t = tally.get(variantKey(v)) as Tally;
+      const samplesPerSec = (t.samples / t.millis) * 1000;
       const gflops = (samplesPerSec * flops) / 1e9;
-      const samplesPerCpuSec = (tally[set].samples / tally[set].cpuMillis) * 1000;
+      const samplesPerCpuSec = (t.samples / t.cpuMillis) * 1000;
       const cpuGflops = (samplesPerCpuSec * flops) / 1e9;
       runs.push({
         model: w.model,
         batch: w.train.batchSize,
-        backend: BACKEND_LABEL[set],
+        backend: BACKEND_LABEL[v.kernels],
+        path: v.path,
         samplesPerSec: round(samplesPerSec, 1),
         gflops: round(gflops, 2),
-        percentOfPeak: round((100 * gflops) / peak.bestGflops, 1),
+        percentOfPeak: round((100 * gflops) / peak.gflops, 1),
         // The same per CPU-second of this process, against the peak per CPU-second: what the code does with the
         // core when it has it, whatever the machine's load.
-        perCpuSecond: { samples: round(samplesPerCpuSec, 1), gflops: round(cpuGflops, 2), percentOfPeak: round((100 * cpuGflops) / peak.bestGflopsPerCpuSecond, 1) },
+        perCpuSecond: { samples: round(samplesPerCpuSec, 1), gflops: round(cpuGflops, 2), percentOfPeak: round((100 * cpuGflops) / peak.gflopsPerCpuSecond, 1) },
         flopsPerSample: flops,
-        samples: tally[set].samples,
+        samples: t.samples,
       });
+    }
+  }
+  const mlp = WORKLOADS[0] as Workload;
+  const profileData = syntheticExamples(4096, mlp.featureShape, mlp.classes, 'profile');
+  const profile = [];
+  for (const batch of [32, 256]) {
+    for (const path of ['dense', 'autodiff'] as const) {
+      // Operands transposed per step: dW = xᵀ·dy for both layers, dx = dy·Wᵀ for the output layer.
+      profile.push(await profileStep(MLP, profileData, sgd(batch), batch, path, [[batch, 784], [batch, 128], [128, 10]]));
     }
   }
   const kernels = kernelTimes();
   let quick: object | null = null;
   if (options.quickStart ?? true) {
     // Tessera's kernels first: the first simulation in the process also pays the one-off costs (data parsing, JIT).
-    const ours = await quickStart('tessera');
-    const before = await quickStart('baseline');
+    const ours = await quickStart(DENSE);
+    const before = await quickStart(BEFORE);
     quick = {
       command: 'npx tessera simulate (seed 42), in process',
       runs: [before, ours],
@@ -265,10 +283,12 @@ export async function benchTraining(options: { targetMs?: number; quickStart?: b
     backendInfo: backend,
     // The machine is shared: a high load average lowers every figure, but both kernel sets alike (they take turns).
     loadAverage1m: { start: loadAtStart, end: round(loadavg()[0] ?? Number.NaN, 2) },
-    peakGflops: peak.bestGflops,
-    peak,
+    peakGflops: peak.gflops,
+    peakGflopsPerCpuSecond: peak.gflopsPerCpuSecond,
+    peak: { method: PEAK_METHOD, measurements: peaks },
     flopsCounted: 'multiply-adds of every matrix product and convolution, 2 FLOPs each: the forward pass, the weight gradients, and the input gradients of every layer but the first (tfjs does not differentiate the input); activations, pooling, softmax and the optimizer update are not counted',
     runs,
+    profile: { model: mlp.model, note: 'per training step of the MLP (sgd), 16 steps: the profiled step in wall time split into kernels (tf.profile; products incl. their operand transposes, which are also timed apart), gatherBatch and the rest (engine bookkeeping, JavaScript, the profiler); cpuMsPerStep from unprofiled runs', steps: profile },
     kernels,
     quickStart: quick,
     totalMillis: Math.round(performance.now() - started),

@@ -11,6 +11,12 @@ import { TesseraError } from '../protocol/errors.ts';
 import { cryptoRandom, seededRandom, shuffleInPlace } from '../privacy/random.ts';
 import type { RandomSource } from '../privacy/random.ts';
 import { checkExamplesFit, gatherBatch, modelIO, sliceFeatures } from './batches.ts';
+import { autodiffStep, EPSILON, forward } from './autodiff-step.ts';
+import type { Proximal, TrainStep } from './autodiff-step.ts';
+import { denseStep, readDenseStack } from './dense-step.ts';
+
+/** Which training step runs: see trainingPath. */
+export type TrainingPath = 'dense' | 'autodiff';
 
 export interface TrainOptions {
   readonly epochs: number;
@@ -50,8 +56,6 @@ export interface EvalResult {
   readonly labelCounts: readonly number[];
 }
 
-/** Probabilities are clipped away from 0 before the log, as Keras does (epsilon 1e-7). */
-const EPSILON = 1e-7;
 /** Hand the event loop back this often, so a client's socket heartbeats survive a long local epoch. */
 const YIELD_EVERY_MS = 50;
 
@@ -75,16 +79,45 @@ function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   });
 }
 
-function forward(model: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor2D {
-  const out = model.apply(x, { training });
-  if (!(out instanceof tf.Tensor) || out.rank !== 2) throw new TesseraError('TESSERA_ERR_INTERNAL', `model '${model.name}' did not return one rank-2 tensor`);
-  return out as tf.Tensor2D;
+let override: TrainingPath | undefined;
+
+/**
+ * Benchmarks and tests only: makes every later trainLocal call in this thread take `path` ('dense' only where
+ * it applies), until called again with undefined. The training bench uses it to run the quick start as it ran
+ * before the dense step existed; the tests to compare the two paths on one model.
+ */
+export function overrideTrainingPath(path: TrainingPath | undefined): void {
+  override = path;
+}
+
+/**
+ * How a model trains: 'dense', the tape-free step of ml/dense-step.ts, for stacks of Dense layers ending in a
+ * softmax (logistic, mlp, Dense-only `layers` models); 'autodiff', tfjs's tape, for everything else (and for
+ * every model while overrideTrainingPath('autodiff') holds). The two give the same numbers where both apply
+ * (ml/dense-step.test.ts).
+ */
+export function trainingPath(model: tf.LayersModel): TrainingPath {
+  return override !== 'autodiff' && readDenseStack(model) !== undefined ? 'dense' : 'autodiff';
+}
+
+function makeStep(model: tf.LayersModel, path: TrainingPath, variables: tf.Variable[], optimizer: tf.Optimizer, prox: Proximal | undefined): TrainStep {
+  const stack = path === 'dense' ? readDenseStack(model) : undefined;
+  return stack ? denseStep(stack, variables, optimizer, prox) : autodiffStep(model, variables, optimizer, prox);
+}
+
+/** Σ_b loss_b · rows_b over one epoch's batch losses, read back from the backend in one transfer. */
+function epochLossSum(losses: tf.Scalar[], rows: number[]): number {
+  const values = tf.tidy(() => tf.stack(losses).dataSync());
+  let sum = 0;
+  rows.forEach((r, b) => (sum += (values[b] ?? Number.NaN) * r));
+  return sum;
 }
 
 /**
  * Trains `model` in place on `examples`. A fresh optimizer per call (its moments are discarded at the end),
  * because each round starts from the global weights and Adam's state would otherwise leak across rounds.
  * Loss per batch: Σ_i w_i · CE_i / rows (Keras's sample-weight convention), plus the model's L2 penalties.
+ * The batch losses stay on the backend until the epoch ends (one read-back per epoch, not per batch).
  * The call yields to the event loop between batches; never run two calls on one model at the same time.
  */
 export async function trainLocal(model: tf.LayersModel, examples: Examples, opts: TrainOptions): Promise<TrainResult> {
@@ -97,54 +130,37 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
   const variables = trainableVariables(model);
   const mu = opts.proximalMu ?? 0;
   // FedProx's anchor w^t: a copy of the starting weights, outside any tidy scope (disposed in `finally`).
-  const anchors = mu > 0 ? variables.map((v) => tf.clone(v)) : [];
+  const prox: Proximal | undefined = mu > 0 ? { mu, anchors: variables.map((v) => tf.clone(v)) } : undefined;
+  const step = makeStep(model, trainingPath(model), variables, optimizer, prox);
   const order = Array.from({ length: examples.n }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(examples.n / opts.batchSize);
   let steps = 0;
   let lastEpochLoss = 0;
   let lastYield = performance.now();
+  const losses: tf.Scalar[] = [];
+  const batchRows: number[] = [];
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       shuffleInPlace(rng, order);
-      let lossSum = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const rows = order.slice(s * opts.batchSize, Math.min((s + 1) * opts.batchSize, examples.n));
-        const batchLoss = tf.tidy(() => {
-          const batch = gatherBatch(examples, rows);
-          const cost = optimizer.minimize(
-            () => {
-              const probs = tf.clipByValue(forward(model, batch.x, true), EPSILON, 1 - EPSILON);
-              const perRow = tf.neg(tf.sum(tf.mul(batch.y, tf.log(probs)), 1));
-              const weighted = batch.w ? tf.mul(perRow, batch.w) : perRow;
-              let loss: tf.Scalar = tf.div(tf.sum(weighted), batch.rows);
-              for (const penalty of model.calculateLosses()) loss = tf.add(loss, penalty);
-              if (mu > 0) {
-                // + μ/2 · Σ_layers ‖w − w^t‖² (Li et al. 2020, eq. (2)): its gradient μ(w − w^t) pulls toward the global model.
-                let sq: tf.Scalar = tf.scalar(0);
-                variables.forEach((v, i) => {
-                  sq = tf.add(sq, tf.sum(tf.square(tf.sub(v, anchors[i] as tf.Tensor))));
-                });
-                loss = tf.add(loss, tf.mul(mu / 2, sq));
-              }
-              return loss;
-            },
-            true,
-            variables,
-          );
-          return cost ? (cost.dataSync()[0] ?? Number.NaN) : Number.NaN;
-        });
-        lossSum += batchLoss * rows.length;
+        losses.push(tf.tidy(() => step(gatherBatch(examples, rows))));
+        batchRows.push(rows.length);
         steps++;
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           lastYield = performance.now();
         }
       }
-      lastEpochLoss = lossSum / examples.n;
+      lastEpochLoss = epochLossSum(losses, batchRows) / examples.n;
+      tf.dispose(losses);
+      losses.length = 0;
+      batchRows.length = 0;
     }
   } finally {
+    tf.dispose(losses);
     optimizer.dispose();
-    for (const a of anchors) a.dispose();
+    if (prox) tf.dispose([...prox.anchors]);
   }
   return { loss: lastEpochLoss, examples: examples.n, steps, millis: performance.now() - started };
 }
