@@ -25,11 +25,10 @@ import { openDatabase, type Db } from '../governance/state/database.ts';
 import { lockStateDirectory } from '../governance/state/lock.ts';
 import { resumePoint, stableJobId, startFresh } from '../coordinator/state/resume.ts';
 import { roundRecords } from '../coordinator/state/job-store.ts';
-import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
 import type { JobResult, RoundRecord } from '../coordinator/round-records.ts';
-import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
 import { throwawayConsortium } from '../governance/identity/client-roster.ts';
 import { loadDataset, type LoadedDataset } from '../datasets/index.ts';
 import { featureSize, type Examples } from '../datasets/types.ts';
@@ -276,6 +275,9 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
   if (config.transport === 'socket') {
     // Throw-away identities for the virtual clients: the socket path authenticates like a real deployment.
     const consortium = throwawayConsortium();
+    // Imported here: fastify and socket.io (client and server) cost an in-memory simulation's serial start-up
+    // about 0.4 s of CPU it has no use for.
+    const [{ startCoordinator }, { socketIoClientTransport }] = await Promise.all([import('../coordinator/server.ts'), import('../client/transport/socketio-client.ts')]);
     server = await startCoordinator({ logger: coordinatorLog, port: 0, roster: consortium.roster, maxConnections: 100_000, maxConnectionsPerAddress: 100_000 });
     federation = server.federation;
     const url = server.url;
