@@ -31,7 +31,7 @@ import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
 /** Bump when the build settings below change: every existing build becomes stale. */
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ENTRIES = { main: 'cli/main.ts', 'training-worker': 'simulations/training-worker.ts' };
 /** A lock older than this belongs to a process that died while building. */
@@ -61,8 +61,13 @@ const BUILTINS = new Set(builtinModules);
  * esbuild plugin: which imports stay external. Node's own modules and every package do — resolved at run time from
  * the checkout's node_modules — except, when `tensorflow`, TensorFlow.js and whatever a bundled package imports in
  * turn (so a bundled package gets the versions it would have resolved itself, nested node_modules included).
+ *
+ * Our modules import a bundled tfjs package through a facade, an ES module that re-exports the names Node itself
+ * gives that CommonJS package (found by importing it here, through Node's own export detection): esbuild alone
+ * would give a dynamic `import('@tensorflow/tfjs')` nothing but `default`, where Node gives every export.
  */
-function externalsPlugin(tensorflow) {
+function externalsPlugin(root, tensorflow) {
+  const FACADE = 'tessera-cjs-facade';
   return {
     name: 'tessera-externals',
     setup(build) {
@@ -70,8 +75,18 @@ function externalsPlugin(tensorflow) {
         if (args.kind === 'entry-point') return undefined;
         const bare = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
         if (args.path.startsWith('node:') || BUILTINS.has(bare.split('/')[0] ?? bare) || BUILTINS.has(bare)) return { path: args.path, external: true };
-        if (tensorflow && (args.importer.includes(`${'/'}node_modules${'/'}`) || TFJS_PACKAGE.test(args.path))) return undefined;
+        if (!tensorflow) return { path: args.path, external: true };
+        if (args.namespace === FACADE || args.importer.includes(`${'/'}node_modules${'/'}`)) return undefined;
+        if (TFJS_PACKAGE.test(args.path)) return { path: args.path, namespace: FACADE };
         return { path: args.path, external: true };
+      });
+      build.onLoad({ filter: /.*/, namespace: FACADE }, async (args) => {
+        const file = createRequire(join(root, 'package.json')).resolve(args.path);
+        const names = Object.keys(await import(pathToFileURL(file).href)).filter((n) => n !== 'default');
+        const lines = [`import __cjs from ${JSON.stringify(args.path)};`, 'export default __cjs;'];
+        names.forEach((n, i) => lines.push(`const __v${i} = __cjs[${JSON.stringify(n)}];`));
+        lines.push(`export { ${names.map((n, i) => `__v${i} as ${JSON.stringify(n)}`).join(', ')} };`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
       });
     },
   };
@@ -256,9 +271,11 @@ export async function buildCli(root = ROOT) {
       logLevel: 'silent',
       define: { __TESSERA_COMPILED_DIR__: JSON.stringify(dir) },
       banner: { js: COMMONJS_GLOBALS },
-      plugins: [externalsPlugin(tensorflow), sourceUrlPlugin(root, loaded)],
+      plugins: [externalsPlugin(root, tensorflow), sourceUrlPlugin(root, loaded)],
     });
     const inputs = Object.keys(result.metafile.inputs)
+      // The facades are generated from their packages, whose files are inputs themselves.
+      .filter((f) => !f.startsWith('tessera-cjs-facade:'))
       .map((f) => relative(root, resolve(root, f)))
       .sort();
     const missing = inputs.filter((f) => !loaded.has(f));

@@ -94,8 +94,11 @@ describe('the compiled CLI loads only what a call needs', () => {
 
   it('TensorFlow.js is in the build: a simulation on two worker threads imports no @tensorflow package file', async () => {
     // The hook is registered in the worker threads too (they inherit --import), so their imports are listed as well.
-    const sim = await packagesLoaded(['simulate', '--dataset', 'heart', '--data-dir', SHARED_DATA_DIR, '--rounds', '1', '--no-contract', '--workers', '2', '--json']);
-    const doc = JSON.parse(sim.stdout) as { backend: string; trainingWorkers?: { count: number; tasks: number }; rounds: Array<{ participants: number }> };
+    // With --state the model is registered, which imports tfjs dynamically (`await import('@tensorflow/tfjs')`):
+    // the bundled package must offer every named export there too, as Node does, not only `default`.
+    const sim = await packagesLoaded(['simulate', '--dataset', 'heart', '--data-dir', SHARED_DATA_DIR, '--rounds', '1', '--no-contract', '--workers', '2', '--state', join(scratch, 'state'), '--json']);
+    const doc = JSON.parse(sim.stdout) as { backend: string; trainingWorkers?: { count: number; tasks: number }; rounds: Array<{ participants: number }>; registered?: { version: string } };
+    expect(doc.registered?.version).toBeDefined();
     expect(doc.backend).toBe('wasm');
     expect(doc.trainingWorkers?.count).toBe(2);
     expect(doc.rounds[0]?.participants).toBe(4);
