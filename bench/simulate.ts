@@ -1,9 +1,12 @@
 /**
  * `npm run bench -- simulate` (issue 18 §1–2): parallel clients and CLI start-up, each against its baseline in
- * the same run. Prints exactly
- *   {"runs": [{"name", "sequentialMs", "parallelMs", "speedup", "identicalWeights"}], "startup": {"transformMs", "compiledMs"}}
- * on stdout; the context (load average, workers, each worker's TensorFlow.js start-up, today's quick-start path)
- * goes to stderr.
+ * the same run. Prints
+ *   {"runs": [{"name", "sequentialMs", "parallelMs", "speedup", "identicalWeights", "cpu", "load"}], "startup": {"transformMs", "compiledMs"}}
+ * on stdout; the context (workers, each worker's start-up, batches, today's quick-start path) goes to stderr.
+ * `cpu` is each run's CPU time, of the whole process (all threads) and of its main thread alone (bench/cpu-probe.mjs):
+ * on a machine shared with others the wall times move with their load, while the main thread's CPU in the parallel
+ * run is the serial part that bounds the speedup (Amdahl), and the process's CPU against the sequential run's says
+ * what the parallelism costs. `load` is the 1-minute load average before and after the pair.
  *
  * Every run is a whole `tessera simulate` process through bin/tessera.mjs — start-up, data loading and all —
  * with `--workers 1` (the sequential path) or `--workers N` (N = the cores); the final global weights are read
@@ -14,7 +17,7 @@
  * tsx, what every call paid before) and through the compiled build.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,18 +27,47 @@ import { openDatabase } from '../governance/state/database.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(ROOT, 'bin', 'tessera.mjs');
+const PROBE = pathToFileURL(join(ROOT, 'bench', 'cpu-probe.mjs')).href;
+
+interface Cpu {
+  readonly processMs: number;
+  readonly mainThreadMs: number | null;
+}
 
 interface Timed {
   readonly wallMs: number;
   readonly stdout: string;
 }
 
+/** Runs `tessera ARGS` and times it (wall clock): for start-up timings, without the CPU probe. */
 function timedCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
   const started = performance.now();
   return new Promise((done, fail) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 900_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) fail(new Error(`tessera ${args.join(' ')} failed: ${stderr.slice(-2000)}`, { cause: error }));
       else done({ wallMs: performance.now() - started, stdout });
+    });
+  });
+}
+
+/** Runs `tessera ARGS` under the CPU probe: wall clock, and CPU of the process and of its main thread. */
+function cpuTimedCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Timed & { readonly cpu: Cpu }> {
+  const cpuFile = join(tmpdir(), `tessera-bench-cpu-${process.pid}-${Math.round(performance.now())}.json`);
+  const started = performance.now();
+  return new Promise((done, fail) => {
+    execFile(process.execPath, ['--import', PROBE, BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env, TESSERA_BENCH_CPU_FILE: cpuFile }, timeout: 900_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const wallMs = performance.now() - started;
+      if (error) {
+        fail(new Error(`tessera ${args.join(' ')} failed: ${stderr.slice(-2000)}`, { cause: error }));
+        return;
+      }
+      try {
+        const probe = JSON.parse(readFileSync(cpuFile, 'utf8')) as { processCpuMs: number; mainThreadCpuMs: number | null };
+        rmSync(cpuFile, { force: true });
+        done({ wallMs, stdout, cpu: { processMs: probe.processCpuMs, mainThreadMs: probe.mainThreadCpuMs } });
+      } catch (e) {
+        fail(new Error(`tessera ${args.join(' ')} left no CPU figures`, { cause: e }));
+      }
     });
   });
 }
@@ -56,20 +88,43 @@ const note = (text: string): void => {
   process.stderr.write(`${text}\n`);
 };
 
-async function pair(name: string, args: readonly string[], workers: number, scratch: string): Promise<{ name: string; sequentialMs: number; parallelMs: number; speedup: number; identicalWeights: boolean }> {
-  const run = async (w: number): Promise<{ wallMs: number; weights: Buffer; summary: string }> => {
+interface PairResult {
+  name: string;
+  sequentialMs: number;
+  parallelMs: number;
+  speedup: number;
+  identicalWeights: boolean;
+  cpu: { sequential: Cpu; parallel: Cpu };
+  load: { before: number; after: number };
+}
+
+const load1 = (): number => round(loadavg()[0] ?? Number.NaN, 2);
+const cpuText = (c: Cpu): string => `CPU ${c.processMs} ms (main thread ${c.mainThreadMs ?? '?'} ms)`;
+
+async function pair(name: string, args: readonly string[], workers: number, scratch: string): Promise<PairResult> {
+  const run = async (w: number): Promise<{ wallMs: number; cpu: Cpu; weights: Buffer; summary: string }> => {
     const state = join(scratch, `${name}-w${w}`);
-    const r = await timedCli(['simulate', ...args, '--workers', String(w), '--state', state, '--json']);
-    const doc = JSON.parse(r.stdout) as { final: { accuracy: number; loss: number }; trainingWorkers?: { initMs: number[]; tasks: number } };
-    const pool = doc.trainingWorkers ? `; ${doc.trainingWorkers.tasks} tasks on the workers, their TensorFlow.js start-up ${doc.trainingWorkers.initMs.map((ms) => round(ms)).join(', ')} ms` : '';
-    return { wallMs: r.wallMs, weights: finalWeights(state), summary: `accuracy ${doc.final.accuracy}, loss ${doc.final.loss}${pool}` };
+    const r = await cpuTimedCli(['simulate', ...args, '--workers', String(w), '--state', state, '--json']);
+    const doc = JSON.parse(r.stdout) as { final: { accuracy: number; loss: number }; trainingWorkers?: { initMs: number[]; tasks: number; batches?: number } };
+    const tw = doc.trainingWorkers;
+    const pool = tw ? `; ${tw.tasks} tasks on the workers in ${tw.batches ?? '?'} batches, their start-up ${tw.initMs.map((ms) => round(ms)).join(', ')} ms` : '';
+    return { wallMs: r.wallMs, cpu: r.cpu, weights: finalWeights(state), summary: `accuracy ${doc.final.accuracy}, loss ${doc.final.loss}${pool}` };
   };
+  const before = load1();
   note(`${name}: sequential (--workers 1)…`);
   const sequential = await run(1);
-  note(`  ${round(sequential.wallMs)} ms, ${sequential.summary}; parallel (--workers ${workers})…`);
+  note(`  ${round(sequential.wallMs)} ms, ${cpuText(sequential.cpu)}, ${sequential.summary}; parallel (--workers ${workers})…`);
   const parallel = await run(workers);
-  note(`  ${round(parallel.wallMs)} ms, ${parallel.summary}; load ${loadavg()[0]?.toFixed(2)}`);
-  return { name, sequentialMs: round(sequential.wallMs), parallelMs: round(parallel.wallMs), speedup: round(sequential.wallMs / parallel.wallMs, 2), identicalWeights: sequential.weights.equals(parallel.weights) };
+  note(`  ${round(parallel.wallMs)} ms, ${cpuText(parallel.cpu)}, ${parallel.summary}; load ${loadavg()[0]?.toFixed(2)}`);
+  return {
+    name,
+    sequentialMs: round(sequential.wallMs),
+    parallelMs: round(parallel.wallMs),
+    speedup: round(sequential.wallMs / parallel.wallMs, 2),
+    identicalWeights: sequential.weights.equals(parallel.weights),
+    cpu: { sequential: sequential.cpu, parallel: parallel.cpu },
+    load: { before, after: load1() },
+  };
 }
 
 async function medianStartup(env: NodeJS.ProcessEnv): Promise<number> {
@@ -87,8 +142,8 @@ export async function benchSimulate(): Promise<object> {
   try {
     const startup = { transformMs: await medianStartup({ TESSERA_CLI_SOURCES: '1' }), compiledMs: await medianStartup({}) };
     note(`startup (median of 5 --help): transform ${startup.transformMs} ms, compiled ${startup.compiledMs} ms`);
-    const before = await timedCli(['simulate', '--workers', '1'], { TESSERA_CLI_SOURCES: '1' });
-    note(`quick start as before this change (sources through tsx, sequential, no --state): ${round(before.wallMs)} ms`);
+    const before = await cpuTimedCli(['simulate', '--workers', '1'], { TESSERA_CLI_SOURCES: '1' });
+    note(`quick start as before this change (sources through tsx, sequential, no --state): ${round(before.wallMs)} ms, ${cpuText(before.cpu)}`);
     const runs = [await pair('quick-start', [], workers, scratch), await pair('adult-100', ['--dataset', 'adult', '--clients', '100'], workers, scratch)];
     const quick = runs[0];
     if (quick) note(`quick start now (compiled, --workers ${workers}): ${quick.parallelMs} ms = ${round((100 * quick.parallelMs) / before.wallMs)} % of before; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

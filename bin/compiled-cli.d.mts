@@ -6,3 +6,5 @@ export declare function freshBuild(root?: string): string | null;
 export declare function buildCli(root?: string): Promise<string | null>;
 /** The compiled entry to import (building first if stale), or null: run the sources. */
 export declare function compiledMain(root?: string): Promise<string | null>;
+/** Whether the build bundles TensorFlow.js (not when @tensorflow/tfjs-node is installed). */
+export declare function bundlesTensorflow(root?: string): boolean;

@@ -13,18 +13,25 @@
 //   through tsx instead of waiting, as does any process whose build fails (e.g. a read-only checkout) — never an
 //   old build. TESSERA_CLI_SOURCES=1 always runs the sources.
 // - esbuild bundles our code only (packages stay external and resolve from the checkout's node_modules), with
-//   code splitting so the heavy modules load on use, as under tsx. `import.meta.url` in each source module is
+//   code splitting so the heavy modules load on use, as under tsx. The exception is TensorFlow.js (with what it
+//   imports): Node lexes a CommonJS package for its exports each time an ES module imports it, in every thread —
+//   about 1 s for tfjs in the CLI and again in each training worker of a parallel simulation — while bundled it is
+//   only parsed. Its files are inputs like ours (an `npm ci` that changes them makes the build stale). It stays
+//   external when @tensorflow/tfjs-node is installed: that package registers its backend on the tfjs-core it
+//   requires itself, which must then be the only one (ml/backend.ts); installing or removing it makes the build
+//   stale. `import.meta.url` in each source module is
 //   replaced by that module's own source URL, so files found beside a module (the data contracts' JSON, the
 //   secure-aggregation mask worker, package.json) are found where they are. The training worker thread of a
 //   parallel simulation is a second entry point; the build tells the pool where it is (__TESSERA_COMPILED_DIR__).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
 /** Bump when the build settings below change: every existing build becomes stale. */
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 3;
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ENTRIES = { main: 'cli/main.ts', 'training-worker': 'simulations/training-worker.ts' };
 /** A lock older than this belongs to a process that died while building. */
@@ -35,6 +42,68 @@ const KEEP_OLD_BUILDS_MS = 3_600_000;
 function buildRoot(root) {
   return join(root, '.tessera-build');
 }
+
+/** Whether the build bundles TensorFlow.js: unless @tensorflow/tfjs-node resolves from the checkout (see above). */
+export function bundlesTensorflow(root = ROOT) {
+  try {
+    createRequire(join(root, 'package.json')).resolve('@tensorflow/tfjs-node');
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The TensorFlow.js packages the build may bundle (tfjs-node never: it is native and optional). */
+const TFJS_PACKAGE = /^@tensorflow\/tfjs(-(core|layers|converter|data|backend-cpu|backend-webgl|backend-wasm))?(\/|$)/;
+const BUILTINS = new Set(builtinModules);
+
+/**
+ * esbuild plugin: which imports stay external. Node's own modules and every package do — resolved at run time from
+ * the checkout's node_modules — except, when `tensorflow`, TensorFlow.js and whatever a bundled package imports in
+ * turn (so a bundled package gets the versions it would have resolved itself, nested node_modules included).
+ *
+ * Our modules import a bundled tfjs package through a facade, an ES module that re-exports the names Node itself
+ * gives that CommonJS package (found by importing it here, through Node's own export detection): esbuild alone
+ * would give a dynamic `import('@tensorflow/tfjs')` nothing but `default`, where Node gives every export.
+ */
+function externalsPlugin(root, tensorflow) {
+  const FACADE = 'tessera-cjs-facade';
+  return {
+    name: 'tessera-externals',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const bare = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
+        if (args.path.startsWith('node:') || BUILTINS.has(bare.split('/')[0] ?? bare) || BUILTINS.has(bare)) return { path: args.path, external: true };
+        if (!tensorflow) return { path: args.path, external: true };
+        if (args.namespace === FACADE || args.importer.includes(`${'/'}node_modules${'/'}`)) return undefined;
+        if (TFJS_PACKAGE.test(args.path)) return { path: args.path, namespace: FACADE };
+        return { path: args.path, external: true };
+      });
+      build.onLoad({ filter: /.*/, namespace: FACADE }, async (args) => {
+        const file = createRequire(join(root, 'package.json')).resolve(args.path);
+        const names = Object.keys(await import(pathToFileURL(file).href)).filter((n) => n !== 'default');
+        const lines = [`import __cjs from ${JSON.stringify(args.path)};`, 'export default __cjs;'];
+        names.forEach((n, i) => lines.push(`const __v${i} = __cjs[${JSON.stringify(n)}];`));
+        lines.push(`export { ${names.map((n, i) => `__v${i} as ${JSON.stringify(n)}`).join(', ')} };`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+}
+
+/**
+ * Bundled CommonJS code calls `require` and reads `__dirname` (tfjs-backend-wasm's Emscripten loader does), which
+ * an ES module lacks: every output file defines them, for its own location.
+ */
+const COMMONJS_GLOBALS = [
+  "import { createRequire as __tesseraCreateRequire } from 'node:module';",
+  "import { dirname as __tesseraDirname } from 'node:path';",
+  "import { fileURLToPath as __tesseraFileURLToPath } from 'node:url';",
+  'const require = __tesseraCreateRequire(import.meta.url);',
+  'const __filename = __tesseraFileURLToPath(import.meta.url);',
+  'const __dirname = __tesseraDirname(__filename);',
+].join('\n');
 
 /**
  * SHA-256 over the build settings and each input's path and contents; null when an input is gone. `read` gives
@@ -59,7 +128,7 @@ export function inputsHash(root, inputs, read = (file) => readFileSync(join(root
 function readManifest(root) {
   try {
     const m = JSON.parse(readFileSync(join(buildRoot(root), 'manifest.json'), 'utf8'));
-    if (m && m.format === BUILD_FORMAT && typeof m.dir === 'string' && typeof m.hash === 'string' && Array.isArray(m.inputs) && m.inputs.every((f) => typeof f === 'string')) return m;
+    if (m && m.format === BUILD_FORMAT && typeof m.dir === 'string' && typeof m.hash === 'string' && typeof m.tensorflow === 'boolean' && Array.isArray(m.inputs) && m.inputs.every((f) => typeof f === 'string')) return m;
   } catch {
     // No build yet, or a torn/garbled manifest: treated as stale.
   }
@@ -105,6 +174,8 @@ export function freshBuild(root = ROOT) {
   } catch {
     return null;
   }
+  // tfjs-node installed or removed since the build: the other kind of build is needed (see above).
+  if (m.tensorflow !== bundlesTensorflow(root)) return null;
   const stats = inputStats(root, m.inputs);
   if (stats === null) return null;
   if (sameStats(stats, m.stats)) return dir;
@@ -120,17 +191,19 @@ export function freshBuild(root = ROOT) {
 /**
  * esbuild plugin: `import.meta.url` in a source module becomes that module's own file URL (see above). It also
  * records what it read (`loaded`: bytes and the [size, mtime] taken BEFORE reading), so the manifest describes
- * the bytes compiled: a file edited during the build fails the next start's check.
+ * the bytes compiled: a file edited during the build fails the next start's check. Bundled packages' files are
+ * read and recorded the same way, and compiled as they are.
  */
 function sourceUrlPlugin(root, loaded) {
   return {
     name: 'tessera-source-url',
     setup(build) {
-      build.onLoad({ filter: /\.(ts|mjs|js)$/ }, (args) => {
-        if (!args.path.startsWith(root) || args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
+      build.onLoad({ filter: /\.(ts|mjs|cjs|js|json)$/ }, (args) => {
         const st = statSync(args.path);
         const bytes = readFileSync(args.path);
         loaded.set(relative(root, args.path), { bytes, stat: [st.size, st.mtimeMs] });
+        if (args.path.endsWith('.json')) return { contents: bytes, loader: 'json' };
+        if (!args.path.startsWith(root) || args.path.includes(`${'/'}node_modules${'/'}`)) return { contents: bytes, loader: 'js' };
         const text = bytes.toString('utf8');
         const contents = text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
         return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
@@ -181,6 +254,7 @@ export async function buildCli(root = ROOT) {
   try {
     const { build } = await import('esbuild');
     const loaded = new Map();
+    const tensorflow = bundlesTensorflow(root);
     const name = `cli-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const dir = join(buildRoot(root), name);
     const result = await build({
@@ -192,21 +266,23 @@ export async function buildCli(root = ROOT) {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      packages: 'external',
       chunkNames: '[name]-[hash]',
       metafile: true,
       logLevel: 'silent',
       define: { __TESSERA_COMPILED_DIR__: JSON.stringify(dir) },
-      plugins: [sourceUrlPlugin(root, loaded)],
+      banner: { js: COMMONJS_GLOBALS },
+      plugins: [externalsPlugin(root, tensorflow), sourceUrlPlugin(root, loaded)],
     });
     const inputs = Object.keys(result.metafile.inputs)
+      // The facades are generated from their packages, whose files are inputs themselves.
+      .filter((f) => !f.startsWith('tessera-cjs-facade:'))
       .map((f) => relative(root, resolve(root, f)))
       .sort();
     const missing = inputs.filter((f) => !loaded.has(f));
     if (missing.length > 0) throw new Error(`esbuild read inputs the build cannot vouch for: ${missing.join(', ')}`);
     const hash = inputsHash(root, inputs, (f) => loaded.get(f).bytes);
     const stats = inputs.map((f) => loaded.get(f).stat);
-    writeManifest(root, { format: BUILD_FORMAT, dir: name, hash, inputs, stats, builtAt: new Date().toISOString() });
+    writeManifest(root, { format: BUILD_FORMAT, dir: name, tensorflow, hash, inputs, stats, builtAt: new Date().toISOString() });
     pruneOldBuilds(root, name);
     return dir;
   } finally {

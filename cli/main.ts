@@ -1,9 +1,10 @@
 /**
  * `tessera <group> <command>`: one CLI, a thin file per command group (cli/<group>.ts), each exporting
- * `register(program)` that only parses options and calls into the modules.
+ * `register(program)` that only parses options and calls into the modules. Only the group named on the command
+ * line is loaded (cli/program.ts), so a call pays for its own modules and `tessera --help` for none.
  */
-import { Command, CommanderError } from 'commander';
-import { COMMAND_GROUPS } from './groups.ts';
+import { CommanderError } from 'commander';
+import { registerCommands, tesseraProgram } from './program.ts';
 
 // A closed pipe (`tessera … | head`) is not an error worth a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -11,13 +12,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const program = new Command('tessera')
-  .description('Privacy-preserving federated learning: secure aggregation, differential privacy, data contracts, fairness and governance.')
-  .version('0.1.0')
-  .showHelpAfterError()
-  .exitOverride();
-
-for (const register of COMMAND_GROUPS) register(program);
+const program = tesseraProgram();
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);

@@ -99,7 +99,7 @@ export function registerSimulate(program: Command): void {
     .option('--deadline-ms <ms>', 'round deadline in milliseconds (default 120000)', integerOption('--deadline-ms', 1))
     .option('--baselines', 'also train, on the same split and seed: pooled (centralised) training, local-only training (each client alone, averaged) and, for a DP job, the same federation without DP')
     .option('--replay <results.json>', "run again the simulation a results.json (from --out) describes and check that the result matches it (exit 1 with TESSERA_ERR_REPLAY_MISMATCH when it does not)")
-    .option('--workers <n>', 'worker threads that train the clients in parallel, same result bit for bit (default 1: one after another on this thread; on this project\'s shared 2-core machine 2 workers were not faster, see docs/researcher.md)', integerOption('--workers', 1))
+    .option('--workers <n>', 'worker threads that train the clients in parallel, same result bit for bit (default 1: one after another on this thread; faster only with idle cores — on a machine busy with other sessions they are not, see docs/researcher.md)', integerOption('--workers', 1))
     .option('--out <dir>', 'write results.json, rounds.csv and charts here')
     .option('--json', 'print one JSON document on stdout')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -141,8 +141,9 @@ export function registerSimulate(program: Command): void {
           ...(o.clientPolicy !== undefined ? { clientPolicy: readJsonFile(o.clientPolicy, 'client policy file'), clientPolicySource: o.clientPolicy } : {}),
           checkContract: o.contract,
           ...(o.churn !== undefined ? { churn: o.churn } : {}),
-          // Sequential by default: measured on the 2-core machine, two workers made the quick start slower (start-up
-          // of a second TensorFlow.js per thread, and no second core free under load). Ask with --workers N.
+          // Sequential by default: on a machine shared with other sessions the kernel gives each session the same CPU
+          // whatever its threads (autogroups), so a second worker cannot be faster there and costs its start-up
+          // (bench simulate at load 20-29: quick start +1 % CPU, Adult-100 +14 %; wall equal). Ask with --workers N.
           workers: o.workers ?? 1,
           ...(o.auditPrivacy !== undefined ? { auditPrivacy: { canaries: o.auditPrivacy === true ? 20 : parseCanaries(o.auditPrivacy) } } : {}),
           ...(o.baselines === true ? { baselines: true } : {}),

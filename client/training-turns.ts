@@ -5,8 +5,9 @@
  * spent interleaved with the others. One object per process (or per simulation), created at start-up and
  * handed to every ClientNode of it — not a module-level promise chain that every importer shares.
  *
- * `slots` > 1 is for nodes whose training runs on a pool of that many worker threads (client/local-trainer.ts):
- * up to `slots` tasks are in flight at once, one per worker, and tasks start in the order they were queued.
+ * `slots` > 1 is for nodes whose training runs elsewhere (client/local-trainer.ts): up to `slots` tasks are in
+ * flight at once, and tasks start in the order they were queued. A simulation's worker pool gets one slot per
+ * node, so that it sees all of a round's tasks and schedules them itself (simulations/training-pool.ts).
  */
 export class TrainingTurns {
   private running = 0;

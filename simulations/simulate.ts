@@ -25,11 +25,10 @@ import { openDatabase, type Db } from '../governance/state/database.ts';
 import { lockStateDirectory } from '../governance/state/lock.ts';
 import { resumePoint, stableJobId, startFresh } from '../coordinator/state/resume.ts';
 import { roundRecords } from '../coordinator/state/job-store.ts';
-import { socketIoClientTransport } from '../client/transport/socketio-client.ts';
 import { Federation } from '../coordinator/federation.ts';
 import { runJob, type RunJobOptions } from '../coordinator/job-runner.ts';
 import type { JobResult, RoundRecord } from '../coordinator/round-records.ts';
-import { startCoordinator, type CoordinatorServer } from '../coordinator/server.ts';
+import type { CoordinatorServer } from '../coordinator/server.ts';
 import { throwawayConsortium } from '../governance/identity/client-roster.ts';
 import { loadDataset, type LoadedDataset } from '../datasets/index.ts';
 import { featureSize, type Examples } from '../datasets/types.ts';
@@ -127,8 +126,8 @@ export interface SimulationResult {
   readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
-  /** With `workers` > 1: the training worker threads, each one's TensorFlow.js start-up time (ms), the tasks they trained. */
-  readonly trainingWorkers?: { readonly count: number; readonly initMs: readonly number[]; readonly tasks: number };
+  /** With `workers` > 1: the training worker threads, each one's start-up time (ms), the tasks they trained and in how many batches. */
+  readonly trainingWorkers?: { readonly count: number; readonly initMs: readonly number[]; readonly tasks: number; readonly batches: number };
   /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
   readonly privacyAudit?: AuditReport;
   /** With `churn`: how many connections were cut. */
@@ -276,6 +275,9 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
   if (config.transport === 'socket') {
     // Throw-away identities for the virtual clients: the socket path authenticates like a real deployment.
     const consortium = throwawayConsortium();
+    // Imported here: fastify and socket.io (client and server) cost an in-memory simulation's serial start-up
+    // about 0.4 s of CPU it has no use for.
+    const [{ startCoordinator }, { socketIoClientTransport }] = await Promise.all([import('../coordinator/server.ts'), import('../client/transport/socketio-client.ts')]);
     server = await startCoordinator({ logger: coordinatorLog, port: 0, roster: consortium.roster, maxConnections: 100_000, maxConnectionsPerAddress: 100_000 });
     federation = server.federation;
     const url = server.url;
@@ -301,9 +303,10 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
   // Secure aggregation: one long-term identity per client and ONE roster handed to the coordinator and to every
   // client (standing in for the consortium's out-of-band distribution; privacy/secagg/identity-directory.ts).
   const identities = spec.secagg.enabled ? simulatedIdentities(parts.map((p) => p.clientId), cryptoRandom()) : undefined;
-  // The clients share this process's one TensorFlow.js backend: they take turns on it — or, with a pool, on its
-  // workers, one task per worker at a time.
-  const turns = new TrainingTurns(pool?.size ?? 1);
+  // The clients share this process's one TensorFlow.js backend: they take turns on it. With a pool every node's
+  // task goes to the pool at once — it schedules them on its workers (longest first, in batches), and each task's
+  // training time is measured on its worker — so the turns hold no one back.
+  const turns = new TrainingTurns(pool ? Math.max(1, parts.length) : 1);
   const meter = new TrafficMeter();
   const traffic: Array<{ round: number } & TrafficTotals> = [];
   const nodes = parts.map((p) => {
@@ -381,7 +384,7 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
     const faults = config.dropoutRate > 0 || config.stragglerRate > 0 ? { faults: { droppedOut: Object.fromEntries(injected.droppedOut), straggled: Object.fromEntries(injected.straggled) } } : {};
-    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source, workers: pool?.size ?? 1 }, backend, job: spec, result, private: false, ...(pool ? { trainingWorkers: { count: pool.size, initMs: [...pool.initMs], tasks: pool.trained } } : {}), clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source, workers: pool?.size ?? 1 }, backend, job: spec, result, private: false, ...(pool ? { trainingWorkers: { count: pool.size, initMs: [...pool.initMs], tasks: pool.trained, batches: pool.batches } } : {}), clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     churn?.stop();
     for (const n of nodes) n.close();

@@ -2,7 +2,9 @@
  * The training pool against the in-process trainer on real MNIST rows: the same request gives the same weights
  * to the bit on a worker thread as on this thread (the premise of the parallel simulation's bit-identity), with
  * the examples on shared memory and with per-row weights; a task the worker cannot train fails with the
- * worker's own code and the pool goes on; a closed pool refuses work with TESSERA_ERR_WORKER_FAILED.
+ * worker's own code and the pool goes on; a closed pool refuses work with TESSERA_ERR_WORKER_FAILED. Tasks that
+ * arrive together go out longest first, small ones in batches (one message for many tasks), each task's bits
+ * still its own, and a task that fails inside a batch fails alone.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { inProcessTrainer, type LocalTrainingTask } from '../client/local-trainer.ts';
@@ -13,7 +15,7 @@ import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
 import { getFlatWeights } from '../ml/weights.ts';
 import { SHARED_DATA_DIR } from '../test/paths.ts';
-import { shareExamples, TrainingPool } from './training-pool.ts';
+import { shareExamples, takeBatch, TrainingPool, type Schedulable } from './training-pool.ts';
 
 const backend = await initBackend('wasm');
 const mnist = loadDataset('mnist', { dataDir: SHARED_DATA_DIR, trainLimit: 600, testLimit: 10 });
@@ -64,6 +66,42 @@ describe('TrainingPool', () => {
     expect(ok.result.examples).toBe(4);
     expect(pool.alive).toBe(2);
   }, 60_000);
+
+  it('tasks arriving together are batched: 24 tasks in fewer messages, each to the bits of this thread, a bad one failing alone', async () => {
+    const local = inProcessTrainer();
+    const tasks = Array.from({ length: 24 }, (_, k) => task(Array.from({ length: 10 + k }, (_, i) => 20 * k + i)));
+    const bad = { ...task([0, 1, 2]), examples: { ...task([0, 1, 2]).examples, featureShape: [28, 28, 1] } };
+    const before = { batches: pool.batches, trained: pool.trained };
+    const settled = await Promise.allSettled([...tasks.map((t) => pool.train(t)), pool.train(bad)]);
+    // 25 tasks, 2 workers: a batch holds about 1/8 of the work still queued, so fewer messages than tasks.
+    expect(pool.batches - before.batches).toBeLessThan(25);
+    expect(pool.trained - before.trained).toBe(24);
+    expect(settled[24]).toMatchObject({ status: 'rejected', reason: { code: 'TESSERA_ERR_MODEL_SPEC' } });
+    for (const [k, t] of tasks.entries()) {
+      const s = settled[k];
+      if (s?.status !== 'fulfilled') throw new Error(`task ${k} failed: ${String(s?.status === 'rejected' ? s.reason : s)}`);
+      expect(bits(s.value.weights).equals(bits((await local.train(t)).weights))).toBe(true);
+    }
+    local.close();
+  }, 60_000);
+
+  it('the schedule: longest first, equal work in arrival order; a batch holds about 1/(4 × workers) of the work', () => {
+    // A Dirichlet-like split: one client four times the others. It goes first, alone.
+    const uneven: Schedulable[] = [10, 40, 10, 10, 10, 10, 10, 10, 10, 10].map((cost, order) => ({ order, cost }));
+    expect(takeBatch(uneven, 2)).toBe(1);
+    expect(uneven.map((p) => p.order)).toEqual([1, 0, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // 100 equal tasks on 2 workers: the first batch 13 (reaching 1/8 of the work), then smaller as the queue drains.
+    const even: Schedulable[] = Array.from({ length: 100 }, (_, order) => ({ order: 99 - order, cost: 320 }));
+    expect(takeBatch(even, 2)).toBe(13);
+    expect(even.slice(0, 3).map((p) => p.order)).toEqual([0, 1, 2]);
+    let batches = 0;
+    while (even.length > 0) {
+      even.splice(0, takeBatch(even, 2));
+      batches++;
+    }
+    expect(batches).toBe(24);
+    expect(takeBatch([{ order: 0, cost: 5 }], 8)).toBe(1);
+  });
 
   it('a closed pool refuses work with TESSERA_ERR_WORKER_FAILED', async () => {
     const other = new TrainingPool(1, { backend: backend.name, logger: silentLogger() });
