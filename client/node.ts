@@ -21,7 +21,7 @@ import { inProcessTrainer, type LocalTrainer } from './local-trainer.ts';
 import { admit, beforeRelease, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
 import type { TrainingTurns } from './training-turns.ts';
-import { evaluationInput } from '../privacy/secagg/evaluation-input.ts';
+import { evaluationInput, releaseCarriesBaseline, type BaselineSums, type EvaluationSums } from '../privacy/secagg/evaluation-input.ts';
 import { clientImportanceCounts, importanceWanted } from '../ml/explain/importance-for-job.ts';
 
 export type { ClientData } from './held-out-split.ts';
@@ -226,18 +226,26 @@ export class ClientNode {
     else ctx.logger.warn({ rows: 'training', examples: data.n }, `evaluating on the ${data.n} training rows: this node was given no held-out split`);
     const r = evaluate(model, data);
     const extras = evaluationExtras(mods, model, data, ctx);
-    const sums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), brierSum: r.brierSum, labelCounts: [...r.labelCounts] };
     // The final evaluation of a job that asks for it: permutation-importance counts on the same held-out rows.
     const importance = importanceWanted(task.job, task.round) ? clientImportanceCounts(model, data, task.job, this.options.clientId) : undefined;
+    // The previous production version, when the task carries it: the SAME rows, in the same (one) release.
+    let baseline: BaselineSums | undefined;
+    if (task.baseline !== undefined) {
+      setFlatWeights(model, decodeFloat32(task.baseline.weights));
+      const b = evaluate(model, data);
+      baseline = { correct: Math.round(b.accuracy * data.n), lossSum: b.loss * data.n, brierSum: b.brierSum };
+      ctx.logger.info({ baseline: task.baseline.version.slice(0, 12) }, 'evaluated the previous production version on the same rows');
+    }
+    const sums: EvaluationSums = { examples: data.n, lossSum: r.loss * data.n, correct: Math.round(r.accuracy * data.n), brierSum: r.brierSum, labelCounts: [...r.labelCounts], ...(baseline ? { baseline } : {}) };
     // The last moment to refuse: the policy mod records the evaluation here (once per job and round; a throw declines).
     beforeRelease(mods, ctx);
     if (task.job.secagg.enabled && this.options.secure) {
       // Masked: the coordinator only ever unmasks the clients' summed [examples, correct, loss, Brier, ...label counts, ...importance, ...counts].
-      const counts = evaluationInput({ ...sums, importanceCounts: importance, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined });
+      const counts = evaluationInput({ ...sums, importanceCounts: importance, fairnessCounts: extras.fairnessCounts ? decodeUint32(extras.fairnessCounts) : undefined }, releaseCarriesBaseline(task.job, task.baseline !== undefined));
       this.options.secure.begin(task, { counts, weight: data.n }, (m) => this.send(m));
       return;
     }
-    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, ...sums, ...(importance ? { importanceCounts: [...importance] } : {}), ...extras });
+    this.send({ type: 'evaluate-result', jobId: task.jobId, round: task.round, taskId: task.taskId, ...sums, labelCounts: [...sums.labelCounts], ...(importance ? { importanceCounts: [...importance] } : {}), ...extras });
   }
 
   private send(message: ClientMessage): void {

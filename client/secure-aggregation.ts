@@ -33,7 +33,7 @@ import { planForJob } from '../privacy/secagg/job-plan.ts';
 import { encodeForSecAgg } from '../privacy/secagg/plan.ts';
 import { driftKeysInVector } from '../governance/contract/drift-extension.ts';
 import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
-import { addEvaluationNoise, encodeEvaluationInput, evaluationPlanForJob, evaluationPrefixLength } from '../privacy/secagg/evaluation-input.ts';
+import { addEvaluationNoise, encodeEvaluationInput, evaluationPlanForJob, evaluationPrefixLength, releaseCarriesBaseline } from '../privacy/secagg/evaluation-input.ts';
 import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import type { SecureInput, SecureSubmission } from './secure-submission.ts';
 
@@ -267,9 +267,11 @@ function planInput(task: TrainTask | EvaluateTask, input: SecureInput, clients: 
   if (task.type === 'evaluate') {
     // The importance counts' length is the job's (final round, flag on), never read off this client's vector.
     const importance = importanceLength(task.job, task.round);
-    const prefix = evaluationPrefixLength(task.job, importance);
-    if (input.counts === undefined || input.counts.length < prefix) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, Brier, ...label counts, ...importance counts, ...fairness counts]');
-    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - prefix, importance);
+    // The baseline block's presence is the task's (did it carry baseline weights?) and the spec's, never the vector's.
+    const baselineSent = task.baseline !== undefined;
+    const prefix = evaluationPrefixLength(task.job, importance, releaseCarriesBaseline(task.job, baselineSent));
+    if (input.counts === undefined || input.counts.length < prefix) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', 'a secure evaluation needs the integer evaluation vector [examples, correct, loss, Brier, ...label counts, ...importance counts, ...baseline, ...fairness counts]');
+    const plan = evaluationPlanForJob(task.job, clients, input.counts.length - prefix, importance, baselineSent);
     // With evaluation.noise: this client's share of the discrete Gaussian on every coordinate, after the bounds check.
     return { ...plan, encoded: addEvaluationNoise(encodeEvaluationInput(input.counts, plan), plan, rng) };
   }

@@ -9,6 +9,10 @@
  * (coordinator/secagg-evaluation.ts) runs a secure round in which each client's [examples, correct, loss,
  * ...fairness counts] is masked and the coordinator unmasks only their exact integer sum, delivered in the same
  * `FederatedEvaluation` shape. Without such a protocol a secure job's evaluation is skipped, never sent clear.
+ *
+ * The previous production version (`baseline`) travels in the SAME task and its [correct, loss, Brier] on the same
+ * rows come back in the same release (privacy/secagg/evaluation-input.ts `EvaluationSums`): clients evaluate at most
+ * once per (job, round), so a second evaluation for it would be declined — and would be a second release.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,6 +23,8 @@ import { TesseraError } from '../protocol/errors.ts';
 import { importanceLength } from '../ml/explain/importance-for-job.ts';
 import type { ConnectedClient, Federation } from './federation.ts';
 import type { EvaluationNoisePlan } from '../privacy/dp/evaluation-noise.ts';
+import type { BaselineSums } from '../privacy/secagg/evaluation-input.ts';
+import type { EvaluationBaseline } from '../protocol/messages.ts';
 
 export interface FederatedEvaluation {
   readonly loss: number;
@@ -45,10 +51,22 @@ export interface FederatedEvaluation {
    */
   readonly importanceCounts?: readonly number[];
   /**
+   * The baseline the task carried, on the same rows (examples and label counts shared): only when every evaluating
+   * client returned its sums — never partial. Noisy estimates, clamped like the rest, when `noise` is present.
+   */
+  readonly baseline?: EvaluatedBaseline;
+  /**
    * Present when the sums carry evaluation noise (evaluation.noise): every figure above is a NOISY estimate,
    * clamped to its valid range after release (post-processing); `std` is the noise std on each summed count.
    */
   readonly noise?: EvaluationNoiseReport;
+}
+
+/** The previous production version's figures in one evaluation (lineage `performance.previousProduction`). */
+export interface EvaluatedBaseline {
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly brier: number;
 }
 
 /** What a noised evaluation's figures are (round records and reports say so). */
@@ -67,6 +85,8 @@ export interface EvaluationContext {
   readonly spec: JobSpec;
   readonly round: number;
   readonly weights: Float32Array;
+  /** The previous production version (same architecture) to evaluate beside `weights` in the same task, if any. */
+  readonly baseline?: { readonly version: string; readonly weights: Float32Array } | null | undefined;
   readonly logger?: Logger | undefined;
   /**
    * The evaluation's release gate: called with the clients whose vectors the sum would hold, before the unmask
@@ -95,9 +115,10 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
     return null;
   }
   const weights = encodeFloat32(options.weights);
+  const baseline = evaluationBaselineOnWire(options.baseline);
   const replies = await Promise.allSettled(
     options.clients.map((c) =>
-      federation.request(c.clientId, { type: 'evaluate', jobId: options.jobId, round: options.round, taskId: randomUUID(), job: spec, weights, deadlineMs: spec.roundDeadlineMs }, spec.roundDeadlineMs),
+      federation.request(c.clientId, { type: 'evaluate', jobId: options.jobId, round: options.round, taskId: randomUUID(), job: spec, weights, deadlineMs: spec.roundDeadlineMs, ...(baseline ? { baseline } : {}) }, spec.roundDeadlineMs),
     ),
   );
   let lossSum = 0;
@@ -107,6 +128,7 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
   const counts: Uint32Array[] = [];
   const performance: Array<{ brierSum: number; labelCounts: readonly number[] }> = [];
   const importance: Array<readonly number[]> = [];
+  const baselines: BaselineSums[] = [];
   for (const r of replies) {
     if (r.status !== 'fulfilled' || r.value.type !== 'evaluate-result') continue;
     lossSum += r.value.lossSum;
@@ -116,6 +138,7 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
     if (r.value.fairnessCounts) counts.push(decodeUint32(r.value.fairnessCounts));
     if (r.value.brierSum !== undefined && r.value.labelCounts !== undefined) performance.push({ brierSum: r.value.brierSum, labelCounts: r.value.labelCounts });
     if (r.value.importanceCounts !== undefined) importance.push(r.value.importanceCounts);
+    if (r.value.baseline !== undefined) baselines.push(r.value.baseline);
   }
   if (examples === 0) return null;
   return {
@@ -126,7 +149,18 @@ export async function federatedEvaluate(options: EvaluationContext & { protocol?
     ...summedPerformance(performance, clients, examples, spec.model.classes),
     ...summedCounts(counts, clients),
     ...summedImportance(importance, clients, importanceLength(spec, options.round)),
+    ...(baseline !== undefined && baselines.length === clients ? { baseline: baselineFigures(baselines.reduce((a, b) => ({ correct: a.correct + b.correct, lossSum: a.lossSum + b.lossSum, brierSum: a.brierSum + b.brierSum })), examples) } : {}),
   };
+}
+
+/** The task's `baseline` section for a baseline to evaluate (protocol/messages.ts EvaluationBaseline). */
+export function evaluationBaselineOnWire(baseline: EvaluationContext['baseline']): EvaluationBaseline | undefined {
+  return baseline ? { version: baseline.version, weights: encodeFloat32(baseline.weights) } : undefined;
+}
+
+/** The baseline's figures from its summed sums over `examples` rows (Brier at most 2 per example). */
+export function baselineFigures(sum: BaselineSums, examples: number): EvaluatedBaseline {
+  return { accuracy: sum.correct / examples, loss: sum.lossSum / examples, brier: Math.min(2, sum.brierSum / examples) };
 }
 
 /**

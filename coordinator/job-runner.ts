@@ -109,7 +109,8 @@ export interface RunJobOptions {
     readonly protocol?: EvaluationProtocol;
     /**
      * The production version of this model when the job started (same architecture), evaluated on the same
-     * held-out splits in every federated evaluation: the lineage's previous-production baseline (issue 13 §6).
+     * held-out rows in every federated evaluation — inside the round's ONE evaluation task and release (clients
+     * evaluate once per job and round): the lineage's previous-production baseline (issue 13 §6).
      */
     readonly baseline?: { readonly version: string; readonly weights: Float32Array } | null;
   };
@@ -327,14 +328,13 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
     spec: options.spec,
     round,
     weights,
+    baseline: options.federatedEvaluation?.baseline,
     logger: options.logger.child({ job: options.jobId, round }),
     protocol: options.federatedEvaluation?.protocol,
     ...(gate ? { beforeRelease: (participants: readonly ConnectedClient[], noise: EvaluationNoisePlan | null) => gate(round, participants, noise) } : {}),
   });
   if (e === null) return central;
-  // A second evaluation of the round (the previous production version) is a second release: with evaluation noise it
-  // would need its own charge, and clients that record their evaluations refuse it (once per job and round).
-  const previousProduction = options.spec.evaluation.noise === undefined ? await evaluateBaseline(options, round, clients, e) : null;
+  const previousProduction = previousProductionOf(options, round, e);
   const extra: RoundSlots = {
     ...(central?.extra ?? {}),
     federatedEvaluation: {
@@ -353,18 +353,18 @@ async function evaluateRound(options: RunJobOptions, round: number, weights: Flo
 }
 
 /**
- * The previous production version evaluated the same way on the same clients' held-out splits. Its figures
- * count only when the same clients answered with the same examples (else they are about other data: none).
+ * The previous production version's figures from the round's one evaluation: the clients evaluated it on the very
+ * rows the candidate's figures come from, in the same task. None when some evaluating client did not return them
+ * (a figure over part of the rows would be compared with accuracy over all of them).
  */
-async function evaluateBaseline(options: RunJobOptions, round: number, clients: readonly ConnectedClient[], model: FederatedEvaluation): Promise<{ version: string; accuracy: number; loss: number; brier: number } | null> {
+function previousProductionOf(options: RunJobOptions, round: number, e: FederatedEvaluation): { version: string; accuracy: number; loss: number; brier: number } | null {
   const baseline = options.federatedEvaluation?.baseline;
   if (!baseline) return null;
-  const b = await federatedEvaluate({ federation: options.federation, clients, jobId: options.jobId, spec: options.spec, round, weights: baseline.weights, logger: options.logger.child({ job: options.jobId, round, baseline: baseline.version }), protocol: options.federatedEvaluation?.protocol });
-  if (b === null || b.brier === undefined || b.examples !== model.examples || b.clients !== model.clients) {
-    options.logger.warn({ job: options.jobId, round, baseline: baseline.version }, 'the previous production version could not be evaluated on the same held-out data: no previous-production baseline this round');
+  if (e.baseline === undefined) {
+    options.logger.warn({ job: options.jobId, round, baseline: baseline.version }, 'not every evaluating client returned the previous production version\'s figures: no previous-production baseline this round');
     return null;
   }
-  return { version: baseline.version, accuracy: b.accuracy, loss: b.loss, brier: Math.min(2, b.brier) };
+  return { version: baseline.version, ...e.baseline };
 }
 
 function byClientId(a: ConnectedClient, b: ConnectedClient): number {

@@ -2,7 +2,9 @@
  * Federated evaluation under secure aggregation (issue 5: "counts are summed across clients — through secure
  * aggregation when it is on: they are integer vectors"). Each evaluating client answers its EvaluateTask with
  * its first SecAgg+ message; its secure input is the integer vector [examples, correct, round(1000·lossSum),
- * round(1000·brierSum), ...labelCounts, ...fairnessCounts] (privacy/secagg/evaluation-input.ts), and the coordinator unmasks only the exact sum of
+ * round(1000·brierSum), ...labelCounts, ...importance, ...baseline, ...fairnessCounts] (privacy/secagg/evaluation-
+ * input.ts; the baseline block holds the previous production version's [correct, loss, Brier] on the same rows when
+ * the task carries its weights, and always with evaluation noise), and the coordinator unmasks only the exact sum of
  * the survivors' vectors — never one client's counts, loss or accuracy. The result has the same
  * `FederatedEvaluation` shape as the plain path, so the fairness feature downstream is unchanged. With
  * `evaluation.noise` every client's vector carries its share of discrete Gaussian noise (privacy/dp/evaluation-
@@ -25,7 +27,7 @@ import { secAggRoundId } from '../privacy/secagg/round-id.ts';
 import { SecAggServer } from '../privacy/secagg/server.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { fairnessLayoutForJob } from './features/fairness.ts';
-import type { EvaluationContext, EvaluationProtocol, FederatedEvaluation } from './federated-eval.ts';
+import { baselineFigures, evaluationBaselineOnWire, type EvaluationContext, type EvaluationProtocol, type FederatedEvaluation } from './federated-eval.ts';
 import { jobHashOf, runSecAggExchange } from './secagg-exchange.ts';
 
 export const SECAGG_EVALUATION_NAME = 'secagg+ evaluation';
@@ -71,7 +73,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     // The same layout the clients derive; its length is the fairness part of the vector.
     const cells = spec.fairness.enabled ? fairnessLayoutForJob(spec).length : 0;
     // The importance counts only in the final evaluation of a job that asks for them (importance-for-job.ts).
-    plan = evaluationPlanForJob(spec, ids.length, cells, importanceLength(spec, round));
+    plan = evaluationPlanForJob(spec, ids.length, cells, importanceLength(spec, round), ctx.baseline != null);
     server = new SecAggServer({ roundId, clients: ids, k: plan.k, t: plan.t, dim: plan.dim, consistencyCheck: plan.consistencyCheck, resolveIdentity: options.resolveIdentity, rng, jobHash: jobHashOf(spec) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_SECAGG_PARAMS', String(e));
@@ -79,6 +81,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
   }
   log.info({ round, clients: ids.length, k: plan.k, t: plan.t, dim: plan.dim }, 'secure federated evaluation started');
   const weights = encodeFloat32(ctx.weights);
+  const baseline = evaluationBaselineOnWire(ctx.baseline);
   const { gone, declined } = await runSecAggExchange({
     jobId,
     round,
@@ -89,7 +92,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     server,
     roundId,
     nonce,
-    task: (taskId) => ({ type: 'evaluate', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs }),
+    task: (taskId) => ({ type: 'evaluate', jobId, round, taskId, job: spec, weights, deadlineMs: spec.roundDeadlineMs, ...(baseline ? { baseline } : {}) }),
     ...(ctx.beforeRelease ? { beforeRelease: (participants: readonly ConnectedClient[]) => ctx.beforeRelease?.(participants, plan.noise) } : {}),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
   });
@@ -102,7 +105,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
   options.onReport?.({ round, plan: { clients: plan.clients, k: plan.k, t: plan.t, dim: plan.dim }, sum: result.sum, survivors: result.survivors });
   for (const d of declined.values()) log.warn({ round, client: d.clientId, code: d.code }, `client declined the secure evaluation: ${d.reason}`);
   log.info({ round, survivors: result.survivors.length, declined: declined.size, examples: summed.examples }, 'secure federated evaluation unmasked the sum');
-  if (plan.noise !== null) return noisyEvaluation(summed, plan.noise, result.survivors.length);
+  if (plan.noise !== null) return noisyEvaluation(summed, plan.noise, result.survivors.length, baseline !== undefined);
   if (summed.examples === 0) return null;
   return {
     loss: summed.lossSum / summed.examples,
@@ -113,6 +116,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
     ...(summed.labelCounts.reduce((a, b) => a + b, 0) === summed.examples ? { brier: summed.brierSum / summed.examples, labelCounts: summed.labelCounts } : {}),
     ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
     ...(summed.importanceCounts !== undefined ? { importanceCounts: summed.importanceCounts } : {}),
+    ...(baseline !== undefined && summed.baseline !== undefined ? { baseline: baselineFigures(summed.baseline, summed.examples) } : {}),
   };
 }
 
@@ -123,7 +127,7 @@ async function runSecureEvaluation(ctx: EvaluationContext, options: SecAggEvalua
  * processing, which costs no privacy (Dwork & Roth 2014, Prop. 2.1). The example count is floored at 1 so that
  * every ratio is defined.
  */
-function noisyEvaluation(summed: DecodedEvaluationSum, noise: EvaluationNoisePlan, survivors: number): FederatedEvaluation {
+function noisyEvaluation(summed: DecodedEvaluationSum, noise: EvaluationNoisePlan, survivors: number, baselineSent: boolean): FederatedEvaluation {
   const count = (x: number): number => Math.max(0, Math.round(x));
   const examples = Math.max(1, count(summed.examples));
   const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
@@ -136,6 +140,8 @@ function noisyEvaluation(summed: DecodedEvaluationSum, noise: EvaluationNoisePla
     labelCounts: summed.labelCounts.map(count),
     ...(summed.fairnessCounts !== undefined ? { fairnessCounts: summed.fairnessCounts } : {}),
     ...(summed.importanceCounts !== undefined ? { importanceCounts: summed.importanceCounts.map(count) } : {}),
+    // The baseline block is in every noised release; it is a figure only when a baseline was sent (else noise on 0).
+    ...(baselineSent && summed.baseline !== undefined ? { baseline: { accuracy: clamp(summed.baseline.correct / examples, 0, 1), loss: Math.max(0, summed.baseline.lossSum) / examples, brier: clamp(summed.baseline.brierSum / examples, 0, 2) } } : {}),
     noise: { noiseMultiplier: noise.noiseMultiplier, std: Math.sqrt(survivors * noise.clientVariance), l2Sensitivity: noise.l2Sensitivity, maxExamplesPerClient: noise.maxExamples },
   };
 }

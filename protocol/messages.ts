@@ -54,15 +54,34 @@ export const TrainTask = z.object({
 });
 export type TrainTask = z.infer<typeof TrainTask>;
 
-export const EvaluateTask = z.object({
-  type: z.literal('evaluate'),
-  jobId: Id,
-  round: z.number().int().min(0),
-  taskId: Id,
-  job: JobSpecOnWire,
+/**
+ * The previous production version of the job's model (same architecture), evaluated by the client on the SAME
+ * held-out rows in the same task: its [correct, loss, Brier] ride in the one evaluation the client releases for
+ * the round (privacy/secagg/evaluation-input.ts), never a second evaluation. Strict: people read these messages.
+ */
+export const EvaluationBaseline = z.strictObject({
+  /** The registry version (sha-256 hex), for the organisation's operator log. */
+  version: z.string().regex(/^[0-9a-f]{64}$/),
   weights: Float32Tensor,
-  deadlineMs: z.number().int().positive(),
 });
+export type EvaluationBaseline = z.infer<typeof EvaluationBaseline>;
+
+export const EvaluateTask = z
+  .object({
+    type: z.literal('evaluate'),
+    jobId: Id,
+    round: z.number().int().min(0),
+    taskId: Id,
+    job: JobSpecOnWire,
+    weights: Float32Tensor,
+    deadlineMs: z.number().int().positive(),
+    baseline: EvaluationBaseline.optional(),
+  })
+  // One more weight vector of the candidate's own size: the message stays bounded by twice the model.
+  .refine((t) => t.baseline === undefined || t.baseline.weights.data.byteLength === t.weights.data.byteLength, {
+    message: 'the baseline weights must have as many coordinates as the evaluated weights (same architecture)',
+    path: ['baseline', 'weights'],
+  });
 export type EvaluateTask = z.infer<typeof EvaluateTask>;
 
 export const ErrorNotice = z.object({
@@ -170,6 +189,11 @@ export const EvaluateResult = z.object({
    * aggregation they are inside the masked vector).
    */
   importanceCounts: z.array(z.number().int().min(0)).max(1_000_002).optional(),
+  /**
+   * The task's baseline (previous production version) on the same rows: `examples` and `labelCounts` are shared.
+   * Present exactly when the task carried a baseline; plain path only (secure: inside the masked vector).
+   */
+  baseline: z.strictObject({ correct: z.number().int().min(0), lossSum: z.number().min(0), brierSum: z.number().min(0) }).optional(),
 });
 export type EvaluateResult = z.infer<typeof EvaluateResult>;
 

@@ -2,4 +2,6 @@
  * The wire protocol version. Bumped on any incompatible change to a message in protocol/. Checked in the
  * socket.io handshake: a client speaking another version is refused with TESSERA_ERR_PROTOCOL_VERSION.
  */
-export const PROTOCOL_VERSION = 4;
+// 5: the evaluate task may carry the previous production version's weights, and the evaluation vector (plain
+// fields and the masked secure vector) carries its [correct, loss, Brier] block — always in a noised release.
+export const PROTOCOL_VERSION = 5;

@@ -5,8 +5,10 @@
  * coordinator features with a SQLite state database. Checked: the evaluation release is charged to the ledger before
  * the unmask (job row and every participating organisation's spend), the round record says its figures are noisy
  * estimates, each client recorded its evaluation, and — the control — the noisy accuracy is the exact accuracy of the
- * released model on the same held-out rows to within the planned noise. A job whose planned evaluation releases
- * would overspend its budget is refused before its first round, with its reason.
+ * released model on the same held-out rows to within the planned noise. A production version deployed beforehand is
+ * evaluated INSIDE that one release (its [correct, loss, Brier] block is noised like the rest and counted in Δ₂): the
+ * lineage's previousProduction figures are noisy estimates of its exact figures, and the charge is still one release.
+ * A job whose planned evaluation releases would overspend its budget is refused before its first round, with its reason.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,7 @@ import { chargedEvaluations, chargedRounds, orgEpsilonSeries, orgSpend } from '.
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
-import { evaluate } from '../ml/train.ts';
+import { evaluate, trainLocal } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { cryptoRandom } from '../privacy/random.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
@@ -35,6 +37,7 @@ import { parseJobSpec } from '../protocol/job/spec.ts';
 import { consortium, coordinator, logger } from './support/federation-fixtures.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 import { policyNode, waitUntilConnected } from './support/policy-node.ts';
+import { deployProductionVersion } from './support/production-version.ts';
 
 const CLIENTS = 30;
 const TRAIN = 100;
@@ -97,6 +100,12 @@ function jobOptions(jobId: string, s: typeof spec): RunJobOptions {
 
 describe('a DP job whose federated evaluation carries noise', () => {
   it('charges the release to the ledger before the unmask, marks the figures noisy, and estimates the accuracy to within the planned noise', async () => {
+    // The production version: a model trained centrally on some training rows (never the held-out rows), deployed first.
+    const prod = buildModel(spec.model, { seed: 11 });
+    await trainLocal(prod, rows(adult.train, 0, 600), { epochs: 1, batchSize: 32, learningRate: 0.3, optimizer: 'sgd', shuffleSeed: 11 });
+    const prodWeights = getFlatWeights(prod);
+    prod.dispose();
+    const prodVersion = await deployProductionVersion(db, state, spec, prodWeights, 'adult');
     const result = await runJob(jobOptions('eval-noise-1', spec));
     expect(result.status, result.message).toBe('completed');
     const last = result.rounds.at(-1);
@@ -138,6 +147,20 @@ describe('a DP job whose federated evaluation carries noise', () => {
     expect(exact).toBeGreaterThan(0.7);
     expect(Math.abs((fe?.accuracy ?? NaN) - exact)).toBeLessThan(4 * sd);
     expect(Math.abs((fe?.examples ?? NaN) - n)).toBeLessThan(5 * std);
+    // The previous production version in the same release: noisy (not its exact figures), within the planned noise.
+    const base = buildModel(spec.model, { seed: spec.seed });
+    setFlatWeights(base, prodWeights);
+    const prodExact = evaluate(base, all);
+    base.dispose();
+    const p = fe?.previousProduction;
+    expect(p?.version).toBe(prodVersion);
+    const sdBase = (std * Math.sqrt(1 + prodExact.accuracy * prodExact.accuracy)) / n;
+    expect(Math.abs((p?.accuracy ?? NaN) - prodExact.accuracy)).toBeLessThan(4 * sdBase);
+    // Noisy, not exact: equality would need the noise on both its correct count and the examples to cancel exactly
+    // (a released accuracy is a ratio of two noised counts, clamped to [0, 1]; the exact one here is strictly inside).
+    expect(prodExact.accuracy).toBeGreaterThan(0);
+    expect(prodExact.accuracy).toBeLessThan(1);
+    expect(p?.accuracy).not.toBe(prodExact.accuracy);
   }, 120_000);
 
   it('refuses up front a job whose planned evaluation releases would overspend its budget', () => {

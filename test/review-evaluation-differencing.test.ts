@@ -161,10 +161,11 @@ describe('the noise on the difference estimate, measured with the real sampler a
     const plan3 = evaluationPlanForJob(dpJob, 3, 0);
     const noise = plan4.noise;
     if (noise === null) throw new Error('the DP job plans evaluation noise');
-    // Δ₂ = √5 · W (no importance, no fairness cells) and each client's σ² = z²Δ₂²/m (privacy/dp/evaluation-noise.ts).
-    expect(noise.l2Sensitivity).toBeCloseTo(Math.sqrt(5) * NOISE.maxExamplesPerClient, 9);
+    // Δ₂ = √8 · W (no importance, no fairness cells; the previous-production block [c′, ℓ′, b′] that every noised
+    // release carries) and each client's σ² = z²Δ₂²/m (privacy/dp/evaluation-noise.ts).
+    expect(noise.l2Sensitivity).toBeCloseTo(Math.sqrt(8) * NOISE.maxExamplesPerClient, 9);
     expect(noise.clientVariance).toBeCloseTo((NOISE.noiseMultiplier * noise.l2Sensitivity) ** 2 / 3, 6);
-    const vector = (n: number): Uint32Array => evaluationInput({ examples: n, correct: Math.floor(n / 2), lossSum: n * 0.3, brierSum: n * 0.1, labelCounts: [n, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
+    const vector = (n: number): Uint32Array => evaluationInput({ examples: n, correct: Math.floor(n / 2), lossSum: n * 0.3, brierSum: n * 0.1, labelCounts: [n, 0, 0, 0, 0, 0, 0, 0, 0, 0] }, plan4.baseline);
     const release = (plan: typeof plan4, sizes: readonly number[], rng: ReturnType<typeof cryptoRandom>): number => {
       const sum = new Uint32Array(plan.dim);
       for (const n of sizes) {

@@ -20,8 +20,8 @@ let db: Db;
 const orgs = ['org-a', 'org-b', 'org-c', 'org-d'];
 const terms = { delta: 1e-5, accountant: 'rdp' as const, conversion: 'improved' as const };
 
-// One release: W = 50, two classes, no fairness, z = 1.5, m = 3, four survivors.
-const { l2, l1, dim } = evaluationSensitivity(50, { classes: 2, importance: 0, fairnessCells: 0, fairnessCellBound: 50 });
+// One release: W = 50, two classes, the baseline block (every noised release carries it), no fairness, z = 1.5, m = 3, four survivors.
+const { l2, l1, dim } = evaluationSensitivity(50, { classes: 2, importance: 0, baseline: true, fairnessCells: 0, fairnessCellBound: 50 });
 const plan = { noiseMultiplier: 1.5, maxExamples: 50, l2Sensitivity: l2, l1Sensitivity: l1, dim, minSurvivors: 3, clientVariance: (1.5 * l2) ** 2 / 3 };
 const release = evaluationReleaseParams(plan, 4);
 

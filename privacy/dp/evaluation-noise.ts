@@ -10,14 +10,18 @@
  * Sensitivity (zero-out neighbours, the unit of privacy being one organisation's whole vector v; Prop. 14 needs
  * ‖v − v′‖₂ ≤ Δ₂ and ‖v − v′‖₁ ≤ Δ₁ with v′ = 0). The client evaluates n ≤ W examples (its first W held-out rows),
  * and its vector in the noised layout (privacy/secagg/evaluation-input.ts) is
- *   v = [n, c, ℓ, b, y_1…y_K, i_1…i_P, f_1…f_F]
+ *   v = [n, c, ℓ, b, y_1…y_K, i_1…i_P, c′, ℓ′, b′, f_1…f_F]
  * with 0 ≤ c ≤ n (correct); ℓ = round(Σ loss / L_max) ≤ n, since each example's cross-entropy is at most
  * L_max = −ln(1e−7) (ml/train.ts `evaluate` clamps every probability at 1e−7); b = round(Σ Brier / 2) ≤ n, since one
  * example's multi-class Brier score Σ_c (p_c − y_c)² is at most 2; y ≥ 0 with Σ y_k = n, so ‖y‖₂ ≤ ‖y‖₁ = n; the
- * P permutation-importance counts (final round only) are counts of held-out rows, each ≤ n; and each of the F
- * fairness cells ≤ B_f = maxCellValue(layout, W) (governance/fairness/counts.ts). Hence, at n = W,
- *   ‖v‖₂² ≤ 4W² + W² + P·W² + F·B_f²            ⇒ Δ₂ = √((5 + P)·W² + F·B_f²),
- *   ‖v‖₁  ≤ 4W + W + P·W + F·B_f                 ⇒ Δ₁ = min(that, Δ₂·√D, Δ₂²)
+ * P permutation-importance counts (final round only) are counts of held-out rows, each ≤ n; [c′, ℓ′, b′] are the
+ * previous production version's correct count, loss and Brier sums on the SAME n rows (the baseline block, which
+ * the noised layout always carries: zeros when the coordinator has no production version, so Δ₂ and D are fixed by
+ * the spec and the client's policy recomputes the ε the ledger charges), each ≤ n by the same bounds as c, ℓ, b; and
+ * each of the F fairness cells ≤ B_f = maxCellValue(layout, W) (governance/fairness/counts.ts). With B = 3 when the
+ * baseline block is present (else 0), at n = W,
+ *   ‖v‖₂² ≤ 4W² + W² + P·W² + B·W² + F·B_f²      ⇒ Δ₂ = √((5 + P + B)·W² + F·B_f²),
+ *   ‖v‖₁  ≤ 4W + W + P·W + B·W + F·B_f           ⇒ Δ₁ = min(that, Δ₂·√D, Δ₂²)
  * (the last two: Cauchy–Schwarz in D coordinates, and |x| ≤ x² for integers). The fairness bound is loose (each
  * example lands in few cells); it is valid, and only makes fairness jobs noisier.
  *
@@ -40,11 +44,15 @@ import { dpPlanForJob } from './config.ts';
 export const MAX_EXAMPLE_LOSS = -Math.log(1e-7);
 /** The largest multi-class Brier score of one example: Σ_c (p_c − y_c)² ≤ 2 for a probability vector p. */
 export const MAX_EXAMPLE_BRIER = 2;
+/** The baseline's coordinates in one release: [correct, loss, Brier] of the previous production version. */
+export const BASELINE_BLOCK = 3;
 
 export interface EvaluationLayout {
   readonly classes: number;
   /** P: permutation-importance counts in this release (0 unless the final round asks for them). */
   readonly importance: number;
+  /** The previous-production baseline block [c′, ℓ′, b′] (evaluation-input.ts `releaseCarriesBaseline`). */
+  readonly baseline: boolean;
   /** F: fairness cells. */
   readonly fairnessCells: number;
   /** B_f: the per-client bound of one fairness cell. */
@@ -70,9 +78,10 @@ export interface EvaluationNoisePlan {
 /** Δ₂ and Δ₁ of one client's evaluation vector (see the header for the derivation). */
 export function evaluationSensitivity(maxExamples: number, layout: EvaluationLayout): { l2: number; l1: number; dim: number } {
   const W = maxExamples;
-  const dim = 4 + layout.classes + layout.importance + layout.fairnessCells;
-  const l2 = Math.sqrt((5 + layout.importance) * W * W + layout.fairnessCells * layout.fairnessCellBound ** 2);
-  const l1Direct = (5 + layout.importance) * W + layout.fairnessCells * layout.fairnessCellBound;
+  const B = layout.baseline ? BASELINE_BLOCK : 0;
+  const dim = 4 + layout.classes + layout.importance + B + layout.fairnessCells;
+  const l2 = Math.sqrt((5 + layout.importance + B) * W * W + layout.fairnessCells * layout.fairnessCellBound ** 2);
+  const l1Direct = (5 + layout.importance + B) * W + layout.fairnessCells * layout.fairnessCellBound;
   return { l2, l1: Math.min(l1Direct, l2 * Math.sqrt(dim), l2 * l2), dim };
 }
 

@@ -1,8 +1,11 @@
 /**
  * Federated evaluation under secure aggregation: each client's evaluation result is one vector of
  * non-negative integers, [examples, correct, round(lossSum · 1000), round(brierSum · 1000), ...labelCounts
- * (one per class), ...importanceCounts, ...fairnessCounts], summed exactly (integer-sum.ts) so the coordinator learns the totals
- * and never one client's figures. Both sides derive the same plan from the job spec and the round size; a
+ * (one per class), ...importanceCounts, ...baseline, ...fairnessCounts], summed exactly (integer-sum.ts) so the
+ * coordinator learns the totals and never one client's figures. `baseline` is the previous production version's
+ * [correct, round(lossSum · 1000), round(brierSum · 1000)] on the SAME rows (so examples and label counts are
+ * shared): present when the task carried that version's weights, and always with evaluation noise
+ * (`releaseCarriesBaseline`); the plain evaluate-result carries the same `EvaluationSums` as fields. Both sides derive the same plan from the job spec and the round size; a
  * client checks the coordinator's (k, t, dim) against it. The label counts give the majority-class baseline
  * and the Brier sum the calibration evidence of a model's lineage (governance/registry/performance.ts).
  *
@@ -13,7 +16,8 @@
  * tenths or units that cannot (both sides pick it from n and W); every fairness cell ≤ maxCellValue(layout,
  * W) (governance/fairness/counts.ts: SCORE_SCALE · W with calibration bins, else W); the permutation-importance
  * counts [n, correct, correct per shuffled column] (ml/explain/importance-for-job.ts; only in the final
- * evaluation of a job that asks for them, else length 0) each ≤ W.
+ * evaluation of a job that asks for them, else length 0) each ≤ W; the baseline's correct count, loss and Brier sums
+ * have the bounds and units of the candidate's.
  *
  * With `evaluation.noise` (privacy/dp/evaluation-noise.ts) W is `evaluation.noise.maxExamplesPerClient`, the loss
  * and Brier sums travel in units of their per-example bounds (round(Σ loss / L_max), round(Σ Brier / 2), each ≤ n)
@@ -26,7 +30,7 @@ import { SCORE_SCALE } from '../../governance/fairness/layout.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import { discreteGaussianSampler } from '../dp/discrete-gaussian.ts';
-import { evaluationNoisePlan, MAX_EXAMPLE_BRIER, MAX_EXAMPLE_LOSS, type EvaluationLayout, type EvaluationNoisePlan } from '../dp/evaluation-noise.ts';
+import { BASELINE_BLOCK, evaluationNoisePlan, MAX_EXAMPLE_BRIER, MAX_EXAMPLE_LOSS, type EvaluationLayout, type EvaluationNoisePlan } from '../dp/evaluation-noise.ts';
 import type { RandomSource } from '../random.ts';
 import { decodeIntegerSum, encodeIntegerInput, integerSumParams, type IntegerSumParams } from './integer-sum.ts';
 import { planSecAggGraph } from './plan.ts';
@@ -35,11 +39,43 @@ import { planSecAggGraph } from './plan.ts';
 export const EVALUATION_HEADER = 4;
 
 /**
- * Coordinates before the fairness counts: the header, one label count per class of the job's model, then the
- * `importance` permutation-importance counts (importanceLength of the round: 0 unless wanted).
+ * Coordinates before the fairness counts: the header, one label count per class of the job's model, the
+ * `importance` permutation-importance counts (importanceLength of the round: 0 unless wanted), then the baseline
+ * block when the release carries it (`releaseCarriesBaseline`).
  */
-export function evaluationPrefixLength(job: Pick<JobSpec, 'model'>, importance = 0): number {
-  return EVALUATION_HEADER + job.model.classes + importance;
+export function evaluationPrefixLength(job: Pick<JobSpec, 'model'>, importance = 0, baseline = false): number {
+  return EVALUATION_HEADER + job.model.classes + importance + (baseline ? BASELINE_BLOCK : 0);
+}
+
+/**
+ * Whether one evaluation release carries the previous-production baseline block: when the task carries that
+ * version's weights (`baselineSent`), and ALWAYS for a job with evaluation noise — its Δ₂ and dimension, hence
+ * the ε each client's policy recomputes before it accepts and the ε the ledger charges, are then fixed by the
+ * spec alone (privacy/dp/evaluation-noise.ts); a client given no baseline sends zeros there. One rule for both
+ * sides: the client reads `baselineSent` off the task, the coordinator off what it sends.
+ */
+export function releaseCarriesBaseline(job: Pick<JobSpec, 'evaluation'>, baselineSent: boolean): boolean {
+  return baselineSent || job.evaluation.noise !== undefined;
+}
+
+/** The previous production version's sums on the same rows as the candidate's (examples, labels shared). */
+export interface BaselineSums {
+  readonly correct: number;
+  readonly lossSum: number;
+  readonly brierSum: number;
+}
+
+/**
+ * What a client's evaluation of one task yields, before it is sent: the plain evaluate-result carries these as
+ * fields, the secure path as the vector `evaluationInput` builds — one definition for both.
+ */
+export interface EvaluationSums {
+  readonly examples: number;
+  readonly correct: number;
+  readonly lossSum: number;
+  readonly brierSum: number;
+  readonly labelCounts: readonly number[];
+  readonly baseline?: BaselineSums | undefined;
 }
 /** The client's vector carries its loss sum in thousandths; the plan may coarsen it (lossScale). */
 export const LOSS_SCALE = 1000;
@@ -59,6 +95,8 @@ export interface EvaluationSumPlan {
   readonly importance: number;
   /** One label count per class of the model. */
   readonly classes: number;
+  /** The release carries the baseline block (releaseCarriesBaseline). */
+  readonly baseline: boolean;
   /** Integer units per unit of loss in the masked vector: 1000, or 100, 10, 1 when n clients' sums need it (1/L_max with noise). */
   readonly lossScale: number;
   /** The same for the Brier sum (1/2 with noise). */
@@ -71,15 +109,17 @@ export interface EvaluationSumPlan {
 }
 
 /**
- * The secure evaluation plan for `clients` evaluating clients, a fairness count vector of `fairnessCells` and
- * `importance` permutation-importance counts (importanceLength(job, round)).
+ * The secure evaluation plan for `clients` evaluating clients, a fairness count vector of `fairnessCells`,
+ * `importance` permutation-importance counts (importanceLength(job, round)), and whether the task carries the
+ * previous production version's weights (`baselineSent`; the block's presence: releaseCarriesBaseline).
  */
-export function evaluationPlanForJob(job: JobSpec, clients: number, fairnessCells: number, importance = 0): EvaluationSumPlan {
+export function evaluationPlanForJob(job: JobSpec, clients: number, fairnessCells: number, importance = 0, baselineSent = false): EvaluationSumPlan {
   const classes = job.model.classes;
   const { k, t, complete } = planSecAggGraph(job.secagg, clients);
   const noisy = job.evaluation.noise;
   const W = noisy === undefined ? job.secagg.maxExamplesPerClient : noisy.maxExamplesPerClient;
-  const layout = evaluationLayoutOf(job, importance, fairnessCells);
+  const layout = evaluationLayoutOf(job, importance, fairnessCells, baselineSent);
+  const block = layout.baseline ? 1 : 0;
   const cellBound = layout.fairnessCellBound;
   const noise = evaluationNoisePlan(job, layout);
   const lossBound = (scale: number): number => W * Math.ceil(MAX_EXAMPLE_LOSS * scale);
@@ -99,6 +139,10 @@ export function evaluationPlanForJob(job: JobSpec, clients: number, fairnessCell
       { name: 'labelCounts', length: classes, bound: W },
       // [n, correct, correct per shuffled column]: counts of held-out rows, so each ≤ W like `correct`.
       { name: 'importanceCounts', length: importance, bound: W },
+      // The baseline on the same rows: the candidate's bounds and units.
+      { name: 'baselineCorrect', length: block, bound: W },
+      { name: 'baselineLossSum', length: block, bound: noise === null ? lossBound(lossScale) : W },
+      { name: 'baselineBrierSum', length: block, bound: noise === null ? brierBound(brierScale) : W },
       { name: 'fairnessCounts', length: fairnessCells, bound: cellBound },
     ],
   });
@@ -108,41 +152,59 @@ export function evaluationPlanForJob(job: JobSpec, clients: number, fairnessCell
     const largest = Math.max(...integer.segments.filter((g) => g.length > 0).map((g) => g.bound)) * clients;
     if (largest + tail >= 2 ** 31) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the noised evaluation sum of ${clients} clients can leave ±2^31 (largest sum ${largest} + 20σ ${tail.toFixed(0)}): lower evaluation.noise.maxExamplesPerClient`);
   }
-  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, importance, classes, lossScale, brierScale, integer, maxExamples: W, noise };
+  return { clients, k, t, complete, consistencyCheck: job.secagg.consistencyCheck, dim: integer.dim, fairnessCells, importance, classes, baseline: layout.baseline, lossScale, brierScale, integer, maxExamples: W, noise };
 }
 
 /**
  * The layout of one evaluation release (its length fixes Δ₂; privacy/dp/evaluation-noise.ts), given the round's
- * importance length (importanceLength) and the job's fairness cell count: W is the noise section's example cap.
+ * importance length (importanceLength), the job's fairness cell count and whether the task carries a baseline
+ * (with evaluation noise the block is always there, so planners that cannot know pass nothing): W is the noise
+ * section's example cap.
  */
-export function evaluationLayoutOf(job: JobSpec, importance: number, fairnessCells: number): EvaluationLayout {
+export function evaluationLayoutOf(job: JobSpec, importance: number, fairnessCells: number, baselineSent = false): EvaluationLayout {
   const W = job.evaluation.noise?.maxExamplesPerClient ?? job.secagg.maxExamplesPerClient;
-  return { classes: job.model.classes, importance, fairnessCells, fairnessCellBound: job.fairness.calibrationBins > 0 ? SCORE_SCALE * W : W };
+  return { classes: job.model.classes, importance, baseline: releaseCarriesBaseline(job, baselineSent), fairnessCells, fairnessCellBound: job.fairness.calibrationBins > 0 ? SCORE_SCALE * W : W };
 }
 
 /** The masked input for `plan`: the vector from `evaluationInput`, its loss coarsened to the plan's unit, checked. */
 export function encodeEvaluationInput(vector: Uint32Array, plan: EvaluationSumPlan): Uint32Array {
   const v = Uint32Array.from(vector);
   // Rounded to the nearest unit: with noise a unit is L_max (or 2) and n·L_max ≥ Σ loss keeps round(Σ loss / L_max) ≤ n.
-  if (plan.lossScale !== LOSS_SCALE && v.length > 2) v[2] = Math.round(((v[2] as number) * plan.lossScale) / LOSS_SCALE);
-  if (plan.brierScale !== LOSS_SCALE && v.length > 3) v[3] = Math.round(((v[3] as number) * plan.brierScale) / LOSS_SCALE);
+  const coarsen = (i: number, scale: number): void => {
+    if (scale !== LOSS_SCALE && v.length > i) v[i] = Math.round(((v[i] as number) * scale) / LOSS_SCALE);
+  };
+  coarsen(2, plan.lossScale);
+  coarsen(3, plan.brierScale);
+  if (plan.baseline) {
+    const at = EVALUATION_HEADER + plan.classes + plan.importance;
+    coarsen(at + 1, plan.lossScale);
+    coarsen(at + 2, plan.brierScale);
+  }
   return encodeIntegerInput(v, plan.integer);
 }
 
-/** A client's evaluation result as the integer vector it feeds to secure aggregation. */
-export function evaluationInput(r: { examples: number; correct: number; lossSum: number; brierSum: number; labelCounts: readonly number[]; importanceCounts?: Uint32Array | undefined; fairnessCounts?: Uint32Array | undefined }): Uint32Array {
-  if (!Number.isFinite(r.lossSum)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the evaluation loss sum is ${r.lossSum}, not a finite number`);
-  if (!Number.isFinite(r.brierSum)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the evaluation Brier sum is ${r.brierSum}, not a finite number`);
+/**
+ * A client's evaluation result as the integer vector it feeds to secure aggregation. `carriesBaseline`
+ * (releaseCarriesBaseline) places the baseline block — zeros when the task brought no baseline to evaluate.
+ */
+export function evaluationInput(r: EvaluationSums & { importanceCounts?: Uint32Array | undefined; fairnessCounts?: Uint32Array | undefined }, carriesBaseline = r.baseline !== undefined): Uint32Array {
+  const finite = (x: number, what: string): number => {
+    if (!Number.isFinite(x)) throw new TesseraError('TESSERA_ERR_SECAGG_PARAMS', `the evaluation ${what} is ${x}, not a finite number`);
+    return Math.max(0, Math.round(x * LOSS_SCALE));
+  };
   const counts = r.fairnessCounts ?? new Uint32Array(0);
   const importance = r.importanceCounts ?? new Uint32Array(0);
-  const prefix = EVALUATION_HEADER + r.labelCounts.length + importance.length;
+  const labelsEnd = EVALUATION_HEADER + r.labelCounts.length;
+  const baselineAt = labelsEnd + importance.length;
+  const prefix = baselineAt + (carriesBaseline ? BASELINE_BLOCK : 0);
   const out = new Uint32Array(prefix + counts.length);
   out[0] = r.examples;
   out[1] = r.correct;
-  out[2] = Math.max(0, Math.round(r.lossSum * LOSS_SCALE));
-  out[3] = Math.max(0, Math.round(r.brierSum * LOSS_SCALE));
+  out[2] = finite(r.lossSum, 'loss sum');
+  out[3] = finite(r.brierSum, 'Brier sum');
   out.set(r.labelCounts, EVALUATION_HEADER);
-  out.set(importance, EVALUATION_HEADER + r.labelCounts.length);
+  out.set(importance, labelsEnd);
+  if (carriesBaseline && r.baseline !== undefined) out.set([r.baseline.correct, finite(r.baseline.lossSum, 'baseline loss sum'), finite(r.baseline.brierSum, 'baseline Brier sum')], baselineAt);
   out.set(counts, prefix);
   return out;
 }
@@ -168,6 +230,8 @@ export interface DecodedEvaluationSum {
   readonly brierSum: number;
   readonly labelCounts: number[];
   readonly importanceCounts?: number[];
+  /** The baseline's sums on the same rows (plan.baseline); noisy and unclamped with noise, like the rest. */
+  readonly baseline?: BaselineSums;
   /** Exact counts; with noise the released counts clamped at 0 and rounded (post-processing). */
   readonly fairnessCounts?: Uint32Array;
 }
@@ -182,14 +246,16 @@ export function decodeEvaluationSum(sum: Uint32Array, plan: EvaluationSumPlan, s
   const v: ArrayLike<number> = plan.noise === null ? exact : Float64Array.from(exact, (x) => (x >= 2 ** 31 ? x - 2 ** 32 : x));
   const slice = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => v[from + i] as number);
   const labelsEnd = EVALUATION_HEADER + plan.classes;
-  const prefix = labelsEnd + plan.importance;
+  const baselineAt = labelsEnd + plan.importance;
+  const prefix = baselineAt + (plan.baseline ? BASELINE_BLOCK : 0);
   const out = {
     examples: v[0] as number,
     correct: v[1] as number,
     lossSum: (v[2] as number) / plan.lossScale,
     brierSum: (v[3] as number) / plan.brierScale,
     labelCounts: slice(EVALUATION_HEADER, labelsEnd),
-    ...(plan.importance > 0 ? { importanceCounts: slice(labelsEnd, prefix) } : {}),
+    ...(plan.importance > 0 ? { importanceCounts: slice(labelsEnd, baselineAt) } : {}),
+    ...(plan.baseline ? { baseline: { correct: v[baselineAt] as number, lossSum: (v[baselineAt + 1] as number) / plan.lossScale, brierSum: (v[baselineAt + 2] as number) / plan.brierScale } } : {}),
   };
   if (plan.fairnessCells === 0) return out;
   return { ...out, fairnessCounts: plan.noise === null ? exact.slice(prefix) : Uint32Array.from(slice(prefix, plan.dim), (x) => Math.max(0, Math.round(x))) };

@@ -91,4 +91,34 @@ describe('exact integer sums mod 2^32', () => {
     expect(evaluationPlanForJob(job, 429, 8).dim).toBe(14);
     expect(() => evaluationPlanForJob(job, 430, 8)).toThrow(/fairnessCounts sum can wrap/);
   });
+
+  it('the previous-production block [c′, ℓ′, b′] sits before the fairness counts, in the candidate’s units and bounds', () => {
+    const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 3 }, secagg: { enabled: true, maxExamplesPerClient: 10_000 }, fairness: { enabled: true, sensitive: ['sex'], groupValues: { sex: ['F', 'M'] } } });
+    // Without a baseline sent the block is absent (a job without evaluation noise); with one, 3 more coordinates.
+    expect(evaluationPlanForJob(job, 100, 4).dim).toBe(10);
+    const plan = evaluationPlanForJob(job, 100, 4, 0, true);
+    expect([plan.dim, plan.baseline, plan.lossScale]).toEqual([13, true, 100]);
+    const r = { examples: 10, correct: 3, lossSum: 6.789, brierSum: 1.25, labelCounts: [7, 3], baseline: { correct: 8, lossSum: 2.345, brierSum: 0.5 }, fairnessCounts: Uint32Array.from([1, 2, 3, 4]) };
+    const x = encodeEvaluationInput(evaluationInput(r), plan);
+    // The baseline's loss is coarsened with the candidate's (hundredths here); its Brier stays in thousandths.
+    expect([...x]).toEqual([10, 3, 679, 1250, 7, 3, 8, 235, 500, 1, 2, 3, 4]);
+    const decoded = decodeEvaluationSum(x, plan, 1);
+    expect(decoded.baseline).toEqual({ correct: 8, lossSum: 2.35, brierSum: 0.5 });
+    expect([...(decoded.fairnessCounts ?? [])]).toEqual([1, 2, 3, 4]);
+    // Its correct count is bounded by W like the candidate's: a client cannot inflate it.
+    expect(() => encodeEvaluationInput(evaluationInput({ ...r, baseline: { ...r.baseline, correct: 10_001 } }), plan)).toThrow(/baselineCorrect\[0\] is 10001/);
+    // A vector without the block does not fit a plan that expects it.
+    expect(() => encodeEvaluationInput(evaluationInput({ ...r, baseline: undefined }), plan)).toThrow(/coordinates/);
+  });
+
+  it('a noised release always carries the block (zeros when no baseline was sent), so Δ₂ and D are the spec’s', () => {
+    const job = parseJobSpec({ model: { kind: 'logistic', inputs: 2, classes: 2 }, data: { dataset: 'csv' }, rounds: 1, minClients: 3, sampling: { mode: 'poisson', rate: 1 }, secagg: { enabled: true, weighting: 'uniform' }, dp: { enabled: true, epsilon: 8, noiseMultiplier: 1.5, clipNorm: 1 }, evaluation: { everyRounds: 0, noise: { noiseMultiplier: 1, maxExamplesPerClient: 50 } } });
+    const without = evaluationPlanForJob(job, 3, 0);
+    const withBaseline = evaluationPlanForJob(job, 3, 0, 0, true);
+    expect([without.dim, withBaseline.dim]).toEqual([9, 9]);
+    expect(without.noise?.l2Sensitivity).toBeCloseTo(Math.sqrt(8) * 50, 9);
+    expect(without.noise).toEqual(withBaseline.noise);
+    const x = encodeEvaluationInput(evaluationInput({ examples: 5, correct: 2, lossSum: 1, brierSum: 1, labelCounts: [3, 2] }, without.baseline), without);
+    expect([...x].slice(6)).toEqual([0, 0, 0]);
+  });
 });
