@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { epsilonForRounds } from '../../privacy/accountant/index.ts';
 import { evaluationReleaseParams, evaluationSensitivity } from '../../privacy/dp/evaluation-noise.ts';
-import { isTesseraError } from '../../protocol/errors.ts';
 import { type Db, openDatabase } from '../state/database.ts';
 import { chargeEvaluation, chargedEvaluations, chargeRound, orgSpend, setJobBudget, setOrgCap } from './index.ts';
+import { thrownCode } from '../../test/support/thrown.ts';
 
 let dir: string;
 let db: Db;
@@ -25,14 +25,7 @@ const { l2, l1, dim } = evaluationSensitivity(50, { classes: 2, importance: 0, b
 const plan = { noiseMultiplier: 1.5, maxExamples: 50, l2Sensitivity: l2, l1Sensitivity: l1, dim, minSurvivors: 3, clientVariance: (1.5 * l2) ** 2 / 3 };
 const release = evaluationReleaseParams(plan, 4);
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isTesseraError(e) ? e.code : `raw: ${String(e)}`;
-  }
-  return undefined;
-}
+const codeOf = thrownCode;
 
 const inTx = <T>(fn: () => T): T => db.transaction(fn)();
 

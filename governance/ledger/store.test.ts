@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { epsilonFor } from '../../privacy/accountant/index.ts';
-import { isTesseraError } from '../../protocol/errors.ts';
 import { type Db, openDatabase } from '../state/database.ts';
 import { chargeRound, chargedRounds, getJobBudget, ledgerReport, orgSpend, planRound, setJobBudget, setOrgCap } from './index.ts';
 import type { ChargedRound, JobBudget, RoundCharge } from './index.ts';
+import { thrownCode } from '../../test/support/thrown.ts';
 
 let dir: string;
 let db: Db;
@@ -14,14 +14,7 @@ const orgs = Array.from({ length: 20 }, (_, i) => `org-${i}`);
 const params = { samplingRate: 0.1, noiseMultiplier: 1.5 };
 const budget: JobBudget = { jobId: 'job-1', epsilon: 2, delta: 1e-5, placement: 'distributed', trustedCoordinator: false, accountant: 'rdp', conversion: 'improved' };
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isTesseraError(e) ? e.code : `raw: ${String(e)}`;
-  }
-  return undefined;
-}
+const codeOf = thrownCode;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-'));

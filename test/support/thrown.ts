@@ -10,3 +10,13 @@ export function thrownTesseraError(f: () => unknown): TesseraError {
   }
   throw new Error('expected a TesseraError');
 }
+
+/** The code of the TesseraError `f` throws, `raw: …` for any other error, undefined when it throws nothing. */
+export function thrownCode(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof TesseraError ? e.code : `raw: ${String(e)}`;
+  }
+  return undefined;
+}
