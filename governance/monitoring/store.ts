@@ -12,8 +12,7 @@
 import type { DriftResult } from '../contract/drift.ts';
 import { TesseraError } from '../../protocol/errors.ts';
 import type { Db } from '../state/database.ts';
-import { addToCalibration, emptyCalibration, type CalibrationCounts } from './calibration.ts';
-import { emptyLatencyCounts, observeLatency, type LatencyCounts } from './latency.ts';
+import { emptyServingCounts, servingCountsFromRow, withLabel, withServed, type RawServingCounts, type ServingCounts } from './serving-counts.ts';
 import { updateTokenEvidence } from './token-evidence.ts';
 
 export type ServedStage = 'production' | 'canary';
@@ -21,52 +20,31 @@ export type ServedStage = 'production' | 'canary';
 /** Predictions kept for feedback unless ServingOptions says otherwise (size: migrations/serving.ts). */
 export const DEFAULT_MAX_STORED_PREDICTIONS = 100_000;
 
-export interface CounterRow {
+export interface CounterRow extends ServingCounts {
   readonly model: string;
   readonly version: string;
   readonly stage: ServedStage;
   readonly since: string;
-  readonly requests: number;
-  readonly instances: number;
-  readonly errors: number;
   readonly refused: number;
-  readonly latency: LatencyCounts;
-  readonly latencySum: number;
-  /** Predicted-class counts (index = class). */
-  readonly predicted: number[];
-  readonly calibration: CalibrationCounts;
   readonly updatedAt: string;
 }
 
-interface RawCounter {
+interface RawCounter extends RawServingCounts {
   model: string;
   version: string;
   stage: ServedStage;
   since: string;
-  requests: number;
-  instances: number;
-  errors: number;
   refused: number;
-  latency: string;
-  latency_sum: number;
-  predicted: string;
-  calibration: string;
   updated_at: string;
 }
 
 const toCounter = (r: RawCounter): CounterRow => ({
+  ...servingCountsFromRow(r),
   model: r.model,
   version: r.version,
   stage: r.stage,
   since: r.since,
-  requests: r.requests,
-  instances: r.instances,
-  errors: r.errors,
   refused: r.refused,
-  latency: JSON.parse(r.latency) as LatencyCounts,
-  latencySum: r.latency_sum,
-  predicted: JSON.parse(r.predicted) as number[],
-  calibration: JSON.parse(r.calibration) as CalibrationCounts,
   updatedAt: r.updated_at,
 });
 
@@ -90,7 +68,7 @@ export interface CounterKey {
 function currentCounter(db: Db, k: CounterKey, at: string): CounterRow {
   const r = db.prepare('SELECT * FROM serving_counters WHERE model = ? AND version = ? AND stage = ?').get(k.model, k.version, k.stage) as RawCounter | undefined;
   if (r !== undefined && r.since === k.since) return toCounter(r);
-  return { ...k, requests: 0, instances: 0, errors: 0, refused: 0, latency: emptyLatencyCounts(), latencySum: 0, predicted: [], calibration: emptyCalibration(), updatedAt: at };
+  return { ...k, ...emptyServingCounts(), refused: 0, updatedAt: at };
 }
 
 function saveCounter(db: Db, c: CounterRow): void {
@@ -117,26 +95,9 @@ export function recordServed(db: Db, input: CounterKey & { tokenId: string; late
     let last = 0;
     for (const p of input.predictions) last = Number(insert.run(p.id, input.model, input.version, input.stage, input.tokenId, p.predicted, p.confidence, JSON.stringify(p.probabilities), input.at).lastInsertRowid);
     db.prepare('DELETE FROM serving_predictions WHERE seq <= ?').run(last - input.cap);
-    const c = currentCounter(db, input, input.at);
-    const latency = [...c.latency];
-    observeLatency(latency, input.latencySeconds);
-    const predicted = [...c.predicted];
-    for (const p of input.predictions) {
-      while (predicted.length <= p.predicted) predicted.push(0);
-      predicted[p.predicted] = (predicted[p.predicted] ?? 0) + 1;
-    }
-    const next = { ...c, requests: c.requests + 1, instances: c.instances + input.predictions.length, latency, latencySum: c.latencySum + input.latencySeconds, predicted, updatedAt: input.at };
+    const next = { ...withServed(currentCounter(db, input, input.at), input.latencySeconds, input.predictions), updatedAt: input.at };
     saveCounter(db, next);
-    updateTokenEvidence(db, input, input.tokenId, input.at, (e) => {
-      const tl = [...e.latency];
-      observeLatency(tl, input.latencySeconds);
-      const tp = [...e.predicted];
-      for (const p of input.predictions) {
-        while (tp.length <= p.predicted) tp.push(0);
-        tp[p.predicted] = (tp[p.predicted] ?? 0) + 1;
-      }
-      return { ...e, requests: e.requests + 1, instances: e.instances + input.predictions.length, latency: tl, latencySum: e.latencySum + input.latencySeconds, predicted: tp };
-    });
+    updateTokenEvidence(db, input, input.tokenId, input.at, (e) => withServed(e, input.latencySeconds, input.predictions));
     return next;
   }).immediate();
 }
@@ -210,15 +171,8 @@ export function recordFeedback(
       if (set.run(label, input.at, p.id).changes !== 1) throw new TesseraError('TESSERA_ERR_FEEDBACK_DUPLICATE', `feedback[${i}]: prediction ${item.predictionId} already has its label`);
       const row = db.prepare('SELECT * FROM serving_counters WHERE model = ? AND version = ? AND stage = ?').get(input.model, p.version, p.stage) as RawCounter | undefined;
       if (row === undefined || p.at < row.since) return;
-      const c = toCounter(row);
-      const calibration = c.calibration.map((b) => [...b] as [number, number, number]);
-      addToCalibration(calibration, p.confidence, p.predicted === label);
-      saveCounter(db, { ...c, calibration, updatedAt: input.at });
-      updateTokenEvidence(db, { model: input.model, version: p.version, stage: p.stage, since: row.since }, input.labeller ?? input.tokenId ?? '(operator)', input.at, (e) => {
-        const tc = e.calibration.map((b) => [...b] as [number, number, number]);
-        addToCalibration(tc, p.confidence, p.predicted === label);
-        return { ...e, calibration: tc };
-      });
+      saveCounter(db, { ...withLabel(toCounter(row), p.confidence, p.predicted === label), updatedAt: input.at });
+      updateTokenEvidence(db, { model: input.model, version: p.version, stage: p.stage, since: row.since }, input.labeller ?? input.tokenId ?? '(operator)', input.at, (e) => withLabel(e, p.confidence, p.predicted === label));
     });
     return input.items.length;
   }).immediate();

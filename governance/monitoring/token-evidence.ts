@@ -10,49 +10,24 @@
  * itself is never stored); no reader outside the canary verdict sees them, and the verdict shows counts only.
  */
 import type { Db } from '../state/database.ts';
-import { emptyCalibration, type CalibrationCounts } from './calibration.ts';
-import { emptyLatencyCounts, type LatencyCounts } from './latency.ts';
+import { emptyServingCounts, servingCountsFromRow, type RawServingCounts, type ServingCounts } from './serving-counts.ts';
 import type { CounterKey } from './store.ts';
 
 /** What one token contributed to one stay of a version in a stage. */
-export interface TokenEvidence {
+/** The counts of requests this token sent; `calibration` counts the labels it gave (as the labeller). */
+export interface TokenEvidence extends ServingCounts {
   readonly tokenId: string;
-  readonly requests: number;
-  readonly instances: number;
-  readonly errors: number;
-  readonly latency: LatencyCounts;
-  readonly latencySum: number;
-  /** Predicted-class counts (index = class). */
-  readonly predicted: number[];
-  /** Labels this token gave (as the labeller), by confidence bin. */
-  readonly calibration: CalibrationCounts;
 }
 
-interface RawEvidence {
+interface RawEvidence extends RawServingCounts {
   token_id: string;
   since: string;
-  requests: number;
-  instances: number;
-  errors: number;
-  latency: string;
-  latency_sum: number;
-  predicted: string;
-  calibration: string;
 }
 
-const toEvidence = (r: RawEvidence): TokenEvidence => ({
-  tokenId: r.token_id,
-  requests: r.requests,
-  instances: r.instances,
-  errors: r.errors,
-  latency: JSON.parse(r.latency) as LatencyCounts,
-  latencySum: r.latency_sum,
-  predicted: JSON.parse(r.predicted) as number[],
-  calibration: JSON.parse(r.calibration) as CalibrationCounts,
-});
+const toEvidence = (r: RawEvidence): TokenEvidence => ({ ...servingCountsFromRow(r), tokenId: r.token_id });
 
 export function emptyTokenEvidence(tokenId: string): TokenEvidence {
-  return { tokenId, requests: 0, instances: 0, errors: 0, latency: emptyLatencyCounts(), latencySum: 0, predicted: [], calibration: emptyCalibration() };
+  return { ...emptyServingCounts(), tokenId };
 }
 
 /** Applies `change` to the token's evidence for the stay `key` (a fresh row when the stored one is from an earlier stay). Call inside a transaction. */
