@@ -120,6 +120,17 @@ function dpFindings(spec: JobSpec, population: number | undefined, db: Db | unde
     const fix = /weighting/.test(e.message) ? 'set secagg.weighting to "uniform"' : 'change the dp section as the message says';
     out.push({ level: 'error', code: e.code, where: 'dp', message: e.message, fix });
   }
+  // The default client policy requires evaluation noise with DP (client/policy/rules.ts, dp.requireEvaluationNoise):
+  // without it every default-policy node declines the job's evaluations, and the registry and gate get no figures.
+  if (spec.evaluation.noise === undefined) {
+    out.push({
+      level: 'warning',
+      code: 'TESSERA_ERR_POLICY_EVALUATION_NOISE',
+      where: 'evaluation.noise',
+      message: 'the job trains with differential privacy but its evaluation sums carry no noise: client nodes under the default policy decline its federated evaluations, so the registry and the deployment gate get no held-out figures (nor a previous-production baseline)',
+      fix: 'add "evaluation": {"noise": {"noiseMultiplier": 1, "maxExamplesPerClient": 200}} (each release is charged to the budget; needs secure aggregation and the RDP accountant), unless every organisation\'s policy sets dp.requireEvaluationNoise to false',
+    });
+  }
   if (db === undefined) out.push({ level: 'warning', code: 'TESSERA_ERR_DP_CONFIG', where: 'state', message: 'a differentially private job needs the coordinator\'s durable state (its ledger); not checked without --state', fix: 'check with --state DIR, the coordinator\'s state directory' });
   return out;
 }
