@@ -16,6 +16,10 @@ import { signConsent } from '../governance/consent/signed.ts';
 import { clientRoster } from '../governance/identity/client-roster.ts';
 import { keyPairFromSeed } from '../governance/identity/ed25519.ts';
 import { openDatabase } from '../governance/state/database.ts';
+import { evaluatePolicy } from '../client/policy/rules.ts';
+import { DEFAULT_CLIENT_POLICY } from '../client/policy/schema.ts';
+import { preflight } from '../coordinator/preflight.ts';
+import { parseJobSpec } from '../protocol/job/spec.ts';
 import { cli, type CliResult } from './support/cli.ts';
 
 
@@ -136,4 +140,28 @@ describe('tessera jobs schema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.fairness?.additionalProperties).toBe(false);
   }, 60_000);
+});
+
+/**
+ * A DP job whose evaluation sums carry no noise: the default client policy (dp.requireEvaluationNoise) declines
+ * every federated evaluation of it, so the registry and the gate would get no held-out figures — a warning.
+ */
+describe('preflight and evaluation noise', () => {
+  const noiseWarnings = (spec: unknown) => preflight(spec).findings.filter((f) => f.code === 'TESSERA_ERR_POLICY_EVALUATION_NOISE');
+
+  it('warns about a DP job without evaluation.noise, which default-policy clients decline to evaluate', () => {
+    const w = noiseWarnings(good);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({ level: 'warning', where: 'evaluation.noise' });
+    expect(w[0]?.fix).toMatch(/"noise": \{"noiseMultiplier"/);
+    expect(preflight(good).ok).toBe(true);
+    // The warning says what the client's own policy does with an evaluation task of this job.
+    const decision = evaluatePolicy(DEFAULT_CLIENT_POLICY, parseJobSpec(good), { jobId: 'job-1', round: 1, task: 'evaluate' });
+    expect(decision.violations.map((v) => v.code)).toContain('TESSERA_ERR_POLICY_EVALUATION_NOISE');
+  });
+
+  it('does not warn with evaluation.noise, nor for a job without DP', () => {
+    expect(noiseWarnings({ ...good, evaluation: { noise: { noiseMultiplier: 1, maxExamplesPerClient: 200 } } })).toEqual([]);
+    expect(noiseWarnings({ ...good, dp: { enabled: false } })).toEqual([]);
+  });
 });
