@@ -23,12 +23,14 @@
 //   replaced by that module's own source URL, so files found beside a module (the data contracts' JSON, the
 //   secure-aggregation mask worker, package.json) are found where they are. The training worker thread of a
 //   parallel simulation is a second entry point; the build tells the pool where it is (__TESSERA_COMPILED_DIR__).
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
+import { promisify } from 'node:util';
 
 /** Bump when the build settings below change: every existing build becomes stale. */
 const BUILD_FORMAT = 3;
@@ -58,6 +60,17 @@ const TFJS_PACKAGE = /^@tensorflow\/tfjs(-(core|layers|converter|data|backend-cp
 const BUILTINS = new Set(builtinModules);
 
 /**
+ * The names Node's export detection gives an ES module importing this CommonJS file. Asked of a separate Node
+ * process: importing the package here would load a second TensorFlow.js into the process that goes on to run the
+ * bundled one (two tfjs-cores each registering their kernels and backends, the wasm backend lost to cpu).
+ */
+async function exportNames(file) {
+  const script = `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(JSON.stringify(Object.keys(m)));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 16 * 1024 * 1024 });
+  return JSON.parse(stdout);
+}
+
+/**
  * esbuild plugin: which imports stay external. Node's own modules and every package do — resolved at run time from
  * the checkout's node_modules — except, when `tensorflow`, TensorFlow.js and whatever a bundled package imports in
  * turn (so a bundled package gets the versions it would have resolved itself, nested node_modules included).
@@ -82,7 +95,7 @@ function externalsPlugin(root, tensorflow) {
       });
       build.onLoad({ filter: /.*/, namespace: FACADE }, async (args) => {
         const file = createRequire(join(root, 'package.json')).resolve(args.path);
-        const names = Object.keys(await import(pathToFileURL(file).href)).filter((n) => n !== 'default');
+        const names = (await exportNames(file)).filter((n) => n !== 'default');
         const lines = [`import __cjs from ${JSON.stringify(args.path)};`, 'export default __cjs;'];
         names.forEach((n, i) => lines.push(`const __v${i} = __cjs[${JSON.stringify(n)}];`));
         lines.push(`export { ${names.map((n, i) => `__v${i} as ${JSON.stringify(n)}`).join(', ')} };`);

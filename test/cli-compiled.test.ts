@@ -84,6 +84,42 @@ describe('bin/compiled-cli.mjs: the build is keyed on the sources it compiled', 
   }, 60_000);
 });
 
+describe('bin/compiled-cli.mjs: the process that builds runs one TensorFlow.js', () => {
+  it('the building process and a later one both get the wasm backend, with no kernel registered twice', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'tessera-compiled-tf-'));
+    try {
+      symlinkSync(join(REPO_ROOT, 'node_modules'), join(project, 'node_modules'));
+      mkdirSync(join(project, 'cli'));
+      mkdirSync(join(project, 'simulations'));
+      writeFileSync(join(project, 'simulations/training-worker.ts'), 'export {};\n');
+      // What ml/backend.ts does: the wasm backend on the bundled tfjs.
+      writeFileSync(
+        join(project, 'cli/main.ts'),
+        [
+          "import * as tf from '@tensorflow/tfjs';",
+          "import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';",
+          "import { createRequire } from 'node:module';",
+          "import { dirname } from 'node:path';",
+          "setWasmPaths(`${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'))}/`);",
+          "console.log(await tf.setBackend('wasm') ? tf.getBackend() : 'no wasm');",
+          '',
+        ].join('\n'),
+      );
+      // As bin/tessera.mjs: compiledMain builds (the build is stale: there is none) and the same process runs it.
+      const starter = `import { compiledMain } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'bin/compiled-cli.mjs')).href)};\nimport { pathToFileURL } from 'node:url';\nconst main = await compiledMain(${JSON.stringify(project)});\nif (main === null) throw new Error('no build');\nawait import(pathToFileURL(main).href);\n`;
+      const building = await run(process.execPath, ['--input-type=module', '-e', starter], { cwd: project, timeout: 120_000 });
+      expect(freshBuild(project)).not.toBeNull();
+      const later = await run(process.execPath, ['--input-type=module', '-e', starter], { cwd: project, timeout: 60_000 });
+      for (const r of [building, later]) {
+        expect(r.stdout.trim()).toBe('wasm');
+        expect(r.stderr).not.toMatch(/already registered|already been set/);
+      }
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
 describe('bin/tessera.mjs on this checkout', () => {
   it('runs the compiled CLI, and a simulation started from it trains its clients on compiled worker threads', async () => {
     const help = await run(process.execPath, [join(REPO_ROOT, 'bin/tessera.mjs'), '--help'], { cwd: REPO_ROOT, timeout: 60_000 });
