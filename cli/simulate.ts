@@ -175,8 +175,11 @@ export function registerSimulate(program: Command): void {
         // last evaluated round, or a fairness evaluation that could not be made while a policy was set.
         const fairness = [...sim.result.rounds].reverse().find((r) => r.extra.fairness !== undefined)?.extra.fairness;
         const policyFailed = fairness !== undefined && (fairness.ok ? fairness.rules.length > 0 && !fairness.passed : sim.job.fairness.policy.length > 0);
+        const ended = sim.result.status === 'completed' || sim.result.status === 'budget-exhausted';
+        // The reason goes to stderr as well: a script that discards stdout (`> /dev/null`) still learns why it failed.
+        if (!ended) process.stderr.write(`job ${sim.result.status}: ${sim.result.message} (exit 1)\n`);
         if (policyFailed) process.stderr.write(`fairness policy FAILED${fairness.ok ? `: ${fairness.rules.filter((r) => r.status !== 'pass').map((r) => r.metric).join(', ')}` : `: ${fairness.error}`} (exit 1)\n`);
-        return (sim.result.status === 'completed' || sim.result.status === 'budget-exhausted') && !policyFailed ? 0 : 1;
+        return ended && !policyFailed ? 0 : 1;
       }),
     );
 }
