@@ -25,7 +25,7 @@ import { RoundLifecycle, assertJobTransition, type JobState } from './round-stat
 import type { ExcludedClient, JobResult, JobStatus, RoundRecord, RoundSlots } from './round-records.ts';
 import { selectClients, type Selection } from './sampling.ts';
 import { serverStrategy, type ServerOptimizerState, type Strategy } from './strategy.ts';
-import { explainShortfall, explainShortRound } from './shortfall.ts';
+import { explainShortfall, explainShortRound, type SecAggShortfall } from './shortfall.ts';
 import { eligibleClients, reconnectGrace, waitForConnected } from './eligible-wait.ts';
 
 export interface Evaluation {
@@ -260,7 +260,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         const stop = hooks.shortRound?.(round, outcome.participants.length);
         if (stop && !stop.proceed) return finish(stop.status, stop.message);
         log.warn({ participants: outcome.participants.length, dropped: outcome.dropped.length, declined: outcome.declined.length }, 'too few updates; retrying');
-        if (tries > spec.maxRoundRetries) return finish('failed', `Round ${round} failed after ${attempt} attempt(s). ${explainShortRound(round, outcome.participants.length, spec.minClients, [...outcome.dropped, ...outcome.declined])}`);
+        if (tries > spec.maxRoundRetries) return finish('failed', `Round ${round} failed after ${attempt} attempt(s). ${explainShortRound(round, outcome.participants.length, spec.minClients, [...outcome.dropped, ...outcome.declined], secAggShortfall(spec, selected.length))}`);
         await pauseBeforeRetry(tries);
         continue;
       }
@@ -378,4 +378,12 @@ function pauseBeforeRetry(attempt: number): Promise<void> {
 
 function tooFew(round: number, got: number, min: number, attempts: number): string {
   return `Round ${round} failed after ${attempts} attempt(s): the sample drew ${got} client(s), the job needs at least ${min} (TESSERA_ERR_TOO_FEW_CLIENTS). Fix: raise the sampling rate (sampling.rate or clientsPerRound), or connect more eligible clients.`;
+}
+
+/** What the short-round advice needs of a secure round's plan (undefined without secure aggregation). */
+function secAggShortfall(spec: JobSpec, selected: number): SecAggShortfall | undefined {
+  if (!spec.secagg.enabled) return undefined;
+  const pinned = spec.secagg.degree !== undefined && spec.secagg.threshold !== undefined;
+  const { dropoutRate, corruptRate, threatModel } = spec.secagg;
+  return pinned ? { selected } : { selected, finder: { dropoutRate, corruptRate, threatModel } };
 }

@@ -3,8 +3,11 @@
  * clients were connected and eligible, the reasons grouped by code with the organisations they concern, and
  * advice that matches the cause — "connect more clients" is wrong when three connected clients all lack consent,
  * and "lower minClients" is wrong when the floor comes from secure aggregation or DP.
- * Pure: it formats what the round loop already knows (the eligibility filter's exclusions, decline reasons).
+ * Pure: it formats what the round loop already knows (the eligibility filter's exclusions, decline reasons), and
+ * asks the SecAgg parameter finder whether a secure plan could have survived a round's losses.
  */
+import type { ThreatModel } from '../privacy/secagg/params.ts';
+import { findSecAggParams, worstCounts } from '../privacy/secagg/params.ts';
 import type { ExcludedClient } from './round-records.ts';
 
 /** What to do about each exclusion or decline code; codes not listed get the generic advice. */
@@ -73,10 +76,48 @@ export function explainShortfall(s: Shortfall): string {
   return `${head}: ${groupReasons(s.excluded).join(', ')} (${waited}). Fix: ${adviceFor(mostFrequentCode(s.excluded) ?? '')}.`;
 }
 
+/** A secure round's plan, for advice when it aborted: how many clients it was planned for, and for how many dropouts. */
+export interface SecAggShortfall {
+  /** Clients the round's SecAgg plan was made for (the selected clients). */
+  readonly selected: number;
+  /** The job's finder inputs; absent when the job pins `degree` and `threshold` (no finder ran). */
+  readonly finder?: { readonly dropoutRate: number; readonly corruptRate: number; readonly threatModel: ThreatModel };
+}
+
+/**
+ * The parameter finder plans for at most ⌊dropoutRate · n⌋ dropouts (privacy/secagg/params.ts, worstCounts).
+ * Declines count as dropouts: clients whose data fail the contract decline every round, so a small federation
+ * where more are gone than that aborts whenever the random neighbour graph leaves a survivor too few live
+ * neighbours. The fix is a plan that expects them.
+ */
+function secAggAdvice(lost: readonly ExcludedClient[], secagg: SecAggShortfall): string | undefined {
+  if (!lost.some((x) => x.code === 'TESSERA_ERR_SECAGG_ABORT')) return undefined;
+  const gone = lost.filter((x) => x.code !== 'TESSERA_ERR_SECAGG_ABORT').length;
+  if (gone === 0) return undefined;
+  const n = secagg.selected;
+  const head = `secure aggregation aborted: ${gone} of ${n} client(s) declined or dropped`;
+  if (secagg.finder === undefined) return `${head}, more than the job's pinned secagg.degree and secagg.threshold survive; unpin them so the parameter finder plans for secagg.dropoutRate`;
+  const { dropoutRate, corruptRate, threatModel } = secagg.finder;
+  const tolerated = worstCounts({ clients: n, dropoutRate, corruptRate }).D;
+  if (gone <= tolerated) return undefined;
+  // The smallest rate (in hundredths) whose worst case covers them, if any plan under the job's threat model does.
+  const needed = Math.ceil((gone / n) * 100) / 100;
+  let plannable = needed < 1;
+  try {
+    if (plannable) findSecAggParams({ clients: n, dropoutRate: needed, corruptRate, threatModel });
+  } catch {
+    plannable = false;
+  }
+  if (!plannable) return `${head}; no ${threatModel} plan over ${n} clients survives that many gone (security needs more survivors), so fix why they declined or add organisations`;
+  return `${head}, and the plan tolerates ${tolerated} (secagg.dropoutRate ${dropoutRate}); set secagg.dropoutRate to at least ${needed} (tessera simulate: --secagg-dropout ${needed}), or fix why they declined`;
+}
+
 /** After a round that ran short: the per-client reasons of its drops and declines, grouped, with advice. */
-export function explainShortRound(round: number, got: number, needed: number, lost: readonly ExcludedClient[]): string {
+export function explainShortRound(round: number, got: number, needed: number, lost: readonly ExcludedClient[], secagg?: SecAggShortfall): string {
   const reasons = groupReasons(lost);
   const topCode = mostFrequentCode(lost);
-  const fix = topCode !== undefined ? adviceFor(topCode) : 'start more client nodes, or raise the sampling rate';
+  const general = topCode !== undefined ? adviceFor(topCode) : 'start more client nodes, or raise the sampling rate';
+  const secure = secagg !== undefined ? secAggAdvice(lost, secagg) : undefined;
+  const fix = secure !== undefined ? `${secure}. Also: ${general}` : general;
   return `Round ${round}: ${got} client(s) took part, ${needed} needed (TESSERA_ERR_TOO_FEW_CLIENTS)${reasons.length > 0 ? `: ${reasons.join(', ')}` : ''}. Fix: ${fix}.`;
 }
