@@ -101,8 +101,8 @@ export const SimulationConfig = z.object({
   stragglerRate: z.number().min(0).max(1).default(0),
   /**
    * Worker threads that train the clients in parallel (simulations/training-pool.ts); 1 trains them one after
-   * another on this thread. Capped at the number of clients. The result is the same bits either way. The CLI's
-   * default is one per core (defaultTrainingWorkers); a library caller gets 1 unless it asks.
+   * another on this thread. Capped at the number of clients. The result is the same bits either way. Default 1
+   * here and in the CLI (faster only with idle cores; docs/researcher.md).
    */
   workers: z.number().int().positive().default(1),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
