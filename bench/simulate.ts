@@ -9,8 +9,9 @@
  * what the parallelism costs. `workers` is how the parallel run's worker threads spent it (the run's own report,
  * simulations/training-pool.ts): each one's thread CPU and event-loop busy time, and `busyShare`, their CPU over
  * (workers × the parallel run's wall time) — near 1 when the workers train most of the run, low when
- * they wait on the main thread. On a loaded machine busy time counts time the thread was runnable but not running,
- * so CPU is the figure to read. `load` is the 1-minute load average before and after the pair.
+ * they wait on the main thread — and `cpuShare`, their CPU over the whole process's, which the machine's load does
+ * not stretch. On a loaded machine busy time counts time the thread was runnable but not running, so CPU is the
+ * figure to read. `load` is the 1-minute load average before and after the pair.
  *
  * Every run is a whole `tessera simulate` process through bin/tessera.mjs — start-up, data loading and all —
  * with `--workers 1` (the sequential path) or `--workers N` (N = the cores); the final global weights are read
@@ -97,6 +98,8 @@ interface WorkerFigures {
   perWorker: Array<{ cpuMs: number | null; busyMs: number }>;
   /** The workers' CPU over (workers × the parallel run's wall time). */
   busyShare: number | null;
+  /** The workers' CPU over the parallel process's CPU: the parallel share of the work, whatever the machine's load. */
+  cpuShare: number | null;
   /** The parallel run's main-thread CPU as the run itself measured it (ms). */
   mainThreadCpuMs: number | null;
 }
@@ -143,12 +146,12 @@ async function pair(name: string, args: readonly string[], workers: number, scra
     speedup: round(sequential.wallMs / parallel.wallMs, 2),
     identicalWeights: sequential.weights.equals(parallel.weights),
     cpu: { sequential: sequential.cpu, parallel: parallel.cpu },
-    workers: workerFigures(parallel.doc, parallel.wallMs),
+    workers: workerFigures(parallel.doc, parallel.wallMs, parallel.cpu.processMs),
     load: { before, after: load1() },
   };
 }
 
-function workerFigures(doc: RunDoc, wallMs: number): WorkerFigures | null {
+function workerFigures(doc: RunDoc, wallMs: number, processCpuMs: number): WorkerFigures | null {
   const activity = doc.trainingWorkers?.activity;
   if (!activity || activity.length === 0) return null;
   const cpus = activity.map((a) => a.cpuMs);
@@ -156,6 +159,7 @@ function workerFigures(doc: RunDoc, wallMs: number): WorkerFigures | null {
   return {
     perWorker: activity.map((a) => ({ cpuMs: a.cpuMs, busyMs: round(a.busyMs) })),
     busyShare: known ? round(cpus.reduce((x, y) => x + y, 0) / (activity.length * wallMs), 2) : null,
+    cpuShare: known ? round(cpus.reduce((x, y) => x + y, 0) / processCpuMs, 2) : null,
     mainThreadCpuMs: doc.trainingWorkers?.mainThreadCpuMs ?? null,
   };
 }
