@@ -1,12 +1,17 @@
 /**
  * `npm run bench -- simulate` (issue 18 §1–2): parallel clients and CLI start-up, each against its baseline in
  * the same run. Prints
- *   {"runs": [{"name", "sequentialMs", "parallelMs", "speedup", "identicalWeights", "cpu", "load"}], "startup": {"transformMs", "compiledMs"}}
+ *   {"runs": [{"name", "sequentialMs", "parallelMs", "speedup", "identicalWeights", "cpu", "workers", "load"}], "startup": {"transformMs", "compiledMs"}}
  * on stdout; the context (workers, each worker's start-up, batches, today's quick-start path) goes to stderr.
  * `cpu` is each run's CPU time, of the whole process (all threads) and of its main thread alone (bench/cpu-probe.mjs):
  * on a machine shared with others the wall times move with their load, while the main thread's CPU in the parallel
  * run is the serial part that bounds the speedup (Amdahl), and the process's CPU against the sequential run's says
- * what the parallelism costs. `load` is the 1-minute load average before and after the pair.
+ * what the parallelism costs. `workers` is how the parallel run's worker threads spent it (the run's own report,
+ * simulations/training-pool.ts): each one's thread CPU and event-loop busy time, and `busyShare`, their CPU over
+ * (workers × the parallel run's wall time) — near 1 when the workers train most of the run, low when
+ * they wait on the main thread — and `cpuShare`, their CPU over the whole process's, which the machine's load does
+ * not stretch. On a loaded machine busy time counts time the thread was runnable but not running, so CPU is the
+ * figure to read. `load` is the 1-minute load average before and after the pair.
  *
  * Every run is a whole `tessera simulate` process through bin/tessera.mjs — start-up, data loading and all —
  * with `--workers 1` (the sequential path) or `--workers N` (N = the cores); the final global weights are read
@@ -88,6 +93,22 @@ const note = (text: string): void => {
   process.stderr.write(`${text}\n`);
 };
 
+interface WorkerFigures {
+  /** Each worker's thread CPU (ms) and event-loop busy time (ms). */
+  perWorker: Array<{ cpuMs: number | null; busyMs: number }>;
+  /** The workers' CPU over (workers × the parallel run's wall time). */
+  busyShare: number | null;
+  /** The workers' CPU over the parallel process's CPU: the parallel share of the work, whatever the machine's load. */
+  cpuShare: number | null;
+  /** The parallel run's main-thread CPU as the run itself measured it (ms). */
+  mainThreadCpuMs: number | null;
+}
+
+interface RunDoc {
+  final: { accuracy: number; loss: number };
+  trainingWorkers?: { initMs: number[]; tasks: number; batches?: number; activity?: Array<{ busyMs: number; idleMs: number; cpuMs: number | null }>; mainThreadCpuMs?: number | null };
+}
+
 interface PairResult {
   name: string;
   sequentialMs: number;
@@ -95,6 +116,7 @@ interface PairResult {
   speedup: number;
   identicalWeights: boolean;
   cpu: { sequential: Cpu; parallel: Cpu };
+  workers: WorkerFigures | null;
   load: { before: number; after: number };
 }
 
@@ -102,13 +124,14 @@ const load1 = (): number => round(loadavg()[0] ?? Number.NaN, 2);
 const cpuText = (c: Cpu): string => `CPU ${c.processMs} ms (main thread ${c.mainThreadMs ?? '?'} ms)`;
 
 async function pair(name: string, args: readonly string[], workers: number, scratch: string): Promise<PairResult> {
-  const run = async (w: number): Promise<{ wallMs: number; cpu: Cpu; weights: Buffer; summary: string }> => {
+  const run = async (w: number): Promise<{ wallMs: number; cpu: Cpu; weights: Buffer; summary: string; doc: RunDoc }> => {
     const state = join(scratch, `${name}-w${w}`);
     const r = await cpuTimedCli(['simulate', ...args, '--workers', String(w), '--state', state, '--json']);
-    const doc = JSON.parse(r.stdout) as { final: { accuracy: number; loss: number }; trainingWorkers?: { initMs: number[]; tasks: number; batches?: number } };
+    const doc = JSON.parse(r.stdout) as RunDoc;
     const tw = doc.trainingWorkers;
-    const pool = tw ? `; ${tw.tasks} tasks on the workers in ${tw.batches ?? '?'} batches, their start-up ${tw.initMs.map((ms) => round(ms)).join(', ')} ms` : '';
-    return { wallMs: r.wallMs, cpu: r.cpu, weights: finalWeights(state), summary: `accuracy ${doc.final.accuracy}, loss ${doc.final.loss}${pool}` };
+    const cpus = tw?.activity?.map((a) => a.cpuMs ?? '?').join(', ');
+    const pool = tw ? `; ${tw.tasks} tasks on the workers in ${tw.batches ?? '?'} batches, their start-up ${tw.initMs.map((ms) => round(ms)).join(', ')} ms, their CPU ${cpus ?? '?'} ms` : '';
+    return { wallMs: r.wallMs, cpu: r.cpu, weights: finalWeights(state), summary: `accuracy ${doc.final.accuracy}, loss ${doc.final.loss}${pool}`, doc };
   };
   const before = load1();
   note(`${name}: sequential (--workers 1)…`);
@@ -123,7 +146,21 @@ async function pair(name: string, args: readonly string[], workers: number, scra
     speedup: round(sequential.wallMs / parallel.wallMs, 2),
     identicalWeights: sequential.weights.equals(parallel.weights),
     cpu: { sequential: sequential.cpu, parallel: parallel.cpu },
+    workers: workerFigures(parallel.doc, parallel.wallMs, parallel.cpu.processMs),
     load: { before, after: load1() },
+  };
+}
+
+function workerFigures(doc: RunDoc, wallMs: number, processCpuMs: number): WorkerFigures | null {
+  const activity = doc.trainingWorkers?.activity;
+  if (!activity || activity.length === 0) return null;
+  const cpus = activity.map((a) => a.cpuMs);
+  const known = cpus.every((c): c is number => c !== null);
+  return {
+    perWorker: activity.map((a) => ({ cpuMs: a.cpuMs, busyMs: round(a.busyMs) })),
+    busyShare: known ? round(cpus.reduce((x, y) => x + y, 0) / (activity.length * wallMs), 2) : null,
+    cpuShare: known ? round(cpus.reduce((x, y) => x + y, 0) / processCpuMs, 2) : null,
+    mainThreadCpuMs: doc.trainingWorkers?.mainThreadCpuMs ?? null,
   };
 }
 

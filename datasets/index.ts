@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { TesseraError } from '../protocol/errors.ts';
 import type { CsvTable } from '../lib/csv.ts';
-import type { Examples } from './types.ts';
+import { selectRows, type Examples } from './types.ts';
 import { loadMnist } from './mnist.ts';
 import { loadAdult } from './adult.ts';
 import { loadHeart } from './heart.ts';
@@ -18,6 +18,12 @@ export interface LoadedDataset {
   readonly name: DatasetName;
   readonly train: Examples;
   readonly test: Examples;
+  /**
+   * The training rows at `indices`, in that order (a client's share), on shared memory with `shared`: what
+   * `selectRows(train, …)` gives, built from the loader's own storage where it has a cheaper one (MNIST: from the
+   * pixel bytes, without the whole set's floats; datasets/mnist.ts).
+   */
+  selectTrain(indices: readonly number[], options?: { readonly shared?: boolean }): Examples;
   /** A natural federation (Heart: one part per hospital), when the data set has one. */
   readonly natural?: ReadonlyArray<{ readonly name: string; readonly examples: Examples; readonly table?: CsvTable }>;
   /** The raw rows behind `train` (same order), for data-contract checks on each client's share. */
@@ -45,16 +51,20 @@ export function loadDataset(name: string, options: LoadOptions = {}): LoadedData
   const dataDir = options.dataDir ?? defaultDataDir();
   switch (name) {
     case 'mnist': {
-      const { train, test } = loadMnist({ dataDir, ...limits(options) });
-      return { name, train, test, sensitive: [] };
+      const { train, test, selectTrain } = loadMnist({ dataDir, ...limits(options) });
+      return { name, train, test, selectTrain, sensitive: [] };
     }
     case 'adult':
-      return { name, contract: 'adult', ...loadAdult({ dataDir, ...limits(options) }) };
+      return withSelect({ name, contract: 'adult', ...loadAdult({ dataDir, ...limits(options) }) });
     case 'heart':
-      return { name, contract: 'heart', ...loadHeart({ dataDir, seed: options.seed ?? 42 }) };
+      return withSelect({ name, contract: 'heart', ...loadHeart({ dataDir, seed: options.seed ?? 42 }) });
     default:
       throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `Unknown data set "${name}"; choose one of ${DATASETS.join(', ')}`);
   }
+}
+
+function withSelect(d: Omit<LoadedDataset, 'selectTrain'>): LoadedDataset {
+  return { ...d, selectTrain: (indices, o) => selectRows(d.train, indices, o) };
 }
 
 function limits(o: LoadOptions): { trainLimit?: number; testLimit?: number } {

@@ -23,12 +23,16 @@ export function featureSize(e: Pick<Examples, 'featureShape'>): number {
   return e.featureShape.reduce((a, b) => a * b, 1);
 }
 
-/** The rows of `e` at `indices`, in that order. */
-export function selectRows(e: Examples, indices: readonly number[]): Examples {
+/**
+ * The rows of `e` at `indices`, in that order. With `shared`, the numeric arrays live on a SharedArrayBuffer
+ * (worker threads read them in place; simulations/training-pool.ts) — allocated there at once, not copied later.
+ */
+export function selectRows(e: Examples, indices: readonly number[], options: { readonly shared?: boolean } = {}): Examples {
   const d = featureSize(e);
-  const x = new Float32Array(indices.length * d);
-  const y = new Int32Array(indices.length);
-  const weights = e.weights ? new Float32Array(indices.length) : undefined;
+  const memory = (bytes: number): ArrayBuffer | SharedArrayBuffer => (options.shared === true ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  const x = new Float32Array(memory(indices.length * d * 4));
+  const y = new Int32Array(memory(indices.length * 4));
+  const weights = e.weights ? new Float32Array(memory(indices.length * 4)) : undefined;
   const sensitive: Record<string, string[]> = {};
   for (const k of Object.keys(e.sensitive)) sensitive[k] = [];
   indices.forEach((row, i) => {

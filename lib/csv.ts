@@ -11,6 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { TesseraError } from '../protocol/errors.ts';
+import { simpleRecords } from './csv-simple.ts';
 
 export interface CsvOptions {
   /** The first (non-skipped) line names the columns. Default true. */
@@ -52,7 +53,7 @@ export interface CsvTable {
   readonly source: string;
 }
 
-interface CsvRecord {
+export interface CsvRecord {
   record: string[];
   info: { lines: number };
 }
@@ -96,31 +97,9 @@ export function parseCsvText(text: string, options: CsvOptions, source: string):
   const header = options.header ?? true;
   const delimiter = options.delimiter ?? ',';
   if (delimiter.length === 0) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', 'The CSV delimiter must not be empty');
-  let records: CsvRecord[];
-  try {
-    records = parse(text, {
-      delimiter,
-      trim: options.trim ?? true,
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true, // checked below, with a clearer message naming both lines
-      from_line: (options.skipLines ?? 0) + 1,
-      info: true,
-      max_record_size: options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS,
-      // Any mix of LF, CRLF and CR ends a line (found by the data-file fuzz test: csv-parse otherwise takes the first
-      // line's ending for the whole file, and a CRLF file with one LF line merged two rows into one).
-      record_delimiter: ['\r\n', '\n', '\r'],
-      ...(options.commentPrefix === undefined ? {} : { comment: options.commentPrefix, comment_no_infix: true }),
-    }) as unknown as CsvRecord[];
-  } catch (cause) {
-    const line = typeof cause === 'object' && cause !== null && 'lines' in cause ? ` at line ${String((cause as { lines: unknown }).lines)}` : '';
-    if (typeof cause === 'object' && cause !== null && 'code' in cause && cause.code === 'CSV_MAX_RECORD_SIZE') {
-      const max = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
-      throw new TesseraError('TESSERA_ERR_DATA_TOO_LARGE', `${source}${line}: a line is longer than the reader's limit of ${max} characters`, { cause, details: { source, max } });
-    }
-    const why = cause instanceof Error ? cause.message.replace(/^Invalid [^:]*: /, '') : String(cause);
-    throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `${source} is not valid delimited text${line}: ${why}`, { cause, details: { source } });
-  }
+  const maxRecordBytes = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+  let records: CsvRecord[] | null = simpleRecords(text, { delimiter, trim: options.trim ?? true, skipLines: options.skipLines ?? 0, maxRecordBytes, ...(options.commentPrefix === undefined ? {} : { commentPrefix: options.commentPrefix }) });
+  if (records === null) records = csvParseRecords(text, options, source);
   // A line holding only blanks and delimiters is an empty line too (e.g. a trailing ", , ,").
   records = records.filter((r) => r.record.some((cell) => cell !== ''));
 
@@ -167,4 +146,36 @@ export function parseCsvText(text: string, options: CsvOptions, source: string):
 /** The rows of `table` at `indices` (e.g. one client's share of a partitioned file), keeping their line numbers. */
 export function selectTableRows(table: CsvTable, indices: readonly number[]): CsvTable {
   return { ...table, rows: indices.map((i) => table.rows[i] ?? []), lines: indices.map((i) => table.lines[i] ?? 0) };
+}
+
+/**
+ * Records as csv-parse reads them (quotes, any line ends, skipped leading lines): the general path; lib/csv-simple.ts
+ * is the fast path for plain text and must give the same records (lib/csv-simple.test.ts compares the two).
+ */
+export function csvParseRecords(text: string, options: CsvOptions, source: string): CsvRecord[] {
+  const delimiter = options.delimiter ?? ',';
+  try {
+    return parse(text, {
+      delimiter,
+      trim: options.trim ?? true,
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true, // checked below, with a clearer message naming both lines
+      from_line: (options.skipLines ?? 0) + 1,
+      info: true,
+      max_record_size: options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS,
+      // Any mix of LF, CRLF and CR ends a line (found by the data-file fuzz test: csv-parse otherwise takes the first
+      // line's ending for the whole file, and a CRLF file with one LF line merged two rows into one).
+      record_delimiter: ['\r\n', '\n', '\r'],
+      ...(options.commentPrefix === undefined ? {} : { comment: options.commentPrefix, comment_no_infix: true }),
+    }) as unknown as CsvRecord[];
+  } catch (cause) {
+    const line = typeof cause === 'object' && cause !== null && 'lines' in cause ? ` at line ${String((cause as { lines: unknown }).lines)}` : '';
+    if (typeof cause === 'object' && cause !== null && 'code' in cause && cause.code === 'CSV_MAX_RECORD_SIZE') {
+      const max = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+      throw new TesseraError('TESSERA_ERR_DATA_TOO_LARGE', `${source}${line}: a line is longer than the reader's limit of ${max} characters`, { cause, details: { source, max } });
+    }
+    const why = cause instanceof Error ? cause.message.replace(/^Invalid [^:]*: /, '') : String(cause);
+    throw new TesseraError('TESSERA_ERR_DATA_MALFORMED', `${source} is not valid delimited text${line}: ${why}`, { cause, details: { source } });
+  }
 }

@@ -175,27 +175,55 @@ function predictBatches(model: tf.LayersModel, x: Float32Array, n: number, batch
   }
 }
 
-/** Mean cross-entropy and accuracy (argmax; ties go to the lower class index). */
-export function evaluate(model: tf.LayersModel, examples: Examples, opts: { batchSize?: number } = {}): EvalResult {
-  checkExamplesFit(model, examples);
-  if (examples.n === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', 'no examples to evaluate on');
+/**
+ * Rows per forward pass in evaluation and prediction. Row r's probabilities depend only on r's features, but the
+ * batches are fixed anyway, so that predictions split across threads at multiples of it (a parallel simulation's
+ * central evaluation, simulations/training-pool.ts) run the very same forward passes as one thread does.
+ */
+export const PREDICT_BATCH = 512;
+
+/** Accumulates evaluate's figures row by row, in row order (so scores from split predictions add up identically). */
+function scorer(examples: Examples): { add(probs: Float32Array, start: number, rows: number): void; result(): EvalResult } {
   const k = examples.classes;
   let lossSum = 0;
   let correct = 0;
   let brierSum = 0;
   const labelCounts = new Array<number>(k).fill(0);
-  predictBatches(model, examples.x, examples.n, opts.batchSize ?? 512, (probs, start, rows) => {
-    for (let i = 0; i < rows; i++) {
-      const label = examples.y[start + i] ?? 0;
-      let best = 0;
-      for (let c = 1; c < k; c++) if ((probs[i * k + c] ?? 0) > (probs[i * k + best] ?? 0)) best = c;
-      if (best === label) correct++;
-      lossSum -= Math.log(Math.max(probs[i * k + label] ?? 0, EPSILON));
-      for (let c = 0; c < k; c++) brierSum += ((probs[i * k + c] ?? 0) - (c === label ? 1 : 0)) ** 2;
-      labelCounts[label] = (labelCounts[label] ?? 0) + 1;
-    }
-  });
-  return { loss: lossSum / examples.n, accuracy: correct / examples.n, brierSum, labelCounts };
+  return {
+    add(probs, start, rows) {
+      for (let i = 0; i < rows; i++) {
+        const label = examples.y[start + i] ?? 0;
+        let best = 0;
+        for (let c = 1; c < k; c++) if ((probs[i * k + c] ?? 0) > (probs[i * k + best] ?? 0)) best = c;
+        if (best === label) correct++;
+        lossSum -= Math.log(Math.max(probs[i * k + label] ?? 0, EPSILON));
+        for (let c = 0; c < k; c++) brierSum += ((probs[i * k + c] ?? 0) - (c === label ? 1 : 0)) ** 2;
+        labelCounts[label] = (labelCounts[label] ?? 0) + 1;
+      }
+    },
+    result: () => ({ loss: lossSum / examples.n, accuracy: correct / examples.n, brierSum, labelCounts }),
+  };
+}
+
+/** Mean cross-entropy and accuracy (argmax; ties go to the lower class index). */
+export function evaluate(model: tf.LayersModel, examples: Examples, opts: { batchSize?: number } = {}): EvalResult {
+  checkExamplesFit(model, examples);
+  if (examples.n === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', 'no examples to evaluate on');
+  const score = scorer(examples);
+  predictBatches(model, examples.x, examples.n, opts.batchSize ?? PREDICT_BATCH, score.add);
+  return score.result();
+}
+
+/**
+ * evaluate's figures from the model's probabilities for every row (n × classes, row-major; predictProba's output,
+ * possibly computed elsewhere): the same arithmetic in the same order, so the same bits as evaluate.
+ */
+export function scoreProbabilities(examples: Examples, probs: Float32Array): EvalResult {
+  if (examples.n === 0) throw new TesseraError('TESSERA_ERR_DATA_EMPTY', 'no examples to evaluate on');
+  if (probs.length !== examples.n * examples.classes) throw new TesseraError('TESSERA_ERR_MODEL_SPEC', `${probs.length} probabilities do not make ${examples.n} rows of ${examples.classes} classes`);
+  const score = scorer(examples);
+  score.add(probs, 0, examples.n);
+  return score.result();
 }
 
 /** Class probabilities for `n` rows of row-major features: n × classes, row-major. */
@@ -206,6 +234,6 @@ export function predictProba(model: tf.LayersModel, x: Float32Array, n: number):
     throw new TesseraError('TESSERA_ERR_MODEL_SPEC', `predictProba: ${x.length} feature values do not make ${n} rows of ${d}`);
   }
   const out = new Float32Array(n * classes);
-  predictBatches(model, x, n, 512, (probs, start) => out.set(probs, start * classes));
+  predictBatches(model, x, n, PREDICT_BATCH, (probs, start) => out.set(probs, start * classes));
   return out;
 }

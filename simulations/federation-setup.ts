@@ -6,7 +6,7 @@ import { TesseraError } from '../protocol/errors.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
 import type { LoadedDataset } from '../datasets/index.ts';
 import { selectTableRows, type CsvTable } from '../lib/csv.ts';
-import { selectRows, type Examples } from '../datasets/types.ts';
+import type { Examples } from '../datasets/types.ts';
 import { featureNoiseStd, parsePartition, partitionDirichlet, partitionIid, partitionQuantity, withFeatureNoise } from './partition.ts';
 
 export interface SimulatedClientData {
@@ -17,7 +17,11 @@ export interface SimulatedClientData {
   readonly table?: CsvTable;
 }
 
-export function partitionClients(dataset: LoadedDataset, options: { clients: number; partition: string; seed: string | number }): SimulatedClientData[] {
+/**
+ * `shared`: each client's rows are built on shared memory (a parallel simulation's workers read them in place),
+ * rather than built and then copied there.
+ */
+export function partitionClients(dataset: LoadedDataset, options: { clients: number; partition: string; seed: string | number; shared?: boolean }): SimulatedClientData[] {
   const scheme = parsePartition(options.partition);
   if (scheme.kind === 'natural') {
     if (!dataset.natural) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--partition natural needs a data set with a natural split (heart); ${dataset.name} has none`);
@@ -39,7 +43,7 @@ export function partitionClients(dataset: LoadedDataset, options: { clients: num
     const id = String(i + 1).padStart(width, '0');
     const sorted = rows.sort((a, b) => a - b);
     const table = dataset.trainTable ? selectTableRows(dataset.trainTable, sorted) : undefined;
-    let train = selectRows(dataset.train, sorted);
+    let train = dataset.selectTrain(sorted, { shared: options.shared === true });
     if (scheme.kind === 'feature-noise') {
       // Feature skew: the rows are an IID deal, the features of client i carry noise of std σ·i/(N − 1). The raw rows
       // (`table`, for the data-contract check) stay as read.

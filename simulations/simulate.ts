@@ -52,7 +52,9 @@ import { ChurnController, type ChurnSummary, type Droppable } from './churn.ts';
 import { faultyTransport, newInjectedFaults } from './faults.ts';
 import { computeBaselines, type Baselines } from './baselines.ts';
 import { TrafficMeter, type TrafficTotals } from './traffic.ts';
-import { shareExamples, TrainingPool } from './training-pool.ts';
+import { shareExamples, TrainingPool, type WorkerActivity } from './training-pool.ts';
+import { threadCpuMs } from './thread-cpu.ts';
+import { evaluateOnPool } from './pool-evaluation.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -99,8 +101,8 @@ export const SimulationConfig = z.object({
   stragglerRate: z.number().min(0).max(1).default(0),
   /**
    * Worker threads that train the clients in parallel (simulations/training-pool.ts); 1 trains them one after
-   * another on this thread. Capped at the number of clients. The result is the same bits either way. The CLI's
-   * default is one per core (defaultTrainingWorkers); a library caller gets 1 unless it asks.
+   * another on this thread. Capped at the number of clients. The result is the same bits either way. Default 1
+   * here and in the CLI (faster only with idle cores; docs/researcher.md).
    */
   workers: z.number().int().positive().default(1),
   /** Empirical privacy audit (simulations/audit-run.ts): canary clients and a membership-inference attack. */
@@ -126,8 +128,12 @@ export interface SimulationResult {
   readonly featureOrder: readonly string[];
   /** The registered model (with `stateDir`, when the job completed or exhausted its budget). */
   readonly registered?: { readonly version: string; readonly name: string };
-  /** With `workers` > 1: the training worker threads, each one's start-up time (ms), the tasks they trained and in how many batches. */
-  readonly trainingWorkers?: { readonly count: number; readonly initMs: readonly number[]; readonly tasks: number; readonly batches: number };
+  /**
+   * With `workers` > 1: the training worker threads, each one's start-up time (ms), the tasks they trained and in
+   * how many batches; how each spent the run (`activity`: event-loop busy and idle ms, thread CPU ms) and the main
+   * thread's CPU ms (the serial part, Amdahl's bound on the speedup; null where the platform does not tell).
+   */
+  readonly trainingWorkers?: { readonly count: number; readonly initMs: readonly number[]; readonly tasks: number; readonly batches: number; readonly activity: readonly WorkerActivity[]; readonly mainThreadCpuMs: number | null };
   /** With `auditPrivacy`: the canary ε estimate beside the accountant's, and the membership-inference attack. */
   readonly privacyAudit?: AuditReport;
   /** With `churn`: how many connections were cut. */
@@ -222,12 +228,14 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
   });
   const defaults = DATASET_DEFAULTS[config.dataset];
   const clientCount = config.clients ?? (config.partition === 'natural' || (config.partition === undefined && defaults.partition === 'natural') ? (dataset.natural?.length ?? defaults.clients) : defaults.clients);
-  const partitioned = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed });
-  // With a pool, each client's examples move onto shared memory here, once (the unshared copies are dropped).
+  // With a pool, each client's examples are built on shared memory (those of a natural split or with feature noise
+  // move there here, once).
+  const partitioned = partitionClients(dataset, { clients: clientCount, partition: config.partition ?? defaults.partition, seed: config.seed, shared: pool !== undefined });
   const realParts = pool ? partitioned.map((p) => ({ ...p, train: shareExamples(p.train) })) : partitioned;
   // Fixed-size sampling draws from every client, canaries included.
   const spec = buildJobSpec(config, dataset, realParts.length + (config.auditPrivacy?.canaries ?? 0));
-  const test = forModel(dataset.test, spec.model);
+  // With a pool the test set goes onto shared memory once: the workers evaluate slices of it in place.
+  const test = pool ? shareExamples(forModel(dataset.test, spec.model)) : forModel(dataset.test, spec.model);
   const policy: ClientPolicy = config.clientPolicy === undefined ? PERMISSIVE_RESEARCH_POLICY : parseClientPolicy(config.clientPolicy, config.clientPolicySource ?? 'simulate --client-policy');
   options.logger.info({ clientPolicy: policy.source }, policy === PERMISSIVE_RESEARCH_POLICY ? 'simulated clients run the PERMISSIVE research policy (not for deployments)' : 'simulated clients run the given client policy');
   const withExamples = (examples: number) => (policy.disclose.exampleCount ? { examples } : {});
@@ -239,7 +247,17 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
   const canaries = config.auditPrivacy ? canaryClients(config.auditPrivacy, spec, initialWeights.length, realParts.map((p) => forModel(p.train, spec.model)), auditRng) : [];
   const parts = [...realParts, ...canaries.map((c) => ({ clientId: c.clientId, orgId: c.orgId, train: c.train, table: undefined }))];
   const canaryOf = new Map(canaries.map((c) => [c.clientId, c]));
+  // With a pool the workers evaluate (simulations/pool-evaluation.ts: the same bits); should they all have failed,
+  // this thread does.
   const evaluateCentral = async (weights: Float32Array) => {
+    if (pool && pool.alive > 0) {
+      try {
+        return await evaluateOnPool(pool, { spec: spec.model, seed: spec.seed }, weights, test);
+      } catch (e) {
+        if (!(e instanceof TesseraError && e.code === 'TESSERA_ERR_WORKER_FAILED')) throw e;
+        options.logger.warn({ code: e.code }, 'the central evaluation falls back to the main thread: a training worker failed');
+      }
+    }
     setFlatWeights(evalModel, weights);
     return evaluate(evalModel, test);
   };
@@ -384,7 +402,7 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
       : {};
     const { clientPolicy: _file, clientPolicySource: _source, ...shown } = config;
     const faults = config.dropoutRate > 0 || config.stragglerRate > 0 ? { faults: { droppedOut: Object.fromEntries(injected.droppedOut), straggled: Object.fromEntries(injected.straggled) } } : {};
-    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source, workers: pool?.size ?? 1 }, backend, job: spec, result, private: false, ...(pool ? { trainingWorkers: { count: pool.size, initMs: [...pool.initMs], tasks: pool.trained, batches: pool.batches } } : {}), clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
+    return { ...privacyAudit, ...churned, ...faults, ...baselines, traffic, runConfig: config, config: { ...shown, clients: realParts.length, partition: config.partition ?? defaults.partition, rounds: spec.rounds, clientPolicy: policy.source, workers: pool?.size ?? 1 }, backend, job: spec, result, private: false, ...(pool ? { trainingWorkers: { count: pool.size, initMs: [...pool.initMs], tasks: pool.trained, batches: pool.batches, activity: pool.activity(), mainThreadCpuMs: threadCpuMs() } } : {}), clientPolicy: policy.source, featureOrder: assembled.featureOrder, ...registered };
   } finally {
     churn?.stop();
     for (const n of nodes) n.close();

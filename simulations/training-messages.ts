@@ -4,7 +4,9 @@
  * cross by structured clone: those on a SharedArrayBuffer (the clients' examples) are shared, not copied; the
  * weight vectors are transferred. A request carries a batch of tasks and its reply all of their results, so that
  * many small tasks (Adult with 100 clients: 1,000 tasks of a few hundred rows) cost one message each way per
- * batch, not per task.
+ * batch, not per task. A predict request asks for the class probabilities of a slice of the central test set (the
+ * simulation's evaluation after each round, split across the workers; simulations/pool-evaluation.ts).
+ * Each answer carries the worker thread's CPU time so far, so a run can say how busy its workers were.
  */
 import { z } from 'zod';
 import { ModelSpec } from '../protocol/job/model.ts';
@@ -49,10 +51,29 @@ export type TrainTask = z.infer<typeof TrainTask>;
 
 /** A batch of tasks, trained one after another in this order; the reply lists their results in the same order. */
 export const TrainRequest = z.strictObject({
+  type: z.literal('train'),
   id: z.number().int().min(0),
   tasks: z.array(TrainTask).min(1),
 });
 export type TrainRequest = z.infer<typeof TrainRequest>;
+
+/** ml/train.ts predictProba of the model with `weights` on `n` rows of features `x` (a view of shared memory). */
+export const PredictRequest = z.strictObject({
+  type: z.literal('predict'),
+  id: z.number().int().min(0),
+  model: ModelSpec,
+  modelSeed: z.union([z.string(), z.number()]),
+  weights: float32,
+  x: float32,
+  n: z.number().int().min(1),
+});
+export type PredictRequest = z.infer<typeof PredictRequest>;
+
+export const WorkerRequest = z.discriminatedUnion('type', [TrainRequest, PredictRequest]);
+export type WorkerRequest = z.infer<typeof WorkerRequest>;
+
+/** The worker thread's own CPU time so far (ms; Linux /proc/thread-self, null elsewhere). */
+const threadCpuMs = z.number().min(0).nullable();
 
 export const TaskOutcome = z.discriminatedUnion('ok', [
   z.strictObject({
@@ -69,7 +90,9 @@ export const WorkerReply = z.discriminatedUnion('type', [
   /** Sent once, when the worker's backend is initialised. */
   z.strictObject({ type: z.literal('ready'), backend: z.string(), simd: z.boolean().optional(), threads: z.number().int().optional() }),
   /** One outcome per task of request `id`, in its order: a failed task does not fail the others. */
-  z.strictObject({ type: z.literal('trained'), id: z.number().int().min(0), outcomes: z.array(TaskOutcome) }),
+  z.strictObject({ type: z.literal('trained'), id: z.number().int().min(0), outcomes: z.array(TaskOutcome), threadCpuMs }),
+  /** The probabilities asked for by predict request `id`: n × classes, row-major. */
+  z.strictObject({ type: z.literal('predicted'), id: z.number().int().min(0), probs: float32, threadCpuMs }),
   /** The request itself was refused (it did not parse): every task of it fails. */
   z.strictObject({ type: z.literal('refused'), id: z.number().int().min(0), code: z.string(), message: z.string() }),
 ]);

@@ -4,7 +4,9 @@
  * the examples on shared memory and with per-row weights; a task the worker cannot train fails with the
  * worker's own code and the pool goes on; a closed pool refuses work with TESSERA_ERR_WORKER_FAILED. Tasks that
  * arrive together go out longest first, small ones in batches (one message for many tasks), each task's bits
- * still its own, and a task that fails inside a batch fails alone.
+ * still its own, and a task that fails inside a batch fails alone. The central evaluation split across the
+ * workers (simulations/pool-evaluation.ts) gives evaluate's figures on this thread to the bit, and a prediction
+ * the worker cannot make fails with its code while the pool goes on.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { inProcessTrainer, type LocalTrainingTask } from '../client/local-trainer.ts';
@@ -13,9 +15,12 @@ import { selectRows } from '../datasets/types.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
-import { getFlatWeights } from '../ml/weights.ts';
+import { evaluate, PREDICT_BATCH } from '../ml/train.ts';
+import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { SHARED_DATA_DIR } from '../test/paths.ts';
-import { shareExamples, takeBatch, TrainingPool, type Schedulable } from './training-pool.ts';
+import { shareExamples, TrainingPool } from './training-pool.ts';
+import { takeBatch, type Schedulable } from './training-schedule.ts';
+import { evaluateOnPool, predictionSlices } from './pool-evaluation.ts';
 
 const backend = await initBackend('wasm');
 const mnist = loadDataset('mnist', { dataDir: SHARED_DATA_DIR, trainLimit: 600, testLimit: 10 });
@@ -101,6 +106,42 @@ describe('TrainingPool', () => {
     }
     expect(batches).toBe(24);
     expect(takeBatch([{ order: 0, cost: 5 }], 8)).toBe(1);
+  });
+
+  it("the central evaluation on the workers gives this thread's evaluate to the bit; a bad prediction fails alone", async () => {
+    // 1,100 test rows: three batches of 512 rows or fewer, cut at a batch boundary into one slice per worker.
+    const { test } = loadDataset('mnist', { dataDir: SHARED_DATA_DIR, trainLimit: 10, testLimit: 1100 });
+    const flatTest = shareExamples({ ...test, featureShape: [784] });
+    expect(predictionSlices(1100, 2)).toEqual([{ start: 0, end: 512 }, { start: 512, end: 1100 }]);
+    const trained = (await pool.train(task(Array.from({ length: 200 }, (_, i) => i)))).weights;
+    const here = buildModel(model, { seed: 3 });
+    setFlatWeights(here, trained);
+    const expected = evaluate(here, flatTest);
+    here.dispose();
+    const onWorkers = await evaluateOnPool(pool, { spec: model, seed: 3 }, trained, flatTest);
+    expect(onWorkers).toEqual(expected);
+    expect(Object.is(onWorkers.loss, expected.loss) && Object.is(onWorkers.brierSum, expected.brierSum)).toBe(true);
+    expect(expected.accuracy).toBeGreaterThan(0.3);
+    // Features that do not make the rows asked for: the worker's own code, and the pool goes on.
+    await expect(pool.predict({ model, modelSeed: 3, weights: trained, x: flatTest.x.subarray(0, 784 * 3), n: 4 })).rejects.toMatchObject({ code: 'TESSERA_ERR_MODEL_SPEC' });
+    expect(pool.alive).toBe(2);
+    expect(await evaluateOnPool(pool, { spec: model, seed: 3 }, trained, flatTest)).toEqual(expected);
+    // Every worker has answered by now: each says how much CPU its thread used.
+    for (const a of pool.activity()) expect(a.cpuMs).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('prediction slices: whole batches, contiguous, covering every row, at most one per worker', () => {
+    for (const [rows, parts] of [[1, 2], [512, 2], [513, 2], [10_000, 2], [10_000, 3], [16_281, 8], [2000, 1]] as const) {
+      const slices = predictionSlices(rows, parts);
+      expect(slices.length).toBe(Math.min(parts, Math.ceil(rows / PREDICT_BATCH)));
+      expect(slices[0]?.start).toBe(0);
+      expect(slices.at(-1)?.end).toBe(rows);
+      slices.forEach((s, i) => {
+        expect(s.start % PREDICT_BATCH).toBe(0);
+        expect(s.end).toBeGreaterThan(s.start);
+        if (i > 0) expect(s.start).toBe(slices[i - 1]?.end);
+      });
+    }
   });
 
   it('a closed pool refuses work with TESSERA_ERR_WORKER_FAILED', async () => {

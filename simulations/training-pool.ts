@@ -34,7 +34,8 @@ import type { Examples } from '../datasets/types.ts';
 import type { BackendName } from '../ml/backend.ts';
 import { describeZodIssues, TesseraError, type ErrorCode, ERROR_CODES } from '../protocol/errors.ts';
 import type { LocalTrainer, LocalTrainingResult, LocalTrainingTask } from '../client/local-trainer.ts';
-import { WorkerReply, type TaskOutcome, type TrainRequest, type TrainTask, type WorkerSetup } from './training-messages.ts';
+import { WorkerReply, type PredictRequest, type TaskOutcome, type TrainRequest, type TrainTask, type WorkerRequest, type WorkerSetup } from './training-messages.ts';
+import { takeBatch, type Schedulable } from './training-schedule.ts';
 
 /** Set by the compiled build (bin/compiled-cli.mjs, an esbuild `define`): the directory holding its compiled worker. */
 declare const __TESSERA_COMPILED_DIR__: string | undefined;
@@ -64,41 +65,34 @@ export function shareExamples(e: Examples): Examples {
   return { ...e, x, y, ...(weights ? { weights } : {}) };
 }
 
-/** What the schedule knows of a queued task. */
-export interface Schedulable {
-  /** Arrival order: ties in cost keep it, so the schedule is a function of the arrivals. */
-  readonly order: number;
-  /** Examples × epochs: the work the task asks for, in the units the schedule balances. */
-  readonly cost: number;
-}
-
-/** A free worker's batch holds about this fraction of the queued work per worker (see the scheduling note above). */
-const BATCHES_PER_WORKER = 4;
-
-/**
- * The schedule (see the note above): sorts `queue` in place, longest first and equal work in arrival order, and
- * returns how many tasks from its head a free worker takes — at least one, and more while they hold less than
- * 1/(BATCHES_PER_WORKER × workers) of the queued work.
- */
-export function takeBatch(queue: Schedulable[], workers: number): number {
-  queue.sort((a, b) => b.cost - a.cost || a.order - b.order);
-  const share = queue.reduce((sum, p) => sum + p.cost, 0) / (Math.max(1, workers) * BATCHES_PER_WORKER);
-  let cost = 0;
-  let take = 0;
-  while (take < queue.length && (take === 0 || cost < share)) cost += queue[take++]?.cost ?? 0;
-  return take;
-}
-
 interface Pending extends Schedulable {
   readonly task: TrainTask;
   resolve(r: LocalTrainingResult): void;
   reject(e: unknown): void;
 }
 
+/** A prediction asked of one worker (a slice of the central evaluation; simulations/pool-evaluation.ts). */
+interface PendingPredict {
+  readonly request: Omit<PredictRequest, 'type' | 'id'>;
+  resolve(probs: Float32Array): void;
+  reject(e: unknown): void;
+}
+
+type Busy = { readonly kind: 'train'; readonly id: number; readonly tasks: readonly Pending[] } | { readonly kind: 'predict'; readonly id: number; readonly job: PendingPredict };
+
 interface Slot {
   readonly worker: Worker;
   readonly started: number;
-  busy: { readonly id: number; readonly tasks: readonly Pending[] } | undefined;
+  busy: Busy | undefined;
+  /** The worker thread's CPU time at its last answer (ms; null where the platform does not tell). */
+  threadCpuMs: number | null;
+}
+
+/** How one worker spent its life: its event loop's busy and idle time (from its ready message on) and its thread's CPU. */
+export interface WorkerActivity {
+  readonly busyMs: number;
+  readonly idleMs: number;
+  readonly cpuMs: number | null;
 }
 
 function isErrorCode(code: string): code is ErrorCode {
@@ -108,6 +102,8 @@ function isErrorCode(code: string): code is ErrorCode {
 export class TrainingPool implements LocalTrainer {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
+  /** Predictions go before training: they are asked for between rounds, while the main thread waits on them. */
+  private readonly predictions: PendingPredict[] = [];
   private nextOrder = 0;
   private nextId = 0;
   private closed = false;
@@ -129,7 +125,7 @@ export class TrainingPool implements LocalTrainer {
     const readies: Array<Promise<void>> = [];
     for (let i = 0; i < size; i++) {
       const setup: WorkerSetup = { backend: options.backend };
-      const slot: Slot = { worker: new Worker(workerEntry(), { workerData: setup }), started: performance.now(), busy: undefined };
+      const slot: Slot = { worker: new Worker(workerEntry(), { workerData: setup }), started: performance.now(), busy: undefined, threadCpuMs: null };
       this.slots.push(slot);
       readies.push(
         new Promise<void>((resolve) => {
@@ -172,11 +168,31 @@ export class TrainingPool implements LocalTrainer {
     });
   }
 
+  /** ml/train.ts predictProba on one worker (the next free one): n × classes probabilities. */
+  predict(request: Omit<PredictRequest, 'type' | 'id'>): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', 'the training pool is closed'));
+    if (this.slots.length === 0) return Promise.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', 'every training worker has failed'));
+    return new Promise((resolve, reject) => {
+      this.predictions.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Each live worker's activity so far (read it before close). */
+  activity(): WorkerActivity[] {
+    return this.slots.map((s) => {
+      const elu = s.worker.performance.eventLoopUtilization();
+      return { busyMs: elu.active, idleMs: elu.idle, cpuMs: s.threadCpuMs };
+    });
+  }
+
   close(): void {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', 'the training pool closed before the task ran'));
+    const closing = (when: string) => new TesseraError('TESSERA_ERR_WORKER_FAILED', `the training pool closed ${when}`);
+    for (const p of this.queue.splice(0)) p.reject(closing('before the task ran'));
+    for (const p of this.predictions.splice(0)) p.reject(closing('before the prediction ran'));
     for (const s of this.slots.splice(0)) {
-      for (const p of s.busy?.tasks ?? []) p.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', 'the training pool closed while the task ran'));
+      failBusy(s.busy, closing('while the task ran'));
       void s.worker.terminate();
     }
   }
@@ -184,13 +200,24 @@ export class TrainingPool implements LocalTrainer {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.busy) continue;
-      if (this.queue.length === 0) return;
+      const job = this.predictions.shift();
+      if (job) {
+        const id = this.nextId++;
+        slot.busy = { kind: 'predict', id, job };
+        this.post(slot, { type: 'predict', id, ...job.request });
+        continue;
+      }
+      if (this.queue.length === 0) continue;
       const tasks = this.queue.splice(0, takeBatch(this.queue, this.slots.length));
-      const request: TrainRequest = { id: this.nextId++, tasks: tasks.map((p) => p.task) };
-      slot.busy = { id: request.id, tasks };
+      const request: TrainRequest = { type: 'train', id: this.nextId++, tasks: tasks.map((p) => p.task) };
+      slot.busy = { kind: 'train', id: request.id, tasks };
       this.batches++;
-      slot.worker.postMessage(request);
+      this.post(slot, request);
     }
+  }
+
+  private post(slot: Slot, request: WorkerRequest): void {
+    slot.worker.postMessage(request);
   }
 
   private onMessage(slot: Slot, raw: unknown, ready: () => void): void {
@@ -206,19 +233,26 @@ export class TrainingPool implements LocalTrainer {
       ready();
       return;
     }
-    const batch = slot.busy;
-    if (!batch || batch.id !== reply.id || (reply.type === 'trained' && reply.outcomes.length !== batch.tasks.length)) {
-      this.onFailure(slot, new Error(`answered batch ${reply.id}, which it was not given (or not every task of it)`), ready);
+    const busy = slot.busy;
+    if (!busy || busy.id !== reply.id || !answers(busy, reply)) {
+      this.onFailure(slot, new Error(`answered request ${reply.id} with ${reply.type}, which it was not asked (or not for every task of it)`), ready);
       return;
     }
     slot.busy = undefined;
-    batch.tasks.forEach((pending, i) => {
-      const outcome: TaskOutcome = reply.type === 'trained' ? (reply.outcomes[i] as TaskOutcome) : { ok: false, code: reply.code, message: reply.message };
-      if (outcome.ok) {
-        this.trained++;
-        pending.resolve({ weights: outcome.weights, result: outcome.result });
-      } else pending.reject(new TesseraError(isErrorCode(outcome.code) ? outcome.code : 'TESSERA_ERR_INTERNAL', outcome.message));
-    });
+    if (reply.type === 'refused') failBusy(busy, new TesseraError(isErrorCode(reply.code) ? reply.code : 'TESSERA_ERR_INTERNAL', reply.message));
+    else {
+      slot.threadCpuMs = reply.threadCpuMs;
+      if (busy.kind === 'predict' && reply.type === 'predicted') busy.job.resolve(reply.probs);
+      if (busy.kind === 'train' && reply.type === 'trained') {
+        busy.tasks.forEach((pending, i) => {
+          const outcome = reply.outcomes[i] as TaskOutcome;
+          if (outcome.ok) {
+            this.trained++;
+            pending.resolve({ weights: outcome.weights, result: outcome.result });
+          } else pending.reject(new TesseraError(isErrorCode(outcome.code) ? outcome.code : 'TESSERA_ERR_INTERNAL', outcome.message));
+        });
+      }
+    }
     this.dispatch();
   }
 
@@ -232,9 +266,23 @@ export class TrainingPool implements LocalTrainer {
     if (this.closed) return;
     const reason = e instanceof Error ? e.message : String(e);
     this.options.logger.error({ code: 'TESSERA_ERR_WORKER_FAILED', workersLeft: this.slots.length }, `a training worker failed: ${reason}`);
-    for (const p of slot.busy?.tasks ?? []) p.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', `the training worker running this task failed: ${reason}`, { cause: e }));
+    failBusy(slot.busy, new TesseraError('TESSERA_ERR_WORKER_FAILED', `the training worker running this task failed: ${reason}`, { cause: e }));
     if (this.slots.length === 0) {
-      for (const p of this.queue.splice(0)) p.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', `every training worker has failed (last: ${reason})`));
+      const none = new TesseraError('TESSERA_ERR_WORKER_FAILED', `every training worker has failed (last: ${reason})`);
+      for (const p of this.queue.splice(0)) p.reject(none);
+      for (const p of this.predictions.splice(0)) p.reject(none);
     } else this.dispatch();
   }
+}
+
+/** Whether `reply` is an answer to `busy`: a refusal, or the right kind of result (one outcome per task). */
+function answers(busy: Busy, reply: Exclude<WorkerReply, { type: 'ready' }>): boolean {
+  if (reply.type === 'refused') return true;
+  if (busy.kind === 'predict') return reply.type === 'predicted';
+  return reply.type === 'trained' && reply.outcomes.length === busy.tasks.length;
+}
+
+function failBusy(busy: Busy | undefined, e: TesseraError): void {
+  if (busy?.kind === 'predict') busy.job.reject(e);
+  else for (const p of busy?.tasks ?? []) p.reject(e);
 }

@@ -7,17 +7,21 @@
  * each answer depends only on its task: the same bits as the main thread's in-process trainer
  * (client/local-trainer.ts) computes on the same backend, whatever else the batch holds.
  *
+ * It also predicts on request (ml/train.ts predictProba on a slice of the central test set): the simulation's
+ * evaluation after each round, split across the workers (simulations/pool-evaluation.ts).
+ *
  * No randomness is drawn here beyond the seeded batch order; DP noise and secure aggregation stay with the node.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../ml/backend.ts';
 import { buildModel } from '../ml/model.ts';
-import { trainLocal } from '../ml/train.ts';
+import { predictProba, trainLocal } from '../ml/train.ts';
 import { getFlatWeights, setFlatWeights } from '../ml/weights.ts';
 import { describeZodIssues, TesseraError } from '../protocol/errors.ts';
 import type { ModelSpec } from '../protocol/job/model.ts';
-import { TrainRequest, WorkerSetup, type TaskOutcome, type TrainTask, type WorkerReply } from './training-messages.ts';
+import { WorkerRequest, WorkerSetup, type PredictRequest, type TaskOutcome, type TrainRequest, type TrainTask, type WorkerReply } from './training-messages.ts';
+import { threadCpuMs } from './thread-cpu.ts';
 
 const port = parentPort;
 if (!port) throw new TesseraError('TESSERA_ERR_INTERNAL', 'simulations/training-worker.ts runs only as a worker thread');
@@ -45,24 +49,43 @@ async function trainOne(task: TrainTask): Promise<TaskOutcome> {
     const result = await trainLocal(model, { ...task.examples, classNames: [], sensitive: {} }, task.options);
     return { ok: true, weights: getFlatWeights(model), result: { loss: result.loss, examples: result.examples, steps: result.steps, millis: result.millis } };
   } catch (e) {
-    const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+    const err = failure(e);
     return { ok: false, code: err.code, message: err.message };
   }
 }
 
-// One request at a time: the pool gives a worker its next batch only after the previous reply.
+function failure(e: unknown): TesseraError {
+  return e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+}
+
+async function train(req: TrainRequest): Promise<void> {
+  const outcomes: TaskOutcome[] = [];
+  for (const task of req.tasks) outcomes.push(await trainOne(task));
+  const transfer = outcomes.flatMap((o) => (o.ok ? [o.weights.buffer as ArrayBuffer] : []));
+  send({ type: 'trained', id: req.id, outcomes, threadCpuMs: threadCpuMs() }, transfer);
+}
+
+function predict(req: PredictRequest): void {
+  try {
+    const model = modelFor(req.model, req.modelSeed);
+    setFlatWeights(model, req.weights);
+    const probs = predictProba(model, req.x, req.n);
+    send({ type: 'predicted', id: req.id, probs, threadCpuMs: threadCpuMs() }, [probs.buffer as ArrayBuffer]);
+  } catch (e) {
+    const err = failure(e);
+    send({ type: 'refused', id: req.id, code: err.code, message: err.message });
+  }
+}
+
+// One request at a time: the pool gives a worker its next request only after the previous reply.
 port.on('message', (raw: unknown) => {
-  const parsed = TrainRequest.safeParse(raw);
+  const parsed = WorkerRequest.safeParse(raw);
   if (!parsed.success) {
     const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : 0;
-    send({ type: 'refused', id, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `training request refused: ${describeZodIssues(parsed.error.issues)}` });
+    send({ type: 'refused', id, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `worker request refused: ${describeZodIssues(parsed.error.issues)}` });
     return;
   }
   const req = parsed.data;
-  void (async () => {
-    const outcomes: TaskOutcome[] = [];
-    for (const task of req.tasks) outcomes.push(await trainOne(task));
-    const transfer = outcomes.flatMap((o) => (o.ok ? [o.weights.buffer as ArrayBuffer] : []));
-    send({ type: 'trained', id: req.id, outcomes }, transfer);
-  })();
+  if (req.type === 'predict') predict(req);
+  else void train(req);
 });

@@ -113,6 +113,27 @@ describe('built-in adult contract', () => {
     expect(Object.keys(ex.sensitive)).toEqual(['sex', 'race']);
   });
 
+  it("parseRows' per-cell fast path gives the row schema's rows exactly, and broken rows still get the schema's errors", () => {
+    const t = readContractTable(contract, DATA);
+    const some = t.rows.filter((_, i) => i % 7 === 0);
+    const { rows } = compiled.parseRows(t.header, some);
+    const viaSchema = some.map((cells) => compiled.rowSchema.parse(Object.fromEntries(t.header.map((h, j) => [h, cells[j] ?? '']))));
+    expect(rows).toEqual(viaSchema);
+    // Same keys in the same order (toExamples and the checks iterate them).
+    expect(rows.map((r) => Object.keys(r).join())).toEqual(viaSchema.map((r) => Object.keys(r).join()));
+    // A row with a broken cell among clean ones: rejected with the schema's own issues, the others kept.
+    const broken = [some[0] ?? [], (some[1] ?? []).map((c, j) => (j === 0 ? 'old' : j === 9 ? 'Other' : c)), some[2] ?? []];
+    const r = compiled.parseRows(t.header, broken);
+    expect(r.rows).toHaveLength(2);
+    expect(r.rejected).toEqual([2]);
+    const schemaIssues = compiled.rowSchema.safeParse(Object.fromEntries(t.header.map((h, j) => [h, broken[1]?.[j] ?? '']))).error?.issues.map((i) => i.message);
+    expect(r.errors.map((e) => e.message)).toEqual(schemaIssues);
+    expect(r.errors.map((e) => [e.column, e.kind])).toEqual([
+      ['age', 'type'],
+      ['sex', 'category'],
+    ]);
+  });
+
   it('passes adult.test with its declared label normalisation', () => {
     const report = checkData(compiled, readContractTable(contract, TEST));
     expect(report.violations).toEqual([]);

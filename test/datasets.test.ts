@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../datasets/index.ts';
-import { loadMnist } from '../datasets/mnist.ts';
+import { loadMnist, mnistDir } from '../datasets/mnist.ts';
+import { selectRows } from '../datasets/types.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 
@@ -44,6 +45,23 @@ describe('dataset loaders', () => {
     expect(train.featureShape).toEqual([28, 28, 1]);
     expect(Math.max(...train.x.subarray(0, 784 * 10))).toBeLessThanOrEqual(1);
     expect(train.y[0]).toBe(5); // the first training label of the original files
+  });
+
+  it("MNIST: a client's rows built from the pixel bytes are selectRows' rows, on shared memory when asked", () => {
+    const d = loadDataset('mnist', { dataDir: SHARED_DATA_DIR, trainLimit: 2000, testLimit: 10 });
+    const rows = [1999, 0, 7, 1234, 7];
+    const direct = d.selectTrain(rows, { shared: true });
+    const viaFloats = selectRows(d.train, rows);
+    expect(direct.x.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(direct.y.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(viaFloats.x.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Buffer.from(direct.x.buffer).equals(Buffer.from(viaFloats.x.buffer))).toBe(true);
+    expect(Array.from(direct.y)).toEqual(Array.from(viaFloats.y));
+    expect(direct).toMatchObject({ n: 5, featureShape: [28, 28, 1], classes: 10 });
+    // Each feature is its byte in the original file over 255 (IDX: 16-byte header, then row-major bytes).
+    const bytes = readFileSync(join(mnistDir(SHARED_DATA_DIR), 'train-images-idx3-ubyte'));
+    for (const k of [0, 300, 783]) expect(direct.x[k]).toBe(Math.fround((bytes[16 + 1999 * 784 + k] ?? 0) / 255));
+    expect(new Set(Array.from(direct.x)).size).toBeGreaterThan(50);
   });
 
   it('reads a user-supplied directory and names the row and column of a malformed row', () => {

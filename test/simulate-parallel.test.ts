@@ -36,6 +36,12 @@ describe('parallel clients: workers = 2 gives the sequential run bit for bit', (
     expect(parallel.trainingWorkers).toMatchObject({ count: 2, tasks: trainTasks(parallel) });
     expect(trainTasks(parallel)).toBe(12);
     expect(parallel.trainingWorkers?.initMs).toHaveLength(2);
+    // How the run was spent: each worker's busy and CPU time, and the main thread's CPU (Linux: /proc/thread-self).
+    expect(parallel.trainingWorkers?.activity).toHaveLength(2);
+    for (const a of parallel.trainingWorkers?.activity ?? []) expect(a.cpuMs).toBeGreaterThan(0);
+    expect(parallel.trainingWorkers?.mainThreadCpuMs).toBeGreaterThan(0);
+    // The central evaluation ran on the workers (simulations/pool-evaluation.ts) and gave the same figures.
+    expect(parallel.result.rounds.map((r) => [r.accuracy, r.loss])).toEqual(sequential.result.rounds.map((r) => [r.accuracy, r.loss]));
     // DP really ran: every round charged the ledger's ε.
     for (const r of parallel.result.rounds) expect(slotOf(r, 'privacy').epsilon).toBeGreaterThan(0);
     expect(bits(parallel.result.weights).equals(bits(sequential.result.weights))).toBe(true);

@@ -5,7 +5,7 @@
  * and the real admission path.
  */
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { admit } from './mod.ts';
 import { contractCheckMod, contractChecksRun, tableFingerprint } from './contract-check.ts';
@@ -77,5 +77,12 @@ describe('the contract check cache', () => {
     const t1: CsvTable = { ...base, rows: [['ab', 'c']] };
     const t2: CsvTable = { ...base, rows: [['a', 'bc']] };
     expect(tableFingerprint(t1)).not.toBe(tableFingerprint(t2));
+  });
+
+  it('the fingerprint is SHA-256 over the length-prefixed header and cells (hashed a row at a time, the same bytes)', () => {
+    const table: CsvTable = { header: ['a', 'b'], hasHeader: true, lines: [2, 3], source: 'test', rows: [['x', 'Köln'], ['', '🙂,1']] };
+    const h = createHash('sha256');
+    for (const part of ['header 2|', '1:', 'a', '1:', 'b', 'rows 2|', '2|', '1:', 'x', '4:', 'Köln', '2|', '0:', '', '4:', '🙂,1']) h.update(part);
+    expect(tableFingerprint(table)).toBe(h.digest('hex'));
   });
 });

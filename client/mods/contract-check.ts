@@ -63,9 +63,12 @@ export function tableFingerprint(table: CsvTable): string {
   h.update(`header ${table.header.length}|`);
   for (const name of table.header) cell(name);
   h.update(`rows ${table.rows.length}|`);
+  // One update per row of the same bytes as one per field (the digest is the same): a simulated client's first
+  // round hashes its whole share, and a call per field cost about 0.3 s over Adult's 32,561 rows.
   for (const row of table.rows) {
-    h.update(`${row.length}|`);
-    for (const value of row) cell(value);
+    let text = `${row.length}|`;
+    for (const value of row) text += `${value.length}:${value}`;
+    h.update(text);
   }
   const fingerprint = h.digest('hex');
   tableFingerprints.set(table, fingerprint);
