@@ -24,7 +24,6 @@
  * in about 24 messages instead of 100, while a few large ones still go one at a time.
  * Which worker trains a task, and when, changes no bit of the result (see above).
  */
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,11 +38,6 @@ import { takeBatch, type Schedulable } from './training-schedule.ts';
 
 /** Set by the compiled build (bin/compiled-cli.mjs, an esbuild `define`): the directory holding its compiled worker. */
 declare const __TESSERA_COMPILED_DIR__: string | undefined;
-
-/** Worker threads for a simulation when none are asked for: one per core the process may use. */
-export function defaultTrainingWorkers(): number {
-  return availableParallelism();
-}
 
 /** The worker's entry: the compiled copy beside the compiled CLI, else the sources' bootstrap (tsx). */
 function workerEntry(): URL {
