@@ -175,7 +175,16 @@ function kernelTimes(): object {
         'matMul 256×784·784×128 plain ms': medianMillis(() => tf.matMul(x, w), 20),
         'matMul transposeA (dW = xᵀ·dy, 784×256·256×128) ms': medianMillis(() => tf.matMul(x, dy, true, false), 20),
         'matMul transposeB (dx = dy·wᵀ, 256×128·128×784) ms': medianMillis(() => tf.matMul(dy, w, false, true), 20),
+        'transpose 256×784 (xᵀ for dW = xᵀ·dy) ms': medianMillis(() => tf.transpose(x), 20),
+        'sum over axis 0 of 256×128 (a bias gradient) ms': medianMillis(() => tf.sum(dy, 0), 20),
       };
+      // A training step's weights are new tensors every step, and XNNPACK packs a product's right operand once per
+      // tensor (tfjs-backend-wasm caches the packed operator on the tensor's id): the plain row above reuses w, as
+      // the peak does; this one gives every call a new copy of w, as training does (copies made outside the timing).
+      const copies = Array.from({ length: 21 }, () => tf.add(w, 0));
+      let next = 0;
+      row['matMul 256×784·784×128, w new each call (packed each call, as in training) ms'] = medianMillis(() => tf.matMul(x, copies[next++ % copies.length] as tf.Tensor), 20);
+      tf.dispose(copies);
       for (const c of conv) {
         row[`Conv2DBackpropFilter ${c.layer} ms`] = medianMillis(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: c.x, dy: c.dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: c.filterShape }) as tf.Tensor, 10);
       }
