@@ -59,19 +59,25 @@ export interface Batch {
 }
 
 /**
- * A float32 tensor of `shape` whose elements `fill` writes. On wasm they are written straight into the backend's
- * heap: a batch of 256 MNIST rows is 800 kB, which otherwise is zeroed in a fresh JavaScript array, filled, and
- * copied into the heap (one pass instead of three; 0.1 ms of a 6 ms training step). Elsewhere a fresh array per
- * tensor: the cpu backend keeps a reference to the array a tensor was made from.
+ * A float32 tensor of `shape` whose elements `fill` writes — every one of them: on wasm the memory comes from
+ * malloc and is not zeroed. On wasm they are written straight into the backend's heap: a batch of 256 MNIST rows
+ * is 800 kB, which otherwise is zeroed in a fresh JavaScript array, filled, and copied into the heap (one pass
+ * instead of three; 0.1 ms of a 6 ms training step). Elsewhere a fresh array per tensor: the cpu backend keeps a
+ * reference to the array a tensor was made from.
  */
 function filledTensor(shape: number[], fill: (values: Float32Array) => void): tf.Tensor {
   const backend = tf.engine().backend;
   if (backend instanceof BackendWasm) {
     const info = backend.makeOutput(shape, 'float32');
-    const view = backend.typedArrayFromHeap(info);
-    // The heap is not zeroed by malloc; the view is taken after the allocation (which may grow the heap).
-    if (!(view instanceof Float32Array)) throw new TesseraError('TESSERA_ERR_INTERNAL', 'the wasm heap view of a float32 tensor is not a Float32Array');
-    fill(view);
+    try {
+      // The view is taken after the allocation, which may have grown (and so replaced) the heap's buffer.
+      const view = backend.typedArrayFromHeap(info);
+      if (!(view instanceof Float32Array)) throw new TesseraError('TESSERA_ERR_INTERNAL', 'the wasm heap view of a float32 tensor is not a Float32Array');
+      fill(view);
+    } catch (err) {
+      backend.disposeData(info.dataId); // not yet a tensor: no tidy scope would free it
+      throw err;
+    }
     return tf.engine().makeTensorFromTensorInfo(info);
   }
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
