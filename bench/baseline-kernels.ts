@@ -14,6 +14,9 @@ import { originalMatMulWasmConfigs, transposedMatMulWasmConfigs } from '../ml/ke
 
 export type KernelSet = 'tessera' | 'baseline';
 
+/** How the bench's JSON names each set's backend. */
+export const BACKEND_LABEL: Record<KernelSet, string> = { tessera: 'wasm', baseline: 'wasm (tfjs kernels, before issue 16)' };
+
 function pair(v: number | [number, number]): [number, number] {
   return typeof v === 'number' ? [v, v] : v;
 }

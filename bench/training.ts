@@ -25,14 +25,13 @@ import type { Examples } from '../datasets/types.ts';
 import { seededRandom } from '../privacy/random.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { TesseraError } from '../protocol/errors.ts';
-import { useKernels } from './baseline-kernels.ts';
+import { BACKEND_LABEL, useKernels } from './baseline-kernels.ts';
 import type { KernelSet } from './baseline-kernels.ts';
 import { trainingFlopsPerSample } from './flops.ts';
 import { measurePeak, PEAK_METHOD, runPeak } from './matmul-peak.ts';
 import type { PeakMeasurement } from './matmul-peak.ts';
 import { profileStep } from './training-profile.ts';
-
-const BACKEND_LABEL: Record<KernelSet, string> = { tessera: 'wasm', baseline: 'wasm (tfjs kernels, before issue 16)' };
+import { kernelTimes } from './training-kernels.ts';
 
 /** A way of training one workload: a kernel set and a training path (ml/train.ts's trainingPath). */
 interface Variant {
@@ -139,60 +138,6 @@ async function measure(w: Workload, targetMs: number): Promise<Map<string, Tally
   for (const m of models.values()) m.dispose();
   use(DENSE);
   return tally;
-}
-
-/** Median milliseconds of `fn` (its result read back) over `reps` calls after one warm-up. */
-function medianMillis(fn: () => tf.Tensor, reps: number): number {
-  const times: number[] = [];
-  for (let i = 0; i <= reps; i++) {
-    const t0 = performance.now();
-    const out = fn();
-    out.dataSync();
-    if (i > 0) times.push(performance.now() - t0);
-    out.dispose();
-  }
-  times.sort((a, b) => a - b);
-  return round(times[Math.floor(times.length / 2)] ?? Number.NaN, 2);
-}
-
-/** The kernels the issue named, at the shapes training uses, under both sets. */
-function kernelTimes(): object {
-  const rng = seededRandom('kernels');
-  const t = (shape: number[]): tf.Tensor => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.nextFloat()), shape);
-  return tf.tidy(() => {
-    const x = t([256, 784]);
-    const w = t([784, 128]);
-    const dy = t([256, 128]);
-    const conv = [
-      { layer: 'conv1 (batch 32, 28×28×1 → 8)', x: t([32, 28, 28, 1]), dy: t([32, 28, 28, 8]), filterShape: [3, 3, 1, 8] },
-      { layer: 'conv2 (batch 32, 14×14×8 → 16)', x: t([32, 14, 14, 8]), dy: t([32, 14, 14, 16]), filterShape: [3, 3, 8, 16] },
-    ];
-    const out: Record<string, Record<string, number>> = {};
-    for (const set of ['baseline', 'tessera'] as const) {
-      useKernels(set);
-      const label = BACKEND_LABEL[set];
-      const row: Record<string, number> = {
-        'matMul 256×784·784×128 plain ms': medianMillis(() => tf.matMul(x, w), 20),
-        'matMul transposeA (dW = xᵀ·dy, 784×256·256×128) ms': medianMillis(() => tf.matMul(x, dy, true, false), 20),
-        'matMul transposeB (dx = dy·wᵀ, 256×128·128×784) ms': medianMillis(() => tf.matMul(dy, w, false, true), 20),
-        'transpose 256×784 (xᵀ for dW = xᵀ·dy) ms': medianMillis(() => tf.transpose(x), 20),
-        'sum over axis 0 of 256×128 (a bias gradient) ms': medianMillis(() => tf.sum(dy, 0), 20),
-      };
-      // A training step's weights are new tensors every step, and XNNPACK packs a product's right operand once per
-      // tensor (tfjs-backend-wasm caches the packed operator on the tensor's id): the plain row above reuses w, as
-      // the peak does; this one gives every call a new copy of w, as training does (copies made outside the timing).
-      const copies = Array.from({ length: 21 }, () => tf.add(w, 0));
-      let next = 0;
-      row['matMul 256×784·784×128, w new each call (packed each call, as in training) ms'] = medianMillis(() => tf.matMul(x, copies[next++ % copies.length] as tf.Tensor), 20);
-      tf.dispose(copies);
-      for (const c of conv) {
-        row[`Conv2DBackpropFilter ${c.layer} ms`] = medianMillis(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: c.x, dy: c.dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: c.filterShape }) as tf.Tensor, 10);
-      }
-      out[label] = row;
-    }
-    useKernels('tessera');
-    return out;
-  });
 }
 
 /** `npx tessera simulate` (MNIST defaults, seed 42, in-memory transport) in this process, timed. */
