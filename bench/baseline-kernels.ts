@@ -1,16 +1,21 @@
 /**
  * The wasm training kernels as they were before issue 16, for the training bench's same-run baseline only:
- * tfjs-backend-wasm's own BatchMatMul/_FusedMatMul (a scalar loop for transposed operands) and the
+ * tfjs-backend-wasm's own BatchMatMul/_FusedMatMul (a scalar loop for transposed operands), its own Transpose and
+ * Sum (a single-pass transpose that aliases in cache on batches of 256), and the
  * Conv2DBackpropFilter of commit 41745a4 (fh·fw strided slices, a concat, a transposeA matMul). Production code
  * never registers these; `useKernels('baseline')` swaps them in, `useKernels('tessera')` swaps ours back.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import { blockedTransposeWasmConfigs, originalTransposeWasmConfigs } from '../ml/kernels/blocked-transpose.ts';
 import { conv2dBackpropFilterWasmConfig } from '../ml/kernels/conv2d-backprop-filter.ts';
 import { replaceKernel } from '../ml/kernels/register-wasm.ts';
 import { originalMatMulWasmConfigs, transposedMatMulWasmConfigs } from '../ml/kernels/transposed-matmul.ts';
 
 export type KernelSet = 'tessera' | 'baseline';
+
+/** How the bench's JSON names each set's backend. */
+export const BACKEND_LABEL: Record<KernelSet, string> = { tessera: 'wasm', baseline: 'wasm (tfjs kernels, before issue 16)' };
 
 function pair(v: number | [number, number]): [number, number] {
   return typeof v === 'number' ? [v, v] : v;
@@ -45,6 +50,9 @@ const BASELINE_CONV: KernelConfig = { kernelName: 'Conv2DBackpropFilter', backen
 
 /** Registers one kernel set on the (already initialised) wasm backend; the engine looks kernels up per call. */
 export function useKernels(set: KernelSet): void {
-  const configs = set === 'baseline' ? [...originalMatMulWasmConfigs(), BASELINE_CONV] : [...transposedMatMulWasmConfigs(), conv2dBackpropFilterWasmConfig];
+  const configs =
+    set === 'baseline'
+      ? [...originalMatMulWasmConfigs(), ...originalTransposeWasmConfigs(), BASELINE_CONV]
+      : [...transposedMatMulWasmConfigs(), ...blockedTransposeWasmConfigs(), conv2dBackpropFilterWasmConfig];
   for (const c of configs) replaceKernel(c);
 }

@@ -4,10 +4,10 @@
  * same-run baseline.
  */
 import { benchRounds } from './rounds.ts';
-import { benchTraining } from './training.ts';
+import { benchTraining, trainingOptionsFromArgs } from './training.ts';
 
 const SUITES: Record<string, () => Promise<object>> = {
-  training: benchTraining,
+  training: () => benchTraining(trainingOptionsFromArgs(process.argv.slice(2))),
   rounds: benchRounds,
   secagg: async () => (await import('./secagg.ts')).benchSecagg(),
   load: async () => (await import('./load.ts')).benchLoad(),

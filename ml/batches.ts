@@ -3,6 +3,7 @@
  * row-major Float32Array, so a shuffled epoch needs no permuted copy of the whole data set.
  */
 import * as tf from '@tensorflow/tfjs';
+import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Examples } from '../datasets/types.ts';
 import { featureSize } from '../datasets/types.ts';
 import { TesseraError } from '../protocol/errors.ts';
@@ -57,23 +58,53 @@ export interface Batch {
   readonly rows: number;
 }
 
+/**
+ * A float32 tensor of `shape` whose elements `fill` writes — every one of them: on wasm the memory comes from
+ * malloc and is not zeroed. On wasm they are written straight into the backend's heap: a batch of 256 MNIST rows
+ * is 800 kB, which otherwise is zeroed in a fresh JavaScript array, filled, and copied into the heap (one pass
+ * instead of three; 0.1 ms of a 6 ms training step). Elsewhere a fresh array per tensor: the cpu backend keeps a
+ * reference to the array a tensor was made from.
+ */
+function filledTensor(shape: number[], fill: (values: Float32Array) => void): tf.Tensor {
+  const backend = tf.engine().backend;
+  if (backend instanceof BackendWasm) {
+    const info = backend.makeOutput(shape, 'float32');
+    try {
+      // The view is taken after the allocation, which may have grown (and so replaced) the heap's buffer.
+      const view = backend.typedArrayFromHeap(info);
+      if (!(view instanceof Float32Array)) throw new TesseraError('TESSERA_ERR_INTERNAL', 'the wasm heap view of a float32 tensor is not a Float32Array');
+      fill(view);
+    } catch (err) {
+      backend.disposeData(info.dataId); // not yet a tensor: no tidy scope would free it
+      throw err;
+    }
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  fill(values);
+  return tf.tensor(values, shape, 'float32');
+}
+
 /** The batch made of `rows` (indices into examples), in that order. The caller disposes it (or tidies). */
 export function gatherBatch(examples: Examples, rows: ArrayLike<number>): Batch {
   const d = featureSize(examples);
   const k = examples.classes;
   const count = rows.length;
-  // Fresh arrays per batch: the cpu backend keeps a reference to the array a tensor was made from.
-  const x = new Float32Array(count * d);
+  const x = filledTensor([count, ...examples.featureShape], (values) => {
+    for (let i = 0; i < count; i++) {
+      const r = rows[i] ?? 0;
+      values.set(examples.x.subarray(r * d, (r + 1) * d), i * d);
+    }
+  });
   const y = new Float32Array(count * k);
   const w = examples.weights ? new Float32Array(count) : undefined;
   for (let i = 0; i < count; i++) {
     const r = rows[i] ?? 0;
-    x.set(examples.x.subarray(r * d, (r + 1) * d), i * d);
     y[i * k + (examples.y[r] ?? 0)] = 1;
     if (w && examples.weights) w[i] = examples.weights[r] ?? 1;
   }
   return {
-    x: tf.tensor(x, [count, ...examples.featureShape], 'float32'),
+    x,
     y: tf.tensor2d(y, [count, k], 'float32'),
     w: w ? tf.tensor1d(w, 'float32') : undefined,
     rows: count,

@@ -4,10 +4,13 @@
  * Softmax, Log, Conv2D, Conv2DBackpropInput, the SGD/Adam update ops) only Conv2DBackpropFilter is missing;
  * the other kernels absent from wasm (complex/FFT, ragged, depthwise-conv backprop, UnsortedSegmentSum,
  * Einsum) are not used by the models in ml/model.ts. BatchMatMul and _FusedMatMul exist but are ~13× slower
- * with a transposed operand, the layout of every dense gradient; transposed-matmul.ts replaces them.
+ * with a transposed operand, the layout of every dense gradient; transposed-matmul.ts replaces them. Transpose
+ * (and Sum over outer axes, which transposes first) is slow on matrices whose row count is a multiple of 64, such as
+ * a batch of 256: blocked-transpose.ts replaces them.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { blockedTransposeWasmConfigs } from './blocked-transpose.ts';
 import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
 import { transposedMatMulWasmConfigs } from './transposed-matmul.ts';
 
@@ -34,7 +37,7 @@ export function registerWasmTrainingKernels(): string[] {
     added.push(config.kernelName);
   }
   if (!replaced) {
-    for (const config of transposedMatMulWasmConfigs()) {
+    for (const config of [...transposedMatMulWasmConfigs(), ...blockedTransposeWasmConfigs()]) {
       replaceKernel(config);
       added.push(config.kernelName);
     }
