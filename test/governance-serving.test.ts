@@ -14,6 +14,8 @@ import { recordApproval } from '../governance/approvals/store.ts';
 import { deployModel, rollbackModel } from '../governance/deploy/deployments.ts';
 import { ModelCache, argmax, predictProbabilities } from '../coordinator/serving/model-cache.ts';
 import { servingRoutes } from '../coordinator/serving/routes.ts';
+import { canaryQuota } from '../coordinator/serving/canary-split.ts';
+import { createOperatorToken } from '../governance/identity/operator-tokens.ts';
 import { apiTestApp, type ApiTestApp } from './support/api-app.ts';
 import { PredictResponse, ServingStatus } from '../protocol/serving.ts';
 import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir, initTestRegistry } from './governance-fixtures.ts';
@@ -107,15 +109,37 @@ describe('serving', () => {
     expect(canary).toBeGreaterThan(10);
     expect(canary).toBeLessThan(70);
     expect(await status()).toMatchObject({ production: { version: models[0]!.version, requests: n - canary }, canary: { version: models[1]!.version, percent: 10, requests: canary } });
-    // A caller that names itself always gets the same version.
-    for (const caller of ['clinic-a', 'clinic-b', 'clinic-c']) {
-      const seen = new Set<string>();
-      for (let i = 0; i < 15; i++) {
-        const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: { ...api.auth('predict'), 'x-tessera-caller': caller }, payload: { instances: instances.slice(0, 1) } });
-        seen.add(PredictResponse.parse(res.json()).version);
-      }
-      expect(seen.size).toBe(1);
+    // A caller that names itself is sticky within its token's share quota (coordinator/serving/canary-split.ts):
+    // a caller drawn onto production is always answered by production; one drawn onto the canary is answered by
+    // the canary exactly when the token's canary count stays within canaryQuota(n) — else by production, which
+    // is the documented price of the quota. A fresh token, so its counts are the ones this test sees.
+    const app2 = { authorization: `Bearer ${createOperatorToken(state.dir, { name: 'sticky-app', role: 'predict' }).token}` };
+    const answers: Array<{ caller: string; canary: boolean }> = [];
+    const ask = async (caller: string): Promise<boolean> => {
+      const res = await app.inject({ method: 'POST', url: '/v1/models/heart/predict', headers: { ...app2, 'x-tessera-caller': caller }, payload: { instances: instances.slice(0, 1) } });
+      const canary = PredictResponse.parse(res.json()).version === models[1]!.version;
+      answers.push({ caller, canary });
+      return canary;
+    };
+    // First pass: new callers until two of them (and at least 20 callers) have been answered by the canary.
+    const callers: string[] = [];
+    let firstCanary = 0;
+    while ((firstCanary < 2 || callers.length < 20) && callers.length < 400) {
+      const caller = `clinic-${callers.length}`;
+      callers.push(caller);
+      if (await ask(caller)) firstCanary++;
     }
+    for (let pass = 1; pass < 4; pass++) for (const caller of callers) await ask(caller);
+    const onCanary = new Set(answers.filter((a) => a.canary).map((a) => a.caller));
+    expect(onCanary.size).toBeGreaterThanOrEqual(2);
+    let canaryCount = 0;
+    answers.forEach((a, i) => {
+      // A caller ever answered by the canary must be answered by it on every request within the quota, and by
+      // production beyond it; every other caller only ever by production.
+      const want = onCanary.has(a.caller) && canaryCount + 1 <= canaryQuota(i + 1, 0.1);
+      expect(a.canary, `request ${i + 1} (${a.caller})`).toBe(want);
+      if (a.canary) canaryCount++;
+    });
   });
 
   it('scores with the shadow version without returning its answers, counting agreement', async () => {
