@@ -3,7 +3,9 @@
  * row-major Float32Array, so a shuffled epoch needs no permuted copy of the whole data set.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+// Type only: importing the package registers the wasm backend, which a process that never initialises it (a
+// coordinator) must not get as a side effect of gathering a batch — tfjs then refuses every op before tf.ready().
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Examples } from '../datasets/types.ts';
 import { featureSize } from '../datasets/types.ts';
 import { TesseraError } from '../protocol/errors.ts';
@@ -66,8 +68,8 @@ export interface Batch {
  * reference to the array a tensor was made from.
  */
 function filledTensor(shape: number[], fill: (values: Float32Array) => void): tf.Tensor {
-  const backend = tf.engine().backend;
-  if (backend instanceof BackendWasm) {
+  if (tf.engine().backendName === 'wasm') {
+    const backend = tf.engine().backend as BackendWasm;
     const info = backend.makeOutput(shape, 'float32');
     try {
       // The view is taken after the allocation, which may have grown (and so replaced) the heap's buffer.
