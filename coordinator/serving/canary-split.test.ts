@@ -42,7 +42,22 @@ describe('canarySplit', () => {
     const split = canarySplit(25);
     const callers = Array.from({ length: 20_000 }, (_, i) => ({ tokenId: 'tok-app', caller: `caller-${i}` }));
     const first = callers.map((c) => split.routes(c));
-    for (let k = 0; k < 3; k++) expect(callers.map((c) => split.routes(c))).toEqual(first);
+    const passes = [first];
+    for (let k = 0; k < 3; k++) passes.push(callers.map((c) => split.routes(c)));
+    // Sticky within the token's share quota: a caller ever sent to the canary is sent there on every request
+    // while the token's canary count stays within canaryQuota(n), and to production beyond it (the quota's
+    // documented price); every other caller only ever to production.
+    const drawn = callers.map((_, i) => passes.some((p) => p[i]));
+    let canary = 0;
+    let n = 0;
+    for (const p of passes) {
+      p.forEach((toCanary, i) => {
+        n++;
+        const want = drawn[i] === true && canary + 1 <= canaryQuota(n, 0.25);
+        if (toCanary !== want) expect.fail(`request ${n} (caller-${i}): ${String(toCanary)}, the rule says ${String(want)}`);
+        if (toCanary) canary++;
+      });
+    }
     within5Sd(first.filter(Boolean).length, callers.length, 0.25);
     // Another canary (a new salt): assignments are independent of the old ones, so they disagree on
     // 2·p·(1−p) = 37.5 % of callers rather than on none.

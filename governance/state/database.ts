@@ -48,9 +48,11 @@ export function openDatabase(stateDir: string): Db {
   }
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    migrate(db);
+    retryWhileBusy(() => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      migrate(db);
+    });
     db.pragma('foreign_keys = ON');
   } catch (cause) {
     db.close();
@@ -61,6 +63,29 @@ export function openDatabase(stateDir: string): Db {
 
 /** How long a statement waits for another process's lock on the state database before failing. */
 export const BUSY_TIMEOUT_MS = 15_000;
+
+/**
+ * Runs `prepare` again while SQLite answers SQLITE_BUSY, until BUSY_TIMEOUT_MS have passed. Some lock requests
+ * return SQLITE_BUSY at once instead of calling the busy handler — SQLite does so where waiting could deadlock,
+ * e.g. while several processes switch a fresh file to WAL (seen here: five CLI processes opening one new state
+ * directory, "database is locked" after 6 s, well inside busy_timeout). Safe to repeat: the pragmas are
+ * idempotent and a busy migration transaction rolls back whole, then re-reads what is applied.
+ */
+function retryWhileBusy(prepare: () => void): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      prepare();
+      return;
+    } catch (e) {
+      const busy = e instanceof Database.SqliteError && e.code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() >= deadline) throw e;
+      // A short synchronous backoff (openDatabase is synchronous), growing to 200 ms.
+      Atomics.wait(pause, 0, 0, Math.min(200, 5 * 2 ** attempt));
+    }
+  }
+}
 
 /**
  * Applies, in one exclusive (IMMEDIATE) transaction, every migration of `MIGRATIONS` not yet recorded.
