@@ -11,7 +11,7 @@ import { checkpointAudit, readAuditEntries } from '../governance/audit/log.ts';
 import { exportAuditJsonl, verifyAuditJsonl, verifyAuditLog, type StateVerification } from '../governance/audit/verify.ts';
 import type { AuditVerification } from '../governance/audit/chain.ts';
 import { parseAnchors, toWitnessed, type WitnessedCheckpoint } from '../governance/audit/anchor.ts';
-import { checkpointKeyWarning, loadCheckpointKey, setCheckpointKeyFile } from '../governance/audit/checkpoint-key.ts';
+import { checkpointKeyWarning, loadCheckpointKey } from '../governance/audit/checkpoint-key.ts';
 import { databasePath } from '../governance/state/database.ts';
 import { collect, writeOutFile } from './out-file.ts';
 import { TesseraError } from '../protocol/errors.ts';
@@ -85,7 +85,6 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print one JSON document: {"ok", "entries", "firstBadEntry", "reason", "problems", "anchors"}')
     .action(
       action(async (o: VerifyOptions) => {
-        setCheckpointKeyFile(o.checkpointKey);
         const trusted = o.publicKey !== undefined ? { trustedKey: readPublicKeyFile(o.publicKey) } : {};
         if (o.file !== undefined) {
           // Without a pinned key, whoever wrote the file chose the key that "verifies" it.
@@ -101,10 +100,11 @@ export function registerAudit(program: Command): void {
         assertStateExists(o.state);
         const anchors = readAnchors(o.anchor);
         if (o.publicKey === undefined) {
-          const warning = checkpointKeyWarning(o.state);
+          const warning = checkpointKeyWarning(o.state, o.checkpointKey);
           if (warning) process.stderr.write(`${warning}\n`);
         }
-        return withState(o.state, (db) => report(verifyAuditLog(db, { ...trusted, anchors }), o.json));
+        const keyFile = o.checkpointKey !== undefined ? { checkpointKeyFile: o.checkpointKey } : {};
+        return withState(o.state, (db) => report(verifyAuditLog(db, { ...trusted, ...keyFile, anchors }), o.json));
       }),
     );
 
@@ -137,13 +137,12 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (o: { state: string; out?: string; force?: boolean; checkpointKey?: string; json?: boolean }) => {
         assertStateExists(o.state);
-        setCheckpointKeyFile(o.checkpointKey);
-        const warning = checkpointKeyWarning(o.state);
+        const warning = checkpointKeyWarning(o.state, o.checkpointKey);
         if (warning) process.stderr.write(`${warning}\n`);
         return withState(o.state, (db) => {
-          const c = checkpointAudit(db);
+          const c = checkpointAudit(db, new Date(), o.checkpointKey);
           if (c === undefined) throw new TesseraError('TESSERA_ERR_STATE', `The audit log in ${resolve(o.state)} is empty: nothing to checkpoint`);
-          const key = loadCheckpointKey(o.state);
+          const key = loadCheckpointKey(o.state, o.checkpointKey);
           if (c.keyId !== key.keyId) process.stderr.write(`note: the head was already checkpointed with key ${c.keyId}, not the configured ${key.keyId}\n`);
           const text = `${JSON.stringify(toWitnessed(c), null, 2)}\n`;
           if (o.out === undefined || o.json) process.stdout.write(text);

@@ -3,16 +3,17 @@
  * a missing or misspelt state is refused (and not created); `--file` needs `--public-key`; a checkpoint
  * exported with `audit checkpoint --out` (signed by a key kept outside the state) anchors `audit verify`
  * against tail truncation and total deletion; `--out` neither overwrites nor follows a link; a huge
- * `--expires` is a coded usage error, never TESSERA_ERR_INTERNAL.
+ * `--expires` is a coded usage error, never TESSERA_ERR_INTERNAL; `--checkpoint-key` chooses the key that signs and
+ * the key that is trusted.
  */
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databasePath, openDatabase } from '../governance/state/database.ts';
-import { generateKeyFile } from '../governance/identity/key-file.ts';
+import { generateKeyFile, readPrivateKeyFile } from '../governance/identity/key-file.ts';
 import { registerModel, type RegisteredModel } from '../governance/registry/registry.ts';
 import { REPO_ROOT } from './paths.ts';
 import { HEART_LOGISTIC, fixtureLineage, fixtureWeights, tempStateDir } from './governance-fixtures.ts';
@@ -105,6 +106,34 @@ describe('tamper suite through the CLI (issue 13)', { timeout: 180_000 }, () => 
     const empty = await tessera(['audit', 'verify', '--state', state.dir, '--json'], env);
     expect(empty.code).toBe(1);
     expect(JSON.parse(empty.stdout)).toMatchObject({ ok: false, reason: expect.stringMatching(/the audit log is empty/) });
+  });
+
+  it('signs and verifies with the key --checkpoint-key names, and refuses a checkpoint under another key', async () => {
+    const own = tempStateDir('tessera-tcli-flag-');
+    try {
+      const db = openDatabase(own.dir);
+      await registerModel(db, own.dir, { modelSpec: HEART_LOGISTIC, weights: fixtureWeights(28, 'tcli-flag'), lineage: fixtureLineage(), name: 'heart' });
+      db.close();
+      const flagKey = join(outside.dir, 'flag.key');
+      const cp = await tessera(['audit', 'checkpoint', '--state', own.dir, '--checkpoint-key', flagKey, '--json']);
+      expect(cp.code).toBe(0);
+      expect(cp.stderr).not.toMatch(/inside the state/);
+      // Created on first use, owner-only, and the checkpoint carries its key id.
+      expect(statSync(flagKey).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(cp.stdout)).toMatchObject({ keyId: readPrivateKeyFile(flagKey).keyId });
+      const ok = await tessera(['audit', 'verify', '--state', own.dir, '--checkpoint-key', flagKey, '--json']);
+      expect(ok.stderr).not.toMatch(/inside the state/);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true });
+      expect(ok.code).toBe(0);
+      // Trusting another key, the same log's checkpoint no longer verifies: the flag, not a default, chose the key.
+      const other = join(outside.dir, 'other.key');
+      generateKeyFile(other);
+      const refused = await tessera(['audit', 'verify', '--state', own.dir, '--checkpoint-key', other, '--json']);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, reason: expect.stringMatching(/key|signature/i) });
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('refuses a huge --expires with a coded usage error, not TESSERA_ERR_INTERNAL', async () => {

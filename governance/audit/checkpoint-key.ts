@@ -12,13 +12,6 @@ import { coordinatorKeyPath, generateKeyFile, loadOrCreateCoordinatorKey, readPr
 
 export const CHECKPOINT_KEY_ENV = 'TESSERA_CHECKPOINT_KEY';
 
-let configured: string | undefined;
-
-/** Sets the key file for this process (from `--checkpoint-key`); undefined falls back to the env, then the default. */
-export function setCheckpointKeyFile(path: string | undefined): void {
-  configured = path === undefined ? undefined : resolve(path);
-}
-
 export interface CheckpointKeyLocation {
   readonly path: string;
   readonly source: 'flag' | 'env' | 'default';
@@ -33,9 +26,13 @@ function real(p: string): string {
   }
 }
 
-export function checkpointKeyLocation(stateDir: string): CheckpointKeyLocation {
+/**
+ * Where the key is: `keyFile` (a command's `--checkpoint-key`, passed down explicitly by the caller, never kept
+ * in the module), else `$TESSERA_CHECKPOINT_KEY`, else the default inside the state directory.
+ */
+export function checkpointKeyLocation(stateDir: string, keyFile?: string): CheckpointKeyLocation {
   const env = process.env[CHECKPOINT_KEY_ENV];
-  const [path, source] = configured !== undefined ? [configured, 'flag' as const] : env ? [resolve(env), 'env' as const] : [coordinatorKeyPath(stateDir), 'default' as const];
+  const [path, source] = keyFile !== undefined ? [resolve(keyFile), 'flag' as const] : env ? [resolve(env), 'env' as const] : [coordinatorKeyPath(stateDir), 'default' as const];
   const state = real(resolve(stateDir));
   return { path, source, insideState: real(path).startsWith(state + sep) };
 }
@@ -43,8 +40,8 @@ export function checkpointKeyLocation(stateDir: string): CheckpointKeyLocation {
 const cache = new Map<string, Ed25519KeyPair>();
 
 /** The checkpoint signing key, created (0600) on first use. */
-export function loadCheckpointKey(stateDir: string): Ed25519KeyPair {
-  const loc = checkpointKeyLocation(stateDir);
+export function loadCheckpointKey(stateDir: string, keyFile?: string): Ed25519KeyPair {
+  const loc = checkpointKeyLocation(stateDir, keyFile);
   if (loc.source === 'default') return loadOrCreateCoordinatorKey(stateDir);
   const cached = cache.get(loc.path);
   if (cached) return cached;
@@ -63,8 +60,8 @@ export function loadCheckpointKey(stateDir: string): Ed25519KeyPair {
 }
 
 /** The warning printed when the key is inside the state directory (undefined when it is not). */
-export function checkpointKeyWarning(stateDir: string): string | undefined {
-  const loc = checkpointKeyLocation(stateDir);
+export function checkpointKeyWarning(stateDir: string, keyFile?: string): string | undefined {
+  const loc = checkpointKeyLocation(stateDir, keyFile);
   if (!loc.insideState) return undefined;
   return `warning: the audit checkpoint key ${loc.path} is inside the state directory (${loc.source === 'default' ? 'the default' : `from ${loc.source === 'env' ? `$${CHECKPOINT_KEY_ENV}` : '--checkpoint-key'}`}); whoever can write the state can re-sign a rewritten log. Keep it elsewhere (--checkpoint-key FILE or $${CHECKPOINT_KEY_ENV}) and give checkpoints to witnesses (tessera audit checkpoint --out FILE).`;
 }

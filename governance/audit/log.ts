@@ -81,8 +81,8 @@ function rowToCheckpoint(r: CheckpointRow): AuditCheckpoint {
   return { seq: r.seq, hash: r.hash, time: r.time, keyId: r.key_id, publicKey: r.public_key, signature: r.signature };
 }
 
-function writeCheckpoint(db: Db, entry: Pick<AuditEntry, 'seq' | 'hash'>, now: Date): AuditCheckpoint {
-  const key = loadCheckpointKey(stateDirOf(db));
+function writeCheckpoint(db: Db, entry: Pick<AuditEntry, 'seq' | 'hash'>, now: Date, keyFile?: string): AuditCheckpoint {
+  const key = loadCheckpointKey(stateDirOf(db), keyFile);
   const time = now.toISOString();
   const signature = toBase64(signDetached(checkpointMessage({ seq: entry.seq, hash: entry.hash, time }), key.seed));
   const c: AuditCheckpoint = { seq: entry.seq, hash: entry.hash, time, keyId: key.keyId, publicKey: toBase64(key.publicKey), signature };
@@ -128,13 +128,16 @@ export function appendAudit(db: Db, input: AuditInput, options: AppendOptions = 
   });
 }
 
-/** Signs a checkpoint over the current last entry (end of a job, end of a CLI command). No-op on an empty log. */
-export function checkpointAudit(db: Db, now: Date = new Date()): AuditCheckpoint | undefined {
+/**
+ * Signs a checkpoint over the current last entry (end of a job, end of a CLI command). No-op on an empty log.
+ * `keyFile`: the signing key a command was given (`--checkpoint-key`); otherwise checkpoint-key.ts's default.
+ */
+export function checkpointAudit(db: Db, now: Date = new Date(), keyFile?: string): AuditCheckpoint | undefined {
   return inTransaction(db, () => {
     const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     if (!last) return undefined;
     const existing = db.prepare('SELECT * FROM audit_checkpoints WHERE seq = ?').get(last.seq) as CheckpointRow | undefined;
-    return existing ? rowToCheckpoint(existing) : writeCheckpoint(db, last, now);
+    return existing ? rowToCheckpoint(existing) : writeCheckpoint(db, last, now, keyFile);
   });
 }
 

@@ -21,8 +21,10 @@ import { adminActorProblems, capProblems } from './governance-consistency.ts';
 import { trustedApprovers } from '../identity/registry-store.ts';
 
 export interface VerifyOptions {
-  /** The coordinator public key to trust; by default the configured checkpoint key's (checkpoint-key.ts). */
+  /** The coordinator public key to trust; by default the checkpoint key's (checkpoint-key.ts). */
   readonly trustedKey?: Uint8Array;
+  /** Without `trustedKey`: the checkpoint key file to trust (a command's `--checkpoint-key`); else the env, else the default. */
+  readonly checkpointKeyFile?: string;
   /** Checkpoints witnessed outside the state (issue 13 §2): the log must still reach each with the same hash. */
   readonly anchors?: readonly WitnessedCheckpoint[];
 }
@@ -33,9 +35,9 @@ export interface StateVerification extends AuditVerification {
   readonly anchors: number;
 }
 
-function defaultTrustedKey(db: Db): Uint8Array | undefined {
+function defaultTrustedKey(db: Db, keyFile: string | undefined): Uint8Array | undefined {
   if (db.memory) return undefined;
-  const { path } = checkpointKeyLocation(dirname(db.name));
+  const { path } = checkpointKeyLocation(dirname(db.name), keyFile);
   return existsSync(path) ? readPrivateKeyFile(path).publicKey : undefined;
 }
 
@@ -45,7 +47,7 @@ function defaultTrustedKey(db: Db): Uint8Array | undefined {
  * An empty log fails: a state with models, approvals or deployments always has entries.
  */
 export function verifyAuditLog(db: Db, options: VerifyOptions = {}): StateVerification {
-  const trustedKey = options.trustedKey ?? defaultTrustedKey(db);
+  const trustedKey = options.trustedKey ?? defaultTrustedKey(db, options.checkpointKeyFile);
   const entries = readAuditEntries(db);
   const chain = verifyAuditChain(entries, readAuditCheckpoints(db), trustedKey ? { trustedKey } : {});
   const anchorFailures = checkAnchors(entries, options.anchors ?? [], trustedKey);
