@@ -3,9 +3,11 @@
  * show|card` (listModels, approvalsForCard, generateModelCard), `tessera approve` (evidenceFor: exactly what
  * an approver signs), `tessera deploy` (checkGate: the one gate evaluation), `tessera audit verify`
  * (verifyAuditLog) — so the page and the terminal cannot disagree. Read only: nothing here signs or writes
- * (the last checkpoint is read, never made; `GET /v1/audit/checkpoint` is the route that signs one).
+ * (the last checkpoint is read, never made; `GET /v1/audit/checkpoint` is the route that signs one). All of it is
+ * read from one snapshot (readConsistent), so an approval committed meanwhile is in both the list and the gate or
+ * in neither.
  */
-import type { Db } from '../../governance/state/database.ts';
+import { readConsistent, type Db } from '../../governance/state/database.ts';
 import { listModels, type RegisteredModel } from '../../governance/registry/registry.ts';
 import { participatingOrganisations } from '../../governance/registry/lineage.ts';
 import { SignedApproval, evidenceFor } from '../../governance/approvals/record.ts';
@@ -65,6 +67,10 @@ function modelView(db: Db, stateDir: string, m: RegisteredModel, now: Date): Gov
 }
 
 export function governanceOverview(db: Db, stateDir: string, now: Date = new Date()): GovernanceOverview {
+  return readConsistent(db, () => overviewOf(db, stateDir, now));
+}
+
+function overviewOf(db: Db, stateDir: string, now: Date): GovernanceOverview {
   // Newest first: the version awaiting approval is the one an ML lead opens the page for.
   const models = listModels(db).reverse().map((m) => modelView(db, stateDir, m, now));
   const flags = listDeploymentFlags(db);

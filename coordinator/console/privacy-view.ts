@@ -6,8 +6,9 @@
  * comes from that round's privacy slot in the job's round record. Each organisation's ε over rounds is the
  * ledger's replay of its own charges (governance/ledger/org-series.ts), never a second computation; organisations
  * whose replays are identical point for point are sent once, with the list of organisations that share it.
+ * Every figure comes from one snapshot (readConsistent): a round charged meanwhile is in all of them or none.
  */
-import type { Db } from '../../governance/state/database.ts';
+import { readConsistent, type Db } from '../../governance/state/database.ts';
 import { ledgerReport, orgEpsilonSeries, orgSpend, type OrgEpsilonSeries } from '../../governance/ledger/index.ts';
 import { listConsents } from '../../governance/consent/store.ts';
 import type { RoundRecord } from '../round-records.ts';
@@ -45,6 +46,10 @@ export function groupOrgSeries(series: readonly OrgEpsilonSeries[]): PrivacyOver
 }
 
 export function privacyOverview(db: Db, roundsOf: (jobId: string) => readonly RoundRecord[], now: Date = new Date()): PrivacyOverview {
+  return readConsistent(db, () => overviewOf(db, roundsOf, now));
+}
+
+function overviewOf(db: Db, roundsOf: (jobId: string) => readonly RoundRecord[], now: Date): PrivacyOverview {
   const all = ledgerReport(db);
   const jobs = all.jobs.map((j) => {
     const rounds = ledgerReport(db, { jobId: j.budget.jobId }).rounds ?? [];

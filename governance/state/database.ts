@@ -61,6 +61,17 @@ export function openDatabase(stateDir: string): Db {
   return db;
 }
 
+/**
+ * Runs `read` on one snapshot of the database: inside a deferred transaction, which in WAL mode sees every
+ * commit made before its first read and none made after, until it ends (SQLite docs, "Write-Ahead Logging" §2.2
+ * "Concurrency"). A view assembled from several reads (a model's approvals, then its gate) is otherwise torn when
+ * another process — `tessera approve` — commits between them: the console showed a satisfied gate beside one of
+ * its two approvals. `read` must be synchronous. Inside a caller's transaction it simply runs.
+ */
+export function readConsistent<T>(db: Db, read: () => T): T {
+  return db.inTransaction ? read() : db.transaction(read).deferred();
+}
+
 /** How long a statement waits for another process's lock on the state database before failing. */
 export const BUSY_TIMEOUT_MS = 15_000;
 

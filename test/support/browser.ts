@@ -79,7 +79,8 @@ export async function watchedPage(browser: Browser): Promise<WatchedPage> {
 
 /** Waits for the console's next completed render (main[data-loaded] changes) after `act`. */
 export async function rendered(page: Page, act: () => Promise<unknown>, timeoutMs = BROWSER_WAIT_MS): Promise<void> {
-  const before = await page.getAttribute('main', 'data-loaded').catch(() => null);
+  // The value now, without waiting (getAttribute would wait up to the default timeout for a page with no <main>).
+  const before = await page.evaluate(() => document.querySelector('main')?.getAttribute('data-loaded') ?? null);
   await act();
   await page.waitForFunction((prev) => {
     const v = document.querySelector('main')?.getAttribute('data-loaded');
