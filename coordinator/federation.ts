@@ -230,12 +230,13 @@ export class Federation {
   }
 
   private onMessage(clientId: string, connection: ClientConnection, raw: unknown): void {
-    const log = this.logger.child({ client: clientId });
+    // The child logger only when there is something to say: a pino child per message was ~15 µs of every reply.
+    const log = (): Logger => this.logger.child({ client: clientId });
     const parsed = ClientMessage.safeParse(raw);
     if (!parsed.success) {
       this.stats.malformedMessages++;
       const message = `Malformed message refused: ${describeZodIssues(parsed.error.issues)}`;
-      log.warn({ code: 'TESSERA_ERR_MESSAGE_INVALID' }, message);
+      log().warn({ code: 'TESSERA_ERR_MESSAGE_INVALID' }, message);
       connection.send({ type: 'error', code: 'TESSERA_ERR_MESSAGE_INVALID', message });
       return;
     }
@@ -254,7 +255,7 @@ export class Federation {
       else this.stats.unexpectedMessages++;
       const code = late ? 'TESSERA_ERR_TIMEOUT' : 'TESSERA_ERR_UNEXPECTED_MESSAGE';
       const message = late ? `The reply to task ${msg.taskId} arrived after its deadline and was discarded` : `No open task ${msg.taskId} of yours accepts a ${msg.type} message`;
-      log.warn({ code, task: msg.taskId }, message);
+      log().warn({ code, task: msg.taskId }, message);
       connection.send({ type: 'error', code, message, taskId: msg.taskId });
       return;
     }

@@ -18,6 +18,7 @@ import { contractHash, type Contract } from '../../governance/contract/schema.ts
 import { summariseForCoordinator } from '../../governance/contract/summary.ts';
 import { dataContractContribution, driftLayout } from '../../governance/contract/drift-extension.ts';
 import { CONTRACT_DECLINE_CODE, type ContractCheckSummary } from '../../protocol/data-check.ts';
+import type { JobSpec } from '../../protocol/job/spec.ts';
 import type { ClientMod } from './mod.ts';
 
 interface PreparedContract {
@@ -29,6 +30,8 @@ interface PreparedContract {
 interface CheckOutcome {
   readonly passed: boolean;
   readonly summary: ContractCheckSummary;
+  /** The dataContract vector by the job's W (secagg.maxExamplesPerClient), its only other input. */
+  readonly contributions: Map<number, readonly number[]>;
 }
 
 const preparedContracts = new WeakMap<Contract, PreparedContract>();
@@ -81,10 +84,24 @@ function checkOutcome(contract: PreparedContract, table: CsvTable): CheckOutcome
   if (cached !== undefined) return cached;
   checksRun += 1;
   const report = checkData(contract.compiled, table, { maxExamples: 0 });
-  const outcome: CheckOutcome = { passed: report.passed, summary: summariseForCoordinator(report) };
+  const outcome: CheckOutcome = { passed: report.passed, summary: summariseForCoordinator(report), contributions: new Map() };
   if (outcomes.size >= OUTCOME_LIMIT) outcomes.delete(outcomes.keys().next().value as string);
   outcomes.set(key, outcome);
   return outcome;
+}
+
+/**
+ * The outcome's dataContract vector for the job's W, computed once (a pure function of the summary, the layout and
+ * W); each task gets its own copy, since later mods may add to their extensions.
+ */
+function contribution(outcome: CheckOutcome, contract: PreparedContract, job: Pick<JobSpec, 'secagg'>): number[] {
+  const W = job.secagg.maxExamplesPerClient;
+  let v = outcome.contributions.get(W);
+  if (v === undefined) {
+    v = dataContractContribution(outcome.summary, contract.layout, job);
+    outcome.contributions.set(W, v);
+  }
+  return [...v];
 }
 
 /** How many times the check itself ran in this process (the cache's effect is observable in tests). */
@@ -116,8 +133,9 @@ export function contractCheckMod(options: { contract: Contract; table: CsvTable;
           reason: { code: 'TESSERA_ERR_CONTRACT_MISMATCH', message: `the job asks for data contract ${wanted.slice(0, 12)}…, this client holds ${options.contract.name} ${options.contract.version} (${contract.hash.slice(0, 12)}…)` },
         };
       }
-      const { passed, summary } = checkOutcome(contract, options.table);
-      if (passed) return { accept: true, extensions: { dataContract: dataContractContribution(summary, contract.layout, ctx.task.job) } };
+      const outcome = checkOutcome(contract, options.table);
+      const { passed, summary } = outcome;
+      if (passed) return { accept: true, extensions: { dataContract: contribution(outcome, contract, ctx.task.job) } };
       const sent = declineSummary(summary, options.declineDetail);
       const columns = [...new Set(sent.violations.map((v) => v.column ?? '(file)'))];
       const drifted = sent.drift.filter((d) => d.drifted).map((d) => d.column);
