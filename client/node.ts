@@ -21,6 +21,7 @@ import { inProcessTrainer, type LocalTrainer } from './local-trainer.ts';
 import { admit, beforeRelease, evaluationExtras, prepareTrainingData, transformUpdate, type ClientMod, type TaskContext } from './mods/mod.ts';
 import type { SecureSubmission } from './secure-submission.ts';
 import type { TrainingTurns } from './training-turns.ts';
+import { TaskSpecs } from './task-specs.ts';
 import { evaluationInput, releaseCarriesBaseline, type BaselineSums, type EvaluationSums } from '../privacy/secagg/evaluation-input.ts';
 import { clientImportanceCounts, importanceWanted } from '../ml/explain/importance-for-job.ts';
 
@@ -59,6 +60,7 @@ export interface ClientNodeEvents {
 export class ClientNode {
   private readonly models = new Map<string, tf.LayersModel>();
   private readonly splits = new Map<string, ClientData>();
+  private readonly specs = new TaskSpecs();
   private closing = false;
   private readonly logger: Logger;
   private readonly trainer: LocalTrainer;
@@ -99,8 +101,15 @@ export class ClientNode {
           else this.logger.warn({ code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' }, 'ignored a secure-aggregation message: this node has no secure aggregation');
           return;
         case 'train':
-        case 'evaluate':
-          void this.handle(msg).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
+        case 'evaluate': {
+          const resolved = this.specs.resolve(msg, (raw as { job?: unknown }).job);
+          if (!resolved.ok) {
+            this.logger.warn({ code: resolved.code }, `refused a task: ${resolved.message}`);
+            this.send({ type: 'decline', jobId: msg.jobId, round: msg.round, taskId: msg.taskId, reason: { code: resolved.code, message: resolved.message } });
+            return;
+          }
+          void this.handle(resolved.task).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
+        }
       }
     });
   }

@@ -7,7 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
-import { ClientMessage, type EvaluateTask, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask } from '../protocol/messages.ts';
+import { canonicalHash } from '../lib/canonical-json.ts';
+import { ClientMessage, type EvaluateTask, type EvaluateTaskOnWire, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask, type TrainTaskOnWire } from '../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { Presence } from './presence.ts';
@@ -58,8 +59,21 @@ export function replyBytesFor(task: Task): number {
 
 export type SecAggHandler = (clientId: string, message: SecAggFromClient) => void;
 
+/** Job spec hashes a connection has been sent, newest last; a job has one spec, or one per round under adaptive clipping. */
+const SENT_SPECS_KEPT = 8;
+/** Spec hashes by the spec's JSON text (robust to a spec object changed between tasks); bounded. */
+const SPEC_HASHES_KEPT = 64;
+
+interface Connected {
+  readonly connection: ClientConnection;
+  readonly info: ConnectedClient;
+  /** Hashes of the job specs this connection was sent (tasks after the first name theirs by hash only). */
+  readonly specsSent: Set<string>;
+}
+
 export class Federation {
-  private readonly connections = new Map<string, { connection: ClientConnection; info: ConnectedClient }>();
+  private readonly connections = new Map<string, Connected>();
+  private readonly specHashes = new Map<string, string>();
   private readonly pending = new Map<string, Pending>();
   /** Task ids whose deadline passed, so a late reply is told "late" rather than "unknown". Bounded. */
   private readonly expired = new Set<string>();
@@ -124,8 +138,35 @@ export class Federation {
       }, deadlineMs);
       this.pending.set(task.taskId, { clientId, task, resolve, reject, timer });
       entry.connection.setMessageLimit?.(replyBytesFor(task));
-      entry.connection.send(task);
+      entry.connection.send(this.onWire(entry, task));
     });
+  }
+
+  /**
+   * The task as it travels: its spec named by hash, and the spec itself only when this connection has not been
+   * sent it (a connection delivers in order, so the client holds it by the time a later task names it; a
+   * reconnection is a new connection and gets the spec again).
+   */
+  private onWire(entry: Connected, task: Task): TrainTaskOnWire | EvaluateTaskOnWire {
+    const specHash = this.specHash(task.job);
+    if (entry.specsSent.has(specHash)) {
+      const { job: _sent, ...rest } = task;
+      return { ...rest, specHash };
+    }
+    entry.specsSent.add(specHash);
+    if (entry.specsSent.size > SENT_SPECS_KEPT) entry.specsSent.delete(entry.specsSent.values().next().value as string);
+    return { ...task, specHash };
+  }
+
+  private specHash(spec: Task['job']): string {
+    const text = JSON.stringify(spec);
+    let hash = this.specHashes.get(text);
+    if (hash === undefined) {
+      hash = canonicalHash(spec);
+      if (this.specHashes.size >= SPEC_HASHES_KEPT) this.specHashes.delete(this.specHashes.keys().next().value as string);
+      this.specHashes.set(text, hash);
+    }
+    return hash;
   }
 
   /** Resolves true at the next client connection, or false when `timeoutMs` passes first. */
@@ -203,7 +244,7 @@ export class Federation {
     // The roster's organisation when the transport authenticated the client; the claim only in simulations.
     const orgId = connection.identity?.orgId ?? h.orgId;
     const info: ConnectedClient = { clientId: h.clientId, orgId, examples: h.examples, connectedAt: Date.now() };
-    this.connections.set(h.clientId, { connection, info });
+    this.connections.set(h.clientId, { connection, info, specsSent: new Set() });
     this.presence.connected(orgId, h.clientId);
     this.logger.info({ client: h.clientId, org: orgId, examples: h.examples, authenticated: connection.identity !== undefined }, 'client registered');
     connection.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: h.clientId });

@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { ClientMessage, ServerMessage } from './messages.ts';
 import { encodeFloat32 } from './tensor.ts';
 import { parseJobSpec } from './job/spec.ts';
+import { canonicalHash } from '../lib/canonical-json.ts';
 
 const VERSION = 'a'.repeat(64);
 const job = parseJobSpec({ model: { kind: 'logistic', inputs: 784, classes: 10 }, data: { dataset: 'mnist' }, rounds: 1, sampling: { mode: 'fixed', clientsPerRound: 3 } });
-const task = (baseline: unknown): unknown => ({ type: 'evaluate', jobId: 'j', round: 1, taskId: 't', job, weights: encodeFloat32(new Float32Array(7850)), deadlineMs: 1000, baseline });
+const task = (baseline: unknown): unknown => ({ type: 'evaluate', jobId: 'j', round: 1, taskId: 't', specHash: canonicalHash(job), job, weights: encodeFloat32(new Float32Array(7850)), deadlineMs: 1000, baseline });
 
 describe('EvaluateTask.baseline', () => {
   it('accepts the production weights of the evaluated model’s size', () => {

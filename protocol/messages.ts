@@ -43,15 +43,23 @@ export type DeclineReason = z.infer<typeof DeclineReason>;
 
 // ---- coordinator → client ----
 
-export const TrainTask = z.object({
+/**
+ * The job spec's hash: sha-256 hex of its RFC 8785 form (lib/canonical-json.ts `canonicalHash`), the same
+ * `specHash` the coordinator's audit log and the model registry's lineage (`jobSpecHash`) record.
+ */
+export const JobSpecHash = z.string().regex(/^[0-9a-f]{64}$/, 'a job spec hash is 64 lowercase hex digits (sha-256)');
+
+const trainFields = {
   type: z.literal('train'),
   jobId: Id,
   round: z.number().int().min(1),
   taskId: Id,
-  job: JobSpecOnWire,
   weights: Float32Tensor,
   deadlineMs: z.number().int().positive(),
-});
+};
+
+/** A train task as both sides' code holds it: with the job spec it runs under. */
+export const TrainTask = z.object({ ...trainFields, job: JobSpecOnWire });
 export type TrainTask = z.infer<typeof TrainTask>;
 
 /**
@@ -66,23 +74,33 @@ export const EvaluationBaseline = z.strictObject({
 });
 export type EvaluationBaseline = z.infer<typeof EvaluationBaseline>;
 
-export const EvaluateTask = z
-  .object({
-    type: z.literal('evaluate'),
-    jobId: Id,
-    round: z.number().int().min(0),
-    taskId: Id,
-    job: JobSpecOnWire,
-    weights: Float32Tensor,
-    deadlineMs: z.number().int().positive(),
-    baseline: EvaluationBaseline.optional(),
-  })
-  // One more weight vector of the candidate's own size: the message stays bounded by twice the model.
-  .refine((t) => t.baseline === undefined || t.baseline.weights.data.byteLength === t.weights.data.byteLength, {
-    message: 'the baseline weights must have as many coordinates as the evaluated weights (same architecture)',
-    path: ['baseline', 'weights'],
-  });
+const evaluateFields = {
+  type: z.literal('evaluate'),
+  jobId: Id,
+  round: z.number().int().min(0),
+  taskId: Id,
+  weights: Float32Tensor,
+  deadlineMs: z.number().int().positive(),
+  baseline: EvaluationBaseline.optional(),
+};
+// One more weight vector of the candidate's own size: the message stays bounded by twice the model.
+const baselineSized = (t: { weights: Float32Tensor; baseline?: EvaluationBaseline | undefined }): boolean => t.baseline === undefined || t.baseline.weights.data.byteLength === t.weights.data.byteLength;
+const baselineSizedMessage = { message: 'the baseline weights must have as many coordinates as the evaluated weights (same architecture)', path: ['baseline', 'weights'] };
+
+/** An evaluate task as both sides' code holds it: with the job spec. */
+export const EvaluateTask = z.object({ ...evaluateFields, job: JobSpecOnWire }).refine(baselineSized, baselineSizedMessage);
 export type EvaluateTask = z.infer<typeof EvaluateTask>;
+
+/**
+ * Tasks on the wire name their job spec by hash and carry the spec itself only the first time a connection
+ * needs it (coordinator/federation.ts; the client keeps what it was sent, client/task-specs.ts). Every task
+ * carrying the whole spec was ~1.4 KB of each 2.5 KB Adult task, and its copy, encoding and validation about a
+ * fifth of a 200-client round's non-training time (issue 16).
+ */
+export const TrainTaskOnWire = z.object({ ...trainFields, specHash: JobSpecHash, job: JobSpecOnWire.optional() });
+export type TrainTaskOnWire = z.infer<typeof TrainTaskOnWire>;
+export const EvaluateTaskOnWire = z.object({ ...evaluateFields, specHash: JobSpecHash, job: JobSpecOnWire.optional() }).refine(baselineSized, baselineSizedMessage);
+export type EvaluateTaskOnWire = z.infer<typeof EvaluateTaskOnWire>;
 
 export const ErrorNotice = z.object({
   type: z.literal('error'),
@@ -110,7 +128,7 @@ export const SecAggToClient = z.object({
 });
 export type SecAggToClient = z.infer<typeof SecAggToClient>;
 
-export const ServerMessage = z.discriminatedUnion('type', [TrainTask, EvaluateTask, ErrorNotice, Welcome, SecAggToClient]);
+export const ServerMessage = z.discriminatedUnion('type', [TrainTaskOnWire, EvaluateTaskOnWire, ErrorNotice, Welcome, SecAggToClient]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 // ---- client → coordinator ----

@@ -31,6 +31,7 @@ import { buildJobSpec, clientData, runSimulation, SimulationConfig } from '../si
 import { SHARED_DATA_DIR } from './paths.ts';
 import { slotOf } from './support/slots.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
+import { TaskSpecs } from '../client/task-specs.ts';
 
 const DELTA = 1e-5;
 // The ledger converts at (1 − f)·δ (privacy/dp/underfill.ts).
@@ -132,9 +133,13 @@ describe('adaptive clipping on Adult', () => {
         t.send(m);
       },
       onMessage(handler) {
+        const specs = new TaskSpecs();
         t.onMessage((raw) => {
           const task = ServerMessage.safeParse(raw);
-          if (task.success && task.data.type === 'train') sent.set(`${task.data.round}/${clientId}`, task.data.job.dp.clipNorm);
+          if (task.success && task.data.type === 'train') {
+            const resolved = specs.resolve(task.data, (raw as { job?: unknown }).job);
+            if (resolved.ok) sent.set(`${task.data.round}/${clientId}`, resolved.task.job.dp.clipNorm);
+          }
           handler(raw);
         });
       },

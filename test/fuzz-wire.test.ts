@@ -27,6 +27,7 @@ import type { Federation } from '../coordinator/federation.ts';
 import { openDatabase, type Db } from '../governance/state/database.ts';
 import { deriveSeed, seededRandom } from '../privacy/random.ts';
 import { simulatedIdentities } from '../privacy/secagg/identity-directory.ts';
+import { canonicalHash } from '../lib/canonical-json.ts';
 import { AUTH_EVENT } from '../protocol/auth.ts';
 import { parseJobSpec, type JobSpec } from '../protocol/job/spec.ts';
 import type { ClientMessage, ServerMessage } from '../protocol/messages.ts';
@@ -100,7 +101,9 @@ beforeAll(async () => {
   // which the default client policy declines — so a victim's answers stay declines unless a mutation makes a
   // job the policy accepts, which the assertions below would show).
   const weights = encodeFloat32(new Float32Array(D));
-  serverTemplates.push({ type: 'train', ...ids, job: job(), weights, deadlineMs: 5_000 }, { type: 'evaluate', ...ids, job: job(), weights, deadlineMs: 5_000 });
+  // A task carrying its spec (the first of a connection) and one naming it by hash only (a later one).
+  const specHash = canonicalHash(job());
+  serverTemplates.push({ type: 'train', ...ids, specHash, job: job(), weights, deadlineMs: 5_000 }, { type: 'evaluate', ...ids, specHash, job: job(), weights, deadlineMs: 5_000 }, { type: 'train', ...ids, specHash, weights, deadlineMs: 5_000 });
   clientTemplates.push(
     { type: 'update', ...ids, update: encodeFloat32(new Float32Array(D)), examples: 10, trainLoss: 0.5, trainMillis: 3, features: { dp: { clipped: false } }, extensions: { adaptiveClipping: [0.5] } },
     { type: 'evaluate-result', ...ids, examples: 10, lossSum: 3.2, correct: 7, fairnessCounts: encodeUint32(new Uint32Array(4)) },

@@ -35,6 +35,7 @@ import { partitionClients } from '../simulations/federation-setup.ts';
 import { clientData, runSimulation, type SimulationResult } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 import { slotOf } from './support/slots.ts';
+import { TaskSpecs } from '../client/task-specs.ts';
 
 const SEED = 5;
 const CLIENTS = 6;
@@ -206,11 +207,14 @@ describe('the secure evaluation protocol with light clients (real sockets, real 
     ids.forEach((id, i) => {
       const t = authenticatedTransport(server, id, 10);
       const secure = new SecureAggregation({ clientId: id, identity: identities.identityOf(id), resolveIdentity: identities.resolve, logger: silentLogger(), rng: seededRandom(deriveSeed('eval', id)) });
+      const specs = new TaskSpecs();
       t.onMessage((raw) => {
         const m = ServerMessage.parse(raw);
         if (m.type === 'evaluate') {
+          const task = specs.resolve(m, (raw as { job?: unknown }).job);
+          if (!task.ok) throw new Error(task.message);
           if (declining.has(i)) t.send({ type: 'decline', jobId: m.jobId, round: m.round, taskId: m.taskId, reason: { code: 'TESSERA_ERR_CONSENT', message: 'no consent for evaluation' } });
-          else secure.begin(m, { counts: evaluationInput(vectors[i] as (typeof vectors)[number]), weight: 1 }, (x) => t.send(x));
+          else secure.begin(task.task, { counts: evaluationInput(vectors[i] as (typeof vectors)[number]), weight: 1 }, (x) => t.send(x));
         } else if (m.type === 'secagg') {
           if (m.message.type === 'secagg.unmask') unmask++;
           secure.handle(m, (x) => t.send(x));

@@ -15,6 +15,7 @@ import { ServerMessage, type ClientMessage } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import { authenticatedTransport } from './support/federation-fixtures.ts';
+import { TaskSpecs } from '../client/task-specs.ts';
 
 /**
  * Vanish before answering the task, or right after sending the named stage's message; 'masked-input-reconnect'
@@ -100,6 +101,7 @@ export function lightFederation(
       }
       if (drop !== undefined && m.type === 'secagg' && SENT_AT[m.message.type] === drop) vanishing = true;
     };
+    const specs = new TaskSpecs();
     transport.onMessage((raw) => {
       if (vanishing || closed) {
         transport.close();
@@ -109,8 +111,10 @@ export function lightFederation(
       if (!p.success) return;
       const msg = p.data;
       if (msg.type === 'train') {
+        const task = specs.resolve(msg, (raw as { job?: unknown }).job);
+        if (!task.ok) throw new Error(task.message);
         if (drop === 'setup') transport.close();
-        else secure.begin(msg, { update: o.update(i), weight: o.examples(i) }, send);
+        else secure.begin(task.task, { update: o.update(i), weight: o.examples(i) }, send);
       } else if (msg.type === 'secagg') secure.handle(msg, send);
     });
     return { id, transport, secure, sent };

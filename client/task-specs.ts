@@ -1,0 +1,57 @@
+/**
+ * The job specs a client node was sent, by hash (protocol/messages.ts `TrainTaskOnWire`): a task carries its spec
+ * the first time its connection needs it and names it by hash afterwards. The node checks that a spec it is sent
+ * hashes to the hash the task names — so the hash an operator sees in its log is the spec's own, the same
+ * `jobSpecHash` the coordinator's audit log and registry record — and answers a task naming a spec it does not
+ * hold with a coded refusal instead of guessing.
+ */
+import { canonicalHash } from '../lib/canonical-json.ts';
+import type { EvaluateTask, EvaluateTaskOnWire, TrainTask, TrainTaskOnWire } from '../protocol/messages.ts';
+import type { JobSpec } from '../protocol/job/spec.ts';
+
+/** A node runs one job at a time, or one spec per round under adaptive clipping; old entries are dropped first. */
+const KEPT = 16;
+
+export type Resolved<T extends TrainTaskOnWire | EvaluateTaskOnWire> = T extends TrainTaskOnWire ? TrainTask : EvaluateTask;
+
+export type Resolution<T extends TrainTaskOnWire | EvaluateTaskOnWire> =
+  | { readonly ok: true; readonly task: Resolved<T> }
+  | { readonly ok: false; readonly code: 'TESSERA_ERR_MESSAGE_INVALID' | 'TESSERA_ERR_UNEXPECTED_MESSAGE'; readonly message: string };
+
+export class TaskSpecs {
+  private readonly specs = new Map<string, JobSpec>();
+
+  /**
+   * The task with its spec: the one it carries (after checking `rawSpec`, the spec as it arrived, against the hash
+   * the task names) or the one this node holds under that hash.
+   */
+  resolve<T extends TrainTaskOnWire | EvaluateTaskOnWire>(task: T, rawSpec: unknown): Resolution<T> {
+    const { specHash, job, ...rest } = task;
+    if (job !== undefined) {
+      const actual = canonicalHash(rawSpec);
+      if (actual !== specHash) {
+        return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task names job spec ${specHash.slice(0, 12)}… but carries a spec that hashes to ${actual.slice(0, 12)}…` };
+      }
+      deepFreeze(job);
+      this.specs.delete(specHash);
+      this.specs.set(specHash, job);
+      if (this.specs.size > KEPT) this.specs.delete(this.specs.keys().next().value as string);
+      return { ok: true, task: { ...rest, job } as Resolved<T> };
+    }
+    const held = this.specs.get(specHash);
+    if (held === undefined) {
+      return { ok: false, code: 'TESSERA_ERR_UNEXPECTED_MESSAGE', message: `the ${task.type} task names job spec ${specHash.slice(0, 12)}…, which this node was never sent` };
+    }
+    return { ok: true, task: { ...rest, job: held } as Resolved<T> };
+  }
+}
+
+/**
+ * Tasks of one spec share the spec object, frozen: code that tried to change a task's spec (and so every later
+ * task's) throws instead — cheaper than a copy per task, and it finds the bug.
+ */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
