@@ -27,6 +27,7 @@ import { seededRandom } from '../privacy/random.ts';
 import type { ClientMessage } from '../protocol/messages.ts';
 import type { ClientTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { wireBytes } from '../simulations/traffic.ts';
 
 export const LoadClientsConfig = z.strictObject({
   url: z.string(),
@@ -37,22 +38,6 @@ export const LoadClientsConfig = z.strictObject({
   rows: z.number().int().positive(),
 });
 export type LoadClientsConfig = z.infer<typeof LoadClientsConfig>;
-
-/**
- * Bytes a message takes on the wire, approximately: binary fields at their length (socket.io sends them as
- * binary attachments), everything else as its JSON text.
- */
-export function wireBytes(value: unknown): number {
-  let binary = 0;
-  const json = JSON.stringify(value, (_key, v: unknown) => {
-    if (ArrayBuffer.isView(v)) {
-      binary += v.byteLength;
-      return 0;
-    }
-    return v;
-  });
-  return binary + (json === undefined ? 0 : Buffer.byteLength(json));
-}
 
 /** VmHWM (the peak resident set) of a process in MiB, from /proc; undefined once it is gone. */
 export function peakRssMb(pid: number | 'self'): number | undefined {

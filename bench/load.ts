@@ -232,7 +232,7 @@ export async function benchLoad(): Promise<object> {
       unmaskMs: 'the coordinator\'s time to reconstruct and strip the masks, per round',
       coordinatorRssMb: 'the coordinator process\'s peak resident set (VmHWM, sampled every 250 ms), TensorFlow.js and the state database included',
       clientProcessRssMb: 'each client process\'s peak resident set (all its nodes together)',
-      bytesPerClient: 'bytes one client sends per round on average (binary fields at their length, the rest as JSON text; websocket framing not counted); bytesReceivedPerClient what it receives',
+      bytesPerClient: 'bytes one client sends per round on average, as socket.io encodes them (simulations/traffic.ts wireBytes: the text part and the packed binary frame; engine.io and websocket framing not counted); bytesReceivedPerClient what it receives',
       loadAverage: 'the machine\'s 1/5/15-minute load averages when the case started and ended (other processes share the cores)',
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     },
