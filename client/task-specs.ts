@@ -6,6 +6,7 @@
  * hold with a coded refusal instead of guessing.
  */
 import { canonicalHash } from '../lib/canonical-json.ts';
+import { deepFreeze } from '../lib/deep-freeze.ts';
 import type { EvaluateTask, EvaluateTaskOnWire, TrainTask, TrainTaskOnWire } from '../protocol/messages.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 
@@ -32,6 +33,8 @@ export class TaskSpecs {
       if (actual !== specHash) {
         return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task names job spec ${specHash.slice(0, 12)}… but carries a spec that hashes to ${actual.slice(0, 12)}…` };
       }
+      // Tasks of one spec share the spec object, frozen: code that tried to change one task's spec (and so every
+      // later task's) throws instead — cheaper than a copy per task, and it finds the bug.
       deepFreeze(job);
       this.specs.delete(specHash);
       this.specs.set(specHash, job);
@@ -46,12 +49,3 @@ export class TaskSpecs {
   }
 }
 
-/**
- * Tasks of one spec share the spec object, frozen: code that tried to change a task's spec (and so every later
- * task's) throws instead — cheaper than a copy per task, and it finds the bug.
- */
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
-}

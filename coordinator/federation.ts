@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 import { canonicalHash } from '../lib/canonical-json.ts';
+import { isDeepFrozen } from '../lib/deep-freeze.ts';
 import { ClientMessage, type EvaluateTask, type EvaluateTaskOnWire, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask, type TrainTaskOnWire } from '../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
@@ -74,6 +75,7 @@ interface Connected {
 export class Federation {
   private readonly connections = new Map<string, Connected>();
   private readonly specHashes = new Map<string, string>();
+  private readonly frozenSpecHashes = new WeakMap<object, string>();
   private readonly pending = new Map<string, Pending>();
   /** Task ids whose deadline passed, so a late reply is told "late" rather than "unknown". Bounded. */
   private readonly expired = new Set<string>();
@@ -159,6 +161,15 @@ export class Federation {
   }
 
   private specHash(spec: Task['job']): string {
+    // A deeply frozen spec (the job runner freezes the specs it sends) cannot have changed since it was hashed.
+    if (isDeepFrozen(spec)) {
+      let known = this.frozenSpecHashes.get(spec);
+      if (known === undefined) {
+        known = canonicalHash(spec);
+        this.frozenSpecHashes.set(spec, known);
+      }
+      return known;
+    }
     const text = JSON.stringify(spec);
     let hash = this.specHashes.get(text);
     if (hash === undefined) {

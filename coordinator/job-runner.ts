@@ -11,6 +11,7 @@
  * was drawn, so retrying would only wait again. Features hook in at the marked points (`JobHooks`) instead of
  * forking this loop.
  */
+import { deepFreeze } from '../lib/deep-freeze.ts';
 import type { UpdateExtension } from '../privacy/secagg/extension.ts';
 import { updateExtensionsForJob } from '../privacy/secagg/extensions-for-job.ts';
 import type { Logger } from 'pino';
@@ -228,7 +229,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         continue;
       }
       lifecycle.to('training');
-      const roundSpec = hooks.taskSpec?.(round, spec) ?? spec;
+      // Frozen: the spec tasks carry is a value (the federation names it by a hash computed once per spec object).
+      const roundSpec = deepFreeze(hooks.taskSpec?.(round, spec) ?? spec);
       // The release gate: below minClients nothing is released; otherwise features charge before the aggregate exists.
       let refusal: TesseraError | null = null;
       let released = false;

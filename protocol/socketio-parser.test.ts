@@ -1,11 +1,12 @@
 /**
- * The packing parser (protocol/socketio-parser.ts): a message's binary fields travel as ONE frame and come
- * back byte-identical, and a packed frame that does not match what its text packet announced is refused
- * (a peer cannot smuggle, drop or stretch attachments).
+ * The one-frame parser (protocol/socketio-parser.ts): a message with binary fields travels as ONE binary frame
+ * (its text and every attachment) and comes back byte-identical; a message without binary as one text frame; and
+ * a frame that does not match what its text announces is refused (a peer cannot smuggle, drop or stretch
+ * attachments, nor send invalid text).
  */
 import { PacketType } from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
-import { packAttachments, socketIoParser, unpackAttachments } from './socketio-parser.ts';
+import { packFrame, socketIoParser, splitFrame } from './socketio-parser.ts';
 
 const decodeAll = (parts: unknown[]): unknown => {
   const d = new socketIoParser.Decoder();
@@ -17,8 +18,8 @@ const decodeAll = (parts: unknown[]): unknown => {
   return out;
 };
 
-describe('packed binary frames', () => {
-  it('sends a message with 390 binary fields as one text and one binary frame, and restores every byte', () => {
+describe('one frame per message', () => {
+  it('sends a message with 390 binary fields as one binary frame, and restores every byte', () => {
     const keys = Array.from({ length: 78 }, (_, i) => ({
       index: i,
       cPk: Buffer.alloc(32, i),
@@ -27,11 +28,11 @@ describe('packed binary frames', () => {
       setupHash: Buffer.alloc(32, 7),
       signature: Buffer.alloc(64, i + 3),
     }));
-    const message = { type: 'secagg.keys', roundId: 'r', keys, empty: new Uint8Array(0) };
+    const message = { type: 'secagg.keys', roundId: 'r', keys, empty: new Uint8Array(0), text: 'naïve “quotes” 😀' };
     const parts = new socketIoParser.Encoder().encode({ type: PacketType.EVENT, nsp: '/', data: ['tessera', message] }) as unknown[];
-    expect(parts).toHaveLength(2);
-    expect(typeof parts[0]).toBe('string');
-    expect(String(parts[0]).startsWith('5391-')).toBe(true);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toBeInstanceOf(Buffer);
+    expect(splitFrame(parts[0] as Buffer).text.startsWith('5391-')).toBe(true);
     const [, got] = decodeAll(parts) as [string, typeof message];
     expect(got.keys).toHaveLength(78);
     got.keys.forEach((k, i) => {
@@ -40,6 +41,7 @@ describe('packed binary frames', () => {
       expect(k.signature).toBeInstanceOf(Buffer);
     });
     expect(got.empty.byteLength).toBe(0);
+    expect(got.text).toBe(message.text);
   });
 
   it('leaves a message without binary as one text frame', () => {
@@ -48,44 +50,53 @@ describe('packed binary frames', () => {
     expect(decodeAll(parts)).toEqual(['tessera', { type: 'hello' }]);
   });
 
-  it('round-trips ArrayBuffer frames as ArrayBuffers', () => {
-    const frame = packAttachments([new Uint8Array([1, 2, 3]), new Uint8Array([4])]);
+  it('decodes a frame that arrives as an ArrayBuffer into ArrayBuffer attachments', () => {
+    const frame = packFrame('52-["tessera",[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]]', [new Uint8Array([1, 2, 3]), new Uint8Array([4])]);
     const ab = new Uint8Array(frame).buffer; // a copy: an ArrayBuffer of exactly the frame
-    const parts = unpackAttachments(ab, 2);
-    expect(parts.map((p) => [...new Uint8Array(p)])).toEqual([[1, 2, 3], [4]]);
+    const [, got] = decodeAll([ab]) as [string, ArrayBuffer[]];
+    expect(got.map((p) => (p instanceof ArrayBuffer ? [...new Uint8Array(p)] : 'not an ArrayBuffer'))).toEqual([[1, 2, 3], [4]]);
   });
 
-  describe('ATTACK: a peer sends a packed frame that disagrees with its text packet', () => {
-    const header = (n: number): string => `5${n}-["tessera",{"a":{"_placeholder":true,"num":0},"b":{"_placeholder":true,"num":1}}]`;
-    const frame = (): Buffer => packAttachments([Buffer.from([1, 2, 3, 4]), Buffer.from([5, 6])]);
-    const refused = (text: string, bin: Buffer): string => {
+  describe('ATTACK: a peer sends a frame that disagrees with itself', () => {
+    const text = (n: number): string => `5${n}-["tessera",{"a":{"_placeholder":true,"num":0},"b":{"_placeholder":true,"num":1}}]`;
+    const two = [Buffer.from([1, 2, 3, 4]), Buffer.from([5, 6])];
+    const refused = (...frames: unknown[]): string => {
       const d = new socketIoParser.Decoder();
       let decoded = false;
       d.on('decoded', () => (decoded = true));
-      d.add(text);
       try {
-        d.add(bin);
+        for (const f of frames) d.add(f);
       } catch (e) {
         expect(decoded).toBe(false);
         return (e as Error).message;
       }
       throw new Error('accepted');
     };
-    it('refuses a frame holding fewer or more attachments than announced', () => {
-      expect(refused(header(3), frame())).toMatch(/holds 2 attachments, the packet announced 3/);
-      expect(refused(`51-["tessera",{"_placeholder":true,"num":0}]`, frame())).toMatch(/announced 1/);
+    it('refuses a frame holding fewer or more attachments than its text announces', () => {
+      expect(refused(packFrame(text(3), two))).toMatch(/holds 2 attachments, the packet announced 3/);
+      expect(refused(packFrame(`51-["tessera",{"_placeholder":true,"num":0}]`, two))).toMatch(/announced 1/);
     });
-    it('refuses a length that runs past the frame, a truncated table and trailing bytes', () => {
-      const long = frame();
-      long.writeUInt32LE(0xffffffff, 4);
-      expect(refused(header(2), long)).toMatch(/runs past the frame/);
-      expect(refused(header(2), frame().subarray(0, 6))).toMatch(/length table/);
-      expect(refused(header(2), Buffer.concat([frame(), Buffer.from([0])]))).toMatch(/1 trailing bytes/);
-      expect(refused(header(2), Buffer.from([2, 0]))).toMatch(/shorter than its count/);
+    it('refuses a length that runs past the frame, a truncated table, trailing bytes and a short frame', () => {
+      const t = text(2);
+      const at = 4 + Buffer.byteLength(t);
+      const long = packFrame(t, two);
+      long.writeUInt32LE(0xffffffff, at + 4);
+      expect(refused(long)).toMatch(/runs past the frame/);
+      expect(refused(packFrame(t, two).subarray(0, at + 6))).toMatch(/length table/);
+      expect(refused(Buffer.concat([packFrame(t, two), Buffer.from([0])]))).toMatch(/1 trailing bytes/);
+      expect(refused(Buffer.from([2, 0]))).toMatch(/shorter than its text length/);
+      const textTooLong = packFrame(t, two);
+      textTooLong.writeUInt32LE(textTooLong.byteLength, 0);
+      expect(refused(textTooLong)).toMatch(/text runs past the frame/);
     });
-    it('still refuses binary data when no packet announced any', () => {
-      const d = new socketIoParser.Decoder();
-      expect(() => d.add(frame())).toThrow(/not reconstructing/);
+    it('refuses invalid UTF-8 and a text that is not a packet with binary data', () => {
+      const bad = packFrame(text(2), two);
+      bad[10] = 0xff;
+      expect(refused(bad)).toMatch(/not valid UTF-8/);
+      expect(refused(packFrame('2["tessera",{}]', two))).toMatch(/not a packet with binary data/);
+    });
+    it('refuses the version-4 form: a text packet announcing attachments that would follow in their own frame', () => {
+      expect(refused(text(2))).toMatch(/announces 2 binary attachment/);
     });
   });
 });

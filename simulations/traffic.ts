@@ -1,7 +1,7 @@
 /**
  * Bytes on the wire per round in a simulation (issue 18 §5, "cost per round"): every message a simulated client
- * sends or receives is measured as socket.io encodes it — the packet's text part plus its one packed binary frame
- * (socket.io-parser 4 with the packing of protocol/socketio-parser.ts, the parser both transports use) — whichever transport the
+ * sends or receives is measured as socket.io encodes it — one text frame, or one binary frame holding the text and
+ * the binary fields (socket.io-parser 4 with protocol/socketio-parser.ts, the parser both transports use) — whichever transport the
  * simulation runs on, so the in-memory transport reports what the same federation would send over sockets. The
  * engine.io and WebSocket framing (a few bytes per frame) is not counted. Counted on the client side, where
  * both directions pass, so the coordinator's code is untouched.
@@ -72,9 +72,10 @@ function placeholders(value: unknown, lengths: number[]): unknown {
 }
 
 /**
- * The size of `message` as one socket.io EVENT packet (what encodedBytes returns, by arithmetic): the text part is
- * `2` + JSON of ["tessera", message] without binary, or `5<n>-` + that JSON with n placeholders; the packed binary
- * frame (protocol/socketio-parser.ts) is a u32 count, n u32 lengths and the n attachments. Counting every message
+ * The size of `message` as one socket.io EVENT packet (what encodedBytes returns, by arithmetic): without binary,
+ * the text frame `2` + JSON of ["tessera", message]; with n binary fields, the one binary frame of
+ * protocol/socketio-parser.ts — a u32 text length, the text `5<n>-` + that JSON with n placeholders, a u32 count,
+ * n u32 lengths and the n attachments. Counting every message
  * of a simulation by running the encoder cost ~11 ms of a 200-client Adult round (issue 16); this walks the message
  * once, copies only what leads to a binary, and lets JSON.stringify run on its fast path.
  */
@@ -89,9 +90,10 @@ export function wireBytes(message: unknown): number {
   }
   const text = Buffer.byteLength(JSON.stringify([MESSAGE_EVENT, packed]), 'utf8');
   if (lengths.length === 0) return 1 + text;
+  // One binary frame: the text's length, the text, the attachment count, their lengths, the attachments.
   let binary = 4 + 4 * lengths.length;
   for (const l of lengths) binary += l;
-  return `${PacketType.BINARY_EVENT}${lengths.length}-`.length + text + binary;
+  return 4 + `${PacketType.BINARY_EVENT}${lengths.length}-`.length + text + binary;
 }
 
 export interface TrafficTotals {

@@ -32,7 +32,7 @@ export function rawClient(url: string, clientId: string, o: { orgId?: string; pr
     examples: o.examples ?? 10,
     ...(o.withoutNonce === true ? {} : { clientNonce: toBase64(clientNonce) }),
   };
-  // The protocol's own parser (binary fields packed into one frame, protocol version 4), as every client speaks it.
+  // The protocol's own parser (one frame per message, protocol version 6), as every client speaks it.
   const socket = io(url, { auth, transports: ['websocket'], reconnection: false, parser: socketIoParser, ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}) });
   const messages: AuthServerMessage[] = [];
   const waiters: Array<() => void> = [];
