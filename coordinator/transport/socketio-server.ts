@@ -87,7 +87,7 @@ export function socketIoServerTransport(http: HttpServer | HttpsServer, options:
     // Long local training must not look like a dead connection.
     pingTimeout: 60_000,
     serveClient: false,
-    // Packs a message's binary fields into one frame (secure-aggregation messages carry hundreds).
+    // One websocket frame per message, its binary fields (secure-aggregation messages carry hundreds) included.
     parser: socketIoParser,
   });
   gate.attach(io);
