@@ -7,6 +7,7 @@
  */
 import { canonicalHash } from '../lib/canonical-json.ts';
 import { deepFreeze } from '../lib/deep-freeze.ts';
+import { TesseraError } from '../protocol/errors.ts';
 import type { EvaluateTask, EvaluateTaskOnWire, TrainTask, TrainTaskOnWire } from '../protocol/messages.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 
@@ -29,7 +30,17 @@ export class TaskSpecs {
   resolve<T extends TrainTaskOnWire | EvaluateTaskOnWire>(task: T, rawSpec: unknown): Resolution<T> {
     const { specHash, job, ...rest } = task;
     if (job !== undefined) {
-      const actual = canonicalHash(rawSpec);
+      let actual: string;
+      try {
+        actual = canonicalHash(rawSpec);
+      } catch (e) {
+        // JSON text can carry what RFC 8785 has no form for (a lone surrogate `\ud800`, which zod accepts in a
+        // string or an unknown member it strips; `1e400`, which parses to Infinity): such a spec hashes to
+        // nothing, so it is no spec a hash can name. This runs in the socket's message handler, where a throw
+        // is an uncaught exception that ends the client process.
+        const why = e instanceof TesseraError ? e.message : String(e);
+        return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task carries a job spec with no canonical form: ${why}`.slice(0, 500) };
+      }
       if (actual !== specHash) {
         return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task names job spec ${specHash.slice(0, 12)}… but carries a spec that hashes to ${actual.slice(0, 12)}…` };
       }
