@@ -13,7 +13,11 @@
  *    answered under exactly that spec (the hash names its content; the node's checks run on every task), so
  *    holding specs across connections is no confusion.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_POLICY } from '../client/policy/schema.ts';
 import { ClientNode } from '../client/node.ts';
 import { TaskSpecs } from '../client/task-specs.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
@@ -24,6 +28,7 @@ import type { JobSpec } from '../protocol/job/spec.ts';
 import type { ClientMessage, ServerMessage, TrainTaskOnWire } from '../protocol/messages.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { authenticatedTransport, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
+import { startVictim } from './support/policy-harness.ts';
 import { waitUntilConnected } from './support/policy-node.ts';
 
 const DIM = 784 * 10 + 10;
@@ -97,6 +102,30 @@ describe('protocol 6 job specs: a deviating coordinator against a real client no
     expect((await answer(v.sent, 'kept')).type).toBe('update');
     v.node.close();
   }, 120_000);
+
+  it('a hash-only task, on the same or a NEW connection, runs the node’s policy again: naming a spec is no way around it', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tessera-review6-'));
+    const v = startVictim(server, { id: `review6-policy-${++n}`, policy: DEFAULT_CLIENT_POLICY, stateDir, data: { train: mnistSlice(0, 64) } });
+    await waitUntilConnected(server, [v.id]);
+    // The default policy refuses a job without secure aggregation or DP; the spec is carried once, then named.
+    const hash = canonicalHash(spec);
+    expect(server.federation.send(v.id, wireTask('carried', hash, spec))).toBe(true);
+    const first = await answer(v.sent, 'carried');
+    expect(first.type).toBe('decline');
+    const code = first.type === 'decline' ? first.reason.code : '';
+    expect(code).toMatch(/^TESSERA_ERR_POLICY_/);
+    expect(server.federation.send(v.id, wireTask('named', hash))).toBe(true);
+    expect(await answer(v.sent, 'named')).toMatchObject({ type: 'decline', reason: { code } });
+    // A new connection: the node still holds the spec it checked against this hash, and checks its policy again.
+    const before = server.federation.connectionOf(v.id);
+    server.federation.disconnect(v.id, 'review6: a deviating coordinator drops the connection');
+    for (let i = 0; i < 400 && (server.federation.connectionOf(v.id) === undefined || server.federation.connectionOf(v.id) === before); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(server.federation.send(v.id, wireTask('named-after-reconnect', hash))).toBe(true);
+    expect(await answer(v.sent, 'named-after-reconnect')).toMatchObject({ type: 'decline', reason: { code } });
+    expect(v.sent.filter((m) => m.type === 'update' || m.type === 'secagg')).toHaveLength(0);
+    v.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 60_000);
 
   it('an honest federation re-sends a spec the node may have dropped: its bound (8) stays below the node’s (16)', async () => {
     const v = await victim();
