@@ -12,15 +12,26 @@
  *   node still trains a task: the coordinator keeps serving.
  * - against a real client transport, from a hostile server that writes malformed frames: socket.io-client
  *   refuses each as a parse error and reconnects; the client process does not crash.
+ * - against a real client node, from a hostile coordinator that completes the key handshake (the node pins no
+ *   coordinator key) and writes a train task whose job spec holds an unknown member nested 4,000 deep (JSON.parse
+ *   builds it without recursing, socket.io-parser's reconstruction still copes): before the fix the spec cache's JSON.stringify (protocol/job/spec-on-wire.ts)
+ *   overflowed the stack inside ServerMessage.safeParse — an uncaught exception that ends the client process. Now
+ *   the spec is parsed in full, its hash check refuses it (TESSERA_ERR_MESSAGE_INVALID), and the node trains the
+ *   next honest task.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientNode } from '../client/node.ts';
 import { TrainingTurns } from '../client/training-turns.ts';
 import type { CoordinatorServer } from '../coordinator/server.ts';
+import { keyPairFromSeed, signDetached, toBase64 } from '../governance/identity/ed25519.ts';
+import { canonicalHash } from '../lib/canonical-json.ts';
 import { initBackend } from '../ml/backend.ts';
+import { AUTH_EVENT, coordinatorTranscript, fromBase64 } from '../protocol/auth.ts';
+import type { ClientMessage } from '../protocol/messages.ts';
 import { MAX_ATTACHMENTS, packFrame, socketIoParser } from '../protocol/socketio-parser.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
 import { authenticatedTransport, consortium, coordinator, logger, logisticJob, mnistSlice, socketClient } from './support/federation-fixtures.ts';
@@ -161,5 +172,50 @@ describe('a hostile server against a real client transport', () => {
     expect(connections).toBeGreaterThan(frames.length);
     node.close();
     await io.close();
+  }, 60_000);
+});
+
+/** A hostile coordinator: a bare socket.io server that proves its own (unpinned) key, then writes raw packets. */
+async function hostileCoordinator(onAccepted: (socket: Socket) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const key = keyPairFromSeed(new Uint8Array(randomBytes(32)));
+  const http = createServer();
+  const io = new Server(http, { transports: ['websocket'], parser: socketIoParser, maxHttpBufferSize: 64 * 2 ** 20 });
+  io.on('connection', (socket) => {
+    const auth = socket.handshake.auth as { clientId: string; clientNonce: string };
+    const fields = { socketId: socket.id, clientId: auth.clientId, clientNonce: fromBase64(auth.clientNonce), serverNonce: new Uint8Array(randomBytes(32)), coordinatorKey: key.publicKey };
+    socket.once(AUTH_EVENT, () => {
+      socket.emit(AUTH_EVENT, { type: 'accepted', clientId: auth.clientId, orgId: `org-${auth.clientId}` });
+      onAccepted(socket);
+    });
+    socket.emit(AUTH_EVENT, { type: 'challenge', serverNonce: toBase64(fields.serverNonce), coordinatorKey: toBase64(key.publicKey), coordinatorSignature: toBase64(signDetached(coordinatorTranscript(fields), key.seed)) });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, close: () => io.close() };
+}
+
+describe('a hostile coordinator against a real client node', () => {
+  it('a job spec nested 4,000 deep is declined, not a crash; the node trains the next task', async () => {
+    const spec = logisticJob();
+    const hash = canonicalHash(spec);
+    const weights = encodeFloat32(new Float32Array(DIM));
+    const replies: ClientMessage[] = [];
+    const hostile = await hostileCoordinator((socket) => {
+      socket.on('tessera', (m: ClientMessage) => replies.push(m));
+      const task = (taskId: string, job: string): string => `2["tessera",{"type":"train","jobId":"review6","round":1,"taskId":"${taskId}","specHash":"${hash}","job":${job},"weights":{"dtype":"float32","shape":[${DIM}],"data":{"_placeholder":true,"num":0}},"deadlineMs":20000}]`;
+      // 4,000 levels: shallow enough for socket.io-parser's recursive reconstruction of a binary packet (which
+      // refuses ~8,000 as a parse error), deep enough for the spec cache's JSON.stringify to overflow.
+      const deep = `{"deep":${'['.repeat(4_000)}${']'.repeat(4_000)},${JSON.stringify(spec).slice(1)}`;
+      // A text packet cannot hold the weights' bytes: the deep task goes as one binary frame (text + weights).
+      socket.conn.write(packFrame(`51-${task('deep', deep).slice(1)}`, [weights.data]));
+      socket.conn.write(packFrame(`51-${task('honest', JSON.stringify(spec)).slice(1)}`, [weights.data]));
+    });
+    const id = 'review6-hostile-victim';
+    const transport = authenticatedTransport({ url: hostile.url }, id, 64);
+    const node = new ClientNode({ clientId: id, orgId: `org-${id}`, transport, data: { train: mnistSlice(0, 64) }, logger, turns: new TrainingTurns() });
+    for (let i = 0; i < 800 && replies.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(replies.find((m) => m.taskId === 'deep')).toMatchObject({ type: 'decline', reason: { code: 'TESSERA_ERR_MESSAGE_INVALID' } });
+    expect(replies.find((m) => m.taskId === 'honest')?.type).toBe('update');
+    node.close();
+    await hostile.close();
   }, 60_000);
 });
