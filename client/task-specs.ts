@@ -30,6 +30,12 @@ export class TaskSpecs {
   resolve<T extends TrainTaskOnWire | EvaluateTaskOnWire>(task: T, rawSpec: unknown): Resolution<T> {
     const { specHash, job, ...rest } = task;
     if (job !== undefined) {
+      // socket.io carries binary anywhere in a message, and zod passes it through where a spec holds free-form
+      // data (model.topology): RFC 8785 would hash a Buffer as its toJSON form — the same bytes as the JSON object
+      // {"type":"Buffer","data":[…]} — and freezing one throws (a typed array with elements cannot be frozen).
+      if (!isJsonData(rawSpec)) {
+        return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task carries a job spec that is not JSON data (binary or other non-JSON values)` };
+      }
       let actual: string;
       try {
         actual = canonicalHash(rawSpec);
@@ -60,3 +66,24 @@ export class TaskSpecs {
   }
 }
 
+/**
+ * True when `value` is JSON data — objects (plain or null-prototype), arrays, strings, numbers, booleans, null —
+ * as JSON.parse (sockets) and copyMessage (the in-memory transport) deliver a spec. Iterative, so a spec nested
+ * deeper than the stack allows cannot overflow it here (canonicalHash then refuses it).
+ */
+function isJsonData(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') continue;
+    if (typeof v !== 'object') return false;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const x of Object.values(v)) stack.push(x);
+  }
+  return true;
+}

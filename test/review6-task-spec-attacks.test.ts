@@ -3,9 +3,11 @@
  * whose federation the test drives by hand — against a REAL client node over a real socket.
  *
  * 1. A carried spec that has no RFC 8785 form (a lone UTF-16 surrogate in a string or member name, which
- *    JSON carries as `\ud800` and zod accepts as a string, or an unknown member zod strips): before the fix the
- *    node's hash check threw out of the socket's message handler — an uncaught exception, which ends a
- *    `tessera client` process. Now it is declined with TESSERA_ERR_MESSAGE_INVALID and the node keeps serving.
+ *    JSON carries as `\ud800` and zod accepts as a string, or an unknown member zod strips), or that holds
+ *    binary (socket.io carries a Buffer anywhere in a message; zod passes it through in `model.topology`):
+ *    before the fix the node's hash check, or its freezing of the spec, threw out of the socket's message
+ *    handler — an uncaught exception, which ends a `tessera client` process. Now it is declined with
+ *    TESSERA_ERR_MESSAGE_INVALID and the node keeps serving.
  * 2. Eviction: seventeen distinct specs push the first out of the node's bound; a hash-only task naming it is
  *    declined with TESSERA_ERR_UNEXPECTED_MESSAGE (never answered with another spec), and the honest
  *    coordinator's bound (8) stays below the node's (16), so an honest federation never trips it.
@@ -84,6 +86,21 @@ describe('protocol 6 job specs: a deviating coordinator against a real client no
     expect(server.federation.send(v.id, wireTask('named', hash))).toBe(true);
     expect(await answer(v.sent, 'named')).toMatchObject({ type: 'decline', reason: { code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' } });
     const reply = await server.federation.request(v.id, { type: 'train', jobId: 'review6', round: 2, taskId: 'honest', job: spec, weights, deadlineMs: 20_000 }, 20_000);
+    expect(reply.type).toBe('update');
+    v.node.close();
+  }, 60_000);
+
+  it('a carried spec holding binary (socket.io carries a Buffer anywhere; zod passes it in model.topology) is declined, not a crash', async () => {
+    const v = await victim();
+    const topology = { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { units: 10, activation: 'softmax', batch_input_shape: [null, 784] } }] } };
+    const honestLayers = logisticJob({ model: { kind: 'layers', topology, classes: 10 } });
+    // The hash names the spec exactly as sent (RFC 8785 hashes the Buffer as its toJSON form), so the hash check
+    // passes and only the binary value is left: freezing it threw a TypeError out of the message handler.
+    const withBinary = { ...honestLayers, model: { ...honestLayers.model, topology: { ...topology, extra: Buffer.from([1, 2, 3]) } } };
+    expect(server.federation.send(v.id, wireTask('binary', canonicalHash(withBinary), withBinary))).toBe(true);
+    expect(await answer(v.sent, 'binary')).toMatchObject({ type: 'decline', reason: { code: 'TESSERA_ERR_MESSAGE_INVALID' } });
+    // The same spec as JSON data trains: the refusal is the binary value's, not the layers model's.
+    const reply = await server.federation.request(v.id, { type: 'train', jobId: 'review6', round: 2, taskId: 'layers', job: honestLayers, weights, deadlineMs: 20_000 }, 20_000);
     expect(reply.type).toBe('update');
     v.node.close();
   }, 60_000);
