@@ -29,6 +29,9 @@ import { initBackend } from '../ml/backend.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { ClientMessage, ServerMessage, TrainTaskOnWire } from '../protocol/messages.ts';
 import { encodeFloat32 } from '../protocol/tensor.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { createMemoryHub } from '../simulations/memory-transport.ts';
+import { pino } from 'pino';
 import { authenticatedTransport, coordinator, logger, logisticJob, mnistSlice } from './support/federation-fixtures.ts';
 import { startVictim } from './support/policy-harness.ts';
 import { waitUntilConnected } from './support/policy-node.ts';
@@ -161,5 +164,21 @@ describe('TaskSpecs against values without a canonical form', () => {
     const raw: unknown = JSON.parse(`{"big":1e400,${JSON.stringify(spec).slice(1)}`);
     const task: TrainTaskOnWire = { type: 'train', jobId: 'j', round: 1, taskId: 't', specHash: canonicalHash(spec), job: spec, weights, deadlineMs: 1_000 };
     expect(specs.resolve(task, raw)).toMatchObject({ ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID' });
+  });
+});
+
+describe('the client node’s message handler', () => {
+  it('drops a message whose reading throws, with a coded log line, instead of throwing into the transport', () => {
+    const hub = createMemoryHub();
+    const inner = hub.connect({ protocolVersion: PROTOCOL_VERSION, clientId: 'guarded', orgId: 'org-guarded' });
+    let deliver: ((raw: unknown) => void) | undefined;
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const node = new ClientNode({ clientId: 'guarded', orgId: 'org-guarded', transport: { ...inner, onMessage: (h) => (deliver = h) }, data: { train: mnistSlice(0, 8) }, logger: log, turns: new TrainingTurns() });
+    // Whatever throws while a message is read (here a getter; in the review: a lone surrogate, a Buffer, depth).
+    const hostile = Object.defineProperty({}, 'type', { enumerable: true, get: () => { throw new RangeError('boom'); } });
+    expect(() => deliver?.(hostile)).not.toThrow();
+    expect(lines.map((l) => JSON.parse(l) as { code?: string; msg?: string })).toEqual([expect.objectContaining({ code: 'TESSERA_ERR_MESSAGE_INVALID', msg: 'dropped a message this node could not read' })]);
+    node.close();
   });
 });
