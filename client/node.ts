@@ -82,36 +82,47 @@ export class ClientNode {
       events.onRefused?.(code, message);
     });
     t.onMessage((raw) => {
-      const parsed = ServerMessage.safeParse(raw);
-      if (!parsed.success) {
-        this.logger.warn({ code: 'TESSERA_ERR_MESSAGE_INVALID' }, `ignored a malformed message: ${describeZodIssues(parsed.error.issues)}`);
-        return;
-      }
-      const msg = parsed.data;
-      switch (msg.type) {
-        case 'error':
-          this.received.errors.push({ code: msg.code, message: msg.message });
-          this.logger.warn({ code: msg.code }, msg.message);
-          events.onError?.(msg.code, msg.message);
-          return;
-        case 'welcome':
-          return;
-        case 'secagg':
-          if (this.options.secure) this.options.secure.handle(msg, (m) => this.send(m));
-          else this.logger.warn({ code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' }, 'ignored a secure-aggregation message: this node has no secure aggregation');
-          return;
-        case 'train':
-        case 'evaluate': {
-          const resolved = this.specs.resolve(msg, (raw as { job?: unknown }).job);
-          if (!resolved.ok) {
-            this.logger.warn({ code: resolved.code }, `refused a task: ${resolved.message}`);
-            this.send({ type: 'decline', jobId: msg.jobId, round: msg.round, taskId: msg.taskId, reason: { code: resolved.code, message: resolved.message } });
-            return;
-          }
-          void this.handle(resolved.task).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
-        }
+      // The socket delivers from a timer callback: a throw here is an uncaught exception that ends the client
+      // process. Whatever a peer's message makes the reading code throw (three such ways were found in the review
+      // of protocol 6), the node drops that message and keeps serving.
+      try {
+        this.receive(raw, events);
+      } catch (e) {
+        this.logger.error({ code: 'TESSERA_ERR_MESSAGE_INVALID', err: e }, 'dropped a message this node could not read');
       }
     });
+  }
+
+  private receive(raw: unknown, events: ClientNodeEvents): void {
+    const parsed = ServerMessage.safeParse(raw);
+    if (!parsed.success) {
+      this.logger.warn({ code: 'TESSERA_ERR_MESSAGE_INVALID' }, `ignored a malformed message: ${describeZodIssues(parsed.error.issues)}`);
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case 'error':
+        this.received.errors.push({ code: msg.code, message: msg.message });
+        this.logger.warn({ code: msg.code }, msg.message);
+        events.onError?.(msg.code, msg.message);
+        return;
+      case 'welcome':
+        return;
+      case 'secagg':
+        if (this.options.secure) this.options.secure.handle(msg, (m) => this.send(m));
+        else this.logger.warn({ code: 'TESSERA_ERR_UNEXPECTED_MESSAGE' }, 'ignored a secure-aggregation message: this node has no secure aggregation');
+        return;
+      case 'train':
+      case 'evaluate': {
+        const resolved = this.specs.resolve(msg, (raw as { job?: unknown }).job);
+        if (!resolved.ok) {
+          this.logger.warn({ code: resolved.code }, `refused a task: ${resolved.message}`);
+          this.send({ type: 'decline', jobId: msg.jobId, round: msg.round, taskId: msg.taskId, reason: { code: resolved.code, message: resolved.message } });
+          return;
+        }
+        void this.handle(resolved.task).catch((e: unknown) => this.logger.error({ err: e }, 'task failed'));
+      }
+    }
   }
 
   close(): void {

@@ -7,6 +7,7 @@
  */
 import { canonicalHash } from '../lib/canonical-json.ts';
 import { deepFreeze } from '../lib/deep-freeze.ts';
+import { TesseraError } from '../protocol/errors.ts';
 import type { EvaluateTask, EvaluateTaskOnWire, TrainTask, TrainTaskOnWire } from '../protocol/messages.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 
@@ -29,7 +30,23 @@ export class TaskSpecs {
   resolve<T extends TrainTaskOnWire | EvaluateTaskOnWire>(task: T, rawSpec: unknown): Resolution<T> {
     const { specHash, job, ...rest } = task;
     if (job !== undefined) {
-      const actual = canonicalHash(rawSpec);
+      // socket.io carries binary anywhere in a message, and zod passes it through where a spec holds free-form
+      // data (model.topology): RFC 8785 would hash a Buffer as its toJSON form — the same bytes as the JSON object
+      // {"type":"Buffer","data":[…]} — and freezing one throws (a typed array with elements cannot be frozen).
+      if (!isJsonData(rawSpec)) {
+        return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task carries a job spec that is not JSON data (binary or other non-JSON values)` };
+      }
+      let actual: string;
+      try {
+        actual = canonicalHash(rawSpec);
+      } catch (e) {
+        // JSON text can carry what RFC 8785 has no form for (a lone surrogate `\ud800`, which zod accepts in a
+        // string or an unknown member it strips; `1e400`, which parses to Infinity): such a spec hashes to
+        // nothing, so it is no spec a hash can name. This runs in the socket's message handler, where a throw
+        // is an uncaught exception that ends the client process.
+        const why = e instanceof TesseraError ? e.message : String(e);
+        return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task carries a job spec with no canonical form: ${why}`.slice(0, 500) };
+      }
       if (actual !== specHash) {
         return { ok: false, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `the ${task.type} task names job spec ${specHash.slice(0, 12)}… but carries a spec that hashes to ${actual.slice(0, 12)}…` };
       }
@@ -49,3 +66,24 @@ export class TaskSpecs {
   }
 }
 
+/**
+ * True when `value` is JSON data — objects (plain or null-prototype), arrays, strings, numbers, booleans, null —
+ * as JSON.parse (sockets) and copyMessage (the in-memory transport) deliver a spec. Iterative, so a spec nested
+ * deeper than the stack allows cannot overflow it here (canonicalHash then refuses it).
+ */
+function isJsonData(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') continue;
+    if (typeof v !== 'object') return false;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const x of Object.values(v)) stack.push(x);
+  }
+  return true;
+}

@@ -91,6 +91,10 @@ export function splitFrame(frame: Binary): { text: string; attachments: Array<Bu
   }
   const announced = announcedAttachments(text);
   if (announced === 0) throw new Error('binary frame refused: its text is not a packet with binary data');
+  // Before unpacking: each attachment becomes a Buffer view of ~100 bytes of heap, so a frame of 4-byte table
+  // entries announcing more than socket.io-parser's maxAttachments (which it checks only when it reads the text)
+  // would cost ~25× its size in heap and seconds of the event loop before being refused.
+  if (!(announced <= MAX_ATTACHMENTS)) throw new Error(`binary frame refused: its text announces ${announced} attachments, more than ${MAX_ATTACHMENTS}`);
   return { text, attachments: unpackAttachments(frame, 4 + textBytes, announced) };
 }
 

@@ -24,7 +24,7 @@ const NOT_PLAIN = Symbol('not plain JSON');
 /** JSON text of `raw` when it is plain JSON data (see the header), otherwise undefined. */
 function plainJsonText(raw: unknown): string | undefined {
   let plain = true;
-  const text = JSON.stringify(raw, (_key, v: unknown) => {
+  const replacer = (_key: string, v: unknown): unknown => {
     if (!plain) return undefined;
     switch (typeof v) {
       case 'string':
@@ -43,7 +43,16 @@ function plainJsonText(raw: unknown): string | undefined {
         plain = false; // undefined, bigint, function, symbol
         return NOT_PLAIN.description;
     }
-  });
+  };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(raw, replacer);
+  } catch {
+    // JSON.stringify recurses: a value nested a few thousand levels deep (JSON.parse builds one without
+    // recursing) overflows the stack. Such a value is parsed in full instead: a throw out of this transform
+    // escapes safeParse, and out of a client node's message handler it ends the process.
+    return undefined;
+  }
   return plain && text !== undefined ? text : undefined;
 }
 
