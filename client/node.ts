@@ -27,6 +27,9 @@ import { clientImportanceCounts, importanceWanted } from '../ml/explain/importan
 
 export type { ClientData } from './held-out-split.ts';
 
+/** Models a node keeps between tasks (one per architecture it was sent; a job has one). */
+const MODELS_KEPT = 4;
+
 export interface ClientNodeOptions {
   readonly clientId: string;
   readonly orgId: string;
@@ -136,14 +139,29 @@ export class ClientNode {
     return this.modelFor(task.job.model, task.job.seed);
   }
 
+  /**
+   * The model for `spec`, built once and kept for the next tasks — at most MODELS_KEPT of them, least recently used
+   * dropped (and disposed) first: the specs come from the coordinator, and one that sent a new architecture with
+   * every task would otherwise make this node hold models without end. Tasks run one at a time per node (turns),
+   * so no task is using a model when another's request drops it.
+   */
   private modelFor(spec: ModelSpec, seed: string | number): tf.LayersModel {
     const key = JSON.stringify(spec);
     let m = this.models.get(key);
-    if (!m) {
-      m = buildModel(spec, { seed });
-      this.models.set(key, m);
+    if (m) this.models.delete(key);
+    else m = buildModel(spec, { seed });
+    this.models.set(key, m);
+    for (const [old, model] of this.models) {
+      if (this.models.size <= MODELS_KEPT) break;
+      this.models.delete(old);
+      model.dispose();
     }
     return m;
+  }
+
+  /** How many models this node holds (bounded by MODELS_KEPT). */
+  get heldModels(): number {
+    return this.models.size;
   }
 
   private dataFor(job: JobSpec): ClientData {

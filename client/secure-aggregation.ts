@@ -17,10 +17,10 @@
  */
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
+import { jobSpecHash } from '../protocol/job/spec-hash.ts';
 import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask, UpdateExtensions } from '../protocol/messages.ts';
 import type { SecAggClientMessage, SecAggSetup } from '../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource, roundStream } from '../privacy/random.ts';
-import { canonicalHash } from '../lib/canonical-json.ts';
 import { dpPlanForJob } from '../privacy/dp/config.ts';
 import { SecAggClient } from '../privacy/secagg/client.ts';
 import { acceptSetup } from '../privacy/secagg/acceptance.ts';
@@ -208,7 +208,7 @@ export class SecureAggregation implements SecureSubmission {
         input: plan.encoded,
         rng: this.rng,
         policy: this.options.policy ?? DEFAULT_SECAGG_CLIENT_POLICY,
-        jobHash: hexToBytes(canonicalHash(task.job)),
+        jobHash: hexToBytes(jobSpecHash(task.job)),
         expectedRoundId: roundId,
         minSurvivors,
       });

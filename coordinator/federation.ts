@@ -7,10 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
-import { canonicalHash } from '../lib/canonical-json.ts';
-import { isDeepFrozen } from '../lib/deep-freeze.ts';
 import { ClientMessage, type EvaluateTask, type EvaluateTaskOnWire, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask, type TrainTaskOnWire } from '../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
+import { jobSpecHash } from '../protocol/job/spec-hash.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { Presence } from './presence.ts';
 
@@ -62,8 +61,6 @@ export type SecAggHandler = (clientId: string, message: SecAggFromClient) => voi
 
 /** Job spec hashes a connection has been sent, newest last; a job has one spec, or one per round under adaptive clipping. */
 const SENT_SPECS_KEPT = 8;
-/** Spec hashes by the spec's JSON text (robust to a spec object changed between tasks); bounded. */
-const SPEC_HASHES_KEPT = 64;
 
 interface Connected {
   readonly connection: ClientConnection;
@@ -74,8 +71,6 @@ interface Connected {
 
 export class Federation {
   private readonly connections = new Map<string, Connected>();
-  private readonly specHashes = new Map<string, string>();
-  private readonly frozenSpecHashes = new WeakMap<object, string>();
   private readonly pending = new Map<string, Pending>();
   /** Task ids whose deadline passed, so a late reply is told "late" rather than "unknown". Bounded. */
   private readonly expired = new Set<string>();
@@ -132,6 +127,14 @@ export class Federation {
   request(clientId: string, task: Task, deadlineMs: number): Promise<Reply> {
     const entry = this.connections.get(clientId);
     if (!entry) return Promise.reject(new TesseraError('TESSERA_ERR_NOT_REGISTERED', `client ${clientId} is not connected`));
+    // Before anything is registered: a spec that cannot be hashed (no RFC 8785 form) fails this request now,
+    // leaving no pending entry or timer behind.
+    let wire: TrainTaskOnWire | EvaluateTaskOnWire;
+    try {
+      wire = this.onWire(entry, task);
+    } catch (e) {
+      return Promise.reject(e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `the ${task.type} task for ${clientId} cannot be sent: ${String(e)}`, { cause: e }));
+    }
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.settle(task.taskId);
@@ -140,7 +143,7 @@ export class Federation {
       }, deadlineMs);
       this.pending.set(task.taskId, { clientId, task, resolve, reject, timer });
       entry.connection.setMessageLimit?.(replyBytesFor(task));
-      entry.connection.send(this.onWire(entry, task));
+      entry.connection.send(wire);
     });
   }
 
@@ -150,7 +153,7 @@ export class Federation {
    * reconnection is a new connection and gets the spec again).
    */
   private onWire(entry: Connected, task: Task): TrainTaskOnWire | EvaluateTaskOnWire {
-    const specHash = this.specHash(task.job);
+    const specHash = jobSpecHash(task.job);
     if (entry.specsSent.has(specHash)) {
       const { job: _sent, ...rest } = task;
       return { ...rest, specHash };
@@ -158,26 +161,6 @@ export class Federation {
     entry.specsSent.add(specHash);
     if (entry.specsSent.size > SENT_SPECS_KEPT) entry.specsSent.delete(entry.specsSent.values().next().value as string);
     return { ...task, specHash };
-  }
-
-  private specHash(spec: Task['job']): string {
-    // A deeply frozen spec (the job runner freezes the specs it sends) cannot have changed since it was hashed.
-    if (isDeepFrozen(spec)) {
-      let known = this.frozenSpecHashes.get(spec);
-      if (known === undefined) {
-        known = canonicalHash(spec);
-        this.frozenSpecHashes.set(spec, known);
-      }
-      return known;
-    }
-    const text = JSON.stringify(spec);
-    let hash = this.specHashes.get(text);
-    if (hash === undefined) {
-      hash = canonicalHash(spec);
-      if (this.specHashes.size >= SPEC_HASHES_KEPT) this.specHashes.delete(this.specHashes.keys().next().value as string);
-      this.specHashes.set(text, hash);
-    }
-    return hash;
   }
 
   /** Resolves true at the next client connection, or false when `timeoutMs` passes first. */
@@ -261,7 +244,15 @@ export class Federation {
     connection.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: h.clientId });
     connection.onMessage((raw) => {
       this.presence.seen(orgId);
-      this.onMessage(h.clientId, connection, raw);
+      // The transport delivers from its own callbacks, where a throw is an uncaught exception that ends the
+      // coordinator: whatever one client's message makes the handling code throw, that message is dropped with a
+      // coded log line and the coordinator keeps serving every other client.
+      try {
+        this.onMessage(h.clientId, connection, raw);
+      } catch (e) {
+        this.stats.malformedMessages++;
+        this.logger.error({ client: h.clientId, code: 'TESSERA_ERR_INTERNAL', err: e }, 'dropped a message whose handling threw');
+      }
     });
     connection.onDisconnect((reason) => {
       if (this.connections.get(h.clientId)?.connection !== connection) return;

@@ -15,10 +15,10 @@
  * `tessera coordinator --job` always did), then the queued ones in order. A job interrupted by the service's own
  * shutdown goes back to 'queued', so the next start takes it up again.
  */
+import { jobSpecHash } from '../protocol/job/spec-hash.ts';
 import { isoUtc } from '../lib/time.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { TesseraError } from '../protocol/errors.ts';
-import { canonicalHash } from '../lib/canonical-json.ts';
 import { AUDIT_ACTIONS } from '../governance/audit/actions.ts';
 import { appendAudit } from '../governance/audit/log.ts';
 import { endJobRow, jobRowSummaries, pendingJobRows, queueJobRow, roundRecords } from './state/job-store.ts';
@@ -148,8 +148,8 @@ export class JobService {
       const db = this.deps.db;
       // The job row and the record of who submitted it commit together (issue 15: submissions were not audited).
       db.transaction(() => {
-        queueJobRow(db, { id: jobId, spec, specHash: canonicalHash(spec), at });
-        this.audit(AUDIT_ACTIONS.jobSubmitted, jobId, { name: spec.name, specHash: canonicalHash(spec), fresh: options.fresh === true, refusedByPreflight: errors.length > 0 }, options);
+        queueJobRow(db, { id: jobId, spec, specHash: jobSpecHash(spec), at });
+        this.audit(AUDIT_ACTIONS.jobSubmitted, jobId, { name: spec.name, specHash: jobSpecHash(spec), fresh: options.fresh === true, refusedByPreflight: errors.length > 0 }, options);
       }).immediate();
     }
     if (errors.length > 0) {
@@ -263,7 +263,7 @@ export class JobService {
       if (state === 'queued') {
         // Stopped by the service's shutdown, not by an operator: taken up again at the next start.
         this.move(e, 'queued', { code: null, message: 'interrupted by a shutdown: resumes at the next start' });
-        if (this.deps.db) queueJobRow(this.deps.db, { id: e.view.jobId, spec, specHash: canonicalHash(spec), at: e.view.submittedAt });
+        if (this.deps.db) queueJobRow(this.deps.db, { id: e.view.jobId, spec, specHash: jobSpecHash(spec), at: e.view.submittedAt });
         return;
       }
       const code = state === 'failed' ? (codeIn(result.message) ?? 'TESSERA_ERR_ROUND_FAILED') : null;

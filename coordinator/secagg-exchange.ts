@@ -9,13 +9,13 @@
  * gone (disconnected, declined, refused), or at the round deadline (`SecAggServer.closeStage()`). The server
  * never reveals shares for a sum of fewer than `spec.minClients` masked inputs: it aborts first.
  */
+import { jobSpecHash } from '../protocol/job/spec-hash.ts';
 import type { Logger } from 'pino';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { TesseraError } from '../protocol/errors.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import type { EvaluateTask, TrainTask } from '../protocol/messages.ts';
 import type { SecAggClientMessage } from '../protocol/secagg.ts';
-import { canonicalHash } from '../lib/canonical-json.ts';
 import { hexToBytes } from '../privacy/secagg/crypto/bytes.ts';
 import { secAggTaskId } from '../privacy/secagg/round-id.ts';
 import type { SecAggServer, Outgoing } from '../privacy/secagg/server.ts';
@@ -211,5 +211,5 @@ function alignBinary(message: SecAggClientMessage): SecAggClientMessage {
 
 /** The job-spec hash both sides bind into the setup hash: SHA-256 of the RFC 8785 form of the spec the task carries. */
 export function jobHashOf(spec: JobSpec): Uint8Array {
-  return hexToBytes(canonicalHash(spec));
+  return hexToBytes(jobSpecHash(spec));
 }

@@ -11,9 +11,9 @@
  * It reads only the round record — the DP feature's typed `privacy` slot and each exclusion's `stage` — never
  * another feature's internals.
  */
+import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
 import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
 import { appendAudit } from '../../governance/audit/log.ts';
-import { canonicalHash } from '../../lib/canonical-json.ts';
 import type { FeatureFactory } from './assemble.ts';
 
 export const auditFeature: FeatureFactory = (ctx) => {
@@ -30,7 +30,7 @@ export const auditFeature: FeatureFactory = (ctx) => {
         name: spec.name,
         purpose: spec.purpose,
         dataset: spec.data.dataset,
-        specHash: canonicalHash(spec),
+        specHash: jobSpecHash(spec),
         contractHash: spec.data.contractHash ?? null,
         rounds: spec.rounds,
         dp: spec.dp.enabled ? { epsilon: spec.dp.epsilon ?? null, delta: spec.dp.delta, placement: spec.dp.placement } : null,

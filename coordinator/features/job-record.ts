@@ -2,7 +2,7 @@
  * Keeps the job and each committed round (record and resulting weights) in the state database. Its commit
  * runs inside the round-commit transaction with the ledger charge and the audit entry.
  */
-import { canonicalHash } from '../../lib/canonical-json.ts';
+import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
 import { createJobRow, finishJobRow, insertRoundRow } from '../state/job-store.ts';
 import type { FeatureFactory } from './assemble.ts';
 
@@ -12,7 +12,7 @@ export const jobRecordFeature: FeatureFactory = (ctx) => {
   return {
     name: 'job-record',
     provides: ['job-rows'],
-    start: () => createJobRow(db, { id: ctx.jobId, spec: ctx.spec, specHash: canonicalHash(ctx.spec) }),
+    start: () => createJobRow(db, { id: ctx.jobId, spec: ctx.spec, specHash: jobSpecHash(ctx.spec) }),
     hooks: {
       commitRound(record, weights, serverState) {
         insertRoundRow(db, ctx.jobId, record, weights, serverState);

@@ -12,9 +12,10 @@
  * transaction, so `onJobEnd` starts it and hands the promise to the job's `JobOutcomes` (job-outcomes.ts); the
  * caller that ran the job awaits `assembled.outcomes.registration()` before closing the database.
  */
+import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
 import { checkpointAudit } from '../../governance/audit/log.ts';
 import type { Logger } from 'pino';
-import { canonicalHash, canonicalJson } from '../../lib/canonical-json.ts';
+import { canonicalJson } from '../../lib/canonical-json.ts';
 import { getDeploymentState } from '../../governance/deploy/deployments.ts';
 import { loadModelArtifact } from '../../governance/registry/artifacts.ts';
 import type { Db } from '../../governance/state/database.ts';
@@ -72,7 +73,7 @@ export function jobLineage(jobId: string, spec: JobSpec, result: Pick<JobResult,
     jobName: spec.name,
     purpose: spec.purpose,
     dataset: spec.data.dataset,
-    jobSpecHash: canonicalHash(spec),
+    jobSpecHash: jobSpecHash(spec),
     dataContractHash: spec.data.contractHash ?? null,
     rounds: rounds.length,
     participation: rounds.map((r) => ({ round: r.round, organisations: [...r.participantOrgs] })),

@@ -7,7 +7,7 @@
  * aggregate exists), so it is never run, or charged, again; its weights, if they were never committed, are lost
  * and the job continues from the last committed ones.
  */
-import { canonicalHash } from '../../lib/canonical-json.ts';
+import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
 import type { Db } from '../../governance/state/database.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import { TesseraError } from '../../protocol/errors.ts';
@@ -17,7 +17,7 @@ import type { ServerOptimizerState } from '../strategy.ts';
 import { decodeServerState } from './server-state-codec.ts';
 
 export function stableJobId(spec: JobSpec): string {
-  return `${spec.name}-${canonicalHash(spec).slice(0, 12)}`;
+  return `${spec.name}-${jobSpecHash(spec).slice(0, 12)}`;
 }
 
 export interface ResumePoint {
