@@ -17,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import { TesseraError } from '../protocol/errors.ts';
-import { jobSpecHash } from '../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../lib/job-spec-hash.ts';
 import type { ClientMessage, EvaluateTask, SecAggToClient, TrainTask, UpdateExtensions } from '../protocol/messages.ts';
 import type { SecAggClientMessage, SecAggSetup } from '../protocol/secagg.ts';
 import { cryptoRandom, type RandomSource, roundStream } from '../privacy/random.ts';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { TesseraError, describeZodIssues } from '../protocol/errors.ts';
 import { ClientMessage, type EvaluateTask, type EvaluateTaskOnWire, type Handshake, type SecAggFromClient, type ServerMessage, type TrainTask, type TrainTaskOnWire } from '../protocol/messages.ts';
 import type { ClientConnection, ServerTransport } from '../protocol/transport.ts';
-import { jobSpecHash } from '../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../lib/job-spec-hash.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { Presence } from './presence.ts';
 

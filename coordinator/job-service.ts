@@ -15,7 +15,7 @@
  * `tessera coordinator --job` always did), then the queued ones in order. A job interrupted by the service's own
  * shutdown goes back to 'queued', so the next start takes it up again.
  */
-import { jobSpecHash } from '../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../lib/job-spec-hash.ts';
 import { isoUtc } from '../lib/time.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 import { TesseraError } from '../protocol/errors.ts';

@@ -9,7 +9,7 @@
  * gone (disconnected, declined, refused), or at the round deadline (`SecAggServer.closeStage()`). The server
  * never reveals shares for a sum of fewer than `spec.minClients` masked inputs: it aborts first.
  */
-import { jobSpecHash } from '../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../lib/job-spec-hash.ts';
 import type { Logger } from 'pino';
 import type { ContractCheckSummary } from '../protocol/data-check.ts';
 import { TesseraError } from '../protocol/errors.ts';

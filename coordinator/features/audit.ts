@@ -11,7 +11,7 @@
  * It reads only the round record — the DP feature's typed `privacy` slot and each exclusion's `stage` — never
  * another feature's internals.
  */
-import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../../lib/job-spec-hash.ts';
 import { AUDIT_ACTIONS } from '../../governance/audit/actions.ts';
 import { appendAudit } from '../../governance/audit/log.ts';
 import type { FeatureFactory } from './assemble.ts';

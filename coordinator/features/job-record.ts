@@ -2,7 +2,7 @@
  * Keeps the job and each committed round (record and resulting weights) in the state database. Its commit
  * runs inside the round-commit transaction with the ledger charge and the audit entry.
  */
-import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../../lib/job-spec-hash.ts';
 import { createJobRow, finishJobRow, insertRoundRow } from '../state/job-store.ts';
 import type { FeatureFactory } from './assemble.ts';
 

@@ -12,7 +12,7 @@
  * transaction, so `onJobEnd` starts it and hands the promise to the job's `JobOutcomes` (job-outcomes.ts); the
  * caller that ran the job awaits `assembled.outcomes.registration()` before closing the database.
  */
-import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../../lib/job-spec-hash.ts';
 import { checkpointAudit } from '../../governance/audit/log.ts';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../../lib/canonical-json.ts';

@@ -7,7 +7,7 @@
  * aggregate exists), so it is never run, or charged, again; its weights, if they were never committed, are lost
  * and the job continues from the last committed ones.
  */
-import { jobSpecHash } from '../../protocol/job/spec-hash.ts';
+import { jobSpecHash } from '../../lib/job-spec-hash.ts';
 import type { Db } from '../../governance/state/database.ts';
 import type { JobSpec } from '../../protocol/job/spec.ts';
 import { TesseraError } from '../../protocol/errors.ts';

@@ -7,9 +7,9 @@
  * object is hashed afresh on every call. Hashing a 1.4 KB spec for each of 200 tasks was a measurable part of a
  * round (issue 16).
  */
-import { canonicalHash } from '../../lib/canonical-json.ts';
-import { isDeepFrozen } from '../../lib/deep-freeze.ts';
-import type { JobSpec } from './spec.ts';
+import { canonicalHash } from './canonical-json.ts';
+import { isDeepFrozen } from './deep-freeze.ts';
+import type { JobSpec } from '../protocol/job/spec.ts';
 
 const known = new WeakMap<object, string>();
 
