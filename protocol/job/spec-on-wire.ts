@@ -1,10 +1,11 @@
 /**
- * The job spec inside task messages, validated once per distinct spec instead of once per task.
+ * The job spec inside task messages, validated once per distinct spec in a process instead of once per message.
  *
- * Why: every train/evaluate task carries the whole job spec, and a client validated it with the full JobSpec
- * schema on each task — ≈ 0.8 ms per client-task, a third of the non-training time of a 200-client Adult round
- * (issue 16). A job's spec does not change between its tasks, so the validated result is kept by the spec's
- * JSON text (≈ 0.09 ms to compute) and a repeated spec costs a lookup and a copy.
+ * Why: a client validated the spec with the full JobSpec schema on every task — ≈ 0.8 ms per client-task, a third
+ * of the non-training time of a 200-client Adult round (issue 16). Since protocol 6 a connection is sent each
+ * spec once (client/task-specs.ts holds it), but the clients of a simulation share one process and each is sent
+ * the same spec — every round, under adaptive clipping's per-round specs — so the validated result is kept by the
+ * spec's JSON text (≈ 0.09 ms to compute) and a repeated spec costs a lookup and a copy.
  *
  * Exactness: the cache is used only for plain JSON data — objects with Object.prototype or null prototypes,
  * arrays, strings, booleans, null and FINITE numbers, no `undefined`. For such data JSON.stringify is injective
