@@ -273,7 +273,7 @@ export class Federation {
   }
 
   private onMessage(clientId: string, connection: ClientConnection, raw: unknown): void {
-    // The child logger only when there is something to say: a pino child per message was ~15 µs of every reply.
+    // The child logger only when there is something to say (rarely): not a pino child built for every reply.
     const log = (): Logger => this.logger.child({ client: clientId });
     const parsed = ClientMessage.safeParse(raw);
     if (!parsed.success) {
