@@ -8,6 +8,7 @@
 import { canonicalHash } from '../lib/canonical-json.ts';
 import { deepFreeze } from '../lib/deep-freeze.ts';
 import { TesseraError } from '../protocol/errors.ts';
+import { isJsonData } from '../protocol/json-data.ts';
 import type { EvaluateTask, EvaluateTaskOnWire, TrainTask, TrainTaskOnWire } from '../protocol/messages.ts';
 import type { JobSpec } from '../protocol/job/spec.ts';
 
@@ -64,26 +65,4 @@ export class TaskSpecs {
     }
     return { ok: true, task: { ...rest, job: held } as Resolved<T> };
   }
-}
-
-/**
- * True when `value` is JSON data — objects (plain or null-prototype), arrays, strings, numbers, booleans, null —
- * as JSON.parse (sockets) and copyMessage (the in-memory transport) deliver a spec. Iterative, so a spec nested
- * deeper than the stack allows cannot overflow it here (canonicalHash then refuses it).
- */
-function isJsonData(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') continue;
-    if (typeof v !== 'object') return false;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return false;
-    for (const x of Object.values(v)) stack.push(x);
-  }
-  return true;
 }

@@ -15,46 +15,23 @@
  */
 import { z } from 'zod';
 import { JobSpec } from './spec.ts';
+import { isJsonData } from '../json-data.ts';
 
 const validated = new Map<string, JobSpec>();
 /** A client sees one job at a time, a coordinator's own clients a handful; the bound only stops growth. */
 const LIMIT = 32;
 
-const NOT_PLAIN = Symbol('not plain JSON');
-
-/** JSON text of `raw` when it is plain JSON data (see the header), otherwise undefined. */
+/** JSON text of `raw` when it is plain JSON data with finite numbers (see the header), otherwise undefined. */
 function plainJsonText(raw: unknown): string | undefined {
-  let plain = true;
-  const replacer = (_key: string, v: unknown): unknown => {
-    if (!plain) return undefined;
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        return v;
-      case 'number':
-        if (!Number.isFinite(v)) plain = false;
-        return v;
-      case 'object': {
-        if (v === null || Array.isArray(v)) return v;
-        const proto: unknown = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) plain = false;
-        return v;
-      }
-      default:
-        plain = false; // undefined, bigint, function, symbol
-        return NOT_PLAIN.description;
-    }
-  };
-  let text: string | undefined;
+  if (!isJsonData(raw, { finite: true })) return undefined;
   try {
-    text = JSON.stringify(raw, replacer);
+    return JSON.stringify(raw);
   } catch {
     // JSON.stringify recurses: a value nested a few thousand levels deep (JSON.parse builds one without
     // recursing) overflows the stack. Such a value is parsed in full instead: a throw out of this transform
     // escapes safeParse, and out of a client node's message handler it ends the process.
     return undefined;
   }
-  return plain && text !== undefined ? text : undefined;
 }
 
 export const JobSpecOnWire = z.unknown().transform((raw, ctx): JobSpec => {
