@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- simulate` (issue 18 §1–2): parallel clients and CLI start-up, each against its baseline in
  * the same run. Prints
- *   {"runs": [{"name", "sequentialMs", "parallelMs", "speedup", "identicalWeights", "cpu", "workers", "load"}], "startup": {"transformMs", "compiledMs"}}
+ *   {"runs": [{"name", "sequentialMs", "parallelMs", "speedup", "identicalWeights", "ceiling", "cpu", "workers", "load"}], "startup": {"transformMs", "compiledMs"}}
  * on stdout; the context (workers, each worker's start-up, batches, today's quick-start path) goes to stderr.
  * `cpu` is each run's CPU time, of the whole process (all threads) and of its main thread alone (bench/cpu-probe.mjs):
  * on a machine shared with others the wall times move with their load, while the main thread's CPU in the parallel
@@ -12,6 +12,16 @@
  * they wait on the main thread — and `cpuShare`, their CPU over the whole process's, which the machine's load does
  * not stretch. On a loaded machine busy time counts time the thread was runnable but not running, so CPU is the
  * figure to read. `load` is the 1-minute load average before and after the pair.
+ *
+ * `ceiling` is the most speedup the machine allows the pair, from the same runs:
+ * - `fromSequentialCpu`: cores × sequential wall time / sequential CPU. The sequential run is not one core's
+ *   work: V8's own threads (background compilation, concurrent marking) run on the otherwise idle cores, so its CPU
+ *   exceeds its wall time. A parallel run must do at least that CPU work — each worker compiles and collects for
+ *   itself, and starts up — so on N cores it cannot finish in less than that CPU over N: this is the speedup a
+ *   parallel run would reach with no overhead at all and every core busy from start to end;
+ * - `fromParallelCpu`: cores × sequential wall time / the parallel run's own CPU — the same bound with the
+ *   parallel run's actual work (start-up, per-worker compilation and warm-up included).
+ * Each is an upper bound on `speedup` whatever the scheduling (Amdahl's serial part lowers it further).
  *
  * Every run is a whole `tessera simulate` process through bin/tessera.mjs — start-up, data loading and all —
  * with `--workers 1` (the sequential path) or `--workers N` (N = the cores); the final global weights are read
@@ -109,12 +119,20 @@ interface RunDoc {
   trainingWorkers?: { initMs: number[]; tasks: number; batches?: number; activity?: Array<{ busyMs: number; idleMs: number; cpuMs: number | null }>; mainThreadCpuMs?: number | null };
 }
 
+/** Upper bounds on the speedup on `cores` cores (see the header). */
+interface Ceiling {
+  readonly cores: number;
+  readonly fromSequentialCpu: number;
+  readonly fromParallelCpu: number;
+}
+
 interface PairResult {
   name: string;
   sequentialMs: number;
   parallelMs: number;
   speedup: number;
   identicalWeights: boolean;
+  ceiling: Ceiling;
   cpu: { sequential: Cpu; parallel: Cpu };
   workers: WorkerFigures | null;
   load: { before: number; after: number };
@@ -139,16 +157,25 @@ async function pair(name: string, args: readonly string[], workers: number, scra
   note(`  ${round(sequential.wallMs)} ms, ${cpuText(sequential.cpu)}, ${sequential.summary}; parallel (--workers ${workers})…`);
   const parallel = await run(workers);
   note(`  ${round(parallel.wallMs)} ms, ${cpuText(parallel.cpu)}, ${parallel.summary}; load ${loadavg()[0]?.toFixed(2)}`);
+  const bound = ceiling(workers, sequential.wallMs, sequential.cpu.processMs, parallel.cpu.processMs);
+  note(`  speedup ${round(sequential.wallMs / parallel.wallMs, 2)}; at most ${bound.fromSequentialCpu} on ${workers} cores with the sequential run's CPU, ${bound.fromParallelCpu} with the parallel run's`);
   return {
     name,
     sequentialMs: round(sequential.wallMs),
     parallelMs: round(parallel.wallMs),
     speedup: round(sequential.wallMs / parallel.wallMs, 2),
     identicalWeights: sequential.weights.equals(parallel.weights),
+    ceiling: bound,
     cpu: { sequential: sequential.cpu, parallel: parallel.cpu },
     workers: workerFigures(parallel.doc, parallel.wallMs, parallel.cpu.processMs),
     load: { before, after: load1() },
   };
+}
+
+/** The speedup bounds of the header: cores × sequential wall time over each run's CPU time, at most `cores`. */
+export function ceiling(cores: number, sequentialWallMs: number, sequentialCpuMs: number, parallelCpuMs: number): Ceiling {
+  const bound = (cpuMs: number): number => round(Math.min(cores, (cores * sequentialWallMs) / cpuMs), 2);
+  return { cores, fromSequentialCpu: bound(sequentialCpuMs), fromParallelCpu: bound(parallelCpuMs) };
 }
 
 function workerFigures(doc: RunDoc, wallMs: number, processCpuMs: number): WorkerFigures | null {
