@@ -21,8 +21,9 @@
 //   requires itself, which must then be the only one (ml/backend.ts); installing or removing it makes the build
 //   stale. `import.meta.url` in each source module is
 //   replaced by that module's own source URL, so files found beside a module (the data contracts' JSON, the
-//   secure-aggregation mask worker, package.json) are found where they are. The training worker thread of a
-//   parallel simulation is a second entry point; the build tells the pool where it is (__TESSERA_COMPILED_DIR__).
+//   secure-aggregation mask worker, package.json) are found where they are. The worker threads of a parallel
+//   simulation (training) and of a parallel sweep (whole runs) are entry points too; the build tells their pools
+//   where they are (__TESSERA_COMPILED_DIR__).
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -33,9 +34,9 @@ import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 import { promisify } from 'node:util';
 
 /** Bump when the build settings below change: every existing build becomes stale. */
-const BUILD_FORMAT = 3;
+const BUILD_FORMAT = 4;
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const ENTRIES = { main: 'cli/main.ts', 'training-worker': 'simulations/training-worker.ts' };
+const ENTRIES = { main: 'cli/main.ts', 'training-worker': 'simulations/training-worker.ts', 'sweep-run-worker': 'simulations/sweep/run-worker.ts' };
 /** A lock older than this belongs to a process that died while building. */
 const STALE_LOCK_MS = 120_000;
 /** Builds no manifest points to are removed once this old (a running process may still load their chunks). */

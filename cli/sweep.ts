@@ -1,7 +1,7 @@
 /** `tessera sweep --grid FILE`: a grid of simulations over job-spec fields and seeds (simulations/sweep/). */
 import type { Command } from 'commander';
 import { createLogger } from '../lib/logger.ts';
-import { action, printJson, printLine, readJsonFile } from './run.ts';
+import { action, integerOption, printJson, printLine, readJsonFile } from './run.ts';
 
 interface SweepOptions {
   grid: string;
@@ -9,6 +9,7 @@ interface SweepOptions {
   json?: boolean;
   verbose?: boolean;
   dryRun?: boolean;
+  parallel: number;
 }
 
 export function registerSweep(program: Command): void {
@@ -17,6 +18,7 @@ export function registerSweep(program: Command): void {
     .description('Run a grid of simulations (axes over job-spec fields, each cell once per seed); resumable; writes a table of mean ± 95 % interval per cell and one HTML report.')
     .requiredOption('--grid <file>', 'grid JSON: {"name", "simulation": {…simulate settings…}, "seeds": [...], "axes": {"dp.epsilon": [...]} , "noise": "plan" | "as-given"} (docs/researcher.md)')
     .requiredOption('--out <dir>', 'output directory: summary.json, summary.csv, report.html and cells/<cell>/seed-<seed>/; a second run resumes (finished runs are not re-run)')
+    .option('--parallel <n>', 'runs at a time, each on its own worker thread (one per idle core is the most that helps); the results do not depend on it', integerOption('--parallel', 1), 1)
     .option('--dry-run', 'list the cells (with the σ planned for each), the runs and which of them finished earlier; run nothing')
     .option('--json', 'print the summary as one JSON document on stdout (progress goes to stderr)')
     .option('--verbose', 'operator logs on stderr at info level')
@@ -42,7 +44,7 @@ export function registerSweep(program: Command): void {
           else for (const c of cells) printLine(`${c.label}: ${c.runs} run(s), ${c.finished} finished${c.plannedNoiseMultiplier !== null ? `, σ ${c.plannedNoiseMultiplier.toPrecision(6)}` : ''} (${c.id})`);
           return 0;
         }
-        const outcome = await runSweep(grid, { out: o.out, logger, progress });
+        const outcome = await runSweep(grid, { out: o.out, logger, progress, parallel: o.parallel });
         const rows = await writeSweepOutputs(o.out, grid, outcome);
         if (o.json) printJson({ name: grid.name, ran: outcome.ran, skipped: outcome.skipped, cells: rows });
         else {

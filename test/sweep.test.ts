@@ -3,7 +3,7 @@
  * real sweep on the Heart hospitals that resumes without re-running finished runs (counted), and its report: no
  * external reference or script, the charts inline, and the numbers equal to those of each run's own results.json.
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,5 +107,61 @@ describe('tessera sweep on the Heart hospitals', () => {
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { cells: Array<{ label: string; seeds: number }> };
     expect(summary.cells.map((c) => [c.label, c.seeds])).toEqual([['training.learningRate = 0.02', 3], ['training.learningRate = 0.2', 3]]);
     expect(readFileSync(join(out, 'summary.csv'), 'utf8').split('\n')[0]).toBe('cell,label,epsilon_budget,noise_multiplier,seeds,accuracy_mean,accuracy_low95,accuracy_high95,loss_mean,loss_low95,loss_high95,epsilon_spent_mean,status');
+  }, 180_000);
+
+  it('runs in parallel on run threads (--parallel 2) with the same figures as one after another, and resumes the same way', async () => {
+    const raw = { name: 'heart-parallel', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 2 }, seeds: [1, 2], axes: { 'training.learningRate': [0.05, 0.2] } };
+    const grid = parseGrid(raw, 'grid');
+    const one = mkdtempSync(join(tmpdir(), 'tessera-sweep-one-'));
+    const two = mkdtempSync(join(tmpdir(), 'tessera-sweep-two-'));
+    const sequential = await runSweep(grid, { out: one, logger: silentLogger() });
+    const lines: string[] = [];
+    const parallel = await runSweep(grid, { out: two, logger: silentLogger(), parallel: 2, progress: (l) => lines.push(l) });
+    expect({ ran: parallel.ran, skipped: parallel.skipped }).toEqual({ ran: 4, skipped: 0 });
+    // Every run started and finished, reported by its own tag whatever the order.
+    expect(lines.filter((l) => /: running$/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => /: completed, accuracy 0\.\d{4}/.test(l))).toHaveLength(4);
+    const withoutTime = (o: typeof sequential) => o.cells.map((c) => ({ id: c.cell.id, runs: c.runs.map(({ wallMs: _wall, ...rest }) => rest) }));
+    // The same figures, in the grid's seed order, and the runs' own results.json the same bits (the time aside).
+    expect(withoutTime(parallel)).toEqual(withoutTime(sequential));
+    // The model's figures, round by round (times and byte counts, which carry times, differ between any two runs).
+    for (const c of sequential.cells) {
+      for (const seed of grid.seeds) {
+        const read = (out: string) => {
+          const r = JSON.parse(readFileSync(join(runDir(out, c.cell, seed), 'results.json'), 'utf8')) as { final: unknown; rounds: Array<{ round: number; accuracy: number; loss: number }> };
+          return { final: r.final, rounds: r.rounds.map(({ round, accuracy, loss }) => ({ round, accuracy, loss })) };
+        };
+        expect(read(two)).toEqual(read(one));
+      }
+    }
+    const again = await runSweep(grid, { out: two, logger: silentLogger(), parallel: 2 });
+    expect({ ran: again.ran, skipped: again.skipped }).toEqual({ ran: 0, skipped: 4 });
+  }, 180_000);
+
+  it('in parallel, a failing run stops the sweep with its own error; runs already running finish and are kept', async () => {
+    // Three clients cannot be the Heart data's natural split (four hospitals): those runs fail with the simulation's own code.
+    const raw = { name: 'heart-fails', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1, clients: 3 }, seeds: [1, 2], axes: { partition: ['iid', 'natural'] } };
+    const grid = parseGrid(raw, 'grid');
+    const out = mkdtempSync(join(tmpdir(), 'tessera-sweep-fail-'));
+    const error = await runSweep(grid, { out, logger: silentLogger(), parallel: 2 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isTesseraError(error) ? `${error.code}: ${error.message}` : String(error)).toMatch(/^TESSERA_ERR_INVALID_ARGUMENT: --partition natural gives 4 clients for heart/);
+    const [iid, natural] = gridCells(grid);
+    if (!iid || !natural) throw new Error('two cells expected');
+    // The iid runs took the two threads first and finished: their outputs and done.json are kept for the next sweep.
+    for (const seed of grid.seeds) expect(existsSync(join(runDir(out, iid, seed), 'done.json'))).toBe(true);
+    for (const seed of grid.seeds) expect(existsSync(join(runDir(out, natural, seed), 'done.json'))).toBe(false);
+    const resumed = await runSweep(parseGrid({ ...raw, axes: { partition: ['iid'] } }, 'grid'), { out, logger: silentLogger(), parallel: 2 });
+    expect({ ran: resumed.ran, skipped: resumed.skipped }).toEqual({ ran: 0, skipped: 2 });
+
+    // Failing runs first: the runs still waiting for a thread never start.
+    const first = parseGrid({ ...raw, axes: { partition: ['natural', 'iid'] } }, 'grid');
+    const out2 = mkdtempSync(join(tmpdir(), 'tessera-sweep-fail-first-'));
+    await expect(runSweep(first, { out: out2, logger: silentLogger(), parallel: 2 })).rejects.toThrow(/--partition natural gives 4 clients/);
+    const iid2 = gridCells(first)[1];
+    if (!iid2) throw new Error('two cells expected');
+    for (const seed of first.seeds) expect(existsSync(join(runDir(out2, iid2, seed), 'results.json'))).toBe(false);
   }, 180_000);
 });

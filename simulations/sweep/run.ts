@@ -8,7 +8,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { planNoiseMultiplier } from '../../privacy/accountant/index.ts';
 import { accountedDelta } from '../../privacy/dp/underfill.ts';
 import { DEFAULT_UNDERFILL_DELTA_FRACTION } from '../../privacy/dp/config.ts';
@@ -17,22 +16,10 @@ import { DATASET_DEFAULTS } from '../defaults.ts';
 import { writeSimulationOutputs } from '../report.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
 import { gridCells, type SweepCell, type SweepGrid } from './grid.ts';
+import { RunFigures, runFigures } from './run-figures.ts';
+import { SweepRunPool } from './run-pool.ts';
 
-/** What a finished run leaves in done.json: the figures the sweep's table is computed from. */
-export const RunFigures = z.object({
-  seed: z.union([z.number(), z.string()]),
-  status: z.string(),
-  accuracy: z.number().nullable(),
-  loss: z.number().nullable(),
-  /** ε spent by the last committed round (null without DP). */
-  epsilon: z.number().nullable(),
-  rounds: z.number().int(),
-  /** Per-round central test accuracy, for the over-rounds chart. */
-  accuracyByRound: z.array(z.number().nullable()),
-  baselines: z.object({ pooled: z.number().nullable(), local: z.number().nullable() }).nullable(),
-  wallMs: z.number(),
-});
-export type RunFigures = z.infer<typeof RunFigures>;
+export { RunFigures } from './run-figures.ts';
 
 export interface CellResult {
   readonly cell: SweepCell;
@@ -81,23 +68,42 @@ export interface SweepOptions {
   readonly logger: Logger;
   /** One line per run: started, skipped (finished earlier) or finished with its figures. */
   readonly progress?: (line: string) => void;
+  /**
+   * Runs at a time, each on its own worker thread (simulations/sweep/run-pool.ts); 1 (the default) runs them one
+   * after another on this thread. A run's result does not depend on it.
+   */
+  readonly parallel?: number;
+}
+
+/** One run of the sweep that has not finished before. */
+interface Pending {
+  readonly cellIndex: number;
+  readonly seedIndex: number;
+  readonly seed: number | string;
+  readonly dir: string;
+  readonly tag: string;
+  readonly input: SimulationConfigInput;
 }
 
 export async function runSweep(grid: SweepGrid, options: SweepOptions): Promise<SweepOutcome> {
+  const parallel = options.parallel ?? 1;
+  if (!Number.isInteger(parallel) || parallel < 1) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `--parallel must be a positive integer, got ${parallel}`);
   const cells = gridCells(grid);
   mkdirSync(options.out, { recursive: true });
   writeFileSync(join(options.out, 'grid.json'), `${JSON.stringify(grid, null, 2)}\n`);
   const total = cells.length * grid.seeds.length;
   let index = 0;
-  let ran = 0;
   let skipped = 0;
-  const results: CellResult[] = [];
-  for (const cell of cells) {
+  // Figures by cell, then by seed (in the grid's seed order whatever order the runs finish in).
+  const figures: Array<Array<RunFigures | undefined>> = cells.map(() => grid.seeds.map(() => undefined));
+  const sigmas: Array<number | null> = [];
+  const pending: Pending[] = [];
+  cells.forEach((cell, cellIndex) => {
     const { job, sigma } = planCellNoise(grid, cell);
+    sigmas.push(sigma);
     mkdirSync(join(options.out, 'cells', cell.id), { recursive: true });
     writeFileSync(join(options.out, 'cells', cell.id, 'cell.json'), `${JSON.stringify({ id: cell.id, label: cell.label, values: cell.values, plannedNoiseMultiplier: sigma, simulation: { ...cell.simulation, job } }, null, 2)}\n`);
-    const runs: RunFigures[] = [];
-    for (const seed of grid.seeds) {
+    grid.seeds.forEach((seed, seedIndex) => {
       index++;
       const dir = runDir(options.out, cell, seed);
       const done = join(dir, 'done.json');
@@ -105,34 +111,57 @@ export async function runSweep(grid: SweepGrid, options: SweepOptions): Promise<
       if (existsSync(done)) {
         const parsed = RunFigures.safeParse(JSON.parse(readFileSync(done, 'utf8')));
         if (parsed.success) {
-          runs.push(parsed.data);
+          (figures[cellIndex] as Array<RunFigures | undefined>)[seedIndex] = parsed.data;
           skipped++;
           options.progress?.(`${tag}: finished earlier (skipped)`);
-          continue;
+          return;
         }
       }
-      options.progress?.(`${tag}: running`);
+      pending.push({ cellIndex, seedIndex, seed, dir, tag, input: { ...cell.simulation, job, seed } });
+    });
+  });
+  // done.json is written only after the run's outputs: a run stopped half-way is run again next time.
+  const finish = (p: Pending, f: RunFigures): void => {
+    writeFileSync(join(p.dir, 'done.json'), `${JSON.stringify(f, null, 2)}\n`);
+    (figures[p.cellIndex] as Array<RunFigures | undefined>)[p.seedIndex] = f;
+    options.progress?.(`${p.tag}: ${f.status}, accuracy ${f.accuracy?.toFixed(4) ?? '–'}${f.epsilon !== null ? `, ε ${f.epsilon.toFixed(3)}` : ''} (${(f.wallMs / 1000).toFixed(1)} s)`);
+  };
+  if (parallel === 1 || pending.length <= 1) {
+    for (const p of pending) {
+      options.progress?.(`${p.tag}: running`);
       const started = performance.now();
-      const input: SimulationConfigInput = { ...cell.simulation, job, seed };
-      const sim = await runSimulation(input, { logger: options.logger });
-      await writeSimulationOutputs(dir, sim);
-      const figures: RunFigures = {
-        seed,
-        status: sim.result.status,
-        accuracy: sim.result.final.accuracy,
-        loss: sim.result.final.loss,
-        epsilon: sim.result.rounds.at(-1)?.extra.privacy?.epsilon ?? null,
-        rounds: sim.result.rounds.length,
-        accuracyByRound: sim.result.rounds.map((r) => r.accuracy),
-        baselines: sim.baselines ? { pooled: sim.baselines.pooled.accuracy, local: sim.baselines.local.accuracy } : null,
-        wallMs: performance.now() - started,
-      };
-      writeFileSync(done, `${JSON.stringify(figures, null, 2)}\n`);
-      runs.push(figures);
-      ran++;
-      options.progress?.(`${tag}: ${figures.status}, accuracy ${figures.accuracy?.toFixed(4) ?? '–'}${figures.epsilon !== null ? `, ε ${figures.epsilon.toFixed(3)}` : ''} (${(figures.wallMs / 1000).toFixed(1)} s)`);
+      const sim = await runSimulation(p.input, { logger: options.logger });
+      await writeSimulationOutputs(p.dir, sim);
+      finish(p, runFigures(sim, p.seed, performance.now() - started));
     }
-    results.push({ cell, plannedNoiseMultiplier: sigma, runs });
+  } else await runInParallel(pending, Math.min(parallel, pending.length), options, finish);
+  const results: CellResult[] = cells.map((cell, i) => ({ cell, plannedNoiseMultiplier: sigmas[i] ?? null, runs: (figures[i] ?? []).filter((f): f is RunFigures => f !== undefined) }));
+  return { cells: results, ran: pending.length, skipped };
+}
+
+/**
+ * The pending runs on `width` run threads. The first run that fails stops the sweep as a sequential sweep stops:
+ * no further run starts, the runs already running finish (their outputs and done.json are kept, so a second
+ * sweep does not redo them), and then its error is thrown.
+ */
+async function runInParallel(pending: readonly Pending[], width: number, options: SweepOptions, finish: (p: Pending, f: RunFigures) => void): Promise<void> {
+  const pool = new SweepRunPool(width, { logLevel: options.logger.level });
+  let failure: { error: unknown } | undefined;
+  try {
+    await Promise.allSettled(
+      pending.map((p) =>
+        pool.run(p.input as Record<string, unknown>, p.seed, p.dir, p.tag, () => options.progress?.(`${p.tag}: running`)).then(
+          (f) => finish(p, f),
+          (e: unknown) => {
+            if (failure) return;
+            failure = { error: e };
+            pool.cancelQueued(new TesseraError('TESSERA_ERR_WORKER_FAILED', `not started: ${p.tag} failed first`));
+          },
+        ),
+      ),
+    );
+  } finally {
+    await pool.close();
   }
-  return { cells: results, ran, skipped };
+  if (failure) throw failure.error;
 }

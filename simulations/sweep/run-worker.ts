@@ -1,0 +1,50 @@
+/**
+ * One run thread of a parallel sweep (simulations/sweep/run-pool.ts): it runs whole simulations on request, one
+ * at a time — `runSimulation` with the run's settings, its outputs written to the run's directory — and answers
+ * with the run's figures. It is the very code a sequential sweep runs on the main thread, on its own TensorFlow.js
+ * backend (the same kind: the default order of ml/backend.ts, or TESSERA_BACKEND), so a run's result does not
+ * depend on the thread that ran it. The thread lives for the whole sweep: its second run starts with the code
+ * the first one compiled and warmed up.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { createLogger } from '../../lib/logger.ts';
+import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
+import { writeSimulationOutputs } from '../report.ts';
+import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
+import { runFigures } from './run-figures.ts';
+import { RunRequest, RunThreadSetup, type RunReply } from './run-messages.ts';
+
+const port = parentPort;
+if (!port) throw new TesseraError('TESSERA_ERR_INTERNAL', 'simulations/sweep/run-worker.ts runs only as a worker thread');
+
+const setup = RunThreadSetup.parse(workerData);
+const logger = createLogger({ level: setup.logLevel });
+const send = (reply: RunReply): void => port.postMessage(reply);
+
+async function run(req: RunRequest): Promise<void> {
+  const started = performance.now();
+  try {
+    // The settings are the grid file's JSON; runSimulation parses them with its own schema.
+    const input = { ...req.input, seed: req.seed } as SimulationConfigInput;
+    const sim = await runSimulation(input, { logger });
+    await writeSimulationOutputs(req.dir, sim);
+    send({ type: 'finished', id: req.id, figures: runFigures(sim, req.seed, performance.now() - started) });
+  } catch (e) {
+    const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+    send({ type: 'failed', id: req.id, code: err.code, message: err.message });
+  }
+}
+
+// One run at a time, in arrival order (the pool sends the next only after the answer).
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (raw: unknown) => {
+  const parsed = RunRequest.safeParse(raw);
+  if (!parsed.success) {
+    const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : 0;
+    send({ type: 'failed', id, code: 'TESSERA_ERR_MESSAGE_INVALID', message: `run request refused: ${describeZodIssues(parsed.error.issues)}` });
+    return;
+  }
+  const req = parsed.data;
+  chain = chain.then(() => run(req));
+});
