@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<object>> = {
   console: async () => (await import('./console.ts')).benchConsole(),
   serving: async () => (await import('./serving.ts')).benchServing(),
   simulate: async () => (await import('./simulate.ts')).benchSimulate(),
+  sweep: async () => (await import('./sweep.ts')).benchSweep(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -13,79 +13,15 @@
  * not stretch. On a loaded machine busy time counts time the thread was runnable but not running, so CPU is the
  * figure to read. `load` is the 1-minute load average before and after the pair.
  *
- * `ceiling` is the most speedup the machine allows the pair, from the same runs:
- * - `fromSequentialCpu`: cores × sequential wall time / sequential CPU. The sequential run is not one core's
- *   work: V8's own threads (background compilation, concurrent marking) run on the otherwise idle cores, so its CPU
- *   exceeds its wall time. A parallel run must do at least that CPU work — each worker compiles and collects for
- *   itself, and starts up — so on N cores it cannot finish in less than that CPU over N: this is the speedup a
- *   parallel run would reach with no overhead at all and every core busy from start to end;
- * - `fromParallelCpu`: cores × sequential wall time / the parallel run's own CPU — the same bound with the
- *   parallel run's actual work (start-up, per-worker compilation and warm-up included).
- * Each is an upper bound on `speedup` whatever the scheduling (Amdahl's serial part lowers it further).
- *
- * Every run is a whole `tessera simulate` process through bin/tessera.mjs — start-up, data loading and all —
- * with `--workers 1` (the sequential path) or `--workers N` (N = the cores); the final global weights are read
- * from each run's state directory (the last committed round) and compared bit for bit. Runs: the quick start
- * (`npx tessera simulate`: MNIST, 10 clients, 5 rounds) and Adult with 100 clients (10 rounds). Today's quick
- * start (the sources through tsx, sequential, no state directory) is timed once more as the "before".
- * Start-up: the median of 5 `tessera --help` calls through the TypeScript transform (TESSERA_CLI_SOURCES=1:
- * tsx, what every call paid before) and through the compiled build.
+ * `ceiling` is the most speedup the machine allows the pair, from the same runs (bench/cli-runs.ts says why).
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildCli, freshBuild } from '../bin/compiled-cli.mjs';
+import { ceiling, cpuText, cpuTimedCli, load1, note, round, timedCli, type Ceiling, type Cpu } from './cli-runs.ts';
 import { openDatabase } from '../governance/state/database.ts';
-
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'tessera.mjs');
-const PROBE = pathToFileURL(join(ROOT, 'bench', 'cpu-probe.mjs')).href;
-
-interface Cpu {
-  readonly processMs: number;
-  readonly mainThreadMs: number | null;
-}
-
-interface Timed {
-  readonly wallMs: number;
-  readonly stdout: string;
-}
-
-/** Runs `tessera ARGS` and times it (wall clock): for start-up timings, without the CPU probe. */
-function timedCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
-  const started = performance.now();
-  return new Promise((done, fail) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error) fail(new Error(`tessera ${args.join(' ')} failed: ${stderr.slice(-2000)}`, { cause: error }));
-      else done({ wallMs: performance.now() - started, stdout });
-    });
-  });
-}
-
-/** Runs `tessera ARGS` under the CPU probe: wall clock, and CPU of the process and of its main thread. */
-function cpuTimedCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Timed & { readonly cpu: Cpu }> {
-  const cpuFile = join(tmpdir(), `tessera-bench-cpu-${process.pid}-${Math.round(performance.now())}.json`);
-  const started = performance.now();
-  return new Promise((done, fail) => {
-    execFile(process.execPath, ['--import', PROBE, BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env, TESSERA_BENCH_CPU_FILE: cpuFile }, timeout: 900_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const wallMs = performance.now() - started;
-      if (error) {
-        fail(new Error(`tessera ${args.join(' ')} failed: ${stderr.slice(-2000)}`, { cause: error }));
-        return;
-      }
-      try {
-        const probe = JSON.parse(readFileSync(cpuFile, 'utf8')) as { processCpuMs: number; mainThreadCpuMs: number | null };
-        rmSync(cpuFile, { force: true });
-        done({ wallMs, stdout, cpu: { processMs: probe.processCpuMs, mainThreadMs: probe.mainThreadCpuMs } });
-      } catch (e) {
-        fail(new Error(`tessera ${args.join(' ')} left no CPU figures`, { cause: e }));
-      }
-    });
-  });
-}
 
 function finalWeights(stateDir: string): Buffer {
   const db = openDatabase(stateDir);
@@ -97,11 +33,6 @@ function finalWeights(stateDir: string): Buffer {
     db.close();
   }
 }
-
-const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
-const note = (text: string): void => {
-  process.stderr.write(`${text}\n`);
-};
 
 interface WorkerFigures {
   /** Each worker's thread CPU (ms) and event-loop busy time (ms). */
@@ -119,13 +50,6 @@ interface RunDoc {
   trainingWorkers?: { initMs: number[]; tasks: number; batches?: number; activity?: Array<{ busyMs: number; idleMs: number; cpuMs: number | null }>; mainThreadCpuMs?: number | null };
 }
 
-/** Upper bounds on the speedup on `cores` cores (see the header). */
-interface Ceiling {
-  readonly cores: number;
-  readonly fromSequentialCpu: number;
-  readonly fromParallelCpu: number;
-}
-
 interface PairResult {
   name: string;
   sequentialMs: number;
@@ -138,8 +62,6 @@ interface PairResult {
   load: { before: number; after: number };
 }
 
-const load1 = (): number => round(loadavg()[0] ?? Number.NaN, 2);
-const cpuText = (c: Cpu): string => `CPU ${c.processMs} ms (main thread ${c.mainThreadMs ?? '?'} ms)`;
 
 async function pair(name: string, args: readonly string[], workers: number, scratch: string): Promise<PairResult> {
   const run = async (w: number): Promise<{ wallMs: number; cpu: Cpu; weights: Buffer; summary: string; doc: RunDoc }> => {
@@ -170,12 +92,6 @@ async function pair(name: string, args: readonly string[], workers: number, scra
     workers: workerFigures(parallel.doc, parallel.wallMs, parallel.cpu.processMs),
     load: { before, after: load1() },
   };
-}
-
-/** The speedup bounds of the header: cores × sequential wall time over each run's CPU time, at most `cores`. */
-export function ceiling(cores: number, sequentialWallMs: number, sequentialCpuMs: number, parallelCpuMs: number): Ceiling {
-  const bound = (cpuMs: number): number => round(Math.min(cores, (cores * sequentialWallMs) / cpuMs), 2);
-  return { cores, fromSequentialCpu: bound(sequentialCpuMs), fromParallelCpu: bound(parallelCpuMs) };
 }
 
 function workerFigures(doc: RunDoc, wallMs: number, processCpuMs: number): WorkerFigures | null {

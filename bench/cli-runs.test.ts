@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ceiling } from './simulate.ts';
+import { ceiling } from './cli-runs.ts';
 
 describe('bench simulate: the speedup ceiling', () => {
   it('is cores × sequential wall time over CPU time: a sequential run that already used 1.31 cores leaves 2 cores at most 1.53×', () => {
