@@ -85,7 +85,10 @@ function checkInput(x: readonly number[], baseline: readonly number[], size: num
 /** Logits of the instance and the baseline, and the class to explain. */
 function endpoints(model: tf.LayersModel, shape: readonly number[], x: readonly number[], baseline: readonly number[], target: number | undefined): { zx: number; zb: number; target: number } {
   const f = logitFunction(model);
-  const [atX, atB] = tf.tidy(() => f(toBatch([x, baseline], shape)).arraySync()) as [number[], number[]];
+  // The tensor leaves the tidy and is read outside it (ml/train.ts epochLossSum says why).
+  const logits = tf.tidy(() => f(toBatch([x, baseline], shape)));
+  const [atX, atB] = logits.arraySync() as [number[], number[]];
+  logits.dispose();
   const c = target ?? argmaxOf(atX);
   if (!Number.isInteger(c) || c < 0 || c >= atX.length) throw new TesseraError('TESSERA_ERR_INVALID_ARGUMENT', `class ${c} is not one of the model's ${atX.length} classes`);
   return { zx: atX[c] as number, zb: atB[c] as number, target: c };
