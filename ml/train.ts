@@ -142,6 +142,10 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
   // FedProx's anchor w^t: a copy of the starting weights, outside any tidy scope (disposed in `finally`).
   const prox: Proximal | undefined = mu > 0 ? { mu, anchors: variables.map((v) => tf.clone(v)) } : undefined;
   const step = makeStep(model, trainingPath(model), variables, optimizer, prox);
+  // One object shape for every call: examples come from many construction sites (data sets, held-out splits,
+  // reweighing, a worker's message), and each new shape seen by gatherBatch's optimised code deoptimised it —
+  // about ten recompilations of it per isolate in the quick start (`node --trace-opt --trace-deopt`).
+  const rowsIn: Examples = { x: examples.x, y: examples.y, n: examples.n, featureShape: examples.featureShape, classes: examples.classes, classNames: examples.classNames, sensitive: examples.sensitive, weights: examples.weights };
   const order = Array.from({ length: examples.n }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(examples.n / opts.batchSize);
   let steps = 0;
@@ -154,7 +158,7 @@ export async function trainLocal(model: tf.LayersModel, examples: Examples, opts
       shuffleInPlace(rng, order);
       for (let s = 0; s < stepsPerEpoch; s++) {
         const rows = order.slice(s * opts.batchSize, Math.min((s + 1) * opts.batchSize, examples.n));
-        losses.push(tf.tidy(() => step(gatherBatch(examples, rows))));
+        losses.push(tf.tidy(() => step(gatherBatch(rowsIn, rows))));
         batchRows.push(rows.length);
         steps++;
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
