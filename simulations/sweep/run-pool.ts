@@ -88,7 +88,7 @@ class RunThread {
     this.held = undefined;
     const reply = parsed.data;
     if (reply.type === 'finished') held.resolve(reply.figures);
-    else held.reject(new TesseraError(isErrorCode(reply.code) ? reply.code : 'TESSERA_ERR_INTERNAL', reply.message));
+    else held.reject(new TesseraError(isErrorCode(reply.code) ? reply.code : 'TESSERA_ERR_INTERNAL', reply.message, reply.details === undefined ? undefined : { details: reply.details }));
   }
 
   /** Fails the run it held and leaves the pool (once): a crash, an exit, or a reply that breaks the protocol. */
