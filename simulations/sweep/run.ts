@@ -15,7 +15,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import { DATASET_DEFAULTS } from '../defaults.ts';
 import { writeSimulationOutputs } from '../report.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
-import { gridCells, type SweepCell, type SweepGrid } from './grid.ts';
+import { gridCells, seedDirName, type SweepCell, type SweepGrid } from './grid.ts';
 import { RunFigures, runFigures } from './run-figures.ts';
 import { SweepRunPool } from './run-pool.ts';
 
@@ -36,7 +36,7 @@ export interface SweepOutcome {
 }
 
 export function runDir(out: string, cell: SweepCell, seed: number | string): string {
-  return join(out, 'cells', cell.id, `seed-${String(seed).replace(/[^A-Za-z0-9_-]+/g, '_')}`);
+  return join(out, 'cells', cell.id, seedDirName(seed));
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
