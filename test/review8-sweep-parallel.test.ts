@@ -78,6 +78,19 @@ describe('tessera sweep --parallel: a run failing on a thread fails as it would 
     expect(await failure(2)).toEqual(sequential);
   }, 60_000);
 
+  it("a run whose done.json cannot be written fails the sweep, as it does one after another (it was dropped from the table in silence)", async () => {
+    const grid = parseGrid({ name: 'unrecorded', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, seeds: [1, 2], axes: { 'training.learningRate': [0.1] } }, 'grid');
+    const [cell] = gridCells(grid);
+    if (!cell) throw new Error('one cell expected');
+    for (const parallel of [1, 2]) {
+      const out = mkdtempSync(join(scratch, 'unrecorded-'));
+      // A directory where seed 2's done.json goes: the run finishes, recording it fails (EISDIR).
+      mkdirSync(join(runDir(out, cell, 2), 'done.json'), { recursive: true });
+      const outcome = await runSweep(grid, { out, logger: silentLogger(), parallel }).then((o) => `resolved with ${o.cells[0]?.runs.length} of 2 runs`, (e: unknown) => String(e));
+      expect({ parallel, outcome }).toEqual({ parallel, outcome: expect.stringMatching(/EISDIR/) });
+    }
+  }, 60_000);
+
   it('refuses a grid whose runs would share one directory (two seeds or two cells), before running anything', () => {
     const base = { simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR } };
     const refusal = (raw: unknown): string => {

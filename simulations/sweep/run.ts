@@ -180,14 +180,15 @@ async function runInParallel(pending: readonly Pending[], width: number, options
   try {
     await Promise.allSettled(
       pending.map((p) =>
-        pool.run(p.input as Record<string, unknown>, p.seed, p.dir, p.tag, () => options.progress?.(`${p.tag}: running`)).then(
-          (f) => finish(p, f),
-          (e: unknown) => {
+        pool
+          .run(p.input as Record<string, unknown>, p.seed, p.dir, p.tag, () => options.progress?.(`${p.tag}: running`))
+          // Recording the run (its done.json) can fail too, and fails the sweep as it does one after another.
+          .then((f) => finish(p, f))
+          .catch((e: unknown) => {
             if (failure) return;
             failure = { error: e };
             pool.cancelQueued(new TesseraError('TESSERA_ERR_WORKER_FAILED', `not started: ${p.tag} failed first`));
-          },
-        ),
+          }),
       ),
     );
   } finally {
