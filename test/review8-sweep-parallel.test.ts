@@ -252,12 +252,23 @@ describe('tessera sweep --parallel from the compiled CLI', () => {
     expect(readdirSync(join(main as string, '..'))).toContain('sweep-run-worker.js');
   }, 120_000);
 
-  it('bin/tessera.mjs runs a parallel sweep on its compiled run threads', async () => {
-    const file = writeGrid('compiled', { name: 'compiled', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, seeds: [1, 2], axes: { 'training.learningRate': [0.1] } });
+  it('bin/tessera.mjs runs a parallel sweep on its compiled run threads, each training on compiled training workers', async () => {
+    const raw = { name: 'compiled', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1, checkContract: false, workers: 2 }, seeds: [1, 2], axes: { 'training.learningRate': [0.1] } };
+    const file = writeGrid('compiled', raw);
     const out = join(scratch, 'compiled');
-    const child = await runKillableChild({ script: 'bin/tessera.mjs', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2', '--json'], onLine: () => false, killJitterMs: 0, timeoutMs: 150_000, runner: [process.execPath], env: { ...process.env, TESSERA_CLI_SOURCES: undefined } });
+    // tsx cannot register with a tsconfig that does not exist ("Cannot resolve tsconfig"): a thread started from the
+    // sources' bootstrap (run-worker.mjs, training-worker.mjs) would die, so a sweep that completes ran compiled threads.
+    // The compiled CLI itself never loads tsx.
+    const child = await runKillableChild({ script: 'bin/tessera.mjs', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2', '--json'], onLine: () => false, killJitterMs: 0, timeoutMs: 150_000, runner: [process.execPath], env: { ...process.env, TESSERA_CLI_SOURCES: undefined, TSX_TSCONFIG_PATH: join(scratch, 'no-such-tsconfig.json') } });
     expect(child.code).toBe(0);
     expect(JSON.parse(child.stdout)).toMatchObject({ ran: 2, skipped: 0 });
+    // A training worker that failed to start inside a run thread would decline its tasks: all four hospitals trained.
+    const [cell] = gridCells(parseGrid(raw, 'grid'));
+    if (!cell) throw new Error('one cell expected');
+    for (const seed of raw.seeds) {
+      const results = JSON.parse(readFileSync(join(runDir(out, cell, seed), 'results.json'), 'utf8')) as { rounds: Array<{ participants: number }> };
+      expect(results.rounds.map((r) => r.participants)).toEqual([4]);
+    }
     // The build it ran holds the compiled run thread, and its pool names that file (not the sources' tsx bootstrap).
     const dir = freshBuild(REPO_ROOT);
     if (dir === null) throw new Error('the compiled CLI left no fresh build');
