@@ -13,6 +13,7 @@ import { buildCli, compiledMain, freshBuild } from '../bin/compiled-cli.mjs';
 import { silentLogger } from '../lib/logger.ts';
 import { isTesseraError } from '../protocol/errors.ts';
 import { gridCells, parseGrid } from '../simulations/sweep/grid.ts';
+import { SweepRunPool } from '../simulations/sweep/run-pool.ts';
 import { runDir, runSweep, type SweepOutcome } from '../simulations/sweep/run.ts';
 import { cli } from './support/cli.ts';
 import { runKillableChild } from './support/killable-child.ts';
@@ -185,6 +186,19 @@ describe('tessera sweep --parallel: a run thread that dies', () => {
     expect(ended.heavy).toMatch(/^TESSERA_ERR_WORKER_FAILED: the sweep's run thread running the heavy run failed: .*memory limit/);
     expect(ended.light).toBe('finished: completed');
   }, 120_000);
+});
+
+describe('the sweep run pool closed with a run on a thread', () => {
+  it('settles that run with TESSERA_ERR_WORKER_FAILED (it never settled: the thread was marked dead before it could fail its run)', async () => {
+    const pool = new SweepRunPool(1, { logLevel: 'silent' });
+    const running = pool.run({ dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, 1, join(scratch, 'closed'), 'the closed run');
+    await pool.close();
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still pending 10 s after close()'), 10_000)));
+    const outcome = await Promise.race([running.then(() => 'finished', (e: unknown) => (isTesseraError(e) ? `${e.code}: ${e.message}` : String(e))), hung]);
+    clearTimeout(timer);
+    expect(outcome).toMatch(/^TESSERA_ERR_WORKER_FAILED: the sweep's run thread running the closed run failed: the pool closed while it ran/);
+  }, 30_000);
 });
 
 describe('tessera sweep --parallel on the command line', () => {

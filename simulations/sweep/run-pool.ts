@@ -75,8 +75,9 @@ class RunThread {
     });
   }
 
+  /** Stops the thread; a run it still holds fails (it would otherwise never settle: die() ignores a dead thread). */
   terminate(): Promise<number> {
-    this.dead = true;
+    this.fail('the pool closed while it ran');
     return this.worker.terminate();
   }
 
@@ -96,12 +97,17 @@ class RunThread {
   /** Fails the run it held and leaves the pool (once): a crash, an exit, or a reply that breaks the protocol. */
   private die(reason: string): void {
     if (this.dead) return;
-    this.dead = true;
+    this.fail(reason);
     void this.worker.terminate();
+    this.onDeath(this);
+  }
+
+  /** Marks the thread dead and fails the run it held, if any. */
+  private fail(reason: string): void {
+    this.dead = true;
     const held = this.held;
     this.held = undefined;
     held?.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', `the sweep's run thread running ${held.what} failed: ${reason}`));
-    this.onDeath(this);
   }
 }
 
