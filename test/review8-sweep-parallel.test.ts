@@ -201,6 +201,33 @@ describe('the sweep run pool closed with a run on a thread', () => {
   }, 30_000);
 });
 
+describe('a run thread that cannot start', () => {
+  it('fails its run and is not restarted while no run waits for a thread (it was, about 12 times a second, until close())', async () => {
+    // tsx cannot register with a tsconfig that does not exist: every thread started from the sources' bootstrap
+    // (run-worker.mjs) dies at start-up. Threads take the environment they are created with.
+    const saved = process.env.TSX_TSCONFIG_PATH;
+    process.env.TSX_TSCONFIG_PATH = join(scratch, 'no-such-tsconfig.json');
+    const pool = new SweepRunPool(1, { logLevel: 'silent' });
+    try {
+      const outcome = await pool.run({ dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, 1, join(scratch, 'no-start'), 'the first run').then(
+        () => 'finished',
+        (e: unknown) => (isTesseraError(e) ? `${e.code}: ${e.message}` : String(e)),
+      );
+      expect(outcome).toMatch(/^TESSERA_ERR_WORKER_FAILED: the sweep's run thread running the first run failed: .*tsconfig/);
+      // Idle for 3 s: this process's CPU (every thread's) stays near nothing; restarting threads that die at once
+      // spent seconds of it.
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const used = process.cpuUsage(before);
+      expect((used.user + used.system) / 1000).toBeLessThan(500);
+    } finally {
+      if (saved === undefined) delete process.env.TSX_TSCONFIG_PATH;
+      else process.env.TSX_TSCONFIG_PATH = saved;
+      await pool.close();
+    }
+  }, 60_000);
+});
+
 describe('tessera sweep --parallel on the command line', () => {
   it('--parallel 0, x and 1.5 are usage errors naming the option; nothing is written', async () => {
     const file = writeGrid('usage', { name: 'usage', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, seeds: [1], axes: { 'training.learningRate': [0.1] } });
