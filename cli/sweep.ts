@@ -35,7 +35,7 @@ export function registerSweep(program: Command): void {
         if (o.dryRun === true) {
           const { finishedRun, planCellNoise, runDir } = await import('../simulations/sweep/run.ts');
           const cells = gridCells(grid).map((cell) => {
-            // Finished as the sweep itself decides (a torn or foreign done.json is not), so the count is what it will skip.
+            // Finished as the sweep itself decides (a torn or unreadable done.json is not), so the count is what it will skip.
             const finished = grid.seeds.filter((seed) => finishedRun(runDir(o.out, cell, seed)) !== null).length;
             return { id: cell.id, label: cell.label, plannedNoiseMultiplier: planCellNoise(grid, cell).sigma, runs: grid.seeds.length, finished };
           });

@@ -191,11 +191,14 @@ describe('tessera sweep --parallel: a run thread that dies', () => {
 describe('the sweep run pool closed with a run on a thread', () => {
   it('settles that run with TESSERA_ERR_WORKER_FAILED (it never settled: the thread was marked dead before it could fail its run)', async () => {
     const pool = new SweepRunPool(1, { logLevel: 'silent' });
-    const running = pool.run({ dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, 1, join(scratch, 'closed'), 'the closed run');
+    const running = pool.run({ dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, 1, join(scratch, 'closed'), 'the closed run').then(
+      () => 'finished',
+      (e: unknown) => (isTesseraError(e) ? `${e.code}: ${e.message}` : String(e)),
+    );
     await pool.close();
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still pending 10 s after close()'), 10_000)));
-    const outcome = await Promise.race([running.then(() => 'finished', (e: unknown) => (isTesseraError(e) ? `${e.code}: ${e.message}` : String(e))), hung]);
+    const outcome = await Promise.race([running, hung]);
     clearTimeout(timer);
     expect(outcome).toMatch(/^TESSERA_ERR_WORKER_FAILED: the sweep's run thread running the closed run failed: the pool closed while it ran/);
   }, 30_000);
