@@ -33,11 +33,10 @@ export function registerSweep(program: Command): void {
         const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         progress(`sweep ${grid.name}: ${gridCells(grid).length} cells × ${grid.seeds.length} seeds → ${o.out}`);
         if (o.dryRun === true) {
-          const { planCellNoise, runDir } = await import('../simulations/sweep/run.ts');
-          const { existsSync } = await import('node:fs');
-          const { join } = await import('node:path');
+          const { finishedRun, planCellNoise, runDir } = await import('../simulations/sweep/run.ts');
           const cells = gridCells(grid).map((cell) => {
-            const finished = grid.seeds.filter((seed) => existsSync(join(runDir(o.out, cell, seed), 'done.json'))).length;
+            // Finished as the sweep itself decides (a torn or unreadable done.json is not), so the count is what it will skip.
+            const finished = grid.seeds.filter((seed) => finishedRun(runDir(o.out, cell, seed)) !== null).length;
             return { id: cell.id, label: cell.label, plannedNoiseMultiplier: planCellNoise(grid, cell).sigma, runs: grid.seeds.length, finished };
           });
           if (o.json) printJson({ name: grid.name, dryRun: true, cells });

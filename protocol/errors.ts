@@ -128,7 +128,7 @@ export const ERROR_CODES = {
   // Measured privacy (issue 19 §3–4, governance/registry/privacy-audit.ts).
   TESSERA_ERR_PRIVACY_AUDIT_RECORD: "A model's privacy-audit record cannot be written (the model is not registered, or its audit was already recorded: the record is append-only).",
   // Parallel simulations (issue 18 §1, simulations/training-pool.ts): virtual clients trained on worker threads.
-  TESSERA_ERR_WORKER_FAILED: "A simulation's training worker thread failed to start, crashed or exited while it held a client's training task; that task is declined (the other workers carry on).",
+  TESSERA_ERR_WORKER_FAILED: "A worker thread failed to start, crashed or exited (e.g. out of heap) while it held work: a simulation's training worker holding a client's training task (that task is declined, the other workers carry on), or a parallel sweep's run thread holding a run (`tessera sweep --parallel`: the message names the run; the sweep stops as at any failed run).",
   // Held-out evaluation (polish area: client/held-out-split.ts, `tessera client --no-holdout`).
   TESSERA_ERR_NO_HELD_OUT: "A client node that keeps no held-out rows (`tessera client --no-holdout`) declines evaluation tasks: evaluating on its training rows would report training accuracy as held-out performance (the registry's evidence and the deployment gate read it as held-out).",
   // Internal.

@@ -48,12 +48,26 @@ export interface SweepCell {
 
 const SIMULATION_KEYS = new Set(Object.keys(SweepSimulation.shape).filter((k) => k !== 'job'));
 
+/** The directory name of one seed's run inside its cell's directory (simulations/sweep/run.ts runDir). */
+export function seedDirName(seed: number | string): string {
+  return `seed-${String(seed).replace(/[^A-Za-z0-9_-]+/g, '_')}`;
+}
+
 /** Parses a grid file's JSON (TESSERA_ERR_SWEEP_GRID naming the offending key). */
 export function parseGrid(raw: unknown, where: string): SweepGrid {
   const r = SweepGrid.safeParse(raw);
   if (!r.success) throw new TesseraError('TESSERA_ERR_SWEEP_GRID', `${where}: ${describeZodIssues(r.error.issues)}`);
   for (const axis of Object.keys(r.data.axes)) {
     if (Array.isArray(r.data.axes[axis])) checkPath(axis, where);
+  }
+  // Two seeds in one directory would be two runs writing the same files (at the same time under --parallel), and
+  // one done.json standing for both: 1 and "1", or "a b" and "a_b".
+  const seen = new Map<string, number | string>();
+  for (const seed of r.data.seeds) {
+    const dir = seedDirName(seed);
+    const other = seen.get(dir);
+    if (other !== undefined) throw new TesseraError('TESSERA_ERR_SWEEP_GRID', `${where}: seeds ${JSON.stringify(other)} and ${JSON.stringify(seed)} would share the output directory ${dir}; list each seed once`);
+    seen.set(dir, seed);
   }
   return r.data;
 }
@@ -113,7 +127,7 @@ export function gridCells(grid: SweepGrid): SweepCell[] {
   );
   let combos: Choice[][] = [[]];
   for (const axis of axes) combos = combos.flatMap((c) => axis.map((choice) => [...c, choice]));
-  return combos.map((choices) => {
+  const cells = combos.map((choices) => {
     const merged = choices.reduce((s, c) => c.apply(s), grid.simulation as Record<string, unknown>);
     const parsed = SweepSimulation.safeParse(merged);
     // Path axes read "dp.epsilon = 1"; named variants "privacy: ε = 1".
@@ -123,4 +137,13 @@ export function gridCells(grid: SweepGrid): SweepCell[] {
     const id = `cell-${canonicalHash(JSON.parse(JSON.stringify({ simulation: parsed.data, noise: grid.noise }))).slice(0, 12)}`;
     return { id, label, values: Object.fromEntries(choices.map((c) => [c.axis, c.value])), simulation: parsed.data };
   });
+  // Two cells that run the same simulation share one directory (the id is what the cell runs): their runs would
+  // write the same files, and the table would count one simulation twice.
+  const byId = new Map<string, SweepCell>();
+  for (const cell of cells) {
+    const other = byId.get(cell.id);
+    if (other) throw new TesseraError('TESSERA_ERR_SWEEP_GRID', `cells ${other.label} and ${cell.label} run the same simulation (${cell.id}); give each axis distinct values`);
+    byId.set(cell.id, cell);
+  }
+  return cells;
 }

@@ -24,9 +24,15 @@ export const RunRequest = z.strictObject({
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
+/** A TesseraError's structured details (non-sensitive JSON data, as `--json` prints them). */
+export const RunErrorDetails = z.record(z.string(), z.unknown());
+
 export const RunReply = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('finished'), id: z.number().int().min(0), figures: RunFigures }),
-  /** The run failed: the code and message of its TesseraError (TESSERA_ERR_INTERNAL for anything else). */
-  z.strictObject({ type: z.literal('failed'), id: z.number().int().min(0), code: z.string(), message: z.string() }),
+  /**
+   * The run failed: the code, message and structured details of its TesseraError (TESSERA_ERR_INTERNAL for anything
+   * else), so the sweep fails with the same error a sequential sweep would (`--json` prints the details too).
+   */
+  z.strictObject({ type: z.literal('failed'), id: z.number().int().min(0), code: z.string(), message: z.string(), details: RunErrorDetails.optional() }),
 ]);
 export type RunReply = z.infer<typeof RunReply>;

@@ -7,8 +7,10 @@
  * A thread keeps its V8 isolate for the whole sweep, so only its first run pays for compiling and warming up
  * TensorFlow.js and the simulation code.
  *
- * A thread that crashes or exits fails the run it held (TESSERA_ERR_WORKER_FAILED) and is replaced, so one bad
- * run does not shrink the pool; a thread that cannot start at all fails its run the same way.
+ * A thread that crashes or exits fails the run it held (TESSERA_ERR_WORKER_FAILED) and is replaced when the next
+ * run waits for a thread, so one bad run does not shrink the pool; a thread that cannot start at all fails its run
+ * the same way. Replacing on demand, not at the death: a sweep that stops at that failure starts no new isolate
+ * while its other runs finish, and a thread that dies at start-up is not restarted in a loop with nothing to run.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,8 +75,9 @@ class RunThread {
     });
   }
 
+  /** Stops the thread; a run it still holds fails (it would otherwise never settle: die() ignores a dead thread). */
   terminate(): Promise<number> {
-    this.dead = true;
+    this.fail('the pool closed while it ran');
     return this.worker.terminate();
   }
 
@@ -88,18 +91,23 @@ class RunThread {
     this.held = undefined;
     const reply = parsed.data;
     if (reply.type === 'finished') held.resolve(reply.figures);
-    else held.reject(new TesseraError(isErrorCode(reply.code) ? reply.code : 'TESSERA_ERR_INTERNAL', reply.message));
+    else held.reject(new TesseraError(isErrorCode(reply.code) ? reply.code : 'TESSERA_ERR_INTERNAL', reply.message, reply.details === undefined ? undefined : { details: reply.details }));
   }
 
   /** Fails the run it held and leaves the pool (once): a crash, an exit, or a reply that breaks the protocol. */
   private die(reason: string): void {
     if (this.dead) return;
-    this.dead = true;
+    this.fail(reason);
     void this.worker.terminate();
+    this.onDeath(this);
+  }
+
+  /** Marks the thread dead and fails the run it held, if any. */
+  private fail(reason: string): void {
+    this.dead = true;
     const held = this.held;
     this.held = undefined;
     held?.reject(new TesseraError('TESSERA_ERR_WORKER_FAILED', `the sweep's run thread running ${held.what} failed: ${reason}`));
-    this.onDeath(this);
   }
 }
 
@@ -141,6 +149,7 @@ export class SweepRunPool {
   }
 
   private dispatch(): void {
+    while (!this.closed && this.threads.length < this.size && this.threads.filter((t) => t.idle).length < this.queue.length) this.threads.push(this.spawn());
     for (const thread of this.threads) {
       if (!thread.idle) continue;
       const next = this.queue.shift();
@@ -165,10 +174,9 @@ export class SweepRunPool {
   private spawn(): RunThread {
     const worker = new Worker(workerEntry(), { workerData: this.setup });
     return new RunThread(worker, (dead) => {
+      // Out of the pool; dispatch() starts a replacement when a run waits for one (see the header).
       const i = this.threads.indexOf(dead);
       if (i >= 0) this.threads.splice(i, 1);
-      // A replacement keeps the sweep's width; none once the sweep is closing.
-      if (!this.closed) this.threads.push(this.spawn());
     });
   }
 }

@@ -13,7 +13,7 @@ import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
 import { writeSimulationOutputs } from '../report.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
 import { runFigures } from './run-figures.ts';
-import { RunRequest, RunThreadSetup, type RunReply } from './run-messages.ts';
+import { RunErrorDetails, RunRequest, RunThreadSetup, type RunReply } from './run-messages.ts';
 
 const port = parentPort;
 if (!port) throw new TesseraError('TESSERA_ERR_INTERNAL', 'simulations/sweep/run-worker.ts runs only as a worker thread');
@@ -21,6 +21,20 @@ if (!port) throw new TesseraError('TESSERA_ERR_INTERNAL', 'simulations/sweep/run
 const setup = RunThreadSetup.parse(workerData);
 const logger = createLogger({ level: setup.logLevel });
 const send = (reply: RunReply): void => port.postMessage(reply);
+
+/**
+ * An error's details as the CLI's `--json` prints them (TesseraError.toJSON): JSON data, which the message port can
+ * always carry (a value it could not clone would make the reply itself throw and lose the run's error).
+ */
+function jsonDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | undefined {
+  if (details === undefined) return undefined;
+  try {
+    const copy = RunErrorDetails.safeParse(JSON.parse(JSON.stringify(details)));
+    return copy.success ? copy.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function run(req: RunRequest): Promise<void> {
   const started = performance.now();
@@ -32,7 +46,8 @@ async function run(req: RunRequest): Promise<void> {
     send({ type: 'finished', id: req.id, figures: runFigures(sim, req.seed, performance.now() - started) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
-    send({ type: 'failed', id: req.id, code: err.code, message: err.message });
+    const details = jsonDetails(err.details);
+    send({ type: 'failed', id: req.id, code: err.code, message: err.message, ...(details === undefined ? {} : { details }) });
   }
 }
 

@@ -5,7 +5,8 @@
  * seeds or axis values) re-runs only what is missing. Cell ids hash what the cell runs, not its position, so
  * editing one axis does not invalidate the others' results.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { planNoiseMultiplier } from '../../privacy/accountant/index.ts';
@@ -15,7 +16,7 @@ import { TesseraError } from '../../protocol/errors.ts';
 import { DATASET_DEFAULTS } from '../defaults.ts';
 import { writeSimulationOutputs } from '../report.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
-import { gridCells, type SweepCell, type SweepGrid } from './grid.ts';
+import { gridCells, seedDirName, type SweepCell, type SweepGrid } from './grid.ts';
 import { RunFigures, runFigures } from './run-figures.ts';
 import { SweepRunPool } from './run-pool.ts';
 
@@ -36,7 +37,39 @@ export interface SweepOutcome {
 }
 
 export function runDir(out: string, cell: SweepCell, seed: number | string): string {
-  return join(out, 'cells', cell.id, `seed-${String(seed).replace(/[^A-Za-z0-9_-]+/g, '_')}`);
+  return join(out, 'cells', cell.id, seedDirName(seed));
+}
+
+/**
+ * The figures of a run that finished in an earlier sweep, or null: its done.json is missing, or is not a whole
+ * RunFigures document (e.g. a file an interrupted writer left before done.json was written by rename), so the run
+ * is run again rather than the sweep failing on it.
+ */
+export function finishedRun(dir: string): RunFigures | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'done.json'), 'utf8');
+  } catch {
+    return null;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const parsed = RunFigures.safeParse(raw);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Marks a run finished, after its outputs: done.json is written beside them under a temporary name and renamed into
+ * place (rename is atomic on POSIX), so a sweep stopped at any instant leaves either no done.json or a whole one.
+ */
+function writeDone(dir: string, figures: RunFigures): void {
+  const tmp = join(dir, `.done.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(figures, null, 2)}\n`);
+  renameSync(tmp, join(dir, 'done.json'));
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -106,23 +139,20 @@ export async function runSweep(grid: SweepGrid, options: SweepOptions): Promise<
     grid.seeds.forEach((seed, seedIndex) => {
       index++;
       const dir = runDir(options.out, cell, seed);
-      const done = join(dir, 'done.json');
       const tag = `[${index}/${total}] ${cell.label}, seed ${seed}`;
-      if (existsSync(done)) {
-        const parsed = RunFigures.safeParse(JSON.parse(readFileSync(done, 'utf8')));
-        if (parsed.success) {
-          (figures[cellIndex] as Array<RunFigures | undefined>)[seedIndex] = parsed.data;
-          skipped++;
-          options.progress?.(`${tag}: finished earlier (skipped)`);
-          return;
-        }
+      const done = finishedRun(dir);
+      if (done) {
+        (figures[cellIndex] as Array<RunFigures | undefined>)[seedIndex] = done;
+        skipped++;
+        options.progress?.(`${tag}: finished earlier (skipped)`);
+        return;
       }
       pending.push({ cellIndex, seedIndex, seed, dir, tag, input: { ...cell.simulation, job, seed } });
     });
   });
   // done.json is written only after the run's outputs: a run stopped half-way is run again next time.
   const finish = (p: Pending, f: RunFigures): void => {
-    writeFileSync(join(p.dir, 'done.json'), `${JSON.stringify(f, null, 2)}\n`);
+    writeDone(p.dir, f);
     (figures[p.cellIndex] as Array<RunFigures | undefined>)[p.seedIndex] = f;
     options.progress?.(`${p.tag}: ${f.status}, accuracy ${f.accuracy?.toFixed(4) ?? '–'}${f.epsilon !== null ? `, ε ${f.epsilon.toFixed(3)}` : ''} (${(f.wallMs / 1000).toFixed(1)} s)`);
   };
@@ -150,14 +180,15 @@ async function runInParallel(pending: readonly Pending[], width: number, options
   try {
     await Promise.allSettled(
       pending.map((p) =>
-        pool.run(p.input as Record<string, unknown>, p.seed, p.dir, p.tag, () => options.progress?.(`${p.tag}: running`)).then(
-          (f) => finish(p, f),
-          (e: unknown) => {
+        pool
+          .run(p.input as Record<string, unknown>, p.seed, p.dir, p.tag, () => options.progress?.(`${p.tag}: running`))
+          // Recording the run (its done.json) can fail too, and fails the sweep as it does one after another.
+          .then((f) => finish(p, f))
+          .catch((e: unknown) => {
             if (failure) return;
             failure = { error: e };
             pool.cancelQueued(new TesseraError('TESSERA_ERR_WORKER_FAILED', `not started: ${p.tag} failed first`));
-          },
-        ),
+          }),
       ),
     );
   } finally {
