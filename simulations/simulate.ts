@@ -55,6 +55,7 @@ import { TrafficMeter, type TrafficTotals } from './traffic.ts';
 import { shareExamples, TrainingPool, type WorkerActivity } from './training-pool.ts';
 import { threadCpuMs } from './thread-cpu.ts';
 import { evaluateOnPool } from './pool-evaluation.ts';
+import type { DatasetMemo } from './dataset-memo.ts';
 
 export const SimulationConfig = z.object({
   dataset: z.enum(['mnist', 'adult', 'heart']).default('mnist'),
@@ -200,6 +201,8 @@ export interface SimulationOptions {
    * a restart may re-draw.
    */
   coordinatorRng?: RandomSource;
+  /** Where the data set comes from: a sweep's memo (simulations/dataset-memo.ts) reads each data set once. */
+  datasets?: DatasetMemo;
 }
 
 export async function runSimulation(input: SimulationConfigInput, options: SimulationOptions): Promise<SimulationResult> {
@@ -220,7 +223,7 @@ export async function runSimulation(input: SimulationConfigInput, options: Simul
 }
 
 async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool: TrainingPool | undefined, options: SimulationOptions): Promise<SimulationResult> {
-  const dataset = loadDataset(config.dataset, {
+  const dataset = (options.datasets ?? { load: loadDataset }).load(config.dataset, {
     seed: config.seed,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     ...(config.trainLimit !== undefined ? { trainLimit: config.trainLimit } : {}),
@@ -394,7 +397,7 @@ async function simulateWith(config: SimulationConfig, backend: BackendInfo, pool
             // The same federation, seed and split with DP off, in memory (no ledger), without a second audit.
             nonPrivate: async () => {
               const { auditPrivacy: _audit, stateDir: _state, ...rest } = config;
-              const np = await runSimulation({ ...rest, fresh: false, baselines: false, job: deepMerge(config.job, { dp: { enabled: false } }) }, { logger: options.logger });
+              const np = await runSimulation({ ...rest, fresh: false, baselines: false, job: deepMerge(config.job, { dp: { enabled: false } }) }, { logger: options.logger, ...(options.datasets ? { datasets: options.datasets } : {}) });
               return { accuracy: np.result.final.accuracy, loss: np.result.final.loss, status: np.result.status, rounds: np.result.rounds.length };
             },
           }),

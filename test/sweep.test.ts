@@ -13,6 +13,7 @@ import { gridCells, parseGrid } from '../simulations/sweep/grid.ts';
 import { meanInterval95, tQuantile975 } from '../simulations/sweep/interval.ts';
 import { runDir, runSweep } from '../simulations/sweep/run.ts';
 import { writeSweepOutputs } from '../simulations/sweep/report.ts';
+import { runSimulation } from '../simulations/simulate.ts';
 import { SHARED_DATA_DIR } from './paths.ts';
 
 function gridError(raw: unknown): string {
@@ -134,6 +135,14 @@ describe('tessera sweep on the Heart hospitals', () => {
         expect(read(two)).toEqual(read(one));
       }
     }
+    // The sweep's runs share each data set in memory (simulations/dataset-memo.ts): the last run, which read the
+    // Heart data its cell's first seed-2 run loaded, gives what the same simulation gives loading its own.
+    const last = sequential.cells.at(-1)?.cell;
+    if (!last) throw new Error('no cell');
+    const alone = await runSimulation({ ...last.simulation, seed: 2 }, { logger: silentLogger() });
+    const swept = JSON.parse(readFileSync(join(runDir(one, last, 2), 'results.json'), 'utf8')) as { final: unknown; rounds: Array<{ accuracy: number; loss: number }> };
+    expect({ final: alone.result.final, rounds: alone.result.rounds.map((r) => [r.accuracy, r.loss]) }).toEqual({ final: swept.final, rounds: swept.rounds.map((r) => [r.accuracy, r.loss]) });
+
     const again = await runSweep(grid, { out: two, logger: silentLogger(), parallel: 2 });
     expect({ ran: again.ran, skipped: again.skipped }).toEqual({ ran: 0, skipped: 4 });
   }, 180_000);

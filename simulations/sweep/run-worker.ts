@@ -12,6 +12,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
 import { writeSimulationOutputs } from '../report.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
+import { DatasetMemo } from '../dataset-memo.ts';
 import { runFigures } from './run-figures.ts';
 import { RunErrorDetails, RunRequest, RunThreadSetup, type RunReply } from './run-messages.ts';
 
@@ -20,6 +21,8 @@ if (!port) throw new TesseraError('TESSERA_ERR_INTERNAL', 'simulations/sweep/run
 
 const setup = RunThreadSetup.parse(workerData);
 const logger = createLogger({ level: setup.logLevel });
+// This thread's runs read each data set once (simulations/dataset-memo.ts).
+const datasets = new DatasetMemo();
 const send = (reply: RunReply): void => port.postMessage(reply);
 
 /**
@@ -41,7 +44,7 @@ async function run(req: RunRequest): Promise<void> {
   try {
     // The settings are the grid file's JSON; runSimulation parses them with its own schema.
     const input = { ...req.input, seed: req.seed } as SimulationConfigInput;
-    const sim = await runSimulation(input, { logger });
+    const sim = await runSimulation(input, { logger, datasets });
     await writeSimulationOutputs(req.dir, sim);
     send({ type: 'finished', id: req.id, figures: runFigures(sim, req.seed, performance.now() - started) });
   } catch (e) {

@@ -19,6 +19,7 @@ import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
 import { gridCells, seedDirName, type SweepCell, type SweepGrid } from './grid.ts';
 import { RunFigures, runFigures } from './run-figures.ts';
 import { SweepRunPool } from './run-pool.ts';
+import { DatasetMemo } from '../dataset-memo.ts';
 
 export { RunFigures } from './run-figures.ts';
 
@@ -157,10 +158,12 @@ export async function runSweep(grid: SweepGrid, options: SweepOptions): Promise<
     options.progress?.(`${p.tag}: ${f.status}, accuracy ${f.accuracy?.toFixed(4) ?? '–'}${f.epsilon !== null ? `, ε ${f.epsilon.toFixed(3)}` : ''} (${(f.wallMs / 1000).toFixed(1)} s)`);
   };
   if (parallel === 1 || pending.length <= 1) {
+    // The runs read each data set once (simulations/dataset-memo.ts); each run thread keeps its own.
+    const datasets = new DatasetMemo();
     for (const p of pending) {
       options.progress?.(`${p.tag}: running`);
       const started = performance.now();
-      const sim = await runSimulation(p.input, { logger: options.logger });
+      const sim = await runSimulation(p.input, { logger: options.logger, datasets });
       await writeSimulationOutputs(p.dir, sim);
       finish(p, runFigures(sim, p.seed, performance.now() - started));
     }
