@@ -1,4 +1,5 @@
 /** `tessera sweep --grid FILE`: a grid of simulations over job-spec fields and seeds (simulations/sweep/). */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { createLogger } from '../lib/logger.ts';
 import { action, integerOption, printJson, printLine, readJsonFile } from './run.ts';
@@ -32,6 +33,9 @@ export function registerSweep(program: Command): void {
         const grid = parseGrid(readJsonFile(o.grid, 'grid file'), o.grid);
         const progress = o.json ? (t: string) => process.stderr.write(`${t}\n`) : printLine;
         progress(`sweep ${grid.name}: ${gridCells(grid).length} cells × ${grid.seeds.length} seeds → ${o.out}`);
+        // More run threads than cores only share the cores, each holding its own TensorFlow.js and data set.
+        const cores = availableParallelism();
+        if (o.parallel > cores && o.dryRun !== true) progress(`note: --parallel ${o.parallel} is more than this machine's ${cores} cores; the extra runs wait for a core and cost memory`);
         if (o.dryRun === true) {
           const { finishedRun, planCellNoise, runDir } = await import('../simulations/sweep/run.ts');
           const cells = gridCells(grid).map((cell) => {
