@@ -190,7 +190,7 @@ describe('tessera sweep --parallel: a run thread that dies', () => {
 
 describe('the sweep run pool closed with a run on a thread', () => {
   it('settles that run with TESSERA_ERR_WORKER_FAILED (it never settled: the thread was marked dead before it could fail its run)', async () => {
-    const pool = new SweepRunPool(1, { logLevel: 'silent' });
+    const pool = new SweepRunPool(1, { logLevel: 'silent', backend: 'wasm' });
     const running = pool.run({ dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, 1, join(scratch, 'closed'), 'the closed run').then(
       () => 'finished',
       (e: unknown) => (isTesseraError(e) ? `${e.code}: ${e.message}` : String(e)),
@@ -210,7 +210,7 @@ describe('a run thread that cannot start', () => {
     // (run-worker.mjs) dies at start-up. Threads take the environment they are created with.
     const saved = process.env.TSX_TSCONFIG_PATH;
     process.env.TSX_TSCONFIG_PATH = join(scratch, 'no-such-tsconfig.json');
-    const pool = new SweepRunPool(1, { logLevel: 'silent' });
+    const pool = new SweepRunPool(1, { logLevel: 'silent', backend: 'wasm' });
     try {
       const outcome = await pool.run({ dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, 1, join(scratch, 'no-start'), 'the first run').then(
         () => 'finished',

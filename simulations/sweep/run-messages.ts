@@ -10,6 +10,12 @@ import { RunFigures } from './run-figures.ts';
 export const RunThreadSetup = z.strictObject({
   /** The operator log level of the sweep (pino's), so a run thread logs as the sweep does. */
   logLevel: z.string(),
+  /**
+   * The backend the sweep's own thread chose (ml/backend.ts's order, or TESSERA_BACKEND): every run thread takes
+   * that one or fails, so no run silently trains on another backend than a sequential sweep would (tfjs-node, a
+   * native addon, need not load in a worker thread where it loads in the main one).
+   */
+  backend: z.enum(['tensorflow', 'wasm', 'cpu']),
 });
 export type RunThreadSetup = z.infer<typeof RunThreadSetup>;
 

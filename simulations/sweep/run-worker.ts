@@ -9,6 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { createLogger } from '../../lib/logger.ts';
+import { initBackend } from '../../ml/backend.ts';
 import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
 import { writeSimulationOutputs } from '../report.ts';
 import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
@@ -20,6 +21,8 @@ const port = parentPort;
 if (!port) throw new TesseraError('TESSERA_ERR_INTERNAL', 'simulations/sweep/run-worker.ts runs only as a worker thread');
 
 const setup = RunThreadSetup.parse(workerData);
+// The sweep's backend or none: a thread that cannot load it dies before its first run, which fails naming why.
+await initBackend(setup.backend === 'tensorflow' ? 'node' : setup.backend);
 const logger = createLogger({ level: setup.logLevel });
 // This thread's runs read each data set once (simulations/dataset-memo.ts).
 const datasets = new DatasetMemo();

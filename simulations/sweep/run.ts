@@ -20,6 +20,7 @@ import { gridCells, seedDirName, type SweepCell, type SweepGrid } from './grid.t
 import { RunFigures, runFigures } from './run-figures.ts';
 import { SweepRunPool } from './run-pool.ts';
 import { DatasetMemo } from '../dataset-memo.ts';
+import { initBackend } from '../../ml/backend.ts';
 
 export { RunFigures } from './run-figures.ts';
 
@@ -178,7 +179,9 @@ export async function runSweep(grid: SweepGrid, options: SweepOptions): Promise<
  * sweep does not redo them), and then its error is thrown.
  */
 async function runInParallel(pending: readonly Pending[], width: number, options: SweepOptions, finish: (p: Pending, f: RunFigures) => void): Promise<void> {
-  const pool = new SweepRunPool(width, { logLevel: options.logger.level });
+  // The backend a sequential sweep would train on, chosen here once: the run threads take the same one.
+  const backend = await initBackend();
+  const pool = new SweepRunPool(width, { logLevel: options.logger.level, backend: backend.name });
   let failure: { error: unknown } | undefined;
   try {
     await Promise.allSettled(

@@ -11,7 +11,7 @@ import { SweepRunPool } from '../../simulations/sweep/run-pool.ts';
 const [dataDir, out] = process.argv.slice(2);
 if (dataDir === undefined || out === undefined) throw new Error('usage: sweep-pool-child.ts <data dir> <output dir>');
 const ended = (p: Promise<{ status: string }>): Promise<string> => p.then((f) => `finished: ${f.status}`, (e: unknown) => (isTesseraError(e) ? `${e.code}: ${e.message}` : `uncoded: ${String(e)}`));
-const pool = new SweepRunPool(1, { logLevel: 'silent' });
+const pool = new SweepRunPool(1, { logLevel: 'silent', backend: 'wasm' });
 // Queued behind the heavy run on the pool's only thread: it can run only on the thread that replaces the dead one.
 const heavy = ended(pool.run({ dataset: 'adult', dataDir, rounds: 1, checkContract: false, clients: 3000 }, 1, join(out, 'heavy'), 'the heavy run'));
 const light = ended(pool.run({ dataset: 'heart', dataDir, rounds: 1 }, 1, join(out, 'light'), 'the light run'));
