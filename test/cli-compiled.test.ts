@@ -39,6 +39,7 @@ describe('bin/compiled-cli.mjs: the build is keyed on the sources it compiled', 
     write('lib/unused.ts', "export const unused = 'nobody imports me';\n");
     write('cli/main.ts', "import { text } from '../lib/text.ts';\nimport { where } from '../lib/where.ts';\nconsole.log(`${text} ${where}`);\n");
     write('simulations/training-worker.ts', 'export {};\n');
+    write('simulations/sweep/run-worker.ts', 'export {};\n');
 
     expect(freshBuild(root)).toBeNull();
     const first = await buildCli(root);
@@ -90,8 +91,9 @@ describe('bin/compiled-cli.mjs: the process that builds runs one TensorFlow.js',
     try {
       symlinkSync(join(REPO_ROOT, 'node_modules'), join(project, 'node_modules'));
       mkdirSync(join(project, 'cli'));
-      mkdirSync(join(project, 'simulations'));
+      mkdirSync(join(project, 'simulations', 'sweep'), { recursive: true });
       writeFileSync(join(project, 'simulations/training-worker.ts'), 'export {};\n');
+      writeFileSync(join(project, 'simulations/sweep/run-worker.ts'), 'export {};\n');
       // What ml/backend.ts does: the wasm backend on the bundled tfjs.
       writeFileSync(
         join(project, 'cli/main.ts'),
