@@ -77,7 +77,7 @@ describe('tessera sweep --parallel: a run failing on a thread fails as it would 
     expect(sequential).toMatchObject({ code: 'TESSERA_ERR_STRATEGY_INCOMPATIBLE', details: { where: 'strategy.aggregator' } });
     // Before the fix the reply carried code and message only: the parallel error had no details.
     expect(await failure(2)).toEqual(sequential);
-  }, 60_000);
+  });
 
   it("a run whose done.json cannot be written fails the sweep, as it does one after another (it was dropped from the table in silence)", async () => {
     const grid = parseGrid({ name: 'unrecorded', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1 }, seeds: [1, 2], axes: { 'training.learningRate': [0.1] } }, 'grid');
@@ -90,7 +90,7 @@ describe('tessera sweep --parallel: a run failing on a thread fails as it would 
       const outcome = await runSweep(grid, { out, logger: silentLogger(), parallel }).then((o) => `resolved with ${o.cells[0]?.runs.length} of 2 runs`, (e: unknown) => String(e));
       expect({ parallel, outcome }).toEqual({ parallel, outcome: expect.stringMatching(/EISDIR/) });
     }
-  }, 60_000);
+  });
 
   it('refuses a grid whose runs would share one directory (two seeds or two cells), before running anything', () => {
     const base = { simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR } };
@@ -120,7 +120,7 @@ describe('tessera sweep --parallel: stopped half-way, nothing is lost and only w
   it('SIGTERM of the CLI mid-sweep: the process ends, every done.json stands for whole outputs, the next call runs only the rest', async () => {
     const file = writeGrid('interrupted', grid);
     // The signal lands right after the first run is reported finished: the other thread is mid-run (or mid-write).
-    const child = await runKillableChild({ script: 'cli/main.ts', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2'], onLine: (l) => / completed, accuracy /.test(l), killJitterMs: 300, timeoutMs: 90_000, signal: 'SIGTERM' });
+    const child = await runKillableChild({ script: 'cli/main.ts', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2'], onLine: (l) => / completed, accuracy /.test(l), killJitterMs: 300, timeoutMs: 240_000, signal: 'SIGTERM' });
     expect(child.signal ?? child.code).not.toBe(0);
     const parsed = parseGrid(grid, 'grid');
     const [cell] = gridCells(parsed);
@@ -134,7 +134,7 @@ describe('tessera sweep --parallel: stopped half-way, nothing is lost and only w
     const resumed = await runSweep(parsed, { out, logger: silentLogger(), parallel: 8 });
     expect({ ran: resumed.ran, skipped: resumed.skipped }).toEqual({ ran: 4 - done.length, skipped: done.length });
     for (const d of dirs) expect(outputsWhole(d)).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   it('a done.json torn by a crash is a run not finished: --dry-run --parallel 2 counts it so and runs nothing; the next sweep re-runs it alone', async () => {
     const parsed = parseGrid(grid, 'grid');
@@ -158,7 +158,7 @@ describe('tessera sweep --parallel: stopped half-way, nothing is lost and only w
     expect(outputsWhole(torn)).toBe(true);
     // done.json is renamed into place: no temporary file is left beside it.
     expect(readdirSync(torn).filter((f) => f.includes('.tmp'))).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('tessera sweep --parallel: a run thread that dies', () => {
@@ -166,7 +166,7 @@ describe('tessera sweep --parallel: a run thread that dies', () => {
     // --max-old-space-size applies to every isolate of the process: 3000 Adult clients outgrow 120 MB, 10 do not.
     const file = writeGrid('heap', { name: 'heap', simulation: { dataset: 'adult', dataDir: SHARED_DATA_DIR, rounds: 1, checkContract: false }, seeds: [1], axes: { clients: [10, 3000] } });
     const out = join(scratch, 'heap');
-    const child = await runKillableChild({ script: 'cli/main.ts', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2', '--json'], onLine: () => false, killJitterMs: 0, timeoutMs: 100_000, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=120' } });
+    const child = await runKillableChild({ script: 'cli/main.ts', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2', '--json'], onLine: () => false, killJitterMs: 0, timeoutMs: 240_000, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=120' } });
     expect({ code: child.code, signal: child.signal }).toEqual({ code: 1, signal: null });
     const doc = JSON.parse(child.stdout) as { error: { code: string; message: string } };
     expect(doc.error.code).toBe('TESSERA_ERR_WORKER_FAILED');
@@ -177,15 +177,15 @@ describe('tessera sweep --parallel: a run thread that dies', () => {
     if (!light || !heavy) throw new Error('two cells expected');
     expect(outputsWhole(runDir(out, light, 1))).toBe(true);
     expect(has(runDir(out, heavy, 1), 'done.json')).toBe(false);
-  }, 120_000);
+  }, 300_000);
 
   it('the dead thread is replaced: a pool one thread wide runs the next run after the heavy one died', async () => {
-    const child = await runKillableChild({ script: 'test/support/sweep-pool-child.ts', args: [SHARED_DATA_DIR, join(scratch, 'pool')], onLine: () => false, killJitterMs: 0, timeoutMs: 100_000, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=120' } });
+    const child = await runKillableChild({ script: 'test/support/sweep-pool-child.ts', args: [SHARED_DATA_DIR, join(scratch, 'pool')], onLine: () => false, killJitterMs: 0, timeoutMs: 240_000, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=120' } });
     expect(child.code).toBe(0);
     const ended = JSON.parse(child.stdout) as { heavy: string; light: string };
     expect(ended.heavy).toMatch(/^TESSERA_ERR_WORKER_FAILED: the sweep's run thread running the heavy run failed: .*memory limit/);
     expect(ended.light).toBe('finished: completed');
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('the sweep run pool closed with a run on a thread', () => {
@@ -201,7 +201,7 @@ describe('the sweep run pool closed with a run on a thread', () => {
     const outcome = await Promise.race([running, hung]);
     clearTimeout(timer);
     expect(outcome).toMatch(/^TESSERA_ERR_WORKER_FAILED: the sweep's run thread running the closed run failed: the pool closed while it ran/);
-  }, 30_000);
+  });
 });
 
 describe('a run thread that cannot start', () => {
@@ -228,7 +228,7 @@ describe('a run thread that cannot start', () => {
       else process.env.TSX_TSCONFIG_PATH = saved;
       await pool.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('tessera sweep --parallel on the command line', () => {
@@ -240,7 +240,7 @@ describe('tessera sweep --parallel on the command line', () => {
       expect({ value, code: r.code, named: /--parallel/.test(r.stderr) }).toEqual({ value, code: 2, named: true });
       expect(has(out, 'grid.json')).toBe(false);
     }
-  }, 60_000);
+  });
 
   it('training workers inside run threads (simulation.workers 2 under --parallel 2) give the sequential figures; --json stdout is one document and --verbose logs the threads at info on stderr', async () => {
     const raw = { name: 'nested', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 2, workers: 2 }, seeds: [1, 2], axes: { 'training.learningRate': [0.1] } };
@@ -267,7 +267,7 @@ describe('tessera sweep --parallel on the command line', () => {
       expect(modelFigures(runDir(two, cell, seed))).toEqual(modelFigures(runDir(one, cell, seed)));
     }
     expect(figuresOf(sequential)[0]).toHaveLength(2);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('tessera sweep --parallel from the compiled CLI', () => {
@@ -294,7 +294,7 @@ describe('tessera sweep --parallel from the compiled CLI', () => {
     expect(main).not.toBeNull();
     expect(main).not.toBe(join(first, 'main.js'));
     expect(readdirSync(join(main as string, '..'))).toContain('sweep-run-worker.js');
-  }, 120_000);
+  }, 300_000);
 
   it('bin/tessera.mjs runs a parallel sweep on its compiled run threads, each training on compiled training workers', async () => {
     const raw = { name: 'compiled', simulation: { dataset: 'heart', dataDir: SHARED_DATA_DIR, rounds: 1, checkContract: false, workers: 2 }, seeds: [1, 2], axes: { 'training.learningRate': [0.1] } };
@@ -303,7 +303,7 @@ describe('tessera sweep --parallel from the compiled CLI', () => {
     // tsx cannot register with a tsconfig that does not exist ("Cannot resolve tsconfig"): a thread started from the
     // sources' bootstrap (run-worker.mjs, training-worker.mjs) would die, so a sweep that completes ran compiled threads.
     // The compiled CLI itself never loads tsx.
-    const child = await runKillableChild({ script: 'bin/tessera.mjs', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2', '--json'], onLine: () => false, killJitterMs: 0, timeoutMs: 150_000, runner: [process.execPath], env: { ...process.env, TESSERA_CLI_SOURCES: undefined, TSX_TSCONFIG_PATH: join(scratch, 'no-such-tsconfig.json') } });
+    const child = await runKillableChild({ script: 'bin/tessera.mjs', args: ['sweep', '--grid', file, '--out', out, '--parallel', '2', '--json'], onLine: () => false, killJitterMs: 0, timeoutMs: 240_000, runner: [process.execPath], env: { ...process.env, TESSERA_CLI_SOURCES: undefined, TSX_TSCONFIG_PATH: join(scratch, 'no-such-tsconfig.json') } });
     expect(child.code).toBe(0);
     expect(JSON.parse(child.stdout)).toMatchObject({ ran: 2, skipped: 0 });
     // A training worker that failed to start inside a run thread would decline its tasks: all four hospitals trained.
@@ -319,5 +319,5 @@ describe('tessera sweep --parallel from the compiled CLI', () => {
     expect(readdirSync(dir)).toContain('sweep-run-worker.js');
     const chunks = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dir, f), 'utf8'));
     expect(chunks.some((c) => c.includes('"sweep-run-worker.js"'))).toBe(true);
-  }, 180_000);
+  }, 300_000);
 });
