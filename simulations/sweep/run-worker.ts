@@ -1,20 +1,18 @@
 /**
  * One run thread of a parallel sweep (simulations/sweep/run-pool.ts): it runs whole simulations on request, one
  * at a time — `runSimulation` with the run's settings, its outputs written to the run's directory — and answers
- * with the run's figures. It is the very code a sequential sweep runs on the main thread, on its own TensorFlow.js
- * backend (the same kind: the default order of ml/backend.ts, or TESSERA_BACKEND), so a run's result does not
- * depend on the thread that ran it. The thread lives for the whole sweep: its second run starts with the code
+ * with the run's figures. It is the very code a sequential sweep runs on the main thread (run.ts runOne), on its
+ * own TensorFlow.js backend of the kind the sweep's thread chose (RunThreadSetup.backend), so a run's result does
+ * not depend on the thread that ran it. The thread lives for the whole sweep: its second run starts with the code
  * the first one compiled and warmed up.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import { createLogger } from '../../lib/logger.ts';
 import { initBackend } from '../../ml/backend.ts';
 import { describeZodIssues, TesseraError } from '../../protocol/errors.ts';
-import { writeSimulationOutputs } from '../report.ts';
-import { runSimulation, type SimulationConfigInput } from '../simulate.ts';
+import type { SimulationConfigInput } from '../simulate.ts';
 import { DatasetMemo } from '../dataset-memo.ts';
-import { runFigures } from './run-figures.ts';
+import { runOne } from './run.ts';
 import { RunErrorDetails, RunRequest, RunThreadSetup, type RunReply } from './run-messages.ts';
 
 const port = parentPort;
@@ -43,13 +41,9 @@ function jsonDetails(details: Readonly<Record<string, unknown>> | undefined): Re
 }
 
 async function run(req: RunRequest): Promise<void> {
-  const started = performance.now();
   try {
     // The settings are the grid file's JSON; runSimulation parses them with its own schema.
-    const input = { ...req.input, seed: req.seed } as SimulationConfigInput;
-    const sim = await runSimulation(input, { logger, datasets });
-    await writeSimulationOutputs(req.dir, sim);
-    send({ type: 'finished', id: req.id, figures: runFigures(sim, req.seed, performance.now() - started) });
+    send({ type: 'finished', id: req.id, figures: await runOne(req.input as SimulationConfigInput, req.seed, req.dir, { logger, datasets }) });
   } catch (e) {
     const err = e instanceof TesseraError ? e : new TesseraError('TESSERA_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
     const details = jsonDetails(err.details);

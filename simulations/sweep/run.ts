@@ -110,6 +110,17 @@ export interface SweepOptions {
   readonly parallel?: number;
 }
 
+/**
+ * One run of a sweep, on whichever thread runs it (this one, or a run thread: run-worker.ts): the simulation with
+ * its settings and seed, its outputs written to `dir`, and the figures its done.json will hold.
+ */
+export async function runOne(input: SimulationConfigInput, seed: number | string, dir: string, options: { readonly logger: Logger; readonly datasets: DatasetMemo }): Promise<RunFigures> {
+  const started = performance.now();
+  const sim = await runSimulation({ ...input, seed }, options);
+  await writeSimulationOutputs(dir, sim);
+  return runFigures(sim, seed, performance.now() - started);
+}
+
 /** One run of the sweep that has not finished before. */
 interface Pending {
   readonly cellIndex: number;
@@ -163,10 +174,7 @@ export async function runSweep(grid: SweepGrid, options: SweepOptions): Promise<
     const datasets = new DatasetMemo();
     for (const p of pending) {
       options.progress?.(`${p.tag}: running`);
-      const started = performance.now();
-      const sim = await runSimulation(p.input, { logger: options.logger, datasets });
-      await writeSimulationOutputs(p.dir, sim);
-      finish(p, runFigures(sim, p.seed, performance.now() - started));
+      finish(p, await runOne(p.input, p.seed, p.dir, { logger: options.logger, datasets }));
     }
   } else await runInParallel(pending, Math.min(parallel, pending.length), options, finish);
   const results: CellResult[] = cells.map((cell, i) => ({ cell, plannedNoiseMultiplier: sigmas[i] ?? null, runs: (figures[i] ?? []).filter((f): f is RunFigures => f !== undefined) }));
